@@ -1,0 +1,168 @@
+"""The Press contract: what every press binding (simulated, Modbus, serial) offers.
+
+The runner, the pytest fixtures and the acceptance suites speak only this contract; they
+never know which press they drive.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from .clock import Clock
+
+
+class Status(enum.IntFlag):
+    """Status bits, identical to input register 0 of the Modbus map v1."""
+
+    READY = 1 << 0
+    REGULATING = 1 << 1
+    AT_SETPOINT = 1 << 2
+    RAMPING = 1 << 3
+    RELEASED = 1 << 4
+    FAULT = 1 << 8
+    ESTOP = 1 << 9
+    WATCHDOG_TRIPPED = 1 << 10
+    OVERPRESSURE = 1 << 11
+
+    @classmethod
+    def describe(cls, bits: int) -> str:
+        """Readable names of the bits set in ``bits`` (``"READY|REGULATING"``)."""
+        names = [m.name for m in cls if bits & m.value and m.name]
+        return "|".join(names) if names else "0"
+
+
+SAFE_STOP_BITS = Status.FAULT | Status.ESTOP | Status.WATCHDOG_TRIPPED | Status.OVERPRESSURE
+
+
+class FaultCode(enum.IntEnum):
+    """Fault codes reported in input register 1 (0 = none)."""
+
+    NONE = 0
+    OVERPRESSURE = 1
+    WATCHDOG = 2
+    ESTOP = 3
+    SENSOR = 4
+    RATE_LIMIT = 5
+    ACTUATOR = 6
+    CONTROLLER = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading of the press's state.
+
+    ``t_s`` is device time; ``counter`` advances with every firmware sample (a counter that
+    stops advancing means stale data).
+    """
+
+    t_s: float
+    counter: int
+    status: int
+    fault_code: int
+    setpoint_mpa: float
+    pressure_mpa: float
+    force_kn: float
+    position_mm: float
+    channels_kn: tuple[float, ...]
+
+    @property
+    def faulted(self) -> bool:
+        """True when any latched safe-state bit is set."""
+        return bool(self.status & SAFE_STOP_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who the press is and what it is rated for."""
+
+    vendor: str
+    model: str
+    serial: str
+    firmware: str
+    rated_max_pressure_mpa: float
+    rated_max_force_kn: float
+    channel_count: int
+    #: load-cell positions (x, y) in mm relative to the die centre, one per channel
+    channel_positions_mm: tuple[tuple[float, float], ...] = field(default=())
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.model} (s/n {self.serial}, firmware {self.firmware})"
+
+
+class Press(ABC):
+    """A press the runner can drive.
+
+    Bindings implement the abstract methods. ``clock`` is the clock the press runs on:
+    virtual for a simulated press, :class:`~presshil.clock.WallClock` for a real one.
+    """
+
+    url: str = ""
+
+    @property
+    @abstractmethod
+    def identity(self) -> Identity:
+        """Vendor, model, firmware and ratings."""
+
+    @property
+    @abstractmethod
+    def clock(self) -> Clock:
+        """The clock this press runs on."""
+
+    @abstractmethod
+    def configure(
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        soft_max_mpa: float | None = None,
+        watchdog_ms: int | None = None,
+    ) -> None:
+        """Set the die area (pressure = force / area), soft pressure limit and watchdog."""
+
+    @abstractmethod
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """Regulate to ``setpoint_mpa``, ramping at ``rate_mpa_s``, then hold."""
+
+    @abstractmethod
+    def release(self, rate_mpa_s: float) -> None:
+        """Ramp down to zero at ``rate_mpa_s`` and open."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Safe state now: stop applying force (latched until :meth:`reset`)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Clear a latched fault so the press can be commanded again."""
+
+    @abstractmethod
+    def read(self) -> Sample:
+        """The press's current state."""
+
+    def heartbeat(self) -> None:  # noqa: B027 - optional for presses without a watchdog
+        """Feed the press's communication watchdog."""
+
+    def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
+        """One control cycle: command, then read. Bindings may do it in one round trip."""
+        self.command(setpoint_mpa, rate_mpa_s)
+        return self.read()
+
+    def close(self) -> None:  # noqa: B027 - nothing to close by default
+        """Release the connection; the press object is unusable afterwards."""
+
+    def safe_state(self) -> None:
+        """Best effort: stop the press, swallowing link errors (used in ``finally`` paths)."""
+        try:
+            self.stop()
+        except Exception:  # noqa: BLE001 - the link may be gone; safety must not raise
+            pass
+
+    def __enter__(self) -> Press:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Status", "FaultCode", "Sample", "Identity", "Press", "SAFE_STOP_BITS"]

@@ -1,0 +1,126 @@
+"""Press URLs: ``sim://``, ``modbus+tcp://``, ``modbus+rtu://``, ``serial://``.
+
+``open_press(url)`` parses the URL, checks its form, then hands it to the binding, imported
+lazily so that a missing optional backend only matters to those who use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import PressURLError
+from .press import Press
+
+VALID_FORMS = (
+    "sim://NAME?specimen=SPEC&seed=N&faults=F   (sim:// alone = the default simulated press)",
+    "modbus+tcp://HOST:PORT?unit=1&timeout=0.05",
+    "modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1",
+    "serial:///dev/ttyUSB0?baud=115200",
+)
+
+# scheme -> "module:function" taking a PressURL and returning a Press
+_BINDINGS = {
+    "sim": "presshil.sim.press:open_sim_press",
+    "modbus+tcp": "presshil.transports.modbus:open_modbus_press",
+    "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
+    "serial": "presshil.transports.serial_line:open_serial_press",
+}
+
+
+@dataclass(frozen=True)
+class PressURL:
+    """A parsed press URL. ``target`` is the sim name, ``HOST:PORT`` or a device path."""
+
+    raw: str
+    scheme: str
+    target: str
+    host: str | None = None
+    port: int | None = None
+    query: dict[str, str] = field(default_factory=dict)
+
+    def get_float(self, key: str, default: float) -> float:
+        """Query parameter ``key`` as a float, with a clear error when it is not one."""
+        if key not in self.query:
+            return default
+        try:
+            return float(self.query[key])
+        except ValueError:
+            raise PressURLError(
+                f"press URL {self.raw!r}: parameter '{key}' must be a number, got {self.query[key]!r}"
+            ) from None
+
+    def get_int(self, key: str, default: int) -> int:
+        """Query parameter ``key`` as an integer, with a clear error when it is not one."""
+        if key not in self.query:
+            return default
+        try:
+            return int(self.query[key])
+        except ValueError:
+            raise PressURLError(
+                f"press URL {self.raw!r}: parameter '{key}' must be an integer, got {self.query[key]!r}"
+            ) from None
+
+    def check_keys(self, allowed: set[str]) -> None:
+        """Reject query parameters the binding does not know."""
+        unknown = sorted(set(self.query) - allowed)
+        if unknown:
+            raise PressURLError(
+                f"press URL {self.raw!r}: unknown parameter(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def _invalid(url: str, why: str) -> PressURLError:
+    forms = "\n  ".join(VALID_FORMS)
+    return PressURLError(f"invalid press URL {url!r}: {why}. Valid forms:\n  {forms}")
+
+
+def parse_press_url(url: str) -> PressURL:
+    """Parse and check the form of a press URL (does not connect)."""
+    if not isinstance(url, str) or not url.strip():
+        raise _invalid(str(url), "empty URL")
+    url = url.strip()
+    if "://" not in url:
+        raise _invalid(url, "no scheme")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _BINDINGS:
+        raise _invalid(url, f"unknown scheme '{scheme}'")
+    try:
+        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
+    except ValueError:
+        raise _invalid(url, f"malformed query '{parts.query}'") from None
+    if scheme == "modbus+tcp":
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise _invalid(url, "port must be a number from 0 to 65535") from None
+        if not host or port is None:
+            raise _invalid(url, "modbus+tcp needs HOST:PORT")
+        return PressURL(url, scheme, f"{host}:{port}", host=host, port=port, query=query)
+    if scheme in ("modbus+rtu", "serial"):
+        device = (parts.netloc + parts.path) if parts.netloc else parts.path
+        if not device:
+            raise _invalid(url, f"{scheme} needs a device path, e.g. {scheme}:///dev/ttyUSB0")
+        return PressURL(url, scheme, device, query=query)
+    # sim://NAME — the name is the netloc; an empty one means the default model
+    name = parts.netloc + (parts.path if parts.path not in ("", "/") else "")
+    return PressURL(url, scheme, name, query=query)
+
+
+def open_press(url: str) -> Press:
+    """Open the press that ``url`` names. Raises :class:`PressURLError` on a bad URL."""
+    parsed = parse_press_url(url)
+    module_name, func_name = _BINDINGS[parsed.scheme].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # an optional backend not installed
+        raise PressURLError(f"press URL {url!r}: the {parsed.scheme} binding is unavailable ({exc})") from exc
+    press: Press = getattr(module, func_name)(parsed)
+    press.url = url
+    return press
+
+
+__all__ = ["PressURL", "parse_press_url", "open_press", "VALID_FORMS"]
