@@ -12,7 +12,11 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Clock(Protocol):
-    """Time source the runner schedules against. Seconds, monotonic."""
+    """Time source the runner schedules against. Seconds, monotonic.
+
+    A clock may set ``virtual = True`` (a simulated clock): its ``sleep_until`` advances
+    time rather than waiting for it, so lateness (sampling jitter) is not measured.
+    """
 
     def now(self) -> float:
         """Current time in seconds."""
@@ -29,6 +33,8 @@ class WallClock:
     ``sleep_until`` sleeps coarsely, then spins for the last fraction of a millisecond, so a
     loop that schedules ``t0 + k*dt`` keeps its rate with no cumulative drift.
     """
+
+    virtual = False
 
     def __init__(self, spin_s: float = 0.0005) -> None:
         self._t0 = time.perf_counter()

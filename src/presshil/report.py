@@ -1,0 +1,124 @@
+"""Run reports: a JSON summary and a PNG of pressure against time.
+
+The plot shows the measured pressure, each load-cell channel as the pressure it would mean
+if every channel carried the same force (so imbalance shows as spread), the active setpoint,
+and the tolerance band of every hold step that has one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .runner import RunResult
+
+#: above this many samples the plot draws a min/max envelope per pixel column instead
+MAX_PLOT_POINTS = 20_000
+
+
+def summary(result: RunResult) -> dict:
+    """The JSON-ready summary of a run."""
+    proto = result.protocol
+    ident = result.identity
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "passed": result.passed,
+        "exit_code": result.exit_code,
+        "abort_reason": result.abort_reason,
+        "protocol": {"name": proto.name, "source": proto.source, "sha256": proto.sha256},
+        "press": {"url": result.press_url, **asdict(ident)},
+        "steps": [asdict(s) for s in result.steps],
+        "verdicts": [asdict(v) for v in result.verdicts],
+        "events": [asdict(e) for e in result.events],
+        "jitter_ms": asdict(result.jitter) if result.jitter else None,
+    }
+
+
+def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope of ``y`` over ``buckets`` equal slices (keeps spikes visible)."""
+    edges = np.linspace(0, len(t), buckets + 1).astype(int)
+    tt, yy = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        seg = y[a:b]
+        i_min, i_max = int(np.argmin(seg)), int(np.argmax(seg))
+        for i in sorted((i_min, i_max)):
+            tt.append(t[a + i])
+            yy.append(seg[i])
+    return np.asarray(tt), np.asarray(yy)
+
+
+def plot_run(result: RunResult, path: Path) -> Path:
+    """Write the pressure-time plot of ``result`` to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trace = result.trace
+    area = result.protocol.specimen.die_area_mm2
+    n_ch = trace.channels.shape[1] if trace.channels.ndim == 2 else 0
+    hours = len(trace.t) and trace.t[-1] > 7200
+    scale, unit = (3600.0, "h") if hours else (1.0, "s")
+    t = np.asarray(trace.t) / scale
+
+    def draw(ax, y, **kw):
+        if len(t) > MAX_PLOT_POINTS:
+            tt, yy = _envelope(t, np.asarray(y), MAX_PLOT_POINTS // 2)
+            ax.plot(tt, yy, **kw)
+        else:
+            ax.plot(t, y, **kw)
+
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
+    for ch in range(n_ch):
+        draw(ax, trace.channels[:, ch] * n_ch * 1000.0 / area, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
+    draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
+    draw(ax, trace.setpoint, lw=1.0, ls="--", color="tab:red", label="setpoint")
+    labelled = False
+    for rec in result.steps:
+        step = result.protocol.steps[rec.index]
+        band = step.expect.get("band_mpa") if step.type == "hold" else None
+        if band:
+            settle = step.expect.get("settle_s", 0.0)
+            mask = (trace.t >= rec.t_start_s) & (trace.t <= rec.t_end_s)
+            sp = float(np.median(trace.setpoint[mask])) if mask.any() else 0.0
+            ax.fill_between(
+                [(rec.t_start_s + settle) / scale, rec.t_end_s / scale], sp - band, sp + band,
+                color="tab:green", alpha=0.15, label=None if labelled else "hold band",
+            )
+            labelled = True
+        ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
+        ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),
+                fontsize=7, va="top", color="dimgrey", rotation=90)
+    status = result.status.upper()
+    ax.set_title(f"{result.protocol.name} on {result.identity.model}: {status}")
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel("pressure (MPa)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_run_report(result: RunResult, directory: Path) -> list[Path]:
+    """Write ``summary.json`` and ``pressure.png`` for ``result`` into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"run-{result.run_id}" if result.run_id is not None else result.protocol.name
+    json_path = directory / f"{stem}.json"
+    json_path.write_text(json.dumps(summary(result), indent=2, default=float) + "\n")
+    png_path = plot_run(result, directory / f"{stem}.png")
+    return [json_path, png_path]
+
+
+__all__ = ["summary", "plot_run", "write_run_report"]

@@ -1,0 +1,138 @@
+"""Assertion helpers for pytest: judge one step of a run with limits a test chooses.
+
+Each helper takes ``(result, step, **limits)``: ``step`` is the 0-based index of a top-level
+protocol step or its label. A failure names the step, the time and value of the worst sample,
+the limit and, for uniformity, the channel::
+
+    result = run_protocol("assembly-74mpa")
+    assert_hold_stable(result, "hold-74", band_mpa=0.25, max_drift_mpa_per_min=0.05)
+"""
+
+from __future__ import annotations
+
+from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
+from .runner import RunResult
+
+__all__ = ["assert_hold_stable", "assert_uniform", "assert_step_response", "step_segment"]
+
+
+def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
+    """The samples of one top-level step as a metrics :class:`~presshil.metrics.Segment`."""
+    record = result.step_record(step)
+    trace = result.trace
+    mask = (trace.t >= record.t_start_s) & (trace.t <= record.t_end_s)
+    if not mask.any():
+        raise AssertionError(f"step {record.name!r} (index {record.index}) has no samples")
+    t = trace.t[mask]
+    setpoint = trace.setpoint[mask]
+    pressure = trace.pressure[mask]
+    before = trace.pressure[trace.t < record.t_start_s]
+    proto_step = result.protocol.steps[record.index]
+    target = getattr(proto_step, "to_mpa", None)
+    if target is None:
+        target = float(setpoint[-1])
+    seg = Segment(
+        kind=proto_step.type if proto_step.type != "repeat" else "hold",
+        t=t - record.t_start_s,
+        setpoint=setpoint,
+        pressure=pressure,
+        channels=trace.channels[mask],
+        target_mpa=float(target),
+        start_mpa=float(before[-1]) if len(before) else float(pressure[0]),
+        channel_positions_mm=result.identity.channel_positions_mm,
+    )
+    return record.name, seg
+
+
+def _describe(v: Verdict, index: int, t0: float) -> str:
+    spec = EXPECT_KEYS.get(v.criterion)
+    direction = "at least" if spec is not None and spec.comparison == "min" else "at most"
+    where = ""
+    if v.t_s is not None:
+        where += f" at t={v.t_s + t0:.3f} s"
+    if v.channel is not None:
+        where += f" on channel {v.channel + 1}"
+    msg = f"step {v.step!r} (index {index}): {v.criterion} = {v.value:.4g} {v.unit}{where}, limit {direction} {v.limit:g} {v.unit}"
+    if v.detail:
+        msg += f" ({v.detail})"
+    return msg
+
+
+def _check(result: RunResult, step: int | str, limits: dict[str, float | None], settle_s: float) -> None:
+    wanted = {k: v for k, v in limits.items() if v is not None}
+    if not wanted:
+        raise TypeError("give at least one limit, e.g. band_mpa=0.25")
+    name, seg = step_segment(result, step)
+    record = result.step_record(step)
+    failures = []
+    for key, limit in wanted.items():
+        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s)
+        if not verdict.passed:
+            failures.append(_describe(verdict, record.index, record.t_start_s))
+    if failures:
+        raise AssertionError("\n".join(failures))
+
+
+def assert_hold_stable(
+    result: RunResult,
+    step: int | str,
+    *,
+    band_mpa: float | None = None,
+    max_drift_mpa_per_min: float | None = None,
+    max_rms_error_mpa: float | None = None,
+    min_in_band_pct: float | None = None,
+    settle_s: float = 0.0,
+) -> None:
+    """Assert that a hold stayed within ``band_mpa`` of its setpoint and did not drift.
+
+    Samples in the first ``settle_s`` seconds of the step are not judged.
+    """
+    limits = {
+        "band_mpa": band_mpa,
+        "max_drift_mpa_per_min": max_drift_mpa_per_min,
+        "max_rms_error_mpa": max_rms_error_mpa,
+        "min_in_band_pct": min_in_band_pct,
+    }
+    if min_in_band_pct is not None and band_mpa is None:
+        raise TypeError("min_in_band_pct needs band_mpa")
+    _check(result, step, limits, settle_s)
+
+
+def assert_uniform(
+    result: RunResult,
+    step: int | str,
+    *,
+    max_nonuniformity_pct: float | None = None,
+    max_cv_pct: float | None = None,
+    max_cof_offset_mm: float | None = None,
+    settle_s: float = 0.0,
+) -> None:
+    """Assert that force was spread evenly over the load-cell channels during a step."""
+    limits = {
+        "max_nonuniformity_pct": max_nonuniformity_pct,
+        "max_cv_pct": max_cv_pct,
+        "max_cof_offset_mm": max_cof_offset_mm,
+    }
+    _check(result, step, limits, settle_s)
+
+
+def assert_step_response(
+    result: RunResult,
+    step: int | str,
+    *,
+    max_overshoot_pct: float | None = None,
+    settling_time_s: float | None = None,
+    max_rise_s: float | None = None,
+    max_steady_state_error_mpa: float | None = None,
+    max_iae_mpa_s: float | None = None,
+) -> None:
+    """Assert the response of a setpoint step (or ramp): overshoot, rise, settling, error."""
+    limits = {
+        "max_overshoot_pct": max_overshoot_pct,
+        "settling_time_s": settling_time_s,
+        "max_rise_s": max_rise_s,
+        "max_steady_state_error_mpa": max_steady_state_error_mpa,
+        "max_iae_mpa_s": max_iae_mpa_s,
+    }
+    _check(result, step, limits, 0.0)
+
