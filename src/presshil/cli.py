@@ -210,14 +210,13 @@ def check_cmd(
 ) -> None:
     """Validate protocol files without running them (exit 2 on the first bad one)."""
     from .protocol import load_protocol
-    from .runner import expected_duration_s
 
     with user_errors():
         for path in protocol:
             proto = load_protocol(resolve_protocol(path))
             out.print(
                 f"[green]ok[/] {path}: {proto.name}, {len(proto.steps)} steps, "
-                f"about {_fmt_time(expected_duration_s(proto))} long",
+                f"about {_fmt_time(proto.nominal_duration_s())} long",
                 highlight=False,
             )
 

@@ -153,35 +153,6 @@ class _Abort(Exception):
         self.kind = kind
 
 
-def expected_duration_s(protocol: Protocol) -> float:
-    """Nominal duration of the protocol (ramps at their rates, holds, releases)."""
-    total, setpoint = _duration(protocol.steps, 0.0, protocol)
-    return total
-
-
-def _duration(steps, setpoint: float, protocol: Protocol) -> tuple[float, float]:
-    total = 0.0
-    for step in steps:
-        if isinstance(step, RampStep):
-            total += abs(step.to_mpa - setpoint) / step.rate_mpa_s
-            setpoint = step.to_mpa
-        elif isinstance(step, SetpointStep):
-            total += step.duration_s
-            setpoint = step.to_mpa
-        elif isinstance(step, HoldStep):
-            total += step.duration_s
-            if step.at_mpa is not None:
-                setpoint = step.at_mpa
-        elif isinstance(step, ReleaseStep):
-            total += setpoint / step.rate_mpa_s
-            setpoint = 0.0
-        elif isinstance(step, RepeatStep):
-            once, after = _duration(step.steps, setpoint, protocol)
-            total += once * step.count
-            setpoint = after
-    return total, setpoint
-
-
 class _JitterHistogram:
     """Sample lateness in 10 µs bins up to 100 ms: flat memory however long the run."""
 
@@ -244,7 +215,7 @@ class _Execution:
         self.last_counter_change_t = 0.0
         self.consecutive_errors = 0
         self.last_sample: Sample | None = None
-        self.expected_total_s = expected_duration_s(protocol)
+        self.expected_total_s = protocol.nominal_duration_s()
         self.step_label = ("", 0, "")
 
     # --- recording ------------------------------------------------------------------
@@ -358,7 +329,6 @@ class _Execution:
 
     def run_leaf(self, step, name: str) -> list[Verdict]:
         start_setpoint = self.setpoint
-        start_pressure = self.last_sample.pressure_mpa if self.last_sample else 0.0
         t_begin = self.now()
         margin = self.timing.step_timeout_margin_s
         if isinstance(step, RampStep):
@@ -388,9 +358,10 @@ class _Execution:
             kind = "step"
         elif isinstance(step, HoldStep):
             target = start_setpoint if step.at_mpa is None else step.at_mpa
-            if step.at_mpa is not None and abs(step.at_mpa - start_setpoint) > 1e-9:
+            approach_s = abs(target - start_setpoint) / self.protocol.limits.max_rate_mpa_s
+            if approach_s > 0:
                 self.press.command(target, self.protocol.limits.max_rate_mpa_s)
-            times, samples = self.collect(lambda s, t: t - t_begin >= step.duration_s)
+            times, samples = self.collect(lambda s, t: t - t_begin >= approach_s + step.duration_s)
             kind = "hold"
         elif isinstance(step, ReleaseStep):
             target = 0.0
@@ -421,7 +392,7 @@ class _Execution:
                 len(samples), self.identity.channel_count
             ),
             target_mpa=target,
-            start_mpa=start_pressure,
+            start_mpa=start_setpoint,
             channel_positions_mm=self.identity.channel_positions_mm,
         )
         verdicts = evaluate_all(name, dict(step.expect), segment)
@@ -600,6 +571,5 @@ __all__ = [
     "Event",
     "StepRecord",
     "JitterStats",
-    "expected_duration_s",
     "EXIT_CODES",
 ]

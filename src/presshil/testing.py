@@ -26,7 +26,7 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
     t = trace.t[mask]
     setpoint = trace.setpoint[mask]
     pressure = trace.pressure[mask]
-    before = trace.pressure[trace.t < record.t_start_s]
+    before = trace.setpoint[trace.t < record.t_start_s]
     proto_step = result.protocol.steps[record.index]
     target = getattr(proto_step, "to_mpa", None)
     if target is None:
@@ -38,7 +38,7 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
         pressure=pressure,
         channels=trace.channels[mask],
         target_mpa=float(target),
-        start_mpa=float(before[-1]) if len(before) else float(pressure[0]),
+        start_mpa=float(before[-1]) if len(before) else 0.0,
         channel_positions_mm=result.identity.channel_positions_mm,
     )
     return record.name, seg

@@ -1,0 +1,551 @@
+"""Metrics on recorded samples, and the expect keys that turn them into verdicts.
+
+The functions at the top are pure: numpy arrays in, numbers out, with definitions written so
+that a person can redo them by hand (``docs/protocols.md`` states each one). Below them,
+:data:`EXPECT_KEYS` maps every ``expect`` key of a protocol step to its metric, and
+:func:`evaluate` / :func:`evaluate_all` turn one executed step (a :class:`Segment`) into
+:class:`Verdict` s. A segment too short to judge yields a failed verdict that says so, never an
+exception and never a NaN that passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+ArrayLike = Any  # numpy array or something np.asarray accepts
+
+# ---------------------------------------------------------------------------------------------
+# pure metrics
+
+
+def default_band_mpa(target_mpa: float) -> float:
+    """The hold band DOMAIN.md suggests: ±1 % of the target or ±0.25 MPa, whichever is larger."""
+    return max(0.01 * abs(target_mpa), 0.25)
+
+
+def max_abs_error(value: ArrayLike, reference: ArrayLike) -> tuple[float, int]:
+    """Largest ``|value − reference|`` and the index of the sample where it occurs."""
+    err = np.abs(np.asarray(value, float) - np.asarray(reference, float))
+    i = int(np.argmax(err))
+    return float(err[i]), i
+
+
+def rms_error(value: ArrayLike, reference: ArrayLike) -> float:
+    """Root mean square of ``value − reference`` over the samples (not time-weighted)."""
+    err = np.asarray(value, float) - np.asarray(reference, float)
+    return float(np.sqrt(np.mean(err**2)))
+
+
+def in_band_pct(value: ArrayLike, reference: ArrayLike, band: float) -> float:
+    """Percentage of samples with ``|value − reference| <= band``."""
+    err = np.abs(np.asarray(value, float) - np.asarray(reference, float))
+    return float(100.0 * np.count_nonzero(err <= band) / err.size)
+
+
+def drift_per_min(t_s: ArrayLike, value: ArrayLike) -> float:
+    """Least-squares slope of ``value`` against time, per minute (signed)."""
+    t = np.asarray(t_s, float)
+    v = np.asarray(value, float)
+    tc = t - t.mean()
+    denom = float(np.dot(tc, tc))
+    if denom == 0.0:
+        return math.nan
+    return 60.0 * float(np.dot(tc, v - v.mean())) / denom
+
+
+def settling_time_s(t_s: ArrayLike, value: ArrayLike, reference: ArrayLike, band: float) -> float:
+    """Time from ``t_s[0]`` until ``value`` enters ``reference ± band`` for good.
+
+    The entry is interpolated linearly between the last sample outside the band and the next
+    one. 0 if every sample is inside; ``inf`` if the last sample is outside (never settled).
+    """
+    t = np.asarray(t_s, float)
+    err = np.asarray(value, float) - np.broadcast_to(np.asarray(reference, float), t.shape)
+    outside = np.flatnonzero(np.abs(err) > band)
+    if outside.size == 0:
+        return 0.0
+    j = int(outside[-1])
+    if j == t.size - 1:
+        return math.inf
+    edge = band if err[j] > 0 else -band
+    frac = (err[j] - edge) / (err[j] - err[j + 1])
+    return float(t[j] + frac * (t[j + 1] - t[j]) - t[0])
+
+
+def normalized_response(value: ArrayLike, start: float, target: float) -> np.ndarray:
+    """``(value − start) / (target − start)``: 0 at the start, 1 at the target, any direction."""
+    return (np.asarray(value, float) - start) / (target - start)
+
+
+def overshoot_pct(value: ArrayLike, start: float, target: float) -> tuple[float, int]:
+    """Largest excursion beyond ``target``, in % of the step ``|target − start|``, and where.
+
+    0 when the response never passes the target (the index is then that of the closest
+    approach).
+    """
+    y = normalized_response(value, start, target)
+    i = int(np.argmax(y))
+    return max(0.0, float(y[i] - 1.0) * 100.0), i
+
+
+def _first_crossing_s(t: np.ndarray, y: np.ndarray, level: float) -> float:
+    hits = np.flatnonzero(y >= level)
+    if hits.size == 0:
+        return math.inf
+    k = int(hits[0])
+    if k == 0:
+        return float(t[0])
+    return float(t[k - 1] + (level - y[k - 1]) / (y[k] - y[k - 1]) * (t[k] - t[k - 1]))
+
+
+def rise_time_s(
+    t_s: ArrayLike, value: ArrayLike, start: float, target: float, low: float = 0.1, high: float = 0.9
+) -> float:
+    """Time from the first crossing of 10 % of the step to the first crossing of 90 %.
+
+    Crossings are interpolated linearly between samples; ``inf`` if 90 % is never reached.
+    """
+    t = np.asarray(t_s, float)
+    y = normalized_response(value, start, target)
+    return _first_crossing_s(t, y, high) - _first_crossing_s(t, y, low)
+
+
+def steady_state_error(
+    t_s: ArrayLike, value: ArrayLike, target: float, tail_fraction: float = 0.1
+) -> float:
+    """``|mean(value) − target|`` over the last ``tail_fraction`` of the segment's duration."""
+    t = np.asarray(t_s, float)
+    v = np.asarray(value, float)
+    tail = t >= t[-1] - tail_fraction * (t[-1] - t[0])
+    return float(abs(v[tail].mean() - target))
+
+
+def iae(t_s: ArrayLike, value: ArrayLike, reference: ArrayLike) -> float:
+    """Integral of ``|value − reference|`` over time, trapezoidal rule."""
+    t = np.asarray(t_s, float)
+    e = np.abs(np.asarray(value, float) - np.broadcast_to(np.asarray(reference, float), t.shape))
+    return float(np.sum(0.5 * (e[1:] + e[:-1]) * np.diff(t)))
+
+
+def nonuniformity_pct(mean_forces: ArrayLike) -> tuple[float, int]:
+    """``(max − min) / mean × 100`` across channels, and the channel farthest from the mean."""
+    f = np.asarray(mean_forces, float)
+    mean = f.mean()
+    return float((f.max() - f.min()) / mean * 100.0), int(np.argmax(np.abs(f - mean)))
+
+
+def cv_pct(mean_forces: ArrayLike) -> float:
+    """Coefficient of variation across channels: population std / mean × 100."""
+    f = np.asarray(mean_forces, float)
+    return float(f.std(ddof=0) / f.mean() * 100.0)
+
+
+def cof_offset_mm(mean_forces: ArrayLike, positions_mm: ArrayLike) -> float:
+    """Distance of the centre of force ``Σ Fᵢ·(xᵢ, yᵢ) / Σ Fᵢ`` from the die centre (0, 0)."""
+    f = np.asarray(mean_forces, float)
+    xy = np.asarray(positions_mm, float).reshape(-1, 2)
+    centre = (f[:, None] * xy).sum(axis=0) / f.sum()
+    return float(math.hypot(centre[0], centre[1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One criterion of one step: measured ``value`` against ``limit``.
+
+    ``t_s`` is the time of the worst sample and ``channel`` (0-based) the worst load cell, when
+    the metric has one.
+    """
+
+    step: str
+    criterion: str
+    value: float
+    limit: float
+    unit: str
+    passed: bool
+    detail: str = ""
+    t_s: float | None = None
+    channel: int | None = None
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
+class Segment:
+    """The samples of one executed step, as the runner cut them from the trace.
+
+    ``t`` starts when the step was commanded. ``setpoint`` is the press's active (ramped)
+    setpoint, ``target_mpa`` the step's goal and ``start_mpa`` the setpoint it started from.
+    ``channels`` is (n, N) in kN; ``channel_positions_mm`` the load cells' (x, y) from the die
+    centre.
+    """
+
+    kind: str
+    t: np.ndarray
+    setpoint: np.ndarray
+    pressure: np.ndarray
+    channels: np.ndarray
+    target_mpa: float
+    start_mpa: float
+    channel_positions_mm: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.t, float)
+        for name in ("t", "setpoint", "pressure"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), float))
+        if self.setpoint.shape != t.shape or self.pressure.shape != t.shape:
+            raise ValueError(
+                f"t, setpoint and pressure must have one shape; got {t.shape}, "
+                f"{self.setpoint.shape}, {self.pressure.shape}"
+            )
+        ch = np.asarray(self.channels, float)
+        object.__setattr__(self, "channels", ch.reshape(t.size, -1) if ch.size else
+                           np.zeros((t.size, 0)))
+
+    @classmethod
+    def from_trace(
+        cls,
+        kind: str,
+        trace: Any,
+        rows: slice,
+        *,
+        target_mpa: float,
+        start_mpa: float,
+        channel_positions_mm: tuple[tuple[float, float], ...] = (),
+    ) -> Segment:
+        """Cut rows ``rows`` of a :class:`~presshil.trace.Trace` into a segment."""
+        return cls(kind, trace.t[rows], trace.setpoint[rows], trace.pressure[rows],
+                   trace.channels[rows], target_mpa, start_mpa, channel_positions_mm)
+
+
+class ExpectSpec(NamedTuple):
+    """What an expect key means: its unit, whether the limit is a ``max`` or a ``min``, the
+    step types it applies to, and a one-line definition."""
+
+    unit: str
+    comparison: str
+    applies_to: frozenset[str]
+    doc: str
+    requires: tuple[str, ...] = ()
+    allow_zero: bool = True
+    max_limit: float = math.inf
+
+
+class _Measured(NamedTuple):
+    value: float
+    detail: str
+    t_s: float | None = None
+    channel: int | None = None
+
+
+class _Unjudgeable(Exception):
+    """The segment cannot support the metric; becomes a failed verdict, never escapes."""
+
+
+def _window(seg: Segment, settle_s: float, need: int = 2) -> np.ndarray:
+    """Boolean mask of the samples after the settle allowance; at least ``need`` of them."""
+    if seg.t.size < need:
+        raise _Unjudgeable(f"segment has {seg.t.size} sample(s); need at least {need}")
+    mask = seg.t >= seg.t[0] + settle_s
+    if np.count_nonzero(mask) < need:
+        raise _Unjudgeable(
+            f"only {np.count_nonzero(mask)} sample(s) after the {settle_s:g} s settle allowance "
+            f"(segment lasts {seg.t[-1] - seg.t[0]:g} s); need at least {need}"
+        )
+    return mask
+
+
+def _band(seg: Segment, band_mpa: float | None) -> tuple[float, str]:
+    if band_mpa is not None:
+        return band_mpa, f"±{band_mpa:g} MPa"
+    band = default_band_mpa(seg.target_mpa)
+    return band, f"±{band:g} MPa (default band)"
+
+
+def _step_size(seg: Segment) -> float:
+    size = seg.target_mpa - seg.start_mpa
+    if size == 0:
+        raise _Unjudgeable(f"step size is 0 (start = target = {seg.target_mpa:g} MPa)")
+    return size
+
+
+# Each metric: (segment, settle_s, band_mpa) -> _Measured
+
+
+def _tracking(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    v, i = max_abs_error(seg.pressure, seg.setpoint)
+    return _Measured(v, f"|p − active setpoint| = {v:.3g} MPa at t = {seg.t[i]:g} s "
+                        f"(p = {seg.pressure[i]:.4g}, setpoint {seg.setpoint[i]:.4g} MPa)",
+                     float(seg.t[i]))
+
+
+def _overshoot(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    size = _step_size(seg)
+    v, i = overshoot_pct(seg.pressure, seg.start_mpa, seg.target_mpa)
+    return _Measured(v, f"peak {seg.pressure[i]:.4g} MPa at t = {seg.t[i]:g} s for a "
+                        f"{size:+g} MPa step to {seg.target_mpa:g} MPa", float(seg.t[i]))
+
+
+def _settle(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
+    _window(seg, 0.0)
+    band, band_text = _band(seg, band_mpa)
+    v = settling_time_s(seg.t, seg.pressure, seg.target_mpa, band)
+    if math.isinf(v):
+        return _Measured(v, f"never settled within {band_text} of {seg.target_mpa:g} MPa; "
+                            f"last sample {seg.pressure[-1]:.4g} MPa", float(seg.t[-1]))
+    return _Measured(v, f"entered {band_text} of {seg.target_mpa:g} MPa for good at "
+                        f"t = {seg.t[0] + v:g} s", float(seg.t[0] + v))
+
+
+def _band_max(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m = _window(seg, settle_s, need=1)
+    v, i = max_abs_error(seg.pressure[m], seg.target_mpa)
+    t = float(seg.t[m][i])
+    return _Measured(v, f"max |p − {seg.target_mpa:g}| = {v:.3g} MPa at t = {t:g} s "
+                        f"(p = {seg.pressure[m][i]:.4g} MPa), after {settle_s:g} s settle", t)
+
+
+def _in_band(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
+    m = _window(seg, settle_s, need=1)
+    band, band_text = _band(seg, band_mpa)
+    v = in_band_pct(seg.pressure[m], seg.target_mpa, band)
+    worst, i = max_abs_error(seg.pressure[m], seg.target_mpa)
+    t = float(seg.t[m][i])
+    return _Measured(v, f"{v:.4g} % of {np.count_nonzero(m)} samples within {band_text}; "
+                        f"worst |error| {worst:.3g} MPa at t = {t:g} s", t)
+
+
+def _drift(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m = _window(seg, settle_s)
+    slope = drift_per_min(seg.t[m], seg.pressure[m])
+    if math.isnan(slope):
+        raise _Unjudgeable("all samples after settle share one time stamp")
+    return _Measured(abs(slope), f"least-squares slope {slope:+.3g} MPa/min over "
+                                 f"{seg.t[m][-1] - seg.t[m][0]:g} s after {settle_s:g} s settle")
+
+
+def _rms(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m = _window(seg, settle_s, need=1)
+    v = rms_error(seg.pressure[m], seg.target_mpa)
+    return _Measured(v, f"RMS of p − {seg.target_mpa:g} MPa over {np.count_nonzero(m)} samples")
+
+
+def _channels(seg: Segment, settle_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = _window(seg, settle_s, need=1)
+    ch = seg.channels[m]
+    if ch.shape[1] < 2:
+        raise _Unjudgeable(f"uniformity needs at least 2 load-cell channels; this press has "
+                           f"{ch.shape[1]}")
+    means = ch.mean(axis=0)
+    if means.mean() <= 0:
+        raise _Unjudgeable(f"mean channel force is {means.mean():.3g} kN; nothing is loaded")
+    return m, ch, means
+
+
+def _worst_instant(seg: Segment, m: np.ndarray, ch: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inst = (ch.max(axis=1) - ch.min(axis=1)) / ch.mean(axis=1)
+    return float(seg.t[m][int(np.argmax(np.where(np.isfinite(inst), inst, -np.inf)))])
+
+
+def _forces_text(means: np.ndarray) -> str:
+    return "time-averaged channel forces " + ", ".join(f"{f:.4g}" for f in means) + " kN"
+
+
+def _nonuniformity(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m, ch, means = _channels(seg, settle_s)
+    v, worst = nonuniformity_pct(means)
+    t = _worst_instant(seg, m, ch)
+    return _Measured(v, f"{_forces_text(means)}; channel {worst} farthest from the mean; "
+                        f"worst instant t = {t:g} s", t, worst)
+
+
+def _cv(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m, ch, means = _channels(seg, settle_s)
+    _, worst = nonuniformity_pct(means)
+    t = _worst_instant(seg, m, ch)
+    return _Measured(cv_pct(means), f"{_forces_text(means)}; channel {worst} farthest from "
+                                    f"the mean", t, worst)
+
+
+def _cof(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    m, ch, means = _channels(seg, settle_s)
+    if len(seg.channel_positions_mm) != ch.shape[1]:
+        raise _Unjudgeable(f"centre of force needs a position for each of the {ch.shape[1]} "
+                           f"channels; the press reports {len(seg.channel_positions_mm)}")
+    v = cof_offset_mm(means, seg.channel_positions_mm)
+    _, worst = nonuniformity_pct(means)
+    return _Measured(v, f"{_forces_text(means)}; heaviest deviation on channel {worst}",
+                     channel=worst)
+
+
+def _rise(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    size = _step_size(seg)
+    v = rise_time_s(seg.t, seg.pressure, seg.start_mpa, seg.target_mpa)
+    if math.isinf(v):
+        return _Measured(v, f"never reached 90 % of the {size:+g} MPa step; closest "
+                            f"{seg.pressure[-1]:.4g} MPa at the end", float(seg.t[-1]))
+    return _Measured(v, f"10–90 % of a {size:+g} MPa step")
+
+
+def _step_settle(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    size = _step_size(seg)
+    tol = 0.02 * abs(size)
+    v = settling_time_s(seg.t, seg.pressure, seg.target_mpa, tol)
+    if math.isinf(v):
+        return _Measured(v, f"still outside ±{tol:.3g} MPa (2 % of the step) at the end: "
+                            f"{seg.pressure[-1]:.4g} MPa", float(seg.t[-1]))
+    return _Measured(v, f"within ±{tol:.3g} MPa (2 % of the {size:+g} MPa step) for good "
+                        f"from t = {seg.t[0] + v:g} s", float(seg.t[0] + v))
+
+
+def _steady_state(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    v = steady_state_error(seg.t, seg.pressure, seg.target_mpa)
+    return _Measured(v, f"|mean of the last 10 % − {seg.target_mpa:g}| MPa")
+
+
+def _iae(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0)
+    return _Measured(iae(seg.t, seg.pressure, seg.setpoint),
+                     f"∫|p − active setpoint| dt over {seg.t[-1] - seg.t[0]:g} s")
+
+
+def _residual(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _window(seg, 0.0, need=1)
+    return _Measured(abs(float(seg.pressure[-1])),
+                     f"pressure at the end of the release: {seg.pressure[-1]:.4g} MPa",
+                     float(seg.t[-1]))
+
+
+_RAMP, _HOLD, _STEP, _RELEASE = (frozenset({k}) for k in ("ramp", "hold", "step", "release"))
+
+EXPECT_KEYS: dict[str, ExpectSpec] = {
+    "max_tracking_error_mpa": ExpectSpec(
+        "MPa", "max", _RAMP, "largest |pressure − active setpoint| over the ramp"),
+    "max_overshoot_pct": ExpectSpec(
+        "%", "max", _RAMP | _STEP,
+        "largest excursion past the target, in % of |target − start|; 0 if never past"),
+    "settle_s": ExpectSpec(
+        "s", "max", _HOLD,
+        "time from the hold's start until pressure enters target ± band_mpa for good; the "
+        "other hold criteria ignore the first settle_s seconds", requires=("band_mpa",)),
+    "band_mpa": ExpectSpec(
+        "MPa", "max", _HOLD, "largest |pressure − target| after settle_s", allow_zero=False),
+    "min_in_band_pct": ExpectSpec(
+        "%", "min", _HOLD, "percentage of samples after settle_s within target ± band_mpa",
+        requires=("band_mpa",), max_limit=100.0),
+    "max_drift_mpa_per_min": ExpectSpec(
+        "MPa/min", "max", _HOLD, "|least-squares slope| of pressure vs time after settle_s"),
+    "max_rms_error_mpa": ExpectSpec(
+        "MPa", "max", _HOLD, "RMS of pressure − target over the samples after settle_s"),
+    "max_nonuniformity_pct": ExpectSpec(
+        "%", "max", _HOLD,
+        "(max − min) / mean of the time-averaged channel forces after settle_s, × 100"),
+    "max_cv_pct": ExpectSpec(
+        "%", "max", _HOLD,
+        "population std / mean of the time-averaged channel forces after settle_s, × 100"),
+    "max_cof_offset_mm": ExpectSpec(
+        "mm", "max", _HOLD,
+        "distance of the centre of force (channel-force-weighted load-cell position) from "
+        "the die centre, after settle_s"),
+    "max_rise_s": ExpectSpec(
+        "s", "max", _STEP, "10–90 % rise time of the step, crossings interpolated"),
+    "settling_time_s": ExpectSpec(
+        "s", "max", _STEP,
+        "time from the step command until pressure stays within ±2 % of the step of the target"),
+    "max_steady_state_error_mpa": ExpectSpec(
+        "MPa", "max", _STEP, "|mean pressure over the last 10 % of the step − target|"),
+    "max_iae_mpa_s": ExpectSpec(
+        "MPa·s", "max", _STEP, "∫|pressure − active setpoint| dt over the step, trapezoidal"),
+    "max_residual_mpa": ExpectSpec(
+        "MPa", "max", _RELEASE, "|pressure| at the last sample of the release"),
+}
+
+_METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
+    "max_tracking_error_mpa": _tracking,
+    "max_overshoot_pct": _overshoot,
+    "settle_s": _settle,
+    "band_mpa": _band_max,
+    "min_in_band_pct": _in_band,
+    "max_drift_mpa_per_min": _drift,
+    "max_rms_error_mpa": _rms,
+    "max_nonuniformity_pct": _nonuniformity,
+    "max_cv_pct": _cv,
+    "max_cof_offset_mm": _cof,
+    "max_rise_s": _rise,
+    "settling_time_s": _step_settle,
+    "max_steady_state_error_mpa": _steady_state,
+    "max_iae_mpa_s": _iae,
+    "max_residual_mpa": _residual,
+}
+
+
+def evaluate(
+    step_name: str,
+    key: str,
+    limit: float,
+    seg: Segment,
+    settle_s: float = 0.0,
+    band_mpa: float | None = None,
+) -> Verdict:
+    """Judge one expect ``key`` with its ``limit`` on ``seg``.
+
+    ``settle_s`` is the hold's settle allowance (skipped by the other hold metrics);
+    ``band_mpa`` the hold band for ``settle_s`` and ``min_in_band_pct`` (default: the DOMAIN
+    band, ±1 % or ±0.25 MPa). Raises ``ValueError`` only for a key that is not in
+    :data:`EXPECT_KEYS`.
+    """
+    spec = EXPECT_KEYS.get(key)
+    if spec is None:
+        raise ValueError(f"unknown expect key {key!r}; known: {', '.join(EXPECT_KEYS)}")
+    try:
+        m = _METRICS[key](seg, settle_s, band_mpa)
+    except _Unjudgeable as exc:
+        return Verdict(step_name, key, math.nan, limit, spec.unit, False, f"not judged: {exc}")
+    ok = m.value <= limit if spec.comparison == "max" else m.value >= limit
+    # NaN compares False either way, so a NaN value can never pass.
+    return Verdict(step_name, key, m.value, limit, spec.unit, bool(ok), m.detail, m.t_s,
+                   m.channel)
+
+
+def evaluate_all(step_name: str, expect: dict[str, float], seg: Segment) -> list[Verdict]:
+    """One verdict per expect key of a step, in the order the protocol lists them."""
+    settle = expect.get("settle_s", 0.0)
+    band = expect.get("band_mpa")
+    return [evaluate(step_name, key, limit, seg, settle_s=settle, band_mpa=band)
+            for key, limit in expect.items()]
+
+
+__all__ = [
+    "Verdict",
+    "Segment",
+    "ExpectSpec",
+    "EXPECT_KEYS",
+    "evaluate",
+    "evaluate_all",
+    "default_band_mpa",
+    "max_abs_error",
+    "rms_error",
+    "in_band_pct",
+    "drift_per_min",
+    "settling_time_s",
+    "normalized_response",
+    "overshoot_pct",
+    "rise_time_s",
+    "steady_state_error",
+    "iae",
+    "nonuniformity_pct",
+    "cv_pct",
+    "cof_offset_mm",
+]

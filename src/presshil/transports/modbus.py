@@ -1,0 +1,246 @@
+"""``ModbusPress``: a press speaking register map v1 over Modbus TCP or RTU.
+
+URLs: ``modbus+tcp://HOST:PORT?unit=1&timeout=0.05`` and
+``modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1``; optional ``retries=1`` (extra attempts
+after a failure, each on a fresh connection) and ``stale=0.5`` (seconds without a counter
+change before a read is refused as stale data; 0 = off).
+
+Wire traffic per operation: :meth:`read` is one FC04 read of the whole state;
+:meth:`command` one FC16 write of command, heartbeat, setpoint and rate (registers 0..5);
+:meth:`command_and_read` one FC23 round trip (write 0..5, read the state mirror), falling
+back to FC16 + FC04 on a device without FC23 or without the mirror.
+
+Heartbeat: every write of register 0..5 carries a new heartbeat value, and
+:meth:`heartbeat` writes one on its own. There is deliberately no background heartbeat
+thread: the watchdog exists to catch a host whose control loop has stopped, and a thread
+that keeps feeding it would hide exactly that. A host that pauses between runs leaves the
+watchdog at 0 (off) or keeps calling :meth:`heartbeat`.
+"""
+
+from __future__ import annotations
+
+from pymodbus.constants import DeviceInformation
+
+from ..clock import Clock, WallClock
+from ..errors import DeviceFault, TransportError
+from ..press import Identity, Press, Sample
+from ..urls import PressURL
+from .modbus_link import ModbusLink
+from .registers import (
+    BY_NAME,
+    COMMAND_REGULATE,
+    COMMAND_RELEASE,
+    COMMAND_RESET,
+    COMMAND_STOP,
+    MAP_VERSION,
+    MAX_CHANNELS,
+    STATE_MIRROR_BASE,
+    Space,
+    StateCodec,
+    decode,
+    encode,
+)
+from .staleness import CounterWatch
+
+_H, _I = Space.HOLDING, Space.INPUT
+
+
+class ModbusPress(Press):
+    """A press on Modbus TCP or RTU. Connects, and reads identity and ratings, on creation."""
+
+    def __init__(self, parsed: PressURL) -> None:
+        self.url = parsed.raw
+        self._link = ModbusLink(parsed)
+        self._unit = self._link.unit
+        self._clock = WallClock()
+        self._heartbeat = 0
+        self._fc23 = True
+        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.5))
+        self._link.connect()
+        self._identity = self._read_identity()
+        self._codec = StateCodec(self._identity.channel_count)
+
+    # --- contract -------------------------------------------------------------------------
+    @property
+    def identity(self) -> Identity:
+        """Vendor, model and firmware (FC43/14) with ratings (input registers 100..104)."""
+        return self._identity
+
+    @property
+    def clock(self) -> Clock:
+        """Wall-clock time: a press on a wire runs in real time."""
+        return self._clock
+
+    def configure(
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        soft_max_mpa: float | None = None,
+        watchdog_ms: int | None = None,
+    ) -> None:
+        """Write die area, soft limit and watchdog (holding 6..11) in as few writes as fit."""
+        given = {"soft_max_pressure": soft_max_mpa, "watchdog_timeout": watchdog_ms, "die_area": die_area_mm2}
+        values = {k: v for k, v in given.items() if v is not None}
+        if not values:
+            return
+        if "watchdog_timeout" in values and not 0 <= int(values["watchdog_timeout"]) <= 0xFFFF:
+            raise DeviceFault(f"{self.url}: watchdog {watchdog_ms} ms outside 0..65535", code=3)
+        if "die_area" in values and "watchdog_timeout" in values:
+            values["reserved_9"] = 0  # bridge 8 and 10 so that one FC16 covers them
+        for start, run in _contiguous_runs(values):
+            regs = encode(_H, start, run)
+            self._write(f"configure {', '.join(run)}", start, regs)
+
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """REGULATE: setpoint, rate, heartbeat and command in one FC16 write."""
+        self._write("command REGULATE", 0, self._command_regs(COMMAND_REGULATE, setpoint_mpa, rate_mpa_s))
+
+    def release(self, rate_mpa_s: float) -> None:
+        """RELEASE at ``rate_mpa_s`` (setpoint register written as 0)."""
+        self._write("command RELEASE", 0, self._command_regs(COMMAND_RELEASE, 0.0, rate_mpa_s))
+
+    def stop(self) -> None:
+        """STOP: safe state now (latched until :meth:`reset`)."""
+        self._write("command STOP", 0, encode(_H, 0, {"command": COMMAND_STOP, "heartbeat": self._next_hb()}))
+
+    def reset(self) -> None:
+        """RESET_FAULT: clear a latched fault."""
+        self._write("command RESET_FAULT", 0, encode(_H, 0, {"command": COMMAND_RESET, "heartbeat": self._next_hb()}))
+
+    def heartbeat(self) -> None:
+        """Write a new heartbeat value (FC06, holding register 1)."""
+        hb = self._next_hb()
+        self._link.call("heartbeat (FC06 holding 1)", lambda c: c.write_register(1, hb, device_id=self._unit))
+
+    def read(self) -> Sample:
+        """The whole state in one FC04 read of input registers 0..15+2N."""
+        n = self._codec.count
+        what = f"read state (FC04 input 0..{n - 1})"
+        rsp = self._link.call(what, lambda c: c.read_input_registers(0, count=n, device_id=self._unit))
+        return self._sample(rsp.registers, what)
+
+    def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
+        """One control cycle in one FC23 round trip (FC16 + FC04 where FC23 is missing)."""
+        if not self._fc23:
+            return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        regs = self._command_regs(COMMAND_REGULATE, setpoint_mpa, rate_mpa_s)
+        n = self._codec.count
+        what = f"command and read (FC23 write holding 0..5, read holding {STATE_MIRROR_BASE}..{STATE_MIRROR_BASE + n - 1})"
+        try:
+            rsp = self._link.call(
+                what,
+                lambda c: c.readwrite_registers(
+                    read_address=STATE_MIRROR_BASE, read_count=n, write_address=0, values=regs, device_id=self._unit
+                ),
+            )
+        except DeviceFault as exc:
+            if exc.code not in (1, 2):  # 01 no FC23, 02 no state mirror: fall back
+                raise
+            self._fc23 = False
+            return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        return self._sample(rsp.registers, what)
+
+    def close(self) -> None:
+        """Close the connection; the press object is unusable afterwards."""
+        self._link.close()
+
+    # --- beyond the contract --------------------------------------------------------------
+    def reconnect(self) -> None:
+        """Drop the connection and open a fresh one (after the device came back)."""
+        self._link.reconnect()
+        self._watch.reset()
+
+    @property
+    def uses_fc23(self) -> bool:
+        """Whether :meth:`command_and_read` still uses one FC23 round trip."""
+        return self._fc23
+
+    def __repr__(self) -> str:
+        return f"ModbusPress({self.url!r})"
+
+    # --- helpers --------------------------------------------------------------------------
+    def _next_hb(self) -> int:
+        self._heartbeat = (self._heartbeat + 1) & 0xFFFF
+        return self._heartbeat
+
+    def _command_regs(self, command: int, setpoint_mpa: float, rate_mpa_s: float) -> list[int]:
+        values = {"command": command, "heartbeat": self._next_hb(), "setpoint": setpoint_mpa, "ramp_rate": rate_mpa_s}
+        return encode(_H, 0, values)
+
+    def _write(self, what: str, start: int, regs: list[int]) -> None:
+        label = f"{what} (FC16 holding {start}..{start + len(regs) - 1})"
+        self._link.call(label, lambda c: c.write_registers(start, regs, device_id=self._unit))
+
+    def _sample(self, registers: list[int], what: str) -> Sample:
+        if len(registers) != self._codec.count:
+            raise TransportError(f"{self.url}: {what}: {len(registers)} registers in reply, expected {self._codec.count}")
+        sample = self._codec.decode(registers)
+        self._watch.check(sample.counter)
+        return sample
+
+    def _read_identity(self) -> Identity:
+        rsp = self._link.call("read ratings (FC04 input 100..104)", lambda c: c.read_input_registers(100, count=5, device_id=self._unit))
+        ratings = decode(_I, 100, rsp.registers)
+        if ratings["map_version"] != MAP_VERSION:
+            raise TransportError(
+                f"{self.url}: device speaks register map version {ratings['map_version']} "
+                f"(input register 104); presshil speaks version {MAP_VERSION}"
+            )
+        rsp = self._link.call("read channel count (FC04 input 14)", lambda c: c.read_input_registers(14, count=1, device_id=self._unit))
+        channels = rsp.registers[0]
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise TransportError(f"{self.url}: channel count {channels} (input register 14) outside 1..{MAX_CHANNELS}")
+        info = self._device_information()
+        return Identity(
+            vendor=info.get(0x00) or "unknown vendor",
+            model=info.get(0x05) or info.get(0x01) or "Modbus press",
+            serial=info.get(0x80, ""),
+            firmware=info.get(0x02) or "unknown",
+            rated_max_pressure_mpa=float(ratings["rated_max_pressure"]),
+            rated_max_force_kn=float(ratings["rated_max_force"]),
+            channel_count=channels,
+        )
+
+    def _device_information(self) -> dict[int, str]:
+        """FC43/14 extended stream; a device without it yields an empty identity."""
+        info: dict[int, str] = {}
+        object_id = 0
+        for _ in range(8):  # bounded: a few "more follows" continuations at most
+            try:
+                rsp = self._link.call(
+                    "read device identification (FC43/14)",
+                    lambda c, o=object_id: c.read_device_information(
+                        read_code=DeviceInformation.EXTENDED, object_id=o, device_id=self._unit
+                    ),
+                )
+            except DeviceFault:
+                return info
+            for key, value in rsp.information.items():
+                raw = value[0] if isinstance(value, list) else value
+                info[key] = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            if not rsp.more_follows or rsp.next_object_id <= object_id:
+                break
+            object_id = rsp.next_object_id
+        return info
+
+
+def _contiguous_runs(values: dict[str, float | int]) -> list[tuple[int, dict[str, float | int]]]:
+    """Group named holding fields into runs of adjacent registers."""
+    runs: list[tuple[int, dict[str, float | int]]] = []
+    end = -1
+    for name in sorted(values, key=lambda k: BY_NAME[k].address):
+        reg = BY_NAME[name]
+        if runs and reg.address == end:
+            runs[-1][1][name] = values[name]
+        else:
+            runs.append((reg.address, {name: values[name]}))
+        end = reg.address + reg.type.width
+    return runs
+
+
+def open_modbus_press(parsed: PressURL) -> ModbusPress:
+    """Open a press from a parsed ``modbus+tcp://`` or ``modbus+rtu://`` URL."""
+    return ModbusPress(parsed)
+
+
+__all__ = ["ModbusPress", "open_modbus_press"]

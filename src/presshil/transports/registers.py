@@ -1,0 +1,276 @@
+"""Modbus register map v1 as ONE declarative table.
+
+Everything else is generated from :data:`REGISTERS`: the client's decoding of the state
+block, the payloads it writes, the server's register layout and its write validation, and
+``docs/register-map.md`` (see :mod:`presshil.transports.register_doc`).
+
+Conventions (pinned by DESIGN.md): device id 1; 0-based protocol addresses; ``f32`` and
+``u32`` take two registers, big-endian, high word first.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from ..press import Sample
+
+MAP_VERSION = 1
+DEVICE_ID = 1
+MAX_CHANNELS = 8
+#: extension: holding registers STATE_MIRROR_BASE + a mirror input register a, so that one
+#: FC23 read/write-multiple can write a command and read the whole state back
+STATE_MIRROR_BASE = 256
+
+
+class Space(str, enum.Enum):
+    """Which Modbus table a register lives in."""
+
+    INPUT = "input"
+    HOLDING = "holding"
+
+
+class RegType(str, enum.Enum):
+    """Wire type of a register field."""
+
+    U16 = "u16"
+    U32 = "u32"
+    F32 = "f32"
+
+    @property
+    def width(self) -> int:
+        """Number of 16-bit registers one value takes."""
+        return 1 if self is RegType.U16 else 2
+
+    @property
+    def code(self) -> str:
+        """The :mod:`struct` code of one value, big-endian."""
+        return {"u16": "H", "u32": "I", "f32": "f"}[self.value]
+
+
+@dataclass(frozen=True)
+class Register:
+    """One field of the map: a value, or an array of ``count`` values (channel forces)."""
+
+    name: str
+    space: Space
+    address: int
+    type: RegType
+    access: str  # "R" or "RW"
+    unit: str
+    doc: str
+    count: int = 1
+    #: not in DESIGN.md's v1 tables: documented as an extension
+    extension: bool = False
+
+    def width(self, channels: int = MAX_CHANNELS) -> int:
+        """Registers taken, with ``channels`` entries for the per-channel array."""
+        return self.type.width * (channels if self.count > 1 else 1)
+
+
+_I, _H = Space.INPUT, Space.HOLDING
+U16, U32, F32 = RegType.U16, RegType.U32, RegType.F32
+
+REGISTERS: tuple[Register, ...] = (
+    Register("status", _I, 0, U16, "R", "bits", "status bits: 0 READY, 1 REGULATING, 2 AT_SETPOINT, "
+             "3 RAMPING, 4 RELEASED, 8 FAULT, 9 ESTOP, 10 WATCHDOG_TRIPPED, 11 OVERPRESSURE"),
+    Register("fault_code", _I, 1, U16, "R", "", "fault code (0 none; see presshil.FaultCode)"),
+    Register("counter", _I, 2, U32, "R", "samples", "sample counter (advances every firmware sample)"),
+    Register("device_time", _I, 4, U32, "R", "ms", "device time (wraps at 2^32 ms)"),
+    Register("pressure", _I, 6, F32, "R", "MPa", "pressure (total force / die area)"),
+    Register("force", _I, 8, F32, "R", "kN", "total force"),
+    Register("position", _I, 10, F32, "R", "mm", "ram position"),
+    Register("setpoint_active", _I, 12, F32, "R", "MPa", "active (ramped) setpoint"),
+    Register("channel_count", _I, 14, U16, "R", "", "channel count N (1..8)"),
+    Register("reserved_15", _I, 15, U16, "R", "", "reserved, reads 0 (keeps 0..16+2N one read)",
+             extension=True),
+    Register("channel_force", _I, 16, F32, "R", "kN", "channel force, N × f32 (registers 16..15+2N)",
+             count=MAX_CHANNELS),
+    Register("rated_max_pressure", _I, 100, F32, "R", "MPa", "rated max pressure"),
+    Register("rated_max_force", _I, 102, F32, "R", "kN", "rated max force"),
+    Register("map_version", _I, 104, U16, "R", "", "register map version (1)"),
+    Register("command", _H, 0, U16, "RW", "", "command: 0 none, 1 REGULATE (go to setpoint at ramp "
+             "rate and hold), 2 RELEASE, 3 STOP (safe state now), 4 RESET_FAULT; executed after the "
+             "other registers of the same write; reads back the last accepted command"),
+    Register("heartbeat", _H, 1, U16, "RW", "", "heartbeat: the host writes a new value (increments) "
+             "to feed the watchdog"),
+    Register("setpoint", _H, 2, F32, "RW", "MPa", "setpoint, 0 ≤ value ≤ soft max ≤ rated"),
+    Register("ramp_rate", _H, 4, F32, "RW", "MPa/s", "ramp rate, > 0"),
+    Register("soft_max_pressure", _H, 6, F32, "RW", "MPa", "soft max pressure, 0 < value ≤ rated"),
+    Register("watchdog_timeout", _H, 8, U16, "RW", "ms", "watchdog timeout (0 = off)"),
+    Register("reserved_9", _H, 9, U16, "RW", "", "reserved, reads 0, only 0 may be written "
+             "(keeps 0..11 one write)", extension=True),
+    Register("die_area", _H, 10, F32, "RW", "mm²", "die area, > 0"),
+    Register("state_mirror", _H, STATE_MIRROR_BASE, U16, "R", "", "read-only mirror of input "
+             "registers 0..15+2N at 256..271+2N, for one FC23 command-and-read round trip",
+             count=16 + 2 * MAX_CHANNELS, extension=True),
+)
+
+COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET = range(5)
+COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT"}
+
+BY_NAME: Mapping[str, Register] = {r.name: r for r in REGISTERS}
+
+
+class RegisterAddressError(ValueError):
+    """An access that is not aligned with the map (undefined address, half of a f32)."""
+
+    def __init__(self, space: Space, address: int, why: str) -> None:
+        self.space, self.address = space, address
+        super().__init__(f"{space.value} register {address}: {why}")
+
+
+def state_count(channels: int) -> int:
+    """Number of input registers in the state block 0..15+2N."""
+    return 16 + 2 * channels
+
+
+def fields(space: Space, channels: int) -> Iterator[tuple[int, Register, int]]:
+    """``(address, register, index)`` of every value in ``space`` for ``channels`` channels.
+
+    ``index`` is the element index of array fields (0 for scalars). The state mirror is
+    not listed: it is the input state block seen at another address.
+    """
+    for reg in REGISTERS:
+        if reg.space is not space or reg.name == "state_mirror":
+            continue
+        n = channels if reg.count > 1 else 1
+        for i in range(n):
+            yield reg.address + i * reg.type.width, reg, i
+
+
+def defined_ranges(space: Space, channels: int) -> list[tuple[int, int]]:
+    """Contiguous ``(first, last)`` address ranges that exist in ``space``."""
+    ranges: list[tuple[int, int]] = []
+    for addr, reg, _ in fields(space, channels):
+        last = addr + reg.type.width - 1
+        if ranges and ranges[-1][1] + 1 == addr:
+            ranges[-1] = (ranges[-1][0], last)
+        else:
+            ranges.append((addr, last))
+    if space is Space.HOLDING:
+        ranges.append((STATE_MIRROR_BASE, STATE_MIRROR_BASE + state_count(channels) - 1))
+    return ranges
+
+
+def encode(space: Space, start: int, values: Mapping[str, float | int], channels: int = 1) -> list[int]:
+    """Registers from ``start`` on holding the named ``values`` (contiguous, whole fields)."""
+    out: list[int] = []
+    addr = start
+    for faddr, reg, _ in fields(space, channels):
+        if faddr < start or reg.name not in values:
+            continue
+        if faddr != addr:
+            break
+        payload = struct.pack(">" + reg.type.code, _coerce(reg, values[reg.name]))
+        out.extend(struct.unpack(">" + "H" * reg.type.width, payload))
+        addr += reg.type.width
+    missing = set(values) - {r.name for a, r, _ in fields(space, channels) if start <= a < addr}
+    if missing:
+        raise RegisterAddressError(space, start, f"fields {sorted(missing)} are not contiguous from here")
+    return out
+
+
+def decode(space: Space, start: int, regs: list[int], channels: int = 1) -> dict[str, float | int]:
+    """Named values in ``regs`` written at ``start``; every field must be covered whole."""
+    end = start + len(regs)
+    covered = start
+    out: dict[str, float | int] = {}
+    for addr, reg, _ in fields(space, channels):
+        last = addr + reg.type.width
+        if last <= start or addr >= end:
+            continue
+        if addr < start or last > end:
+            raise RegisterAddressError(space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'")
+        if addr != covered:
+            raise RegisterAddressError(space, covered, "not defined in register map v1")
+        chunk = regs[addr - start : last - start]
+        (out[reg.name],) = struct.unpack(">" + reg.type.code, struct.pack(">" + "H" * len(chunk), *chunk))
+        covered = last
+    if covered != end:
+        raise RegisterAddressError(space, covered, "not defined in register map v1")
+    return out
+
+
+def _coerce(reg: Register, value: float | int) -> float | int:
+    if reg.type is RegType.F32:
+        return float(value)
+    return int(value) & (0xFFFF if reg.type is RegType.U16 else 0xFFFFFFFF)
+
+
+class StateCodec:
+    """Packs and unpacks the state block (input registers 0..15+2N) for N channels.
+
+    The struct format is generated from the table, so client and server cannot disagree.
+    """
+
+    def __init__(self, channels: int) -> None:
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise ValueError(f"channel count must be 1..{MAX_CHANNELS}, got {channels}")
+        self.channels = channels
+        self.count = state_count(channels)
+        codes = "".join(r.type.code for a, r, _ in fields(Space.INPUT, channels) if a < self.count)
+        self._struct = struct.Struct(">" + codes)
+        self._regs = struct.Struct(">" + "H" * self.count)
+
+    def decode(self, regs: list[int] | tuple[int, ...]) -> Sample:
+        """A :class:`Sample` from the ``count`` registers read at address 0."""
+        v = self._struct.unpack(self._regs.pack(*regs))
+        return Sample(
+            t_s=v[3] / 1000.0,
+            counter=v[2],
+            status=v[0],
+            fault_code=v[1],
+            setpoint_mpa=v[7],
+            pressure_mpa=v[4],
+            force_kn=v[5],
+            position_mm=v[6],
+            channels_kn=tuple(v[10 : 10 + self.channels]),
+        )
+
+    def encode(self, sample: Sample) -> list[int]:
+        """The ``count`` registers that describe ``sample``."""
+        ch = tuple(sample.channels_kn)[: self.channels]
+        ch = ch + (0.0,) * (self.channels - len(ch))
+        payload = self._struct.pack(
+            int(sample.status) & 0xFFFF,
+            int(sample.fault_code) & 0xFFFF,
+            int(sample.counter) & 0xFFFFFFFF,
+            int(round(sample.t_s * 1000.0)) & 0xFFFFFFFF,
+            sample.pressure_mpa,
+            sample.force_kn,
+            sample.position_mm,
+            sample.setpoint_mpa,
+            self.channels,
+            0,
+            *ch,
+        )
+        return list(self._regs.unpack(payload))
+
+
+__all__ = [
+    "MAP_VERSION",
+    "DEVICE_ID",
+    "MAX_CHANNELS",
+    "STATE_MIRROR_BASE",
+    "Space",
+    "RegType",
+    "Register",
+    "REGISTERS",
+    "BY_NAME",
+    "COMMAND_NONE",
+    "COMMAND_REGULATE",
+    "COMMAND_RELEASE",
+    "COMMAND_STOP",
+    "COMMAND_RESET",
+    "COMMAND_NAMES",
+    "RegisterAddressError",
+    "state_count",
+    "fields",
+    "defined_ranges",
+    "encode",
+    "decode",
+    "StateCodec",
+]
