@@ -34,7 +34,7 @@ duration_s = 10
 expect = { settle_s = 2, band_mpa = 0.5 }
 [[steps]]
 type = "release"
-rate_mpa_s = 10.0
+rate_mpa_s = 8.0
 """
 
 # (name, text, words the one-line error must contain)
@@ -45,7 +45,7 @@ BAD = [
     ("nan", GOOD.replace("to_mpa = 20.0", "to_mpa = nan"), ["step 0", "to_mpa"]),
     ("inf", GOOD.replace("duration_s = 10", "duration_s = inf"), ["step 1", "duration_s"]),
     ("zero-duration", GOOD.replace("duration_s = 10", "duration_s = 0"), ["step 1", "duration_s"]),
-    ("negative-rate", GOOD.replace("rate_mpa_s = 10.0", "rate_mpa_s = -1.0"), ["step 2", "rate_mpa_s"]),
+    ("negative-rate", GOOD.replace("rate_mpa_s = 8.0", "rate_mpa_s = -1.0"), ["step 2", "rate_mpa_s"]),
     ("above-limit", GOOD.replace("to_mpa = 20.0", "to_mpa = 740.0"), ["step 0", "to_mpa"]),
     ("empty-steps", GOOD.split("[[steps]]")[0] + "steps = []\n", ["steps"]),
     (

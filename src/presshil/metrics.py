@@ -112,7 +112,8 @@ def rise_time_s(
     """
     t = np.asarray(t_s, float)
     y = normalized_response(value, start, target)
-    return _first_crossing_s(t, y, high) - _first_crossing_s(t, y, low)
+    t_high = _first_crossing_s(t, y, high)
+    return math.inf if math.isinf(t_high) else t_high - _first_crossing_s(t, y, low)
 
 
 def steady_state_error(

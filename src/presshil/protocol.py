@@ -96,8 +96,8 @@ class ReleaseStep(_StepBase):
 
 
 class SetpointStep(_StepBase):
-    """A setpoint jump to ``to_mpa`` (at ``rate_mpa_s``, default the rate limit), observed
-    for ``duration_s``: the step-response test."""
+    """A setpoint jump to ``to_mpa`` at ``rate_mpa_s``, observed for ``duration_s``: the
+    step-response test. A missing rate is filled with ``limits.max_rate_mpa_s`` on loading."""
 
     type: Literal["step"]
     to_mpa: float = Field(ge=0)
@@ -246,12 +246,26 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
     except ValidationError as exc:
         raise _translate(exc, source) from None
     _check_semantics(body, source)
+    fields = dict(body)
+    fields["steps"] = _resolve_defaults(body.steps, body.limits)
     return Protocol.model_construct(
-        **dict(body),
+        **fields,
         source=source,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _resolve_defaults(steps: list[Any], limits: Limits) -> list[Any]:
+    """Fill defaults that depend on other sections, so the runner never meets a None rate."""
+    out = []
+    for s in steps:
+        if s.type == "step" and s.rate_mpa_s is None:
+            s = s.model_copy(update={"rate_mpa_s": limits.max_rate_mpa_s})
+        elif s.type == "repeat":
+            s = s.model_copy(update={"steps": _resolve_defaults(s.steps, limits)})
+        out.append(s)
+    return out
 
 
 def _not_found(path: Path) -> str:
@@ -364,7 +378,7 @@ def _translate(exc: ValidationError, source: str) -> ProtocolError:
         msg = f"must be {ctx.get('expected')}, got {value!r}"
     elif kind == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")
-        if model is Specimen:
+        if field == "specimen":  # the only whole-table check: one of two sizes
             field = "specimen.die_diameter_mm|die_area_mm2"
     else:
         msg = f"{err['msg']}, got {_describe(value)}"

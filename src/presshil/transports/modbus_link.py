@@ -7,6 +7,10 @@ pymodbus carries one request and returns one response; everything else is decide
   closes the link and, while ``retries`` remain, reconnects and tries again. Every request
   presshil sends is idempotent (map v1 commands are levels, not toggles), so a retry cannot
   double an action. Closing first means a late reply can never be taken for the next one;
+- **late replies** (RTU): RTU has no transaction id, so after a timeout the port is
+  reopened only once ``timeout`` more has passed (opening flushes the input): a late reply
+  to the abandoned request is discarded, never taken for the next one. TCP reconnects at
+  once: a new connection cannot carry an old reply;
 - **reconnect**: explicit, by building a fresh client (no pymodbus background reconnect and
   no internal counters carried over from a broken connection);
 - **errors**: mapped in :mod:`.errormap`; exception responses become ``DeviceFault``.
@@ -14,6 +18,7 @@ pymodbus carries one request and returns one response; everything else is decide
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
@@ -45,6 +50,7 @@ class ModbusLink:
         self.stopbits = parsed.get_int("stopbits", 1)
         self._resync = RtuResync() if self.rtu else None
         self._client: ModbusTcpClient | ModbusSerialClient | None = None
+        self._late_until = 0.0
 
     def _new_client(self) -> ModbusTcpClient | ModbusSerialClient:
         if self.rtu:
@@ -73,6 +79,9 @@ class ModbusLink:
     def connect(self) -> None:
         """Open the connection; :class:`TransportError` naming the URL when it fails."""
         self.close()
+        wait_s = self._late_until - time.monotonic()
+        if self.rtu and wait_s > 0:
+            time.sleep(min(wait_s, self.timeout_s))  # let a late reply land, then flush it
         client = self._new_client()
         with map_link_errors(f"{self.url}: connect", self.timeout_s):
             ok = client.connect()
@@ -112,6 +121,8 @@ class ModbusLink:
             except TransportError as exc:
                 last = self._explain(exc, where)
                 self.close()
+                if isinstance(exc, TransportTimeout):
+                    self._late_until = time.monotonic() + self.timeout_s
         assert last is not None
         raise last
 

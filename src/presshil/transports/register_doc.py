@@ -37,8 +37,12 @@ _RULES = f"""
   infinity, a non-zero write to a reserved register: exception 03 (illegal data value), and
   nothing of that write is applied.
 - A command the press refuses in its current state (REGULATE while a fault is latched):
-  exception 04 (server device failure). Parameters of the same write stay applied.
-- Function codes: 03, 04, 06, 16, 23 and 43/14. Anything else: exception 01.
+  exception 04 (server device failure). Parameters of the same write stay applied. A
+  failed press model answers 04 to everything.
+- Function codes: 03, 04, 06, 16, 23 and 43/14. Coil and discrete-input functions (01, 02,
+  05, 15) and mask write (22): exception 01.
+- Unit id: 1 on RTU (0 is a broadcast: executed, not answered; other ids are ignored);
+  1 or 255 on TCP, other ids get exception 0B (gateway target failed to respond).
 - Within one write, configuration and parameters are applied first, the command register
   last, so one FC16 of registers 0..5 sets setpoint and rate, feeds the heartbeat and
   commands REGULATE.
@@ -77,7 +81,7 @@ def render_register_map() -> str:
     """The Markdown text of ``docs/register-map.md``."""
     parts = [_HEADER, "## Input registers (FC04, read-only)", "", *_table(Space.INPUT), ""]
     parts += ["## Holding registers (FC03, FC06, FC16, FC23)", "", *_table(Space.HOLDING), ""]
-    parts.append(_RULES)
+    parts.append(_RULES.lstrip("\n"))
     return "\n".join(parts).rstrip("\n") + "\n"
 
 

@@ -84,7 +84,7 @@ REGISTERS: tuple[Register, ...] = (
     Register("position", _I, 10, F32, "R", "mm", "ram position"),
     Register("setpoint_active", _I, 12, F32, "R", "MPa", "active (ramped) setpoint"),
     Register("channel_count", _I, 14, U16, "R", "", "channel count N (1..8)"),
-    Register("reserved_15", _I, 15, U16, "R", "", "reserved, reads 0 (keeps 0..16+2N one read)",
+    Register("reserved_15", _I, 15, U16, "R", "", "reserved, reads 0 (keeps 0..15+2N one read)",
              extension=True),
     Register("channel_force", _I, 16, F32, "R", "kN", "channel force, N × f32 (registers 16..15+2N)",
              count=MAX_CHANNELS),
@@ -96,9 +96,9 @@ REGISTERS: tuple[Register, ...] = (
              "other registers of the same write; reads back the last accepted command"),
     Register("heartbeat", _H, 1, U16, "RW", "", "heartbeat: the host writes a new value (increments) "
              "to feed the watchdog"),
-    Register("setpoint", _H, 2, F32, "RW", "MPa", "setpoint, 0 ≤ value ≤ soft max ≤ rated"),
-    Register("ramp_rate", _H, 4, F32, "RW", "MPa/s", "ramp rate, > 0"),
-    Register("soft_max_pressure", _H, 6, F32, "RW", "MPa", "soft max pressure, 0 < value ≤ rated"),
+    Register("setpoint", _H, 2, F32, "RW", "MPa", "setpoint for the next REGULATE, 0 ≤ value ≤ soft max ≤ rated"),
+    Register("ramp_rate", _H, 4, F32, "RW", "MPa/s", "ramp rate of REGULATE and RELEASE, > 0 (1 MPa/s until written)"),
+    Register("soft_max_pressure", _H, 6, F32, "RW", "MPa", "soft max pressure, 0 < value ≤ rated (rated until written)"),
     Register("watchdog_timeout", _H, 8, U16, "RW", "ms", "watchdog timeout (0 = off)"),
     Register("reserved_9", _H, 9, U16, "RW", "", "reserved, reads 0, only 0 may be written "
              "(keeps 0..11 one write)", extension=True),

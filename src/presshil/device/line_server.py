@@ -1,0 +1,133 @@
+"""The ASCII line protocol v1 on a served port, in the device's asyncio loop.
+
+Lines are answered strictly in order, one reply each, so a host may pipeline commands.
+Values go through :meth:`VirtualPress.apply`, so the rules (and the codes of refusals) are
+the Modbus map's: ``ERR 3`` where Modbus answers exception 03.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from ..transports.line_protocol import (
+    ACTIONS,
+    MAX_LINE,
+    OK,
+    SETTERS,
+    format_err,
+    format_idn,
+    format_meas,
+    format_rated,
+)
+from .ports import ServedPort
+from .virtual import Refused, VirtualPress
+
+log = logging.getLogger("presshil.device")
+UNKNOWN, MALFORMED = 1, 2
+
+
+class LineServer:
+    """Answers line-protocol commands arriving on ``port``."""
+
+    def __init__(self, port: ServedPort, press: VirtualPress) -> None:
+        self.port = port
+        self.press = press
+        self._buffer = b""
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start serving (call in the loop's thread)."""
+        self._loop = loop
+        loop.add_reader(self.port.fd, self._readable)
+        self._task = loop.create_task(self._worker())
+
+    def close(self) -> None:
+        """Stop serving (call in the loop's thread)."""
+        if self._loop is not None:
+            self._loop.remove_reader(self.port.fd)
+        if self._task is not None:
+            self._task.cancel()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.port.fd, 4096)
+        except OSError:  # EAGAIN, or EIO while no host has the port open
+            return
+        self._buffer += data
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            self._queue.put_nowait(line)
+        if len(self._buffer) > MAX_LINE:
+            self._buffer = b""
+            self._queue.put_nowait(b"\x00too long")
+
+    async def _worker(self) -> None:
+        while True:
+            line = await self._queue.get()
+            try:
+                reply = self.handle(line)
+            except Exception as exc:  # noqa: BLE001 - a model bug answers ERR 4, the port lives on
+                log.exception("line command failed: %r", line)
+                reply = format_err(4, f"device failure: {exc}")
+            if reply is None:
+                continue
+            delay = self.press.faults.reply_delay_s
+            if delay > 0:
+                await asyncio.sleep(delay)
+            payload = self.press.faults.take_garbage() + reply.encode("ascii", "replace") + b"\n"
+            try:
+                os.write(self.port.fd, payload)
+            except OSError:
+                log.info("line reply dropped: nobody reads %s", self.port.path)
+
+    def handle(self, raw: bytes) -> str | None:
+        """The reply to one received line (None for an empty line)."""
+        if raw.startswith(b"\x00too long"):
+            return format_err(MALFORMED, f"line longer than {MAX_LINE} characters")
+        try:
+            text = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            return format_err(MALFORMED, "line is not ASCII")
+        if not text:
+            return None
+        word, _, arg = text.partition(" ")
+        word, arg = word.upper(), arg.strip()
+        try:
+            return self._dispatch(word, arg)
+        except Refused as exc:
+            return format_err(exc.code, exc.text)
+
+    def _dispatch(self, word: str, arg: str) -> str:
+        press = self.press
+        if word == "*IDN?":
+            return format_idn(press.identity)
+        if word == "MEAS?":
+            return format_meas(press.sample())
+        if word == "RATED?":
+            return format_rated(press.identity)
+        if word == "FAULT?":
+            return str(press.sample().fault_code)
+        if word == "HB":
+            press.feed_heartbeat()
+            return OK
+        if word in ACTIONS:
+            if arg:
+                return format_err(MALFORMED, f"{word} takes no argument")
+            press.apply({"command": ACTIONS[word]})
+            return OK
+        if word in SETTERS:
+            name, kind = SETTERS[word]
+            try:
+                value = kind(arg)
+            except ValueError:
+                return format_err(MALFORMED, f"{word} needs a number, got {arg!r}")
+            press.apply({name: value})
+            return OK
+        return format_err(UNKNOWN, f"unknown command {word!r}")
+
+
+__all__ = ["LineServer"]

@@ -1,0 +1,122 @@
+"""Map v1 on the device side: a pymodbus ``SimDevice`` whose action is the virtual press.
+
+The register layout (which addresses exist, which are read-only) is generated from
+:mod:`presshil.transports.registers`; pymodbus answers exception 02 for anything outside it
+before our action runs. The action fills read requests from the live press and turns writes
+into :meth:`VirtualPress.apply` calls, answering 02/03/04 when the press refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pymodbus.constants import ExcCodes
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..transports.registers import (
+    DEVICE_ID,
+    MAP_VERSION,
+    STATE_MIRROR_BASE,
+    RegisterAddressError,
+    Space,
+    StateCodec,
+    decode,
+    defined_ranges,
+    encode,
+)
+from .virtual import Refused, VirtualPress
+
+log = logging.getLogger("presshil.device")
+
+READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
+SUPPORTED = {READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE}
+
+
+class RegisterMap:
+    """Registers of one :class:`VirtualPress`: layout for pymodbus, contents from the press."""
+
+    def __init__(self, press: VirtualPress) -> None:
+        self.press = press
+        ident = press.identity
+        self.channels = ident.channel_count
+        self.codec = StateCodec(self.channels)
+        self.ratings = encode(Space.INPUT, 100, {
+            "rated_max_pressure": ident.rated_max_pressure_mpa,
+            "rated_max_force": ident.rated_max_force_kn,
+            "map_version": MAP_VERSION,
+        })
+
+    # --- layout ---------------------------------------------------------------------------
+    def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
+        """The pymodbus device: input and holding blocks generated from the table."""
+        def block(space: Space) -> list[SimData]:
+            return [
+                SimData(first, count=last - first + 1, values=0, datatype=DataType.REGISTERS,
+                        readonly=space is Space.HOLDING and first >= STATE_MIRROR_BASE)
+                for first, last in defined_ranges(space, self.channels)
+            ]
+
+        no_bits = [SimData(0, values=False, datatype=DataType.BITS)]  # coils: refused by the action
+        return SimDevice(device_id, simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
+                         action=self.action)
+
+    def identification(self) -> ModbusDeviceIdentification:
+        """FC43/14 objects: vendor, model (product code and model name), firmware, serial."""
+        ident = self.press.identity
+        return ModbusDeviceIdentification(info={
+            0x00: ident.vendor, 0x01: ident.model, 0x02: ident.firmware,
+            0x04: f"{ident.vendor} {ident.model}", 0x05: ident.model, 0x80: ident.serial or "-",
+        })
+
+    # --- contents -------------------------------------------------------------------------
+    async def action(self, function_code: int, start_address: int, address: int, count: int,
+                     registers: list[int], set_values: list[int] | list[bool] | None) -> ExcCodes | None:
+        """pymodbus hook, called after the address checks of every register request."""
+        if function_code not in SUPPORTED or (function_code == READ_WRITE and self.press.faults.no_fc23):
+            return ExcCodes.ILLEGAL_FUNCTION
+        delay = self.press.faults.reply_delay_s
+        if delay > 0 and (set_values is None or function_code != READ_WRITE):
+            await asyncio.sleep(delay)  # the read half of FC23 waits; its write half does not
+        try:
+            if set_values is not None:
+                return self._write(address, [int(v) for v in set_values])
+            registers[address - start_address : address - start_address + count] = self.read(
+                Space.INPUT if function_code == READ_INPUT else Space.HOLDING, address, count)
+            return None
+        except Refused as exc:
+            log.info("refused: %s", exc)
+            return ExcCodes(exc.code)
+        except Exception:  # noqa: BLE001 - a model bug must answer 04, not kill the server
+            log.exception("request failed: FC%02d address %d count %d", function_code, address, count)
+            return ExcCodes.DEVICE_FAILURE
+
+    def read(self, space: Space, address: int, count: int) -> list[int]:
+        """``count`` registers of ``space`` from ``address`` (addresses already checked)."""
+        image: dict[int, int] = {}
+        n = self.codec.count
+        if space is Space.INPUT:
+            if address < n:
+                image.update(enumerate(self.codec.encode(self.press.sample())))
+            image.update(enumerate(self.ratings, start=100))
+        else:
+            if address < STATE_MIRROR_BASE:
+                params = dict(self.press.params)
+                image.update(enumerate(encode(Space.HOLDING, 0, params)))
+            if address + count > STATE_MIRROR_BASE:
+                state = self.codec.encode(self.press.sample())
+                image.update(enumerate(state, start=STATE_MIRROR_BASE))
+        return [image.get(a, 0) for a in range(address, address + count)]
+
+    def _write(self, address: int, values: list[int]) -> ExcCodes | None:
+        try:
+            updates = decode(Space.HOLDING, address, values, self.channels)
+        except RegisterAddressError as exc:
+            log.info("refused write: %s", exc)
+            return ExcCodes.ILLEGAL_ADDRESS
+        self.press.apply(updates)
+        return None
+
+
+__all__ = ["RegisterMap", "SUPPORTED"]

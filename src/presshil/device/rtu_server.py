@@ -1,0 +1,113 @@
+"""Modbus RTU slave on a served port, in the device's asyncio loop.
+
+pymodbus' serial server opens its port by name, which a pseudo-terminal's master side does
+not have, so this small loop owns the I/O and reuses the rest of pymodbus: its RTU framer,
+its request decoder and the same ``SimDevice`` datastore the TCP server uses. Frames are
+delimited as on a real line: a silence longer than the inter-frame gap discards a partial
+frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ModbusIOException
+from pymodbus.framer import FramerRTU
+from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
+from pymodbus.simulator.simcore import SimCore
+
+from ..transports.registers import DEVICE_ID
+from .faults import WireFaults
+from .ports import ServedPort
+
+log = logging.getLogger("presshil.device")
+MAX_BUFFER = 512
+
+
+class RtuServer:
+    """Answers RTU requests for ``unit`` arriving on ``port`` (broadcasts: executed, no reply)."""
+
+    def __init__(self, port: ServedPort, datastore: SimCore, faults: WireFaults, *,
+                 baud: int = 115200, unit: int = DEVICE_ID) -> None:
+        self.port = port
+        self.datastore = datastore
+        self.faults = faults
+        self.unit = unit
+        self.gap_s = max(3.5 * 11 / baud, 0.005)
+        self._framer = FramerRTU(DecodePDU(True))
+        self._buffer = b""
+        self._last_rx = 0.0
+        self._queue: asyncio.Queue[ModbusPDU] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start serving (call in the loop's thread)."""
+        self._loop = loop
+        loop.add_reader(self.port.fd, self._readable)
+        self._task = loop.create_task(self._worker())
+
+    def close(self) -> None:
+        """Stop serving (call in the loop's thread)."""
+        if self._loop is not None:
+            self._loop.remove_reader(self.port.fd)
+        if self._task is not None:
+            self._task.cancel()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.port.fd, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # EIO: no host has the port open
+            return
+        now = time.monotonic()
+        if now - self._last_rx > self.gap_s:
+            self._buffer = b""  # a silence ends any partial frame
+        self._last_rx = now
+        self._buffer = (self._buffer + data)[-MAX_BUFFER:]
+        for _ in range(8):  # bounded: a burst holds at most a few frames
+            try:
+                used, pdu = self._framer.handleFrame(self._buffer, 0, 0)
+            except ModbusIOException:
+                self._buffer = b""
+                return
+            self._buffer = self._buffer[used:]
+            if pdu is None:
+                return
+            self._queue.put_nowait(pdu)
+
+    async def _worker(self) -> None:
+        while True:
+            request = await self._queue.get()
+            try:
+                await self._answer(request)
+            except Exception:  # noqa: BLE001 - one bad request must not stop the port
+                log.exception("RTU request failed: %s", request)
+
+    async def _answer(self, request: ModbusPDU) -> None:
+        if request.dev_id not in (self.unit, 0):
+            return  # another slave's request
+        try:
+            response = await request.datastore_update(self.datastore, request.dev_id)
+        except Exception:  # noqa: BLE001
+            log.exception("datastore failed: %s", request)
+            response = ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)
+        if request.dev_id == 0:
+            return
+        response.dev_id, response.transaction_id = request.dev_id, 0
+        frame = self._framer.buildFrame(response)
+        if self.faults.take_corrupt():
+            frame = frame[:-2] + bytes([frame[-2] ^ 0xA5, frame[-1] ^ 0x5A])
+        frame = self.faults.take_garbage() + frame
+        try:
+            os.write(self.port.fd, frame)
+        except (BlockingIOError, OSError):
+            log.info("RTU reply dropped: nobody reads %s", self.port.path)
+
+
+__all__ = ["RtuServer"]

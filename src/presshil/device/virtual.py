@@ -1,0 +1,203 @@
+"""``VirtualPress``: a simulated press run in real time, with the rules of a real device.
+
+Both wire servers (Modbus and the line protocol) speak to the press only through
+:meth:`VirtualPress.sample` and :meth:`VirtualPress.apply`, so the two protocols enforce the
+same rules: a refused request raises :class:`Refused` with the Modbus exception code (the
+line protocol's ``ERR`` code is the same number) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DeviceFault, PressError
+from ..press import Identity, Press, Sample
+from ..transports.registers import (
+    COMMAND_NAMES,
+    COMMAND_REGULATE,
+    COMMAND_RELEASE,
+    COMMAND_RESET,
+    COMMAND_STOP,
+)
+from .faults import WireFaults
+from .realtime import RealtimeDriver
+
+if TYPE_CHECKING:
+    from .server import ServerHandle
+
+log = logging.getLogger("presshil.device")
+
+ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
+_FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
+#: ramp rate a REGULATE uses when the host never wrote one
+DEFAULT_RAMP_RATE_MPA_S = 1.0
+
+
+class Refused(Exception):
+    """A request the device refuses; ``code`` is the Modbus exception code (2, 3 or 4)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        self.code = code
+        self.text = text
+        super().__init__(f"exception {code:02d}: {text}")
+
+
+def open_simulated(press: Press | str) -> Press:
+    """``press`` itself, or the simulated press a ``sim://`` URL names."""
+    if not isinstance(press, str):
+        return press
+    from ..errors import PressURLError
+    from ..urls import open_press, parse_press_url
+
+    if parse_press_url(press).scheme != "sim":
+        raise PressURLError(f"press URL {press!r}: the virtual press serves a simulated press (sim://…) only")
+    return open_press(press)
+
+
+class VirtualPress:
+    """A press model advanced in real time, with map v1's parameters and checks."""
+
+    def __init__(self, press: Press | str, *, faults: WireFaults | None = None, tick_s: float = 0.001) -> None:
+        self.press = open_simulated(press)
+        self.url = getattr(self.press, "url", "") or "sim://"
+        self.faults = faults if faults is not None else WireFaults()
+        self.driver = RealtimeDriver(self.press, tick_s)
+        self.identity: Identity = self.press.identity
+        rated = self.identity.rated_max_pressure_mpa
+        area = getattr(self.press, "die_area_mm2", None)
+        #: the holding-register parameters, as last accepted
+        self.params: dict[str, float | int] = {
+            "command": 0,
+            "heartbeat": 0,
+            "setpoint": 0.0,
+            "ramp_rate": DEFAULT_RAMP_RATE_MPA_S,
+            "soft_max_pressure": float(getattr(self.press, "soft_max_mpa", None) or rated),
+            "watchdog_timeout": 0,
+            "reserved_9": 0,
+            "die_area": float(area) if isinstance(area, (int, float)) else math.nan,
+        }
+        self._frozen: Sample | None = None
+        self._last_heartbeat: float | int | None = None
+
+    @property
+    def lock(self) -> Any:
+        """The lock every model access holds."""
+        return self.driver.lock
+
+    def start(self) -> VirtualPress:
+        """Start advancing the model in real time."""
+        self.driver.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop advancing the model."""
+        self.driver.stop()
+
+    def serve(self, **endpoints: Any) -> ServerHandle:
+        """Serve this press on wires; see :func:`presshil.device.server.serve`."""
+        from .server import serve
+
+        return serve(self, **endpoints)
+
+    # --- what the wires see ---------------------------------------------------------------
+    def sample(self) -> Sample:
+        """The current state (the frozen one while ``faults.freeze_counter`` is set)."""
+        with self.lock:
+            self._check_alive()
+            if self.faults.freeze_counter:
+                if self._frozen is None:
+                    self._frozen = self.press.read()
+                return self._frozen
+            self._frozen = None
+            return self.press.read()
+
+    def apply(self, updates: Mapping[str, float | int]) -> None:
+        """Check then apply parameter writes, then execute ``command`` if present.
+
+        Raises :class:`Refused` (and changes nothing) when any value is out of range.
+        Configuration and parameters go first, the command last.
+        """
+        soft = updates.get("soft_max_pressure", self.params["soft_max_pressure"])
+        for name, value in updates.items():
+            self._check(name, value, float(soft))
+        with self.lock:
+            self._check_alive()
+            config = {}
+            if "die_area" in updates:
+                config["die_area_mm2"] = float(updates["die_area"])
+            if "soft_max_pressure" in updates:
+                config["soft_max_mpa"] = float(updates["soft_max_pressure"])
+            if "watchdog_timeout" in updates:
+                config["watchdog_ms"] = int(updates["watchdog_timeout"])
+            if config:
+                self._call(lambda: self.press.configure(**config))
+            heartbeat = updates.get("heartbeat")
+            for name, value in updates.items():
+                if name != "command":
+                    self.params[name] = value
+            if heartbeat is not None and heartbeat != self._last_heartbeat:
+                self._last_heartbeat = heartbeat
+                self._call(self.press.heartbeat)
+            if "command" in updates:
+                self._execute(int(updates["command"]))
+
+    def feed_heartbeat(self) -> None:
+        """Feed the watchdog (the line protocol's ``HB``)."""
+        with self.lock:
+            self._check_alive()
+            self._call(self.press.heartbeat)
+
+    # --- rules ----------------------------------------------------------------------------
+    def _check(self, name: str, value: float | int, soft_max: float) -> None:
+        rated = self.identity.rated_max_pressure_mpa
+        if name in _FLOATS and not math.isfinite(value):
+            raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")
+        if name == "command" and value not in COMMAND_NAMES:
+            raise Refused(ILLEGAL_VALUE, f"command {value} unknown (0..4)")
+        if name == "setpoint" and not 0.0 <= value <= min(soft_max, rated):
+            raise Refused(ILLEGAL_VALUE, f"setpoint {value:g} MPa outside 0..{min(soft_max, rated):g} MPa "
+                          f"(soft max {soft_max:g}, rated {rated:g})")
+        if name == "ramp_rate" and not value > 0:
+            raise Refused(ILLEGAL_VALUE, f"ramp rate {value:g} MPa/s must be > 0")
+        if name == "soft_max_pressure" and not 0.0 < value <= rated:
+            raise Refused(ILLEGAL_VALUE, f"soft max {value:g} MPa outside (0, {rated:g}] MPa (rated)")
+        if name == "die_area" and not value > 0:
+            raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
+        if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
+            raise Refused(ILLEGAL_VALUE, f"{name} {value} outside 0..65535")
+        if name == "reserved_9" and value != 0:
+            raise Refused(ILLEGAL_VALUE, "holding register 9 is reserved: only 0 may be written")
+
+    def _execute(self, command: int) -> None:
+        p = self.params
+        if command == COMMAND_REGULATE:
+            self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]))
+            self._call(lambda: self.press.command(float(p["setpoint"]), float(p["ramp_rate"])))
+        elif command == COMMAND_RELEASE:
+            self._call(lambda: self.press.release(float(p["ramp_rate"])))
+        elif command == COMMAND_STOP:
+            self._call(self.press.stop)
+        elif command == COMMAND_RESET:
+            self._call(self.press.reset)
+        p["command"] = command
+
+    def _call(self, action: Any) -> None:
+        try:
+            action()
+        except DeviceFault as exc:
+            raise Refused(ILLEGAL_VALUE if exc.code == ILLEGAL_VALUE else DEVICE_FAILURE, str(exc)) from exc
+        except ValueError as exc:
+            raise Refused(ILLEGAL_VALUE, str(exc)) from exc
+        except PressError as exc:
+            raise Refused(DEVICE_FAILURE, str(exc)) from exc
+
+    def _check_alive(self) -> None:
+        if self.driver.error is not None:
+            raise Refused(DEVICE_FAILURE, f"press model stopped: {self.driver.error!r}")
+
+
+__all__ = ["VirtualPress", "Refused", "open_simulated", "ILLEGAL_FUNCTION", "ILLEGAL_ADDRESS",
+           "ILLEGAL_VALUE", "DEVICE_FAILURE"]

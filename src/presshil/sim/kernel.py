@@ -1,0 +1,281 @@
+"""The per-tick integration kernel: sensors → firmware → actuator → plant, in numba.
+
+:func:`advance` runs ticks until ``tick_end``. Between SimPy events nothing outside the
+press changes, so the Python side calls it once per stretch between events; the per-tick cost
+is that of compiled code (well under a microsecond).
+
+**Fast path.** When the firmware holds a settled setpoint (HOLD, filtered error inside the
+settling band for ``settle_ticks``, no fault, no injected transient), the force is constant
+and only slow states move: Li creep (closed form at constant stress, see
+:func:`presshil.sim.specimen.creep_step`), breathing thickness (constant rate within a cycler
+phase), and the actuator output that balances them. :func:`macro_step` jumps to one tick
+before the next boundary (the caller's ``tick_end`` — the next SimPy event — or the watchdog
+deadline) and sets the controller's integrator and the actuator to the quasi-static balance;
+the last tick is computed normally, so the sample there carries its own noise. Commands,
+faults and cycler phase changes are SimPy events: they end a macro step and reset the
+settling detector, so the transient after them runs tick by tick.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from . import actuator, firmware, platen, sensors, specimen
+from .layout import (
+    ACT_HYDRAULIC,
+    ACT_MANUAL,
+    AM_LOCK,
+    FW_HOLD,
+    MAX_CH,
+    N_ACT_MODE,
+    N_COUNTER,
+    N_FAST,
+    N_FROZEN,
+    N_FULL_TICKS,
+    N_FW_STATE,
+    N_LAST_HB_TICK,
+    N_MACRO_STEPS,
+    N_MACRO_TICKS,
+    N_REC_IDX,
+    N_REC_ON,
+    N_RING_POS,
+    N_SEED,
+    N_SETTLED_TICKS,
+    N_STATUS,
+    N_FAULT_CODE,
+    N_TICK,
+    N_WDOG_TICKS,
+    P_ACT_KIND,
+    P_DELAY_TICKS,
+    P_DT_S,
+    P_FRAME_K_N_M,
+    P_N_CH,
+    P_OIL_COMPLIANCE_M_N,
+    P_PISTON_AREA_M2,
+    P_DUMP_LAMBDA,
+    P_LEAK_LAMBDA,
+    P_LI_H_M,
+    P_SETTLE_TICKS,
+    P_SPEC_AREA_M2,
+    P_VALVE_FLOW_M3_S,
+    P_VALVE_LINEARISE,
+    RET_DONE,
+    RET_RECORD_FULL,
+    RING_LEN,
+    R_CH_N,
+    R_FAULT_CODE,
+    R_MEAS_FORCE_N,
+    R_MEAS_P_MPA,
+    R_POS_M,
+    R_SP_MPA,
+    R_STATUS,
+    R_T_S,
+    R_TRUE_FORCE_N,
+    R_U,
+    X_ACT_FLOW,
+    X_ACT_STATE,
+    X_CREEP_STRAIN,
+    X_DIE_AREA_M2,
+    X_FORCE_N,
+    X_GAP_M,
+    X_INTEGRAL,
+    X_LEAK_EXTRA_LAMBDA,
+    X_MEAS_CH_N,
+    X_MEAS_FORCE_N,
+    X_MEAS_P_MPA,
+    X_MEAS_POS_M,
+    X_PMAX_PA,
+    X_RING_N,
+    X_SP_MPA,
+    X_SPIKE_RATE_M_S,
+    X_SWELL_M,
+    X_SWELL_RATE_M_S,
+    X_U,
+)
+
+
+@njit(cache=True)
+def stack_stiffness(p, x) -> float:
+    """Elastic stiffness (N/m) of the stack in its present compaction state."""
+    return 1.0 / specimen.elastic_compliance(p, x[X_PMAX_PA])
+
+
+@njit(cache=True)
+def ram_position(p, x) -> float:
+    """True ram travel from first touch (m)."""
+    f = x[X_FORCE_N]
+    return (
+        f / p[P_FRAME_K_N_M]
+        + specimen.compression(p, f, x[X_PMAX_PA], x[X_CREEP_STRAIN])
+        - x[X_SWELL_M]
+        - x[X_GAP_M]
+    )
+
+
+@njit(cache=True)
+def series_compliance(p, x, mode: int) -> float:
+    """Ram travel per newton (m/N) of frame + oil column + stack at the present state."""
+    c = 1.0 / p[P_FRAME_K_N_M] + specimen.tangent_compliance(p, x[X_FORCE_N], x[X_PMAX_PA])
+    if mode != AM_LOCK:
+        c += p[P_OIL_COMPLIANCE_M_N]
+    return c
+
+
+@njit(cache=True)
+def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
+    """Integrate the force chain over one tick (semi-implicit in the linear sink)."""
+    f = x[X_FORCE_N]
+    eps = x[X_CREEP_STRAIN]
+    eps_new = specimen.creep_step(p, f, eps, dt)
+    v_creep = p[P_LI_H_M] * (eps_new - eps) / dt
+    x[X_CREEP_STRAIN] = eps_new
+    v_swell = x[X_SWELL_RATE_M_S] + x[X_SPIKE_RATE_M_S]
+    x[X_SWELL_M] += v_swell * dt
+    c = series_compliance(p, x, mode)
+    gap = x[X_GAP_M]
+    if gap > 0.0:
+        gap -= (v_src + v_swell) * dt
+        if gap < 0.0:
+            f = -gap / c
+            gap = 0.0
+    else:
+        f = (f + dt * (v_src - v_creep + v_swell) / c) / (1.0 + dt * lam / c)
+        if f < 0.0:
+            gap = -f * c
+            f = 0.0
+    x[X_FORCE_N] = f
+    x[X_GAP_M] = gap
+    pressure = f / p[P_SPEC_AREA_M2]
+    if pressure > x[X_PMAX_PA]:
+        x[X_PMAX_PA] = pressure
+    x[X_ACT_FLOW] = v_src - lam * f
+
+
+@njit(cache=True)
+def _one_tick(p, x, n, ch_true, rec) -> bool:
+    """Sensors, firmware, actuator and plant for one tick; True when the record is full."""
+    dt = p[P_DT_S]
+    k = n[N_TICK]
+    t = k * dt
+    seed = n[N_SEED]
+    nch = int(p[P_N_CH])
+    kind = int(p[P_ACT_KIND])
+    f_true = x[X_FORCE_N]
+    # load cells: true split, delay line, reading chain
+    platen.split(p, f_true, stack_stiffness(p, x), ch_true)
+    pos = (n[N_RING_POS] + 1) % RING_LEN
+    n[N_RING_POS] = pos
+    delay = int(p[P_DELAY_TICKS])
+    frozen = n[N_FROZEN] != 0
+    mode = n[N_ACT_MODE]
+    if not frozen:
+        total = 0.0
+        bad = False
+        for i in range(nch):
+            base = X_RING_N + i * RING_LEN
+            x[base + pos] = ch_true[i]
+            delayed = x[base + (pos - delay) % RING_LEN]
+            r = sensors.read_channel(p, x, n, i, delayed, t, seed, k)
+            x[X_MEAS_CH_N + i] = r
+            total += r
+            if sensors.implausible(p, r):
+                bad = True
+        x[X_MEAS_FORCE_N] = total
+        x[X_MEAS_P_MPA] = total / x[X_DIE_AREA_M2] * 1e-6
+        x[X_MEAS_POS_M] = sensors.read_position(p, ram_position(p, x), seed, k)
+        mode = firmware.tick(p, x, n, total, bad, t, k, dt)
+        n[N_ACT_MODE] = mode
+        n[N_COUNTER] += 1
+    else:
+        for i in range(nch):
+            x[X_RING_N + i * RING_LEN + pos] = ch_true[i]
+    v_src, lam = actuator.drive(p, x, n, kind, mode, x[X_U], f_true, dt)
+    _plant(p, x, v_src, lam, mode, dt)
+    n[N_TICK] = k + 1
+    n[N_FULL_TICKS] += 1
+    if n[N_REC_ON] != 0:
+        j = n[N_REC_IDX]
+        rec[j, R_T_S] = t
+        rec[j, R_STATUS] = n[N_STATUS]
+        rec[j, R_FAULT_CODE] = n[N_FAULT_CODE]
+        rec[j, R_SP_MPA] = x[X_SP_MPA]
+        rec[j, R_MEAS_P_MPA] = x[X_MEAS_P_MPA]
+        rec[j, R_MEAS_FORCE_N] = x[X_MEAS_FORCE_N]
+        rec[j, R_TRUE_FORCE_N] = f_true
+        rec[j, R_POS_M] = x[X_MEAS_POS_M]
+        rec[j, R_U] = x[X_U]
+        for i in range(nch):
+            rec[j, R_CH_N + i] = x[X_MEAS_CH_N + i]
+        n[N_REC_IDX] = j + 1
+        return j + 1 >= rec.shape[0]
+    return False
+
+
+@njit(cache=True)
+def can_jump(p, x, n) -> bool:
+    """True when the fast path may replace ticks by a macro step."""
+    return (
+        n[N_FAST] != 0
+        and n[N_REC_ON] == 0
+        and n[N_FROZEN] == 0
+        and n[N_FW_STATE] == FW_HOLD
+        and int(p[P_ACT_KIND]) != ACT_MANUAL
+        and n[N_SETTLED_TICKS] >= int(p[P_SETTLE_TICKS])
+        and x[X_GAP_M] == 0.0
+    )
+
+
+@njit(cache=True)
+def macro_step(p, x, n, ticks: int) -> bool:
+    """Jump ``ticks`` ticks along the settled hold; False (and no change) if not feasible."""
+    dt = p[P_DT_S]
+    span = ticks * dt
+    f = x[X_FORCE_N]
+    eps_new = specimen.creep_step(p, f, x[X_CREEP_STRAIN], span)
+    # creep speed at the end of the jump, from one more tick of the closed form
+    v_creep = p[P_LI_H_M] * (specimen.creep_step(p, f, eps_new, dt) - eps_new) / dt
+    v_need = v_creep - x[X_SWELL_RATE_M_S]  # ram speed that keeps the force constant
+    kind = int(p[P_ACT_KIND])
+    if kind == ACT_HYDRAULIC:
+        lam = p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]
+        q = (v_need + lam * f) * p[P_PISTON_AREA_M2]
+        spool = actuator.spool_for_flow(p, q, f)
+        if abs(spool) > 0.9 or q > 0.9 * actuator.valve_flow(p, 1.0, f, True):
+            return False
+        x[X_ACT_STATE] = spool
+        x[X_U] = spool
+        # with valve linearisation the controller's output is a flow demand (fraction of
+        # rated valve flow); without it, the spool opening itself
+        x[X_INTEGRAL] = q / p[P_VALVE_FLOW_M3_S] if p[P_VALVE_LINEARISE] > 0.0 else spool
+    else:
+        x[X_ACT_STATE] = v_need
+        x[X_U] = v_need
+        x[X_INTEGRAL] = v_need
+    x[X_CREEP_STRAIN] = eps_new
+    x[X_SWELL_M] += x[X_SWELL_RATE_M_S] * span
+    x[X_ACT_FLOW] = v_need
+    n[N_TICK] += ticks
+    n[N_COUNTER] += ticks
+    n[N_MACRO_STEPS] += 1
+    n[N_MACRO_TICKS] += ticks
+    return True
+
+
+@njit(cache=True)
+def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
+    """Run ticks until ``n[N_TICK] == tick_end``; RET_RECORD_FULL if the record fills first."""
+    while n[N_TICK] < tick_end:
+        if can_jump(p, x, n):
+            boundary = tick_end
+            wd = n[N_WDOG_TICKS]
+            if wd > 0:
+                boundary = min(boundary, n[N_LAST_HB_TICK] + wd)
+            jump = boundary - 1 - n[N_TICK]
+            if jump > 1 and macro_step(p, x, n, jump):
+                continue
+        if _one_tick(p, x, n, ch_true, rec):
+            return RET_RECORD_FULL
+    return RET_DONE
+
+
+__all__ = ["advance", "stack_stiffness", "ram_position", "series_compliance", "MAX_CH"]

@@ -1,0 +1,101 @@
+"""Load cells, the ram position encoder and the reference transducer.
+
+Each load-cell channel turns its true force into a reading through the chain a strain-gauge
+cell and its amplifier impose, in this order:
+
+1. **sample delay** — the amplifier/ADC filter's group delay, ``delay_ms``;
+2. **hysteresis** — a play (backlash) operator of width ``hysteresis``: loading and unloading
+   readings at the same force differ by up to that width (ISO 7500-1 "reversibility");
+3. **non-linearity** — a parabolic bow, zero at 0 and at capacity, largest at half capacity;
+4. **gain error** and **zero offset**, plus an injected zero **drift**;
+5. **noise** — white, counter-based (see :mod:`presshil.sim.rng`);
+6. injected faults: **stuck** (frozen reading), **open wire** (bridge open: the amplifier
+   rails high), **saturation** (the channel clips at a level);
+7. the ADC range (−10 % … +110 % of capacity) and **quantisation** to ``lsb``.
+
+The firmware treats a reading at either rail as implausible (open wire, broken cable) and
+latches a SENSOR fault. A stuck channel is not detectable by one channel alone.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .layout import (
+    P_CH_FS_N,
+    P_CH_GAIN,
+    P_CH_HYST_N,
+    P_CH_LSB_N,
+    P_CH_NL_N,
+    P_CH_NOISE_N,
+    P_CH_ZERO_N,
+    P_POS_LSB_M,
+    P_POS_NOISE_M,
+    SF_DRIFT,
+    SF_OPEN_WIRE,
+    SF_SATURATION,
+    SF_STUCK,
+    X_CH_FAULT_T0_S,
+    X_CH_FAULT_VALUE,
+    X_HYST_N,
+    N_CH_FAULT,
+)
+from .rng import STREAM_POSITION, normal
+
+ADC_LOW_FRAC = -0.1
+ADC_HIGH_FRAC = 1.1
+
+
+@njit(cache=True)
+def quantise(value: float, lsb: float) -> float:
+    """Round to the nearest multiple of ``lsb`` (no-op for ``lsb <= 0``)."""
+    if lsb <= 0.0:
+        return value
+    return round(value / lsb) * lsb
+
+
+@njit(cache=True)
+def read_channel(p, x, n, i: int, force_n: float, t_s: float, seed: int, tick: int) -> float:
+    """Reading (N) of channel ``i`` for the (already delayed) true force ``force_n``."""
+    fs = p[P_CH_FS_N]
+    half = 0.5 * p[P_CH_HYST_N + i]
+    h = x[X_HYST_N + i]
+    if h < force_n - half:
+        h = force_n - half
+    elif h > force_n + half:
+        h = force_n + half
+    x[X_HYST_N + i] = h
+    frac = h / fs
+    y = h + 4.0 * p[P_CH_NL_N + i] * frac * (1.0 - frac)
+    y = y * p[P_CH_GAIN + i] + p[P_CH_ZERO_N + i]
+    fault = n[N_CH_FAULT + i]
+    if fault == SF_DRIFT:
+        y += x[X_CH_FAULT_VALUE + i] * (t_s - x[X_CH_FAULT_T0_S + i])
+    y += p[P_CH_NOISE_N] * normal(seed, i, tick)
+    if fault == SF_STUCK:
+        y = x[X_CH_FAULT_VALUE + i]
+    elif fault == SF_OPEN_WIRE:
+        y = ADC_HIGH_FRAC * fs
+    elif fault == SF_SATURATION and y > x[X_CH_FAULT_VALUE + i]:
+        y = x[X_CH_FAULT_VALUE + i]
+    lo = ADC_LOW_FRAC * fs
+    hi = ADC_HIGH_FRAC * fs
+    if y < lo:
+        y = lo
+    elif y > hi:
+        y = hi
+    return quantise(y, p[P_CH_LSB_N])
+
+
+@njit(cache=True)
+def implausible(p, reading_n: float) -> bool:
+    """True when a reading sits on an ADC rail (open wire, broken cable, overload)."""
+    fs = p[P_CH_FS_N]
+    margin = max(p[P_CH_LSB_N], 1e-9 * fs)
+    return reading_n >= ADC_HIGH_FRAC * fs - margin or reading_n <= ADC_LOW_FRAC * fs + margin
+
+
+@njit(cache=True)
+def read_position(p, ram_m: float, seed: int, tick: int) -> float:
+    """Ram position encoder reading (m)."""
+    return quantise(ram_m + p[P_POS_NOISE_M] * normal(seed, STREAM_POSITION, tick), p[P_POS_LSB_M])

@@ -1,0 +1,571 @@
+"""The results store: one SQLite file (WAL) holding runs, samples, events and verdicts.
+
+Samples are buffered and committed at least every ``flush_interval_s`` of wall time (a
+background thread sees to it even when samples stop coming), so a process killed mid-run loses
+at most that much. WAL keeps readers (``presshil runs``, a report) off the writer's back;
+``synchronous=FULL`` makes each commit survive a power cut too, which matters for 200-hour
+holds and costs one fsync per flush (about two a second).
+
+Channels are stored as one BLOB a sample: N little-endian float32 (16 bytes for 4 load cells,
+against ~50 for JSON text, and no parsing to read them back). float32 loses nothing a Modbus
+press reports (the register map sends channel forces as f32) and resolves 1 mN at 10 kN, far
+below any load cell's resolution.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import socket
+import sqlite3
+import struct
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+from .metrics import Verdict
+from .trace import Trace, sample_row
+
+DEFAULT_PATH = Path("results") / "presshil.sqlite"
+RUN_STATUSES = ("running", "passed", "failed", "aborted", "error", "interrupted")
+SCHEMA_VERSION = 1
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    id               INTEGER PRIMARY KEY,
+    protocol_name    TEXT NOT NULL,
+    protocol_source  TEXT,
+    protocol_text    TEXT NOT NULL,
+    protocol_sha256  TEXT NOT NULL,
+    press_url        TEXT NOT NULL,
+    identity_json    TEXT NOT NULL,
+    firmware_version TEXT,
+    seed             INTEGER,
+    started_utc      TEXT NOT NULL,
+    finished_utc     TEXT,
+    status           TEXT NOT NULL CHECK (status IN {RUN_STATUSES!r}),
+    pid              INTEGER,
+    pid_start        TEXT,     -- boot id + process start tick: tells a reused pid apart
+    hostname         TEXT,
+    n_channels       INTEGER,
+    n_samples        INTEGER NOT NULL DEFAULT 0
+);
+-- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
+-- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
+CREATE TABLE IF NOT EXISTS samples (
+    run_id   INTEGER NOT NULL REFERENCES runs(id),
+    seq      INTEGER NOT NULL,
+    t        REAL,
+    setpoint REAL,
+    pressure REAL,
+    force    REAL,
+    position REAL,
+    status   INTEGER,
+    channels BLOB,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id      INTEGER PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs(id),
+    t       REAL,
+    kind    TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id);
+CREATE TABLE IF NOT EXISTS verdicts (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    step      TEXT NOT NULL,
+    criterion TEXT NOT NULL,
+    value     REAL,
+    "limit"   REAL,
+    unit      TEXT,
+    passed    INTEGER NOT NULL,
+    detail    TEXT,
+    t_s       REAL,
+    channel   INTEGER
+);
+CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
+"""
+
+_SAMPLE_COLS = "t, setpoint, pressure, force, position, status, channels"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One row of ``runs``: what ran, on which press, when, and how it ended."""
+
+    id: int
+    protocol_name: str
+    protocol_source: str | None
+    protocol_text: str = field(repr=False)
+    protocol_sha256: str
+    press_url: str
+    identity: dict[str, Any]
+    firmware_version: str | None
+    seed: int | None
+    started_utc: str
+    finished_utc: str | None
+    status: str
+    pid: int | None
+    hostname: str | None
+    n_channels: int | None
+    n_samples: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened during a run (step start, fault, abort) at run time ``t_s``."""
+
+    t_s: float | None
+    kind: str
+    message: str
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _pid_start(pid: int) -> str | None:
+    """Boot id and start tick of ``pid`` (Linux); None where /proc cannot tell."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return f"{boot}:{fields[19]}"
+
+
+def _alive(pid: int | None, pid_start: str | None) -> bool:
+    """Whether the process that started a run still exists (not a zombie, not a reused pid)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if False:
+            return False  # killed, waiting to be reaped: it will write nothing more
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return True
+
+
+def _flusher(ref: weakref.ref[Store], stop: threading.Event, tick_s: float) -> None:
+    # A weak reference, so that a Store nobody closed can still be collected.
+    while not stop.wait(tick_s):
+        store = ref()
+        if store is None:
+            return
+        store._flush_if_due()
+        del store
+
+
+class Store:
+    """A results store in one SQLite file (WAL), created with its parent folders if absent.
+
+    Opening it marks runs left ``running`` by a process that no longer exists on this host as
+    ``interrupted``. Safe to share between threads; several processes may write one file.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        flush_interval_s: float = 0.5,
+        max_buffer_rows: int = 4096,
+    ) -> None:
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self.max_buffer_rows = max_buffer_rows
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[Any, ...]] = []
+        self._oldest_s = 0.0  # monotonic time of the oldest buffered sample
+        self._seq: dict[int, int] = {}
+        self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
+        self._packers: dict[int, struct.Struct] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE takes the write
+            # lock up front, so two writing processes queue instead of failing mid-transaction).
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+                                  f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from exc
+        self._mark_interrupted()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def start_run(self, *, protocol: Any, press_url: str, identity: Any,
+                  seed: int | None) -> int:
+        """Record a new run as ``running`` and return its id.
+
+        ``protocol`` is a :class:`~presshil.protocol.Protocol`; ``identity`` a dict (or the
+        press's :class:`~presshil.press.Identity`), stored as JSON.
+        """
+        ident = dataclasses.asdict(identity) if dataclasses.is_dataclass(identity) else identity
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
+                "protocol_sha256, press_url, identity_json, firmware_version, seed, "
+                "started_utc, status, pid, pid_start, hostname) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (protocol.name, getattr(protocol, "source", None), protocol.text,
+                 protocol.sha256, press_url, json.dumps(ident, default=str),
+                 ident.get("firmware"), seed, _utc_now(), os.getpid(),
+                 _pid_start(os.getpid()), socket.gethostname()),
+            )
+            run_id = int(cur.lastrowid)
+            self._seq[run_id] = 0
+        return run_id
+
+    def add_sample(self, run_id: int, sample_row_: Any) -> None:
+        """Buffer one sample: a row ``(t_s, setpoint_mpa, pressure_mpa, force_kn,
+        position_mm, status, channels_kn)`` or a :class:`~presshil.press.Sample`."""
+        t, sp, p, f, pos, status, channels = sample_row(sample_row_)
+        n = len(channels)
+        packer = self._packers.get(n) or self._packers.setdefault(n, struct.Struct(f"<{n}f"))
+        blob = packer.pack(*channels)
+        with self._lock:
+            self._raise_pending_error()
+            seq = self._seq.get(run_id)
+            if seq is None:
+                seq = self._next_seq(run_id)
+            self._seq[run_id] = seq + 1
+            if not self._buffer:
+                self._oldest_s = time.monotonic()
+            self._buffer.append((run_id, seq, t, sp, p, f, pos, status, blob))
+            rows, _ = self._pending.get(run_id, (0, n))
+            self._pending[run_id] = (rows + 1, n)
+            if (len(self._buffer) >= self.max_buffer_rows
+                    or time.monotonic() - self._oldest_s >= self.flush_interval_s):
+                self._flush_locked()
+        if self._thread is None:
+            self._start_flusher()
+
+    def add_event(self, run_id: int, t_s: float | None, kind: str, message: str) -> None:
+        """Record an event now (committed before returning)."""
+        with self._lock:
+            self._db.execute("INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
+                             (run_id, t_s, kind, message))
+
+    def add_verdicts(self, run_id: int, verdicts: Any) -> None:
+        """Record a run's verdicts (:class:`~presshil.metrics.Verdict`), in one transaction."""
+        rows = [(run_id, v.step, v.criterion, v.value, v.limit, v.unit, int(bool(v.passed)),
+                 v.detail, v.t_s, v.channel) for v in verdicts]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                'INSERT INTO verdicts (run_id, step, criterion, value, "limit", unit, passed, '
+                "detail, t_s, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        """Flush the run's samples and record how it ended (``passed``, ``failed``, ...)."""
+        if status not in RUN_STATUSES or status == "running":
+            allowed = ", ".join(s for s in RUN_STATUSES if s != "running")
+            raise ConfigError(f"run status {status!r} is not one of: {allowed}")
+        with self._lock:
+            self._flush_locked()
+            cur = self._db.execute("UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
+                                   (status, _utc_now(), run_id))
+            if cur.rowcount == 0:
+                raise self._unknown(run_id)
+
+    def flush(self) -> None:
+        """Commit the buffered samples now."""
+        with self._lock:
+            self._flush_locked()
+
+    def close(self) -> None:
+        """Flush, stop the background flusher and close the file. Idempotent."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                self._flush_locked()
+            finally:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, oldest first."""
+        self.flush()
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_RUN_COLS} FROM runs ORDER BY id").fetchall()
+        return [_run_info(r) for r in rows]
+
+    def get_run(self, run_id: int) -> RunInfo:
+        """One run; :class:`~presshil.errors.ConfigError` if there is no such id."""
+        self.flush()
+        with self._lock:
+            row = self._db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?",
+                                   (run_id,)).fetchone()
+        if row is None:
+            raise self._unknown(run_id)
+        return _run_info(row)
+
+    def iter_chunks(self, run_id: int, chunk: int = 10000) -> Iterator[Trace]:
+        """The run's samples as consecutive :class:`Trace` pieces of up to ``chunk`` rows.
+
+        Each piece is one short query (keyset pagination), so nothing stays open between
+        pieces and memory is bounded by ``chunk``.
+        """
+        info = self.get_run(run_id)
+        width = info.n_channels or 0
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT seq, {_SAMPLE_COLS} FROM samples WHERE run_id = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?", (run_id, last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield _rows_to_trace(rows, width)
+
+    def iter_samples(self, run_id: int, chunk: int = 10000) -> Iterator[tuple[Any, ...]]:
+        """The run's samples as rows in :data:`~presshil.trace.SAMPLE_COLUMNS` order,
+        fetched ``chunk`` at a time."""
+        for piece in self.iter_chunks(run_id, chunk):
+            ch = piece.channels.tolist()
+            for i in range(len(piece)):
+                yield (float(piece.t[i]), float(piece.setpoint[i]), float(piece.pressure[i]),
+                       float(piece.force[i]), float(piece.position[i]), int(piece.status[i]),
+                       tuple(ch[i]))
+
+    def load_trace(self, run_id: int) -> Trace:
+        """All of a run's samples as one :class:`Trace` (arrays filled chunk by chunk)."""
+        info = self.get_run(run_id)
+        with self._lock:
+            n = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?",
+                                 (run_id,)).fetchone()[0]
+        out = Trace(*(np.empty(n) for _ in range(5)), np.empty(n, np.int64),
+                    np.empty((n, info.n_channels or 0)))
+        i = 0
+        for piece in self.iter_chunks(run_id):
+            j = min(n, i + len(piece))  # samples written since the count are left out
+            for name in ("t", "setpoint", "pressure", "force", "position", "status", "channels"):
+                getattr(out, name)[i:j] = getattr(piece, name)[: j - i]
+            i = j
+            if i == n:
+                break
+        return out[:i]
+
+    def events(self, run_id: int) -> list[Event]:
+        """The run's events in the order they were recorded."""
+        self.get_run(run_id)
+        with self._lock:
+            rows = self._db.execute("SELECT t, kind, message FROM events WHERE run_id = ? "
+                                    "ORDER BY id", (run_id,)).fetchall()
+        return [Event(*r) for r in rows]
+
+    def verdicts(self, run_id: int) -> list[Verdict]:
+        """The run's verdicts in the order they were recorded."""
+        self.get_run(run_id)
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel '
+                "FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+        # SQLite stores NaN as NULL; give it back as NaN.
+        return [Verdict(s, c, math.nan if v is None else v, math.nan if lim is None else lim,
+                        u, bool(p), d or "", t, ch)
+                for s, c, v, lim, u, p, d, t, ch in rows]
+
+    def export(self, run_id: int, path: str | Path, format: str = "csv") -> Path:
+        """Write the run's samples to ``path`` (a file, or a folder to put run-ID.EXT in).
+
+        Streamed chunk by chunk, so memory does not grow with the run. Columns: t_s,
+        setpoint_mpa, pressure_mpa, force_kn, position_mm, status, ch0_kn .. ch{N-1}_kn.
+        """
+        if format not in ("csv", "parquet"):
+            raise ConfigError(f"export format {format!r} is not one of: csv, parquet")
+        info = self.get_run(run_id)
+        path = Path(path)
+        if path.is_dir():
+            path = path / f"run-{run_id}.{format}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = _write_csv if format == "csv" else _write_parquet
+        writer(path, self.iter_chunks(run_id), info.n_channels or 0)
+        return path
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _flush_locked(self) -> None:
+        if not self._buffer:
+            return
+        buffer, pending = self._buffer, self._pending
+        self._buffer, self._pending = [], {}
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                f"INSERT INTO samples (run_id, seq, {_SAMPLE_COLS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", buffer)
+            self._db.executemany(
+                "UPDATE runs SET n_samples = n_samples + ?, "
+                "n_channels = COALESCE(n_channels, ?) WHERE id = ?",
+                [(rows, width, run) for run, (rows, width) in pending.items()])
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _flush_if_due(self) -> None:
+        with self._lock:
+            if (self._db is None or not self._buffer
+                    or time.monotonic() - self._oldest_s < self.flush_interval_s):
+                return
+            try:
+                self._flush_locked()
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer's thread
+                self._error = exc
+
+    def _raise_pending_error(self) -> None:
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise ConfigError(f"{self.path}: writing samples failed: {exc}") from exc
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            tick_s = min(0.1, self.flush_interval_s / 4)
+            self._thread = threading.Thread(
+                target=_flusher, args=(weakref.ref(self), self._stop, tick_s),
+                name=f"presshil-store-flusher:{self.path.name}", daemon=True)
+            self._thread.start()
+
+    def _next_seq(self, run_id: int) -> int:
+        row = self._db.execute("SELECT MAX(seq) FROM samples WHERE run_id = ?",
+                               (run_id,)).fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def _mark_interrupted(self) -> None:
+        host = socket.gethostname()
+        rows = self._db.execute("SELECT id, pid, pid_start FROM runs WHERE status = 'running' "
+                                "AND hostname = ?", (host,)).fetchall()
+        dead = [(run_id, pid) for run_id, pid, start in rows if not _alive(pid, start)]
+        if not dead:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            for run_id, pid in dead:
+                self._db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? "
+                                 "AND status = 'running'", (run_id,))
+                last_t = self._db.execute("SELECT MAX(t) FROM samples WHERE run_id = ?",
+                                          (run_id,)).fetchone()[0]
+                self._db.execute(
+                    "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
+                    (run_id, last_t, "interrupted",
+                     f"process {pid} on {host} ended without finishing the run; found "
+                     f"{_utc_now()}"))
+            self._db.execute("COMMIT")
+
+    def _unknown(self, run_id: int) -> ConfigError:
+        row = self._db.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM runs").fetchone()
+        known = f"runs {row[0]}..{row[1]}" if row[2] else "no runs yet"
+        return ConfigError(f"{self.path}: no run {run_id} ({known}); see `presshil runs`")
+
+
+_RUN_COLS = ("id, protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
+             "identity_json, firmware_version, seed, started_utc, finished_utc, status, pid, "
+             "hostname, n_channels, n_samples")
+
+
+def _run_info(row: tuple[Any, ...]) -> RunInfo:
+    values = list(row)
+    values[6] = json.loads(values[6])
+    return RunInfo(*values)
+
+
+def _rows_to_trace(rows: list[tuple[Any, ...]], width: int) -> Trace:
+    cols = list(zip(*rows))
+    blobs = b"".join(cols[7])
+    channels = np.frombuffer(blobs, "<f4").astype(float)
+    # A run's channel count is fixed; a blob of another width would be a corrupt row.
+    channels = channels.reshape(len(rows), width) if width else np.zeros((len(rows), 0))
+    return Trace(
+        t=np.array(cols[1], float),  # None (stored NaN) becomes NaN
+        setpoint=np.array(cols[2], float),
+        pressure=np.array(cols[3], float),
+        force=np.array(cols[4], float),
+        position=np.array(cols[5], float),
+        status=np.array(cols[6], np.int64),
+        channels=channels,
+    )
+
+
+EXPORT_COLUMNS = ("t_s", "setpoint_mpa", "pressure_mpa", "force_kn", "position_mm", "status")
+
+
+def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
+    header = [*EXPORT_COLUMNS, *(f"ch{i}_kn" for i in range(width))]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(header)
+        for piece in chunks:
+            # str() of a float32 is its shortest exact decimal ("1.1", not 1.100000023841858).
+            ch = [[str(x) for x in row] for row in piece.channels.astype(np.float32)]
+            cols = [piece.t.tolist(), piece.setpoint.tolist(), piece.pressure.tolist(),
+                    piece.force.tolist(), piece.position.tolist(), piece.status.tolist()]
+            out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch))
+
+
+def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
+    try:
+        import pyarrow as pa  # noqa: PLC0415 - optional dependency, imported on use
+        import pyarrow.parquet as pq  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError("parquet export needs pyarrow: pip install 'presshil[parquet]' "
+                          "(or export --format csv)") from exc
+    fields = [pa.field(c, pa.int32() if c == "status" else pa.float64()) for c in EXPORT_COLUMNS]
+    schema = pa.schema(fields + [pa.field(f"ch{i}_kn", pa.float32()) for i in range(width)])
+    with pq.ParquetWriter(path, schema) as writer:
+        for piece in chunks:
+            arrays = [piece.t, piece.setpoint, piece.pressure, piece.force, piece.position,
+                      piece.status.astype(np.int32)]
+            arrays += [piece.channels[:, i].astype(np.float32) for i in range(width)]
+            writer.write_table(pa.Table.from_arrays([pa.array(a) for a in arrays],
+                                                    schema=schema))
+
+
+__all__ = ["Store", "RunInfo", "Event", "RUN_STATUSES", "DEFAULT_PATH"]

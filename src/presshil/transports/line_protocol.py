@@ -1,0 +1,102 @@
+"""The ASCII serial line protocol v1: message formats both ends share.
+
+ASCII, LF-terminated (a CR before the LF is ignored), one reply per command: ``OK``,
+``ERR <code> <text>`` or data. Commands are case-insensitive. See
+``docs/serial-protocol.md`` for the full description, including the extensions
+``RATED?`` and ``FAULT?``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..press import Identity, Sample
+
+OK = "OK"
+#: commands that set a value: keyword -> (register-map parameter name, argument type)
+SETTERS: dict[str, tuple[str, type]] = {
+    "SETP": ("setpoint", float),
+    "RATE": ("ramp_rate", float),
+    "LIM": ("soft_max_pressure", float),
+    "AREA": ("die_area", float),
+    "WDOG": ("watchdog_timeout", int),
+}
+#: commands that act: keyword -> register-map command number
+ACTIONS = {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}
+QUERIES = ("*IDN?", "MEAS?", "RATED?", "FAULT?")
+MAX_LINE = 256
+
+_ERR = re.compile(r"^ERR\s+(\d+)\s*(.*)$")
+
+
+def _num(x: float) -> str:
+    return format(x, ".7g")
+
+
+def format_meas(sample: Sample) -> str:
+    """``MEAS?`` reply: ``<counter> <t_ms> <status_hex> <p> <f> <pos> <sp> <ch1>,<ch2>,…``."""
+    channels = ",".join(_num(c) for c in sample.channels_kn)
+    return (
+        f"{sample.counter} {int(round(sample.t_s * 1000))} {sample.status:04X} {_num(sample.pressure_mpa)} "
+        f"{_num(sample.force_kn)} {_num(sample.position_mm)} {_num(sample.setpoint_mpa)} {channels}"
+    )
+
+
+def parse_meas(text: str, fault_code: int = 0) -> Sample:
+    """A :class:`Sample` from a ``MEAS?`` reply; ``ValueError`` if it is not one."""
+    parts = text.split()
+    if len(parts) != 8:
+        raise ValueError(f"MEAS? reply has {len(parts)} fields, expected 8")
+    counter, t_ms = int(parts[0]), int(parts[1])
+    status = int(parts[2], 16)
+    p, f, pos, sp = (float(x) for x in parts[3:7])
+    channels = tuple(float(c) for c in parts[7].split(","))
+    if counter < 0 or t_ms < 0 or not 0 <= status <= 0xFFFF:
+        raise ValueError("MEAS? reply out of range")
+    return Sample(t_ms / 1000.0, counter, status, fault_code, sp, p, f, pos, channels)
+
+
+def format_idn(identity: Identity) -> str:
+    """``*IDN?`` reply: ``VENDOR,MODEL,SERIAL,FIRMWARE`` (commas inside fields dropped)."""
+    fields = (identity.vendor, identity.model, identity.serial or "-", identity.firmware)
+    return ",".join(str(x).replace(",", " ").strip() for x in fields)
+
+
+def parse_idn(text: str) -> tuple[str, str, str, str]:
+    """``(vendor, model, serial, firmware)`` from an ``*IDN?`` reply."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4 or not parts[0] or not parts[1]:
+        raise ValueError("*IDN? reply is not VENDOR,MODEL,SERIAL,FIRMWARE")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def format_rated(identity: Identity) -> str:
+    """``RATED?`` reply (extension): ``<rated_mpa> <rated_kn> <channel_count>``."""
+    return f"{_num(identity.rated_max_pressure_mpa)} {_num(identity.rated_max_force_kn)} {identity.channel_count}"
+
+
+def parse_rated(text: str) -> tuple[float, float, int]:
+    """``(rated_mpa, rated_kn, channels)`` from a ``RATED?`` reply."""
+    parts = text.split()
+    if len(parts) != 3:
+        raise ValueError("RATED? reply is not '<mpa> <kn> <channels>'")
+    return float(parts[0]), float(parts[1]), int(parts[2])
+
+
+def parse_err(text: str) -> tuple[int, str] | None:
+    """``(code, text)`` of an ``ERR`` reply, or None if ``text`` is not one."""
+    m = _ERR.match(text)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def format_err(code: int, text: str) -> str:
+    """An ``ERR`` reply (one line, ASCII)."""
+    clean = text.encode("ascii", "replace").decode().replace("\n", " ")
+    return f"ERR {code} {clean}"
+
+
+__all__ = [
+    "OK", "SETTERS", "ACTIONS", "QUERIES", "MAX_LINE",
+    "format_meas", "parse_meas", "format_idn", "parse_idn", "format_rated", "parse_rated",
+    "parse_err", "format_err",
+]

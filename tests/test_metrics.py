@@ -1,0 +1,400 @@
+"""Metrics against numbers worked out by hand (the working is in each test's comment)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from presshil import metrics as m
+from presshil.metrics import EXPECT_KEYS, Segment, Verdict, evaluate, evaluate_all
+from presshil.trace import Trace
+
+approx = pytest.approx
+
+
+# --- pure functions --------------------------------------------------------------------------
+
+
+def test_default_band_is_one_percent_or_quarter_mpa():
+    assert m.default_band_mpa(74.0) == approx(0.74)
+    assert m.default_band_mpa(15.0) == 0.25  # 1 % would be 0.15
+
+
+def test_max_abs_error_value_and_index():
+    # |74.1-74| = 0.1, |73.7-74| = 0.3, |74.2-74| = 0.2 -> 0.3 at index 1
+    value, i = m.max_abs_error([74.1, 73.7, 74.2], 74.0)
+    assert value == approx(0.3) and i == 1
+
+
+def test_rms_error():
+    # errors +1, -1, +1, -1 -> mean square 1 -> RMS 1; errors 0, 0, 0, 2 -> sqrt(4/4) = 1
+    assert m.rms_error([75, 73, 75, 73], 74) == approx(1.0)
+    assert m.rms_error([74, 74, 74, 76], 74) == approx(1.0)
+
+
+def test_in_band_pct():
+    # errors 0, 0.4, 0.6, 0.5 with band 0.5 -> 0, 0.4 and the edge 0.5 inside: 3/4
+    assert m.in_band_pct([74.0, 74.4, 74.6, 73.5], 74.0, 0.5) == approx(75.0)
+
+
+def test_drift_is_least_squares_slope_per_minute():
+    # t = 0, 30, 60, 90 s; p = 74.0, 74.2, 74.1, 74.3. t̄ = 45, p̄ = 74.15.
+    # Σ(t−t̄)(p−p̄) = (−45)(−.15) + (−15)(.05) + (15)(−.05) + (45)(.15) = 12.0
+    # Σ(t−t̄)² = 2025 + 225 + 225 + 2025 = 4500 -> 12/4500 MPa/s = 0.16 MPa/min
+    assert m.drift_per_min([0, 30, 60, 90], [74.0, 74.2, 74.1, 74.3]) == approx(0.16)
+    assert m.drift_per_min([0, 60, 120], [50.0, 49.9, 49.8]) == approx(-0.1)
+
+
+def test_drift_of_a_single_instant_is_nan():
+    assert math.isnan(m.drift_per_min([5.0, 5.0], [1.0, 2.0]))
+
+
+def test_settling_time_interpolates_the_last_entry():
+    # errors −4, −1, +0.8, +0.2, +0.1 with band 0.5: last outside is index 2 (t = 2, +0.8);
+    # next is +0.2: crossing +0.5 at fraction (0.8 − 0.5)/(0.8 − 0.2) = 0.5 -> t = 2.5
+    t = [0, 1, 2, 3, 4]
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
+
+
+def test_settling_time_measured_from_first_sample():
+    t = [10, 11, 12, 13, 14]
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
+
+
+def test_settling_time_always_inside_and_never():
+    assert m.settling_time_s([0, 1, 2], [74.1, 73.9, 74.0], 74.0, 0.5) == 0.0
+    assert m.settling_time_s([0, 1, 2], [74.1, 73.9, 75.0], 74.0, 0.5) == math.inf
+
+
+def test_overshoot_pct_of_step():
+    # start 10, target 74: step 64 MPa; peak 74.64 is 0.64 past = 1 % of the step
+    value, i = m.overshoot_pct([10, 50, 74.64, 74.2, 74.0], 10.0, 74.0)
+    assert value == approx(1.0) and i == 2
+
+
+def test_overshoot_of_a_downward_step_is_undershoot():
+    # 74 -> 64 (step −10): minimum 63.8 is 0.2 past the target = 2 %
+    value, i = m.overshoot_pct([74, 68, 63.8, 64.0], 74.0, 64.0)
+    assert value == approx(2.0) and i == 2
+
+
+def test_no_overshoot_is_zero():
+    value, _ = m.overshoot_pct([10, 40, 73.9], 10.0, 74.0)
+    assert value == 0.0
+
+
+def test_rise_time_10_90_interpolated():
+    # p = 10 + 8t sampled at whole seconds, target 74: y = t/8.
+    # 10 % between t=0 (y 0) and t=1 (y .125): 0.1/0.125 = 0.8 s
+    # 90 % between t=7 (y .875) and t=8 (y 1): 7 + 0.025/0.125 = 7.2 s -> rise 6.4 s
+    t = np.arange(11.0)
+    p = np.minimum(10 + 8 * t, 74.0)
+    assert m.rise_time_s(t, p, 10.0, 74.0) == approx(6.4)
+
+
+def test_rise_time_down():
+    # 74 -> 64 at 2 MPa/s: y = 0.2 t; 10 % at 0.5 s, 90 % at 4.5 s -> 4.0 s
+    t = np.arange(8.0)
+    p = np.maximum(74 - 2 * t, 64.0)
+    assert m.rise_time_s(t, p, 74.0, 64.0) == approx(4.0)
+
+
+def test_rise_time_never_reaching_90_pct_is_inf():
+    assert m.rise_time_s([0, 1, 2], [10, 30, 60], 10.0, 74.0) == math.inf
+
+
+def test_steady_state_error_over_last_tenth():
+    # t = 0..10: last 10 % of the duration is t >= 9 -> p 74.2, 74.4 -> mean 74.3 -> 0.3
+    t = np.arange(11.0)
+    p = np.full(11, 70.0)
+    p[9:] = [74.2, 74.4]
+    assert m.steady_state_error(t, p, 74.0) == approx(0.3)
+
+
+def test_iae_trapezoidal():
+    # |e| = 1, 0, 0 at t = 0, 1, 2 -> (1+0)/2·1 + 0 = 0.5
+    assert m.iae([0, 1, 2], [0, 1, 1], [1, 1, 1]) == approx(0.5)
+    # |e| = 2, 2, 0 at t = 0, 2, 4 -> 2·2 + (2+0)/2·2 = 6
+    assert m.iae([0, 2, 4], [72, 76, 74], 74.0) == approx(6.0)
+
+
+def test_nonuniformity_and_worst_channel():
+    # forces 1.0, 1.1, 0.9, 1.0 kN: mean 1.0, range 0.2 -> 20 %; channels 1 and 2 deviate
+    # most (0.1), the first of them is reported
+    value, worst = m.nonuniformity_pct([1.0, 1.1, 0.9, 1.0])
+    assert value == approx(20.0) and worst == 1
+
+
+def test_cv_is_population_std():
+    # deviations 0, .1, −.1, 0 -> variance (0.01 + 0.01)/4 = 0.005 -> std 0.0707 -> 7.07 %
+    assert m.cv_pct([1.0, 1.1, 0.9, 1.0]) == approx(100 * math.sqrt(0.005))
+
+
+def test_centre_of_force_offset():
+    pos = [(10, 0), (0, 10), (-10, 0), (0, -10)]
+    assert m.cof_offset_mm([1, 1, 1, 1], pos) == approx(0.0)
+    # x = (1.2·10 − 0.8·10)/4 = 1.0, y = (1·10 − 1·10)/4 = 0 -> 1.0 mm
+    assert m.cof_offset_mm([1.2, 1.0, 0.8, 1.0], pos) == approx(1.0)
+    # y too: (10·1.0 + ... ) forces 1, 1.4, 1, 0.6: y = (14 − 6)/4 = 2, x = 0 -> 2 mm
+    assert m.cof_offset_mm([1, 1.4, 1, 0.6], pos) == approx(2.0)
+
+
+# --- segments and verdicts -------------------------------------------------------------------
+
+POS = ((10.0, 0.0), (0.0, 10.0), (-10.0, 0.0), (0.0, -10.0))
+
+
+def hold_segment(p, channels=None, target=74.0, t0=100.0):
+    """A 1 Hz hold starting at t0; channels default to an even split of 5.81 kN."""
+    p = np.asarray(p, float)
+    t = t0 + np.arange(p.size, dtype=float)
+    if channels is None:
+        channels = np.full((p.size, 4), 5.81 / 4)
+    return Segment("hold", t, np.full(p.size, target), p, np.asarray(channels, float),
+                   target_mpa=target, start_mpa=target, channel_positions_mm=POS)
+
+
+def by_key(verdicts):
+    return {v.criterion: v for v in verdicts}
+
+
+HOLD_P = [72.0, 73.6, 74.3, 74.1, 73.8, 74.0, 74.2, 73.9, 74.45, 74.0, 74.1]
+
+
+def test_hold_verdicts_from_expect():
+    # t = 100..110, errors −2, −0.4, ... Band 0.5: the last sample outside is index 0 (−2);
+    # the next is −0.4: crossing −0.5 at (−2 + 0.5)/(−2 + 0.4) = 0.9375 -> 0.9375 s
+    # After settle 2 s (t >= 102): errors .3 .1 −.2 0 .2 −.1 .45 0 .1 -> max .45 at t = 108
+    seg = hold_segment(HOLD_P)
+    expect = {"settle_s": 2.0, "band_mpa": 0.5, "min_in_band_pct": 99.0,
+              "max_rms_error_mpa": 0.2}
+    v = by_key(evaluate_all("hold-74", expect, seg))
+    assert list(v) == list(expect)  # protocol order kept
+    assert v["settle_s"].value == approx(0.9375) and v["settle_s"].passed
+    assert v["band_mpa"].value == approx(0.45) and v["band_mpa"].t_s == 108.0
+    assert v["band_mpa"].passed and v["band_mpa"].unit == "MPa"
+    assert v["min_in_band_pct"].value == 100.0 and v["min_in_band_pct"].passed
+    # RMS: squares .09 .01 .04 0 .04 .01 .2025 0 .01 = 0.4025 / 9
+    assert v["max_rms_error_mpa"].value == approx(math.sqrt(0.4025 / 9))
+    assert all(x.step == "hold-74" for x in v.values())
+
+
+def test_failed_band_carries_worst_sample_time_and_value():
+    seg = hold_segment(HOLD_P)
+    v = evaluate("hold-74", "band_mpa", 0.4, seg, settle_s=2.0, band_mpa=0.4)
+    assert not v.passed
+    assert (v.value, v.limit, v.t_s) == (approx(0.45), 0.4, 108.0)
+    assert "108" in v.detail
+
+
+def test_min_in_band_is_a_minimum():
+    # band 0.25 after settle 2 s: |e| .3 and .45 outside, 7 of 9 inside = 77.8 %
+    seg = hold_segment(HOLD_P)
+    v = evaluate("h", "min_in_band_pct", 75.0, seg, settle_s=2.0, band_mpa=0.25)
+    assert v.value == approx(700 / 9) and v.passed
+    v = evaluate("h", "min_in_band_pct", 80.0, seg, settle_s=2.0, band_mpa=0.25)
+    assert not v.passed and v.t_s == 108.0
+
+
+def test_min_in_band_default_band_is_domain_rule():
+    seg = hold_segment(HOLD_P)
+    v = evaluate("h", "min_in_band_pct", 99.0, seg, settle_s=2.0)
+    assert v.value == 100.0  # ±0.74 MPa
+    assert "default band" in v.detail
+
+
+def test_settle_never_reached_fails_with_inf():
+    seg = hold_segment([70, 71, 72, 73, 75])
+    v = evaluate("h", "settle_s", 5.0, seg, band_mpa=0.5)
+    assert v.value == math.inf and not v.passed and "never settled" in v.detail
+
+
+def test_drift_verdict_is_absolute_slope():
+    p = 74.0 - 0.5 / 60 * np.arange(61)  # −0.5 MPa/min for a minute
+    v = evaluate("h", "max_drift_mpa_per_min", 0.4, hold_segment(p))
+    assert v.value == approx(0.5) and not v.passed and "-0.5" in v.detail
+
+
+def test_uniformity_verdicts_name_the_channel():
+    ch = np.tile([1.2, 1.0, 0.8, 1.0], (5, 1))
+    seg = hold_segment([74.0] * 5, channels=ch)
+    v = by_key(evaluate_all("h", {"max_nonuniformity_pct": 10.0, "max_cv_pct": 20.0,
+                                  "max_cof_offset_mm": 0.5}, seg))
+    # range 0.4 / mean 1.0 = 40 %; std sqrt(.08/4) = .1414 -> 14.1 %; offset 1.0 mm
+    assert v["max_nonuniformity_pct"].value == approx(40.0)
+    assert not v["max_nonuniformity_pct"].passed and v["max_nonuniformity_pct"].channel == 0
+    assert v["max_cv_pct"].value == approx(100 * math.sqrt(0.02)) and v["max_cv_pct"].passed
+    assert v["max_cof_offset_mm"].value == approx(1.0) and not v["max_cof_offset_mm"].passed
+
+
+def test_uniformity_uses_time_averaged_forces_after_settle():
+    # first two samples badly skewed (inside the 2 s allowance), then even. Without the
+    # allowance the averages are 1.4, 0.6, 1, 1 -> range 0.8 / mean 1 = 80 %
+    ch = np.array([[2, 0, 1, 1]] * 2 + [[1, 1, 1, 1]] * 3, float)
+    seg = hold_segment([74.0] * 5, channels=ch)
+    assert evaluate("h", "max_nonuniformity_pct", 1.0, seg, settle_s=2.0).value == approx(0.0)
+    v = evaluate("h", "max_nonuniformity_pct", 1.0, seg)
+    assert v.value == approx(80.0) and v.t_s == 100.0  # worst instant: the first sample
+
+
+def test_uniformity_needs_two_channels_and_positions():
+    seg = hold_segment([74.0] * 5, channels=np.ones((5, 1)))
+    v = evaluate("h", "max_cv_pct", 5.0, seg)
+    assert not v.passed and "at least 2" in v.detail
+    seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
+                  74.0, 74.0)
+    v = evaluate("h", "max_cof_offset_mm", 1.0, seg)
+    assert not v.passed and "position" in v.detail
+
+
+def step_segment(start=10.0, target=74.0):
+    # p follows the setpoint 10 -> 74 at 8 MPa/s with 1 s lag, overshoots to 74.5, settles
+    t = np.arange(13.0)
+    sp = np.minimum(start + 8 * t, target)
+    p = np.array([10, 10, 18, 26, 34, 42, 50, 58, 66, 74.5, 74.2, 74.05, 74.0])
+    return Segment("step", t, sp, p, np.ones((13, 4)), target_mpa=target, start_mpa=start)
+
+
+def test_step_response_verdicts():
+    expect = {"max_overshoot_pct": 1.0, "max_rise_s": 7.0, "settling_time_s": 9.0,
+              "max_steady_state_error_mpa": 0.1, "max_iae_mpa_s": 60.0}
+    v = by_key(evaluate_all("step-up", expect, step_segment()))
+    # overshoot 0.5/64 = 0.78125 % at t = 9
+    assert v["max_overshoot_pct"].value == approx(0.78125) and v["max_overshoot_pct"].t_s == 9
+    # 10 % = 16.4 MPa: between t=1 (10) and t=2 (18): 1 + 6.4/8 = 1.8
+    # 90 % = 67.6 MPa: between t=8 (66) and t=9 (74.5): 8 + 1.6/8.5 -> rise 6.2 + 1.6/8.5
+    assert v["max_rise_s"].value == approx(6.2 + 1.6 / 8.5)
+    # 2 % band = ±1.28: last outside t=8 (e −8), next +0.5: crossing −1.28 at
+    # (−8 + 1.28)/(−8 − 0.5) = 0.790588 -> 8.790588 s
+    assert v["settling_time_s"].value == approx(8 + 6.72 / 8.5)
+    # last 10 % of 12 s: t >= 10.8 -> t = 11, 12: mean 74.025 -> 0.025
+    assert v["max_steady_state_error_mpa"].value == approx(0.025)
+    # |p − sp|: 0 8 8 8 8 8 8 8 8 0.5 0.2 0.05 0 -> trapezoid: 4 + 7·8 + 4.25 + .35 + .125
+    # + .025 = 64.75
+    assert v["max_iae_mpa_s"].value == approx(64.75) and not v["max_iae_mpa_s"].passed
+    assert all(v[k].passed for k in expect if k != "max_iae_mpa_s")
+
+
+def test_step_that_never_rises_fails():
+    seg = Segment("step", np.arange(3.0), np.full(3, 74.0), np.array([10, 11, 12.0]),
+                  np.ones((3, 2)), 74.0, 10.0)
+    v = evaluate("s", "max_rise_s", 10.0, seg)
+    assert not v.passed and v.value == math.inf and "never reached 90 %" in v.detail
+    v = evaluate("s", "settling_time_s", 10.0, seg)
+    assert not v.passed and v.value == math.inf
+
+
+def test_zero_size_step_is_not_judged():
+    seg = Segment("step", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0),
+                  np.ones((3, 2)), 74.0, 74.0)
+    v = evaluate("s", "max_overshoot_pct", 1.0, seg)
+    assert not v.passed and "step size is 0" in v.detail
+
+
+def test_ramp_tracking_error():
+    t = np.arange(5.0)
+    sp = 2.0 * t
+    p = np.array([0.0, 1.5, 3.2, 5.0, 8.1])  # errors 0, .5, .8, 1.0, .1 -> 1.0 at t = 3
+    seg = Segment("ramp", t, sp, p, np.ones((5, 3)), target_mpa=8.0, start_mpa=0.0)
+    v = evaluate("0", "max_tracking_error_mpa", 1.5, seg)
+    assert v.value == approx(1.0) and v.t_s == 3.0 and v.passed
+    v = evaluate("0", "max_overshoot_pct", 1.0, seg)
+    assert v.value == approx(1.25) and not v.passed  # 0.1 past an 8 MPa ramp
+
+
+def test_release_residual():
+    seg = Segment("release", np.arange(4.0), np.array([3, 2, 1, 0.0]),
+                  np.array([3, 2.1, 1.0, 0.3]), np.ones((4, 3)), 0.0, 3.0)
+    v = evaluate("release", "max_residual_mpa", 0.2, seg)
+    assert v.value == approx(0.3) and v.t_s == 3.0 and not v.passed
+
+
+# --- nothing to judge: fail clearly, never raise, never pass on NaN --------------------------
+
+
+def empty_segment(kind, n):
+    return Segment(kind, np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0),
+                   np.ones((n, 4)), 74.0, 10.0, POS)
+
+
+def _kind(key):
+    return sorted(EXPECT_KEYS[key].applies_to)[0]
+
+
+@pytest.mark.parametrize("key", sorted(EXPECT_KEYS))
+def test_empty_segment_fails_with_detail(key):
+    v = evaluate("s", key, 1.0, empty_segment(_kind(key), 0), band_mpa=0.5)
+    assert isinstance(v, Verdict) and not v.passed
+    assert "not judged" in v.detail and "0 sample" in v.detail
+
+
+# A slope, a rise, a settling time or an integral needs two samples; a level needs one.
+NEEDS_TWO = {"max_tracking_error_mpa", "max_overshoot_pct", "settle_s", "max_drift_mpa_per_min",
+             "max_rise_s", "settling_time_s", "max_steady_state_error_mpa", "max_iae_mpa_s"}
+
+
+@pytest.mark.parametrize("key", sorted(NEEDS_TWO))
+def test_single_sample_fails_where_two_are_needed(key):
+    limit = 1e9 if EXPECT_KEYS[key].comparison == "max" else 0.0
+    v = evaluate("s", key, limit, empty_segment(_kind(key), 1), band_mpa=0.5)
+    assert not v.passed and "need at least 2" in v.detail
+
+
+@pytest.mark.parametrize("key", sorted(set(EXPECT_KEYS) - NEEDS_TWO))
+def test_single_sample_is_judged_where_one_suffices(key):
+    limit = 1e9 if EXPECT_KEYS[key].comparison == "max" else 0.0
+    v = evaluate("s", key, limit, empty_segment(_kind(key), 1), band_mpa=0.5)
+    assert v.passed and math.isfinite(v.value)
+
+
+def test_settle_allowance_longer_than_the_hold_fails():
+    seg = hold_segment([74.0] * 3)
+    v = evaluate("h", "max_drift_mpa_per_min", 1.0, seg, settle_s=5.0)
+    assert not v.passed and "after the 5 s settle allowance" in v.detail
+
+
+@pytest.mark.parametrize("key", ["band_mpa", "max_rms_error_mpa", "max_tracking_error_mpa",
+                                 "max_residual_mpa"])
+def test_nan_pressure_never_passes(key):
+    seg = Segment(_kind(key), np.arange(4.0), np.full(4, 74.0),
+                  np.array([74.0, math.nan, 74.0, 74.0]), np.ones((4, 4)), 74.0, 74.0)
+    if key == "max_residual_mpa":
+        seg = Segment("release", np.arange(2.0), np.zeros(2), np.array([0.0, math.nan]),
+                      np.ones((2, 4)), 0.0, 74.0)
+    assert not evaluate("s", key, 1e9, seg).passed
+
+
+def test_unknown_key_is_a_programming_error():
+    with pytest.raises(ValueError, match="known:"):
+        evaluate("s", "max_nonsense", 1.0, empty_segment("hold", 3))
+
+
+def test_segment_rejects_mismatched_arrays():
+    with pytest.raises(ValueError, match="one shape"):
+        Segment("hold", np.arange(3.0), np.zeros(2), np.zeros(3), np.zeros((3, 1)), 0.0, 0.0)
+
+
+def test_segment_from_trace():
+    rows = [(float(i), 74.0, 74.0 + 0.1 * i, 5.8, 1.0, 0, (1.0, 1.0)) for i in range(6)]
+    tr = Trace.from_rows(rows)
+    seg = Segment.from_trace("hold", tr, slice(2, 5), target_mpa=74.0, start_mpa=74.0)
+    assert seg.t.tolist() == [2.0, 3.0, 4.0] and seg.channels.shape == (3, 2)
+    assert evaluate("h", "band_mpa", 1.0, seg).value == approx(0.4)
+
+
+# --- registry --------------------------------------------------------------------------------
+
+
+def test_registry_is_complete_and_consistent():
+    step_types = {"ramp", "hold", "release", "step"}
+    for key, spec in EXPECT_KEYS.items():
+        assert spec.comparison in ("max", "min"), key
+        assert spec.applies_to and spec.applies_to <= step_types, key
+        assert spec.unit and spec.doc, key
+        for needed in spec.requires:
+            assert needed in EXPECT_KEYS
+    assert set(m._METRICS) == set(EXPECT_KEYS)
+    for kind in step_types:
+        assert any(kind in s.applies_to for s in EXPECT_KEYS.values()), kind

@@ -1,0 +1,80 @@
+"""The Press contract over real wires: Modbus TCP on loopback, Modbus RTU and the line
+protocol on pseudo-terminals, all served by one virtual-press subprocess for the module."""
+
+from __future__ import annotations
+
+import pytest
+from press_contract import DIE_AREA_MM2, PressContract, wait
+
+import presshil
+from presshil import Press
+from presshil.device import SpawnedServer
+from presshil.device.harness import prepare_press
+
+SIM_URL = "sim://?seed=1"
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One virtual press, served on Modbus TCP, Modbus RTU and the line protocol at once."""
+    with SpawnedServer(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty", serial="pty") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def connections(server):
+    """Presses opened on the server's wires, kept for the module."""
+    opened: dict[str, Press] = {}
+    yield opened
+    for press in opened.values():
+        press.close()
+
+
+def connect(server, connections, endpoint: str) -> Press:
+    """The module's connection to ``endpoint``, prepared for a test."""
+    if endpoint not in connections:
+        connections[endpoint] = presshil.open_press(server.urls[endpoint])
+    return prepare_press(connections[endpoint], die_area_mm2=DIE_AREA_MM2)
+
+
+class _WireContract(PressContract):
+    endpoint = ""
+
+    @pytest.fixture
+    def press(self, server, connections) -> Press:
+        """A press over this class's wire, stopped, reset and configured."""
+        return connect(server, connections, self.endpoint)
+
+
+class TestModbusTcpContract(_WireContract):
+    endpoint = "modbus_tcp"
+
+
+class TestModbusRtuContract(_WireContract):
+    endpoint = "modbus_rtu"
+
+
+class TestSerialContract(_WireContract):
+    endpoint = "serial"
+
+
+def test_three_wires_drive_one_press(server, connections) -> None:
+    tcp = connect(server, connections, "modbus_tcp")
+    rtu = connect(server, connections, "modbus_rtu")
+    line = connect(server, connections, "serial")
+    assert tcp.identity.model == rtu.identity.model == line.identity.model
+    assert tcp.identity.rated_max_pressure_mpa == pytest.approx(line.identity.rated_max_pressure_mpa, rel=1e-6)
+    tcp.command(12.0, 40.0)
+    wait(tcp, 0.2)
+    assert rtu.read().setpoint_mpa > 0.0
+    line.stop()
+    assert wait(tcp, 0.1).faulted
+    rtu.reset()
+    assert not line.read().faulted
+
+
+def test_urls_name_the_wires(server) -> None:
+    assert server.urls["modbus_tcp"].startswith("modbus+tcp://127.0.0.1:")
+    assert server.urls["modbus_rtu"].startswith("modbus+rtu:///dev/")
+    assert server.urls["serial"].startswith("serial:///dev/")
