@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from presshil.store import Store
 
@@ -34,6 +36,26 @@ def rss_mib() -> float:
 def peak_rss_mib() -> float:
     """Peak resident set size of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakRss:
+    """Highest resident memory seen while the ``with`` body runs (sampled every 5 ms)."""
+
+    def __enter__(self) -> Self:
+        self.peak_mib = rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak_mib = max(self.peak_mib, rss_mib())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mib = max(self.peak_mib, rss_mib())
 
 
 class _Protocol:
@@ -79,10 +101,12 @@ def main() -> None:
         for fmt in ("csv", "parquet"):
             before = rss_mib()
             t0 = time.perf_counter()
-            out = store.export(run, Path(tmp) / f"bench.{fmt}", fmt)
+            with PeakRss() as peak:
+                out = store.export(run, Path(tmp) / f"bench.{fmt}", fmt)
             dt = time.perf_counter() - t0
             print(f"export {fmt}: {dt:.1f} s = {n / dt:,.0f} samples/s, "
-                  f"{out.stat().st_size / 2**20:.0f} MiB; rss {before:.1f} -> {rss_mib():.1f} MiB")
+                  f"{out.stat().st_size / 2**20:.0f} MiB; rss before {before:.1f} MiB, "
+                  f"peak during {peak.peak_mib:.1f} MiB (+{peak.peak_mib - before:.1f})")
         store.close()
         print(f"peak rss {peak_rss_mib():.1f} MiB vs baseline {base:.1f} MiB")
 

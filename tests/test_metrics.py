@@ -225,6 +225,7 @@ def test_uniformity_verdicts_name_the_channel():
     # range 0.4 / mean 1.0 = 40 %; std sqrt(.08/4) = .1414 -> 14.1 %; offset 1.0 mm
     assert v["max_nonuniformity_pct"].value == approx(40.0)
     assert not v["max_nonuniformity_pct"].passed and v["max_nonuniformity_pct"].channel == 0
+    assert "ch1 farthest" in v["max_nonuniformity_pct"].detail  # texts count from 1
     assert v["max_cv_pct"].value == approx(100 * math.sqrt(0.02)) and v["max_cv_pct"].passed
     assert v["max_cof_offset_mm"].value == approx(1.0) and not v["max_cof_offset_mm"].passed
 
@@ -320,7 +321,7 @@ def empty_segment(kind, n):
 
 
 def _kind(key):
-    return sorted(EXPECT_KEYS[key].applies_to)[0]
+    return min(EXPECT_KEYS[key].applies_to)
 
 
 @pytest.mark.parametrize("key", sorted(EXPECT_KEYS))

@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK = (ROOT / "tests" / "data" / "quick-hold.toml").read_text()
 
 
+def settled(press: presshil.Press) -> presshil.Sample:
+    """The press's state one firmware period later (a stop acts on the next loop tick)."""
+    press.clock.sleep_until(press.clock.now() + 0.01)
+    return press.read()
+
+
 def quick(**replace: str) -> presshil.Protocol:
     text = QUICK
     for old, new in replace.items():
@@ -89,7 +95,7 @@ def test_transport_loss_beyond_retry_budget_aborts_to_safe_state_with_data_kept(
     assert any(e.kind == "transport-error" for e in result.events)
     assert not result.verdicts[-1].passed and result.verdicts[-1].criterion == "completed"
     # the press itself was put in its safe state
-    assert inner.read().faulted
+    assert settled(inner).faulted
     # the store keeps what was measured and says how it ended
     assert store.get_run(result.run_id).status == "aborted"
     assert len(store.load_trace(result.run_id)) == 200
@@ -108,14 +114,14 @@ def test_over_pressure_aborts_and_records() -> None:
     result = run(proto, runaway)
     assert result.status == ABORTED
     assert "over-pressure" in result.abort_reason or "fault" in result.abort_reason
-    last = runaway.read()
+    last = settled(runaway)
     assert last.faulted
     assert len(result.trace) > 0
 
 
 def test_stale_counter_aborts() -> None:
     press = presshil.open_press("sim://?seed=1")
-    press.inject_fault("freeze", at_s=6.0)
+    press.inject_fault("controller_freeze", at_s=6.0)
     result = run(quick(), press)
     assert result.status == ABORTED
     assert "stale" in result.abort_reason or "fault" in result.abort_reason
@@ -130,7 +136,7 @@ def test_an_exception_in_user_code_still_leaves_the_press_safe() -> None:
 
     with pytest.raises(RuntimeError, match="display crashed"):
         run(quick(), press, progress=boom)
-    assert press.read().faulted  # stopped
+    assert settled(press).faulted  # stopped
 
 
 def test_store_records_the_run_as_it_goes(tmp_path: Path) -> None:

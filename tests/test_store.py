@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +90,7 @@ def test_run_metadata_round_trip(store):
     store.finish_run(run, "passed")
     info = store.get_run(run)
     assert info.status == "passed" and info.finished_utc >= info.started_utc
+    assert (info.started, info.finished) == (info.started_utc, info.finished_utc)
     assert [r.id for r in store.list_runs()] == [run]
 
 
@@ -309,7 +311,8 @@ def test_unreaped_killed_process_counts_as_dead(store):
         run = new_run(store)
         proc.kill()
         deadline = time.monotonic() + 5
-        while open(f"/proc/{proc.pid}/stat").read().split(")")[1].split()[0] != "Z":
+        stat = Path(f"/proc/{proc.pid}/stat")
+        while stat.read_text().split(")")[1].split()[0] != "Z":
             assert time.monotonic() < deadline
             time.sleep(0.01)
         _set(store, run, pid=proc.pid, pid_start=None)
@@ -410,7 +413,7 @@ def test_export_csv_round_trip(store, finished_run, tmp_path):
     with path.open(newline="") as fh:
         lines = list(csv.reader(fh))
     assert lines[0] == ["t_s", "setpoint_mpa", "pressure_mpa", "force_kn", "position_mm",
-                        "status", "ch0_kn", "ch1_kn", "ch2_kn"]
+                        "status", "ch1_kn", "ch2_kn", "ch3_kn"]
     body = lines[1:]
     tr = store.load_trace(finished_run)
     assert len(body) == len(tr) == 1235
@@ -432,7 +435,7 @@ def test_export_parquet_round_trip(store, finished_run, tmp_path):
     assert table.num_rows == len(tr)
     assert np.array_equal(table.column("t_s").to_numpy(), tr.t)
     assert np.array_equal(table.column("status").to_numpy(), tr.status)
-    assert np.array_equal(table.column("ch2_kn").to_numpy(), tr.channels[:, 2].astype(np.float32))
+    assert np.array_equal(table.column("ch3_kn").to_numpy(), tr.channels[:, 2].astype(np.float32))
 
 
 def test_export_into_a_folder_names_the_file(store, finished_run, tmp_path):

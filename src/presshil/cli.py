@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 import typer
 from rich.console import Console
@@ -69,12 +69,12 @@ def with_seed(url: str, seed: int | None) -> str:
     """``url`` with its ``seed`` parameter set (simulated presses only)."""
     if seed is None:
         return url
-    parts = urlsplit(url)
-    if parts.scheme != "sim":
+    base, _, query = url.partition("?")
+    if not base.startswith("sim:"):
         raise ConfigError(f"--seed applies to simulated presses (sim://…), not to {url!r}")
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "seed"]
-    query.append(("seed", str(seed)))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe=",@:=;"), ""))
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "seed"]
+    params.append(("seed", str(seed)))
+    return f"{base}?{urlencode(params, safe=',@:=;')}"
 
 
 def _fmt_time(seconds: float) -> str:

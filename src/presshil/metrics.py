@@ -162,8 +162,9 @@ def cof_offset_mm(mean_forces: ArrayLike, positions_mm: ArrayLike) -> float:
 class Verdict:
     """One criterion of one step: measured ``value`` against ``limit``.
 
-    ``t_s`` is the time of the worst sample and ``channel`` (0-based) the worst load cell, when
-    the metric has one.
+    ``t_s`` is the time of the worst sample and ``channel`` the worst load cell's 0-based index,
+    when the metric has one (texts count cells from 1, as the serial protocol does: ch1 is
+    index 0).
     """
 
     step: str
@@ -358,14 +359,15 @@ def _worst_instant(seg: Segment, m: np.ndarray, ch: np.ndarray) -> float:
 
 
 def _forces_text(means: np.ndarray) -> str:
-    return "time-averaged channel forces " + ", ".join(f"{f:.4g}" for f in means) + " kN"
+    return "time-averaged forces " + ", ".join(
+        f"ch{i + 1} {f:.4g}" for i, f in enumerate(means)) + " kN"
 
 
 def _nonuniformity(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     m, ch, means = _channels(seg, settle_s)
     v, worst = nonuniformity_pct(means)
     t = _worst_instant(seg, m, ch)
-    return _Measured(v, f"{_forces_text(means)}; channel {worst} farthest from the mean; "
+    return _Measured(v, f"{_forces_text(means)}; ch{worst + 1} farthest from the mean; "
                         f"worst instant t = {t:g} s", t, worst)
 
 
@@ -373,18 +375,18 @@ def _cv(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     m, ch, means = _channels(seg, settle_s)
     _, worst = nonuniformity_pct(means)
     t = _worst_instant(seg, m, ch)
-    return _Measured(cv_pct(means), f"{_forces_text(means)}; channel {worst} farthest from "
+    return _Measured(cv_pct(means), f"{_forces_text(means)}; ch{worst + 1} farthest from "
                                     f"the mean", t, worst)
 
 
 def _cof(seg: Segment, settle_s: float, band: float | None) -> _Measured:
-    m, ch, means = _channels(seg, settle_s)
+    _, ch, means = _channels(seg, settle_s)
     if len(seg.channel_positions_mm) != ch.shape[1]:
         raise _Unjudgeable(f"centre of force needs a position for each of the {ch.shape[1]} "
                            f"channels; the press reports {len(seg.channel_positions_mm)}")
     v = cof_offset_mm(means, seg.channel_positions_mm)
     _, worst = nonuniformity_pct(means)
-    return _Measured(v, f"{_forces_text(means)}; heaviest deviation on channel {worst}",
+    return _Measured(v, f"{_forces_text(means)}; largest deviation on ch{worst + 1}",
                      channel=worst)
 
 

@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -120,7 +120,7 @@ class RepeatStep(_Model):
 
 
 Step = Annotated[
-    Union[RampStep, HoldStep, ReleaseStep, SetpointStep, RepeatStep],
+    RampStep | HoldStep | ReleaseStep | SetpointStep | RepeatStep,
     Field(discriminator="type"),
 ]
 RepeatStep.model_rebuild()
@@ -310,7 +310,9 @@ def _split_loc(loc: tuple[Any, ...]) -> tuple[str | None, str | None, type[_Mode
                 model = _ProtocolBody  # reset until the nested tag is seen
                 step_type = None
     elif len(rest) > 1 and rest[0] in ("specimen", "limits", "sampling"):
-        model = {"specimen": Specimen, "limits": Limits, "sampling": Sampling}[rest[0]]
+        sections: dict[str, type[_Model]] = {
+            "specimen": Specimen, "limits": Limits, "sampling": Sampling}
+        model = sections[rest[0]]
     return step_path, step_type, model, [str(x) for x in rest]
 
 

@@ -27,15 +27,16 @@ import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from .errors import ConfigError
 from .metrics import Verdict
-from .trace import Trace, sample_row
+from .trace import Trace
+from .trace import sample_row as _as_row
 
 DEFAULT_PATH = Path("results") / "presshil.sqlite"
 RUN_STATUSES = ("running", "passed", "failed", "aborted", "error", "interrupted")
@@ -123,6 +124,16 @@ class RunInfo:
     n_channels: int | None
     n_samples: int
 
+    @property
+    def started(self) -> str:
+        """Start time, UTC ISO 8601 (same as ``started_utc``)."""
+        return self.started_utc
+
+    @property
+    def finished(self) -> str | None:
+        """End time, UTC ISO 8601, or None while running or after an interruption."""
+        return self.finished_utc
+
 
 @dataclass(frozen=True)
 class Event:
@@ -134,7 +145,7 @@ class Event:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _pid_start(pid: int) -> str | None:
@@ -160,11 +171,11 @@ def _alive(pid: int | None, pid_start: str | None) -> bool:
         pass  # someone else's process: it exists
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        if False:
+        if stat[stat.rindex(")") + 2] == "Z":
             return False  # killed, waiting to be reaped: it will write nothing more
     except OSError:
         return True  # no /proc: trust kill(0)
-    return True
+    return pid_start is None or _pid_start(pid) == pid_start
 
 
 def _flusher(ref: weakref.ref[Store], stop: threading.Event, tick_s: float) -> None:
@@ -230,7 +241,9 @@ class Store:
         ``protocol`` is a :class:`~presshil.protocol.Protocol`; ``identity`` a dict (or the
         press's :class:`~presshil.press.Identity`), stored as JSON.
         """
-        ident = dataclasses.asdict(identity) if dataclasses.is_dataclass(identity) else identity
+        ident = (dataclasses.asdict(identity)
+                 if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
+                 else dict(identity))
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
@@ -242,14 +255,15 @@ class Store:
                  ident.get("firmware"), seed, _utc_now(), os.getpid(),
                  _pid_start(os.getpid()), socket.gethostname()),
             )
-            run_id = int(cur.lastrowid)
+            run_id = cur.lastrowid
+            assert run_id is not None  # an INSERT always sets it
             self._seq[run_id] = 0
         return run_id
 
-    def add_sample(self, run_id: int, sample_row_: Any) -> None:
+    def add_sample(self, run_id: int, sample_row: Any) -> None:
         """Buffer one sample: a row ``(t_s, setpoint_mpa, pressure_mpa, force_kn,
         position_mm, status, channels_kn)`` or a :class:`~presshil.press.Sample`."""
-        t, sp, p, f, pos, status, channels = sample_row(sample_row_)
+        t, sp, p, f, pos, status, channels = _as_row(sample_row)
         n = len(channels)
         packer = self._packers.get(n) or self._packers.setdefault(n, struct.Struct(f"<{n}f"))
         blob = packer.pack(*channels)
@@ -318,7 +332,7 @@ class Store:
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -378,8 +392,8 @@ class Store:
         with self._lock:
             n = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?",
                                  (run_id,)).fetchone()[0]
-        out = Trace(*(np.empty(n) for _ in range(5)), np.empty(n, np.int64),
-                    np.empty((n, info.n_channels or 0)))
+        out = Trace(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+                    np.empty(n, np.int64), np.empty((n, info.n_channels or 0)))
         i = 0
         for piece in self.iter_chunks(run_id):
             j = min(n, i + len(piece))  # samples written since the count are left out
@@ -414,7 +428,8 @@ class Store:
         """Write the run's samples to ``path`` (a file, or a folder to put run-ID.EXT in).
 
         Streamed chunk by chunk, so memory does not grow with the run. Columns: t_s,
-        setpoint_mpa, pressure_mpa, force_kn, position_mm, status, ch0_kn .. ch{N-1}_kn.
+        setpoint_mpa, pressure_mpa, force_kn, position_mm, status, ch1_kn .. chN_kn (load cells
+        counted from 1, as in the serial protocol).
         """
         if format not in ("csv", "parquet"):
             raise ConfigError(f"export format {format!r} is not one of: csv, parquet")
@@ -496,8 +511,8 @@ class Store:
                 self._db.execute(
                     "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
                     (run_id, last_t, "interrupted",
-                     f"process {pid} on {host} ended without finishing the run; found "
-                     f"{_utc_now()}"))
+                     (f"process {pid} on {host} ended without finishing the run; found "
+                      f"{_utc_now()}")))
             self._db.execute("COMMIT")
 
     def _unknown(self, run_id: int) -> ConfigError:
@@ -538,7 +553,7 @@ EXPORT_COLUMNS = ("t_s", "setpoint_mpa", "pressure_mpa", "force_kn", "position_m
 
 
 def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
-    header = [*EXPORT_COLUMNS, *(f"ch{i}_kn" for i in range(width))]
+    header = [*EXPORT_COLUMNS, *(f"ch{i + 1}_kn" for i in range(width))]
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(header)
@@ -552,13 +567,13 @@ def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
 
 def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
     try:
-        import pyarrow as pa  # noqa: PLC0415 - optional dependency, imported on use
-        import pyarrow.parquet as pq  # noqa: PLC0415
+        import pyarrow as pa  # optional: imported on use
+        import pyarrow.parquet as pq
     except ImportError as exc:
         raise ConfigError("parquet export needs pyarrow: pip install 'presshil[parquet]' "
                           "(or export --format csv)") from exc
     fields = [pa.field(c, pa.int32() if c == "status" else pa.float64()) for c in EXPORT_COLUMNS]
-    schema = pa.schema(fields + [pa.field(f"ch{i}_kn", pa.float32()) for i in range(width)])
+    schema = pa.schema(fields + [pa.field(f"ch{i + 1}_kn", pa.float32()) for i in range(width)])
     with pq.ParquetWriter(path, schema) as writer:
         for piece in chunks:
             arrays = [piece.t, piece.setpoint, piece.pressure, piece.force, piece.position,

@@ -66,7 +66,7 @@ def _check(result: RunResult, step: int | str, limits: dict[str, float | None], 
     record = result.step_record(step)
     failures = []
     for key, limit in wanted.items():
-        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s)
+        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s, band_mpa=wanted.get("band_mpa"))
         if not verdict.passed:
             failures.append(_describe(verdict, record.index, record.t_start_s))
     if failures:

@@ -42,7 +42,11 @@ class RegisterMap:
         ident = press.identity
         self.channels = ident.channel_count
         self.codec = StateCodec(self.channels)
-        self.ratings = encode(Space.INPUT, 100, {
+
+    def ratings(self) -> list[int]:
+        """Input registers 100..104 (the rated pressure follows the die area)."""
+        ident = self.press.identity
+        return encode(Space.INPUT, 100, {
             "rated_max_pressure": ident.rated_max_pressure_mpa,
             "rated_max_force": ident.rated_max_force_kn,
             "map_version": MAP_VERSION,
@@ -99,7 +103,8 @@ class RegisterMap:
         if space is Space.INPUT:
             if address < n:
                 image.update(enumerate(self.codec.encode(self.press.sample())))
-            image.update(enumerate(self.ratings, start=100))
+            if address + count > 100:
+                image.update(enumerate(self.ratings(), start=100))
         else:
             if address < STATE_MIRROR_BASE:
                 params = dict(self.press.params)

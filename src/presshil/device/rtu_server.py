@@ -21,8 +21,8 @@ from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.simulator.simcore import SimCore
 
 from ..transports.registers import DEVICE_ID
-from .faults import WireFaults
 from .ports import ServedPort
+from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
 MAX_BUFFER = 512
@@ -31,11 +31,11 @@ MAX_BUFFER = 512
 class RtuServer:
     """Answers RTU requests for ``unit`` arriving on ``port`` (broadcasts: executed, no reply)."""
 
-    def __init__(self, port: ServedPort, datastore: SimCore, faults: WireFaults, *,
+    def __init__(self, port: ServedPort, datastore: SimCore, press: VirtualPress, *,
                  baud: int = 115200, unit: int = DEVICE_ID) -> None:
         self.port = port
         self.datastore = datastore
-        self.faults = faults
+        self.press = press  # its faults are read on every reply
         self.unit = unit
         self.gap_s = max(3.5 * 11 / baud, 0.005)
         self._framer = FramerRTU(DecodePDU(True))
@@ -101,9 +101,10 @@ class RtuServer:
             return
         response.dev_id, response.transaction_id = request.dev_id, 0
         frame = self._framer.buildFrame(response)
-        if self.faults.take_corrupt():
+        faults = self.press.faults
+        if faults.take_corrupt():
             frame = frame[:-2] + bytes([frame[-2] ^ 0xA5, frame[-1] ^ 0x5A])
-        frame = self.faults.take_garbage() + frame
+        frame = faults.take_garbage() + frame
         try:
             os.write(self.port.fd, frame)
         except (BlockingIOError, OSError):

@@ -187,7 +187,7 @@ class ServerHandle:
         self._ports.append(port)
         loop = asyncio.get_running_loop()
         if kind == "modbus_rtu":
-            server: RtuServer | LineServer = RtuServer(port, SimCore(regmap.simdevice()), self.faults, baud=self.baud)
+            server: RtuServer | LineServer = RtuServer(port, SimCore(regmap.simdevice()), self.press, baud=self.baud)
         else:
             server = LineServer(port, self.press)
         server.start(loop)

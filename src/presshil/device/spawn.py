@@ -31,7 +31,9 @@ class SpawnedServer:
         self.args = args
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                     text=True)
+                                     bufsize=0)
+        #: what the server printed on stdout up to its ready line
+        self.output = ""
         try:
             self.info = self._wait_ready(ready_timeout_s)
         except BaseException:
@@ -48,17 +50,24 @@ class SpawnedServer:
 
     def _wait_ready(self, timeout_s: float) -> dict[str, Any]:
         assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout_s
+        pending = b""
         with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            sel.register(fd, selectors.EVENT_READ)
             while (remaining := deadline - time.monotonic()) > 0:
                 if not sel.select(remaining):
                     continue
-                line = self.proc.stdout.readline()
-                if not line:
+                chunk = os.read(fd, 65536)  # unbuffered: select() and the data agree
+                if not chunk:
                     break  # the process exited
-                if line.startswith("{"):
-                    return json.loads(line)["ready"]
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    text = line.decode("utf-8", "replace")
+                    if text.startswith("{"):
+                        return json.loads(text)["ready"]
+                    self.output += text + "\n"
         self.proc.poll()
         raise TransportError(f"virtual press server did not come up ({' '.join(self.args)}): "
                              f"exit code {self.proc.returncode}, stderr: {self.stderr()[-2000:]}")

@@ -57,6 +57,19 @@ def open_simulated(press: Press | str) -> Press:
     return open_press(press)
 
 
+def _readback(press: Press, name: str) -> float | None:
+    """A configuration value the press exposes (on itself or its model), if any.
+
+    The Press contract has no getters; a simulated press usually keeps its configuration on
+    its model. Used only for what the holding registers read before the host writes them.
+    """
+    for holder in (press, getattr(press, "model", None)):
+        value = getattr(holder, name, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
 class VirtualPress:
     """A press model advanced in real time, with map v1's parameters and checks."""
 
@@ -65,22 +78,27 @@ class VirtualPress:
         self.url = getattr(self.press, "url", "") or "sim://"
         self.faults = faults if faults is not None else WireFaults()
         self.driver = RealtimeDriver(self.press, tick_s)
-        self.identity: Identity = self.press.identity
         rated = self.identity.rated_max_pressure_mpa
-        area = getattr(self.press, "die_area_mm2", None)
+        area = _readback(self.press, "die_area_mm2")
         #: the holding-register parameters, as last accepted
         self.params: dict[str, float | int] = {
             "command": 0,
             "heartbeat": 0,
             "setpoint": 0.0,
             "ramp_rate": DEFAULT_RAMP_RATE_MPA_S,
-            "soft_max_pressure": float(getattr(self.press, "soft_max_mpa", None) or rated),
+            "soft_max_pressure": float(_readback(self.press, "soft_max_mpa") or rated),
             "watchdog_timeout": 0,
             "reserved_9": 0,
             "die_area": float(area) if isinstance(area, (int, float)) else math.nan,
         }
         self._frozen: Sample | None = None
         self._last_heartbeat: float | int | None = None
+
+    @property
+    def identity(self) -> Identity:
+        """The press's identity now (its rated pressure follows the configured die area)."""
+        with self.lock:
+            return self.press.identity
 
     @property
     def lock(self) -> Any:
@@ -121,8 +139,10 @@ class VirtualPress:
         Configuration and parameters go first, the command last.
         """
         soft = updates.get("soft_max_pressure", self.params["soft_max_pressure"])
+        # a new die area changes the rated pressure: the press itself checks soft max then
+        rated = math.inf if "die_area" in updates else self.identity.rated_max_pressure_mpa
         for name, value in updates.items():
-            self._check(name, value, float(soft))
+            self._check(name, value, float(soft), rated)
         with self.lock:
             self._check_alive()
             config = {}
@@ -151,8 +171,7 @@ class VirtualPress:
             self._call(self.press.heartbeat)
 
     # --- rules ----------------------------------------------------------------------------
-    def _check(self, name: str, value: float | int, soft_max: float) -> None:
-        rated = self.identity.rated_max_pressure_mpa
+    def _check(self, name: str, value: float | int, soft_max: float, rated: float) -> None:
         if name in _FLOATS and not math.isfinite(value):
             raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")
         if name == "command" and value not in COMMAND_NAMES:
@@ -174,7 +193,8 @@ class VirtualPress:
     def _execute(self, command: int) -> None:
         p = self.params
         if command == COMMAND_REGULATE:
-            self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]))
+            rated = self.press.identity.rated_max_pressure_mpa
+            self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
             self._call(lambda: self.press.command(float(p["setpoint"]), float(p["ramp_rate"])))
         elif command == COMMAND_RELEASE:
             self._call(lambda: self.press.release(float(p["ramp_rate"])))

@@ -21,6 +21,7 @@ from __future__ import annotations
 from numba import njit
 
 from . import actuator, firmware, platen, sensors, specimen
+from .rng import normal_pair
 from .layout import (
     ACT_HYDRAULIC,
     ACT_MANUAL,
@@ -74,6 +75,7 @@ from .layout import (
     R_U,
     X_ACT_FLOW,
     X_ACT_STATE,
+    X_C_EL_M_N,
     X_CREEP_STRAIN,
     X_DIE_AREA_M2,
     X_FORCE_N,
@@ -97,7 +99,7 @@ from .layout import (
 @njit(cache=True)
 def stack_stiffness(p, x) -> float:
     """Elastic stiffness (N/m) of the stack in its present compaction state."""
-    return 1.0 / specimen.elastic_compliance(p, x[X_PMAX_PA])
+    return 1.0 / x[X_C_EL_M_N]
 
 
 @njit(cache=True)
@@ -106,7 +108,7 @@ def ram_position(p, x) -> float:
     f = x[X_FORCE_N]
     return (
         f / p[P_FRAME_K_N_M]
-        + specimen.compression(p, f, x[X_PMAX_PA], x[X_CREEP_STRAIN])
+        + specimen.compression(p, x, f)
         - x[X_SWELL_M]
         - x[X_GAP_M]
     )
@@ -115,7 +117,7 @@ def ram_position(p, x) -> float:
 @njit(cache=True)
 def series_compliance(p, x, mode: int) -> float:
     """Ram travel per newton (m/N) of frame + oil column + stack at the present state."""
-    c = 1.0 / p[P_FRAME_K_N_M] + specimen.tangent_compliance(p, x[X_FORCE_N], x[X_PMAX_PA])
+    c = 1.0 / p[P_FRAME_K_N_M] + specimen.tangent_compliance(p, x, x[X_FORCE_N])
     if mode != AM_LOCK:
         c += p[P_OIL_COMPLIANCE_M_N]
     return c
@@ -147,7 +149,7 @@ def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
     x[X_GAP_M] = gap
     pressure = f / p[P_SPEC_AREA_M2]
     if pressure > x[X_PMAX_PA]:
-        x[X_PMAX_PA] = pressure
+        specimen.set_compaction(p, x, pressure)
     x[X_ACT_FLOW] = v_src - lam * f
 
 
@@ -171,11 +173,16 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
     if not frozen:
         total = 0.0
         bad = False
+        for j in range(0, nch, 2):
+            z0, z1 = normal_pair(seed, j // 2, k)
+            ch_true[MAX_CH + j] = z0
+            ch_true[MAX_CH + j + 1] = z1
         for i in range(nch):
             base = X_RING_N + i * RING_LEN
             x[base + pos] = ch_true[i]
             delayed = x[base + (pos - delay) % RING_LEN]
-            r = sensors.read_channel(p, x, n, i, delayed, t, seed, k)
+            before = x[base + (pos - delay - 1) % RING_LEN]
+            r = sensors.read_channel(p, x, n, i, delayed, before, t, ch_true[MAX_CH + i])
             x[X_MEAS_CH_N + i] = r
             total += r
             if sensors.implausible(p, r):

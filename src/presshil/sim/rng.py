@@ -26,7 +26,7 @@ _S11 = np.uint64(11)
 _STREAM_STRIDE = np.uint64(0xD1B54A32D192ED03)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
-# streams: channels use 0..7
+# streams: load-cell channels use pairs 0..3 (channel i: stream i // 2, deviate i % 2)
 STREAM_POSITION = 16
 STREAM_REFERENCE = 17
 
@@ -39,11 +39,19 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @njit(cache=True)
-def normal(seed: int, stream: int, tick: int) -> float:
-    """Standard normal deviate for ``(seed, stream, tick)``."""
+def normal_pair(seed: int, stream: int, tick: int):
+    """Two independent standard normal deviates for ``(seed, stream, tick)`` (Box–Muller)."""
     base = np.uint64(seed) * _GOLDEN + np.uint64(stream + 1) * _STREAM_STRIDE
     h1 = _mix(base + np.uint64(tick) * np.uint64(2) * _GOLDEN)
     h2 = _mix(base + (np.uint64(tick) * np.uint64(2) + np.uint64(1)) * _GOLDEN)
     u1 = (float(h1 >> _S11) + 0.5) * _INV53
     u2 = float(h2 >> _S11) * _INV53
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    r = math.sqrt(-2.0 * math.log(u1))
+    phi = 2.0 * math.pi * u2
+    return r * math.cos(phi), r * math.sin(phi)
+
+
+@njit(cache=True)
+def normal(seed: int, stream: int, tick: int) -> float:
+    """Standard normal deviate for ``(seed, stream, tick)``."""
+    return normal_pair(seed, stream, tick)[0]

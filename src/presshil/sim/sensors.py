@@ -4,8 +4,12 @@ Each load-cell channel turns its true force into a reading through the chain a s
 cell and its amplifier impose, in this order:
 
 1. **sample delay** — the amplifier/ADC filter's group delay, ``delay_ms``;
-2. **hysteresis** — a play (backlash) operator of width ``hysteresis``: loading and unloading
-   readings at the same force differ by up to that width (ISO 7500-1 "reversibility");
+2. **hysteresis** — a Duhem-type model: the hysteretic offset ``H`` moves toward
+   ``±hysteresis/2`` (sign of the force change) in proportion to the force travelled,
+   ``dH = (±w/2 − H) |df| / F_h`` with ``F_h`` = 2 % of capacity. Full loading/unloading
+   readings differ by up to ``w`` (ISO 7500-1 "reversibility") while small reversals make
+   narrow minor loops — a pure backlash (play) operator would instead give the cell a
+   dead band that makes any integrating controller hunt, which strain-gauge cells do not;
 3. **non-linearity** — a parabolic bow, zero at 0 and at capacity, largest at half capacity;
 4. **gain error** and **zero offset**, plus an injected zero **drift**;
 5. **noise** — white, counter-based (see :mod:`presshil.sim.rng`);
@@ -43,6 +47,8 @@ from .layout import (
 from .rng import STREAM_POSITION, normal
 
 ADC_LOW_FRAC = -0.1
+#: force travel (fraction of capacity) over which the hysteretic offset saturates (1/e)
+HYST_SATURATION_FRAC = 0.02
 ADC_HIGH_FRAC = 1.1
 
 
@@ -55,23 +61,25 @@ def quantise(value: float, lsb: float) -> float:
 
 
 @njit(cache=True)
-def read_channel(p, x, n, i: int, force_n: float, t_s: float, seed: int, tick: int) -> float:
-    """Reading (N) of channel ``i`` for the (already delayed) true force ``force_n``."""
+def read_channel(p, x, n, i: int, force_n: float, prev_force_n: float, t_s: float, noise: float) -> float:
+    """Reading (N) of channel ``i`` for the (already delayed) true force ``force_n``;
+    ``prev_force_n`` is the delayed force one tick earlier (drives the hysteresis);
+    ``noise`` is this sample's standard normal deviate for the channel."""
     fs = p[P_CH_FS_N]
-    half = 0.5 * p[P_CH_HYST_N + i]
-    h = x[X_HYST_N + i]
-    if h < force_n - half:
-        h = force_n - half
-    elif h > force_n + half:
-        h = force_n + half
-    x[X_HYST_N + i] = h
+    df = force_n - prev_force_n
+    hyst = x[X_HYST_N + i]
+    if df != 0.0:
+        target = 0.5 * p[P_CH_HYST_N + i] if df > 0.0 else -0.5 * p[P_CH_HYST_N + i]
+        hyst += (target - hyst) * min(abs(df) / (HYST_SATURATION_FRAC * fs), 1.0)
+        x[X_HYST_N + i] = hyst
+    h = force_n - hyst  # loading reads low, unloading reads high
     frac = h / fs
     y = h + 4.0 * p[P_CH_NL_N + i] * frac * (1.0 - frac)
     y = y * p[P_CH_GAIN + i] + p[P_CH_ZERO_N + i]
     fault = n[N_CH_FAULT + i]
     if fault == SF_DRIFT:
         y += x[X_CH_FAULT_VALUE + i] * (t_s - x[X_CH_FAULT_T0_S + i])
-    y += p[P_CH_NOISE_N] * normal(seed, i, tick)
+    y += p[P_CH_NOISE_N] * noise
     if fault == SF_STUCK:
         y = x[X_CH_FAULT_VALUE + i]
     elif fault == SF_OPEN_WIRE:

@@ -37,6 +37,10 @@ from .layout import (
     P_POW_H_SOLID_M,
     P_POW_HECKEL_K_PER_PA,
     P_SPEC_AREA_M2,
+    X_C_EL_M_N,
+    X_CREEP_STRAIN,
+    X_PLASTIC_M,
+    X_PMAX_PA,
 )
 
 
@@ -59,20 +63,32 @@ def elastic_compliance(p, pmax_pa: float) -> float:
 
 
 @njit(cache=True)
-def compression(p, force_n: float, pmax_pa: float, creep_strain: float) -> float:
-    """Stack compression (m) relative to the loose, unloaded stack."""
-    h0 = p[P_POW_H_SOLID_M] / p[P_POW_D0]
-    h = p[P_POW_H_SOLID_M] / relative_density(p, pmax_pa)
-    return (h0 - h) + force_n * elastic_compliance(p, pmax_pa) + p[P_LI_H_M] * creep_strain
+def plastic_compaction(p, pmax_pa: float) -> float:
+    """Irreversible thinning (m) of the powder bed after compaction to ``pmax_pa``."""
+    return p[P_POW_H_SOLID_M] / p[P_POW_D0] - p[P_POW_H_SOLID_M] / relative_density(p, pmax_pa)
 
 
 @njit(cache=True)
-def tangent_compliance(p, force_n: float, pmax_pa: float) -> float:
+def set_compaction(p, x, pmax_pa: float) -> None:
+    """Record a new compaction state and cache what depends on it only."""
+    x[X_PMAX_PA] = pmax_pa
+    x[X_C_EL_M_N] = elastic_compliance(p, pmax_pa)
+    x[X_PLASTIC_M] = plastic_compaction(p, pmax_pa)
+
+
+@njit(cache=True)
+def compression(p, x, force_n: float) -> float:
+    """Stack compression (m) relative to the loose, unloaded stack, at the cached state."""
+    return x[X_PLASTIC_M] + force_n * x[X_C_EL_M_N] + p[P_LI_H_M] * x[X_CREEP_STRAIN]
+
+
+@njit(cache=True)
+def tangent_compliance(p, x, force_n: float) -> float:
     """d(compression)/dF (m/N): plastic + elastic on the virgin curve, elastic below it."""
     area = p[P_SPEC_AREA_M2]
     pressure = force_n / area
-    c_el = elastic_compliance(p, pmax_pa)
-    if pressure < pmax_pa or p[P_POW_HECKEL_K_PER_PA] <= 0.0:
+    c_el = x[X_C_EL_M_N]
+    if pressure < x[X_PMAX_PA] or p[P_POW_HECKEL_K_PER_PA] <= 0.0:
         return c_el
     # on the virgin curve pmax follows the pressure: differentiate through D(p)
     k = p[P_POW_HECKEL_K_PER_PA]

@@ -57,7 +57,11 @@ class ModbusPress(Press):
         self._fc23 = True
         self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.5))
         self._link.connect()
-        self._identity = self._read_identity()
+        try:
+            self._identity = self._read_identity()
+        except BaseException:
+            self._link.close()
+            raise
         self._codec = StateCodec(self._identity.channel_count)
 
     # --- contract -------------------------------------------------------------------------
@@ -90,6 +94,8 @@ class ModbusPress(Press):
         for start, run in _contiguous_runs(values):
             regs = encode(_H, start, run)
             self._write(f"configure {', '.join(run)}", start, regs)
+        if "die_area" in values:  # a rated pressure is a rated force over the die area
+            self._identity = self._read_identity()
 
     def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
         """REGULATE: setpoint, rate, heartbeat and command in one FC16 write."""

@@ -52,7 +52,11 @@ class SerialPress(Press):
         self._clock = WallClock()
         self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.5))
         self._link.connect()
-        self._identity = self._read_identity()
+        try:
+            self._identity = self._read_identity()
+        except BaseException:
+            self._link.close()
+            raise
 
     @property
     def identity(self) -> Identity:
@@ -74,6 +78,7 @@ class SerialPress(Press):
         """``AREA``, ``LIM``, ``WDOG`` for the values given, stopping at the first refusal."""
         if die_area_mm2 is not None:
             self._ok(f"AREA {die_area_mm2!r}", "configure die area")
+            self._identity = self._read_identity()  # the rated pressure follows the die area
         if soft_max_mpa is not None:
             self._ok(f"LIM {soft_max_mpa!r}", "configure soft max")
         if watchdog_ms is not None:

@@ -1,0 +1,10 @@
+"""The simulated press: SimPy model of press + cell stack + load cells + firmware.
+
+``open_press("sim://...")`` returns a :class:`SimPress`; see ``docs/simulator.md``.
+"""
+
+from __future__ import annotations
+
+from .press import SimClock, SimPress, open_sim_press
+
+__all__ = ["SimPress", "SimClock", "open_sim_press"]

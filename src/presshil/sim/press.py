@@ -1,0 +1,317 @@
+"""``SimPress``: the simulated press behind ``sim://`` URLs.
+
+::
+
+    sim://NAME?specimen=SPEC&seed=N&faults=F&fidelity=fast|full&cycling=off|START
+              &tilt_mrad=X,Y&die_offset_mm=X,Y
+
+``sim://`` alone is the default press (``auto-hydraulic-25t``) with the default specimen
+(``nmc-lpscl-li-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
+files. See ``docs/simulator.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..clock import Clock
+from ..errors import ConfigError, DeviceFault, PressURLError
+from ..press import FaultCode, Identity, Press, Sample
+from ..urls import PressURL
+from .catalogue import PressCfg, SpecimenCfg, load_press, load_specimen
+from .faults import FaultSpec, check, parse_faults
+from .layout import N_COUNTER, N_FAULT_CODE, N_STATUS, N_TICK, X_MEAS_CH_N, X_MEAS_FORCE_N, X_MEAS_P_MPA
+from .layout import X_MEAS_POS_M, X_SP_MPA
+from .model import SimModel
+
+URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm"}
+
+#: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
+ILLEGAL_VALUE = 3
+#: DeviceFault code for a command refused while a fault is latched (Modbus exception 04)
+DEVICE_FAILURE = 4
+
+
+class SimClock:
+    """Virtual clock of a :class:`SimPress`: ``sleep_until`` advances the model.
+
+    Time moves only when someone sleeps; a small advance (one tick) costs microseconds, so a
+    real-time server can call ``sleep_until(wall_elapsed)`` every millisecond.
+    """
+
+    virtual = True
+
+    def __init__(self, model: SimModel) -> None:
+        self._model = model
+
+    def now(self) -> float:
+        """Virtual time in seconds."""
+        return self._model.env.now
+
+    def sleep_until(self, t: float) -> None:
+        """Advance the simulation to ``t`` (returns at once if already there)."""
+        self._model.advance_to(t)
+
+
+class SimPress(Press):
+    """A simulated press: catalogue press + specimen, reference firmware, virtual time."""
+
+    def __init__(
+        self,
+        press: str | PressCfg | None = None,
+        specimen: str | SpecimenCfg | None = None,
+        *,
+        seed: int = 0,
+        faults: list[FaultSpec] | str | None = None,
+        fidelity: str = "fast",
+        cycling_start_s: float | None = None,
+        tilt_mrad: tuple[float, float] | None = None,
+        die_offset_mm: tuple[float, float] | None = None,
+    ) -> None:
+        press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
+        spec_cfg = specimen if isinstance(specimen, SpecimenCfg) else load_specimen(specimen)[0]
+        self.model = SimModel(
+            press_cfg,
+            spec_cfg,
+            seed=seed,
+            fidelity=fidelity,
+            cycling_start_s=cycling_start_s,
+            tilt_mrad=tilt_mrad,
+            die_offset_mm=die_offset_mm,
+        )
+        self._clock = SimClock(self.model)
+        for spec in parse_faults(faults) if isinstance(faults, str) else (faults or []):
+            self.model.schedule_fault(spec)
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def identity(self) -> Identity:
+        """Nameplate, ratings (rated pressure on the configured die area) and channel layout."""
+        cfg = self.model.press_cfg
+        ident = cfg.identity
+        off = self.model.p  # die offset: positions are reported relative to the die centre
+        from .layout import P_COF_X_M, P_COF_Y_M
+
+        cx = cfg.load_cells
+        import numpy as np
+
+        pos = np.array(cx.positions_mm, dtype=float)
+        centroid = pos.mean(axis=0)
+        die = centroid + np.array([off[P_COF_X_M], off[P_COF_Y_M]]) * 1000.0
+        rel = tuple((float(px - die[0]), float(py - die[1])) for px, py in pos)
+        return Identity(
+            vendor=ident.vendor,
+            model=ident.model,
+            serial=ident.serial,
+            firmware=ident.firmware,
+            rated_max_pressure_mpa=self.model.rated_max_pressure_mpa,
+            rated_max_force_kn=ident.rated_force_kn,
+            channel_count=len(pos),
+            channel_positions_mm=rel,
+        )
+
+    @property
+    def clock(self) -> Clock:
+        """The virtual clock (:class:`SimClock`)."""
+        return self._clock
+
+    def configure(
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        soft_max_mpa: float | None = None,
+        watchdog_ms: int | None = None,
+    ) -> None:
+        """Set die area (mm²), soft limit (MPa, ≤ rated) and watchdog (ms, 0 = off)."""
+        if die_area_mm2 is not None and not (_finite(die_area_mm2) and die_area_mm2 > 0):
+            raise DeviceFault(f"die area must be a positive number of mm², got {die_area_mm2!r}", code=ILLEGAL_VALUE)
+        if watchdog_ms is not None and not (
+            isinstance(watchdog_ms, int | float) and _finite(watchdog_ms) and 0 <= watchdog_ms <= 65535
+        ):
+            raise DeviceFault(f"watchdog must be 0..65535 ms, got {watchdog_ms!r}", code=ILLEGAL_VALUE)
+        if soft_max_mpa is not None:
+            from .params import rated_max_pressure_mpa
+
+            area = die_area_mm2 if die_area_mm2 is not None else self.model.die_area_mm2
+            rated = rated_max_pressure_mpa(self.model.press_cfg, area)
+            if not (_finite(soft_max_mpa) and 0 < soft_max_mpa <= rated):
+                raise DeviceFault(
+                    f"soft max pressure must be > 0 and ≤ the rated {rated:g} MPa, got {soft_max_mpa!r}",
+                    code=ILLEGAL_VALUE,
+                )
+        self.model.configure(
+            die_area_mm2=die_area_mm2,
+            soft_max_mpa=soft_max_mpa,
+            watchdog_ms=int(watchdog_ms) if watchdog_ms is not None else None,
+        )
+
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """Regulate to ``setpoint_mpa`` at ``rate_mpa_s``.
+
+        Refused with ``DeviceFault(code=3)`` (nothing changes) for a setpoint that is negative,
+        not finite, above the soft limit or the rated maximum, or a rate that is not > 0;
+        ``DeviceFault(code=4)`` while a fault is latched (reset first). A rate above the
+        press's maximum is clamped by the firmware's rate limit.
+        """
+        self._check_rate(rate_mpa_s)
+        m = self.model
+        if not _finite(setpoint_mpa) or setpoint_mpa < 0:
+            raise DeviceFault(f"setpoint must be a finite pressure ≥ 0 MPa, got {setpoint_mpa!r}", code=ILLEGAL_VALUE)
+        limit = min(m.soft_max_mpa, m.rated_max_pressure_mpa)
+        if setpoint_mpa > limit:
+            which = "soft limit" if m.soft_max_mpa <= m.rated_max_pressure_mpa else "rated maximum"
+            raise DeviceFault(
+                f"setpoint {setpoint_mpa:g} MPa is above the {which} {limit:g} MPa; refused", code=ILLEGAL_VALUE
+            )
+        m.sync()
+        if m.faulted:
+            raise DeviceFault(self._latched_message(), code=DEVICE_FAILURE)
+        m.regulate(float(setpoint_mpa), float(rate_mpa_s))
+
+    def release(self, rate_mpa_s: float) -> None:
+        """Ramp down to zero at ``rate_mpa_s`` and open (a no-op in the safe state)."""
+        self._check_rate(rate_mpa_s)
+        self.model.release(float(rate_mpa_s))
+
+    def stop(self) -> None:
+        """E-stop: FAULT + ESTOP latched, force removed, until :meth:`reset`."""
+        self.model.stop()
+
+    def reset(self) -> None:
+        """Clear a latched fault; the press returns to IDLE (released)."""
+        self.model.reset()
+
+    def read(self) -> Sample:
+        """The latest firmware sample at the present virtual time."""
+        m = self.model
+        m.sync()
+        x, n = m.x, m.n
+        nch = m.n_channels
+        return Sample(
+            t_s=(int(n[N_TICK]) - 1) * m.dt,
+            counter=int(n[N_COUNTER]),
+            status=int(n[N_STATUS]),
+            fault_code=int(n[N_FAULT_CODE]),
+            setpoint_mpa=float(x[X_SP_MPA]),
+            pressure_mpa=float(x[X_MEAS_P_MPA]),
+            force_kn=float(x[X_MEAS_FORCE_N]) * 1e-3,
+            position_mm=float(x[X_MEAS_POS_M]) * 1e3,
+            channels_kn=tuple((x[X_MEAS_CH_N : X_MEAS_CH_N + nch] * 1e-3).tolist()),
+        )
+
+    def heartbeat(self) -> None:
+        """Feed the communication watchdog."""
+        self.model.heartbeat()
+
+    # ------------------------------------------------------------------ simulator extras
+    def advance_to(self, t_s: float) -> None:
+        """Advance virtual time to ``t_s`` (same as ``clock.sleep_until``)."""
+        self.model.advance_to(t_s)
+
+    def inject_fault(self, name: str, at_s: float | None = None, **params: float) -> None:
+        """Inject fault ``name`` at virtual time ``at_s`` (default: now). See ``faults.FAULTS``."""
+        spec = check(name, params, "inject_fault")
+        self.model.schedule_fault(FaultSpec(spec.name, at_s, spec.params))
+
+    def clear_fault(self, name: str, channel: int = 1) -> None:
+        """Remove an injected fault condition (a latched firmware fault still needs reset)."""
+        check(name, {}, "clear_fault")
+        self.model.clear_fault(name, channel)
+
+    def reference_force_kn(self) -> float:
+        """Reading of the reference transducer (ISO 376 class) in the load path, kN."""
+        self.model.sync()
+        return self.model.reference_force_n() * 1e-3
+
+    def hold_gap(self) -> None:
+        """Lock the ram where it is (fixed-gap fixture); release() or command() leaves it."""
+        self.model.hold_gap()
+
+    def start_cycling(self, at_s: float | None = None) -> None:
+        """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""
+        b = self.model.specimen_cfg.breathing
+        if b is None or b.amplitude_um <= 0:
+            raise ConfigError("this specimen has no [breathing] section: nothing to cycle")
+        self.model.env.process(self.model._cycler(self.model.env.now if at_s is None else at_s))
+
+    # ------------------------------------------------------------------ helpers
+    def _check_rate(self, rate_mpa_s: float) -> None:
+        if not _finite(rate_mpa_s) or rate_mpa_s <= 0:
+            raise DeviceFault(f"rate must be a finite number > 0 MPa/s, got {rate_mpa_s!r}", code=ILLEGAL_VALUE)
+
+    def _latched_message(self) -> str:
+        code = int(self.model.n[N_FAULT_CODE])
+        try:
+            name = FaultCode(code).name
+        except ValueError:
+            name = str(code)
+        return f"press is in its latched safe state (fault {name}); reset() first"
+
+    def __repr__(self) -> str:
+        return f"SimPress({self.url or self.identity.model!r}, t={self.model.env.now:.3f} s, {self.model.state_name})"
+
+
+def _finite(value: object) -> bool:
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _pair(parsed: PressURL, key: str) -> tuple[float, float] | None:
+    if key not in parsed.query:
+        return None
+    parts = parsed.query[key].split(",")
+    try:
+        values = tuple(float(v) for v in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(math.isfinite(v) for v in values):
+        raise PressURLError(f"press URL {parsed.raw!r}: parameter '{key}' must be two numbers X,Y, got {parsed.query[key]!r}")
+    return values  # type: ignore[return-value]
+
+
+def open_sim_press(parsed: PressURL) -> SimPress:
+    """Open a ``sim://`` URL (called by :func:`presshil.open_press`)."""
+    parsed.check_keys(URL_KEYS)
+    seed = parsed.get_int("seed", 0)
+    if seed < 0:
+        raise PressURLError(f"press URL {parsed.raw!r}: seed must be ≥ 0, got {seed}")
+    fidelity = parsed.query.get("fidelity", "fast")
+    if fidelity not in ("fast", "full"):
+        raise PressURLError(f"press URL {parsed.raw!r}: fidelity must be 'fast' or 'full', got {fidelity!r}")
+    cycling: float | None = None
+    if "cycling" in parsed.query:
+        value = parsed.query["cycling"]
+        if value == "off":
+            cycling = -1.0
+        elif value == "on":
+            cycling = 0.0
+        else:
+            try:
+                from .faults import parse_time
+
+                cycling = parse_time(value, f"press URL {parsed.raw!r}: cycling")
+            except ConfigError:
+                raise PressURLError(
+                    f"press URL {parsed.raw!r}: cycling must be on, off or a start time (e.g. 120, 2h), got {value!r}"
+                ) from None
+    try:
+        faults = parse_faults(parsed.query["faults"], f"press URL {parsed.raw!r}: faults") if parsed.query.get("faults") else []
+    except PressURLError:
+        raise
+    except ConfigError as exc:
+        raise PressURLError(str(exc)) from None
+    return SimPress(
+        parsed.target or None,
+        parsed.query.get("specimen") or None,
+        seed=seed,
+        faults=faults,
+        fidelity=fidelity,
+        cycling_start_s=cycling,
+        tilt_mrad=_pair(parsed, "tilt_mrad"),
+        die_offset_mm=_pair(parsed, "die_offset_mm"),
+    )
+
+
+__all__ = ["SimPress", "SimClock", "open_sim_press"]
