@@ -1,4 +1,8 @@
-"""The pytest plugin, end to end with pytester: option precedence, markers, messages, JUnit."""
+"""The pytest plugin, end to end with pytester: option precedence, markers, messages, JUnit.
+
+Inner sessions run in subprocesses: numpy and numba cannot be imported twice in one process,
+and a subprocess loads the plugin through its real ``pytest11`` entry point.
+"""
 
 from __future__ import annotations
 
@@ -31,24 +35,24 @@ def test_option_precedence_cli_over_env_over_ini_over_default(
 ) -> None:
     pytester.makepyfile(SHOW_URL)
     monkeypatch.delenv("PRESSHIL_PRESS", raising=False)
-    assert _url_line(pytester.runpytest("-s")) == "URL=sim:// SOURCE=default"
+    assert _url_line(pytester.runpytest_subprocess("-s")) == "URL=sim:// SOURCE=default"
     pytester.makeini("[pytest]\npress = sim://manual-hydraulic-15t\n")
-    assert _url_line(pytester.runpytest("-s")) == "URL=sim://manual-hydraulic-15t SOURCE=ini 'press'"
+    assert _url_line(pytester.runpytest_subprocess("-s")) == "URL=sim://manual-hydraulic-15t SOURCE=ini 'press'"
     monkeypatch.setenv("PRESSHIL_PRESS", "sim://servo-electric-10t")
-    assert _url_line(pytester.runpytest("-s")) == "URL=sim://servo-electric-10t SOURCE=$PRESSHIL_PRESS"
-    result = pytester.runpytest("-s", "--press", "sim://auto-hydraulic-25t")
+    assert _url_line(pytester.runpytest_subprocess("-s")) == "URL=sim://servo-electric-10t SOURCE=$PRESSHIL_PRESS"
+    result = pytester.runpytest_subprocess("-s", "--press", "sim://auto-hydraulic-25t")
     assert _url_line(result) == "URL=sim://auto-hydraulic-25t SOURCE=--press"
 
 
 def test_header_names_press_and_identity(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest("--press", "sim://?seed=2")
+    result = pytester.runpytest_subprocess("--press", "sim://?seed=2")
     result.stdout.fnmatch_lines(["presshil: press sim://?seed=2 (from --press), * (s/n *, firmware *)"])
 
 
 def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest("-p", "no:presshil", "--press", "sim://")
+    result = pytester.runpytest_subprocess("-p", "no:presshil", "--press", "sim://")
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # the option is gone with the plugin
 
 
@@ -66,7 +70,7 @@ def test_markers_skip_with_a_stated_reason(pytester: pytest.Pytester) -> None:
             assert press_sim.url.startswith("sim:")
         """
     )
-    result = pytester.runpytest("-rs")
+    result = pytester.runpytest_subprocess("-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*hardware: needs a press on a wire*"])
 
@@ -82,14 +86,14 @@ def test_sim_only_skips_on_a_wire_press(pytester: pytest.Pytester) -> None:
         """
     )
     # the URL is never opened: the marker skips before any fixture connects
-    result = pytester.runpytest("-rs", "--press", "modbus+tcp://127.0.0.1:9")
+    result = pytester.runpytest_subprocess("-rs", "--press", "modbus+tcp://127.0.0.1:9")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*sim_only: needs a simulated press*"])
 
 
 def test_refuses_several_xdist_workers_on_a_real_press(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest("-n", "2", "--press", "modbus+tcp://127.0.0.1:9")
+    result = pytester.runpytest_subprocess("-n", "2", "--press", "modbus+tcp://127.0.0.1:9")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*refusing to drive one real press*"])
 
@@ -106,7 +110,7 @@ def test_press_fixture_hands_over_a_safe_press(pytester: pytest.Pytester) -> Non
             assert abs(s.pressure_mpa) < 0.5
         """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
 PROTO = (ROOT / "tests" / "data" / "quick-hold.toml").read_text()
@@ -128,7 +132,7 @@ def test_failure_message_names_step_time_value_and_limit(pytester: pytest.Pytest
             assert_hold_stable(result, "hold-20", band_mpa=0.0001, settle_s=2)
         """
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*step 'hold-20' (index 1): band_mpa = * MPa at t=* s, limit at most 0.0001 MPa*"]
@@ -148,13 +152,13 @@ def test_passing_assertions_and_uniformity(pytester: pytest.Pytester) -> None:
             assert_uniform(result, "hold-20", max_nonuniformity_pct=5.0, settle_s=2)
         """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
 def test_junit_records_press_identity(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_uses_press(press):\n    press.read()\n")
     xml = pytester.path / "junit.xml"
-    pytester.runpytest(f"--junitxml={xml}", "--press", "sim://?seed=4").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess(f"--junitxml={xml}", "--press", "sim://?seed=4").assert_outcomes(passed=1)
     props = {p.get("name"): p.get("value") for p in ET.parse(xml).getroot().iter("property")}
     assert props["presshil_press"] == "sim://?seed=4"
     assert props["presshil_firmware"]
@@ -169,7 +173,7 @@ def test_latency_budget_fails_the_benchmark_when_p99_is_over(pytester: pytest.Py
             assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
         """
     )
-    pytester.runpytest("--press-latency-budget-ms", "1000").assert_outcomes(passed=1)
-    failing = pytester.runpytest("--press-latency-budget-ms", "0.000001")
+    pytester.runpytest_subprocess("--press-latency-budget-ms", "1000").assert_outcomes(passed=1)
+    failing = pytester.runpytest_subprocess("--press-latency-budget-ms", "0.000001")
     failing.assert_outcomes(failed=1)
     failing.stdout.fnmatch_lines(["*control cycle p99 * ms is over the budget of 1e-06 ms*"])

@@ -285,6 +285,49 @@ def serve_cmd(
     raise typer.Exit(code)
 
 
+@app.command("accept")
+def accept_cmd(
+    press: PressOpt = DEFAULT_PRESS,
+    reference: Annotated[
+        Optional[str], typer.Option("--reference", help="Reference force indicator URL (default: the sim's own).")
+    ] = None,
+    suite: Annotated[str, typer.Option("--suite", help="Suite in protocols/acceptance/ (name or path).")] = "standard",
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write the HTML report and JSON twin here.")] = None,
+    meta: Annotated[
+        Optional[list[str]], typer.Option("--meta", help="Operator metadata KEY=VALUE (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
+    from .acceptance import accept_main
+
+    with user_errors():
+        pairs = {}
+        for item in meta or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
+            pairs[key.strip()] = value.strip()
+        code = accept_main(press, reference, suite, report, pairs, progress=not quiet)
+    raise typer.Exit(code)
+
+
+@app.command("report")
+def report_cmd(
+    run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
+    db: DbOpt = DEFAULT_DB,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file to write.")] = None,
+) -> None:
+    """Render the HTML report of a stored run."""
+    from .acceptance import report_main
+
+    with user_errors():
+        if not db.exists():
+            raise ConfigError(f"no results store at {db}")
+        code = report_main(run_id, db, output)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

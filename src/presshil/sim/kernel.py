@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from numba import njit
 
-from . import actuator, firmware, platen, sensors, specimen
+import sys
+
+from . import actuator, firmware, operator, platen, rng, sensors, specimen
+from .jitcache import refresh_stale_cache
 from .rng import normal_pair
 from .layout import (
     ACT_HYDRAULIC,
@@ -181,8 +184,7 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
             base = X_RING_N + i * RING_LEN
             x[base + pos] = ch_true[i]
             delayed = x[base + (pos - delay) % RING_LEN]
-            before = x[base + (pos - delay - 1) % RING_LEN]
-            r = sensors.read_channel(p, x, n, i, delayed, before, t, ch_true[MAX_CH + i])
+            r = sensors.read_channel(p, x, n, i, delayed, t, ch_true[MAX_CH + i])
             x[X_MEAS_CH_N + i] = r
             total += r
             if sensors.implausible(p, r):
@@ -284,5 +286,7 @@ def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
             return RET_RECORD_FULL
     return RET_DONE
 
+
+refresh_stale_cache([rng, specimen, platen, sensors, actuator, operator, firmware, sys.modules[__name__]])
 
 __all__ = ["advance", "stack_stiffness", "ram_position", "series_compliance", "MAX_CH"]

@@ -132,7 +132,8 @@ X_MEAS_P_MPA = _x()
 X_MEAS_POS_M = _x()
 X_MEAS_CH_N = _x(MAX_CH)
 # sensors
-X_HYST_N = _x(MAX_CH)  # play-operator state per channel
+X_HYST_N = _x(MAX_CH)  # hysteretic offset per channel (Duhem model)
+X_HYST_TRACK_N = _x(MAX_CH)  # force seen through the reversal dead zone, per channel
 X_CH_FAULT_VALUE = _x(MAX_CH)  # stuck value (N), drift rate (N/s) or clip level (N)
 X_CH_FAULT_T0_S = _x(MAX_CH)  # time a channel fault began
 X_RING_N = _x(MAX_CH * RING_LEN)  # delay line of true channel forces

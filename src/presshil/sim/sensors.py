@@ -9,7 +9,8 @@ cell and its amplifier impose, in this order:
    ``dH = (±w/2 − H) |df| / F_h`` with ``F_h`` = 2 % of capacity. Full loading/unloading
    readings differ by up to ``w`` (ISO 7500-1 "reversibility") while small reversals make
    narrow minor loops — a pure backlash (play) operator would instead give the cell a
-   dead band that makes any integrating controller hunt, which strain-gauge cells do not;
+   dead band that makes any integrating controller hunt, which strain-gauge cells do not.
+   Force wiggles inside a tiny reversal zone (0.001 % of capacity) do not move ``H``;
 3. **non-linearity** — a parabolic bow, zero at 0 and at capacity, largest at half capacity;
 4. **gain error** and **zero offset**, plus an injected zero **drift**;
 5. **noise** — white, counter-based (see :mod:`presshil.sim.rng`);
@@ -42,6 +43,7 @@ from .layout import (
     X_CH_FAULT_T0_S,
     X_CH_FAULT_VALUE,
     X_HYST_N,
+    X_HYST_TRACK_N,
     N_CH_FAULT,
 )
 from .rng import STREAM_POSITION, normal
@@ -49,6 +51,9 @@ from .rng import STREAM_POSITION, normal
 ADC_LOW_FRAC = -0.1
 #: force travel (fraction of capacity) over which the hysteretic offset saturates (1/e)
 HYST_SATURATION_FRAC = 0.02
+#: width of the reversal dead zone (fraction of capacity): the sub-newton jitter of a
+#: regulated hold does not walk the hysteresis
+HYST_DEAD_ZONE_FRAC = 1e-5
 ADC_HIGH_FRAC = 1.1
 
 
@@ -61,14 +66,22 @@ def quantise(value: float, lsb: float) -> float:
 
 
 @njit(cache=True)
-def read_channel(p, x, n, i: int, force_n: float, prev_force_n: float, t_s: float, noise: float) -> float:
+def read_channel(p, x, n, i: int, force_n: float, t_s: float, noise: float) -> float:
     """Reading (N) of channel ``i`` for the (already delayed) true force ``force_n``;
-    ``prev_force_n`` is the delayed force one tick earlier (drives the hysteresis);
     ``noise`` is this sample's standard normal deviate for the channel."""
     fs = p[P_CH_FS_N]
-    df = force_n - prev_force_n
+    # reversal dead zone: force wiggles smaller than it close their minor loop elastically
+    track = x[X_HYST_TRACK_N + i]
+    half_zone = 0.5 * HYST_DEAD_ZONE_FRAC * fs
+    if force_n > track + half_zone:
+        df = force_n - half_zone - track
+    elif force_n < track - half_zone:
+        df = force_n + half_zone - track
+    else:
+        df = 0.0
     hyst = x[X_HYST_N + i]
     if df != 0.0:
+        x[X_HYST_TRACK_N + i] = track + df
         target = 0.5 * p[P_CH_HYST_N + i] if df > 0.0 else -0.5 * p[P_CH_HYST_N + i]
         hyst += (target - hyst) * min(abs(df) / (HYST_SATURATION_FRAC * fs), 1.0)
         x[X_HYST_N + i] = hyst
