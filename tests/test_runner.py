@@ -174,7 +174,10 @@ rate_mpa_s = 10.0
 """
     result = run(parse_protocol(text, "cycles.toml"), presshil.open_press("sim://?seed=1"))
     assert result.status == PASSED, result.failed_verdicts()
-    assert sorted(v.step for v in result.verdicts) == ["charge", "discharge"]
+    # one verdict per (inner step, criterion), not one per iteration
+    assert sorted((v.step, v.criterion) for v in result.verdicts) == [
+        ("charge", "band_mpa"), ("charge", "settle_s"), ("discharge", "band_mpa"), ("discharge", "settle_s")
+    ]
     assert all("worst of 3 iterations" in v.detail for v in result.verdicts)
     assert result.steps[1].kind == "repeat"
 

@@ -131,18 +131,25 @@ class _ProgressView:
 
 
 def verdict_table(verdicts) -> Table:
-    """The verdicts as a rich table."""
-    table = Table(title="Verdicts", show_lines=False)
-    for col in ("step", "criterion", "value", "limit", "unit", "result", "detail"):
-        table.add_column(col, overflow="fold")
+    """The verdicts as a rich table; details (worst sample, channel) only for failures."""
+    table = Table(title="Verdicts")
+    for col in ("step", "criterion", "value", "limit", "unit", "result"):
+        table.add_column(col, no_wrap=col != "step")
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        table.add_column("why", overflow="fold", ratio=1)
     for v in verdicts:
-        result = "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"
-        detail = v.detail
-        if not v.passed and v.t_s is not None:
-            detail = f"t={v.t_s:.2f} s" + (f", channel {v.channel + 1}" if v.channel is not None else "") + (
-                f"; {detail}" if detail else ""
-            )
-        table.add_row(v.step, v.criterion, f"{v.value:.4g}", f"{v.limit:.4g}", v.unit, result, detail)
+        row = [v.step, v.criterion, f"{v.value:.4g}", f"{v.limit:.4g}", v.unit,
+               "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"]
+        if failed:
+            why = ""
+            if not v.passed:
+                where = f"t={v.t_s:.2f} s" if v.t_s is not None else ""
+                if v.channel is not None:
+                    where += f", channel {v.channel + 1}"
+                why = "; ".join(x for x in (where, v.detail) if x)
+            row.append(why)
+        table.add_row(*row)
     return table
 
 

@@ -76,7 +76,9 @@ def plot_run(result: RunResult, path: Path) -> Path:
         else:
             ax.plot(t, y, **kw)
 
-    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
+    fig, (ax, ax_err) = plt.subplots(
+        2, 1, figsize=(11, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
     for ch in range(n_ch):
         draw(ax, trace.channels[:, ch] * n_ch * 1000.0 / area, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
     draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
@@ -89,20 +91,26 @@ def plot_run(result: RunResult, path: Path) -> Path:
             settle = step.expect.get("settle_s", 0.0)
             mask = (trace.t >= rec.t_start_s) & (trace.t <= rec.t_end_s)
             sp = float(np.median(trace.setpoint[mask])) if mask.any() else 0.0
-            ax.fill_between(
-                [(rec.t_start_s + settle) / scale, rec.t_end_s / scale], sp - band, sp + band,
-                color="tab:green", alpha=0.15, label=None if labelled else "hold band",
-            )
+            span = [(rec.t_start_s + settle) / scale, rec.t_end_s / scale]
+            ax.fill_between(span, sp - band, sp + band, color="tab:green", alpha=0.15,
+                            label=None if labelled else "hold band")
+            ax_err.fill_between(span, -band, band, color="tab:green", alpha=0.15,
+                                label=None if labelled else "hold band")
             labelled = True
         ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
         ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),
                 fontsize=7, va="top", color="dimgrey", rotation=90)
     status = result.status.upper()
     ax.set_title(f"{result.protocol.name} on {result.identity.model}: {status}")
-    ax.set_xlabel(f"time ({unit})")
+    draw(ax_err, np.asarray(trace.pressure) - np.asarray(trace.setpoint), lw=0.8, color="black",
+         label="pressure − setpoint")
+    ax_err.axhline(0.0, color="tab:red", lw=0.8, ls="--")
+    ax_err.set_xlabel(f"time ({unit})")
+    ax_err.set_ylabel("error (MPa)")
     ax.set_ylabel("pressure (MPa)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    for a in (ax, ax_err):
+        a.grid(alpha=0.3)
+        a.legend(loc="center right" if a is ax else "upper right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -251,7 +251,8 @@ def tick(p, x, n, meas_n: float, implausible: bool, t_s: float, tick_index: int,
     elif state == FW_GAP_HOLD:
         mode = AM_LOCK
     elif state == FW_IDLE:
-        mode = AM_UNLOAD if kind == ACT_HYDRAULIC else AM_HOLD
+        # hydraulic: dump open; manual: release valve left open; servo: motor stopped
+        mode = AM_UNLOAD if kind == ACT_HYDRAULIC else (AM_OPEN if kind == ACT_MANUAL else AM_HOLD)
         x[X_SP_RATE_MPA_S] = 0.0
     elif kind == ACT_MANUAL:
         if state == FW_RELEASE:

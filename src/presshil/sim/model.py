@@ -176,6 +176,7 @@ class SimModel:
         self.x[X_DIE_AREA_M2] = specimen.die_area_mm2 * 1e-6
         self.x[X_SOFT_MAX_MPA] = self.p[P_RATED_MAX_MPA]
         self.x[X_OP_GAIN_MPA] = self.p[P_OP_GAIN0_MPA]
+        self.x[X_OP_RELEASE_OPEN] = 1.0  # a manual press at rest has its release valve open
         set_compaction(self.p, self.x, 0.0)
         self._ch_true = np.zeros(2 * MAX_CH)  # true channel split, then channel noise
         self._rec = np.zeros((1, R_SIZE))
