@@ -70,7 +70,10 @@ def test_no_two_fields_overlap() -> None:
 def test_state_block_is_one_contiguous_read() -> None:
     for n in range(1, 9):
         assert defined_ranges(Space.INPUT, n)[0] == (0, state_count(n) - 1)
-        assert defined_ranges(Space.HOLDING, n) == [(0, 11), (STATE_MIRROR_BASE, STATE_MIRROR_BASE + state_count(n) - 1)]
+        assert defined_ranges(Space.HOLDING, n) == [
+            (0, 11),
+            (STATE_MIRROR_BASE, STATE_MIRROR_BASE + state_count(n) - 1),
+        ]
 
 
 def test_float32_is_big_endian_high_word_first() -> None:
@@ -103,13 +106,22 @@ def test_state_codec_rejects_a_bad_channel_count() -> None:
 
 
 def test_holding_payload_of_a_command_cycle() -> None:
-    regs = encode(Space.HOLDING, 0, {"command": 1, "heartbeat": 7, "setpoint": 20.0, "ramp_rate": 2.0})
+    regs = encode(
+        Space.HOLDING, 0, {"command": 1, "heartbeat": 7, "setpoint": 20.0, "ramp_rate": 2.0}
+    )
     assert regs == [1, 7, 0x41A0, 0, 0x4000, 0]
-    assert decode(Space.HOLDING, 0, regs) == {"command": 1, "heartbeat": 7, "setpoint": 20.0, "ramp_rate": 2.0}
+    assert decode(Space.HOLDING, 0, regs) == {
+        "command": 1,
+        "heartbeat": 7,
+        "setpoint": 20.0,
+        "ramp_rate": 2.0,
+    }
 
 
 def test_decode_refuses_half_a_float_and_undefined_addresses() -> None:
-    with pytest.raises(RegisterAddressError, match="holding register 3: covers part of f32 'setpoint'"):
+    with pytest.raises(
+        RegisterAddressError, match="holding register 3: covers part of f32 'setpoint'"
+    ):
         decode(Space.HOLDING, 3, [0, 0])
     with pytest.raises(RegisterAddressError, match="holding register 12: not defined"):
         decode(Space.HOLDING, 10, [0, 0, 0])

@@ -23,8 +23,14 @@ pytestmark = pytest.mark.timeout(60)
 
 def run_device(*args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[str]:
     """``python3 -m presshil.device ARGS`` to completion."""
-    return subprocess.run([sys.executable, "-m", "presshil.device", *args], capture_output=True, text=True,
-                          timeout=timeout_s, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "presshil.device", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # --- process life ---------------------------------------------------------------------------
@@ -155,7 +161,9 @@ def test_raw_exceptions_02_03_01(master) -> None:
     assert master.request(too_high) == bytes([0x90, 3])  # setpoint above the limits
     nan = struct.pack(">BHHB", 16, 10, 2, 4) + struct.pack(">f", float("nan"))
     assert master.request(nan) == bytes([0x90, 3])  # NaN die area
-    assert master.request(struct.pack(">BHH", 1, 0, 1)) == bytes([0x81, 1])  # coils: no such function
+    assert master.request(struct.pack(">BHH", 1, 0, 1)) == bytes(
+        [0x81, 1]
+    )  # coils: no such function
 
 
 def test_raw_fc16_regulate_then_fc23_reads_the_mirror(master, tcp_server) -> None:
@@ -179,14 +187,52 @@ def test_raw_fc43_identity(master, tcp_server) -> None:
     assert tcp_server.press.identity.vendor.encode() in rsp
 
 
-@pytest.mark.skipif(shutil.which("mbpoll") is None, reason="mbpoll not installed (apt-get install mbpoll)")
+def test_line_protocol_by_hand_on_the_pty() -> None:
+    with serve(SIM_URL, serial="pty") as handle:
+        fd = os.open(handle.endpoints["serial"], os.O_RDWR | os.O_NOCTTY)
+        try:
+            replies = talk(fd, b"*IDN?\nfoo\nSETP x\nSETP 1e9\nmeas?\nRATED?\nFAULT?\n", lines=7)
+        finally:
+            os.close(fd)
+    ident = handle.press.identity
+    assert replies[0].startswith(f"{ident.vendor},")
+    assert (
+        replies[1].startswith("ERR 1 ")
+        and replies[2].startswith("ERR 2 ")
+        and replies[3].startswith("ERR 3 ")
+    )
+    assert len(replies[4].split()) == 8
+    assert replies[5].split()[2] == str(ident.channel_count)
+    assert replies[6] == "0"
+
+
+def talk(fd: int, data: bytes, lines: int, timeout_s: float = 5.0) -> list[str]:
+    """Write ``data`` to a tty, read ``lines`` reply lines (bounded by ``timeout_s``)."""
+    import select
+    import time
+    import tty
+
+    tty.setraw(fd)
+    os.write(fd, data)
+    buffer, deadline = b"", time.monotonic() + timeout_s
+    while buffer.count(b"\n") < lines and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.1)[0]:
+            buffer += os.read(fd, 4096)
+    return buffer.decode("ascii").splitlines()
+
+
+@pytest.mark.skipif(
+    shutil.which("mbpoll") is None, reason="mbpoll not installed (apt-get install mbpoll)"
+)
 def test_mbpoll_reads_and_writes_over_tcp_and_rtu(tcp_server) -> None:
     port = tcp_server.endpoints["modbus_tcp"].rsplit(":", 1)[1]
     common = ["-a", "1", "-0", "-1", "-o", "2"]
     tcp = ["-m", "tcp", "-p", port, *common]
 
     def mbpoll(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["mbpoll", *args], capture_output=True, text=True, timeout=20)
+        return subprocess.run(
+            ["mbpoll", *args], check=False, capture_output=True, text=True, timeout=20
+        )
 
     rated = mbpoll(*tcp, "-r", "100", "-c", "1", "-t", "3:float", "-B", "127.0.0.1")
     assert rated.returncode == 0, rated.stderr
@@ -196,7 +242,21 @@ def test_mbpoll_reads_and_writes_over_tcp_and_rtu(tcp_server) -> None:
     assert refused.returncode != 0 and "Illegal data value" in (refused.stdout + refused.stderr)
     wrote = mbpoll(*tcp, "-r", "1", "-t", "4", "127.0.0.1", "4321")
     assert wrote.returncode == 0, wrote.stderr
-    rtu = mbpoll("-m", "rtu", "-b", "115200", "-P", "none", *common, "-r", "104", "-c", "1", "-t", "3",
-                 tcp_server.endpoints["modbus_rtu"])
+    rtu = mbpoll(
+        "-m",
+        "rtu",
+        "-b",
+        "115200",
+        "-P",
+        "none",
+        *common,
+        "-r",
+        "104",
+        "-c",
+        "1",
+        "-t",
+        "3",
+        tcp_server.endpoints["modbus_rtu"],
+    )
     assert rtu.returncode == 0, rtu.stderr
     assert "[104]: \t1" in rtu.stdout

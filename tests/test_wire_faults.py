@@ -52,12 +52,15 @@ def open_wire(server, wire: str, **query: object) -> Press:
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_a_device_slower_than_the_timeout_is_a_timeout_then_recovers(server, wire) -> None:
-    press = open_wire(server, wire, retries=1)
+    # RTU and the line protocol carry no transaction id: a retry could be answered by the
+    # late reply to the first attempt, so those wires are tested without one
+    press = open_wire(server, wire, retries=1 if wire == "modbus_tcp" else 0)
     try:
         server.faults.reply_delay_s = 3 * TIMEOUT_S[wire]
         with pytest.raises(TransportTimeout, match=r"no reply within"):
             press.read()
         server.faults.reply_delay_s = 0.0
+        press.clock.sleep_until(press.clock.now() + 3 * TIMEOUT_S[wire])  # the slow reply drains
         assert press.read().counter > 0
     finally:
         press.close()
@@ -96,7 +99,9 @@ def test_a_bad_crc_on_rtu_is_a_corrupt_reply_not_a_timeout(server) -> None:
         server.faults.corrupt_replies = 10
         with pytest.raises(CorruptReply, match="CRC") as info:
             press.read()
-        assert isinstance(info.value, TransportError) and not isinstance(info.value, TransportTimeout)
+        assert isinstance(info.value, TransportError) and not isinstance(
+            info.value, TransportTimeout
+        )
         server.faults.corrupt_replies = 0
         assert press.read().counter > 0
     finally:
@@ -117,9 +122,13 @@ def test_exception_03_is_a_device_fault_value_out_of_range(server) -> None:
     press = open_wire(server, "modbus_tcp")
     try:
         rated = press.identity.rated_max_pressure_mpa
-        for call in (lambda: press.command(rated + 1.0, 10.0), lambda: press.command(5.0, -1.0),
-                     lambda: press.command(math.nan, 10.0), lambda: press.configure(die_area_mm2=-1.0),
-                     lambda: press.configure(soft_max_mpa=rated * 2)):
+        for call in (
+            lambda: press.command(rated + 1.0, 10.0),
+            lambda: press.command(5.0, -1.0),
+            lambda: press.command(math.nan, 10.0),
+            lambda: press.configure(die_area_mm2=-1.0),
+            lambda: press.configure(soft_max_mpa=rated * 2),
+        ):
             with pytest.raises(DeviceFault, match="exception 03: value out of range") as info:
                 call()
             assert info.value.code == 3
@@ -127,10 +136,28 @@ def test_exception_03_is_a_device_fault_value_out_of_range(server) -> None:
         press.close()
 
 
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_command_while_latched_is_refused_with_code_4(server, wire) -> None:
+    press = open_wire(server, wire)
+    try:
+        press.stop()
+        with pytest.raises(DeviceFault, match="exception 04|latched") as info:
+            press.command(5.0, 10.0)
+        assert info.value.code == 4
+        press.reset()
+        press.command(1.0, 10.0)
+    finally:
+        press.safe_state()
+        press.reset()
+        press.close()
+
+
 def test_exception_02_is_a_device_fault_illegal_address(server) -> None:
     link = ModbusLink(parse_press_url(server.urls["modbus_tcp"]))
     try:
-        with pytest.raises(DeviceFault, match=r"read input 50: exception 02: illegal data address") as info:
+        with pytest.raises(
+            DeviceFault, match=r"read input 50: exception 02: illegal data address"
+        ) as info:
             link.call("read input 50", lambda c: c.read_input_registers(50, count=2, device_id=1))
         assert info.value.code == 2
         with pytest.raises(DeviceFault) as info:  # the state mirror is read-only

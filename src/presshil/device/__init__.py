@@ -15,4 +15,12 @@ from .server import ServerHandle, serve
 from .spawn import SpawnedServer
 from .virtual import Refused, VirtualPress
 
-__all__ = ["VirtualPress", "ServerHandle", "serve", "serve_main", "SpawnedServer", "WireFaults", "Refused"]
+__all__ = [
+    "VirtualPress",
+    "ServerHandle",
+    "serve",
+    "serve_main",
+    "SpawnedServer",
+    "WireFaults",
+    "Refused",
+]

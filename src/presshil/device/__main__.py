@@ -17,22 +17,47 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run :func:`serve_main`."""
     parser = argparse.ArgumentParser(prog="python3 -m presshil.device", description=__doc__)
     parser.add_argument("--press", default="sim://", help="simulated press URL (default sim://)")
-    parser.add_argument("--modbus-tcp", metavar="HOST:PORT", help="Modbus TCP endpoint (default 127.0.0.1:5020 when none is given)")
-    parser.add_argument("--modbus-rtu", metavar="PTY|DEVICE", help="Modbus RTU: 'pty' creates a pseudo-terminal")
-    parser.add_argument("--serial", metavar="PTY|DEVICE", help="line protocol: 'pty' creates a pseudo-terminal")
-    parser.add_argument("--bind", default="127.0.0.1", help="host for --modbus-tcp without one (default 127.0.0.1)")
-    parser.add_argument("--baud", type=int, default=115200, help="baud rate of serial devices (default 115200)")
+    parser.add_argument(
+        "--modbus-tcp",
+        metavar="HOST:PORT",
+        help="Modbus TCP endpoint (default 127.0.0.1:5020 when none is given)",
+    )
+    parser.add_argument(
+        "--modbus-rtu", metavar="PTY|DEVICE", help="Modbus RTU: 'pty' creates a pseudo-terminal"
+    )
+    parser.add_argument(
+        "--serial", metavar="PTY|DEVICE", help="line protocol: 'pty' creates a pseudo-terminal"
+    )
+    parser.add_argument(
+        "--bind", default="127.0.0.1", help="host for --modbus-tcp without one (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--baud", type=int, default=115200, help="baud rate of serial devices (default 115200)"
+    )
     parser.add_argument("--delay-ms", type=float, default=0.0, help="fault: delay every reply")
-    parser.add_argument("--freeze-counter", action="store_true", help="fault: the sample counter stops advancing")
-    parser.add_argument("--json", action="store_true", help="print one JSON line with the endpoints when ready")
+    parser.add_argument(
+        "--freeze-counter", action="store_true", help="fault: the sample counter stops advancing"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON line with the endpoints when ready"
+    )
     args = parser.parse_args(argv)
 
     def ready(info: dict) -> None:
         if args.json:
             print(json.dumps({"ready": info}), flush=True)
 
-    return serve_main(args.press, args.modbus_tcp, args.modbus_rtu, args.serial, args.bind, ready,
-                      baud=args.baud, delay_ms=args.delay_ms, freeze_counter=args.freeze_counter)
+    return serve_main(
+        args.press,
+        args.modbus_tcp,
+        args.modbus_rtu,
+        args.serial,
+        args.bind,
+        ready,
+        baud=args.baud,
+        delay_ms=args.delay_ms,
+        freeze_counter=args.freeze_counter,
+    )
 
 
 if __name__ == "__main__":

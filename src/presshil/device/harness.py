@@ -10,8 +10,9 @@ from __future__ import annotations
 from ..press import Press
 
 
-def prepare_press(press: Press, *, die_area_mm2: float, unload_below_mpa: float = 0.3,
-                  timeout_s: float = 10.0) -> Press:
+def prepare_press(
+    press: Press, *, die_area_mm2: float, unload_below_mpa: float = 0.3, timeout_s: float = 10.0
+) -> Press:
     """Stop, wait until unloaded, reset, then configure (watchdog off, soft max = rated).
 
     Waits on ``press.clock`` (bounded by ``timeout_s``), feeding the watchdog meanwhile.
@@ -25,8 +26,9 @@ def prepare_press(press: Press, *, die_area_mm2: float, unload_below_mpa: float 
             break
         clock.sleep_until(clock.now() + 0.02)
     press.reset()
-    press.configure(die_area_mm2=die_area_mm2, watchdog_ms=0,
-                    soft_max_mpa=press.identity.rated_max_pressure_mpa)
+    press.configure(
+        die_area_mm2=die_area_mm2, watchdog_ms=0, soft_max_mpa=press.identity.rated_max_pressure_mpa
+    )
     return press
 
 

@@ -46,39 +46,67 @@ class RegisterMap:
     def ratings(self) -> list[int]:
         """Input registers 100..104 (the rated pressure follows the die area)."""
         ident = self.press.identity
-        return encode(Space.INPUT, 100, {
-            "rated_max_pressure": ident.rated_max_pressure_mpa,
-            "rated_max_force": ident.rated_max_force_kn,
-            "map_version": MAP_VERSION,
-        })
+        return encode(
+            Space.INPUT,
+            100,
+            {
+                "rated_max_pressure": ident.rated_max_pressure_mpa,
+                "rated_max_force": ident.rated_max_force_kn,
+                "map_version": MAP_VERSION,
+            },
+        )
 
     # --- layout ---------------------------------------------------------------------------
     def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
         """The pymodbus device: input and holding blocks generated from the table."""
+
         def block(space: Space) -> list[SimData]:
             return [
-                SimData(first, count=last - first + 1, values=0, datatype=DataType.REGISTERS,
-                        readonly=space is Space.HOLDING and first >= STATE_MIRROR_BASE)
+                SimData(
+                    first,
+                    count=last - first + 1,
+                    values=0,
+                    datatype=DataType.REGISTERS,
+                    readonly=space is Space.HOLDING and first >= STATE_MIRROR_BASE,
+                )
                 for first, last in defined_ranges(space, self.channels)
             ]
 
         no_bits = [SimData(0, values=False, datatype=DataType.BITS)]  # coils: refused by the action
-        return SimDevice(device_id, simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
-                         action=self.action)
+        return SimDevice(
+            device_id,
+            simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
+            action=self.action,
+        )
 
     def identification(self) -> ModbusDeviceIdentification:
         """FC43/14 objects: vendor, model (product code and model name), firmware, serial."""
         ident = self.press.identity
-        return ModbusDeviceIdentification(info={
-            0x00: ident.vendor, 0x01: ident.model, 0x02: ident.firmware,
-            0x04: f"{ident.vendor} {ident.model}", 0x05: ident.model, 0x80: ident.serial or "-",
-        })
+        return ModbusDeviceIdentification(
+            info={
+                0x00: ident.vendor,
+                0x01: ident.model,
+                0x02: ident.firmware,
+                0x04: f"{ident.vendor} {ident.model}",
+                0x05: ident.model,
+                0x80: ident.serial or "-",
+            }
+        )
 
     # --- contents -------------------------------------------------------------------------
-    async def action(self, function_code: int, start_address: int, address: int, count: int,
-                     registers: list[int], set_values: list[int] | list[bool] | None) -> ExcCodes | None:
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
         """pymodbus hook, called after the address checks of every register request."""
-        if function_code not in SUPPORTED or (function_code == READ_WRITE and self.press.faults.no_fc23):
+        if function_code not in SUPPORTED or (
+            function_code == READ_WRITE and self.press.faults.no_fc23
+        ):
             return ExcCodes.ILLEGAL_FUNCTION
         delay = self.press.faults.reply_delay_s
         if delay > 0 and (set_values is None or function_code != READ_WRITE):
@@ -87,13 +115,16 @@ class RegisterMap:
             if set_values is not None:
                 return self._write(address, [int(v) for v in set_values])
             registers[address - start_address : address - start_address + count] = self.read(
-                Space.INPUT if function_code == READ_INPUT else Space.HOLDING, address, count)
+                Space.INPUT if function_code == READ_INPUT else Space.HOLDING, address, count
+            )
             return None
         except Refused as exc:
             log.info("refused: %s", exc)
             return ExcCodes(exc.code)
         except Exception:  # noqa: BLE001 - a model bug must answer 04, not kill the server
-            log.exception("request failed: FC%02d address %d count %d", function_code, address, count)
+            log.exception(
+                "request failed: FC%02d address %d count %d", function_code, address, count
+            )
             return ExcCodes.DEVICE_FAILURE
 
     def read(self, space: Space, address: int, count: int) -> list[int]:

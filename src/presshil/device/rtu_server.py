@@ -31,8 +31,15 @@ MAX_BUFFER = 512
 class RtuServer:
     """Answers RTU requests for ``unit`` arriving on ``port`` (broadcasts: executed, no reply)."""
 
-    def __init__(self, port: ServedPort, datastore: SimCore, press: VirtualPress, *,
-                 baud: int = 115200, unit: int = DEVICE_ID) -> None:
+    def __init__(
+        self,
+        port: ServedPort,
+        datastore: SimCore,
+        press: VirtualPress,
+        *,
+        baud: int = 115200,
+        unit: int = DEVICE_ID,
+    ) -> None:
         self.port = port
         self.datastore = datastore
         self.press = press  # its faults are read on every reply
@@ -93,7 +100,7 @@ class RtuServer:
         if request.dev_id not in (self.unit, 0):
             return  # another slave's request
         try:
-            response = await request.datastore_update(self.datastore, request.dev_id)
+            response = await request.datastore_update(self.datastore, request.dev_id)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001
             log.exception("datastore failed: %s", request)
             response = ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)

@@ -34,8 +34,14 @@ def serve_main(
     0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the model failed.
     """
     try:
-        handle = serve(press_url, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, serial=serial,
-                       bind=bind, baud=baud)
+        handle = serve(
+            press_url,
+            modbus_tcp=modbus_tcp,
+            modbus_rtu=modbus_rtu,
+            serial=serial,
+            bind=bind,
+            baud=baud,
+        )
     except (PresshilError, OSError) as exc:
         print(f"presshil serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -67,7 +73,7 @@ def serve_main(
 def _install_signals(stop: threading.Event) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}  # signals can only be handled in the main thread; the caller stops us
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
     return previous

@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Self
 
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu.device import ModbusControlBlock
@@ -44,11 +44,15 @@ class _UnitFilter:
     def device_ids(self) -> list[int]:
         return [1]
 
-    async def async_getValues(self, device_id: int, func_code: int, address: int, count: int = 1) -> Any:
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
         self._check(device_id)
         return await self.core.async_getValues(1, func_code, address, count)
 
-    async def async_setValues(self, device_id: int, func_code: int, address: int, values: Any) -> Any:
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Any
+    ) -> Any:
         self._check(device_id)
         return await self.core.async_setValues(1, func_code, address, values)
 
@@ -63,7 +67,9 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="presshil-device", daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="presshil-device", daemon=True
+        )
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout_s: float = 10.0) -> Any:
@@ -82,7 +88,9 @@ def parse_hostport(spec: str, bind: str) -> tuple[str, int]:
     try:
         number = int(port)
     except ValueError:
-        raise ConfigError(f"--modbus-tcp {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:{DEFAULT_TCP_PORT}") from None
+        raise ConfigError(
+            f"--modbus-tcp {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:{DEFAULT_TCP_PORT}"
+        ) from None
     if not 0 <= number <= 65535:
         raise ConfigError(f"--modbus-tcp {spec!r}: port must be 0..65535")
     return (host.strip("[]") or bind), number
@@ -114,7 +122,9 @@ class ServerHandle:
         if "modbus_tcp" in self.endpoints:
             urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1"
         if "modbus_rtu" in self.endpoints:
-            urls["modbus_rtu"] = f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1"
+            urls["modbus_rtu"] = (
+                f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1"
+            )
         if "serial" in self.endpoints:
             urls["serial"] = f"serial://{self.endpoints['serial']}?baud={self.baud}"
         return urls
@@ -126,22 +136,30 @@ class ServerHandle:
 
     def info(self) -> dict[str, Any]:
         """What ``serve_main`` reports when ready (JSON-serialisable)."""
-        return {"press": self.press.url, "identity": str(self.press.identity),
-                "endpoints": dict(self.endpoints), "urls": self.urls}
+        return {
+            "press": self.press.url,
+            "identity": str(self.press.identity),
+            "endpoints": dict(self.endpoints),
+            "urls": self.urls,
+        }
 
     def reset_connections(self) -> int:
         """Abort every Modbus TCP connection with a reset (RST); returns how many."""
+
         async def _reset() -> int:
             if self._tcp is None:
                 return 0
             conns = list(self._tcp.active_connections.values())
             for conn in conns:
-                sock = conn.transport.get_extra_info("socket") if conn.transport else None
+                transport = conn.transport
+                if not isinstance(transport, asyncio.Transport):
+                    continue
+                sock = transport.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                if conn.transport:
-                    conn.transport.abort()
+                transport.abort()
             return len(conns)
+
         return int(self._loop.run(_reset()))
 
     def stop(self) -> None:
@@ -155,6 +173,7 @@ class ServerHandle:
                 server.close()
             if self._tcp is not None:
                 await self._tcp.shutdown()
+
         try:
             self._loop.run(_shutdown(), timeout_s=5.0)
         finally:
@@ -163,7 +182,7 @@ class ServerHandle:
                 port.close()
             self.press.stop()
 
-    def __enter__(self) -> ServerHandle:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,12 +190,17 @@ class ServerHandle:
 
     # --- start-up, in the loop ------------------------------------------------------------
     async def _start_tcp(self, regmap: RegisterMap, host: str, port: int) -> None:
-        server = ModbusTcpServer(regmap.simdevice(), address=(host, port), identity=regmap.identification())
+        server = ModbusTcpServer(
+            regmap.simdevice(), address=(host, port), identity=regmap.identification()
+        )
+        assert isinstance(server.context, SimCore)
         server.context = _UnitFilter(server.context)  # type: ignore[assignment]
         try:
             await server.serve_forever(background=True)
         except RuntimeError:
-            raise ConfigError(f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)") from None
+            raise ConfigError(
+                f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)"
+            ) from None
         self._tcp = server
         sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
         shown = f"[{host}]" if ":" in host else host
@@ -187,7 +211,9 @@ class ServerHandle:
         self._ports.append(port)
         loop = asyncio.get_running_loop()
         if kind == "modbus_rtu":
-            server: RtuServer | LineServer = RtuServer(port, SimCore(regmap.simdevice()), self.press, baud=self.baud)
+            server: RtuServer | LineServer = RtuServer(
+                port, SimCore(regmap.simdevice()), self.press, baud=self.baud
+            )
         else:
             server = LineServer(port, self.press)
         server.start(loop)
@@ -219,6 +245,7 @@ def serve(
     regmap = RegisterMap(vp)
     # FC43 identity lives in pymodbus' process-wide control block
     ModbusControlBlock().Identity.update(regmap.identification())
+    vp.warm_up()
     vp.start()
     try:
         if modbus_tcp:

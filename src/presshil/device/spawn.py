@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Self
 
 from ..errors import TransportError
 
@@ -22,16 +22,29 @@ from ..errors import TransportError
 class SpawnedServer:
     """A ``python3 -m presshil.device`` subprocess, started and waited for on creation."""
 
-    def __init__(self, press: str = "sim://", *, modbus_tcp: str | None = None, modbus_rtu: str | None = None,
-                 serial: str | None = None, extra_args: tuple[str, ...] = (), ready_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        press: str = "sim://",
+        *,
+        modbus_tcp: str | None = None,
+        modbus_rtu: str | None = None,
+        serial: str | None = None,
+        extra_args: tuple[str, ...] = (),
+        ready_timeout_s: float = 30.0,
+    ) -> None:
         args = [sys.executable, "-m", "presshil.device", "--json", "--press", press, *extra_args]
-        for flag, value in (("--modbus-tcp", modbus_tcp), ("--modbus-rtu", modbus_rtu), ("--serial", serial)):
+        for flag, value in (
+            ("--modbus-tcp", modbus_tcp),
+            ("--modbus-rtu", modbus_rtu),
+            ("--serial", serial),
+        ):
             if value:
                 args += [flag, value]
         self.args = args
         self._stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                     bufsize=0)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, bufsize=0
+        )
         #: what the server printed on stdout up to its ready line
         self.output = ""
         try:
@@ -69,8 +82,10 @@ class SpawnedServer:
                         return json.loads(text)["ready"]
                     self.output += text + "\n"
         self.proc.poll()
-        raise TransportError(f"virtual press server did not come up ({' '.join(self.args)}): "
-                             f"exit code {self.proc.returncode}, stderr: {self.stderr()[-2000:]}")
+        raise TransportError(
+            f"virtual press server did not come up ({' '.join(self.args)}): "
+            f"exit code {self.proc.returncode}, stderr: {self.stderr()[-2000:]}"
+        )
 
     def stderr(self) -> str:
         """What the server wrote on stderr so far."""
@@ -105,7 +120,7 @@ class SpawnedServer:
         self._stderr.close()
         return self.proc.returncode
 
-    def __enter__(self) -> SpawnedServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

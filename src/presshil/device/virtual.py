@@ -53,7 +53,9 @@ def open_simulated(press: Press | str) -> Press:
     from ..urls import open_press, parse_press_url
 
     if parse_press_url(press).scheme != "sim":
-        raise PressURLError(f"press URL {press!r}: the virtual press serves a simulated press (sim://…) only")
+        raise PressURLError(
+            f"press URL {press!r}: the virtual press serves a simulated press (sim://…) only"
+        )
     return open_press(press)
 
 
@@ -73,12 +75,16 @@ def _readback(press: Press, name: str) -> float | None:
 class VirtualPress:
     """A press model advanced in real time, with map v1's parameters and checks."""
 
-    def __init__(self, press: Press | str, *, faults: WireFaults | None = None, tick_s: float = 0.001) -> None:
+    def __init__(
+        self, press: Press | str, *, faults: WireFaults | None = None, tick_s: float = 0.001
+    ) -> None:
         self.press = open_simulated(press)
-        self.url = getattr(self.press, "url", "") or "sim://"
+        self._source_url: str = getattr(self.press, "url", "") or ""
+        self.url = self._source_url or "sim://"
         self.faults = faults if faults is not None else WireFaults()
         self.driver = RealtimeDriver(self.press, tick_s)
-        rated = self.identity.rated_max_pressure_mpa
+        self._identity = self.press.identity
+        rated = self._identity.rated_max_pressure_mpa
         area = _readback(self.press, "die_area_mm2")
         #: the holding-register parameters, as last accepted
         self.params: dict[str, float | int] = {
@@ -96,9 +102,9 @@ class VirtualPress:
 
     @property
     def identity(self) -> Identity:
-        """The press's identity now (its rated pressure follows the configured die area)."""
-        with self.lock:
-            return self.press.identity
+        """The press's identity, read again after every configuration change (its rated
+        pressure follows the die area)."""
+        return self._identity
 
     @property
     def lock(self) -> Any:
@@ -109,6 +115,32 @@ class VirtualPress:
         """Start advancing the model in real time."""
         self.driver.start()
         return self
+
+    def warm_up(self) -> None:
+        """Run every command once on a scratch copy of the press (same URL), so that first-use
+        costs of the model (JIT compilation, caches: 0.2 s for a first ``stop()`` has been
+        seen) are paid before a host is listening, not inside its first request's timeout.
+        Best effort: a press given as an object, or a failure here, is simply not warmed."""
+        if not self._source_url.startswith("sim:"):
+            return
+        try:
+            scratch = open_simulated(self._source_url)
+            clock = scratch.clock
+            steps = (
+                scratch.read,
+                scratch.heartbeat,
+                lambda: scratch.configure(watchdog_ms=0),
+                lambda: scratch.command(1.0, 10.0),
+                lambda: scratch.release(10.0),
+                scratch.stop,
+                scratch.reset,
+            )
+            for step in steps:
+                step()
+                clock.sleep_until(clock.now() + 0.02)
+            scratch.close()
+        except Exception:  # noqa: BLE001 - warming up is an optimisation, never a failure
+            log.debug("warm-up of %s failed", self.url, exc_info=True)
 
     def stop(self) -> None:
         """Stop advancing the model."""
@@ -145,7 +177,7 @@ class VirtualPress:
             self._check(name, value, float(soft), rated)
         with self.lock:
             self._check_alive()
-            config = {}
+            config: dict[str, Any] = {}
             if "die_area" in updates:
                 config["die_area_mm2"] = float(updates["die_area"])
             if "soft_max_pressure" in updates:
@@ -154,6 +186,7 @@ class VirtualPress:
                 config["watchdog_ms"] = int(updates["watchdog_timeout"])
             if config:
                 self._call(lambda: self.press.configure(**config))
+                self._identity = self.press.identity
             heartbeat = updates.get("heartbeat")
             for name, value in updates.items():
                 if name != "command":
@@ -177,12 +210,17 @@ class VirtualPress:
         if name == "command" and value not in COMMAND_NAMES:
             raise Refused(ILLEGAL_VALUE, f"command {value} unknown (0..4)")
         if name == "setpoint" and not 0.0 <= value <= min(soft_max, rated):
-            raise Refused(ILLEGAL_VALUE, f"setpoint {value:g} MPa outside 0..{min(soft_max, rated):g} MPa "
-                          f"(soft max {soft_max:g}, rated {rated:g})")
+            raise Refused(
+                ILLEGAL_VALUE,
+                f"setpoint {value:g} MPa outside 0..{min(soft_max, rated):g} MPa "
+                f"(soft max {soft_max:g}, rated {rated:g})",
+            )
         if name == "ramp_rate" and not value > 0:
             raise Refused(ILLEGAL_VALUE, f"ramp rate {value:g} MPa/s must be > 0")
         if name == "soft_max_pressure" and not 0.0 < value <= rated:
-            raise Refused(ILLEGAL_VALUE, f"soft max {value:g} MPa outside (0, {rated:g}] MPa (rated)")
+            raise Refused(
+                ILLEGAL_VALUE, f"soft max {value:g} MPa outside (0, {rated:g}] MPa (rated)"
+            )
         if name == "die_area" and not value > 0:
             raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
         if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
@@ -193,7 +231,7 @@ class VirtualPress:
     def _execute(self, command: int) -> None:
         p = self.params
         if command == COMMAND_REGULATE:
-            rated = self.press.identity.rated_max_pressure_mpa
+            rated = self._identity.rated_max_pressure_mpa
             self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
             self._call(lambda: self.press.command(float(p["setpoint"]), float(p["ramp_rate"])))
         elif command == COMMAND_RELEASE:
@@ -208,7 +246,9 @@ class VirtualPress:
         try:
             action()
         except DeviceFault as exc:
-            raise Refused(ILLEGAL_VALUE if exc.code == ILLEGAL_VALUE else DEVICE_FAILURE, str(exc)) from exc
+            raise Refused(
+                ILLEGAL_VALUE if exc.code == ILLEGAL_VALUE else DEVICE_FAILURE, str(exc)
+            ) from exc
         except ValueError as exc:
             raise Refused(ILLEGAL_VALUE, str(exc)) from exc
         except PressError as exc:
@@ -219,5 +259,12 @@ class VirtualPress:
             raise Refused(DEVICE_FAILURE, f"press model stopped: {self.driver.error!r}")
 
 
-__all__ = ["VirtualPress", "Refused", "open_simulated", "ILLEGAL_FUNCTION", "ILLEGAL_ADDRESS",
-           "ILLEGAL_VALUE", "DEVICE_FAILURE"]
+__all__ = [
+    "VirtualPress",
+    "Refused",
+    "open_simulated",
+    "ILLEGAL_FUNCTION",
+    "ILLEGAL_ADDRESS",
+    "ILLEGAL_VALUE",
+    "DEVICE_FAILURE",
+]

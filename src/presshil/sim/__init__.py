@@ -7,4 +7,4 @@ from __future__ import annotations
 
 from .press import SimClock, SimPress, open_sim_press
 
-__all__ = ["SimPress", "SimClock", "open_sim_press"]
+__all__ = ["SimClock", "SimPress", "open_sim_press"]

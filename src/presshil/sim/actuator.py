@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from .jitcache import jit
 from .layout import (
     AF_RUNAWAY,
     AF_STUCK,
@@ -62,7 +61,7 @@ from .layout import (
 )
 
 
-@njit(cache=True)
+@jit
 def valve_flow(p, spool: float, force_n: float, pump_on: bool) -> float:
     """Servo-valve flow into the cylinder (m³/s) at spool opening ``spool`` (−1..1)."""
     ps = p[P_SUPPLY_PA]
@@ -75,7 +74,7 @@ def valve_flow(p, spool: float, force_n: float, pump_on: bool) -> float:
     return spool * p[P_VALVE_FLOW_M3_S] * math.sqrt(min(p_oil, ps) / ps)
 
 
-@njit(cache=True)
+@jit
 def spool_for_flow(p, flow_m3_s: float, force_n: float) -> float:
     """Spool opening that passes ``flow_m3_s`` at ``force_n`` (inverse of :func:`valve_flow`)."""
     ps = p[P_SUPPLY_PA]
@@ -87,7 +86,7 @@ def spool_for_flow(p, flow_m3_s: float, force_n: float) -> float:
     return flow_m3_s / (p[P_VALVE_FLOW_M3_S] * math.sqrt(dp / ps))
 
 
-@njit(cache=True)
+@jit
 def _relief(p, force_n: float, v: float, lam: float):
     if force_n > p[P_RELIEF_FORCE_N]:
         lam += p[P_RELIEF_LAMBDA]
@@ -95,7 +94,7 @@ def _relief(p, force_n: float, v: float, lam: float):
     return v, lam
 
 
-@njit(cache=True)
+@jit
 def hydraulic(p, x, n, mode: int, u: float, force_n: float):
     """Automatic hydraulic press: ``u`` is the spool opening the firmware asks for."""
     if mode == AM_LOCK:
@@ -115,7 +114,7 @@ def hydraulic(p, x, n, mode: int, u: float, force_n: float):
     return _relief(p, force_n, v, lam)
 
 
-@njit(cache=True)
+@jit
 def servo(p, x, n, mode: int, u: float, force_n: float, dt: float):
     """Servo-electric press: ``u`` is the ram speed demand (m/s)."""
     if mode == AM_LOCK:
@@ -141,7 +140,7 @@ def servo(p, x, n, mode: int, u: float, force_n: float, dt: float):
     return x[X_ACT_STATE], 0.0
 
 
-@njit(cache=True)
+@jit
 def manual(p, x, n, mode: int, force_n: float, dt: float):
     """Manual hydraulic press: hand-pump strokes in, release or dump valve out, leakage."""
     lam = p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]
@@ -149,23 +148,22 @@ def manual(p, x, n, mode: int, force_n: float, dt: float):
         return 0.0, 0.0
     v = 0.0
     period = p[P_STROKE_PERIOD_S]
-    if mode == AM_DRIVE and n[N_OP_PUMPING] == 1 and x[X_OP_PHASE] < 0.5 * period:
-        # the plunger delivers its (partial) stroke during the first half of the period;
-        # the pump cannot push above its relief pressure
-        if force_n < p[P_RELIEF_FORCE_N]:
-            v = x[X_OP_STROKE] * p[P_STROKE_M3] / (0.5 * period) / p[P_PISTON_AREA_M2]
+    # the plunger delivers its (partial) stroke during the first half of the period; the
+    # pump cannot push above its relief pressure
+    pumping = mode == AM_DRIVE and n[N_OP_PUMPING] == 1 and x[X_OP_PHASE] < 0.5 * period
+    if pumping and force_n < p[P_RELIEF_FORCE_N]:
+        v = x[X_OP_STROKE] * p[P_STROKE_M3] / (0.5 * period) / p[P_PISTON_AREA_M2]
     if n[N_ACT_FAULTS] & AF_RUNAWAY and mode != AM_UNLOAD:
         v = p[P_STROKE_M3] / (0.5 * period) / p[P_PISTON_AREA_M2]
     if mode == AM_UNLOAD:
         lam += p[P_DUMP_LAMBDA]
-    elif mode == AM_OPEN or mode == AM_DRIVE:
+    elif (mode == AM_OPEN or mode == AM_DRIVE) and not n[N_ACT_FAULTS] & AF_STUCK:
         # the release valve: opened for a release, or cracked to bleed down to a lower setpoint
-        if not n[N_ACT_FAULTS] & AF_STUCK:
-            lam += x[X_OP_RELEASE_OPEN] * p[P_RELEASE_LAMBDA]
+        lam += x[X_OP_RELEASE_OPEN] * p[P_RELEASE_LAMBDA]
     return _relief(p, force_n, v, lam)
 
 
-@njit(cache=True)
+@jit
 def drive(p, x, n, kind: int, mode: int, u: float, force_n: float, dt: float):
     """Dispatch to the actuator of ``kind`` (ACT_HYDRAULIC / ACT_SERVO / ACT_MANUAL)."""
     if kind == 0:
@@ -175,4 +173,4 @@ def drive(p, x, n, kind: int, mode: int, u: float, force_n: float, dt: float):
     return manual(p, x, n, mode, force_n, dt)
 
 
-__all__ = ["drive", "valve_flow", "spool_for_flow", "AM_HOLD", "AM_OPEN", "AM_UNLOAD"]
+__all__ = ["AM_HOLD", "AM_OPEN", "AM_UNLOAD", "drive", "spool_for_flow", "valve_flow"]

@@ -18,7 +18,7 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -101,14 +101,18 @@ class ManualCfg(_Strict):
     relief_flow_l_per_min_per_mpa: Pos = 5.0
 
 
-ActuatorCfg = Annotated[Union[HydraulicCfg, ServoCfg, ManualCfg], Field(discriminator="kind")]
+ActuatorCfg = Annotated[HydraulicCfg | ServoCfg | ManualCfg, Field(discriminator="kind")]
 
 
 class PlatenCfg(_Strict):
     """Platen misalignment: face slope and die offset from the load-cell centroid."""
 
-    tilt_mrad: tuple[Annotated[float, Field(ge=-20, le=20)], Annotated[float, Field(ge=-20, le=20)]] = (0.0, 0.0)
-    die_offset_mm: tuple[Annotated[float, Field(ge=-100, le=100)], Annotated[float, Field(ge=-100, le=100)]] = (0.0, 0.0)
+    tilt_mrad: tuple[
+        Annotated[float, Field(ge=-20, le=20)], Annotated[float, Field(ge=-20, le=20)]
+    ] = (0.0, 0.0)
+    die_offset_mm: tuple[
+        Annotated[float, Field(ge=-100, le=100)], Annotated[float, Field(ge=-100, le=100)]
+    ] = (0.0, 0.0)
 
 
 class LoadCellsCfg(_Strict):
@@ -129,7 +133,9 @@ class LoadCellsCfg(_Strict):
         n = len(self.positions_mm)
         for key in ("gain_error_pct", "zero_offset_n"):
             if len(getattr(self, key)) != n:
-                raise ValueError(f"{key}: one value per load cell expected ({n}), got {len(getattr(self, key))}")
+                raise ValueError(
+                    f"{key}: one value per load cell expected ({n}), got {len(getattr(self, key))}"
+                )
         return self
 
 
@@ -276,7 +282,9 @@ def find(kind: str, name: str) -> Path:
             raise CatalogueError(f"simulated {noun} file {name!r} not found")
         return path
     if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise CatalogueError(f"invalid simulated {noun} name {name!r}; use a catalogue name or a path to a .toml file")
+        raise CatalogueError(
+            f"invalid simulated {noun} name {name!r}; use a catalogue name or a path to a .toml file"
+        )
     for d in catalogue_dirs():
         path = d / kind / f"{name}.toml"
         if path.is_file():
@@ -289,8 +297,14 @@ def find(kind: str, name: str) -> Path:
     )
 
 
-def _describe(err: dict) -> str:
-    loc = ".".join(str(part) for part in err["loc"] if not (isinstance(part, str) and part in ("hydraulic", "servo-electric", "manual-hydraulic")))
+def _describe(err: Any) -> str:
+    loc = ".".join(
+        str(part)
+        for part in err["loc"]
+        if not (
+            isinstance(part, str) and part in ("hydraulic", "servo-electric", "manual-hydraulic")
+        )
+    )
     kind = err["type"]
     if kind == "missing":
         return f"key '{loc}' is missing"
@@ -327,13 +341,13 @@ def load_specimen(name: str | None = None) -> tuple[SpecimenCfg, Path]:
 
 
 __all__ = [
+    "DEFAULT_PRESS",
+    "DEFAULT_SPECIMEN",
     "PressCfg",
     "SpecimenCfg",
-    "load_press",
-    "load_specimen",
     "available",
     "catalogue_dirs",
     "find",
-    "DEFAULT_PRESS",
-    "DEFAULT_SPECIMEN",
+    "load_press",
+    "load_specimen",
 ]

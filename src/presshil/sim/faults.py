@@ -36,8 +36,12 @@ class FaultInfo:
 
 FAULTS: dict[str, FaultInfo] = {
     "sensor_stuck": FaultInfo("load-cell channel frozen at its present reading", {"channel": 1}),
-    "open_wire": FaultInfo("load-cell bridge open: the channel rails high (firmware trips SENSOR)", {"channel": 1}),
-    "sensor_drift": FaultInfo("zero of a channel drifts at a constant rate", {"channel": 1, "rate_n_per_min": 30.0}),
+    "open_wire": FaultInfo(
+        "load-cell bridge open: the channel rails high (firmware trips SENSOR)", {"channel": 1}
+    ),
+    "sensor_drift": FaultInfo(
+        "zero of a channel drifts at a constant rate", {"channel": 1, "rate_n_per_min": 30.0}
+    ),
     "sensor_saturation": FaultInfo(
         "channel clips at a level (default: its present reading)", {"channel": 1, "level_kn": None}
     ),
@@ -46,15 +50,20 @@ FAULTS: dict[str, FaultInfo] = {
     ),
     "stuck_valve": FaultInfo("servo valve spool / drive / release valve frozen where it is"),
     "runaway": FaultInfo("actuator drives forward at full capacity, ignoring the controller"),
-    "controller_freeze": FaultInfo("firmware loop stops: counter and outputs frozen, plant runs on"),
+    "controller_freeze": FaultInfo(
+        "firmware loop stops: counter and outputs frozen, plant runs on"
+    ),
     "overpressure": FaultInfo(
-        "fast stack swelling that pushes the force up by `mpa` within `rise_ms` "
-        "(default: 1.5 x the distance to the trip level, at least 2 MPa)",
-        {"mpa": None, "rise_ms": 20.0},
+        "sudden stack swelling that pushes the force up by `mpa` (fixed-gap equivalent; default "
+        "1.5 x the distance to the trip level, at least 2 MPa) within `rise_ms` (default 0: one "
+        "tick, an impact); a slower rise may be caught by the rate trip or absorbed by the loop",
+        {"mpa": None, "rise_ms": 0.0},
         transient=True,
     ),
     "estop": FaultInfo("the emergency-stop button is pressed", transient=True),
-    "comm_loss": FaultInfo("host link lost: heartbeats stop arriving (the watchdog trips if armed)"),
+    "comm_loss": FaultInfo(
+        "host link lost: heartbeats stop arriving (the watchdog trips if armed)"
+    ),
 }
 
 _UNITS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
@@ -96,13 +105,25 @@ def check(name: str, params: dict[str, float], where: str = "") -> FaultSpec:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{prefix}fault {name!r} parameter {key!r} must be a number, got {value!r}") from None
+            raise ConfigError(
+                f"{prefix}fault {name!r} parameter {key!r} must be a number, got {value!r}"
+            ) from None
         if not math.isfinite(number):
-            raise ConfigError(f"{prefix}fault {name!r} parameter {key!r} must be finite, got {value!r}")
+            raise ConfigError(
+                f"{prefix}fault {name!r} parameter {key!r} must be finite, got {value!r}"
+            )
         if key == "channel" and (number != int(number) or number < 1):
-            raise ConfigError(f"{prefix}fault {name!r}: channel must be a whole number from 1, got {value!r}")
-        if key in ("duration_s", "rise_ms", "factor", "level_kn") and number <= 0:
-            raise ConfigError(f"{prefix}fault {name!r} parameter {key!r} must be > 0, got {value!r}")
+            raise ConfigError(
+                f"{prefix}fault {name!r}: channel must be a whole number from 1, got {value!r}"
+            )
+        if key in ("duration_s", "factor", "level_kn", "mpa") and number <= 0:
+            raise ConfigError(
+                f"{prefix}fault {name!r} parameter {key!r} must be > 0, got {value!r}"
+            )
+        if key == "rise_ms" and number < 0:
+            raise ConfigError(
+                f"{prefix}fault {name!r} parameter {key!r} must be ≥ 0, got {value!r}"
+            )
         clean[key] = number
     return FaultSpec(name, None, clean)
 
@@ -111,7 +132,9 @@ def parse_time(text: str, where: str = "") -> float:
     """``"120"``, ``"250ms"``, ``"10min"``, ``"2h"`` → seconds."""
     m = _TIME.match(text)
     if not m:
-        raise ConfigError(f"{where}: bad fault time {text!r}; use seconds or a number with ms, s, min or h")
+        raise ConfigError(
+            f"{where}: bad fault time {text!r}; use seconds or a number with ms, s, min or h"
+        )
     return float(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
@@ -120,14 +143,22 @@ def parse_faults(text: str, where: str = "faults") -> list[FaultSpec]:
     specs: list[FaultSpec] = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
-            raise ConfigError(f"{where}: empty fault entry in {text!r}; expected NAME[@TIME][:KEY=VALUE...]")
+            raise ConfigError(
+                f"{where}: empty fault entry in {text!r}; expected NAME[@TIME][:KEY=VALUE...]"
+            )
         head, *kvs = item.split(":")
-        name, _, at = head.partition("@")
+        name, at_sign, at = head.partition("@")
+        if at_sign and not at.strip():
+            raise ConfigError(
+                f"{where}: bad fault time '' in {item!r}; use seconds or a number with ms, s, min or h"
+            )
         params: dict[str, float] = {}
         for kv in kvs:
             key, eq, value = kv.partition("=")
             if not eq or not key.strip():
-                raise ConfigError(f"{where}: bad fault parameter {kv!r} in {item!r}; expected KEY=VALUE")
+                raise ConfigError(
+                    f"{where}: bad fault parameter {kv!r} in {item!r}; expected KEY=VALUE"
+                )
             params[key.strip()] = value.strip()  # type: ignore[assignment]
         spec = check(name.strip(), params, where)
         at_s = parse_time(at, where) if at else 0.0
@@ -135,4 +166,4 @@ def parse_faults(text: str, where: str = "faults") -> list[FaultSpec]:
     return specs
 
 
-__all__ = ["FAULTS", "FaultSpec", "FaultInfo", "parse_faults", "check", "valid_forms"]
+__all__ = ["FAULTS", "FaultInfo", "FaultSpec", "check", "parse_faults", "valid_forms"]

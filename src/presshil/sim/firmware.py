@@ -23,16 +23,11 @@ ticks by :mod:`presshil.sim.model`; they only write the command fields read here
 
 from __future__ import annotations
 
-import math
-
-from numba import njit
-
 from .actuator import spool_for_flow
+from .jitcache import jit
 from .layout import (
     ACT_HYDRAULIC,
     ACT_MANUAL,
-    AF_RUNAWAY,
-    AF_STUCK,
     AM_DRIVE,
     AM_HOLD,
     AM_LOCK,
@@ -51,12 +46,10 @@ from .layout import (
     FW_RELEASE,
     N_ACT_FAULTS,
     N_CH_FAULT,
-    N_COMM_LOST,
     N_FAULT_CODE,
     N_FW_STATE,
     N_LAST_HB_TICK,
     N_LATCHED_BITS,
-    N_OP_PUMPING,
     N_RELEASED,
     N_SETTLED_TICKS,
     N_STATUS,
@@ -107,7 +100,7 @@ from .layout import (
 from .operator import open_release_tick, pump_tick
 
 
-@njit(cache=True)
+@jit
 def trip(x, n, code: int, bits: int) -> None:
     """Latch a fault: FAULT state, fault code, cause bits; the actuator unloads."""
     if n[N_FW_STATE] == FW_FAULT:
@@ -120,15 +113,17 @@ def trip(x, n, code: int, bits: int) -> None:
     x[X_U] = 0.0
 
 
-@njit(cache=True)
+@jit
 def trip_limit_mpa(p, x) -> float:
     """Measured pressure above which the over-pressure trip fires."""
     limit = min(x[X_SOFT_MAX_MPA], p[P_RATED_MAX_MPA])
     return limit + max(p[P_TRIP_MARGIN_FRAC] * limit, p[P_TRIP_MARGIN_MIN_MPA])
 
 
-@njit(cache=True)
-def _safety(p, x, n, meas_n: float, meas_mpa: float, implausible: bool, tick: int, dt: float) -> None:
+@jit
+def _safety(
+    p, x, n, meas_n: float, meas_mpa: float, implausible: bool, tick: int, dt: float
+) -> None:
     if implausible:
         trip(x, n, FC_SENSOR, 0)
         return
@@ -139,7 +134,7 @@ def _safety(p, x, n, meas_n: float, meas_mpa: float, implausible: bool, tick: in
         trip(x, n, FC_RATE_LIMIT, 0)
         return
     wd = n[N_WDOG_TICKS]
-    if wd > 0 and tick - n[N_LAST_HB_TICK] > wd:
+    if wd > 0 and tick - n[N_LAST_HB_TICK] >= wd:
         trip(x, n, FC_WATCHDOG, ST_WATCHDOG)
         return
     state = n[N_FW_STATE]
@@ -153,7 +148,7 @@ def _safety(p, x, n, meas_n: float, meas_mpa: float, implausible: bool, tick: in
             x[X_FOLLOW_S] = 0.0
 
 
-@njit(cache=True)
+@jit
 def _ramp(x, n, dt: float) -> None:
     """Move the active setpoint toward the target; RAMP → HOLD when it gets there."""
     target = x[X_TARGET_MPA]
@@ -170,7 +165,7 @@ def _ramp(x, n, dt: float) -> None:
         x[X_SP_RATE_MPA_S] = sign * x[X_RATE_MPA_S]
 
 
-@njit(cache=True)
+@jit
 def _pid(p, x, meas_n: float, dt: float) -> float:
     """Controller output for this tick (anti-windup: integrate only when not pushing a limit)."""
     area = x[X_DIE_AREA_M2]
@@ -196,7 +191,7 @@ def _pid(p, x, meas_n: float, dt: float) -> float:
     return u
 
 
-@njit(cache=True)
+@jit
 def _status(p, x, n, meas_mpa: float) -> int:
     state = n[N_FW_STATE]
     if state == FW_FAULT:
@@ -214,7 +209,7 @@ def _status(p, x, n, meas_mpa: float) -> int:
     return st
 
 
-@njit(cache=True)
+@jit
 def _settled(p, x, n) -> bool:
     """Settled hold: what lets the fast path jump (see :mod:`presshil.sim.kernel`)."""
     if n[N_FW_STATE] != FW_HOLD or n[N_ACT_FAULTS] != 0 or x[X_SPIKE_RATE_M_S] != 0.0:
@@ -230,7 +225,7 @@ def _settled(p, x, n) -> bool:
     return True
 
 
-@njit(cache=True)
+@jit
 def tick(p, x, n, meas_n: float, implausible: bool, t_s: float, tick_index: int, dt: float) -> int:
     """One firmware loop iteration on the fresh sample; returns the actuator mode.
 

@@ -15,6 +15,8 @@ import hashlib
 import types
 from pathlib import Path
 
+from numba import njit
+
 _DIGEST_NAME = "presshil-sim-sources.sha256"
 
 
@@ -55,3 +57,9 @@ def refresh_stale_cache(modules: list[types.ModuleType]) -> None:
             stamp.write_text(digest + "\n")
         except OSError:  # a read-only cache location: numba will not write there either
             pass
+
+
+#: the decorator of every simulator kernel function: compiled, cached on disk, and with
+#: numpy's floating-point error model (a division by zero gives inf, it does not raise —
+#: which also spares the per-division checks in the 1 kHz loop)
+jit = njit(cache=True, error_model="numpy")

@@ -18,13 +18,10 @@ settling detector, so the transient after them runs tick by tick.
 
 from __future__ import annotations
 
-from numba import njit
-
 import sys
 
 from . import actuator, firmware, operator, platen, rng, sensors, specimen
-from .jitcache import refresh_stale_cache
-from .rng import normal_pair
+from .jitcache import jit, refresh_stale_cache
 from .layout import (
     ACT_HYDRAULIC,
     ACT_MANUAL,
@@ -34,6 +31,7 @@ from .layout import (
     N_ACT_MODE,
     N_COUNTER,
     N_FAST,
+    N_FAULT_CODE,
     N_FROZEN,
     N_FULL_TICKS,
     N_FW_STATE,
@@ -43,29 +41,26 @@ from .layout import (
     N_REC_IDX,
     N_REC_ON,
     N_RING_POS,
+    N_SAMPLE_TICK,
     N_SEED,
     N_SETTLED_TICKS,
     N_STATUS,
-    N_FAULT_CODE,
     N_TICK,
     N_WDOG_TICKS,
     P_ACT_KIND,
     P_DELAY_TICKS,
     P_DT_S,
     P_FRAME_K_N_M,
+    P_LEAK_LAMBDA,
+    P_LI_H_M,
     P_N_CH,
     P_OIL_COMPLIANCE_M_N,
     P_PISTON_AREA_M2,
-    P_DUMP_LAMBDA,
-    P_LEAK_LAMBDA,
-    P_LI_H_M,
+    P_SETTLE_BAND_N,
     P_SETTLE_TICKS,
     P_SPEC_AREA_M2,
     P_VALVE_FLOW_M3_S,
     P_VALVE_LINEARISE,
-    RET_DONE,
-    RET_RECORD_FULL,
-    RING_LEN,
     R_CH_N,
     R_FAULT_CODE,
     R_MEAS_FORCE_N,
@@ -76,11 +71,16 @@ from .layout import (
     R_T_S,
     R_TRUE_FORCE_N,
     R_U,
+    RET_DONE,
+    RET_RECORD_FULL,
+    RING_LEN,
     X_ACT_FLOW,
     X_ACT_STATE,
     X_C_EL_M_N,
     X_CREEP_STRAIN,
+    X_DFILT,
     X_DIE_AREA_M2,
+    X_EFILT_N,
     X_FORCE_N,
     X_GAP_M,
     X_INTEGRAL,
@@ -97,27 +97,23 @@ from .layout import (
     X_SWELL_RATE_M_S,
     X_U,
 )
+from .rng import normal_pair
 
 
-@njit(cache=True)
+@jit
 def stack_stiffness(p, x) -> float:
     """Elastic stiffness (N/m) of the stack in its present compaction state."""
     return 1.0 / x[X_C_EL_M_N]
 
 
-@njit(cache=True)
+@jit
 def ram_position(p, x) -> float:
     """True ram travel from first touch (m)."""
     f = x[X_FORCE_N]
-    return (
-        f / p[P_FRAME_K_N_M]
-        + specimen.compression(p, x, f)
-        - x[X_SWELL_M]
-        - x[X_GAP_M]
-    )
+    return f / p[P_FRAME_K_N_M] + specimen.compression(p, x, f) - x[X_SWELL_M] - x[X_GAP_M]
 
 
-@njit(cache=True)
+@jit
 def series_compliance(p, x, mode: int) -> float:
     """Ram travel per newton (m/N) of frame + oil column + stack at the present state."""
     c = 1.0 / p[P_FRAME_K_N_M] + specimen.tangent_compliance(p, x, x[X_FORCE_N])
@@ -126,7 +122,7 @@ def series_compliance(p, x, mode: int) -> float:
     return c
 
 
-@njit(cache=True)
+@jit
 def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
     """Integrate the force chain over one tick (semi-implicit in the linear sink)."""
     f = x[X_FORCE_N]
@@ -156,7 +152,7 @@ def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
     x[X_ACT_FLOW] = v_src - lam * f
 
 
-@njit(cache=True)
+@jit
 def _one_tick(p, x, n, ch_true, rec) -> bool:
     """Sensors, firmware, actuator and plant for one tick; True when the record is full."""
     dt = p[P_DT_S]
@@ -195,6 +191,7 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
         mode = firmware.tick(p, x, n, total, bad, t, k, dt)
         n[N_ACT_MODE] = mode
         n[N_COUNTER] += 1
+        n[N_SAMPLE_TICK] = k
     else:
         for i in range(nch):
             x[X_RING_N + i * RING_LEN + pos] = ch_true[i]
@@ -220,7 +217,7 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
     return False
 
 
-@njit(cache=True)
+@jit
 def can_jump(p, x, n) -> bool:
     """True when the fast path may replace ticks by a macro step."""
     return (
@@ -234,12 +231,51 @@ def can_jump(p, x, n) -> bool:
     )
 
 
-@njit(cache=True)
-def macro_step(p, x, n, ticks: int) -> bool:
-    """Jump ``ticks`` ticks along the settled hold; False (and no change) if not feasible."""
+@jit
+def hold_equilibrium_force(p, x, ch_true) -> float:
+    """True force (N) at which the noise-free measured force equals the held setpoint.
+
+    In a settled hold the integrator drives the *mean* reading to the setpoint; the force
+    itself then sits where the sensor chain maps it there (gain, zero, non-linearity and the
+    present hysteretic offset). Two secant steps from the present force: the chain is linear
+    to a part in 10⁴ over the step.
+    """
+    target = x[X_SP_MPA] * 1e6 * x[X_DIE_AREA_M2]
+    nch = int(p[P_N_CH])
+    k_stack = stack_stiffness(p, x)
+    f0 = x[X_FORCE_N]
+    f1 = f0 * (1.0 + 1e-4) + 1e-3
+    g0 = 0.0
+    platen.split(p, f0, k_stack, ch_true)
+    for i in range(nch):
+        g0 += sensors.static_reading(p, x, i, ch_true[i])
+    g0 -= target
+    for _ in range(2):
+        g1 = 0.0
+        platen.split(p, f1, k_stack, ch_true)
+        for i in range(nch):
+            g1 += sensors.static_reading(p, x, i, ch_true[i])
+        g1 -= target
+        if g1 == g0:
+            break
+        f2 = f1 - g1 * (f1 - f0) / (g1 - g0)
+        f0, g0, f1 = f1, g1, f2
+    return f1
+
+
+@jit
+def macro_step(p, x, n, ticks: int, ch_true) -> bool:
+    """Jump ``ticks`` ticks along the settled hold; False (and no change) if not feasible.
+
+    The force is put at the hold's equilibrium (:func:`hold_equilibrium_force`) — the mean
+    the full-fidelity loop jitters around — and stays there; creep and breathing advance in
+    closed form; the integrator and the actuator take the values that balance them.
+    """
     dt = p[P_DT_S]
     span = ticks * dt
-    f = x[X_FORCE_N]
+    f = hold_equilibrium_force(p, x, ch_true)
+    if abs(f - x[X_FORCE_N]) > p[P_SETTLE_BAND_N] or f <= 0.0:
+        return False
     eps_new = specimen.creep_step(p, f, x[X_CREEP_STRAIN], span)
     # creep speed at the end of the jump, from one more tick of the closed form
     v_creep = p[P_LI_H_M] * (specimen.creep_step(p, f, eps_new, dt) - eps_new) / dt
@@ -260,9 +296,19 @@ def macro_step(p, x, n, ticks: int) -> bool:
         x[X_ACT_STATE] = v_need
         x[X_U] = v_need
         x[X_INTEGRAL] = v_need
+    # the delay line holds the steady channel forces
+    nch = int(p[P_N_CH])
+    platen.split(p, f, stack_stiffness(p, x), ch_true)
+    for i in range(nch):
+        base = X_RING_N + i * RING_LEN
+        for j in range(RING_LEN):
+            x[base + j] = ch_true[i]
+    x[X_FORCE_N] = f
     x[X_CREEP_STRAIN] = eps_new
     x[X_SWELL_M] += x[X_SWELL_RATE_M_S] * span
     x[X_ACT_FLOW] = v_need
+    x[X_EFILT_N] = 0.0
+    x[X_DFILT] = 0.0
     n[N_TICK] += ticks
     n[N_COUNTER] += ticks
     n[N_MACRO_STEPS] += 1
@@ -270,7 +316,7 @@ def macro_step(p, x, n, ticks: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@jit
 def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
     """Run ticks until ``n[N_TICK] == tick_end``; RET_RECORD_FULL if the record fills first."""
     while n[N_TICK] < tick_end:
@@ -280,13 +326,15 @@ def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
             if wd > 0:
                 boundary = min(boundary, n[N_LAST_HB_TICK] + wd)
             jump = boundary - 1 - n[N_TICK]
-            if jump > 1 and macro_step(p, x, n, jump):
+            if jump > 1 and macro_step(p, x, n, jump, ch_true):
                 continue
         if _one_tick(p, x, n, ch_true, rec):
             return RET_RECORD_FULL
     return RET_DONE
 
 
-refresh_stale_cache([rng, specimen, platen, sensors, actuator, operator, firmware, sys.modules[__name__]])
+refresh_stale_cache(
+    [rng, specimen, platen, sensors, actuator, operator, firmware, sys.modules[__name__]]
+)
 
-__all__ = ["advance", "stack_stiffness", "ram_position", "series_compliance", "MAX_CH"]
+__all__ = ["MAX_CH", "advance", "ram_position", "series_compliance", "stack_stiffness"]

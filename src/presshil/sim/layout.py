@@ -145,6 +145,7 @@ X_SIZE = _x.size
 _n = _Slots()
 N_TICK = _n()  # plant/firmware tick index: t = tick * dt
 N_COUNTER = _n()  # firmware sample counter (stops when the controller freezes)
+N_SAMPLE_TICK = _n()  # tick of the latest firmware sample
 N_FW_STATE = _n()
 N_STATUS = _n()
 N_LATCHED_BITS = _n()  # ESTOP / WATCHDOG / OVERPRESSURE bits latched with a fault

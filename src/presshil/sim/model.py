@@ -44,7 +44,6 @@ from .layout import (
     N_ACT_FAULTS,
     N_CH_FAULT,
     N_COMM_LOST,
-    N_COUNTER,
     N_FAST,
     N_FAULT_CODE,
     N_FROZEN,
@@ -61,7 +60,6 @@ from .layout import (
     N_SEED,
     N_SETTLED_TICKS,
     N_SIZE,
-    N_STATUS,
     N_TICK,
     N_WDOG_TICKS,
     P_ACT_KIND,
@@ -82,6 +80,7 @@ from .layout import (
     SF_SATURATION,
     SF_STUCK,
     ST_ESTOP,
+    X_C_EL_M_N,
     X_CH_FAULT_T0_S,
     X_CH_FAULT_VALUE,
     X_CREEP_STRAIN,
@@ -90,7 +89,6 @@ from .layout import (
     X_EFILT_N,
     X_FOLLOW_S,
     X_FORCE_N,
-    X_GAP_M,
     X_INTEGRAL,
     X_LEAK_EXTRA_LAMBDA,
     X_MEAS_CH_N,
@@ -116,16 +114,18 @@ from .specimen import elastic_compliance, set_compaction
 
 
 class _Environment(simpy.Environment):
-    """SimPy environment that can move its clock without an event when none is due."""
+    """SimPy environment with a cheap ``advance(t)``.
 
-    def idle_until(self, t: float) -> None:
-        """Advance to ``t``: cheaply when no event is due by then, else by running the queue."""
-        if t <= self._now:
-            return
-        if self.peek() > t:
-            self._now = t  # nothing scheduled before t: no need for a stop event
-        else:
-            self.run(until=t)
+    ``run(until=t)`` schedules a stop event per call (and leaves it queued); the virtual press
+    is advanced every millisecond by a real-time server, so this steps the due events itself
+    and then moves the clock to ``t`` — the same semantics, including events at exactly ``t``.
+    """
+
+    def advance(self, t: float) -> None:
+        """Process every event due at or before ``t``, then set the clock to ``t``."""
+        while self.peek() <= t:
+            self.step()
+        self._now = max(self._now, t)
 
 
 @dataclass(frozen=True)
@@ -211,13 +211,16 @@ class SimModel:
         tick_end = math.floor(t * self.loop_hz + 1e-6) + 1
         if tick_end <= self.n[N_TICK]:
             return
-        while kernel.advance(self.p, self.x, self.n, tick_end, self._ch_true, self._rec) == RET_RECORD_FULL:
+        while (
+            kernel.advance(self.p, self.x, self.n, tick_end, self._ch_true, self._rec)
+            == RET_RECORD_FULL
+        ):
             self._flush_record()
 
     def advance_to(self, t: float) -> None:
         """Advance virtual time to ``t``: SimPy events on the way, then the kernel up to ``t``."""
         if t > self.env.now:
-            self.env.idle_until(t)
+            self.env.advance(t)
         self.sync(t)
 
     # ------------------------------------------------------------------ capture
@@ -388,7 +391,15 @@ class SimModel:
         n[N_LATCHED_BITS] = 0
         n[N_RELEASED] = 1
         n[N_LAST_HB_TICK] = n[N_TICK]
-        for key in (X_INTEGRAL, X_SP_MPA, X_TARGET_MPA, X_SP_RATE_MPA_S, X_FOLLOW_S, X_DFILT, X_EFILT_N):
+        for key in (
+            X_INTEGRAL,
+            X_SP_MPA,
+            X_TARGET_MPA,
+            X_SP_RATE_MPA_S,
+            X_FOLLOW_S,
+            X_DFILT,
+            X_EFILT_N,
+        ):
             x[key] = 0.0
         x[X_PREV_MEAS_N] = x[X_MEAS_P_MPA] * x[X_DIE_AREA_M2] * 1e6
         self._transient()
@@ -400,7 +411,11 @@ class SimModel:
             self.n[N_LAST_HB_TICK] = self.n[N_TICK]
 
     def configure(
-        self, *, die_area_mm2: float | None = None, soft_max_mpa: float | None = None, watchdog_ms: int | None = None
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        soft_max_mpa: float | None = None,
+        watchdog_ms: int | None = None,
     ) -> None:
         """Set die area, soft limit and watchdog (values already validated by the caller)."""
         self.sync()
@@ -411,7 +426,9 @@ class SimModel:
         if soft_max_mpa is not None:
             self.x[X_SOFT_MAX_MPA] = soft_max_mpa
         if watchdog_ms is not None:
-            self.n[N_WDOG_TICKS] = math.ceil(watchdog_ms * 1e-3 * self.loop_hz - 1e-9) if watchdog_ms > 0 else 0
+            self.n[N_WDOG_TICKS] = (
+                math.ceil(watchdog_ms * 1e-3 * self.loop_hz - 1e-9) if watchdog_ms > 0 else 0
+            )
             self.n[N_LAST_HB_TICK] = self.n[N_TICK]
         self._transient()
 
@@ -476,11 +493,15 @@ class SimModel:
     def _apply_fault(self, spec: FaultSpec) -> None:
         self.sync()
         x, n, p = self.x, self.n, self.p
-        name, prm = spec.name, dict(FAULTS[spec.name].params)
+        name = spec.name
+        # catalogue defaults; None marks a default derived from the state at injection
+        prm: dict[str, float] = {k: v for k, v in FAULTS[name].params.items() if v is not None}
         prm.update(spec.params)
-        ch = int(prm.get("channel") or 1) - 1
+        ch = int(prm.get("channel", 1)) - 1
         if "channel" in FAULTS[name].params and ch >= self.n_channels:
-            raise ConfigError(f"fault {name!r}: channel {ch + 1} does not exist (this press has {self.n_channels})")
+            raise ConfigError(
+                f"fault {name!r}: channel {ch + 1} does not exist (this press has {self.n_channels})"
+            )
         if name == "sensor_stuck":
             n[N_CH_FAULT + ch] = SF_STUCK
             x[X_CH_FAULT_VALUE + ch] = x[X_MEAS_CH_N + ch]
@@ -496,10 +517,16 @@ class SimModel:
             x[X_CH_FAULT_VALUE + ch] = level * 1e3 if level else x[X_MEAS_CH_N + ch]
         elif name == "leak":
             if not isinstance(self.press_cfg.actuator, (HydraulicCfg, ManualCfg)):
-                raise ConfigError(f"fault 'leak' needs a hydraulic press; {self.press_cfg.identity.model} has none")
+                raise ConfigError(
+                    f"fault 'leak' needs a hydraulic press; {self.press_cfg.identity.model} has none"
+                )
             nominal = p[P_LEAK_LAMBDA]
             if nominal <= 0:  # a leak-free catalogue entry: base the factor on 0.01 ml/min at rated
-                nominal = 0.01e-6 / 60.0 / (self.press_cfg.identity.rated_force_kn * 1e3 / p[P_PISTON_AREA_M2])
+                nominal = (
+                    0.01e-6
+                    / 60.0
+                    / (self.press_cfg.identity.rated_force_kn * 1e3 / p[P_PISTON_AREA_M2])
+                )
                 nominal /= p[P_PISTON_AREA_M2] ** 2
             x[X_LEAK_EXTRA_LAMBDA] = prm["factor"] * nominal
         elif name == "stuck_valve":
@@ -520,12 +547,13 @@ class SimModel:
             self.env.process(self._clear_later(name, ch, duration))
 
     def _spike(self, prm: dict):
-        rise_s = prm["rise_ms"] * 1e-3
+        """A stack swelling of ``mpa`` (fixed-gap equivalent) over ``rise_ms`` (0 = one tick)."""
+        rise_s = max(prm["rise_ms"] * 1e-3, self.dt)
         mpa = prm.get("mpa")
         if not mpa:
             mpa = max(2.0, 1.5 * (self.trip_limit_mpa() - float(self.x[X_MEAS_P_MPA])))
         # stiffness the swelling works against: frame, locked oil column and stack in series
-        c = 1.0 / self.p[P_FRAME_K_N_M] + self.p[P_OIL_COMPLIANCE_M_N] + elastic_compliance(self.p, self.x[X_PMAX_PA])
+        c = 1.0 / self.p[P_FRAME_K_N_M] + self.p[P_OIL_COMPLIANCE_M_N] + self.x[X_C_EL_M_N]
         dh = mpa * 1e6 * self.x[X_DIE_AREA_M2] * c
         self.sync()
         self.x[X_SPIKE_RATE_M_S] = dh / rise_s

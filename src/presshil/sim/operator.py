@@ -14,8 +14,7 @@ gauge drops to it. ``release()`` makes the operator open the release valve fully
 
 from __future__ import annotations
 
-from numba import njit
-
+from .jitcache import jit
 from .layout import (
     N_OP_PUMPING,
     P_OP_DEADBAND_MPA,
@@ -36,7 +35,7 @@ from .layout import (
 BLEED_OPENING = 0.05
 
 
-@njit(cache=True)
+@jit
 def start_pumping(p, x, n, gauge_mpa: float, t_s: float) -> None:
     """Begin a pumping task toward ``x[X_TARGET_MPA]``."""
     n[N_OP_PUMPING] = 1
@@ -47,7 +46,7 @@ def start_pumping(p, x, n, gauge_mpa: float, t_s: float) -> None:
     x[X_OP_RELEASE_OPEN] = 0.0
 
 
-@njit(cache=True)
+@jit
 def pump_tick(p, x, n, gauge_mpa: float, t_s: float, dt: float) -> bool:
     """One tick of a pumping task; returns True while the operator is still pumping."""
     target = x[X_TARGET_MPA]
@@ -73,7 +72,7 @@ def pump_tick(p, x, n, gauge_mpa: float, t_s: float, dt: float) -> bool:
     return True
 
 
-@njit(cache=True)
+@jit
 def open_release_tick(p, x, dt: float) -> None:
     """The operator turns the release valve open, fully after ``release_open_s``."""
     x[X_OP_RELEASE_OPEN] = min(1.0, x[X_OP_RELEASE_OPEN] + dt / max(p[P_RELEASE_OPEN_S], dt))

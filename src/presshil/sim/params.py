@@ -110,7 +110,9 @@ def _alpha(dt: float, tau_or_hz: float, *, hz: bool = False) -> float:
 
 def rated_max_pressure_mpa(press: PressCfg, die_area_mm2: float) -> float:
     """The lower of the die-set rating and rated force over the die area."""
-    return min(press.identity.rated_max_pressure_mpa, press.identity.rated_force_kn * 1e3 / die_area_mm2)
+    return min(
+        press.identity.rated_max_pressure_mpa, press.identity.rated_force_kn * 1e3 / die_area_mm2
+    )
 
 
 def build_params(
@@ -133,7 +135,9 @@ def build_params(
         area = math.pi * (act.piston_diameter_mm * 1e-3 / 2.0) ** 2
         p_rated = press.identity.rated_force_kn * 1e3 / area
         p[P_PISTON_AREA_M2] = area
-        p[P_OIL_COMPLIANCE_M_N] = act.oil_volume_l * 1e-3 / (act.oil_bulk_modulus_gpa * 1e9 * area**2)
+        p[P_OIL_COMPLIANCE_M_N] = (
+            act.oil_volume_l * 1e-3 / (act.oil_bulk_modulus_gpa * 1e9 * area**2)
+        )
         p[P_SUPPLY_PA] = act.relief_pressure_mpa * 1e6
         p[P_RELIEF_FORCE_N] = act.relief_pressure_mpa * 1e6 * area
         p[P_RELIEF_LAMBDA] = act.relief_flow_l_per_min_per_mpa * L_PER_MIN / 1e6 / area**2
@@ -160,7 +164,9 @@ def build_params(
         p[P_OP_DEADBAND_MPA] = act.operator_deadband_mpa
         p[P_RELEASE_OPEN_S] = act.operator_release_open_s
         p[P_RELEASE_LAMBDA] = (
-            act.release_flow_l_per_min_at_rated * L_PER_MIN / (press.identity.rated_force_kn * 1e3 / p[P_PISTON_AREA_M2])
+            act.release_flow_l_per_min_at_rated
+            * L_PER_MIN
+            / (press.identity.rated_force_kn * 1e3 / p[P_PISTON_AREA_M2])
         ) / p[P_PISTON_AREA_M2] ** 2
 
     # -- specimen -------------------------------------------------------------------------
@@ -215,7 +221,7 @@ def build_params(
     p[P_POS_NOISE_M] = press.position_sensor.noise_um_rms * 1e-6
 
     # -- firmware -------------------------------------------------------------------------
-    if fw.nominal_compliance_um_per_kn is not None:
+    if fw.nominal_compliance_um_per_kn is not None and fw.crossover_hz is not None:
         c_nom = fw.nominal_compliance_um_per_kn * 1e-9  # m/N
         if isinstance(act, HydraulicCfg):
             # output = flow demand (fraction of rated valve flow): dF/dt = (Q_v / A_p) u / C
@@ -245,7 +251,9 @@ def build_params(
     p[P_RELEASED_BELOW_MPA] = fw.released_below_mpa
     # settling band: 5 sigma of the filtered total noise (plus quantisation), at least 0.2 N
     a = p[P_E_ALPHA]
-    sigma = math.sqrt(nch * (lc.noise_n_rms**2 + lc.resolution_n**2 / 12.0)) * math.sqrt(a / (2.0 - a))
+    sigma = math.sqrt(nch * (lc.noise_n_rms**2 + lc.resolution_n**2 / 12.0)) * math.sqrt(
+        a / (2.0 - a)
+    )
     p[P_SETTLE_BAND_N] = max(5.0 * sigma, 0.2)
     p[P_SETTLE_TICKS] = round(fw.settle_s * fw.loop_hz)
     assert nch <= MAX_CH

@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from .jitcache import jit
 from .layout import (
     MAX_CH,
     P_CH_AX_PER_M,
@@ -62,7 +62,7 @@ def predicted_channel_forces(
     return force_n / len(pos) + ax * mx + ay * my
 
 
-@njit(cache=True)
+@jit
 def split(p, force_n: float, k_stack_n_m: float, out) -> None:
     """Write the channel forces for total ``force_n`` into ``out[0:N]``."""
     nch = int(p[P_N_CH])

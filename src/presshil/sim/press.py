@@ -14,15 +14,29 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..clock import Clock
 from ..errors import ConfigError, DeviceFault, PressURLError
 from ..press import FaultCode, Identity, Press, Sample
 from ..urls import PressURL
 from .catalogue import PressCfg, SpecimenCfg, load_press, load_specimen
 from .faults import FaultSpec, check, parse_faults
-from .layout import N_COUNTER, N_FAULT_CODE, N_STATUS, N_TICK, X_MEAS_CH_N, X_MEAS_FORCE_N, X_MEAS_P_MPA
-from .layout import X_MEAS_POS_M, X_SP_MPA
+from .layout import (
+    N_COUNTER,
+    N_FAULT_CODE,
+    N_SAMPLE_TICK,
+    N_STATUS,
+    X_MEAS_CH_N,
+    X_MEAS_FORCE_N,
+    X_MEAS_P_MPA,
+    X_MEAS_POS_M,
+    X_SP_MPA,
+)
 from .model import SimModel
+
+#: int-state fields of a sample, in Sample order (the tick stamps it)
+_SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 
 URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm"}
 
@@ -80,6 +94,18 @@ class SimPress(Press):
             die_offset_mm=die_offset_mm,
         )
         self._clock = SimClock(self.model)
+        nch = self.model.n_channels
+        self._sample_floats = np.array(
+            [
+                X_SP_MPA,
+                X_MEAS_P_MPA,
+                X_MEAS_FORCE_N,
+                X_MEAS_POS_M,
+                *range(X_MEAS_CH_N, X_MEAS_CH_N + nch),
+            ]
+        )
+        self._last: Sample | None = None
+        self._last_ints: list[int] = []
         for spec in parse_faults(faults) if isinstance(faults, str) else (faults or []):
             self.model.schedule_fault(spec)
 
@@ -124,11 +150,18 @@ class SimPress(Press):
     ) -> None:
         """Set die area (mm²), soft limit (MPa, ≤ rated) and watchdog (ms, 0 = off)."""
         if die_area_mm2 is not None and not (_finite(die_area_mm2) and die_area_mm2 > 0):
-            raise DeviceFault(f"die area must be a positive number of mm², got {die_area_mm2!r}", code=ILLEGAL_VALUE)
+            raise DeviceFault(
+                f"die area must be a positive number of mm², got {die_area_mm2!r}",
+                code=ILLEGAL_VALUE,
+            )
         if watchdog_ms is not None and not (
-            isinstance(watchdog_ms, int | float) and _finite(watchdog_ms) and 0 <= watchdog_ms <= 65535
+            isinstance(watchdog_ms, int | float)
+            and _finite(watchdog_ms)
+            and 0 <= watchdog_ms <= 65535
         ):
-            raise DeviceFault(f"watchdog must be 0..65535 ms, got {watchdog_ms!r}", code=ILLEGAL_VALUE)
+            raise DeviceFault(
+                f"watchdog must be 0..65535 ms, got {watchdog_ms!r}", code=ILLEGAL_VALUE
+            )
         if soft_max_mpa is not None:
             from .params import rated_max_pressure_mpa
 
@@ -156,12 +189,16 @@ class SimPress(Press):
         self._check_rate(rate_mpa_s)
         m = self.model
         if not _finite(setpoint_mpa) or setpoint_mpa < 0:
-            raise DeviceFault(f"setpoint must be a finite pressure ≥ 0 MPa, got {setpoint_mpa!r}", code=ILLEGAL_VALUE)
+            raise DeviceFault(
+                f"setpoint must be a finite pressure ≥ 0 MPa, got {setpoint_mpa!r}",
+                code=ILLEGAL_VALUE,
+            )
         limit = min(m.soft_max_mpa, m.rated_max_pressure_mpa)
         if setpoint_mpa > limit:
             which = "soft limit" if m.soft_max_mpa <= m.rated_max_pressure_mpa else "rated maximum"
             raise DeviceFault(
-                f"setpoint {setpoint_mpa:g} MPa is above the {which} {limit:g} MPa; refused", code=ILLEGAL_VALUE
+                f"setpoint {setpoint_mpa:g} MPa is above the {which} {limit:g} MPa; refused",
+                code=ILLEGAL_VALUE,
             )
         m.sync()
         if m.faulted:
@@ -185,19 +222,23 @@ class SimPress(Press):
         """The latest firmware sample at the present virtual time."""
         m = self.model
         m.sync()
-        x, n = m.x, m.n
-        nch = m.n_channels
-        return Sample(
-            t_s=(int(n[N_TICK]) - 1) * m.dt,
-            counter=int(n[N_COUNTER]),
-            status=int(n[N_STATUS]),
-            fault_code=int(n[N_FAULT_CODE]),
-            setpoint_mpa=float(x[X_SP_MPA]),
-            pressure_mpa=float(x[X_MEAS_P_MPA]),
-            force_kn=float(x[X_MEAS_FORCE_N]) * 1e-3,
-            position_mm=float(x[X_MEAS_POS_M]) * 1e3,
-            channels_kn=tuple((x[X_MEAS_CH_N : X_MEAS_CH_N + nch] * 1e-3).tolist()),
+        ints = m.n[_SAMPLE_INTS].tolist()  # one numpy call each for ints and floats: reads are hot
+        if self._last is not None and ints == self._last_ints:
+            return self._last
+        sp, p, f, pos, *channels = m.x[self._sample_floats].tolist()
+        sample = Sample(
+            t_s=ints[0] * m.dt,
+            counter=ints[1],
+            status=ints[2],
+            fault_code=ints[3],
+            setpoint_mpa=sp,
+            pressure_mpa=p,
+            force_kn=f * 1e-3,
+            position_mm=pos * 1e3,
+            channels_kn=tuple(c * 1e-3 for c in channels),
         )
+        self._last, self._last_ints = sample, ints
+        return sample
 
     def heartbeat(self) -> None:
         """Feed the communication watchdog."""
@@ -237,7 +278,9 @@ class SimPress(Press):
     # ------------------------------------------------------------------ helpers
     def _check_rate(self, rate_mpa_s: float) -> None:
         if not _finite(rate_mpa_s) or rate_mpa_s <= 0:
-            raise DeviceFault(f"rate must be a finite number > 0 MPa/s, got {rate_mpa_s!r}", code=ILLEGAL_VALUE)
+            raise DeviceFault(
+                f"rate must be a finite number > 0 MPa/s, got {rate_mpa_s!r}", code=ILLEGAL_VALUE
+            )
 
     def _latched_message(self) -> str:
         code = int(self.model.n[N_FAULT_CODE])
@@ -267,7 +310,9 @@ def _pair(parsed: PressURL, key: str) -> tuple[float, float] | None:
     except ValueError:
         values = ()
     if len(values) != 2 or not all(math.isfinite(v) for v in values):
-        raise PressURLError(f"press URL {parsed.raw!r}: parameter '{key}' must be two numbers X,Y, got {parsed.query[key]!r}")
+        raise PressURLError(
+            f"press URL {parsed.raw!r}: parameter '{key}' must be two numbers X,Y, got {parsed.query[key]!r}"
+        )
     return values  # type: ignore[return-value]
 
 
@@ -279,7 +324,9 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         raise PressURLError(f"press URL {parsed.raw!r}: seed must be ≥ 0, got {seed}")
     fidelity = parsed.query.get("fidelity", "fast")
     if fidelity not in ("fast", "full"):
-        raise PressURLError(f"press URL {parsed.raw!r}: fidelity must be 'fast' or 'full', got {fidelity!r}")
+        raise PressURLError(
+            f"press URL {parsed.raw!r}: fidelity must be 'fast' or 'full', got {fidelity!r}"
+        )
     cycling: float | None = None
     if "cycling" in parsed.query:
         value = parsed.query["cycling"]
@@ -297,7 +344,11 @@ def open_sim_press(parsed: PressURL) -> SimPress:
                     f"press URL {parsed.raw!r}: cycling must be on, off or a start time (e.g. 120, 2h), got {value!r}"
                 ) from None
     try:
-        faults = parse_faults(parsed.query["faults"], f"press URL {parsed.raw!r}: faults") if parsed.query.get("faults") else []
+        faults = (
+            parse_faults(parsed.query["faults"], f"press URL {parsed.raw!r}: faults")
+            if parsed.query.get("faults")
+            else []
+        )
     except PressURLError:
         raise
     except ConfigError as exc:
@@ -314,4 +365,4 @@ def open_sim_press(parsed: PressURL) -> SimPress:
     )
 
 
-__all__ = ["SimPress", "SimClock", "open_sim_press"]
+__all__ = ["SimClock", "SimPress", "open_sim_press"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from .jitcache import jit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -31,14 +32,14 @@ STREAM_POSITION = 16
 STREAM_REFERENCE = 17
 
 
-@njit(cache=True)
+@jit
 def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@jit
 def normal_pair(seed: int, stream: int, tick: int):
     """Two independent standard normal deviates for ``(seed, stream, tick)`` (Box–Muller)."""
     base = np.uint64(seed) * _GOLDEN + np.uint64(stream + 1) * _STREAM_STRIDE
@@ -51,7 +52,7 @@ def normal_pair(seed: int, stream: int, tick: int):
     return r * math.cos(phi), r * math.sin(phi)
 
 
-@njit(cache=True)
+@jit
 def normal(seed: int, stream: int, tick: int) -> float:
     """Standard normal deviate for ``(seed, stream, tick)``."""
     return normal_pair(seed, stream, tick)[0]

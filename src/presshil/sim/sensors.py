@@ -24,9 +24,9 @@ latches a SENSOR fault. A stuck channel is not detectable by one channel alone.
 
 from __future__ import annotations
 
-from numba import njit
-
+from .jitcache import jit
 from .layout import (
+    N_CH_FAULT,
     P_CH_FS_N,
     P_CH_GAIN,
     P_CH_HYST_N,
@@ -44,7 +44,6 @@ from .layout import (
     X_CH_FAULT_VALUE,
     X_HYST_N,
     X_HYST_TRACK_N,
-    N_CH_FAULT,
 )
 from .rng import STREAM_POSITION, normal
 
@@ -57,7 +56,7 @@ HYST_DEAD_ZONE_FRAC = 1e-5
 ADC_HIGH_FRAC = 1.1
 
 
-@njit(cache=True)
+@jit
 def quantise(value: float, lsb: float) -> float:
     """Round to the nearest multiple of ``lsb`` (no-op for ``lsb <= 0``)."""
     if lsb <= 0.0:
@@ -65,7 +64,7 @@ def quantise(value: float, lsb: float) -> float:
     return round(value / lsb) * lsb
 
 
-@njit(cache=True)
+@jit
 def read_channel(p, x, n, i: int, force_n: float, t_s: float, noise: float) -> float:
     """Reading (N) of channel ``i`` for the (already delayed) true force ``force_n``;
     ``noise`` is this sample's standard normal deviate for the channel."""
@@ -108,7 +107,19 @@ def read_channel(p, x, n, i: int, force_n: float, t_s: float, noise: float) -> f
     return quantise(y, p[P_CH_LSB_N])
 
 
-@njit(cache=True)
+@jit
+def static_reading(p, x, i: int, force_n: float) -> float:
+    """Noise-free, unquantised reading of channel ``i`` at a steady ``force_n`` (N), with the
+    channel's present hysteretic offset: what the reading averages to in a settled hold."""
+    fs = p[P_CH_FS_N]
+    h = force_n - x[X_HYST_N + i]
+    frac = h / fs
+    return (h + 4.0 * p[P_CH_NL_N + i] * frac * (1.0 - frac)) * p[P_CH_GAIN + i] + p[
+        P_CH_ZERO_N + i
+    ]
+
+
+@jit
 def implausible(p, reading_n: float) -> bool:
     """True when a reading sits on an ADC rail (open wire, broken cable, overload)."""
     fs = p[P_CH_FS_N]
@@ -116,7 +127,7 @@ def implausible(p, reading_n: float) -> bool:
     return reading_n >= ADC_HIGH_FRAC * fs - margin or reading_n <= ADC_LOW_FRAC * fs + margin
 
 
-@njit(cache=True)
+@jit
 def read_position(p, ram_m: float, seed: int, tick: int) -> float:
     """Ram position encoder reading (m)."""
     return quantise(ram_m + p[P_POS_NOISE_M] * normal(seed, STREAM_POSITION, tick), p[P_POS_LSB_M])

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from .jitcache import jit
 from .layout import (
     P_LI_E_PA,
     P_LI_H_M,
@@ -44,13 +43,13 @@ from .layout import (
 )
 
 
-@njit(cache=True)
+@jit
 def relative_density(p, pmax_pa: float) -> float:
     """Heckel: relative density of the powder bed after compaction to ``pmax_pa``."""
     return 1.0 - (1.0 - p[P_POW_D0]) * math.exp(-p[P_POW_HECKEL_K_PER_PA] * pmax_pa)
 
 
-@njit(cache=True)
+@jit
 def elastic_compliance(p, pmax_pa: float) -> float:
     """Elastic compliance (m/N) of the whole stack after compaction to ``pmax_pa``."""
     area = p[P_SPEC_AREA_M2]
@@ -62,13 +61,13 @@ def elastic_compliance(p, pmax_pa: float) -> float:
     return c
 
 
-@njit(cache=True)
+@jit
 def plastic_compaction(p, pmax_pa: float) -> float:
     """Irreversible thinning (m) of the powder bed after compaction to ``pmax_pa``."""
     return p[P_POW_H_SOLID_M] / p[P_POW_D0] - p[P_POW_H_SOLID_M] / relative_density(p, pmax_pa)
 
 
-@njit(cache=True)
+@jit
 def set_compaction(p, x, pmax_pa: float) -> None:
     """Record a new compaction state and cache what depends on it only."""
     x[X_PMAX_PA] = pmax_pa
@@ -76,13 +75,13 @@ def set_compaction(p, x, pmax_pa: float) -> None:
     x[X_PLASTIC_M] = plastic_compaction(p, pmax_pa)
 
 
-@njit(cache=True)
+@jit
 def compression(p, x, force_n: float) -> float:
     """Stack compression (m) relative to the loose, unloaded stack, at the cached state."""
     return x[X_PLASTIC_M] + force_n * x[X_C_EL_M_N] + p[P_LI_H_M] * x[X_CREEP_STRAIN]
 
 
-@njit(cache=True)
+@jit
 def tangent_compliance(p, x, force_n: float) -> float:
     """d(compression)/dF (m/N): plastic + elastic on the virgin curve, elastic below it."""
     area = p[P_SPEC_AREA_M2]
@@ -101,7 +100,7 @@ def tangent_compliance(p, x, force_n: float) -> float:
     return plastic + c_el + force_n * dcel_dp / area
 
 
-@njit(cache=True)
+@jit
 def creep_rate_per_s(p, force_n: float, creep_strain: float) -> float:
     """Li creep strain rate at ``force_n`` (zero without a Li layer or load)."""
     if p[P_LI_H_M] <= 0.0 or force_n <= 0.0:
@@ -111,7 +110,7 @@ def creep_rate_per_s(p, force_n: float, creep_strain: float) -> float:
     return r0 * max(0.0, 1.0 - creep_strain / p[P_LI_MAX_STRAIN])
 
 
-@njit(cache=True)
+@jit
 def creep_step(p, force_n: float, creep_strain: float, dt_s: float) -> float:
     """Creep strain after ``dt_s`` at constant force.
 
@@ -119,11 +118,9 @@ def creep_step(p, force_n: float, creep_strain: float, dt_s: float) -> float:
     ``e(t) = e_max - (e_max - e0) exp(-r0 t / e_max)``. Used for a single tick and for a
     macro step alike.
     """
-    if p[P_LI_H_M] <= 0.0 or force_n <= 0.0:
-        return creep_strain
+    e_max = p[P_LI_MAX_STRAIN]
+    if p[P_LI_H_M] <= 0.0 or force_n <= 0.0 or e_max - creep_strain <= 1e-12 * e_max:
+        return creep_strain  # no Li, no load, or the confined Li has stopped flowing
     sigma = force_n / p[P_SPEC_AREA_M2]
     r0 = p[P_LI_RATE_REF_PER_S] * (sigma / p[P_LI_SIGMA_REF_PA]) ** p[P_LI_N]
-    e_max = p[P_LI_MAX_STRAIN]
-    if creep_strain >= e_max:
-        return creep_strain
     return e_max - (e_max - creep_strain) * math.exp(-r0 * dt_s / e_max)

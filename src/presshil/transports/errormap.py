@@ -1,6 +1,7 @@
 """The one place where pymodbus, pyserial and socket errors become presshil errors.
 
-Bindings wrap every wire operation in :func:`map_link_errors`; device refusals (Modbus
+Bindings wrap every wire operation in :func:`map_link_errors` (or call
+:func:`translate` in a hot path); device refusals (Modbus
 exception responses, ``ERR`` replies) go through :func:`modbus_exception` and
 :func:`line_error`. Callers above the transports catch presshil's types only:
 :class:`~presshil.errors.TransportTimeout` (no answer in time),
@@ -56,35 +57,45 @@ class CorruptReply(TransportError):
     """Bytes arrived but no well-formed reply could be found in them (bad CRC, garbage)."""
 
 
-@contextmanager
-def map_link_errors(where: str, timeout_s: float) -> Iterator[None]:
-    """Turn any library error raised inside the block into a presshil error naming ``where``.
+def translate(exc: BaseException, where: str, timeout_s: float) -> PressError | None:
+    """The presshil error for library error ``exc`` at ``where`` (None: not ours to map).
 
     ``where`` says which press and which operation (``"modbus+tcp://h:p: read state
     (FC04 input 0..21)"``); ``timeout_s`` is quoted in timeout messages.
     """
+    if isinstance(exc, PressError):
+        return exc
+    if isinstance(exc, ModbusIOException):
+        # pymodbus reports "no response" and "undecodable frame" with one class
+        text = getattr(exc, "string", str(exc))
+        if "No response" in text:
+            return TransportTimeout(f"{where}: no reply within {timeout_s:g} s")
+        return TransportError(f"{where}: bad reply ({text})")
+    if isinstance(exc, ConnectionException):
+        return TransportError(f"{where}: connection failed or lost ({exc.string})")
+    if isinstance(exc, ModbusException):
+        return TransportError(f"{where}: {exc}")
+    if isinstance(exc, (TimeoutError, socket.timeout, serial.SerialTimeoutException)):
+        return TransportTimeout(f"{where}: no reply within {timeout_s:g} s")
+    if isinstance(exc, (serial.SerialException, termios.error)):
+        return TransportError(f"{where}: serial port error ({exc})")
+    if isinstance(exc, OSError):
+        return TransportError(f"{where}: {exc.strerror or exc}")
+    if isinstance(exc, (struct.error, IndexError, UnicodeDecodeError)):
+        return CorruptReply(f"{where}: malformed reply ({exc})")
+    return None
+
+
+@contextmanager
+def map_link_errors(where: str, timeout_s: float) -> Iterator[None]:
+    """Raise :func:`translate`'s presshil error for any library error inside the block."""
     try:
         yield
-    except PressError:
-        raise
-    except ModbusIOException as exc:
-        # pymodbus reports "no response" and "undecodable frame" with one class
-        text = exc.string if hasattr(exc, "string") else str(exc)
-        if "No response" in text:
-            raise TransportTimeout(f"{where}: no reply within {timeout_s:g} s") from exc
-        raise TransportError(f"{where}: bad reply ({text})") from exc
-    except ConnectionException as exc:
-        raise TransportError(f"{where}: connection failed or lost ({exc.string})") from exc
-    except ModbusException as exc:
-        raise TransportError(f"{where}: {exc}") from exc
-    except (TimeoutError, socket.timeout, serial.SerialTimeoutException) as exc:
-        raise TransportTimeout(f"{where}: no reply within {timeout_s:g} s") from exc
-    except (serial.SerialException, termios.error) as exc:
-        raise TransportError(f"{where}: serial port error ({exc})") from exc
-    except OSError as exc:
-        raise TransportError(f"{where}: {exc.strerror or exc}") from exc
-    except (struct.error, IndexError, UnicodeDecodeError) as exc:
-        raise CorruptReply(f"{where}: malformed reply ({exc})") from exc
+    except Exception as exc:
+        mapped = translate(exc, where, timeout_s)
+        if mapped is None or mapped is exc:
+            raise
+        raise mapped from exc
 
 
 def modbus_exception(where: str, code: int) -> DeviceFault:
@@ -105,6 +116,7 @@ __all__ = [
     "StaleDataError",
     "CorruptReply",
     "map_link_errors",
+    "translate",
     "modbus_exception",
     "line_error",
 ]

@@ -38,7 +38,9 @@ def accept_ok(text: str) -> str | None:
 
 def _after_noise(raw: bytes) -> str:
     """The line after its last non-printable byte: noise glued in front of a reply is cut."""
-    cut = max((i for i, b in enumerate(raw) if not 0x20 <= b < 0x7F and b not in (0x09, 0x0D)), default=-1)
+    cut = max(
+        (i for i, b in enumerate(raw) if not 0x20 <= b < 0x7F and b not in (0x09, 0x0D)), default=-1
+    )
     return raw[cut + 1 :].decode("ascii").strip()
 
 
@@ -64,8 +66,13 @@ class LineLink:
         if wait_s > 0:
             time.sleep(min(wait_s, self.timeout_s))  # let a late reply land, then flush it
         with map_link_errors(f"{self.url}: open {self.parsed.target}", self.timeout_s):
-            self._port = serial.serial_for_url(self.parsed.target, baudrate=self.baud, timeout=0,
-                                               write_timeout=self.timeout_s, exclusive=True)
+            self._port = serial.serial_for_url(
+                self.parsed.target,
+                baudrate=self.baud,
+                timeout=0,
+                write_timeout=self.timeout_s,
+                exclusive=True,
+            )
         self._buffer = b""
 
     def close(self) -> None:
@@ -95,7 +102,9 @@ class LineLink:
         assert last is not None
         raise last
 
-    def _exchange_once(self, lines: Sequence[str], accepts: Sequence[Accept], where: str) -> list[Any]:
+    def _exchange_once(
+        self, lines: Sequence[str], accepts: Sequence[Accept], where: str
+    ) -> list[Any]:
         if self._port is None:
             self.connect()
         port = self._port
@@ -127,8 +136,10 @@ class LineLink:
             chunk = port.read(max(1, port.in_waiting))
             self._buffer = (self._buffer + chunk)[-4 * MAX_LINE :]
         if discarded or self._buffer:
-            raise CorruptReply(f"{where}: no well-formed reply within {self.timeout_s:g} s "
-                               f"({discarded} malformed line(s) discarded)")
+            raise CorruptReply(
+                f"{where}: no well-formed reply within {self.timeout_s:g} s "
+                f"({discarded} malformed line(s) discarded)"
+            )
         raise TransportTimeout(f"{where}: no reply within {self.timeout_s:g} s")
 
 

@@ -37,7 +37,7 @@ def format_meas(sample: Sample) -> str:
     """``MEAS?`` reply: ``<counter> <t_ms> <status_hex> <p> <f> <pos> <sp> <ch1>,<ch2>,…``."""
     channels = ",".join(_num(c) for c in sample.channels_kn)
     return (
-        f"{sample.counter} {int(round(sample.t_s * 1000))} {sample.status:04X} {_num(sample.pressure_mpa)} "
+        f"{sample.counter} {round(sample.t_s * 1000)} {sample.status:04X} {_num(sample.pressure_mpa)} "
         f"{_num(sample.force_kn)} {_num(sample.position_mm)} {_num(sample.setpoint_mpa)} {channels}"
     )
 
@@ -96,7 +96,17 @@ def format_err(code: int, text: str) -> str:
 
 
 __all__ = [
-    "OK", "SETTERS", "ACTIONS", "QUERIES", "MAX_LINE",
-    "format_meas", "parse_meas", "format_idn", "parse_idn", "format_rated", "parse_rated",
-    "parse_err", "format_err",
+    "OK",
+    "SETTERS",
+    "ACTIONS",
+    "QUERIES",
+    "MAX_LINE",
+    "format_meas",
+    "parse_meas",
+    "format_idn",
+    "parse_idn",
+    "format_rated",
+    "parse_rated",
+    "parse_err",
+    "format_err",
 ]

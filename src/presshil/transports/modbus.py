@@ -19,7 +19,14 @@ watchdog at 0 (off) or keeps calling :meth:`heartbeat`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+
+from pymodbus.client.base import ModbusBaseSyncClient
 from pymodbus.constants import DeviceInformation
+from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from ..clock import Clock, WallClock
 from ..errors import DeviceFault, TransportError
@@ -83,7 +90,11 @@ class ModbusPress(Press):
         watchdog_ms: int | None = None,
     ) -> None:
         """Write die area, soft limit and watchdog (holding 6..11) in as few writes as fit."""
-        given = {"soft_max_pressure": soft_max_mpa, "watchdog_timeout": watchdog_ms, "die_area": die_area_mm2}
+        given = {
+            "soft_max_pressure": soft_max_mpa,
+            "watchdog_timeout": watchdog_ms,
+            "die_area": die_area_mm2,
+        }
         values = {k: v for k, v in given.items() if v is not None}
         if not values:
             return
@@ -95,11 +106,16 @@ class ModbusPress(Press):
             regs = encode(_H, start, run)
             self._write(f"configure {', '.join(run)}", start, regs)
         if "die_area" in values:  # a rated pressure is a rated force over the die area
-            self._identity = self._read_identity()
+            rated_mpa, rated_kn = self._read_ratings()
+            self._identity = replace(
+                self._identity, rated_max_pressure_mpa=rated_mpa, rated_max_force_kn=rated_kn
+            )
 
     def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
         """REGULATE: setpoint, rate, heartbeat and command in one FC16 write."""
-        self._write("command REGULATE", 0, self._command_regs(COMMAND_REGULATE, setpoint_mpa, rate_mpa_s))
+        self._write(
+            "command REGULATE", 0, self._command_regs(COMMAND_REGULATE, setpoint_mpa, rate_mpa_s)
+        )
 
     def release(self, rate_mpa_s: float) -> None:
         """RELEASE at ``rate_mpa_s`` (setpoint register written as 0)."""
@@ -107,22 +123,34 @@ class ModbusPress(Press):
 
     def stop(self) -> None:
         """STOP: safe state now (latched until :meth:`reset`)."""
-        self._write("command STOP", 0, encode(_H, 0, {"command": COMMAND_STOP, "heartbeat": self._next_hb()}))
+        self._write(
+            "command STOP",
+            0,
+            encode(_H, 0, {"command": COMMAND_STOP, "heartbeat": self._next_hb()}),
+        )
 
     def reset(self) -> None:
         """RESET_FAULT: clear a latched fault."""
-        self._write("command RESET_FAULT", 0, encode(_H, 0, {"command": COMMAND_RESET, "heartbeat": self._next_hb()}))
+        self._write(
+            "command RESET_FAULT",
+            0,
+            encode(_H, 0, {"command": COMMAND_RESET, "heartbeat": self._next_hb()}),
+        )
 
     def heartbeat(self) -> None:
         """Write a new heartbeat value (FC06, holding register 1)."""
         hb = self._next_hb()
-        self._link.call("heartbeat (FC06 holding 1)", lambda c: c.write_register(1, hb, device_id=self._unit))
+        self._link.call(
+            "heartbeat (FC06 holding 1)", lambda c: c.write_register(1, hb, device_id=self._unit)
+        )
 
     def read(self) -> Sample:
         """The whole state in one FC04 read of input registers 0..15+2N."""
         n = self._codec.count
         what = f"read state (FC04 input 0..{n - 1})"
-        rsp = self._link.call(what, lambda c: c.read_input_registers(0, count=n, device_id=self._unit))
+        rsp = self._link.call(
+            what, lambda c: c.read_input_registers(0, count=n, device_id=self._unit)
+        )
         return self._sample(rsp.registers, what)
 
     def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
@@ -136,7 +164,11 @@ class ModbusPress(Press):
             rsp = self._link.call(
                 what,
                 lambda c: c.readwrite_registers(
-                    read_address=STATE_MIRROR_BASE, read_count=n, write_address=0, values=regs, device_id=self._unit
+                    read_address=STATE_MIRROR_BASE,
+                    read_count=n,
+                    write_address=0,
+                    values=regs,
+                    device_id=self._unit,
                 ),
             )
         except DeviceFault as exc:
@@ -170,40 +202,60 @@ class ModbusPress(Press):
         return self._heartbeat
 
     def _command_regs(self, command: int, setpoint_mpa: float, rate_mpa_s: float) -> list[int]:
-        values = {"command": command, "heartbeat": self._next_hb(), "setpoint": setpoint_mpa, "ramp_rate": rate_mpa_s}
+        values = {
+            "command": command,
+            "heartbeat": self._next_hb(),
+            "setpoint": setpoint_mpa,
+            "ramp_rate": rate_mpa_s,
+        }
         return encode(_H, 0, values)
 
     def _write(self, what: str, start: int, regs: list[int]) -> None:
         label = f"{what} (FC16 holding {start}..{start + len(regs) - 1})"
         self._link.call(label, lambda c: c.write_registers(start, regs, device_id=self._unit))
 
-    def _sample(self, registers: list[int], what: str) -> Sample:
+    def _sample(self, registers: Sequence[int], what: str) -> Sample:
         if len(registers) != self._codec.count:
-            raise TransportError(f"{self.url}: {what}: {len(registers)} registers in reply, expected {self._codec.count}")
+            raise TransportError(
+                f"{self.url}: {what}: {len(registers)} registers in reply, expected {self._codec.count}"
+            )
         sample = self._codec.decode(registers)
         self._watch.check(sample.counter)
         return sample
 
-    def _read_identity(self) -> Identity:
-        rsp = self._link.call("read ratings (FC04 input 100..104)", lambda c: c.read_input_registers(100, count=5, device_id=self._unit))
-        ratings = decode(_I, 100, rsp.registers)
+    def _read_ratings(self) -> tuple[float, float]:
+        """Rated pressure and force (input 100..103), after checking the map version (104)."""
+        rsp = self._link.call(
+            "read ratings (FC04 input 100..104)",
+            lambda c: c.read_input_registers(100, count=5, device_id=self._unit),
+        )
+        ratings = decode(_I, 100, list(rsp.registers))
         if ratings["map_version"] != MAP_VERSION:
             raise TransportError(
                 f"{self.url}: device speaks register map version {ratings['map_version']} "
                 f"(input register 104); presshil speaks version {MAP_VERSION}"
             )
-        rsp = self._link.call("read channel count (FC04 input 14)", lambda c: c.read_input_registers(14, count=1, device_id=self._unit))
+        return float(ratings["rated_max_pressure"]), float(ratings["rated_max_force"])
+
+    def _read_identity(self) -> Identity:
+        rated_mpa, rated_kn = self._read_ratings()
+        rsp = self._link.call(
+            "read channel count (FC04 input 14)",
+            lambda c: c.read_input_registers(14, count=1, device_id=self._unit),
+        )
         channels = rsp.registers[0]
         if not 1 <= channels <= MAX_CHANNELS:
-            raise TransportError(f"{self.url}: channel count {channels} (input register 14) outside 1..{MAX_CHANNELS}")
+            raise TransportError(
+                f"{self.url}: channel count {channels} (input register 14) outside 1..{MAX_CHANNELS}"
+            )
         info = self._device_information()
         return Identity(
             vendor=info.get(0x00) or "unknown vendor",
             model=info.get(0x05) or info.get(0x01) or "Modbus press",
             serial=info.get(0x80, ""),
             firmware=info.get(0x02) or "unknown",
-            rated_max_pressure_mpa=float(ratings["rated_max_pressure"]),
-            rated_max_force_kn=float(ratings["rated_max_force"]),
+            rated_max_pressure_mpa=rated_mpa,
+            rated_max_force_kn=rated_kn,
             channel_count=channels,
         )
 
@@ -214,13 +266,11 @@ class ModbusPress(Press):
         for _ in range(8):  # bounded: a few "more follows" continuations at most
             try:
                 rsp = self._link.call(
-                    "read device identification (FC43/14)",
-                    lambda c, o=object_id: c.read_device_information(
-                        read_code=DeviceInformation.EXTENDED, object_id=o, device_id=self._unit
-                    ),
+                    "read device identification (FC43/14)", partial(_fc43, object_id, self._unit)
                 )
             except DeviceFault:
                 return info
+            assert isinstance(rsp, ReadDeviceInformationResponse)
             for key, value in rsp.information.items():
                 raw = value[0] if isinstance(value, list) else value
                 info[key] = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -228,6 +278,13 @@ class ModbusPress(Press):
                 break
             object_id = rsp.next_object_id
         return info
+
+
+def _fc43(object_id: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    """FC43/14 extended device identification from ``object_id`` on."""
+    return client.read_device_information(
+        read_code=DeviceInformation.EXTENDED, object_id=object_id, device_id=unit
+    )
 
 
 def _contiguous_runs(values: dict[str, float | int]) -> list[tuple[int, dict[str, float | int]]]:

@@ -27,7 +27,7 @@ from pymodbus.pdu import ModbusPDU
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..urls import PressURL
-from .errormap import CorruptReply, map_link_errors, modbus_exception
+from .errormap import CorruptReply, map_link_errors, modbus_exception, translate
 from .rtu_resync import RtuResync
 
 TCP_KEYS = {"unit", "timeout", "retries", "stale"}
@@ -65,7 +65,10 @@ class ModbusLink:
                 trace_packet=self._resync,
             )
         return ModbusTcpClient(
-            self.parsed.host or "127.0.0.1", port=self.parsed.port or 502, timeout=self.timeout_s, retries=0
+            self.parsed.host or "127.0.0.1",
+            port=self.parsed.port or 502,
+            timeout=self.timeout_s,
+            retries=0,
         )
 
     @property
@@ -104,15 +107,22 @@ class ModbusLink:
         """Drop the connection and open a fresh one."""
         self.connect()
 
-    def call(self, what: str, request: Callable[[ModbusTcpClient | ModbusSerialClient], ModbusPDU]) -> ModbusPDU:
+    def call(
+        self, what: str, request: Callable[[ModbusTcpClient | ModbusSerialClient], ModbusPDU]
+    ) -> ModbusPDU:
         """Run ``request(client)`` under the policy; ``what`` names the operation in errors."""
         where = f"{self.url}: {what}"
         last: TransportError | None = None
         for _attempt in range(self.retries + 1):
             try:
-                client = self.client
-                with map_link_errors(where, self.timeout_s):
+                client = self._client if self._client is not None else self.client
+                try:
                     response = request(client)
+                except Exception as exc:  # every library error, mapped in one place
+                    mapped = translate(exc, where, self.timeout_s)
+                    if mapped is None or mapped is exc:
+                        raise
+                    raise mapped from exc
                 if response.isError():
                     raise modbus_exception(where, response.exception_code)
                 return response
@@ -130,7 +140,11 @@ class ModbusLink:
         """A timeout on RTU with bytes received is a corrupt reply, not silence."""
         resync = self._resync
         if isinstance(exc, TransportTimeout) and resync is not None and resync.received:
-            why = "reply failed its CRC check" if resync.bad_crc else "no well-formed reply in the bytes"
+            why = (
+                "reply failed its CRC check"
+                if resync.bad_crc
+                else "no well-formed reply in the bytes"
+            )
             err = CorruptReply(f"{where}: {why} ({resync.received} bytes received)")
             err.__cause__ = exc
             return err

@@ -11,8 +11,9 @@ Conventions (pinned by DESIGN.md): device id 1; 0-based protocol addresses; ``f3
 from __future__ import annotations
 
 import enum
+import functools
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..press import Sample
@@ -74,38 +75,120 @@ _I, _H = Space.INPUT, Space.HOLDING
 U16, U32, F32 = RegType.U16, RegType.U32, RegType.F32
 
 REGISTERS: tuple[Register, ...] = (
-    Register("status", _I, 0, U16, "R", "bits", "status bits: 0 READY, 1 REGULATING, 2 AT_SETPOINT, "
-             "3 RAMPING, 4 RELEASED, 8 FAULT, 9 ESTOP, 10 WATCHDOG_TRIPPED, 11 OVERPRESSURE"),
+    Register(
+        "status",
+        _I,
+        0,
+        U16,
+        "R",
+        "bits",
+        "status bits: 0 READY, 1 REGULATING, 2 AT_SETPOINT, "
+        "3 RAMPING, 4 RELEASED, 8 FAULT, 9 ESTOP, 10 WATCHDOG_TRIPPED, 11 OVERPRESSURE",
+    ),
     Register("fault_code", _I, 1, U16, "R", "", "fault code (0 none; see presshil.FaultCode)"),
-    Register("counter", _I, 2, U32, "R", "samples", "sample counter (advances every firmware sample)"),
+    Register(
+        "counter", _I, 2, U32, "R", "samples", "sample counter (advances every firmware sample)"
+    ),
     Register("device_time", _I, 4, U32, "R", "ms", "device time (wraps at 2^32 ms)"),
     Register("pressure", _I, 6, F32, "R", "MPa", "pressure (total force / die area)"),
     Register("force", _I, 8, F32, "R", "kN", "total force"),
     Register("position", _I, 10, F32, "R", "mm", "ram position"),
     Register("setpoint_active", _I, 12, F32, "R", "MPa", "active (ramped) setpoint"),
     Register("channel_count", _I, 14, U16, "R", "", "channel count N (1..8)"),
-    Register("reserved_15", _I, 15, U16, "R", "", "reserved, reads 0 (keeps 0..15+2N one read)",
-             extension=True),
-    Register("channel_force", _I, 16, F32, "R", "kN", "channel force, N × f32 (registers 16..15+2N)",
-             count=MAX_CHANNELS),
+    Register(
+        "reserved_15",
+        _I,
+        15,
+        U16,
+        "R",
+        "",
+        "reserved, reads 0 (keeps 0..15+2N one read)",
+        extension=True,
+    ),
+    Register(
+        "channel_force",
+        _I,
+        16,
+        F32,
+        "R",
+        "kN",
+        "channel force, N × f32 (registers 16..15+2N)",
+        count=MAX_CHANNELS,
+    ),
     Register("rated_max_pressure", _I, 100, F32, "R", "MPa", "rated max pressure"),
     Register("rated_max_force", _I, 102, F32, "R", "kN", "rated max force"),
     Register("map_version", _I, 104, U16, "R", "", "register map version (1)"),
-    Register("command", _H, 0, U16, "RW", "", "command: 0 none, 1 REGULATE (go to setpoint at ramp "
-             "rate and hold), 2 RELEASE, 3 STOP (safe state now), 4 RESET_FAULT; executed after the "
-             "other registers of the same write; reads back the last accepted command"),
-    Register("heartbeat", _H, 1, U16, "RW", "", "heartbeat: the host writes a new value (increments) "
-             "to feed the watchdog"),
-    Register("setpoint", _H, 2, F32, "RW", "MPa", "setpoint for the next REGULATE, 0 ≤ value ≤ soft max ≤ rated"),
-    Register("ramp_rate", _H, 4, F32, "RW", "MPa/s", "ramp rate of REGULATE and RELEASE, > 0 (1 MPa/s until written)"),
-    Register("soft_max_pressure", _H, 6, F32, "RW", "MPa", "soft max pressure, 0 < value ≤ rated (rated until written)"),
+    Register(
+        "command",
+        _H,
+        0,
+        U16,
+        "RW",
+        "",
+        "command: 0 none, 1 REGULATE (go to setpoint at ramp "
+        "rate and hold), 2 RELEASE, 3 STOP (safe state now), 4 RESET_FAULT; executed after the "
+        "other registers of the same write; reads back the last accepted command",
+    ),
+    Register(
+        "heartbeat",
+        _H,
+        1,
+        U16,
+        "RW",
+        "",
+        "heartbeat: the host writes a new value (increments) to feed the watchdog",
+    ),
+    Register(
+        "setpoint",
+        _H,
+        2,
+        F32,
+        "RW",
+        "MPa",
+        "setpoint for the next REGULATE, 0 ≤ value ≤ soft max ≤ rated",
+    ),
+    Register(
+        "ramp_rate",
+        _H,
+        4,
+        F32,
+        "RW",
+        "MPa/s",
+        "ramp rate of REGULATE and RELEASE, > 0 (1 MPa/s until written)",
+    ),
+    Register(
+        "soft_max_pressure",
+        _H,
+        6,
+        F32,
+        "RW",
+        "MPa",
+        "soft max pressure, 0 < value ≤ rated (rated until written)",
+    ),
     Register("watchdog_timeout", _H, 8, U16, "RW", "ms", "watchdog timeout (0 = off)"),
-    Register("reserved_9", _H, 9, U16, "RW", "", "reserved, reads 0, only 0 may be written "
-             "(keeps 0..11 one write)", extension=True),
+    Register(
+        "reserved_9",
+        _H,
+        9,
+        U16,
+        "RW",
+        "",
+        "reserved, reads 0, only 0 may be written (keeps 0..11 one write)",
+        extension=True,
+    ),
     Register("die_area", _H, 10, F32, "RW", "mm²", "die area, > 0"),
-    Register("state_mirror", _H, STATE_MIRROR_BASE, U16, "R", "", "read-only mirror of input "
-             "registers 0..15+2N at 256..271+2N, for one FC23 command-and-read round trip",
-             count=16 + 2 * MAX_CHANNELS, extension=True),
+    Register(
+        "state_mirror",
+        _H,
+        STATE_MIRROR_BASE,
+        U16,
+        "R",
+        "",
+        "read-only mirror of input "
+        "registers 0..15+2N at 256..271+2N, for one FC23 command-and-read round trip",
+        count=16 + 2 * MAX_CHANNELS,
+        extension=True,
+    ),
 )
 
 COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET = range(5)
@@ -155,43 +238,75 @@ def defined_ranges(space: Space, channels: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def encode(space: Space, start: int, values: Mapping[str, float | int], channels: int = 1) -> list[int]:
-    """Registers from ``start`` on holding the named ``values`` (contiguous, whole fields)."""
-    out: list[int] = []
-    addr = start
-    for faddr, reg, _ in fields(space, channels):
-        if faddr < start or reg.name not in values:
-            continue
-        if faddr != addr:
-            break
-        payload = struct.pack(">" + reg.type.code, _coerce(reg, values[reg.name]))
-        out.extend(struct.unpack(">" + "H" * reg.type.width, payload))
-        addr += reg.type.width
-    missing = set(values) - {r.name for a, r, _ in fields(space, channels) if start <= a < addr}
-    if missing:
-        raise RegisterAddressError(space, start, f"fields {sorted(missing)} are not contiguous from here")
-    return out
+def encode(
+    space: Space, start: int, values: Mapping[str, float | int], channels: int = 1
+) -> list[int]:
+    """Registers from ``start`` on holding the named scalar ``values`` (contiguous, whole fields)."""
+    regs, codec = _encode_plan(space, start, tuple(sorted(values)), channels)
+    packed = codec[0].pack(*(_coerce(r, values[r.name]) for r in regs))
+    return list(codec[1].unpack(packed))
 
 
-def decode(space: Space, start: int, regs: list[int], channels: int = 1) -> dict[str, float | int]:
-    """Named values in ``regs`` written at ``start``; every field must be covered whole."""
-    end = start + len(regs)
+def decode(
+    space: Space, start: int, regs: Sequence[int], channels: int = 1
+) -> dict[str, float | int]:
+    """Named scalar values in ``regs`` written at ``start``; every field must be covered whole."""
+    fields_, (values, words) = _decode_plan(space, start, len(regs), channels)
+    return dict(zip((r.name for r in fields_), values.unpack(words.pack(*regs))))
+
+
+_Codec = tuple[struct.Struct, struct.Struct]
+
+
+def _codec(regs: tuple[Register, ...]) -> _Codec:
+    """(values struct, registers struct) for ``regs`` in address order."""
+    width = sum(r.type.width for r in regs)
+    return struct.Struct(">" + "".join(r.type.code for r in regs)), struct.Struct(">" + "H" * width)
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_plan(
+    space: Space, start: int, count: int, channels: int
+) -> tuple[tuple[Register, ...], _Codec]:
+    end = start + count
     covered = start
-    out: dict[str, float | int] = {}
+    regs: list[Register] = []
     for addr, reg, _ in fields(space, channels):
         last = addr + reg.type.width
         if last <= start or addr >= end:
             continue
         if addr < start or last > end:
-            raise RegisterAddressError(space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'")
+            raise RegisterAddressError(
+                space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'"
+            )
         if addr != covered:
             raise RegisterAddressError(space, covered, "not defined in register map v1")
-        chunk = regs[addr - start : last - start]
-        (out[reg.name],) = struct.unpack(">" + reg.type.code, struct.pack(">" + "H" * len(chunk), *chunk))
+        regs.append(reg)
         covered = last
     if covered != end:
         raise RegisterAddressError(space, covered, "not defined in register map v1")
-    return out
+    return tuple(regs), _codec(tuple(regs))
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_plan(
+    space: Space, start: int, names: tuple[str, ...], channels: int
+) -> tuple[tuple[Register, ...], _Codec]:
+    regs: list[Register] = []
+    addr = start
+    for faddr, reg, _ in fields(space, channels):
+        if faddr < start or reg.name not in names:
+            continue
+        if faddr != addr:
+            break
+        regs.append(reg)
+        addr += reg.type.width
+    missing = set(names) - {r.name for r in regs}
+    if missing:
+        raise RegisterAddressError(
+            space, start, f"fields {sorted(missing)} are not contiguous from here"
+        )
+    return tuple(regs), _codec(tuple(regs))
 
 
 def _coerce(reg: Register, value: float | int) -> float | int:
@@ -215,7 +330,7 @@ class StateCodec:
         self._struct = struct.Struct(">" + codes)
         self._regs = struct.Struct(">" + "H" * self.count)
 
-    def decode(self, regs: list[int] | tuple[int, ...]) -> Sample:
+    def decode(self, regs: Sequence[int]) -> Sample:
         """A :class:`Sample` from the ``count`` registers read at address 0."""
         v = self._struct.unpack(self._regs.pack(*regs))
         return Sample(
@@ -238,7 +353,7 @@ class StateCodec:
             int(sample.status) & 0xFFFF,
             int(sample.fault_code) & 0xFFFF,
             int(sample.counter) & 0xFFFFFFFF,
-            int(round(sample.t_s * 1000.0)) & 0xFFFFFFFF,
+            round(sample.t_s * 1000.0) & 0xFFFFFFFF,
             sample.pressure_mpa,
             sample.force_kn,
             sample.position_mm,

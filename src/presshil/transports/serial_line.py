@@ -29,11 +29,13 @@ URL_KEYS = {"baud", "timeout", "retries", "stale", "rated_mpa", "rated_kn"}
 
 def _parser(parse):  # type: ignore[no-untyped-def]
     """An ``accept`` function: ``parse(text)``, or None when the line does not parse."""
+
     def accept(text: str):  # type: ignore[no-untyped-def]
         try:
             return parse(text)
         except ValueError:
             return None
+
     return accept
 
 
@@ -116,7 +118,9 @@ class SerialPress(Press):
         """``SETP``, ``RATE``, then ``REG`` and ``MEAS?`` pipelined in one write."""
         self._ok(f"SETP {setpoint_mpa!r}", "set setpoint")
         self._ok(f"RATE {rate_mpa_s!r}", "set ramp rate")
-        _, sample = self._link.exchange(["REG", "MEAS?"], [accept_ok, _MEAS], "regulate and read (REG, MEAS?)")
+        _, sample = self._link.exchange(
+            ["REG", "MEAS?"], [accept_ok, _MEAS], "regulate and read (REG, MEAS?)"
+        )
         return self._finish(sample)
 
     def close(self) -> None:
@@ -137,23 +141,41 @@ class SerialPress(Press):
 
     def _finish(self, sample: Sample) -> Sample:
         if len(sample.channels_kn) != self._identity.channel_count:
-            raise TransportError(f"{self.url}: MEAS? reply has {len(sample.channels_kn)} channels, "
-                                 f"the press has {self._identity.channel_count}")
+            raise TransportError(
+                f"{self.url}: MEAS? reply has {len(sample.channels_kn)} channels, "
+                f"the press has {self._identity.channel_count}"
+            )
         self._watch.check(sample.counter)
         if sample.status & SAFE_STOP_BITS:
             (code,) = self._link.exchange(["FAULT?"], [_FAULT], "read fault code (FAULT?)")
-            sample = Sample(sample.t_s, sample.counter, sample.status, code, sample.setpoint_mpa,
-                            sample.pressure_mpa, sample.force_kn, sample.position_mm, sample.channels_kn)
+            sample = Sample(
+                sample.t_s,
+                sample.counter,
+                sample.status,
+                code,
+                sample.setpoint_mpa,
+                sample.pressure_mpa,
+                sample.force_kn,
+                sample.position_mm,
+                sample.channels_kn,
+            )
         return sample
 
     def _read_identity(self) -> Identity:
-        ((vendor, model, serial_no, firmware),) = self._link.exchange(["*IDN?"], [_IDN], "identify (*IDN?)")
+        ((vendor, model, serial_no, firmware),) = self._link.exchange(
+            ["*IDN?"], [_IDN], "identify (*IDN?)"
+        )
         try:
-            ((rated_mpa, rated_kn, channels),) = self._link.exchange(["RATED?"], [_RATED], "read ratings (RATED?)")
+            ((rated_mpa, rated_kn, channels),) = self._link.exchange(
+                ["RATED?"], [_RATED], "read ratings (RATED?)"
+            )
         except DeviceFault as exc:
             if "rated_mpa" not in self._parsed.query or "rated_kn" not in self._parsed.query:
-                raise DeviceFault(f"{exc}; the device has no RATED? extension: give rated_mpa= and "
-                                  f"rated_kn= in the URL", code=exc.code) from exc
+                raise DeviceFault(
+                    f"{exc}; the device has no RATED? extension: give rated_mpa= and "
+                    f"rated_kn= in the URL",
+                    code=exc.code,
+                ) from exc
             rated_mpa = self._parsed.get_float("rated_mpa", 0.0)
             rated_kn = self._parsed.get_float("rated_kn", 0.0)
             (probe,) = self._link.exchange(["MEAS?"], [_MEAS], "count channels (MEAS?)")

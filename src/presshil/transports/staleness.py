@@ -17,7 +17,9 @@ from .errormap import StaleDataError
 class CounterWatch:
     """Raises :class:`StaleDataError` when the counter has not moved for ``stale_s``."""
 
-    def __init__(self, where: str, stale_s: float, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, where: str, stale_s: float, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.where = where
         self.stale_s = stale_s
         self._now = now

@@ -1,0 +1,122 @@
+"""Entry points the CLI calls: ``presshil accept`` and ``presshil report``.
+
+Both return the pinned exit code (0 passed, 1 a criterion failed, 2 bad input, 3 aborted)
+and print one clear line for an expected failure, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ..errors import ConfigError, PressError, PresshilError, ProtocolError
+
+EXIT_USAGE, EXIT_ABORTED = 2, 3
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def accept_main(
+    press_url: str,
+    reference_url: str | None,
+    suite: str,
+    report_dir: Path | None,
+    meta: dict[str, str],
+    progress: bool = True,
+) -> int:
+    """Run acceptance ``suite`` on the press at ``press_url``; write the report to
+    ``report_dir`` (HTML + JSON) when given. Returns the exit code."""
+    from ..urls import open_press
+    from .core import run_acceptance
+    from .document import write_report
+
+    wall0 = time.perf_counter()
+
+    def say(message: str) -> None:
+        if progress:
+            print(f"  {message}  (wall {time.perf_counter() - wall0:.1f} s)", flush=True)
+
+    try:
+        from .suite import load_suite
+
+        spec = load_suite(suite)  # bad suite: exit 2 before touching the press
+        press = open_press(press_url)
+    except (ProtocolError, ConfigError) as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except PressError as exc:
+        _err(f"aborted: {type(exc).__name__}: {exc}")
+        return EXIT_ABORTED
+    try:
+        if progress:
+            print(f"acceptance suite '{spec.name}' on {press.identity} via {press_url}", flush=True)
+        result = run_acceptance(press, spec, reference_url, meta, progress=say)
+    except (ProtocolError, ConfigError) as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except PressError as exc:
+        _err(f"aborted: {type(exc).__name__}: {exc}")
+        return EXIT_ABORTED
+    finally:
+        press.close()  # the suite leaves the press released
+    _print_summary(result)
+    if report_dir is not None:
+        html_path, json_path = write_report(result, report_dir)
+        print(f"report: {html_path}\n        {json_path}", flush=True)
+    return result.exit_code
+
+
+def _print_summary(result) -> None:
+    width = max((len(c.name) for c in result.criteria), default=10)
+    for s in result.sections:
+        line = f"{s.title}: {s.status.upper()}"
+        if s.abort_reason:
+            line += f" ({s.abort_reason})"
+        print(line)
+        for c in s.criteria:
+            from .document import fmt
+
+            value = f"{fmt(c.value)} {c.unit}".strip()
+            limit = f"{c.comparison} {fmt(c.limit)} {c.unit}".strip()
+            print(f"  {c.status.upper():<10} {c.name:<{width}}  {value:>14}  limit {limit}")
+    fv = next((s for s in result.sections if s.key == "force_verification"), None)
+    cls = (result.iso_class or "none") if fv is not None and fv.data.get("rows") else "not verified"
+    print(f"ISO 7500-1 class: {cls}; overall: {result.status.upper()}", flush=True)
+
+
+def report_main(run_id: int, db: Path, output: Path | None) -> int:
+    """Render the HTML report of stored run ``run_id`` from the results store ``db``.
+
+    Writes ``output`` (default ``run-RUN_ID.html``); returns 0, or 2 for an unknown run or a
+    store that cannot be read.
+    """
+    from ..store import Store
+    from .stored import render_stored_run
+
+    db = Path(db)
+    if not db.exists():
+        _err(f"error: no results store at {db}")
+        return EXIT_USAGE
+    try:
+        store = Store(db)
+    except PresshilError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    try:
+        html = render_stored_run(store, run_id)
+    except PresshilError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    finally:
+        store.close()
+    path = Path(output) if output is not None else Path(f"run-{run_id}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    print(f"wrote {path}", flush=True)
+    return 0
+
+
+__all__ = ["accept_main", "report_main"]

@@ -1,0 +1,55 @@
+"""``presshil report RUN_ID``: the same kind of signed HTML report for any stored run."""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+from .. import __version__
+from ..store import Store
+from . import plots
+from .document import environment
+
+
+def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
+    """Run info, verdicts, events and the plot of a stored run, ready for the template."""
+    info = store.get_run(run_id)
+    verdicts = store.verdicts(run_id)
+    events = store.events(run_id)
+    trace = store.load_trace(run_id)
+    png = plots.stored_run_png(trace, f"run {run_id}: {info.protocol_name} — {info.status}")
+    ident = info.identity or {}
+    return {
+        "document": f"RUN-{run_id}",
+        "presshil_version": __version__,
+        "run": {
+            "id": info.id, "status": info.status, "protocol": info.protocol_name,
+            "source": info.protocol_source, "sha256": info.protocol_sha256,
+            "text": info.protocol_text, "press_url": info.press_url, "seed": info.seed,
+            "started": info.started_utc, "finished": info.finished_utc,
+            "hostname": info.hostname, "n_samples": len(trace),
+            "duration_s": float(trace.t[-1] - trace.t[0]) if len(trace) > 1 else 0.0,
+        },
+        "press": {
+            "vendor": ident.get("vendor", "?"), "model": ident.get("model", "?"),
+            "serial": ident.get("serial", "?"),
+            "firmware": ident.get("firmware") or info.firmware_version or "?",
+        },
+        "verdicts": [{
+            "step": v.step, "criterion": v.criterion, "value": v.value, "limit": v.limit,
+            "unit": v.unit, "status": "pass" if v.passed else "fail", "detail": v.detail,
+            "t_s": None if v.t_s is None or not math.isfinite(v.t_s) else v.t_s,
+        } for v in verdicts],
+        "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
+        "plot_png_base64": base64.b64encode(png).decode(),
+    }
+
+
+def render_stored_run(store: Store, run_id: int) -> str:
+    """The HTML report of stored run ``run_id`` (ConfigError if there is no such run)."""
+    doc = stored_run_dict(store, run_id)
+    return environment().get_template("run_report.html.j2").render(doc=doc)
+
+
+__all__ = ["render_stored_run", "stored_run_dict"]

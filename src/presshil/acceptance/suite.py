@@ -1,0 +1,278 @@
+"""Acceptance suite files: ``protocols/acceptance/NAME.toml``, validated with pydantic.
+
+Every criterion and limit of an acceptance test comes from the suite file; the defaults below
+are those of ``DOMAIN.md`` (ISO 7500-1, ASTM E4, the dynamic criteria a buyer usually sets).
+A bad file never runs: the :class:`~presshil.errors.ProtocolError` names the file and the key
+(``[force_verification].forces_pct``) and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from itertools import pairwise
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import ProtocolError
+from .iso7500 import CLASSES
+
+SUITE_DIR = Path("protocols") / "acceptance"
+
+
+class _Model(BaseModel):
+    # strict: "74" in a TOML file is a typo, not a number; no NaN or inf limits.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _f(default: float, *, gt: float | None = 0, ge: float | None = None, le: float | None = None):
+    return Field(default=default, gt=None if ge is not None else gt, ge=ge, le=le)
+
+
+class Die(_Model):
+    """The die the acceptance runs on: pressure = force / area."""
+
+    die_diameter_mm: float = _f(10.0)
+
+
+class ForceVerification(_Model):
+    """ISO 7500-1 / ASTM E4 force verification against a reference transducer."""
+
+    enabled: bool = True
+    #: F_N, the top of the verified range, in % of the lower of the press's force rating and
+    #: the die rating (rated pressure × die area)
+    range_max_pct_of_rating: float = _f(80.0, le=100.0)
+    forces_pct: list[float] = Field(default=[20.0, 40.0, 60.0, 80.0, 100.0], min_length=5)
+    preloads: int = Field(default=3, ge=1, le=10)
+    series: int = Field(default=3, ge=2, le=10)
+    rate_mpa_s: float = _f(20.0)
+    #: wait after the press reports AT_SETPOINT (or its ramp has ended) before reading
+    settle_s: float = _f(3.0, ge=0.0)
+    #: averaging window for each reading
+    dwell_s: float = _f(2.0)
+    sample_interval_s: float = _f(0.05, le=1.0)
+    #: wait after unloading before the zero is read
+    zero_wait_s: float = _f(5.0, ge=0.0)
+    #: one increment of the indicator's last digit; estimated from readings at rest if absent
+    indicator_resolution_kn: float | None = Field(default=None, gt=0)
+    #: the class the press must reach to pass
+    required_class: Literal["0.5", "1", "2", "3"] = "1"
+    astm_max_error_pct: float = _f(1.0)
+    astm_max_run_difference_pct: float = _f(1.0)
+
+    @model_validator(mode="after")
+    def _forces(self) -> ForceVerification:
+        f = self.forces_pct
+        if any(not 0 < x <= 100 for x in f) or any(b <= a for a, b in pairwise(f)):
+            raise ValueError("forces_pct: strictly increasing values in (0, 100] expected")
+        if f[-1] != 100.0 or f[0] > 20.0:
+            raise ValueError("forces_pct: must run from at most 20 % up to exactly 100 % "
+                             "of the range (ISO 7500-1)")
+        return self
+
+
+class StepResponse(_Model):
+    """A setpoint step at assembly pressure after a preload."""
+
+    enabled: bool = True
+    preload_mpa: float = _f(10.0)
+    to_mpa: float = _f(74.0)
+    duration_s: float = _f(30.0)
+    max_overshoot_pct: float = _f(1.0, ge=0.0)
+    max_rise_s: float = _f(6.0)
+    settling_time_s: float = _f(9.0)
+    max_steady_state_error_mpa: float = _f(0.74)
+    max_iae_mpa_s: float = _f(25.0)
+
+
+class RampResponse(_Model):
+    """A ramp to assembly pressure: tracking lag and overshoot."""
+
+    enabled: bool = True
+    to_mpa: float = _f(74.0)
+    rate_mpa_s: float = _f(2.0)
+    max_tracking_error_mpa: float = _f(1.5)
+    max_overshoot_pct: float = _f(1.0, ge=0.0)
+
+
+class Hold(_Model):
+    """A long hold while the cell breathes (on sim://, the specimen's breathing)."""
+
+    enabled: bool = True
+    at_mpa: float = _f(50.0)
+    duration_s: float = _f(3600.0)
+    settle_s: float = _f(10.0, ge=0.0)
+    #: default ±1 % of the target or ±0.25 MPa, whichever is larger (DOMAIN.md)
+    band_mpa: float | None = Field(default=None, gt=0)
+    min_in_band_pct: float = _f(99.0, le=100.0)
+    max_drift_mpa_per_min: float = _f(0.05)
+    rate_hz: float = _f(5.0)
+
+
+class Uniformity(_Model):
+    """Load sharing across the load-cell array during a hold."""
+
+    enabled: bool = True
+    at_mpa: float = _f(74.0)
+    duration_s: float = _f(20.0)
+    settle_s: float = _f(5.0, ge=0.0)
+    max_nonuniformity_pct: float = _f(5.0)
+    max_cv_pct: float = _f(2.0)
+    max_cof_offset_mm: float = _f(1.0)
+
+
+class Safety(_Model):
+    """Safety probes: soft limit, over-pressure trip and latch, watchdog, e-stop."""
+
+    enabled: bool = True
+    soft_max_mpa: float = _f(80.0)
+    #: a setpoint the press must refuse (above the soft limit)
+    over_limit_setpoint_mpa: float = _f(88.0)
+    hold_mpa: float = _f(74.0)
+    max_rate_mpa_s: float = _f(10.0)
+    #: over-pressure: from the injected surge to the latched trip
+    max_trip_latency_ms: float = _f(50.0)
+    #: how long a latched state must stay latched with nobody resetting it
+    latch_check_s: float = _f(2.0)
+    watchdog_ms: int = Field(default=500, ge=1, le=65535)
+    #: allowance beyond the watchdog timeout (the host's polling period and the wire)
+    watchdog_margin_ms: float = _f(50.0, ge=0.0)
+    max_estop_latency_ms: float = _f(50.0)
+    poll_interval_s: float = _f(0.005, le=0.1)
+
+    @model_validator(mode="after")
+    def _limits(self) -> Safety:
+        if self.over_limit_setpoint_mpa <= self.soft_max_mpa:
+            raise ValueError("over_limit_setpoint_mpa: must be above soft_max_mpa, or the "
+                             "refusal probe tests nothing")
+        if self.hold_mpa >= self.soft_max_mpa:
+            raise ValueError("hold_mpa: must be below soft_max_mpa")
+        return self
+
+
+class _SuiteBody(_Model):
+    name: str = Field(min_length=1)
+    description: str = ""
+    specimen: Die = Die()
+    force_verification: ForceVerification = ForceVerification()
+    step_response: StepResponse = StepResponse()
+    ramp_response: RampResponse = RampResponse()
+    hold: Hold = Hold()
+    uniformity: Uniformity = Uniformity()
+    safety: Safety = Safety()
+
+    @model_validator(mode="after")
+    def _pressures(self) -> _SuiteBody:
+        soft = self.safety.soft_max_mpa
+        for section, key in (("step_response", "to_mpa"), ("step_response", "preload_mpa"),
+                             ("ramp_response", "to_mpa"), ("hold", "at_mpa"),
+                             ("uniformity", "at_mpa")):
+            value = getattr(getattr(self, section), key)
+            if value >= soft:
+                raise ValueError(f"{section}.{key}: {value:g} MPa is not below "
+                                 f"safety.soft_max_mpa = {soft:g} MPa")
+        sr = self.step_response
+        if sr.preload_mpa >= sr.to_mpa:
+            raise ValueError("step_response.preload_mpa: must be below to_mpa")
+        return self
+
+
+class Suite(_SuiteBody):
+    """A validated acceptance suite with where it came from, its text and sha256."""
+
+    source: str
+    text: str
+    sha256: str
+
+    @property
+    def die_area_mm2(self) -> float:
+        """Die area in mm²."""
+        import math
+
+        return math.pi * self.specimen.die_diameter_mm**2 / 4.0
+
+
+def resolve_suite(name: str | Path) -> Path:
+    """A path as given, else ``protocols/acceptance/NAME.toml``."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return SUITE_DIR / f"{name}.toml"
+
+
+def load_suite(name: str | Path) -> Suite:
+    """Load and validate a suite (a name in ``protocols/acceptance/`` or a path)."""
+    path = resolve_suite(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        known = sorted(p.stem for p in path.parent.glob("*.toml")) if path.parent.is_dir() else []
+        hint = f"; suites in {path.parent}: {', '.join(known)}" if known else ""
+        raise ProtocolError(f"no such suite file{hint}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"cannot read: {exc}", file=str(path)) from None
+    return parse_suite(text, source=str(path))
+
+
+def parse_suite(text: str, source: str = "<string>") -> Suite:
+    """Validate suite ``text``; ``source`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"not valid TOML: {exc}", file=source) from None
+    try:
+        body = _SuiteBody.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(exc, source) from None
+    return Suite.model_construct(**dict(body), source=source, text=text,
+                                 sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _translate(exc: ValidationError, source: str) -> ProtocolError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    kind = err["type"]
+    value = err.get("input")
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "value_error" and ":" in msg and " " not in msg.split(":", 1)[0]:
+        key, _, msg = msg.partition(":")  # our validators lead with the key they blame
+        loc = loc + key.strip().split(".")
+        msg = msg.strip()
+    elif kind == "extra_forbidden":
+        model = _SuiteBody
+        for part in loc[:-1]:
+            field = model.model_fields.get(part)
+            model = field.annotation if field is not None else model  # type: ignore[assignment]
+        allowed = ", ".join(model.model_fields) if isinstance(model, type) else ""
+        msg = f"unknown key; allowed here: {allowed}"
+    elif kind == "missing":
+        msg = "missing"
+    else:
+        msg = f"{msg}, got {value!r}"
+    if len(loc) > 1:
+        field_name = f"[{loc[0]}].{'.'.join(loc[1:])}"
+    else:
+        field_name = ".".join(loc) or None
+    extra = len(exc.errors()) - 1
+    if extra:
+        msg += f" (+{extra} more)"
+    return ProtocolError(msg, file=source, field=field_name)
+
+
+__all__ = [
+    "CLASSES",
+    "SUITE_DIR",
+    "Die",
+    "ForceVerification",
+    "Hold",
+    "RampResponse",
+    "Safety",
+    "StepResponse",
+    "Suite",
+    "Uniformity",
+    "load_suite",
+    "parse_suite",
+    "resolve_suite",
+]

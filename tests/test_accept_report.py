@@ -1,0 +1,150 @@
+"""The acceptance report (HTML + JSON twin), its rendering, and ``presshil report RUN_ID``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import presshil
+from presshil.acceptance import accept_main, report_main
+from presshil.protocol import parse_protocol
+from presshil.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDARD = str(ROOT / "protocols" / "acceptance" / "standard.toml")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, Path]:
+    """The standard suite on the default simulated press, with a report."""
+    out = tmp_path_factory.mktemp("acceptance")
+    code = accept_main("sim://?seed=1", None, STANDARD, out,
+                       {"operator": "A. Tester", "reviewer": "B. <Checker>", "site": "Lab 2"},
+                       progress=False)
+    (html,) = out.glob("*.html")
+    (js,) = out.glob("*.json")
+    return code, html, js
+
+
+def test_standard_suite_passes_on_the_default_press(report) -> None:
+    code, _, js = report
+    doc = json.loads(js.read_text())
+    failed = [c for c in doc["criteria"] if c["status"] != "pass"]
+    assert code == 0, failed
+    assert doc["overall"] == {"status": "passed", "passed": True, "exit_code": 0,
+                              "iso7500_class": doc["overall"]["iso7500_class"]}
+    assert doc["overall"]["iso7500_class"] in ("0.5", "1")
+
+
+def test_json_twin_has_what_a_signed_report_needs(report) -> None:
+    _, html, js = report
+    doc = json.loads(js.read_text())
+    assert js.stem == html.stem == doc["document"]
+    assert doc["press"]["serial"] == "SIM-AH25-0001" and doc["press"]["firmware"]
+    assert "reference transducer" in doc["reference"]
+    assert doc["meta"]["site"] == "Lab 2"
+    assert doc["signatures"] == {"operator": "A. Tester", "reviewer": "B. <Checker>"}
+    assert doc["started_utc"] and doc["finished_utc"]
+    assert len(doc["iso7500_table"]) == 5
+    assert {"q_pct", "b_pct", "v_pct", "a_pct", "nominal_kn"} <= set(doc["iso7500_table"][0])
+    keys = [s["key"] for s in doc["sections"]]
+    assert keys == ["force_verification", "step_response", "ramp_response", "hold",
+                    "uniformity", "safety"]
+    for s in doc["sections"]:
+        assert s["plot_png_base64"], f"{s['key']} has no plot"
+        for c in s["criteria"]:
+            assert {"value", "limit", "status", "unit"} <= set(c)
+    names = {c["name"] for c in doc["criteria"]}
+    assert {"ISO 7500-1 class", "overshoot", "samples in band", "centre-of-force offset",
+            "safe state after heartbeats stop", "e-stop latched"} <= names
+
+
+def test_html_is_self_contained_and_escaped(report) -> None:
+    _, html, _ = report
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == 6
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert "B. &lt;Checker&gt;" in text  # metadata is escaped, not markup
+    for words in ("Press acceptance test report", "ISO 7500-1 results per force", "Signature",
+                  "Reviewer", "PASSED"):
+        assert words in text
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="chromium not installed (apt-get install -y chromium)")
+def test_report_renders_in_chromium(report, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("render_report", ROOT / "scripts" / "render_report.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    _, html, _ = report
+    png = tmp_path / "report.png"
+    assert module.main([str(html), "-o", str(png), "--height", "2400"]) == 0
+    assert png.stat().st_size > 20_000
+    assert not module.is_blank(png)
+
+
+def test_failed_acceptance_is_exit_1_and_says_why(tmp_path: Path) -> None:
+    suite = tmp_path / "tilt.toml"
+    suite.write_text('name = "tilt"\n' + "".join(
+        f"[{k}]\nenabled = false\n" for k in ("force_verification", "step_response",
+                                               "ramp_response", "hold", "safety")))
+    code = accept_main("sim://?seed=1&tilt_mrad=5,0", None, str(suite), tmp_path, {},
+                       progress=False)
+    assert code == 1
+    doc = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert doc["overall"]["status"] == "failed"
+    skipped = [s for s in doc["sections"] if s["status"] == "skipped"]
+    assert len(skipped) == 5
+
+
+_PROTOCOL = """
+name = "short-hold"
+[specimen]
+die_diameter_mm = 10.0
+[limits]
+max_pressure_mpa = 80.0
+max_rate_mpa_s = 10.0
+[sampling]
+rate_hz = 20
+[[steps]]
+type = "ramp"
+to_mpa = 20.0
+rate_mpa_s = 5.0
+[[steps]]
+type = "hold"
+label = "hold-20"
+duration_s = 10
+expect = { settle_s = 2, band_mpa = 0.001 }
+[[steps]]
+type = "release"
+rate_mpa_s = 5.0
+"""
+
+
+def test_report_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "results.sqlite"
+    store = Store(db)
+    result = presshil.run(parse_protocol(_PROTOCOL, "short-hold.toml"),
+                          presshil.open_press("sim://?seed=3"), store=store)
+    store.close()
+    assert result.status == "failed"  # the 0.001 MPa band cannot hold
+    out = tmp_path / "r" / "run.html"
+    assert report_main(result.run_id, db, out) == 0
+    text = out.read_text()
+    assert "short-hold" in text and "hold-20" in text and "band_mpa" in text
+    assert "FAILED" in text and "Signature" in text
+    assert text.count("data:image/png;base64,") == 1
+    assert "SIM-AH25-0001" in text
+
+
+def test_report_of_an_unknown_run_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "results.sqlite"
+    Store(db).close()
+    assert report_main(99, db, tmp_path / "x.html") == 2
+    assert "99" in capsys.readouterr().err
+    assert report_main(1, tmp_path / "missing.sqlite", None) == 2
