@@ -9,8 +9,8 @@ A bad file never runs: the :class:`~presshil.errors.ProtocolError` names the fil
 from __future__ import annotations
 
 import hashlib
-from itertools import pairwise
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -194,12 +194,19 @@ class Suite(_SuiteBody):
         return math.pi * self.specimen.die_diameter_mm**2 / 4.0
 
 
+#: the suites shipped beside ``src/`` in a source checkout
+SOURCE_SUITE_DIR = Path(__file__).resolve().parents[3] / "protocols" / "acceptance"
+
+
 def resolve_suite(name: str | Path) -> Path:
-    """A path as given, else ``protocols/acceptance/NAME.toml``."""
+    """A path as given; else ``protocols/acceptance/NAME.toml`` in the current directory,
+    then in the presshil source tree."""
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return path
-    return SUITE_DIR / f"{name}.toml"
+    local = SUITE_DIR / f"{name}.toml"
+    shipped = SOURCE_SUITE_DIR / f"{name}.toml"
+    return shipped if not local.exists() and shipped.exists() else local
 
 
 def load_suite(name: str | Path) -> Suite:

@@ -6,7 +6,7 @@ noise on every path, so the fast path and the full-fidelity path see identical s
 and a seed reproduces a trace bit for bit.
 
 The hash is splitmix64's finaliser (Steele, Lea & Flood, OOPSLA 2014); two 53-bit uniforms
-feed a Box–Muller transform.
+feed Marsaglia's polar method.
 """
 
 from __future__ import annotations
@@ -41,15 +41,23 @@ def _mix(z: np.uint64) -> np.uint64:
 
 @jit
 def normal_pair(seed: int, stream: int, tick: int):
-    """Two independent standard normal deviates for ``(seed, stream, tick)`` (Box–Muller)."""
+    """Two independent standard normal deviates for ``(seed, stream, tick)``.
+
+    Marsaglia's polar method (no sine or cosine); the rejection loop draws its candidates
+    from the same hash, so the result is still a pure function of the three integers.
+    """
     base = np.uint64(seed) * _GOLDEN + np.uint64(stream + 1) * _STREAM_STRIDE
-    h1 = _mix(base + np.uint64(tick) * np.uint64(2) * _GOLDEN)
-    h2 = _mix(base + (np.uint64(tick) * np.uint64(2) + np.uint64(1)) * _GOLDEN)
-    u1 = (float(h1 >> _S11) + 0.5) * _INV53
-    u2 = float(h2 >> _S11) * _INV53
-    r = math.sqrt(-2.0 * math.log(u1))
-    phi = 2.0 * math.pi * u2
-    return r * math.cos(phi), r * math.sin(phi)
+    k = np.uint64(tick) * np.uint64(8)
+    while True:
+        h1 = _mix(base + k * _GOLDEN)
+        h2 = _mix(base + (k + np.uint64(1)) * _GOLDEN)
+        u1 = 2.0 * (float(h1 >> _S11) + 0.5) * _INV53 - 1.0
+        u2 = 2.0 * (float(h2 >> _S11) + 0.5) * _INV53 - 1.0
+        s = u1 * u1 + u2 * u2
+        if 0.0 < s < 1.0:
+            f = math.sqrt(-2.0 * math.log(s) / s)
+            return u1 * f, u2 * f
+        k += np.uint64(2)  # rejected (21 % of draws): next candidate pair
 
 
 @jit

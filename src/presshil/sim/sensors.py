@@ -24,6 +24,8 @@ latches a SENSOR fault. A stuck channel is not detectable by one channel alone.
 
 from __future__ import annotations
 
+import math
+
 from .jitcache import jit
 from .layout import (
     N_CH_FAULT,
@@ -61,7 +63,7 @@ def quantise(value: float, lsb: float) -> float:
     """Round to the nearest multiple of ``lsb`` (no-op for ``lsb <= 0``)."""
     if lsb <= 0.0:
         return value
-    return round(value / lsb) * lsb
+    return math.floor(value / lsb + 0.5) * lsb
 
 
 @jit
