@@ -67,25 +67,33 @@ def raw_client(server):
     client.close()
 
 
+class _Report:
+    """Prints medians, wire times and ratios in pytest's terminal summary (after capture)."""
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        tr = terminalreporter
+        if not RESULTS:
+            return
+        tr.write_sep("-", "presshil transport latency (ms; median / p99)")
+        for name, r in RESULTS.items():
+            wire = f"   wire time at {BAUD} baud: {r['wire'] * 1e3:.2f}" if "wire" in r else ""
+            tr.write_line(f"  {name:<34} {r['median'] * 1e3:8.3f} / {r['p99'] * 1e3:8.3f}{wire}")
+        goals = {"control": "goal <= 0.70", "state": "goal <= 1.20"}
+        tr.write_line("ratios of medians, measured interleaved (ms):")
+        for name, r in RATIOS.items():
+            goal = goals[name.split()[0]]
+            ratio = r["a"] / r["b"]
+            tr.write_line(
+                f"  {name}: {r['a'] * 1e3:.3f} / {r['b'] * 1e3:.3f} = {ratio:.2f}  ({goal})"
+            )
+
+
 @pytest.fixture(scope="module", autouse=True)
 def report(request):
-    """Print medians, ratios and wire times once every benchmark has run."""
-    yield
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is None or not RESULTS:
-        return
-    tr.write_line("")
-    tr.write_line("presshil transport latency (ms; median / p99)")
-    for name, r in RESULTS.items():
-        wire = f"   wire time at {BAUD} baud: {r['wire'] * 1e3:.2f}" if "wire" in r else ""
-        tr.write_line(f"  {name:<34} {r['median'] * 1e3:8.3f} / {r['p99'] * 1e3:8.3f}{wire}")
-    goals = {"control": "goal <= 0.70", "state": "goal <= 1.20"}
-    tr.write_line("ratios of medians, measured interleaved (ms):")
-    for name, r in RATIOS.items():
-        goal = goals[name.split()[0]]
-        tr.write_line(
-            f"  {name}: {r['a'] * 1e3:.3f} / {r['b'] * 1e3:.3f} = {r['a'] / r['b']:.2f}  ({goal})"
-        )
+    """Register the end-of-session report once."""
+    if not request.config.pluginmanager.has_plugin("presshil-bench-transport"):
+        request.config.pluginmanager.register(_Report(), "presshil-bench-transport")
+    return
 
 
 def record(benchmark, name: str, wire_s: float | None = None) -> None:

@@ -14,14 +14,14 @@ import threading
 
 import pytest
 
-from presshil.device import SpawnedServer, serve, serve_main
+from presshil.device import SpawnedServer, serve_main, start_server
 from presshil.transports.registers import STATE_MIRROR_BASE, StateCodec
 
 SIM_URL = "sim://?seed=1"
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
-def run_device(*args: str, timeout_s: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_device(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
     """``python3 -m presshil.device ARGS`` to completion."""
     return subprocess.run(
         [sys.executable, "-m", "presshil.device", *args],
@@ -93,7 +93,7 @@ def test_default_endpoint_is_modbus_tcp_on_loopback_5020() -> None:
             probe.bind(("127.0.0.1", 5020))
         except OSError:
             pytest.skip("port 5020 is in use on this machine")
-    with serve(SIM_URL) as handle:
+    with start_server(SIM_URL) as handle:
         assert handle.endpoints == {"modbus_tcp": "127.0.0.1:5020"}
 
 
@@ -101,7 +101,7 @@ def test_default_endpoint_is_modbus_tcp_on_loopback_5020() -> None:
 @pytest.fixture(scope="module")
 def tcp_server():
     """A virtual press on Modbus TCP and RTU, in-process."""
-    with serve(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as handle:
+    with start_server(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as handle:
         yield handle
 
 
@@ -188,7 +188,7 @@ def test_raw_fc43_identity(master, tcp_server) -> None:
 
 
 def test_line_protocol_by_hand_on_the_pty() -> None:
-    with serve(SIM_URL, serial="pty") as handle:
+    with start_server(SIM_URL, serial="pty") as handle:
         fd = os.open(handle.endpoints["serial"], os.O_RDWR | os.O_NOCTTY)
         try:
             replies = talk(fd, b"*IDN?\nfoo\nSETP x\nSETP 1e9\nmeas?\nRATED?\nFAULT?\n", lines=7)

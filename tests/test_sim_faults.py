@@ -118,6 +118,13 @@ class TestInjectedFaults:
         after = press.read()
         assert after.counter == before.counter and after.t_s == before.t_s
 
+    def test_estop_is_hard_wired_and_unloads_a_frozen_controller(self) -> None:
+        press = _loaded()
+        press.inject_fault("controller_freeze")
+        press.stop()
+        press.clock.sleep_until(press.clock.now() + 1.0)
+        assert press.model.true_pressure_mpa < 0.5
+
     def test_sensor_drift_fools_the_loop_but_not_the_reference_transducer(self) -> None:
         press = _loaded()
         area_mm2 = press.model.die_area_mm2

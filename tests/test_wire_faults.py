@@ -13,7 +13,7 @@ import pytest
 
 import presshil
 from presshil import DeviceFault, Press, TransportError, TransportTimeout
-from presshil.device import SpawnedServer, WireFaults, serve
+from presshil.device import SpawnedServer, WireFaults, start_server
 from presshil.transports.errormap import CorruptReply, StaleDataError
 from presshil.transports.modbus_link import ModbusLink
 from presshil.urls import parse_press_url
@@ -21,13 +21,13 @@ from presshil.urls import parse_press_url
 SIM_URL = "sim://?seed=1"
 WIRES = ("modbus_tcp", "modbus_rtu", "serial")
 TIMEOUT_S = {"modbus_tcp": 0.05, "modbus_rtu": 0.1, "serial": 0.1}
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def server():
     """One in-process virtual press on all three wires for the module."""
-    with serve(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty", serial="pty") as handle:
+    with start_server(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty", serial="pty") as handle:
         yield handle
 
 

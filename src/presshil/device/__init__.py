@@ -1,7 +1,7 @@
 """The virtual press: a simulated press run in real time behind real wires.
 
 - :class:`VirtualPress` — the model advanced to wall-clock time, with map v1's rules;
-- :func:`serve` / :class:`ServerHandle` — Modbus TCP, Modbus RTU and the line protocol,
+- :func:`start_server` / :class:`ServerHandle` — Modbus TCP, Modbus RTU and the line protocol,
   several at once, in-process;
 - :class:`SpawnedServer` — the same as a ``python3 -m presshil.device`` subprocess;
 - :func:`serve_main` — the body of ``presshil serve``.
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from .faults import WireFaults
 from .serve import serve_main
-from .server import ServerHandle, serve
+from .server import ServerHandle, start_server
 from .spawn import SpawnedServer
 from .virtual import Refused, VirtualPress
 
 __all__ = [
     "VirtualPress",
     "ServerHandle",
-    "serve",
+    "start_server",
     "serve_main",
     "SpawnedServer",
     "WireFaults",

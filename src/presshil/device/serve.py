@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import PresshilError
-from .server import serve
+from .server import start_server
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
 
@@ -34,7 +34,7 @@ def serve_main(
     0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the model failed.
     """
     try:
-        handle = serve(
+        handle = start_server(
             press_url,
             modbus_tcp=modbus_tcp,
             modbus_rtu=modbus_rtu,

@@ -1,9 +1,9 @@
 """Serve a virtual press on Modbus TCP, Modbus RTU and the line protocol, several at once.
 
 All servers share one asyncio loop in a background thread and one :class:`VirtualPress`.
-:func:`serve` returns a :class:`ServerHandle` that says where it listens and stops it all::
+:func:`start_server` returns a :class:`ServerHandle` that says where it listens and stops it all::
 
-    with serve("sim://?seed=1", modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as server:
+    with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as server:
         press = presshil.open_press(server.urls["modbus_tcp"])
 """
 
@@ -42,17 +42,20 @@ class _UnitFilter:
         self.core = core
 
     def device_ids(self) -> list[int]:
+        """The one device behind this server."""
         return [1]
 
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> Any:
+        """Read through to the device, for a unit id it answers to."""
         self._check(device_id)
         return await self.core.async_getValues(1, func_code, address, count)
 
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: Any
     ) -> Any:
+        """Write through to the device, for a unit id it answers to."""
         self._check(device_id)
         return await self.core.async_setValues(1, func_code, address, values)
 
@@ -73,9 +76,11 @@ class _LoopThread:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout_s: float = 10.0) -> Any:
+        """Run ``coro`` in the loop and wait (bounded) for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
     def close(self) -> None:
+        """Stop the loop and its thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5.0)
         if not self.thread.is_alive():
@@ -221,7 +226,7 @@ class ServerHandle:
         self.endpoints[kind] = port.path
 
 
-def serve(
+def start_server(
     press: VirtualPress | Press | str,
     *,
     modbus_tcp: str | None = None,
@@ -261,4 +266,4 @@ def serve(
     return handle
 
 
-__all__ = ["serve", "ServerHandle", "parse_hostport", "DEFAULT_TCP_PORT", "TCP_UNITS"]
+__all__ = ["start_server", "ServerHandle", "parse_hostport", "DEFAULT_TCP_PORT", "TCP_UNITS"]

@@ -30,7 +30,7 @@ class SpawnedServer:
         modbus_rtu: str | None = None,
         serial: str | None = None,
         extra_args: tuple[str, ...] = (),
-        ready_timeout_s: float = 30.0,
+        ready_timeout_s: float = 60.0,
     ) -> None:
         args = [sys.executable, "-m", "presshil.device", "--json", "--press", press, *extra_args]
         for flag, value in (

@@ -147,10 +147,10 @@ class VirtualPress:
         self.driver.stop()
 
     def serve(self, **endpoints: Any) -> ServerHandle:
-        """Serve this press on wires; see :func:`presshil.device.server.serve`."""
-        from .server import serve
+        """Serve this press on wires; see :func:`presshil.device.server.start_server`."""
+        from .server import start_server
 
-        return serve(self, **endpoints)
+        return start_server(self, **endpoints)
 
     # --- what the wires see ---------------------------------------------------------------
     def sample(self) -> Sample:

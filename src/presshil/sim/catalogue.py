@@ -174,6 +174,8 @@ class FirmwareCfg(_Strict):
     at_setpoint_band_mpa: Pos
     released_below_mpa: Pos
     settle_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    #: a firmware defect to test against: the watchdog register is accepted but never armed
+    watchdog_enabled: bool = True
 
 
 class PressCfg(_Strict):
@@ -328,6 +330,52 @@ def _load(path: Path, model: type[BaseModel]):
         raise CatalogueError(f"{path}: {problems}") from None
 
 
+def _coerce(text: str) -> Any:
+    """A URL value as TOML would read it: bool, number, or a comma list of numbers."""
+    low = text.strip().lower()
+    if low in ("true", "on", "yes"):
+        return True
+    if low in ("false", "off", "no"):
+        return False
+    if "," in text:
+        return [_coerce(part) for part in text.split(",")]
+    try:
+        return float(text) if any(c in low for c in ".en") else int(text)
+    except ValueError:
+        return text
+
+
+def with_overrides(cfg: BaseModel, overrides: dict[str, str], where: str) -> Any:
+    """``cfg`` with dotted-key overrides (``load_cells.gain_error_pct`` = ``"1.5"``) applied.
+
+    A scalar given for a per-channel list is applied to every channel. The result is
+    validated again, so an override out of range is a :class:`CatalogueError` naming the key.
+    """
+    if not overrides:
+        return cfg
+    data = cfg.model_dump(mode="python")
+    for dotted, raw in overrides.items():
+        keys = dotted.split(".")
+        node = data
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                raise CatalogueError(f"{where}: unknown catalogue key '{dotted}' (no section '{key}')")
+            node = node[key]
+        leaf = keys[-1]
+        if leaf not in node:
+            known = ", ".join(sorted(node)) or "(none)"
+            raise CatalogueError(f"{where}: unknown catalogue key '{dotted}'; keys there: {known}")
+        value = _coerce(raw)
+        if isinstance(node[leaf], list) and not isinstance(value, list):
+            value = [value] * len(node[leaf])
+        node[leaf] = value
+    try:
+        return type(cfg).model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise CatalogueError(f"{where}: override rejected: {problems}") from None
+
+
 def load_press(name: str | None = None) -> tuple[PressCfg, Path]:
     """Load and validate press ``name`` (default: the auto-hydraulic 25 t press)."""
     path = find("presses", name or DEFAULT_PRESS)
@@ -350,4 +398,5 @@ __all__ = [
     "find",
     "load_press",
     "load_specimen",
+    "with_overrides",
 ]

@@ -33,6 +33,7 @@ from .layout import (
     ACT_MANUAL,
     AF_RUNAWAY,
     AF_STUCK,
+    AM_UNLOAD,
     FC_ESTOP,
     FW_FAULT,
     FW_GAP_HOLD,
@@ -42,6 +43,7 @@ from .layout import (
     FW_STATE_NAMES,
     MAX_CH,
     N_ACT_FAULTS,
+    N_ACT_MODE,
     N_CH_FAULT,
     N_COMM_LOST,
     N_FAST,
@@ -378,6 +380,8 @@ class SimModel:
             self.n[N_LATCHED_BITS] |= ST_ESTOP
         else:
             trip(self.x, self.n, FC_ESTOP, ST_ESTOP)
+        # the e-stop chain is hard-wired: it unloads even if the firmware loop has frozen
+        self.n[N_ACT_MODE] = AM_UNLOAD
         self._transient()
 
     def reset(self) -> None:

@@ -20,13 +20,15 @@ from ..clock import Clock
 from ..errors import ConfigError, DeviceFault, PressURLError
 from ..press import FaultCode, Identity, Press, Sample
 from ..urls import PressURL
-from .catalogue import PressCfg, SpecimenCfg, load_press, load_specimen
+from .catalogue import PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
 from .faults import FaultSpec, check, parse_faults
 from .layout import (
     N_COUNTER,
     N_FAULT_CODE,
     N_SAMPLE_TICK,
     N_STATUS,
+    P_COF_X_M,
+    P_COF_Y_M,
     X_MEAS_CH_N,
     X_MEAS_FORCE_N,
     X_MEAS_P_MPA,
@@ -115,15 +117,11 @@ class SimPress(Press):
         """Nameplate, ratings (rated pressure on the configured die area) and channel layout."""
         cfg = self.model.press_cfg
         ident = cfg.identity
-        off = self.model.p  # die offset: positions are reported relative to the die centre
-        from .layout import P_COF_X_M, P_COF_Y_M
-
-        cx = cfg.load_cells
-        import numpy as np
-
-        pos = np.array(cx.positions_mm, dtype=float)
-        centroid = pos.mean(axis=0)
-        die = centroid + np.array([off[P_COF_X_M], off[P_COF_Y_M]]) * 1000.0
+        pos = np.array(cfg.load_cells.positions_mm, dtype=float)
+        # the model keeps the die centre relative to the cells' centroid; report the cells
+        # relative to the die centre, as the contract asks
+        p = self.model.p
+        die = pos.mean(axis=0) + np.array([p[P_COF_X_M], p[P_COF_Y_M]]) * 1000.0
         rel = tuple((float(px - die[0]), float(py - die[1])) for px, py in pos)
         return Identity(
             vendor=ident.vendor,
@@ -172,6 +170,8 @@ class SimPress(Press):
                     f"soft max pressure must be > 0 and ≤ the rated {rated:g} MPa, got {soft_max_mpa!r}",
                     code=ILLEGAL_VALUE,
                 )
+        if watchdog_ms is not None and not self.model.press_cfg.firmware.watchdog_enabled:
+            watchdog_ms = 0  # the defective firmware accepts the value and never arms it
         self.model.configure(
             die_area_mm2=die_area_mm2,
             soft_max_mpa=soft_max_mpa,
@@ -318,7 +318,19 @@ def _pair(parsed: PressURL, key: str) -> tuple[float, float] | None:
 
 def open_sim_press(parsed: PressURL) -> SimPress:
     """Open a ``sim://`` URL (called by :func:`presshil.open_press`)."""
-    parsed.check_keys(URL_KEYS)
+    # dotted keys override catalogue values: load_cells.gain_error_pct=1.5,
+    # firmware.watchdog_enabled=false, specimen.breathing.amplitude_um=5
+    overrides = {k: v for k, v in parsed.query.items() if "." in k}
+    parsed.check_keys(URL_KEYS | set(overrides))
+    where = f"press URL {parsed.raw!r}"
+    press_cfg = with_overrides(
+        load_press(parsed.target or None)[0],
+        {k: v for k, v in overrides.items() if not k.startswith("specimen.")}, where,
+    )
+    spec_cfg = with_overrides(
+        load_specimen(parsed.query.get("specimen") or None)[0],
+        {k.removeprefix("specimen."): v for k, v in overrides.items() if k.startswith("specimen.")}, where,
+    )
     seed = parsed.get_int("seed", 0)
     if seed < 0:
         raise PressURLError(f"press URL {parsed.raw!r}: seed must be ≥ 0, got {seed}")
@@ -354,8 +366,8 @@ def open_sim_press(parsed: PressURL) -> SimPress:
     except ConfigError as exc:
         raise PressURLError(str(exc)) from None
     return SimPress(
-        parsed.target or None,
-        parsed.query.get("specimen") or None,
+        press_cfg,
+        spec_cfg,
         seed=seed,
         faults=faults,
         fidelity=fidelity,

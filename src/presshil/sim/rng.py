@@ -25,6 +25,7 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _STREAM_STRIDE = np.uint64(0xD1B54A32D192ED03)
+_ATTEMPT_STRIDE = np.uint64(0x8CB92BA72F3D8DD7)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 # streams: load-cell channels use pairs 0..3 (channel i: stream i // 2, deviate i % 2)
@@ -47,7 +48,7 @@ def normal_pair(seed: int, stream: int, tick: int):
     from the same hash, so the result is still a pure function of the three integers.
     """
     base = np.uint64(seed) * _GOLDEN + np.uint64(stream + 1) * _STREAM_STRIDE
-    k = np.uint64(tick) * np.uint64(8)
+    k = np.uint64(tick) * np.uint64(2)
     while True:
         h1 = _mix(base + k * _GOLDEN)
         h2 = _mix(base + (k + np.uint64(1)) * _GOLDEN)
@@ -57,7 +58,7 @@ def normal_pair(seed: int, stream: int, tick: int):
         if 0.0 < s < 1.0:
             f = math.sqrt(-2.0 * math.log(s) / s)
             return u1 * f, u2 * f
-        k += np.uint64(2)  # rejected (21 % of draws): next candidate pair
+        base += _ATTEMPT_STRIDE  # rejected (21 % of draws): a fresh candidate pair
 
 
 @jit

@@ -12,7 +12,6 @@ exception responses, ``ERR`` replies) go through :func:`modbus_exception` and
 from __future__ import annotations
 
 import logging
-import socket
 import struct
 import termios
 from collections.abc import Iterator
@@ -75,7 +74,7 @@ def translate(exc: BaseException, where: str, timeout_s: float) -> PressError | 
         return TransportError(f"{where}: connection failed or lost ({exc.string})")
     if isinstance(exc, ModbusException):
         return TransportError(f"{where}: {exc}")
-    if isinstance(exc, (TimeoutError, socket.timeout, serial.SerialTimeoutException)):
+    if isinstance(exc, (TimeoutError, serial.SerialTimeoutException)):
         return TransportTimeout(f"{where}: no reply within {timeout_s:g} s")
     if isinstance(exc, (serial.SerialException, termios.error)):
         return TransportError(f"{where}: serial port error ({exc})")
