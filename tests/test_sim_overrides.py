@@ -55,3 +55,25 @@ def test_bad_override_names_the_key(url: str, words: list[str]) -> None:
     for word in words:
         assert word in str(info.value)
     assert url in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["servo-electric-10t", "auto-hydraulic-25t"])
+def test_recommand_after_stop_closes_the_gap_without_tripping(name: str) -> None:
+    """After a stop the ram retracts off the pellet; the next command must approach gently.
+
+    Integrating across the free gap used to wind the loop up and slam a stiff servo press
+    into the dense pellet, tripping its force-rate limit.
+    """
+    p = presshil.open_press(f"sim://{name}?seed=1")
+    c = p.clock
+    p.command(74.0, 10.0)
+    c.sleep_until(10.0)
+    p.stop()
+    c.sleep_until(12.0)
+    p.reset()
+    c.sleep_until(16.0)
+    p.command(74.0, 10.0)
+    c.sleep_until(30.0)
+    s = p.read()
+    assert not s.faulted, Status.describe(s.status)
+    assert s.pressure_mpa == pytest.approx(74.0, abs=0.25)

@@ -66,6 +66,7 @@ from .layout import (
     P_KP,
     P_N_CH,
     P_RATE_TRIP_N_S,
+    P_U_APPROACH,
     P_RATED_MAX_MPA,
     P_RELEASED_BELOW_MPA,
     P_SETTLE_BAND_N,
@@ -172,9 +173,15 @@ def _pid(p, x, meas_n: float, dt: float) -> float:
     err = x[X_SP_MPA] * 1e6 * area - meas_n
     ff = p[P_KFF] * x[X_SP_RATE_MPA_S] * 1e6 * area
     pd = p[P_KP] * err - p[P_KD] * x[X_DFILT] + ff
-    integral = x[X_INTEGRAL] + p[P_KI] * err * dt
-    u = pd + integral
     u_max = p[P_U_MAX]
+    if meas_n < 2.0 * p[P_RELEASED_BELOW_MPA] * 1e6 * area:
+        # no contact yet: integrating across a free gap would wind the loop up and slam the
+        # ram into the stack, so hold the integral and close the gap at the approach speed
+        integral = x[X_INTEGRAL]
+        u_max = min(u_max, p[P_U_APPROACH])
+    else:
+        integral = x[X_INTEGRAL] + p[P_KI] * err * dt
+    u = pd + integral
     u_min = p[P_U_MIN]
     if u > u_max:
         if err < 0.0:

@@ -255,6 +255,7 @@ P_AT_SP_BAND_MPA = _p()
 P_RELEASED_BELOW_MPA = _p()
 P_SETTLE_BAND_N = _p()
 P_SETTLE_TICKS = _p()
+P_U_APPROACH = _p()  # output cap before contact: closing a gap slowly enough not to slam
 P_SIZE = _p.size
 
 # ---------------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ from .layout import (
     P_RETRACT_M,
     P_SETTLE_BAND_N,
     P_SETTLE_TICKS,
+    P_U_APPROACH,
     P_SIZE,
     P_SPEC_AREA_M2,
     P_STROKE_M3,
@@ -238,6 +239,9 @@ def build_params(
         p[P_KI] = kp * 2.0 * math.pi * (fw.integral_corner_hz or 0.0)
         p[P_KD] = kp * fw.derivative_ms * 1e-3
         p[P_KFF] = fw.feedforward / gain
+        # approach speed: meeting a stack as stiff as the nominal one at this output makes the
+        # force rise at half the rate trip, so closing a gap never trips the press
+        p[P_U_APPROACH] = min(p[P_U_MAX], 0.5 * fw.rate_trip_kn_per_s * 1e3 / gain)
     p[P_D_ALPHA] = _alpha(dt, fw.derivative_filter_hz, hz=True)
     p[P_E_ALPHA] = _alpha(dt, SETTLE_FILTER_HZ, hz=True)
     p[P_MAX_RATE_MPA_S] = fw.max_rate_mpa_s
