@@ -202,12 +202,18 @@ def run_cmd(
 
 
 def resolve_protocol(path: Path) -> Path:
-    """A path as given, else a name looked up in ./protocols (with or without .toml)."""
+    """A path as given, else a name looked up in ./protocols, then in the shipped library."""
     if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
         return path
-    for candidate in (Path("protocols") / path, Path("protocols") / f"{path}.toml"):
-        if candidate.exists():
-            return candidate
+    from .shipped import shipped_dir
+
+    shipped = shipped_dir("protocols")
+    for base in (Path("protocols"), shipped):
+        if base is None:
+            continue
+        for candidate in (base / path, base / f"{path}.toml"):
+            if candidate.exists():
+                return candidate
     return path  # load_protocol reports the missing file
 
 

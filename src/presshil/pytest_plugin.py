@@ -198,14 +198,14 @@ def _presshil_store(request: pytest.FixtureRequest) -> Iterator[Store]:
 
 
 def _find_protocol(name_or_path: str | os.PathLike[str], rootdir: Path) -> Path:
+    from .cli import resolve_protocol
+
     path = Path(name_or_path)
-    if path.exists():
-        return path
-    for base in (rootdir / "protocols", Path("protocols")):
-        for candidate in (base / path, base / f"{path}.toml"):
-            if candidate.exists():
-                return candidate
-    return path  # load_protocol names the missing file
+    local = rootdir / "protocols" / path
+    for candidate in (local, local.with_name(local.name + ".toml")):
+        if not path.exists() and candidate.exists():
+            return candidate
+    return resolve_protocol(path)
 
 
 @pytest.fixture

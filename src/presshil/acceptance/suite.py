@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ProtocolError
+from ..shipped import shipped_dir
 from .iso7500 import CLASSES
 
 SUITE_DIR = Path("protocols") / "acceptance"
@@ -194,13 +195,14 @@ class Suite(_SuiteBody):
         return math.pi * self.specimen.die_diameter_mm**2 / 4.0
 
 
-#: the suites shipped beside ``src/`` in a source checkout
-SOURCE_SUITE_DIR = Path(__file__).resolve().parents[3] / "protocols" / "acceptance"
+_shipped = shipped_dir("protocols")
+#: the suites shipped with presshil
+SOURCE_SUITE_DIR = (_shipped / "acceptance") if _shipped is not None else SUITE_DIR
 
 
 def resolve_suite(name: str | Path) -> Path:
     """A path as given; else ``protocols/acceptance/NAME.toml`` in the current directory,
-    then in the presshil source tree."""
+    then among the suites shipped with presshil."""
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return path

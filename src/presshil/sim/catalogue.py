@@ -9,7 +9,8 @@ Lookup of a NAME, in order:
 1. a path to a ``.toml`` file (anything ending in ``.toml``);
 2. ``$PRESSHIL_SIMS_DIR/{presses,specimens}/NAME.toml``;
 3. ``./sims/...`` in the current directory;
-4. the ``sims/`` folder of the presshil source tree (beside ``src/``).
+4. the catalogue shipped with presshil (beside ``src/`` in a checkout, inside the package
+   when installed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import CatalogueError
+from ..shipped import shipped_dir
 
 DEFAULT_PRESS = "auto-hydraulic-25t"
 DEFAULT_SPECIMEN = "nmc-lpscl-li-10mm"
@@ -258,7 +260,9 @@ def catalogue_dirs() -> list[Path]:
     if env:
         dirs.append(Path(env))
     dirs.append(Path.cwd() / "sims")
-    dirs.append(Path(__file__).resolve().parents[3] / "sims")
+    shipped = shipped_dir("sims")
+    if shipped is not None:
+        dirs.append(shipped)
     seen: list[Path] = []
     for d in dirs:
         if d not in seen:

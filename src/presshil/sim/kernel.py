@@ -155,6 +155,12 @@ def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
 @jit
 def _one_tick(p, x, n, ch_true, rec) -> bool:
     """Sensors, firmware, actuator and plant for one tick; True when the record is full."""
+    return _tick(p, x, n, ch_true, rec, False)
+
+
+@jit
+def _tick(p, x, n, ch_true, rec, external: bool) -> bool:
+    """One tick; with ``external`` the firmware is skipped (plant mode, see :func:`advance_plant`)."""
     dt = p[P_DT_S]
     k = n[N_TICK]
     t = k * dt
@@ -188,8 +194,9 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
         x[X_MEAS_FORCE_N] = total
         x[X_MEAS_P_MPA] = total / x[X_DIE_AREA_M2] * 1e-6
         x[X_MEAS_POS_M] = sensors.read_position(p, ram_position(p, x), seed, k)
-        mode = firmware.tick(p, x, n, total, bad, t, k, dt)
-        n[N_ACT_MODE] = mode
+        if not external:
+            mode = firmware.tick(p, x, n, total, bad, t, k, dt)
+            n[N_ACT_MODE] = mode
         n[N_COUNTER] += 1
         n[N_SAMPLE_TICK] = k
     else:
@@ -333,8 +340,29 @@ def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
     return RET_DONE
 
 
+@jit
+def advance_plant(p, x, n, tick_end: int, ch_true, rec) -> int:
+    """Plant mode: as :func:`advance`, but the firmware is outside the model.
+
+    The actuator mode ``n[N_ACT_MODE]`` and command ``x[X_U]`` are whatever the caller
+    (external firmware, through :mod:`presshil.plant`) last wrote; sensors and the sample
+    counter still advance every tick. No macro steps: nobody here knows the hold is settled.
+    """
+    while n[N_TICK] < tick_end:
+        if _tick(p, x, n, ch_true, rec, True):
+            return RET_RECORD_FULL
+    return RET_DONE
+
+
 refresh_stale_cache(
     [rng, specimen, platen, sensors, actuator, operator, firmware, sys.modules[__name__]]
 )
 
-__all__ = ["MAX_CH", "advance", "ram_position", "series_compliance", "stack_stiffness"]
+__all__ = [
+    "MAX_CH",
+    "advance",
+    "advance_plant",
+    "ram_position",
+    "series_compliance",
+    "stack_stiffness",
+]

@@ -108,6 +108,7 @@ from .layout import (
     X_SWELL_M,
     X_SWELL_RATE_M_S,
     X_TARGET_MPA,
+    X_U,
 )
 from .operator import start_pumping
 from .params import build_params, rated_max_pressure_mpa
@@ -183,6 +184,8 @@ class SimModel:
         self._ch_true = np.zeros(2 * MAX_CH)  # true channel split, then channel noise
         self._rec = np.zeros((1, R_SIZE))
         self._chunks: list[np.ndarray] | None = None
+        #: plant mode: the firmware is outside the model (see :meth:`set_actuator`)
+        self.external_firmware = False
         self.env = _Environment()
         breathing = specimen.breathing
         if breathing is not None and breathing.amplitude_um > 0:
@@ -213,11 +216,19 @@ class SimModel:
         tick_end = math.floor(t * self.loop_hz + 1e-6) + 1
         if tick_end <= self.n[N_TICK]:
             return
-        while (
-            kernel.advance(self.p, self.x, self.n, tick_end, self._ch_true, self._rec)
-            == RET_RECORD_FULL
-        ):
+        step = kernel.advance_plant if self.external_firmware else kernel.advance
+        while step(self.p, self.x, self.n, tick_end, self._ch_true, self._rec) == RET_RECORD_FULL:
             self._flush_record()
+
+    def set_actuator(self, mode: int, command: float) -> None:
+        """Plant mode: the actuator mode (``AM_*``) and command from the next tick on.
+
+        ``command`` is the servo-valve spool opening (−1..1) or the ram speed demand (m/s),
+        as the reference firmware would leave it in ``x[X_U]``.
+        """
+        self.sync()
+        self.n[N_ACT_MODE] = mode
+        self.x[X_U] = command
 
     def advance_to(self, t: float) -> None:
         """Advance virtual time to ``t``: SimPy events on the way, then the kernel up to ``t``."""
