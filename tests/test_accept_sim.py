@@ -1,8 +1,7 @@
 """Acceptance on sim://: injected errors move the verdict the right way.
 
-Load-cell gain error and hysteresis are catalogue parameters of the simulated press (there is
-no URL or fault to set them per run), so these tests build the press from a modified copy of
-the catalogue entry. Everything runs in virtual time.
+Load-cell gain error, hysteresis and a defective watchdog are set the way a user sets them on
+the command line: catalogue overrides in the sim:// URL. Everything runs in virtual time.
 """
 
 from __future__ import annotations
@@ -30,13 +29,13 @@ def only(*enabled: str, extra: str = "") -> presshil.acceptance.Suite:
     return parse_suite(text, source="test-suite.toml")
 
 
-def sim_with_load_cells(**update: object) -> SimPress:
-    """The default automatic press with its load-cell parameters changed."""
-    cfg, _ = load_press("auto-hydraulic-25t")
-    cells = cfg.load_cells.model_copy(update=update)
-    press = SimPress(cfg.model_copy(update={"load_cells": cells}), seed=1)
-    press.url = "sim://auto-hydraulic-25t (modified load cells)"
-    return press
+def sim_with_load_cells(**update: object) -> presshil.Press:
+    """The default automatic press with load-cell parameters overridden in its URL."""
+    query = "&".join(
+        f"load_cells.{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in update.items()
+    )
+    return presshil.open_press(f"sim://auto-hydraulic-25t?seed=1&{query}")
 
 
 @pytest.fixture(scope="module")
@@ -116,18 +115,10 @@ def test_leaking_manual_press_fails_the_hold() -> None:
     assert auto.passed
 
 
-class _WatchdogIgnored(SimPress):
-    """Firmware that accepts the watchdog setting and never acts on it."""
-
-    def configure(self, *, die_area_mm2=None, soft_max_mpa=None, watchdog_ms=None) -> None:
-        super().configure(die_area_mm2=die_area_mm2, soft_max_mpa=soft_max_mpa, watchdog_ms=0)
-
-
 def test_disabled_watchdog_fails_safety() -> None:
     good = run_acceptance(presshil.open_press("sim://?seed=1"), only("safety"))
     assert good.passed, [c for c in good.criteria if not c.passed]
-    press = _WatchdogIgnored(seed=1)
-    press.url = "sim:// (watchdog ignored)"
+    press = presshil.open_press("sim://?seed=1&firmware.watchdog_enabled=false")
     result = run_acceptance(press, only("safety"))
     by_name = {c.name: c for c in result.criteria}
     assert by_name["safe state after heartbeats stop"].status == "fail"
