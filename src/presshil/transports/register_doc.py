@@ -57,8 +57,8 @@ _RULES = f"""
 
 
 def _addr(reg: Register) -> str:
-    if reg.name == "channel_force":
-        return f"{reg.address}..{reg.address - 1}+2N"
+    if reg.per_channel:
+        return f"{reg.address}..{reg.address - 1}+{2 * reg.per_channel}N"
     if reg.name == "state_mirror":
         return f"{reg.address}..{reg.address + 15}+2N"
     if reg.type.width == 2:
@@ -72,7 +72,8 @@ def _table(space: Space) -> list[str]:
         if reg.space is not space:
             continue
         name = f"{reg.name} *ext*" if reg.extension else reg.name
-        typ = f"N × {reg.type.value}" if reg.name == "channel_force" else reg.type.value
+        per = f"{reg.per_channel} × " if reg.per_channel > 1 else ""
+        typ = f"N × {per}{reg.type.value}" if reg.per_channel else reg.type.value
         rows.append(f"| {_addr(reg)} | {name} | {typ} | {reg.access} | {reg.unit} | {reg.doc} |")
     return rows
 

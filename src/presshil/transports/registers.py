@@ -24,6 +24,8 @@ MAX_CHANNELS = 8
 #: extension: holding registers STATE_MIRROR_BASE + a mirror input register a, so that one
 #: FC23 read/write-multiple can write a command and read the whole state back
 STATE_MIRROR_BASE = 256
+#: extension: input registers of the load-cell positions, N × (x, y) f32 in mm
+CHANNEL_POSITION_BASE = 110
 
 
 class Space(str, enum.Enum):
@@ -53,7 +55,7 @@ class RegType(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Register:
-    """One field of the map: a value, or an array of ``count`` values (channel forces)."""
+    """One field of the map: a value, or ``per_channel`` values for each of the N channels."""
 
     name: str
     space: Space
@@ -62,13 +64,18 @@ class Register:
     access: str  # "R" or "RW"
     unit: str
     doc: str
-    count: int = 1
+    #: 0 for a scalar; k for k values per channel (N × k values in channel order)
+    per_channel: int = 0
     #: not in DESIGN.md's v1 tables: documented as an extension
     extension: bool = False
 
+    def values(self, channels: int) -> int:
+        """Number of values the field holds with ``channels`` channels."""
+        return self.per_channel * channels if self.per_channel else 1
+
     def width(self, channels: int = MAX_CHANNELS) -> int:
-        """Registers taken, with ``channels`` entries for the per-channel array."""
-        return self.type.width * (channels if self.count > 1 else 1)
+        """Registers taken with ``channels`` channels."""
+        return self.type.width * self.values(channels)
 
 
 _I, _H = Space.INPUT, Space.HOLDING
@@ -113,11 +120,23 @@ REGISTERS: tuple[Register, ...] = (
         "R",
         "kN",
         "channel force, N × f32 (registers 16..15+2N)",
-        count=MAX_CHANNELS,
+        per_channel=1,
     ),
     Register("rated_max_pressure", _I, 100, F32, "R", "MPa", "rated max pressure"),
     Register("rated_max_force", _I, 102, F32, "R", "kN", "rated max force"),
     Register("map_version", _I, 104, U16, "R", "", "register map version (1)"),
+    Register(
+        "channel_position",
+        _I,
+        CHANNEL_POSITION_BASE,
+        F32,
+        "R",
+        "mm",
+        "load-cell position relative to the die centre, N × (x, y) (registers 110..109+4N); "
+        "NaN when unknown",
+        per_channel=2,
+        extension=True,
+    ),
     Register(
         "command",
         _H,
@@ -186,7 +205,6 @@ REGISTERS: tuple[Register, ...] = (
         "",
         "read-only mirror of input "
         "registers 0..15+2N at 256..271+2N, for one FC23 command-and-read round trip",
-        count=16 + 2 * MAX_CHANNELS,
         extension=True,
     ),
 )
@@ -219,8 +237,7 @@ def fields(space: Space, channels: int) -> Iterator[tuple[int, Register, int]]:
     for reg in REGISTERS:
         if reg.space is not space or reg.name == "state_mirror":
             continue
-        n = channels if reg.count > 1 else 1
-        for i in range(n):
+        for i in range(reg.values(channels)):
             yield reg.address + i * reg.type.width, reg, i
 
 
@@ -370,6 +387,7 @@ __all__ = [
     "DEVICE_ID",
     "MAX_CHANNELS",
     "STATE_MIRROR_BASE",
+    "CHANNEL_POSITION_BASE",
     "Space",
     "RegType",
     "Register",

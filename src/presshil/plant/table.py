@@ -1,0 +1,124 @@
+"""A declarative register table, for maps other than the press map v1.
+
+:mod:`presshil.transports.registers` pins the press map v1 as one table of
+:class:`~presshil.transports.registers.Register` rows. The plant map has the same shape, so
+it reuses the row type, the wire types and the address error of that module; this class
+adds what that module does with its module-level table — layout, block codecs, documentation
+rows — for any table. Arrays (``count > 1``) always take all their slots here: the plant map
+has a fixed layout, whatever the channel count.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+
+from ..transports.registers import Register, RegisterAddressError, RegType, Space
+
+Value = float | int
+
+
+class RegisterTable:
+    """Layout and codecs of one register table (``name`` is used in error messages)."""
+
+    def __init__(self, name: str, registers: Sequence[Register], mirror_base: int | None) -> None:
+        self.name = name
+        self.registers = tuple(registers)
+        #: holding register where the input state block is mirrored read-only (FC23), if any
+        self.mirror_base = mirror_base
+        self.by_name: Mapping[str, Register] = {r.name: r for r in self.registers}
+        self._check_overlaps()
+
+    # --- layout -------------------------------------------------------------------------
+    def fields(self, space: Space) -> Iterator[tuple[int, Register, int]]:
+        """``(address, register, index)`` of every value in ``space``, in address order."""
+        rows = sorted((r for r in self.registers if r.space is space), key=lambda r: r.address)
+        for reg in rows:
+            for i in range(reg.count):
+                yield reg.address + i * reg.type.width, reg, i
+
+    def defined_ranges(self, space: Space) -> list[tuple[int, int]]:
+        """Contiguous ``(first, last)`` address ranges that exist in ``space``."""
+        ranges: list[tuple[int, int]] = []
+        for addr, reg, _ in self.fields(space):
+            last = addr + reg.type.width - 1
+            if ranges and ranges[-1][1] + 1 == addr:
+                ranges[-1] = (ranges[-1][0], last)
+            else:
+                ranges.append((addr, last))
+        return ranges
+
+    def span(self, space: Space, first: str, last: str) -> tuple[int, int]:
+        """``(start, count)`` of the registers from field ``first`` to field ``last``."""
+        a, b = self.by_name[first], self.by_name[last]
+        return a.address, b.address + b.width(b.count) - a.address
+
+    # --- codecs -------------------------------------------------------------------------
+    def decode(self, space: Space, start: int, regs: Sequence[int]) -> dict[str, Value | list]:
+        """Values of the whole fields in ``regs`` read at ``start``; arrays come as lists."""
+        names, codec = self._plan(space, start, len(regs))
+        raw = codec[0].unpack(codec[1].pack(*regs))
+        out: dict[str, Value | list] = {}
+        for (name, index), value in zip(names, raw):
+            reg = self.by_name[name]
+            if reg.count > 1:
+                out.setdefault(name, [0.0] * reg.count)[index] = value  # type: ignore[index]
+            else:
+                out[name] = value
+        return out
+
+    def encode(self, space: Space, start: int, count: int, values: Mapping[str, object]) -> list[int]:
+        """``count`` registers from ``start``; missing fields are 0, arrays take sequences."""
+        names, codec = self._plan(space, start, count)
+        flat: list[Value] = []
+        for name, index in names:
+            reg = self.by_name[name]
+            value = values.get(name, 0)
+            if reg.count > 1:
+                seq = value if isinstance(value, Sequence) else ()
+                value = seq[index] if index < len(seq) else 0
+            flat.append(_coerce(reg.type, value))  # type: ignore[arg-type]
+        return list(codec[1].unpack(codec[0].pack(*flat)))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - tables live for the whole process
+    def _plan(
+        self, space: Space, start: int, count: int
+    ) -> tuple[tuple[tuple[str, int], ...], tuple[struct.Struct, struct.Struct]]:
+        end = start + count
+        covered = start
+        names: list[tuple[str, int]] = []
+        codes = ""
+        for addr, reg, index in self.fields(space):
+            stop = addr + reg.type.width
+            if stop <= start or addr >= end:
+                continue
+            if addr < start or stop > end:
+                raise RegisterAddressError(
+                    space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'"
+                )
+            if addr != covered:
+                raise RegisterAddressError(space, covered, f"not defined in the {self.name}")
+            names.append((reg.name, index))
+            codes += reg.type.code
+            covered = stop
+        if covered != end:
+            raise RegisterAddressError(space, covered, f"not defined in the {self.name}")
+        return tuple(names), (struct.Struct(">" + codes), struct.Struct(">" + "H" * count))
+
+    def _check_overlaps(self) -> None:
+        for space in Space:
+            end = -1
+            for addr, reg, _ in self.fields(space):
+                if addr < end:
+                    raise ValueError(f"{self.name}: '{reg.name}' overlaps at {space.value} {addr}")
+                end = addr + reg.type.width
+
+
+def _coerce(rtype: RegType, value: Value) -> Value:
+    if rtype is RegType.F32:
+        return float(value)
+    return int(value) & (0xFFFF if rtype is RegType.U16 else 0xFFFFFFFF)
+
+
+__all__ = ["RegisterTable"]
