@@ -93,7 +93,6 @@ def report(request):
     """Register the end-of-session report once."""
     if not request.config.pluginmanager.has_plugin("presshil-bench-transport"):
         request.config.pluginmanager.register(_Report(), "presshil-bench-transport")
-    return
 
 
 def record(benchmark, name: str, wire_s: float | None = None) -> None:

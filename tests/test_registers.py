@@ -18,8 +18,10 @@ from presshil.transports.registers import (
     Space,
     StateCodec,
     decode,
+    decode_positions,
     defined_ranges,
     encode,
+    encode_positions,
     state_count,
 )
 
@@ -132,6 +134,14 @@ def test_decode_refuses_half_a_float_and_undefined_addresses() -> None:
 def test_encode_refuses_fields_that_are_not_contiguous() -> None:
     with pytest.raises(RegisterAddressError, match="not contiguous"):
         encode(Space.HOLDING, 0, {"command": 1, "setpoint": 2.0})
+
+
+def test_channel_positions_round_trip_and_nan_means_unknown() -> None:
+    positions = ((-10.0, 5.5), (10.0, 5.5), (0.0, -11.25))
+    regs = encode_positions(positions, 3)
+    assert len(regs) == 12 and defined_ranges(Space.INPUT, 3)[2] == (110, 121)
+    assert decode_positions(regs, 3) == positions
+    assert decode_positions(encode_positions((), 3), 3) == ()
 
 
 def test_nan_survives_the_codec_so_the_device_can_refuse_it() -> None:

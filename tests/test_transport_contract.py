@@ -69,6 +69,11 @@ def test_three_wires_drive_one_press(server, connections) -> None:
     rtu = connect(server, connections, "modbus_rtu")
     line = connect(server, connections, "serial")
     assert tcp.identity.model == rtu.identity.model == line.identity.model
+    positions = tcp.identity.channel_positions_mm
+    assert len(positions) == tcp.identity.channel_count  # the extension carries them
+    for other in (rtu.identity.channel_positions_mm, line.identity.channel_positions_mm):
+        flat = [c for xy in other for c in xy]
+        assert flat == pytest.approx([c for xy in positions for c in xy], abs=1e-3)
     assert tcp.identity.rated_max_pressure_mpa == pytest.approx(
         line.identity.rated_max_pressure_mpa, rel=1e-6
     )

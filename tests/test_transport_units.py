@@ -25,10 +25,12 @@ from presshil.transports.line_link import _after_noise
 from presshil.transports.line_protocol import (
     format_idn,
     format_meas,
+    format_positions,
     format_rated,
     parse_err,
     parse_idn,
     parse_meas,
+    parse_positions,
     parse_rated,
 )
 from presshil.transports.rtu_resync import RtuResync
@@ -124,6 +126,11 @@ def test_identity_and_ratings_round_trip() -> None:
     assert parse_idn(format_idn(ident)) == ("Acme  Inc.", "AH-25", "SN1", "1.0")
     assert parse_rated(format_rated(ident)) == (500.0, 245.2, 4)
     assert parse_err("ERR 3 setpoint too high") == (3, "setpoint too high")
+    placed = Identity("Acme", "AH-25", "SN1", "1.0", 500.0, 245.2, 2, ((-10.0, 0.5), (10.0, -0.25)))
+    assert format_positions(placed) == "-10,0.5 10,-0.25"
+    assert parse_positions(format_positions(placed), 2) == placed.channel_positions_mm
+    with pytest.raises(ValueError):
+        parse_positions("1,2", 2)
     assert parse_err("OK") is None
 
 

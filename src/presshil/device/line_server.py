@@ -19,6 +19,7 @@ from ..transports.line_protocol import (
     format_err,
     format_idn,
     format_meas,
+    format_positions,
     format_rated,
 )
 from .ports import ServedPort
@@ -109,6 +110,10 @@ class LineServer:
             return format_meas(press.sample())
         if word == "RATED?":
             return format_rated(press.identity)
+        if word == "POS?":
+            if not press.identity.channel_positions_mm:
+                return format_err(4, "load-cell positions are not known")
+            return format_positions(press.identity)
         if word == "FAULT?":
             return str(press.sample().fault_code)
         if word == "HB":

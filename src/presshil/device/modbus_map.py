@@ -16,6 +16,7 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from ..transports.registers import (
+    CHANNEL_POSITION_BASE,
     DEVICE_ID,
     MAP_VERSION,
     STATE_MIRROR_BASE,
@@ -25,6 +26,7 @@ from ..transports.registers import (
     decode,
     defined_ranges,
     encode,
+    encode_positions,
 )
 from .virtual import Refused, VirtualPress
 
@@ -136,6 +138,11 @@ class RegisterMap:
                 image.update(enumerate(self.codec.encode(self.press.sample())))
             if address + count > 100:
                 image.update(enumerate(self.ratings(), start=100))
+            if address + count > CHANNEL_POSITION_BASE:
+                positions = encode_positions(
+                    self.press.identity.channel_positions_mm, self.channels
+                )
+                image.update(enumerate(positions, start=CHANNEL_POSITION_BASE))
         else:
             if address < STATE_MIRROR_BASE:
                 params = dict(self.press.params)

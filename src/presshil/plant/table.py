@@ -1,11 +1,11 @@
 """A declarative register table, for maps other than the press map v1.
 
-:mod:`presshil.transports.registers` pins the press map v1 as one table of
-:class:`~presshil.transports.registers.Register` rows. The plant map has the same shape, so
-it reuses the row type, the wire types and the address error of that module; this class
-adds what that module does with its module-level table — layout, block codecs, documentation
-rows — for any table. Arrays (``count > 1``) always take all their slots here: the plant map
-has a fixed layout, whatever the channel count.
+:mod:`presshil.transports.registers` pins the press map v1 as one table. The plant map has
+the same shape and conventions, so it reuses that module's wire types
+(:class:`~presshil.transports.registers.RegType`, ``Space``) and its address error; this
+module adds what that one does with its module-level table — layout, block codecs — for any
+table of :class:`Field` rows. Arrays (``count > 1``) always take all their slots here: the
+plant map has a fixed layout, whatever the channel count.
 """
 
 from __future__ import annotations
@@ -13,25 +13,45 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
-from ..transports.registers import Register, RegisterAddressError, RegType, Space
+from ..transports.registers import RegisterAddressError, RegType, Space
 
 Value = float | int
+
+
+@dataclass(frozen=True)
+class Field:
+    """One row of a table: a value, or an array of ``count`` values."""
+
+    name: str
+    space: Space
+    address: int
+    type: RegType
+    access: str  # "R" or "RW"
+    unit: str
+    doc: str
+    count: int = 1
+
+    @property
+    def width(self) -> int:
+        """Registers the whole field takes."""
+        return self.type.width * self.count
 
 
 class RegisterTable:
     """Layout and codecs of one register table (``name`` is used in error messages)."""
 
-    def __init__(self, name: str, registers: Sequence[Register], mirror_base: int | None) -> None:
+    def __init__(self, name: str, registers: Sequence[Field], mirror_base: int | None) -> None:
         self.name = name
         self.registers = tuple(registers)
         #: holding register where the input state block is mirrored read-only (FC23), if any
         self.mirror_base = mirror_base
-        self.by_name: Mapping[str, Register] = {r.name: r for r in self.registers}
+        self.by_name: Mapping[str, Field] = {r.name: r for r in self.registers}
         self._check_overlaps()
 
     # --- layout -------------------------------------------------------------------------
-    def fields(self, space: Space) -> Iterator[tuple[int, Register, int]]:
+    def fields(self, space: Space) -> Iterator[tuple[int, Field, int]]:
         """``(address, register, index)`` of every value in ``space``, in address order."""
         rows = sorted((r for r in self.registers if r.space is space), key=lambda r: r.address)
         for reg in rows:
@@ -52,7 +72,7 @@ class RegisterTable:
     def span(self, space: Space, first: str, last: str) -> tuple[int, int]:
         """``(start, count)`` of the registers from field ``first`` to field ``last``."""
         a, b = self.by_name[first], self.by_name[last]
-        return a.address, b.address + b.width(b.count) - a.address
+        return a.address, b.address + b.width - a.address
 
     # --- codecs -------------------------------------------------------------------------
     def decode(self, space: Space, start: int, regs: Sequence[int]) -> dict[str, Value | list]:

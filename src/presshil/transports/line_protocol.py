@@ -3,7 +3,7 @@
 ASCII, LF-terminated (a CR before the LF is ignored), one reply per command: ``OK``,
 ``ERR <code> <text>`` or data. Commands are case-insensitive. See
 ``docs/serial-protocol.md`` for the full description, including the extensions
-``RATED?`` and ``FAULT?``.
+``RATED?``, ``FAULT?`` and ``POS?``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SETTERS: dict[str, tuple[str, type]] = {
 }
 #: commands that act: keyword -> register-map command number
 ACTIONS = {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}
-QUERIES = ("*IDN?", "MEAS?", "RATED?", "FAULT?")
+QUERIES = ("*IDN?", "MEAS?", "RATED?", "FAULT?", "POS?")
 MAX_LINE = 256
 
 _ERR = re.compile(r"^ERR\s+(\d+)\s*(.*)$")
@@ -83,6 +83,23 @@ def parse_rated(text: str) -> tuple[float, float, int]:
     return float(parts[0]), float(parts[1]), int(parts[2])
 
 
+def format_positions(identity: Identity) -> str:
+    """``POS?`` reply (extension): ``<x1>,<y1> <x2>,<y2> …`` in mm from the die centre."""
+    return " ".join(f"{_num(x)},{_num(y)}" for x, y in identity.channel_positions_mm)
+
+
+def parse_positions(text: str, channels: int) -> tuple[tuple[float, float], ...]:
+    """Load-cell positions from a ``POS?`` reply; ``ValueError`` if it is not one."""
+    pairs = text.split()
+    if len(pairs) != channels:
+        raise ValueError(f"POS? reply has {len(pairs)} positions, expected {channels}")
+    out = []
+    for pair in pairs:
+        x, y = pair.split(",")
+        out.append((float(x), float(y)))
+    return tuple(out)
+
+
 def parse_err(text: str) -> tuple[int, str] | None:
     """``(code, text)`` of an ``ERR`` reply, or None if ``text`` is not one."""
     m = _ERR.match(text)
@@ -107,6 +124,8 @@ __all__ = [
     "parse_idn",
     "format_rated",
     "parse_rated",
+    "format_positions",
+    "parse_positions",
     "parse_err",
     "format_err",
 ]

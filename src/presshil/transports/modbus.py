@@ -35,6 +35,7 @@ from ..urls import PressURL
 from .modbus_link import ModbusLink
 from .registers import (
     BY_NAME,
+    CHANNEL_POSITION_BASE,
     COMMAND_REGULATE,
     COMMAND_RELEASE,
     COMMAND_RESET,
@@ -45,6 +46,7 @@ from .registers import (
     Space,
     StateCodec,
     decode,
+    decode_positions,
     encode,
 )
 from .staleness import CounterWatch
@@ -249,6 +251,7 @@ class ModbusPress(Press):
                 f"{self.url}: channel count {channels} (input register 14) outside 1..{MAX_CHANNELS}"
             )
         info = self._device_information()
+        positions = self._read_positions(channels)
         return Identity(
             vendor=info.get(0x00) or "unknown vendor",
             model=info.get(0x05) or info.get(0x01) or "Modbus press",
@@ -257,7 +260,22 @@ class ModbusPress(Press):
             rated_max_pressure_mpa=rated_mpa,
             rated_max_force_kn=rated_kn,
             channel_count=channels,
+            channel_positions_mm=positions,
         )
+
+    def _read_positions(self, channels: int) -> tuple[tuple[float, float], ...]:
+        """Load-cell positions (extension, input 110..109+4N); () if the device has none."""
+        count = 4 * channels
+        try:
+            rsp = self._link.call(
+                f"read channel positions (FC04 input 110..{109 + count})",
+                lambda c: c.read_input_registers(
+                    CHANNEL_POSITION_BASE, count=count, device_id=self._unit
+                ),
+            )
+        except DeviceFault:
+            return ()
+        return decode_positions(rsp.registers, channels)
 
     def _device_information(self) -> dict[int, str]:
         """FC43/14 extended stream; a device without it yields an empty identity."""

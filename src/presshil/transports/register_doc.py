@@ -19,7 +19,8 @@ big-endian, high word first (`f32` is IEEE 754 single precision). N is the chann
 (input register 14, 1..8).
 
 One FC04 read of input registers 0..15+2N returns the whole state. The ratings and the map
-version are at input registers 100..104. Identity: FC43/14 (read device identification)
+version are at input registers 100..104, the load-cell positions (an extension) at
+110..109+4N. Identity: FC43/14 (read device identification)
 objects 0x00 VendorName, 0x01 ProductCode (model), 0x02 MajorMinorRevision (firmware),
 0x05 ModelName (model) and, as an extension, 0x80 (serial number).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -332,6 +333,21 @@ def _coerce(reg: Register, value: float | int) -> float | int:
     return int(value) & (0xFFFF if reg.type is RegType.U16 else 0xFFFFFFFF)
 
 
+def encode_positions(positions: Sequence[tuple[float, float]], channels: int) -> list[int]:
+    """Input registers 110..109+4N for load-cell ``positions`` (NaN when not known)."""
+    flat = [c for xy in positions for c in xy] if len(positions) == channels else []
+    flat = flat or [math.nan] * (2 * channels)
+    return list(struct.unpack(f">{4 * channels}H", struct.pack(f">{2 * channels}f", *flat)))
+
+
+def decode_positions(regs: Sequence[int], channels: int) -> tuple[tuple[float, float], ...]:
+    """Load-cell positions from input registers 110..109+4N; () when the device does not know."""
+    flat = struct.unpack(f">{2 * channels}f", struct.pack(f">{4 * channels}H", *regs))
+    if not all(math.isfinite(c) for c in flat):
+        return ()
+    return tuple((flat[2 * i], flat[2 * i + 1]) for i in range(channels))
+
+
 class StateCodec:
     """Packs and unpacks the state block (input registers 0..15+2N) for N channels.
 
@@ -406,4 +422,6 @@ __all__ = [
     "encode",
     "decode",
     "StateCodec",
+    "encode_positions",
+    "decode_positions",
 ]

@@ -4,8 +4,9 @@ URL: ``serial:///dev/ttyUSB0?baud=115200&timeout=0.2``; optional ``retries=1``,
 ``stale=0.5`` (as for Modbus), and ``rated_mpa=…&rated_kn=…`` for a device that does not
 know the ``RATED?`` extension.
 
-Identity comes from ``*IDN?`` (vendor, model, serial, firmware) and the ratings from the
-extension ``RATED?`` (``<rated_mpa> <rated_kn> <channels>``). ``MEAS?`` carries no fault
+Identity comes from ``*IDN?`` (vendor, model, serial, firmware), the ratings from the
+extension ``RATED?`` (``<rated_mpa> <rated_kn> <channels>``) and the load-cell positions
+from the extension ``POS?`` (none if the device does not know it). ``MEAS?`` carries no fault
 code, so :meth:`SerialPress.read` asks the extension ``FAULT?`` only when the status shows
 a latched fault: one round trip per sample in the normal case.
 
@@ -21,7 +22,7 @@ from ..errors import DeviceFault, TransportError
 from ..press import SAFE_STOP_BITS, Identity, Press, Sample
 from ..urls import PressURL
 from .line_link import LineLink, accept_ok
-from .line_protocol import parse_idn, parse_meas, parse_rated
+from .line_protocol import parse_idn, parse_meas, parse_positions, parse_rated
 from .staleness import CounterWatch
 
 URL_KEYS = {"baud", "timeout", "retries", "stale", "rated_mpa", "rated_kn"}
@@ -180,7 +181,15 @@ class SerialPress(Press):
             rated_kn = self._parsed.get_float("rated_kn", 0.0)
             (probe,) = self._link.exchange(["MEAS?"], [_MEAS], "count channels (MEAS?)")
             channels = len(probe.channels_kn)
-        return Identity(vendor, model, serial_no, firmware, rated_mpa, rated_kn, channels)
+        try:
+            (positions,) = self._link.exchange(
+                ["POS?"], [_parser(lambda t: parse_positions(t, channels))], "read positions (POS?)"
+            )
+        except DeviceFault:  # a device without the extension, or without known positions
+            positions = ()
+        return Identity(
+            vendor, model, serial_no, firmware, rated_mpa, rated_kn, channels, positions
+        )
 
 
 def open_serial_press(parsed: PressURL) -> SerialPress:

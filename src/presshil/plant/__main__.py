@@ -1,0 +1,30 @@
+"""``python3 -m presshil.plant``: the plant server (same as ``presshil plant serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .serve import plant_serve_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and serve."""
+    parser = argparse.ArgumentParser(
+        prog="python3 -m presshil.plant",
+        description="Serve a simulated press WITHOUT its controller, for firmware in the loop.",
+    )
+    parser.add_argument("--press", default="sim://", help="sim://NAME?specimen=…&seed=…")
+    parser.add_argument("--modbus-tcp", help="HOST:PORT (port 0: any free port)")
+    parser.add_argument("--modbus-rtu", help="'pty' or a serial device")
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--json", action="store_true", help="print JSON ready/timing lines")
+    args = parser.parse_args(argv)
+    return plant_serve_main(
+        args.press, args.modbus_tcp, args.modbus_rtu, args.bind, baud=args.baud, json_lines=args.json
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The plant map on the wire: a pymodbus ``SimDevice`` whose action is the plant.
+
+Layout (which addresses exist, which are read-only) comes from
+:data:`presshil.plant.registers.TABLE`; pymodbus answers exception 02 outside it before the
+action runs. Reads are filled from the live plant under the driver's lock; a write of the
+actuator block commands the actuator and records the firmware's latency; a write of the
+injection block injects a fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pymodbus.constants import ExcCodes
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..errors import ConfigError
+from ..transports.registers import RegisterAddressError, Space
+from .realtime import PlantDriver
+from .registers import (
+    ACTUATOR_COUNT,
+    ACTUATOR_START,
+    DEVICE_ID,
+    INJECT_CODES,
+    MIRROR_BASE,
+    NAMEPLATE_COUNT,
+    NAMEPLATE_START,
+    SENSOR_COUNT,
+    SENSOR_START,
+    TABLE,
+    TRUTH_COUNT,
+    TRUTH_START,
+)
+
+log = logging.getLogger("presshil.plant")
+
+READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
+SUPPORTED = {READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE}
+_NAMES_BY_CODE = {v: k for k, v in INJECT_CODES.items()}
+
+
+class PlantRegisters:
+    """Registers of one plant behind a :class:`PlantDriver`."""
+
+    def __init__(self, driver: PlantDriver, vendor: str = "presshil") -> None:
+        self.driver = driver
+        self.plant = driver.plant
+        self.vendor = vendor
+        self._nameplate = TABLE.encode(
+            Space.INPUT, NAMEPLATE_START, NAMEPLATE_COUNT, self.plant.nameplate()
+        )
+        #: last values written to the holding registers (what FC03 reads back)
+        self._holding: dict[int, int] = {}
+        self._last_command_wall: float | None = None
+
+    def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
+        """The pymodbus device: input and holding blocks generated from the table."""
+
+        def block(space: Space) -> list[SimData]:
+            out = [
+                SimData(
+                    first,
+                    count=last - first + 1,
+                    values=0,
+                    datatype=DataType.REGISTERS,
+                    readonly=space is Space.HOLDING and first == MIRROR_BASE,
+                )
+                for first, last in TABLE.defined_ranges(space)
+            ]
+            return out
+
+        no_bits = [SimData(0, values=False, datatype=DataType.BITS)]
+        return SimDevice(
+            device_id,
+            simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
+            action=self.action,
+        )
+
+    def identification(self) -> ModbusDeviceIdentification:
+        """FC43/14 objects: who the plant is."""
+        ident = self.plant.model.press_cfg.identity
+        return ModbusDeviceIdentification(
+            info={
+                0x00: self.vendor,
+                0x01: "presshil-plant",
+                0x02: "plant map 1",
+                0x04: f"plant: {ident.model}",
+                0x05: f"plant: {ident.model}",
+            }
+        )
+
+    # --- pymodbus hook ----------------------------------------------------------------
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """Called by pymodbus after its address checks, for every register request."""
+        if function_code not in SUPPORTED:
+            return ExcCodes.ILLEGAL_FUNCTION
+        try:
+            if set_values is not None:
+                return self.write(address, [int(v) for v in set_values])
+            space = Space.INPUT if function_code == READ_INPUT else Space.HOLDING
+            offset = address - start_address
+            registers[offset : offset + count] = self.read(space, address, count)
+            return None
+        except Exception:  # noqa: BLE001 - a plant bug must answer 04, not kill the server
+            log.exception("plant request failed: FC%02d address %d", function_code, address)
+            return ExcCodes.DEVICE_FAILURE
+
+    # --- reads --------------------------------------------------------------------------
+    def read(self, space: Space, address: int, count: int) -> list[int]:
+        """``count`` registers of ``space`` from ``address`` (addresses already checked)."""
+        image: dict[int, int] = {}
+        end = address + count
+        if space is Space.INPUT:
+            if address < SENSOR_START + SENSOR_COUNT and end > SENSOR_START:
+                image.update(enumerate(self._sensor_block(), start=SENSOR_START))
+            if address < NAMEPLATE_START + NAMEPLATE_COUNT and end > NAMEPLATE_START:
+                image.update(enumerate(self._nameplate, start=NAMEPLATE_START))
+            if address < TRUTH_START + TRUTH_COUNT and end > TRUTH_START:
+                image.update(enumerate(self._truth_block(), start=TRUTH_START))
+        else:
+            if end > MIRROR_BASE and address < MIRROR_BASE + SENSOR_COUNT:
+                image.update(enumerate(self._sensor_block(), start=MIRROR_BASE))
+            image.update({a: v for a, v in self._holding.items() if address <= a < end})
+        return [image.get(a, 0) for a in range(address, end)]
+
+    def _sensor_block(self) -> list[int]:
+        with self.driver.lock:
+            values = self.plant.sensors()
+        return TABLE.encode(Space.INPUT, SENSOR_START, SENSOR_COUNT, values)
+
+    def _truth_block(self) -> list[int]:
+        timing = self.driver.timing
+        with self.driver.lock:
+            values = self.plant.truth_block()
+        values.update(
+            commands=timing.latency_ms.count,
+            last_latency=timing.latency_ms.last,
+            max_latency=timing.latency_ms.max,
+            rt_lag=timing.lag_ms.last,
+            max_rt_lag=timing.lag_ms.max,
+        )
+        return TABLE.encode(Space.INPUT, TRUTH_START, TRUTH_COUNT, values)
+
+    # --- writes -------------------------------------------------------------------------
+    def write(self, address: int, values: list[int]) -> ExcCodes | None:
+        """Apply a holding-register write: the actuator block or the injection block."""
+        end = address + len(values)
+        in_actuator = address < ACTUATOR_START + ACTUATOR_COUNT
+        if in_actuator and (address != ACTUATOR_START or end < ACTUATOR_START + ACTUATOR_COUNT):
+            # a command is drive mode + demand + its sample, or nothing: no half commands
+            log.info("refused partial actuator write at %d..%d", address, end - 1)
+            return ExcCodes.ILLEGAL_ADDRESS
+        try:
+            updates = TABLE.decode(Space.HOLDING, address, values)
+        except RegisterAddressError as exc:
+            log.info("refused write: %s", exc)
+            return ExcCodes.ILLEGAL_ADDRESS
+        if in_actuator:
+            code = self._command(updates)
+        else:
+            code = self._inject(updates)
+        if code is None:
+            self._holding.update(enumerate(values, start=address))
+        return code
+
+    def _command(self, updates: dict) -> ExcCodes | None:
+        driver = self.driver
+        arrived = time.perf_counter()
+        with driver.lock:
+            try:
+                self.plant.command(int(updates["drive_mode"]), float(updates["demand"]))
+            except ValueError as exc:
+                log.info("refused actuator command: %s", exc)
+                return ExcCodes.ILLEGAL_VALUE
+        # the sample named by based_on was due at its plant time; counter c is tick c - 1
+        sample_due = (int(updates["based_on"]) - 1) * self.plant.dt
+        timing = driver.timing
+        timing.latency_ms.add((driver.plant_time_now() - sample_due) * 1e3)
+        if self._last_command_wall is not None:
+            timing.interval_ms.add((arrived - self._last_command_wall) * 1e3)
+        self._last_command_wall = arrived
+        return None
+
+    def _inject(self, updates: dict) -> ExcCodes | None:
+        code = int(updates.get("inject", 0))
+        if code == 0:
+            return None
+        name = _NAMES_BY_CODE.get(code)
+        if name is None:
+            return ExcCodes.ILLEGAL_VALUE
+        params = _inject_params(name, updates)
+        try:
+            with self.driver.lock:
+                self.plant.inject(name, **params)
+        except ConfigError as exc:
+            log.info("refused injection: %s", exc)
+            return ExcCodes.ILLEGAL_VALUE
+        log.info("injected %s %s", name, params)
+        return None
+
+
+def _inject_params(name: str, updates: dict) -> dict[str, float]:
+    value = float(updates.get("inject_value", 0.0))
+    channel = int(updates.get("inject_channel", 0))
+    duration = float(updates.get("inject_duration", 0.0))
+    params: dict[str, float] = {}
+    if name in ("sensor_stuck", "open_wire", "sensor_drift", "sensor_saturation") and channel:
+        params["channel"] = channel
+    key = {
+        "overpressure": "mpa",
+        "leak": "factor",
+        "sensor_drift": "rate_n_per_min",
+        "sensor_saturation": "level_kn",
+    }.get(name)
+    if key and value > 0:
+        params[key] = value
+    if duration > 0 and name not in ("overpressure", "clear"):
+        params["duration_s"] = duration
+    return params
+
+
+__all__ = ["PlantRegisters", "SUPPORTED"]
