@@ -68,7 +68,6 @@ void control_init(controller_t *c, const hal_nameplate_t *np)
     c->ki = -c->ki;
     c->kff = -c->kff;
 #endif
-    c->d_alpha = 1.0 - exp(-(1.0 / FW_LOOP_HZ_DEFAULT) * TWO_PI * FW_DERIVATIVE_FILTER_HZ);
 }
 
 double control_trip_limit_mpa(const controller_t *c)
@@ -225,8 +224,10 @@ void control_step(controller_t *c, const hal_sensors_t *s, uint64_t now_us, doub
     c->position_mm = s->position_mm;
     if (dt <= 0.0)
         dt = 1.0 / FW_LOOP_HZ_DEFAULT;
-    if (c->have_prev)
-        c->dfilt_n_s += c->d_alpha * ((total - c->prev_meas_n) / dt - c->dfilt_n_s);
+    if (c->have_prev) {
+        double alpha = 1.0 - exp(-dt * TWO_PI * FW_DERIVATIVE_FILTER_HZ);
+        c->dfilt_n_s += alpha * ((total - c->prev_meas_n) / dt - c->dfilt_n_s);
+    }
     c->prev_meas_n = total;
     c->have_prev = 1;
     c->samples++;

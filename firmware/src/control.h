@@ -35,7 +35,7 @@ typedef struct {
     hal_nameplate_t np;
     double die_area_m2, soft_max_mpa, rated_max_mpa;
     uint32_t watchdog_ms;
-    double kp, ki, kd, kff, u_max, u_min, d_alpha;
+    double kp, ki, kd, kff, u_max, u_min;
     /* host command */
     double target_mpa, rate_mpa_s;
     /* state */

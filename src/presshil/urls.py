@@ -26,6 +26,7 @@ _BINDINGS = {
     "modbus+tcp": "presshil.transports.modbus:open_modbus_press",
     "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
     "serial": "presshil.transports.serial_line:open_serial_press",
+    "fil": "presshil.fil.press:open_fil_press",
 }
 
 

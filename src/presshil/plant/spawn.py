@@ -1,0 +1,71 @@
+"""Run the plant server as a subprocess (``python3 -m presshil.plant --json``).
+
+A separate process keeps the plant's real-time thread from sharing the GIL with the host
+that judges the firmware (the pytest process, the runner). Start-up, signals and stopping
+are those of :class:`presshil.device.spawn.SpawnedServer`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from ..device.spawn import SpawnedServer
+
+
+class SpawnedPlant(SpawnedServer):
+    """A ``python3 -m presshil.plant`` subprocess, started and waited for on creation.
+
+    :attr:`endpoints` says where it listens (``modbus_tcp``: ``HOST:PORT``, ``modbus_rtu``:
+    a device path); after :meth:`stop`, :attr:`timing` holds the figures the plant printed
+    on exit (latency, loop rate, real-time lag), or ``None``.
+    """
+
+    def __init__(  # noqa: D107 - documented on the class
+        self,
+        press: str = "sim://",
+        *,
+        modbus_tcp: str | None = "127.0.0.1:0",
+        modbus_rtu: str | None = None,
+        ready_timeout_s: float = 60.0,
+    ) -> None:
+        args = [sys.executable, "-m", "presshil.plant", "--json", "--press", press]
+        if modbus_tcp:
+            args += ["--modbus-tcp", modbus_tcp]
+        if modbus_rtu:
+            args += ["--modbus-rtu", modbus_rtu]
+        self.args = args
+        self.timing: dict[str, Any] | None = None
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, bufsize=0
+        )
+        self.output = ""
+        try:
+            self.info = self._wait_ready(ready_timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+        self.endpoints: dict[str, str] = self.info["endpoints"]
+        self.urls: dict[str, str] = {}
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGTERM (SIGKILL if it does not exit in time); keep the timing it printed."""
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                out, _ = self.proc.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                out = b""
+            for line in (out or b"").decode("utf-8", "replace").splitlines():
+                if line.startswith('{"timing"'):
+                    self.timing = json.loads(line)["timing"]
+        return super().stop(timeout_s)
+
+
+__all__ = ["SpawnedPlant"]
