@@ -9,7 +9,6 @@ from press_contract import DIE_AREA_MM2, PressContract, wait
 import presshil
 from presshil import Press
 from presshil.device import SpawnedServer
-from presshil.device.harness import prepare_press
 
 SIM_URL = "sim://?seed=1"
 pytestmark = pytest.mark.timeout(120)
@@ -40,7 +39,9 @@ def connect(server, connections, endpoint: str) -> Press:
     """The module's connection to ``endpoint``, prepared for a test."""
     if endpoint not in connections:
         connections[endpoint] = presshil.open_press(server.urls[endpoint] + TIMEOUT)
-    return prepare_press(connections[endpoint], die_area_mm2=DIE_AREA_MM2)
+    press = connections[endpoint]
+    press.make_safe(die_area_mm2=DIE_AREA_MM2)
+    return press
 
 
 class _WireContract(PressContract):

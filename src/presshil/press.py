@@ -151,6 +151,28 @@ class Press(ABC):
     def close(self) -> None:  # noqa: B027 - nothing to close by default
         """Release the connection; the press object is unusable afterwards."""
 
+    def make_safe(
+        self, *, die_area_mm2: float | None = None, unload_below_mpa: float = 0.3, timeout_s: float = 10.0
+    ) -> None:
+        """Leave the press idle and known: stop, wait until unloaded, reset, then configure
+        (watchdog off, soft limit at the rating, and the die area if given).
+
+        Waits on the press's own clock (bounded by ``timeout_s``), feeding the watchdog; used
+        before and after every test and whenever a connection is reused.
+        """
+        clock = self.clock
+        self.stop()
+        end = clock.now() + timeout_s
+        while clock.now() < end:
+            self.heartbeat()
+            if abs(self.read().pressure_mpa) < unload_below_mpa:
+                break
+            clock.sleep_until(clock.now() + 0.02)
+        self.reset()
+        self.configure(
+            die_area_mm2=die_area_mm2, watchdog_ms=0, soft_max_mpa=self.identity.rated_max_pressure_mpa
+        )
+
     def safe_state(self) -> None:
         """Best effort: stop the press, swallowing link errors (used in ``finally`` paths)."""
         try:

@@ -149,13 +149,6 @@ def _open(s: _Settings, record: Callable[[str, object], None] | None) -> Press:
     return press
 
 
-def _make_safe(press: Press) -> None:
-    """Stop, clear the latch, leave the press idle with no watchdog."""
-    press.stop()
-    press.reset()
-    press.configure(watchdog_ms=0, soft_max_mpa=press.identity.rated_max_pressure_mpa)
-
-
 @pytest.fixture(scope="session")
 def _presshil_junit(record_testsuite_property: Callable[[str, object], None]) -> Callable[[str, object], None]:
     """The JUnit recorder, kept for the session."""
@@ -167,12 +160,12 @@ def press(request: pytest.FixtureRequest, _presshil_junit) -> Iterator[Press]:
     """The press under test, in a safe state before and after the test."""
     s = _settings(request.config)
     p = _open(s, _presshil_junit)
-    _make_safe(p)
+    p.make_safe()
     try:
         yield p
     finally:
         try:
-            _make_safe(p)
+            p.make_safe()
         finally:
             if s.simulated:
                 p.close()
