@@ -102,41 +102,23 @@ def test_failed_acceptance_is_exit_1_and_says_why(tmp_path: Path) -> None:
     assert len(skipped) == 5
 
 
-_PROTOCOL = """
-name = "short-hold"
-[specimen]
-die_diameter_mm = 10.0
-[limits]
-max_pressure_mpa = 80.0
-max_rate_mpa_s = 10.0
-[sampling]
-rate_hz = 20
-[[steps]]
-type = "ramp"
-to_mpa = 20.0
-rate_mpa_s = 5.0
-[[steps]]
-type = "hold"
-label = "hold-20"
-duration_s = 10
-expect = { settle_s = 2, band_mpa = 0.001 }
-[[steps]]
-type = "release"
-rate_mpa_s = 5.0
-"""
+# the plugin's short ramp-hold-release, with a band no load cell can hold
+_PROTOCOL = (Path(__file__).parent / "data" / "quick-hold.toml").read_text().replace(
+    "band_mpa = 0.5", "band_mpa = 0.001"
+)
 
 
 def test_report_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "results.sqlite"
     store = Store(db)
-    result = presshil.run(parse_protocol(_PROTOCOL, "short-hold.toml"),
+    result = presshil.run(parse_protocol(_PROTOCOL, "quick-hold.toml"),
                           presshil.open_press("sim://?seed=3"), store=store)
     store.close()
     assert result.status == "failed"  # the 0.001 MPa band cannot hold
     out = tmp_path / "r" / "run.html"
     assert report_main(result.run_id, db, out) == 0
     text = out.read_text()
-    assert "short-hold" in text and "hold-20" in text and "band_mpa" in text
+    assert "quick-hold" in text and "hold-20" in text and "band_mpa" in text
     assert "FAILED" in text and "Signature" in text
     assert text.count("data:image/png;base64,") == 1
     assert "SIM-AH25-0001" in text

@@ -13,29 +13,12 @@ from typer.testing import CliRunner
 from presshil.cli import app, with_seed
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = """
-name = "quick"
-description = "a short ramp-hold-release"
-[specimen]
-die_diameter_mm = 10.0
-[limits]
-max_pressure_mpa = 80.0
-max_rate_mpa_s = 10.0
-[sampling]
-rate_hz = 20
-[[steps]]
-type = "ramp"
-to_mpa = 20.0
-rate_mpa_s = 5.0
-[[steps]]
-type = "hold"
-label = "hold-20"
-duration_s = 10
-expect = { settle_s = 2, band_mpa = 0.5 }
-[[steps]]
-type = "release"
-rate_mpa_s = 8.0
-"""
+# the short ramp-hold-release shared with the plugin tests; its release is at 8 MPa/s so that
+# the release rate can be told apart from the ramp and limit rates below
+GOOD = (ROOT / "tests" / "data" / "quick-hold.toml").read_text().replace(
+    'type = "release"\nrate_mpa_s = 10.0', 'type = "release"\nrate_mpa_s = 8.0'
+)
+assert "rate_mpa_s = 8.0" in GOOD
 
 # (name, text, words the one-line error must contain)
 BAD = [

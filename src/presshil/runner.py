@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -429,14 +429,11 @@ class _Execution:
 
 
 def _shift(v: Verdict, dt: float) -> Verdict:
-    if v.t_s is None:
-        return v
-    return Verdict(v.step, v.criterion, v.value, v.limit, v.unit, v.passed, v.detail, v.t_s + dt, v.channel)
+    return v if v.t_s is None else replace(v, t_s=v.t_s + dt)
 
 
 def _with_detail(v: Verdict, note: str) -> Verdict:
-    detail = f"{v.detail}; {note}" if v.detail else note
-    return Verdict(v.step, v.criterion, v.value, v.limit, v.unit, v.passed, detail, v.t_s, v.channel)
+    return replace(v, detail=f"{v.detail}; {note}" if v.detail else note)
 
 
 def _worse(a: Verdict, b: Verdict) -> bool:
