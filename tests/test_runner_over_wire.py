@@ -116,3 +116,41 @@ def test_a_device_fault_on_the_wire_aborts_and_is_recorded() -> None:
         press.close()
     assert result.status == ABORTED
     assert "ESTOP" in result.abort_reason
+
+
+SLOW = """
+name = "slow-sampling"
+description = "one sample every 5 s: longer than the 1 s watchdog the runner arms"
+[specimen]
+die_diameter_mm = 10.0
+[limits]
+max_pressure_mpa = 80.0
+max_rate_mpa_s = 10.0
+[sampling]
+rate_hz = 0.2
+[[steps]]
+type = "ramp"
+to_mpa = 10.0
+rate_mpa_s = 10.0
+[[steps]]
+type = "hold"
+label = "hold-10"
+duration_s = 12
+expect = { band_mpa = 0.5 }
+"""
+
+
+@pytest.mark.timeout(120)
+def test_heartbeats_keep_the_watchdog_fed_between_slow_samples_and_it_stays_armed_under_load() -> None:
+    from presshil import Status
+
+    with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
+        press = presshil.open_press(server.urls["modbus_tcp"])
+        result = run(parse_protocol(SLOW, "slow-sampling.toml"), press)
+        assert result.passed, (result.abort_reason, result.failed_verdicts())
+        # the protocol ended holding 10 MPa: the watchdog stays armed, so when the host
+        # goes quiet the press goes to its safe state by itself
+        press.clock.sleep_until(press.clock.now() + 1.5)
+        sample = press.read()
+        press.close()
+    assert sample.status & Status.WATCHDOG_TRIPPED, Status.describe(sample.status)

@@ -85,8 +85,11 @@ class RunTiming:
     step_timeout_margin_s: float = 30.0
     #: how long after a ramp's setpoint arrives the runner waits for AT_SETPOINT
     settle_after_ramp_s: float = 5.0
-    #: communication watchdog asked of the press while a protocol runs (0 = leave it off)
-    watchdog_ms: int = 0
+    #: communication watchdog armed on the press while a protocol runs; None = 1000 ms on a
+    #: wall-clock press, off on a simulated one (0 = off)
+    watchdog_ms: int | None = None
+    #: longest silence between heartbeats on a wall-clock press (sampling may be slower)
+    heartbeat_interval_s: float = 0.2
 
 
 @dataclass
@@ -267,20 +270,32 @@ class _Execution:
                 f"{t - self.last_counter_change_t:.2f} s"
             )
 
-    def sample(self) -> Sample:
-        """Wait for the next deadline, read, supervise, record; return the sample."""
+    def _wait(self, due: float) -> None:
+        """Sleep until ``due``; on a wall clock, heartbeat through long waits."""
+        if self.wall_clock:
+            beat = self.timing.heartbeat_interval_s
+            while due - self.clock.now() > beat:
+                self.clock.sleep_until(self.clock.now() + beat)
+                self._heartbeat()
+        self.clock.sleep_until(due)
+
+    def _heartbeat(self) -> None:
+        try:
+            self.press.heartbeat()
+        except PressError as exc:  # a lost link shows on the next read, within the budget
+            self.event("transport-error", f"heartbeat: {exc}")
+
+    def sample(self) -> tuple[float, Sample]:
+        """Wait for the next deadline, read, supervise, record; return (t, sample)."""
         self.k += 1
         due = self.t0 + self.k * self.dt
-        self.clock.sleep_until(due)
+        self._wait(due)
         if self.wall_clock:
             late = self.clock.now() - due
             self.jitter.add(late)
             if late > self.dt:  # fell behind: skip missed slots rather than bursting
                 self.k += int(late / self.dt)
-        try:
-            self.press.heartbeat()
-        except PressError as exc:
-            self.event("transport-error", f"heartbeat: {exc}")
+        self._heartbeat()
         sample = self._read()
         t = self.now()
         # record before judging: the sample that trips a limit is part of the evidence
@@ -313,15 +328,14 @@ class _Execution:
                     self.expected_total_s,
                 )
             )
-        return sample
+        return t, sample
 
     # --- steps --------------------------------------------------------------------------
     def collect(self, until: Callable[[Sample, float], bool]) -> tuple[list[float], list[Sample]]:
         times: list[float] = []
         samples: list[Sample] = []
         while True:
-            sample = self.sample()
-            t = self.now()
+            t, sample = self.sample()
             times.append(t)
             samples.append(sample)
             if until(sample, t):
@@ -476,18 +490,22 @@ def run(
     if keep_trace is None:
         keep_trace = store is None
     ex = _Execution(protocol, press, store, run_id, progress, timing, keep_trace)
+    watchdog_ms = timing.watchdog_ms
+    if watchdog_ms is None:
+        watchdog_ms = 1000 if ex.wall_clock else 0
     status = ERROR
     try:
         try:
             press.configure(
                 die_area_mm2=protocol.specimen.die_area_mm2,
                 soft_max_mpa=protocol.limits.max_pressure_mpa,
-                watchdog_ms=timing.watchdog_ms,
+                watchdog_ms=watchdog_ms,
             )
             ex.event("start", f"{protocol.name} on {press.url or identity.model}")
             ex.verdicts.extend(ex.run_steps(protocol.steps, "", None, ""))
             status = PASSED if all(v.passed for v in ex.verdicts) else FAILED
             ex.event("finish", status)
+            _disarm_if_released(ex, watchdog_ms)
         except _Abort as exc:
             status = ABORTED
             _abort(ex, str(exc))
@@ -508,8 +526,6 @@ def run(
             _abort(ex, f"internal error: {type(exc).__name__}: {exc}", kind="error")
             raise
     finally:
-        if status not in (PASSED, FAILED):
-            press.safe_state()
         if store is not None and run_id is not None:
             store.add_verdicts(run_id, ex.verdicts)
             store.finish_run(run_id, status)
@@ -526,6 +542,17 @@ def run(
         _trace=Trace.from_rows(ex.rows, identity.channel_count) if ex.rows is not None else None,
         _store=store,
     )
+
+
+def _disarm_if_released(ex: _Execution, watchdog_ms: int) -> None:
+    """After a protocol that ends released, the host may go away: disarm the watchdog.
+
+    A protocol that ends under load keeps it armed, so the press goes to its safe state when
+    the host stops supervising it.
+    """
+    last = ex.last_sample
+    if watchdog_ms and last is not None and last.status & Status.RELEASED:
+        ex.press.configure(watchdog_ms=0)
 
 
 def _abort(ex: _Execution, message: str, kind: str = "abort") -> None:
