@@ -26,3 +26,12 @@ def test_examples_run_unchanged_over_modbus_tcp(tmp_path: Path) -> None:
     assert "3 passed, 1 skipped" in proc.stdout, proc.stdout[-2000:]
     assert "sim_only: needs a simulated press" in proc.stdout
     assert url in junit.read_text()
+
+
+def test_header_names_a_wire_press_and_its_identity(pytester) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    with SpawnedServer("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
+        url = server.urls["modbus_tcp"]
+        result = pytester.runpytest_subprocess("--press", url)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"presshil: press {url} (from --press), presshil-sim * (s/n SIM-*, firmware *)"])

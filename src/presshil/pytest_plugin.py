@@ -110,14 +110,18 @@ def _settings(config: pytest.Config) -> _Settings:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     s = _settings(config)
     line = f"presshil: press {s.url} (from {s.source})"
-    if s.simulated:
-        try:
-            from .urls import open_press
+    try:
+        from .urls import open_press
 
+        if s.simulated:
             with open_press(s.url) as p:
                 line += f", {p.identity}"
-        except Exception as exc:  # noqa: BLE001 - a header must not break the session
-            line += f", cannot open: {exc}"
+        else:
+            # the session's one connection, opened here so the header can name the device
+            s.session_press = s.session_press or open_press(s.url)
+            line += f", {s.session_press.identity}"
+    except Exception as exc:  # noqa: BLE001 - a header must not break the session
+        line += f", cannot open: {exc}"
     return [line]
 
 
