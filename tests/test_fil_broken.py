@@ -90,7 +90,9 @@ def test_disabled_watchdog_is_caught_by_the_safety_probes() -> None:
     criteria = _safety("no-watchdog")
     assert criteria["safe state after heartbeats stop"].status == "fail"
     assert "no WATCHDOG_TRIPPED" in criteria["safe state after heartbeats stop"].detail
-    others = {k: c.status for k, c in criteria.items() if "watchdog" not in k and "heartbeat" not in k}
+    others = {
+        k: c.status for k, c in criteria.items() if "watchdog" not in k and "heartbeat" not in k
+    }
     assert set(others.values()) == {"pass"}, others
 
 

@@ -93,9 +93,14 @@ def test_firmware_faults_are_refused_in_the_plant() -> None:
 def test_table_rejects_partial_fields() -> None:
     with pytest.raises(ValueError, match="covers part"):
         TABLE.decode(Space.HOLDING, 3, [0, 0, 0])
-    regs = TABLE.encode(Space.HOLDING, 0, ACTUATOR_COUNT, {"drive_mode": 1, "demand": 0.5, "based_on": 7})
+    regs = TABLE.encode(
+        Space.HOLDING, 0, ACTUATOR_COUNT, {"drive_mode": 1, "demand": 0.5, "based_on": 7}
+    )
     assert TABLE.decode(Space.HOLDING, 0, regs) == {
-        "drive_mode": 1, "reserved_1": 0, "demand": 0.5, "based_on": 7
+        "drive_mode": 1,
+        "reserved_1": 0,
+        "demand": 0.5,
+        "based_on": 7,
     }
 
 
@@ -120,12 +125,15 @@ def test_served_sensor_block_and_command_with_latency(served) -> None:
         sensors = TABLE.decode(Space.INPUT, 0, rsp.registers)
         assert sensors["channel_count"] == 4 and sensors["sample_counter"] > 0
         regs = TABLE.encode(
-            Space.HOLDING, 0, ACTUATOR_COUNT,
+            Space.HOLDING,
+            0,
+            ACTUATOR_COUNT,
             {"drive_mode": DRIVE_SAFE, "demand": 0.0, "based_on": sensors["sample_counter"]},
         )
         assert not client.write_registers(0, regs, device_id=1).isError()
         truth = TABLE.decode(
-            Space.INPUT, TRUTH_START,
+            Space.INPUT,
+            TRUTH_START,
             client.read_input_registers(TRUTH_START, count=TRUTH_COUNT, device_id=1).registers,
         )
         assert truth["commands"] >= 1
@@ -147,10 +155,14 @@ def test_served_over_rtu_on_a_pty(served) -> None:
     assert client.connect()
     try:
         first = TABLE.decode(
-            Space.INPUT, 0, client.read_input_registers(0, count=SENSOR_COUNT, device_id=1).registers
+            Space.INPUT,
+            0,
+            client.read_input_registers(0, count=SENSOR_COUNT, device_id=1).registers,
         )
         second = TABLE.decode(
-            Space.INPUT, 0, client.read_input_registers(0, count=SENSOR_COUNT, device_id=1).registers
+            Space.INPUT,
+            0,
+            client.read_input_registers(0, count=SENSOR_COUNT, device_id=1).registers,
         )
         assert second["sample_counter"] > first["sample_counter"]  # advancing in real time
     finally:

@@ -203,3 +203,33 @@ def test_status_bits_during_a_run_are_sane() -> None:
     hold = result.step_record("hold-20")
     status = result.trace.status[(result.trace.t > hold.t_start_s + 2) & (result.trace.t < hold.t_end_s)]
     assert all(s & Status.REGULATING for s in status)
+
+
+def test_an_abort_keeps_the_verdicts_already_judged_and_records_the_cut_step() -> None:
+    text = QUICK.split("[[steps]]")[0] + """
+[[steps]]
+type = "ramp"
+label = "ramp-15"
+to_mpa = 15.0
+rate_mpa_s = 5.0
+expect = { max_tracking_error_mpa = 1.0 }
+[[steps]]
+type = "repeat"
+label = "cycles"
+count = 5
+[[steps.steps]]
+type = "hold"
+label = "charge"
+duration_s = 5
+expect = { band_mpa = 0.5, settle_s = 1 }
+"""
+    press = presshil.open_press("sim://?seed=1")
+    press.inject_fault("estop", at_s=3.0 + 3 * 5.0 + 1.0)  # during the fourth iteration
+    result = run(parse_protocol(text, "cycles.toml"), press)
+    assert result.status == ABORTED
+    by_key = {(v.step, v.criterion): v for v in result.verdicts}
+    assert by_key[("ramp-15", "max_tracking_error_mpa")].passed
+    charge = by_key[("charge", "band_mpa")]
+    assert charge.passed and "the 3 judged of 5 iterations" in charge.detail
+    assert not by_key[("cycles", "completed")].passed
+    assert [s.name for s in result.steps] == ["ramp-15", "cycles"]

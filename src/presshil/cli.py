@@ -244,12 +244,15 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             raise ConfigError(f"no results store at {db}")
         store = Store(db)
         table = Table(title=f"Runs in {db}")
-        for col in ("id", "protocol", "press", "seed", "started", "finished", "status"):
-            table.add_column(col, overflow="fold")
+        for col in ("id", "protocol", "press", "seed", "started (UTC)", "finished (UTC)", "status"):
+            table.add_column(col, overflow="fold", no_wrap=col.startswith(("started", "finished", "id")))
+        def when(iso: str | None) -> str:
+            return (iso or "")[:19].replace("T", " ")
+
         for r in store.list_runs():
             table.add_row(
                 str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
-                r.started or "", r.finished or "", r.status,
+                when(r.started), when(r.finished), r.status,
             )
         out.print(table)
         store.close()

@@ -413,33 +413,47 @@ class _Execution:
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, t_begin) for v in verdicts]
 
-    def run_steps(self, steps, prefix: str, top_index: int | None, iteration: str) -> list[Verdict]:
-        """Run ``steps``; top-level when ``top_index`` is None, else inside a repeat."""
-        verdicts: list[Verdict] = []
+    def run_steps(self, steps, prefix: str, top_index: int | None, iteration: str, out: list[Verdict]) -> None:
+        """Run ``steps`` (top level when ``top_index`` is None, else inside a repeat), adding
+        verdicts to ``out`` as each step ends, so an abort keeps those already judged."""
         for j, step in enumerate(steps):
             name = step.label or f"{prefix}{j}"
             index = j if top_index is None else top_index
             t_start = self.now()
             if top_index is None:
                 self.step_label = (name, j, "")
-            if isinstance(step, RepeatStep):
-                worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
-                for k in range(step.count):
-                    it = f"{iteration}{k + 1}/{step.count} "
-                    self.step_label = (self.step_label[0], index, it.strip())
-                    for v in self.run_steps(step.steps, f"{name}.", index, it):
+            try:
+                if isinstance(step, RepeatStep):
+                    self.run_repeat(step, name, index, iteration, out)
+                else:
+                    out.extend(self.run_leaf(step, name))
+            finally:
+                if top_index is None:  # a step cut short by an abort is recorded too
+                    record = StepRecord(j, name, step.type, t_start, self.now())
+                    self.steps.append(record)
+                    self.event("step", f"{j} {name} {step.type} {record.t_start_s:.3f}..{record.t_end_s:.3f}")
+
+    def run_repeat(self, step: RepeatStep, name: str, index: int, iteration: str, out: list[Verdict]) -> None:
+        """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
+        worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
+        seen = 0
+        try:
+            for k in range(step.count):
+                it = f"{iteration}{k + 1}/{step.count} "
+                self.step_label = (self.step_label[0], index, it.strip())
+                inner: list[Verdict] = []
+                try:
+                    self.run_steps(step.steps, f"{name}.", index, it, inner)
+                finally:
+                    for v in inner:
                         key = (v.step, v.criterion)
                         if key not in worst or _worse(v, worst[key][0]):
                             worst[key] = (v, k + 1)
-                for v, cycle in worst.values():
-                    verdicts.append(_with_detail(v, f"worst of {step.count} iterations: iteration {cycle}"))
-            else:
-                verdicts.extend(self.run_leaf(step, name))
-            if top_index is None:
-                record = StepRecord(j, name, step.type, t_start, self.now())
-                self.steps.append(record)
-                self.event("step", f"{j} {name} {step.type} {record.t_start_s:.3f}..{record.t_end_s:.3f}")
-        return verdicts
+                    seen = k + 1 if inner else seen
+        finally:
+            of = f"{step.count}" if seen == step.count else f"the {seen} judged of {step.count}"
+            for v, cycle in worst.values():
+                out.append(_with_detail(v, f"worst of {of} iterations: iteration {cycle}"))
 
 
 def _shift(v: Verdict, dt: float) -> Verdict:
@@ -502,7 +516,7 @@ def run(
                 watchdog_ms=watchdog_ms,
             )
             ex.event("start", f"{protocol.name} on {press.url or identity.model}")
-            ex.verdicts.extend(ex.run_steps(protocol.steps, "", None, ""))
+            ex.run_steps(protocol.steps, "", None, "", ex.verdicts)
             status = PASSED if all(v.passed for v in ex.verdicts) else FAILED
             ex.event("finish", status)
             _disarm_if_released(ex, watchdog_ms)

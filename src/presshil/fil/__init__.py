@@ -17,10 +17,10 @@ from .build import FIRMWARE_DIR, FLAVOURS, build_firmware, missing_build_tools
 from .press import FilPress, open_fil_press
 
 __all__ = [
+    "FIRMWARE_DIR",
+    "FLAVOURS",
     "FilPress",
-    "open_fil_press",
     "build_firmware",
     "missing_build_tools",
-    "FLAVOURS",
-    "FIRMWARE_DIR",
+    "open_fil_press",
 ]

@@ -56,7 +56,9 @@ def build_firmware(flavour: str = "", build_dir: Path | str | None = None) -> Pa
         check=False,
     )
     if proc.returncode != 0 or not target.is_file():
-        raise ConfigError(f"firmware build failed ({flavour or 'reference'}):\n{proc.stderr[-4000:]}")
+        raise ConfigError(
+            f"firmware build failed ({flavour or 'reference'}):\n{proc.stderr[-4000:]}"
+        )
     return target
 
 

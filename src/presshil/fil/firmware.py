@@ -42,7 +42,7 @@ class FirmwareProcess:
         else:
             argv = [str(c) for c in command]
         self.argv = [*argv, "--plant", plant, "--host", host, *(extra_args or [])]
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         try:
             self.proc = subprocess.Popen(
                 self.argv,

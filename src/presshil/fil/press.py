@@ -190,7 +190,11 @@ class FilPress(Press):
         if name == "overpressure":
             value = float(params.get("mpa") or self._default_surge_mpa())
         elif name in ("leak", "sensor_drift", "sensor_saturation"):
-            key = {"leak": "factor", "sensor_drift": "rate_n_per_min", "sensor_saturation": "level_kn"}
+            key = {
+                "leak": "factor",
+                "sensor_drift": "rate_n_per_min",
+                "sensor_saturation": "level_kn",
+            }
             value = float(params.get(key[name], 0.0))
         self.plant.inject(
             name,
@@ -286,4 +290,4 @@ def open_fil_press(parsed: PressURL) -> FilPress:
     )
 
 
-__all__ = ["FilPress", "open_fil_press", "URL_KEYS"]
+__all__ = ["URL_KEYS", "FilPress", "open_fil_press"]

@@ -22,7 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON ready/timing lines")
     args = parser.parse_args(argv)
     return plant_serve_main(
-        args.press, args.modbus_tcp, args.modbus_rtu, args.bind, baud=args.baud, json_lines=args.json
+        args.press,
+        args.modbus_tcp,
+        args.modbus_rtu,
+        args.bind,
+        baud=args.baud,
+        json_lines=args.json,
     )
 
 

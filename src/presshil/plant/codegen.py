@@ -46,9 +46,13 @@ def render_plant_header() -> str:
     for space in (Space.INPUT, Space.HOLDING):
         prefix = "PLANT_IN" if space is Space.INPUT else "PLANT_HOLD"
         lines.append(f"/* {space.value} registers: address, then width in registers */")
-        for reg in sorted((r for r in TABLE.registers if r.space is space), key=lambda r: r.address):
-            lines.append(f"#define {_macro(prefix, reg.name)} {reg.address} /* {reg.type.value}"
-                         f"{f' x {reg.count}' if reg.count > 1 else ''}, {reg.unit or '-'} */")
+        for reg in sorted(
+            (r for r in TABLE.registers if r.space is space), key=lambda r: r.address
+        ):
+            lines.append(
+                f"#define {_macro(prefix, reg.name)} {reg.address} /* {reg.type.value}"
+                f"{f' x {reg.count}' if reg.count > 1 else ''}, {reg.unit or '-'} */"
+            )
             lines.append(f"#define {_macro(prefix, reg.name)}_WIDTH {reg.width}")
         lines.append("")
     for name, value in (("SAFE", 0), ("FOLLOW", 1), ("HOLD", 2)):
@@ -78,8 +82,10 @@ def render_press_header() -> str:
         prefix = "PRESS_IN" if space is Space.INPUT else "PRESS_HOLD"
         for reg in REGISTERS:
             if reg.space is space and reg.name != "state_mirror":
-                lines.append(f"#define {_macro(prefix, reg.name)} {reg.address} /* {reg.type.value}, "
-                             f"{reg.unit or '-'} */")
+                lines.append(
+                    f"#define {_macro(prefix, reg.name)} {reg.address} /* {reg.type.value}, "
+                    f"{reg.unit or '-'} */"
+                )
         lines.append("")
     lines += ["#endif /* PRESS_MAP_H */", ""]
     return "\n".join(lines)

@@ -111,7 +111,7 @@ class PlantRegisters:
             offset = address - start_address
             registers[offset : offset + count] = self.read(space, address, count)
             return None
-        except Exception:  # noqa: BLE001 - a plant bug must answer 04, not kill the server
+        except Exception:
             log.exception("plant request failed: FC%02d address %d", function_code, address)
             return ExcCodes.DEVICE_FAILURE
 
@@ -229,4 +229,4 @@ def _inject_params(name: str, updates: dict) -> dict[str, float]:
     return params
 
 
-__all__ = ["PlantRegisters", "SUPPORTED"]
+__all__ = ["SUPPORTED", "PlantRegisters"]

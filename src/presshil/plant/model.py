@@ -261,4 +261,4 @@ class PlantModel:
         self.model.schedule_fault(FaultSpec(spec.name, None, spec.params))
 
 
-__all__ = ["PlantModel", "Truth", "FIRMWARE_FAULTS", "ESTOP_PRESS_S"]
+__all__ = ["ESTOP_PRESS_S", "FIRMWARE_FAULTS", "PlantModel", "Truth"]

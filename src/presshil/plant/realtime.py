@@ -70,7 +70,7 @@ class PlantDriver:
             except BaseException as exc:  # noqa: BLE001 - reported by the server as a failure
                 self.error = exc
                 return
-            lag.add(max(0.0, self.plant_time_now() - newest - 0.0) * 1e3)
+            lag.add(max(0.0, self.plant_time_now() - newest) * 1e3)
             # sleep to the due time of the next sample
             wait = (newest + dt) - self.plant_time_now()
             if wait > 0:

@@ -46,7 +46,9 @@ def plant_serve_main(
     code = EXIT_OK
     try:
         info = handle.info()
-        print(f"presshil plant serve: {info['plant']} - {info['model']} (no controller)", flush=True)
+        print(
+            f"presshil plant serve: {info['plant']} - {info['model']} (no controller)", flush=True
+        )
         for kind, where in info["endpoints"].items():
             print(f"  listening: {kind} {where}", flush=True)
         print("  stop with Ctrl-C (SIGINT) or SIGTERM", flush=True)
@@ -54,7 +56,9 @@ def plant_serve_main(
             print(json.dumps({"ready": info}), flush=True)
         while not stop.wait(0.2):
             if handle.failed is not None:
-                print(f"presshil plant serve: plant model failed: {handle.failed!r}", file=sys.stderr)
+                print(
+                    f"presshil plant serve: plant model failed: {handle.failed!r}", file=sys.stderr
+                )
                 code = EXIT_FAILED
                 break
     finally:

@@ -22,8 +22,8 @@ from ..device.ports import ServedPort, open_served_port
 from ..device.rtu_server import RtuServer
 from ..device.server import _LoopThread, _UnitFilter, parse_hostport
 from ..errors import ConfigError
-from .model import PlantModel
 from .modbus_map import PlantRegisters
+from .model import PlantModel
 from .realtime import PlantDriver
 
 DEFAULT_PLANT_PORT = 5021
@@ -122,7 +122,10 @@ class PlantServerHandle:
         port = open_served_port(spec, self.baud)
         self._ports.append(port)
         server = RtuServer(
-            port, SimCore(self.registers.simdevice()), _Wires(), baud=self.baud  # type: ignore[arg-type]
+            port,
+            SimCore(self.registers.simdevice()),
+            _Wires(),
+            baud=self.baud,  # type: ignore[arg-type]
         )
         server.start(asyncio.get_running_loop())
         self._rtu.append(server)
@@ -160,4 +163,4 @@ def start_plant_server(
     return handle
 
 
-__all__ = ["start_plant_server", "PlantServerHandle", "DEFAULT_PLANT_PORT"]
+__all__ = ["DEFAULT_PLANT_PORT", "PlantServerHandle", "start_plant_server"]

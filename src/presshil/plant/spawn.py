@@ -25,7 +25,7 @@ class SpawnedPlant(SpawnedServer):
     on exit (latency, loop rate, real-time lag), or ``None``.
     """
 
-    def __init__(  # noqa: D107 - documented on the class
+    def __init__(
         self,
         press: str = "sim://",
         *,
@@ -40,7 +40,7 @@ class SpawnedPlant(SpawnedServer):
             args += ["--modbus-rtu", modbus_rtu]
         self.args = args
         self.timing: dict[str, Any] | None = None
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, bufsize=0
         )

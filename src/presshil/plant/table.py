@@ -88,7 +88,9 @@ class RegisterTable:
                 out[name] = value
         return out
 
-    def encode(self, space: Space, start: int, count: int, values: Mapping[str, object]) -> list[int]:
+    def encode(
+        self, space: Space, start: int, count: int, values: Mapping[str, object]
+    ) -> list[int]:
         """``count`` registers from ``start``; missing fields are 0, arrays take sequences."""
         names, codec = self._plan(space, start, count)
         flat: list[Value] = []

@@ -12,6 +12,7 @@ All are measured by the plant, on its own clock, so a firmware cannot flatter it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +32,7 @@ class Series:
         self._ring[self._n % len(self._ring)] = value
         self._n += 1
         self.last = value
-        if value > self.max:
-            self.max = value
+        self.max = max(self.max, value)
 
     @property
     def count(self) -> int:
@@ -69,7 +69,7 @@ class PlantTiming:
         """Figures for a report: percentiles, and the loop rate from the median interval."""
         interval = self.interval_ms.summary()
         p50 = interval["p50"]
-        rate = 1000.0 / p50 if p50 == p50 and p50 > 0 else float("nan")
+        rate = 1000.0 / p50 if math.isfinite(p50) and p50 > 0 else float("nan")
         return {
             "commands": self.interval_ms.count + (1 if self.latency_ms.count else 0),
             "latency_ms": self.latency_ms.summary(),
@@ -79,4 +79,4 @@ class PlantTiming:
         }
 
 
-__all__ = ["Series", "PlantTiming"]
+__all__ = ["PlantTiming", "Series"]
