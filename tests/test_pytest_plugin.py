@@ -98,6 +98,23 @@ def test_refuses_several_xdist_workers_on_a_real_press(pytester: pytest.Pytester
     result.stderr.fnmatch_lines(["*refusing to drive one real press*"])
 
 
+def test_xdist_parallelism_works_on_the_simulator(pytester: pytest.Pytester) -> None:
+    _write_quick(pytester)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("seed", [1, 2, 3, 4])
+        def test_runs(run_protocol, seed):
+            result = run_protocol("quick-hold")
+            assert result.passed
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*2 workers*"])
+
+
 def test_press_fixture_hands_over_a_safe_press(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
