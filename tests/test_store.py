@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -177,13 +178,46 @@ def test_buffer_is_flushed_within_the_interval_without_new_samples(tmp_path):
     s.close()
 
 
-def test_events_are_written_immediately(store):
+def test_events_reach_the_file_within_moments(store):
     run = new_run(store)
     store.add_event(run, 12.5, "step", "hold-74 started")
     db = other_connection(store)
+    deadline = time.monotonic() + 5.0
+    while not db.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
+        assert time.monotonic() < deadline, "event never reached the file"
+        time.sleep(0.02)
     assert db.execute("SELECT t, kind, message FROM events").fetchall() == [
         (12.5, "step", "hold-74 started")]
     assert [e.message for e in store.events(run)] == ["hold-74 started"]
+
+
+def test_the_sampling_loop_never_waits_on_the_disk(tmp_path):
+    """Another writer holds the file's write lock (a stalled disk, a second process): adding
+    samples and events must still return at once; they are written once the lock is free."""
+    s = Store(tmp_path / "r.sqlite", flush_interval_s=0.01, max_buffer_rows=50)
+    run = new_run(s)
+    blocker = sqlite3.connect(s.path, isolation_level=None, timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")
+    done = threading.Event()
+
+    def sampling_loop():
+        for i in range(300):
+            s.add_sample(run, row(i))
+            if i % 50 == 0:
+                s.add_event(run, float(i), "step", f"step {i}")
+            time.sleep(0.001)
+        done.set()
+
+    worker = threading.Thread(target=sampling_loop, daemon=True)
+    worker.start()
+    finished = done.wait(10.0)
+    blocker.execute("COMMIT")
+    blocker.close()
+    assert finished, "add_sample/add_event blocked while the file was locked"
+    s.close()
+    check = sqlite3.connect(tmp_path / "r.sqlite")
+    assert check.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 300
+    assert check.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 6
 
 
 def test_verdicts_round_trip(store):

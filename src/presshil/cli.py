@@ -344,6 +344,32 @@ def report_cmd(
     raise typer.Exit(code)
 
 
+plant_app = typer.Typer(
+    help="The plant without its controller, for firmware in the loop (see docs/firmware.md).",
+    no_args_is_help=True,
+)
+app.add_typer(plant_app, name="plant")
+
+
+@plant_app.command("serve")
+def plant_serve_cmd(
+    press: Annotated[str, typer.Option("--press", help="The simulated press whose plant to serve.")] = DEFAULT_PRESS,
+    modbus_tcp: Annotated[
+        Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")
+    ] = None,
+    modbus_rtu: Annotated[
+        Optional[str], typer.Option("--modbus-rtu", help="'pty' to create a pseudo-terminal, or a device.")
+    ] = None,
+    bind: Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")] = "127.0.0.1",
+) -> None:
+    """Serve press mechanics, specimen and sensors in real time for external firmware."""
+    from .plant.serve import plant_serve_main
+
+    with user_errors():
+        code = plant_serve_main(press, modbus_tcp, modbus_rtu, bind)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -178,13 +178,16 @@ def _alive(pid: int | None, pid_start: str | None) -> bool:
     return pid_start is None or _pid_start(pid) == pid_start
 
 
-def _flusher(ref: weakref.ref[Store], stop: threading.Event, tick_s: float) -> None:
+def _flusher(ref: weakref.ref[Store], stop: threading.Event, wake: threading.Event,
+             tick_s: float) -> None:
     # A weak reference, so that a Store nobody closed can still be collected.
-    while not stop.wait(tick_s):
+    while not stop.is_set():
+        woken = wake.wait(tick_s)
+        wake.clear()
         store = ref()
         if store is None:
             return
-        store._flush_if_due()
+        store._flush_if_due(force=woken)
         del store
 
 
@@ -205,8 +208,14 @@ class Store:
         self.path = Path(path)
         self.flush_interval_s = flush_interval_s
         self.max_buffer_rows = max_buffer_rows
-        self._lock = threading.Lock()
+        # Two locks, so that the sampling loop never waits on the disk: _buf_lock guards the
+        # in-memory buffers (held for microseconds); _db_lock serialises the SQLite
+        # connection, and only the flusher thread, flush(), finish_run() and readers take it.
+        self._db_lock = threading.RLock()
+        self._buf_lock = threading.Lock()
+        self._wake = threading.Event()
         self._buffer: list[tuple[Any, ...]] = []
+        self._events: list[tuple[int, float | None, str, str]] = []
         self._oldest_s = 0.0  # monotonic time of the oldest buffered sample
         self._seq: dict[int, int] = {}
         self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
@@ -244,7 +253,7 @@ class Store:
         ident = (dataclasses.asdict(identity)
                  if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
                  else dict(identity))
-        with self._lock:
+        with self._db_lock:
             cur = self._db.execute(
                 "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
                 "protocol_sha256, press_url, identity_json, firmware_version, seed, "
@@ -267,34 +276,40 @@ class Store:
         n = len(channels)
         packer = self._packers.get(n) or self._packers.setdefault(n, struct.Struct(f"<{n}f"))
         blob = packer.pack(*channels)
-        with self._lock:
-            self._raise_pending_error()
-            seq = self._seq.get(run_id)
-            if seq is None:
+        seq = self._seq.get(run_id)
+        if seq is None:  # a run started by another Store object: continue its numbering
+            with self._db_lock:
                 seq = self._next_seq(run_id)
+        with self._buf_lock:
+            self._raise_pending_error()
             self._seq[run_id] = seq + 1
             if not self._buffer:
                 self._oldest_s = time.monotonic()
             self._buffer.append((run_id, seq, t, sp, p, f, pos, status, blob))
             rows, _ = self._pending.get(run_id, (0, n))
             self._pending[run_id] = (rows + 1, n)
-            if (len(self._buffer) >= self.max_buffer_rows
-                    or time.monotonic() - self._oldest_s >= self.flush_interval_s):
-                self._flush_locked()
+            size = len(self._buffer)
         if self._thread is None:
             self._start_flusher()
+        if size >= self.max_buffer_rows:
+            self._wake.set()
+        if size >= 8 * self.max_buffer_rows:  # the flusher cannot keep up: write here
+            self.flush()
 
     def add_event(self, run_id: int, t_s: float | None, kind: str, message: str) -> None:
-        """Record an event now (committed before returning)."""
-        with self._lock:
-            self._db.execute("INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
-                             (run_id, t_s, kind, message))
+        """Record an event: queued with the samples and written by the flusher within moments
+        (off the caller's thread); ``flush()``, ``finish_run()`` and ``close()`` write it now."""
+        with self._buf_lock:
+            self._events.append((run_id, t_s, kind, message))
+        if self._thread is None:
+            self._start_flusher()
+        self._wake.set()
 
     def add_verdicts(self, run_id: int, verdicts: Any) -> None:
         """Record a run's verdicts (:class:`~presshil.metrics.Verdict`), in one transaction."""
         rows = [(run_id, v.step, v.criterion, v.value, v.limit, v.unit, int(bool(v.passed)),
                  v.detail, v.t_s, v.channel) for v in verdicts]
-        with self._lock:
+        with self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 'INSERT INTO verdicts (run_id, step, criterion, value, "limit", unit, passed, '
@@ -306,7 +321,7 @@ class Store:
         if status not in RUN_STATUSES or status == "running":
             allowed = ", ".join(s for s in RUN_STATUSES if s != "running")
             raise ConfigError(f"run status {status!r} is not one of: {allowed}")
-        with self._lock:
+        with self._db_lock:
             self._flush_locked()
             cur = self._db.execute("UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
                                    (status, _utc_now(), run_id))
@@ -315,15 +330,16 @@ class Store:
 
     def flush(self) -> None:
         """Commit the buffered samples now."""
-        with self._lock:
+        with self._db_lock:
             self._flush_locked()
 
     def close(self) -> None:
         """Flush, stop the background flusher and close the file. Idempotent."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
-        with self._lock:
+        with self._db_lock:
             if self._db is None:
                 return
             try:
@@ -343,14 +359,14 @@ class Store:
     def list_runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         self.flush()
-        with self._lock:
+        with self._db_lock:
             rows = self._db.execute(f"SELECT {_RUN_COLS} FROM runs ORDER BY id").fetchall()
         return [_run_info(r) for r in rows]
 
     def get_run(self, run_id: int) -> RunInfo:
         """One run; :class:`~presshil.errors.ConfigError` if there is no such id."""
         self.flush()
-        with self._lock:
+        with self._db_lock:
             row = self._db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?",
                                    (run_id,)).fetchone()
         if row is None:
@@ -367,7 +383,7 @@ class Store:
         width = info.n_channels or 0
         last = -1
         while True:
-            with self._lock:
+            with self._db_lock:
                 rows = self._db.execute(
                     f"SELECT seq, {_SAMPLE_COLS} FROM samples WHERE run_id = ? AND seq > ? "
                     "ORDER BY seq LIMIT ?", (run_id, last, chunk)).fetchall()
@@ -389,7 +405,7 @@ class Store:
     def load_trace(self, run_id: int) -> Trace:
         """All of a run's samples as one :class:`Trace` (arrays filled chunk by chunk)."""
         info = self.get_run(run_id)
-        with self._lock:
+        with self._db_lock:
             n = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?",
                                  (run_id,)).fetchone()[0]
         out = Trace(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
@@ -407,7 +423,7 @@ class Store:
     def events(self, run_id: int) -> list[Event]:
         """The run's events in the order they were recorded."""
         self.get_run(run_id)
-        with self._lock:
+        with self._db_lock:
             rows = self._db.execute("SELECT t, kind, message FROM events WHERE run_id = ? "
                                     "ORDER BY id", (run_id,)).fetchall()
         return [Event(*r) for r in rows]
@@ -415,7 +431,7 @@ class Store:
     def verdicts(self, run_id: int) -> list[Verdict]:
         """The run's verdicts in the order they were recorded."""
         self.get_run(run_id)
-        with self._lock:
+        with self._db_lock:
             rows = self._db.execute(
                 'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel '
                 "FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
@@ -445,10 +461,12 @@ class Store:
     # -- internals -------------------------------------------------------------------------
 
     def _flush_locked(self) -> None:
-        if not self._buffer:
+        """Write the buffered samples and events in one transaction (``_db_lock`` held)."""
+        with self._buf_lock:
+            buffer, pending, events = self._buffer, self._pending, self._events
+            self._buffer, self._pending, self._events = [], {}, []
+        if not buffer and not events:
             return
-        buffer, pending = self._buffer, self._pending
-        self._buffer, self._pending = [], {}
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
@@ -458,16 +476,23 @@ class Store:
                 "UPDATE runs SET n_samples = n_samples + ?, "
                 "n_channels = COALESCE(n_channels, ?) WHERE id = ?",
                 [(rows, width, run) for run, (rows, width) in pending.items()])
+            self._db.executemany(
+                "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)", events)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
 
-    def _flush_if_due(self) -> None:
-        with self._lock:
-            if (self._db is None or not self._buffer
-                    or time.monotonic() - self._oldest_s < self.flush_interval_s):
+    def _flush_if_due(self, force: bool = False) -> None:
+        with self._buf_lock:
+            due = bool(self._events) or (
+                bool(self._buffer)
+                and (force or time.monotonic() - self._oldest_s >= self.flush_interval_s))
+        if not due:
+            return
+        with self._db_lock:
+            if self._db is None:
                 return
             try:
                 self._flush_locked()
@@ -480,12 +505,12 @@ class Store:
             raise ConfigError(f"{self.path}: writing samples failed: {exc}") from exc
 
     def _start_flusher(self) -> None:
-        with self._lock:
+        with self._buf_lock:
             if self._thread is not None:
                 return
             tick_s = min(0.1, self.flush_interval_s / 4)
             self._thread = threading.Thread(
-                target=_flusher, args=(weakref.ref(self), self._stop, tick_s),
+                target=_flusher, args=(weakref.ref(self), self._stop, self._wake, tick_s),
                 name=f"presshil-store-flusher:{self.path.name}", daemon=True)
             self._thread.start()
 
@@ -501,7 +526,7 @@ class Store:
         dead = [(run_id, pid) for run_id, pid, start in rows if not _alive(pid, start)]
         if not dead:
             return
-        with self._lock:
+        with self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             for run_id, pid in dead:
                 self._db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? "

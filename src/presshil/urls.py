@@ -18,6 +18,7 @@ VALID_FORMS = (
     "modbus+tcp://HOST:PORT?unit=1&timeout=0.05",
     "modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1",
     "serial:///dev/ttyUSB0?baud=115200",
+    "fil://?firmware=COMMAND&plant=sim://…   (external firmware in the loop, docs/firmware.md)",
 )
 
 # scheme -> "module:function" taking a PressURL and returning a Press
