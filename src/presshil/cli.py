@@ -244,15 +244,21 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             raise ConfigError(f"no results store at {db}")
         store = Store(db)
         table = Table(title=f"Runs in {db}")
-        for col in ("id", "protocol", "press", "seed", "started (UTC)", "finished (UTC)", "status"):
-            table.add_column(col, overflow="fold", no_wrap=col.startswith(("started", "finished", "id")))
-        def when(iso: str | None) -> str:
-            return (iso or "")[:19].replace("T", " ")
+        for col in ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"):
+            table.add_column(col, overflow="fold", no_wrap=col != "press")
+
+        def took(r) -> str:
+            if not (r.started and r.finished):
+                return ""
+            from datetime import datetime
+
+            dt = datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)
+            return _fmt_time(dt.total_seconds())
 
         for r in store.list_runs():
             table.add_row(
                 str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
-                when(r.started), when(r.finished), r.status,
+                (r.started or "")[:16].replace("T", " "), took(r), r.status,
             )
         out.print(table)
         store.close()
