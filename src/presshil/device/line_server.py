@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 
+from ..serving.port_server import PortServer
 from ..transports.line_protocol import (
     ACTIONS,
     MAX_LINE,
@@ -29,29 +30,13 @@ log = logging.getLogger("presshil.device")
 UNKNOWN, MALFORMED = 1, 2
 
 
-class LineServer:
-    """Answers line-protocol commands arriving on ``port``."""
+class LineServer(PortServer[bytes]):
+    """Answers line-protocol commands arriving on ``port`` (start/close: :class:`PortServer`)."""
 
     def __init__(self, port: ServedPort, press: VirtualPress) -> None:
-        self.port = port
+        super().__init__(port)
         self.press = press
         self._buffer = b""
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start serving (call in the loop's thread)."""
-        self._loop = loop
-        loop.add_reader(self.port.fd, self._readable)
-        self._task = loop.create_task(self._worker())
-
-    def close(self) -> None:
-        """Stop serving (call in the loop's thread)."""
-        if self._loop is not None:
-            self._loop.remove_reader(self.port.fd)
-        if self._task is not None:
-            self._task.cancel()
 
     def _readable(self) -> None:
         try:

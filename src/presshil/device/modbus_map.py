@@ -13,8 +13,17 @@ import logging
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu.device import ModbusDeviceIdentification
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
+from ..serving.modbus import (  # noqa: F401 - the function codes are this module's names too
+    READ_HOLDING,
+    READ_INPUT,
+    READ_WRITE,
+    SUPPORTED,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    build_simdevice,
+)
 from ..transports.registers import (
     CHANNEL_POSITION_BASE,
     DEVICE_ID,
@@ -31,9 +40,6 @@ from ..transports.registers import (
 from .virtual import Refused, VirtualPress
 
 log = logging.getLogger("presshil.device")
-
-READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
-SUPPORTED = {READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE}
 
 
 class RegisterMap:
@@ -61,23 +67,11 @@ class RegisterMap:
     # --- layout ---------------------------------------------------------------------------
     def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
         """The pymodbus device: input and holding blocks generated from the table."""
-
-        def block(space: Space) -> list[SimData]:
-            return [
-                SimData(
-                    first,
-                    count=last - first + 1,
-                    values=0,
-                    datatype=DataType.REGISTERS,
-                    readonly=space is Space.HOLDING and first >= STATE_MIRROR_BASE,
-                )
-                for first, last in defined_ranges(space, self.channels)
-            ]
-
-        no_bits = [SimData(0, values=False, datatype=DataType.BITS)]  # coils: refused by the action
-        return SimDevice(
+        return build_simdevice(
             device_id,
-            simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
+            defined_ranges(Space.HOLDING, self.channels),
+            defined_ranges(Space.INPUT, self.channels),
+            holding_readonly=lambda first: first >= STATE_MIRROR_BASE,
             action=self.action,
         )
 

@@ -5,61 +5,34 @@ to ``t`` as fast as the CPU allows. :class:`RealtimeDriver` turns it into a devi
 talk to over a wire: a thread advances the model to wall-clock time every ``tick_s``
 (1 ms by default), and every access to the model — the tick and each request from a wire —
 holds :attr:`RealtimeDriver.lock`, so a request sees the model between two ticks, never in
-the middle of one.
+the middle of one. The thread, lock and time origins are :class:`presshil.serving.realtime.
+RealtimeLoop`'s, shared with the plant.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-
 from ..press import Press
-
-#: never advance the model by more than this in one locked step, so that a model slower
-#: than real time delays requests by at most this much virtual time's worth of work
-MAX_STEP_S = 0.02
+from ..serving.realtime import MAX_STEP_S, RealtimeLoop
 
 
-class RealtimeDriver:
+class RealtimeDriver(RealtimeLoop):
     """Advances ``press.clock`` to wall-clock time in a background thread."""
 
+    thread_name = "presshil-realtime"
+
     def __init__(self, press: Press, tick_s: float = 0.001) -> None:
+        super().__init__()
         self.press = press
         self.tick_s = tick_s
-        self.lock = threading.RLock()
-        #: the exception that stopped the model, if it raised
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._t0_wall = 0.0
-        self._t0_virtual = 0.0
 
-    def start(self) -> None:
-        """Start the ticking thread (the model's time origin is now)."""
-        if self._thread is not None:
-            return
-        with self.lock:
-            self._t0_virtual = self.press.clock.now()
-        self._t0_wall = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, name="presshil-realtime", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop ticking and wait for the thread (bounded by ``timeout_s``)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        """True while the model is being advanced."""
-        return self._thread is not None and self._thread.is_alive()
+    def _model_now(self) -> float:
+        return self.press.clock.now()
 
     def _run(self) -> None:
+        # catch up in steps of at most MAX_STEP_S; idle one tick once caught up
         clock = self.press.clock
         while not self._stop.is_set():
-            target = self._t0_virtual + (time.perf_counter() - self._t0_wall)
+            target = self.model_time_due()
             try:
                 with self.lock:
                     now = clock.now()

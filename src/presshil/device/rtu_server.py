@@ -9,7 +9,6 @@ frame.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -20,6 +19,7 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.simulator.simcore import SimCore
 
+from ..serving.port_server import PortServer
 from ..transports.registers import DEVICE_ID
 from .ports import ServedPort
 from .virtual import VirtualPress
@@ -28,7 +28,7 @@ log = logging.getLogger("presshil.device")
 MAX_BUFFER = 512
 
 
-class RtuServer:
+class RtuServer(PortServer[ModbusPDU]):
     """Answers RTU requests for ``unit`` arriving on ``port`` (broadcasts: executed, no reply)."""
 
     def __init__(
@@ -40,7 +40,7 @@ class RtuServer:
         baud: int = 115200,
         unit: int = DEVICE_ID,
     ) -> None:
-        self.port = port
+        super().__init__(port)
         self.datastore = datastore
         self.press = press  # its faults are read on every reply
         self.unit = unit
@@ -48,22 +48,6 @@ class RtuServer:
         self._framer = FramerRTU(DecodePDU(True))
         self._buffer = b""
         self._last_rx = 0.0
-        self._queue: asyncio.Queue[ModbusPDU] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start serving (call in the loop's thread)."""
-        self._loop = loop
-        loop.add_reader(self.port.fd, self._readable)
-        self._task = loop.create_task(self._worker())
-
-    def close(self) -> None:
-        """Stop serving (call in the loop's thread)."""
-        if self._loop is not None:
-            self._loop.remove_reader(self.port.fd)
-        if self._task is not None:
-            self._task.cancel()
 
     def _readable(self) -> None:
         try:

@@ -1,17 +1,25 @@
-"""``serve_main``: the body of ``presshil serve`` and ``python3 -m presshil.device``."""
+"""``serve_main``: the body of ``presshil serve`` and ``python3 -m presshil.device``.
+
+Signals, the wait and the exit codes are :mod:`presshil.serving.main`'s, shared with
+``presshil plant serve``.
+"""
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import PresshilError
+from ..serving.main import (  # noqa: F401 - EXIT_* are this module's names too
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    announce,
+    run_until_signal,
+    start_or_report,
+)
 from .server import start_server
 
-EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
+PROG = "presshil serve"
 
 
 def serve_main(
@@ -33,55 +41,35 @@ def serve_main(
     ``ready`` is called once listening, with the endpoints and press URLs. Exit codes:
     0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the model failed.
     """
-    try:
-        handle = start_server(
+    handle = start_or_report(
+        PROG,
+        lambda: start_server(
             press_url,
             modbus_tcp=modbus_tcp,
             modbus_rtu=modbus_rtu,
             serial=serial,
             bind=bind,
             baud=baud,
-        )
-    except (PresshilError, OSError) as exc:
-        print(f"presshil serve: {exc}", file=sys.stderr)
+        ),
+    )
+    if handle is None:
         return EXIT_USAGE
     handle.faults.reply_delay_s = delay_ms / 1000.0
     handle.faults.freeze_counter = freeze_counter
-    stop = threading.Event()
-    previous = _install_signals(stop)
-    code = EXIT_OK
-    try:
+
+    def on_ready() -> None:
         info = handle.info()
-        print(f"presshil serve: {info['press']} - {info['identity']}", flush=True)
-        for url in info["urls"].values():
-            print(f"  listening: {url}", flush=True)
-        print("  stop with Ctrl-C (SIGINT) or SIGTERM", flush=True)
+        urls = info["urls"].values()
+        announce(
+            [f"{PROG}: {info['press']} - {info['identity']}"]
+            + [f"  listening: {url}" for url in urls]
+        )
         if ready is not None:
             ready(info)
-        while not stop.wait(0.2):
-            if handle.failed is not None:
-                print(f"presshil serve: press model failed: {handle.failed!r}", file=sys.stderr)
-                code = EXIT_FAILED
-                break
-    finally:
-        handle.stop()
-        _restore_signals(previous)
-    print("presshil serve: stopped", flush=True)
+
+    code = run_until_signal(handle, PROG, "press model", on_ready)
+    print(f"{PROG}: stopped", flush=True)
     return code
-
-
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
-    if threading.current_thread() is not threading.main_thread():
-        return {}  # signals can only be handled in the main thread; the caller stops us
-    previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    return previous
-
-
-def _restore_signals(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
 
 
 __all__ = ["serve_main"]

@@ -3,7 +3,9 @@
 The C firmware compiles against ``firmware/src/plant_map.h`` (the plant map) and
 ``firmware/src/press_map.h`` (the press map v1 it serves to the host). Both are generated
 from the Python tables, and a test checks the committed files against this generator, so
-firmware, server and documentation cannot drift apart. Regenerate with::
+firmware, server and documentation cannot drift apart. The Markdown layout is
+:mod:`presshil.regtable.doc`'s, shared with ``docs/register-map.md``; the C headers are only
+generated here. Regenerate with::
 
     python3 -m presshil.plant.codegen          # rewrites the three files in place
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..regtable.doc import markdown_table, render_map_doc
 from ..transports.registers import MAP_VERSION, REGISTERS, STATE_MIRROR_BASE, Space
 from .registers import (
     CHANNEL_SLOTS,
@@ -144,21 +147,20 @@ _DOC_RULES = """
 
 
 def _doc_table(space: Space) -> list[str]:
-    rows = ["| addr | name | type | access | unit | meaning |", "|---|---|---|---|---|---|"]
+    rows = []
     for reg in sorted((r for r in TABLE.registers if r.space is space), key=lambda r: r.address):
         last = reg.address + reg.width - 1
         addr = str(reg.address) if last == reg.address else f"{reg.address}–{last}"
         typ = f"{reg.count} × {reg.type.value}" if reg.count > 1 else reg.type.value
-        rows.append(f"| {addr} | {reg.name} | {typ} | {reg.access} | {reg.unit} | {reg.doc} |")
-    return rows
+        rows.append((addr, reg.name, typ, reg.access, reg.unit, reg.doc))
+    return markdown_table(rows)
 
 
 def render_plant_doc() -> str:
     """The Markdown text of ``docs/plant-map.md``."""
-    parts = [_DOC_HEADER, "## Input registers (FC04, read-only)", "", *_doc_table(Space.INPUT), ""]
-    parts += ["## Holding registers (FC03, FC06, FC16, FC23)", "", *_doc_table(Space.HOLDING), ""]
-    parts.append(_DOC_RULES.lstrip("\n"))
-    return "\n".join(parts).rstrip("\n") + "\n"
+    return render_map_doc(
+        _DOC_HEADER, _doc_table(Space.INPUT), _doc_table(Space.HOLDING), _DOC_RULES
+    )
 
 
 def outputs(root: Path) -> dict[Path, str]:

@@ -14,9 +14,10 @@ import time
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu.device import ModbusDeviceIdentification
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
 from ..errors import ConfigError
+from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
 from ..transports.registers import RegisterAddressError, Space
 from .realtime import PlantDriver
 from .registers import (
@@ -36,8 +37,6 @@ from .registers import (
 
 log = logging.getLogger("presshil.plant")
 
-READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
-SUPPORTED = {READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE}
 _NAMES_BY_CODE = {v: k for k, v in INJECT_CODES.items()}
 
 
@@ -57,24 +56,11 @@ class PlantRegisters:
 
     def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
         """The pymodbus device: input and holding blocks generated from the table."""
-
-        def block(space: Space) -> list[SimData]:
-            out = [
-                SimData(
-                    first,
-                    count=last - first + 1,
-                    values=0,
-                    datatype=DataType.REGISTERS,
-                    readonly=space is Space.HOLDING and first == MIRROR_BASE,
-                )
-                for first, last in TABLE.defined_ranges(space)
-            ]
-            return out
-
-        no_bits = [SimData(0, values=False, datatype=DataType.BITS)]
-        return SimDevice(
+        return build_simdevice(
             device_id,
-            simdata=(no_bits, list(no_bits), block(Space.HOLDING), block(Space.INPUT)),
+            TABLE.defined_ranges(Space.HOLDING),
+            TABLE.defined_ranges(Space.INPUT),
+            holding_readonly=lambda first: first == MIRROR_BASE,
             action=self.action,
         )
 

@@ -1,17 +1,25 @@
-"""``plant_serve_main``: the body of ``presshil plant serve`` and ``python3 -m presshil.plant``."""
+"""``plant_serve_main``: the body of ``presshil plant serve`` and ``python3 -m presshil.plant``.
+
+Signals, the wait and the exit codes are :mod:`presshil.serving.main`'s, shared with
+``presshil serve``; the timing report on exit is the plant's own.
+"""
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
-import threading
 from typing import Any
 
-from ..errors import PresshilError
+from ..serving.main import (  # noqa: F401 - EXIT_* are this module's names too
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    announce,
+    run_until_signal,
+    start_or_report,
+)
 from .server import start_plant_server
 
-EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
+PROG = "presshil plant serve"
 
 
 def plant_serve_main(
@@ -34,38 +42,28 @@ def plant_serve_main(
     Exit codes: 0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the
     plant model failed.
     """
-    try:
-        handle = start_plant_server(
+    handle = start_or_report(
+        PROG,
+        lambda: start_plant_server(
             press_url, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, bind=bind, baud=baud
-        )
-    except (PresshilError, OSError) as exc:
-        print(f"presshil plant serve: {exc}", file=sys.stderr)
+        ),
+    )
+    if handle is None:
         return EXIT_USAGE
-    stop = threading.Event()
-    previous = _install_signals(stop)
-    code = EXIT_OK
-    try:
+
+    def on_ready() -> None:
         info = handle.info()
-        print(
-            f"presshil plant serve: {info['plant']} - {info['model']} (no controller)", flush=True
+        endpoints = info["endpoints"].items()
+        announce(
+            [f"{PROG}: {info['plant']} - {info['model']} (no controller)"]
+            + [f"  listening: {kind} {where}" for kind, where in endpoints]
         )
-        for kind, where in info["endpoints"].items():
-            print(f"  listening: {kind} {where}", flush=True)
-        print("  stop with Ctrl-C (SIGINT) or SIGTERM", flush=True)
         if json_lines:
             print(json.dumps({"ready": info}), flush=True)
-        while not stop.wait(0.2):
-            if handle.failed is not None:
-                print(
-                    f"presshil plant serve: plant model failed: {handle.failed!r}", file=sys.stderr
-                )
-                code = EXIT_FAILED
-                break
-    finally:
-        handle.stop()
-        _restore_signals(previous)
+
+    code = run_until_signal(handle, PROG, "plant model", on_ready)
     figures = handle.timing()
-    print(f"presshil plant serve: stopped; {_describe(figures)}", flush=True)
+    print(f"{PROG}: stopped; {_describe(figures)}", flush=True)
     if json_lines:
         print(json.dumps({"timing": figures}), flush=True)
     return code
@@ -78,20 +76,6 @@ def _describe(figures: dict[str, Any]) -> str:
         f"latency p50 {lat['p50']:.3f} / p99 {lat['p99']:.3f} / max {lat['max']:.3f} ms, "
         f"real-time lag p99 {lag['p99']:.3f} ms"
     )
-
-
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    return previous
-
-
-def _restore_signals(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
 
 
 __all__ = ["plant_serve_main"]

@@ -1,8 +1,10 @@
 """Serve the plant on Modbus TCP and Modbus RTU (a pty or a serial device), several at once.
 
-The same machinery as the virtual press server (:mod:`presshil.device.server`): one asyncio
-loop in a background thread, pymodbus' TCP server, and the pty-capable RTU slave of
-:mod:`presshil.device.rtu_server`; only the register map and the model differ::
+The same machinery as the virtual press server (:mod:`presshil.device.server`), shared in
+:class:`presshil.serving.loop.ServerBase`: one asyncio loop in a background thread,
+pymodbus' TCP server, and the pty-capable RTU slave of :mod:`presshil.device.rtu_server`;
+only the register map, the model and the start-up order differ (the plant starts advancing
+once it listens; the press warms up and runs before)::
 
     with start_plant_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as plant:
         print(plant.endpoints["modbus_tcp"])     # the firmware under test connects here
@@ -11,17 +13,17 @@ loop in a background thread, pymodbus' TCP server, and the pty-capable RTU slave
 from __future__ import annotations
 
 import sys
-from typing import Any, Self
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
 
 from pymodbus.pdu.device import ModbusControlBlock
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator.simcore import SimCore
 
 from ..device.faults import WireFaults
-from ..device.ports import ServedPort, open_served_port
 from ..device.rtu_server import RtuServer
-from ..device.server import _LoopThread, _UnitFilter, parse_hostport
-from ..errors import ConfigError
+from ..serving.loop import ServerBase, parse_hostport
+from ..serving.ports import ServedPort
 from .modbus_map import PlantRegisters
 from .model import PlantModel
 from .realtime import PlantDriver
@@ -38,21 +40,17 @@ class _Wires:
         self.faults = WireFaults()
 
 
-class PlantServerHandle:
+class PlantServerHandle(ServerBase):
     """A running plant server: where it listens, its timing, how to stop it."""
+
+    #: the plant has always shown its TCP endpoint as ``HOST:PORT`` unbracketed
+    bracket_ipv6 = False
 
     def __init__(self, plant: PlantModel, baud: int) -> None:
         self.plant = plant
-        self.baud = baud
         self.driver = PlantDriver(plant)
         self.registers = PlantRegisters(self.driver)
-        #: ``modbus_tcp`` -> ``"HOST:PORT"``, ``modbus_rtu`` -> device path
-        self.endpoints: dict[str, str] = {}
-        self._loop = _LoopThread()
-        self._tcp: ModbusTcpServer | None = None
-        self._rtu: list[RtuServer] = []
-        self._ports: list[ServedPort] = []
-        self._stopped = False
+        super().__init__(baud)
 
     @property
     def failed(self) -> BaseException | None:
@@ -72,64 +70,16 @@ class PlantServerHandle:
         """Latency, loop rate and real-time lag figures so far."""
         return self.driver.timing.summary()
 
-    def stop(self) -> None:
-        """Stop the servers, close the ports, stop the plant (idempotent)."""
-        if self._stopped:
-            return
-        self._stopped = True
+    def _stop_model(self) -> None:
+        self.driver.stop()
 
-        async def _shutdown() -> None:
-            for server in self._rtu:
-                server.close()
-            if self._tcp is not None:
-                await self._tcp.shutdown()
-
-        try:
-            self._loop.run(_shutdown(), timeout_s=5.0)
-        finally:
-            self._loop.close()
-            for port in self._ports:
-                port.close()
-            self.driver.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def _start_tcp(self, host: str, port: int) -> None:
-        server = ModbusTcpServer(
-            self.registers.simdevice(),
-            address=(host, port),
-            identity=self.registers.identification(),
-        )
-        assert isinstance(server.context, SimCore)
-        server.context = _UnitFilter(server.context)  # type: ignore[assignment]
-        try:
-            await server.serve_forever(background=True)
-        except RuntimeError:
-            raise ConfigError(
-                f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)"
-            ) from None
-        self._tcp = server
-        sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
-        self.endpoints["modbus_tcp"] = f"{host}:{sockname[1]}"
-
-    async def _start_rtu(self, spec: str) -> None:
-        import asyncio
-
-        port = open_served_port(spec, self.baud)
-        self._ports.append(port)
-        server = RtuServer(
+    def _rtu_server(self, port: ServedPort) -> RtuServer:
+        return RtuServer(
             port,
             SimCore(self.registers.simdevice()),
-            _Wires(),
-            baud=self.baud,  # type: ignore[arg-type]
+            _Wires(),  # type: ignore[arg-type]
+            baud=self.baud,
         )
-        server.start(asyncio.get_running_loop())
-        self._rtu.append(server)
-        self.endpoints["modbus_rtu"] = port.path
 
 
 def start_plant_server(
@@ -150,15 +100,13 @@ def start_plant_server(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     handle = PlantServerHandle(model, baud)
     ModbusControlBlock().Identity.update(handle.registers.identification())
-    try:
-        if modbus_tcp:
-            host, port = parse_hostport(modbus_tcp, bind)
-            handle._loop.run(handle._start_tcp(host, port))
-        if modbus_rtu:
-            handle._loop.run(handle._start_rtu(modbus_rtu))
-    except BaseException:
-        handle.stop()
-        raise
+    steps: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    if modbus_tcp:
+        tcp = modbus_tcp  # the address is parsed inside the guard: a bad one stops the handle
+        steps.append(lambda: handle._start_tcp(handle.registers, *parse_hostport(tcp, bind)))
+    if modbus_rtu:
+        steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu_server))
+    handle._start_endpoints(steps)
     handle.driver.start()
     return handle
 

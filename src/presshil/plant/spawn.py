@@ -8,10 +8,7 @@ are those of :class:`presshil.device.spawn.SpawnedServer`.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import tempfile
 from typing import Any
 
 from ..device.spawn import SpawnedServer
@@ -38,33 +35,16 @@ class SpawnedPlant(SpawnedServer):
             args += ["--modbus-tcp", modbus_tcp]
         if modbus_rtu:
             args += ["--modbus-rtu", modbus_rtu]
-        self.args = args
         self.timing: dict[str, Any] | None = None
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, bufsize=0
-        )
-        self.output = ""
-        try:
-            self.info = self._wait_ready(ready_timeout_s)
-        except BaseException:
-            self.kill()
-            raise
-        self.endpoints: dict[str, str] = self.info["endpoints"]
+        self._spawn(args, ready_timeout_s)
         self.urls: dict[str, str] = {}
 
     def stop(self, timeout_s: float = 10.0) -> int | None:
         """SIGTERM (SIGKILL if it does not exit in time); keep the timing it printed."""
-        if self.proc.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                out, _ = self.proc.communicate(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                out = b""
-            for line in (out or b"").decode("utf-8", "replace").splitlines():
-                if line.startswith('{"timing"'):
-                    self.timing = json.loads(line)["timing"]
+        out = self._terminate_collect(timeout_s)
+        for line in out.decode("utf-8", "replace").splitlines():
+            if line.startswith('{"timing"'):
+                self.timing = json.loads(line)["timing"]
         return super().stop(timeout_s)
 
 

@@ -5,17 +5,19 @@ the same shape and conventions, so it reuses that module's wire types
 (:class:`~presshil.transports.registers.RegType`, ``Space``) and its address error; this
 module adds what that one does with its module-level table — layout, block codecs — for any
 table of :class:`Field` rows. Arrays (``count > 1``) always take all their slots here: the
-plant map has a fixed layout, whatever the channel count.
+plant map has a fixed layout, whatever the channel count. The layout and codec steps are
+:mod:`presshil.regtable.core`'s, shared with the press map v1; what stays here is the row
+type (a fixed ``count`` where map v1 has per-channel arrays and *ext* marks) and the
+fill-missing-with-0 block codec.
 """
 
 from __future__ import annotations
 
 import functools
-import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..transports.registers import RegisterAddressError, RegType, Space
+from ..regtable.core import Codec, RegType, Space, codecs, coerce, cover, merge_ranges
 
 Value = float | int
 
@@ -60,14 +62,7 @@ class RegisterTable:
 
     def defined_ranges(self, space: Space) -> list[tuple[int, int]]:
         """Contiguous ``(first, last)`` address ranges that exist in ``space``."""
-        ranges: list[tuple[int, int]] = []
-        for addr, reg, _ in self.fields(space):
-            last = addr + reg.type.width - 1
-            if ranges and ranges[-1][1] + 1 == addr:
-                ranges[-1] = (ranges[-1][0], last)
-            else:
-                ranges.append((addr, last))
-        return ranges
+        return merge_ranges(self.fields(space))
 
     def span(self, space: Space, first: str, last: str) -> tuple[int, int]:
         """``(start, count)`` of the registers from field ``first`` to field ``last``."""
@@ -100,33 +95,16 @@ class RegisterTable:
             if reg.count > 1:
                 seq = value if isinstance(value, Sequence) else ()
                 value = seq[index] if index < len(seq) else 0
-            flat.append(_coerce(reg.type, value))  # type: ignore[arg-type]
+            flat.append(coerce(reg.type, value))  # type: ignore[arg-type]
         return list(codec[1].unpack(codec[0].pack(*flat)))
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - tables live for the whole process
     def _plan(
         self, space: Space, start: int, count: int
-    ) -> tuple[tuple[tuple[str, int], ...], tuple[struct.Struct, struct.Struct]]:
-        end = start + count
-        covered = start
-        names: list[tuple[str, int]] = []
-        codes = ""
-        for addr, reg, index in self.fields(space):
-            stop = addr + reg.type.width
-            if stop <= start or addr >= end:
-                continue
-            if addr < start or stop > end:
-                raise RegisterAddressError(
-                    space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'"
-                )
-            if addr != covered:
-                raise RegisterAddressError(space, covered, f"not defined in the {self.name}")
-            names.append((reg.name, index))
-            codes += reg.type.code
-            covered = stop
-        if covered != end:
-            raise RegisterAddressError(space, covered, f"not defined in the {self.name}")
-        return tuple(names), (struct.Struct(">" + codes), struct.Struct(">" + "H" * count))
+    ) -> tuple[tuple[tuple[str, int], ...], Codec]:
+        slots = cover(self.fields(space), space, start, count, f"the {self.name}")
+        names = tuple((reg.name, index) for _, reg, index in slots)
+        return names, codecs(reg.type for _, reg, _ in slots)
 
     def _check_overlaps(self) -> None:
         for space in Space:
@@ -135,12 +113,6 @@ class RegisterTable:
                 if addr < end:
                     raise ValueError(f"{self.name}: '{reg.name}' overlaps at {space.value} {addr}")
                 end = addr + reg.type.width
-
-
-def _coerce(rtype: RegType, value: Value) -> Value:
-    if rtype is RegType.F32:
-        return float(value)
-    return int(value) & (0xFFFF if rtype is RegType.U16 else 0xFFFFFFFF)
 
 
 __all__ = ["RegisterTable"]

@@ -1,13 +1,16 @@
 """Render ``docs/register-map.md`` from the register table.
 
 The committed document is checked against :func:`render_register_map` by a test, so the
-document and the code cannot drift apart. Regenerate with::
+document and the code cannot drift apart. The layout of the document is
+:mod:`presshil.regtable.doc`'s, shared with ``docs/plant-map.md``; the row notation (``N``
+arrays, *ext* marks) is this map's. Regenerate with::
 
     python3 -m presshil.transports.register_doc > docs/register-map.md
 """
 
 from __future__ import annotations
 
+from ..regtable.doc import markdown_table, render_map_doc
 from .registers import MAP_VERSION, REGISTERS, STATE_MIRROR_BASE, Register, Space
 
 _HEADER = f"""# Modbus register map v{MAP_VERSION}
@@ -68,23 +71,20 @@ def _addr(reg: Register) -> str:
 
 
 def _table(space: Space) -> list[str]:
-    rows = ["| addr | name | type | access | unit | meaning |", "|---|---|---|---|---|---|"]
+    rows = []
     for reg in REGISTERS:
         if reg.space is not space:
             continue
         name = f"{reg.name} *ext*" if reg.extension else reg.name
         per = f"{reg.per_channel} × " if reg.per_channel > 1 else ""
         typ = f"N × {per}{reg.type.value}" if reg.per_channel else reg.type.value
-        rows.append(f"| {_addr(reg)} | {name} | {typ} | {reg.access} | {reg.unit} | {reg.doc} |")
-    return rows
+        rows.append((_addr(reg), name, typ, reg.access, reg.unit, reg.doc))
+    return markdown_table(rows)
 
 
 def render_register_map() -> str:
     """The Markdown text of ``docs/register-map.md``."""
-    parts = [_HEADER, "## Input registers (FC04, read-only)", "", *_table(Space.INPUT), ""]
-    parts += ["## Holding registers (FC03, FC06, FC16, FC23)", "", *_table(Space.HOLDING), ""]
-    parts.append(_RULES.lstrip("\n"))
-    return "\n".join(parts).rstrip("\n") + "\n"
+    return render_map_doc(_HEADER, _table(Space.INPUT), _table(Space.HOLDING), _RULES)
 
 
 if __name__ == "__main__":  # pragma: no cover - a generator script

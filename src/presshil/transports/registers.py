@@ -5,12 +5,12 @@ block, the payloads it writes, the server's register layout and its write valida
 ``docs/register-map.md`` (see :mod:`presshil.transports.register_doc`).
 
 Conventions (pinned by DESIGN.md): device id 1; 0-based protocol addresses; ``f32`` and
-``u32`` take two registers, big-endian, high word first.
+``u32`` take two registers, big-endian, high word first. The wire types and the layout and
+codec steps are :mod:`presshil.regtable.core`'s, shared with the plant map.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
 import math
 import struct
@@ -18,6 +18,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..press import Sample
+from ..regtable.core import (
+    Codec,
+    RegisterAddressError,
+    RegType,
+    Space,
+    codecs,
+    coerce,
+    cover,
+    merge_ranges,
+)
 
 MAP_VERSION = 1
 DEVICE_ID = 1
@@ -27,31 +37,6 @@ MAX_CHANNELS = 8
 STATE_MIRROR_BASE = 256
 #: extension: input registers of the load-cell positions, N × (x, y) f32 in mm
 CHANNEL_POSITION_BASE = 110
-
-
-class Space(str, enum.Enum):
-    """Which Modbus table a register lives in."""
-
-    INPUT = "input"
-    HOLDING = "holding"
-
-
-class RegType(str, enum.Enum):
-    """Wire type of a register field."""
-
-    U16 = "u16"
-    U32 = "u32"
-    F32 = "f32"
-
-    @property
-    def width(self) -> int:
-        """Number of 16-bit registers one value takes."""
-        return 1 if self is RegType.U16 else 2
-
-    @property
-    def code(self) -> str:
-        """The :mod:`struct` code of one value, big-endian."""
-        return {"u16": "H", "u32": "I", "f32": "f"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -216,14 +201,6 @@ COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FA
 BY_NAME: Mapping[str, Register] = {r.name: r for r in REGISTERS}
 
 
-class RegisterAddressError(ValueError):
-    """An access that is not aligned with the map (undefined address, half of a f32)."""
-
-    def __init__(self, space: Space, address: int, why: str) -> None:
-        self.space, self.address = space, address
-        super().__init__(f"{space.value} register {address}: {why}")
-
-
 def state_count(channels: int) -> int:
     """Number of input registers in the state block 0..15+2N."""
     return 16 + 2 * channels
@@ -244,13 +221,7 @@ def fields(space: Space, channels: int) -> Iterator[tuple[int, Register, int]]:
 
 def defined_ranges(space: Space, channels: int) -> list[tuple[int, int]]:
     """Contiguous ``(first, last)`` address ranges that exist in ``space``."""
-    ranges: list[tuple[int, int]] = []
-    for addr, reg, _ in fields(space, channels):
-        last = addr + reg.type.width - 1
-        if ranges and ranges[-1][1] + 1 == addr:
-            ranges[-1] = (ranges[-1][0], last)
-        else:
-            ranges.append((addr, last))
+    ranges = merge_ranges(fields(space, channels))
     if space is Space.HOLDING:
         ranges.append((STATE_MIRROR_BASE, STATE_MIRROR_BASE + state_count(channels) - 1))
     return ranges
@@ -261,7 +232,7 @@ def encode(
 ) -> list[int]:
     """Registers from ``start`` on holding the named scalar ``values`` (contiguous, whole fields)."""
     regs, codec = _encode_plan(space, start, tuple(sorted(values)), channels)
-    packed = codec[0].pack(*(_coerce(r, values[r.name]) for r in regs))
+    packed = codec[0].pack(*(coerce(r.type, values[r.name]) for r in regs))
     return list(codec[1].unpack(packed))
 
 
@@ -273,43 +244,24 @@ def decode(
     return dict(zip((r.name for r in fields_), values.unpack(words.pack(*regs))))
 
 
-_Codec = tuple[struct.Struct, struct.Struct]
-
-
-def _codec(regs: tuple[Register, ...]) -> _Codec:
+def _codec(regs: tuple[Register, ...]) -> Codec:
     """(values struct, registers struct) for ``regs`` in address order."""
-    width = sum(r.type.width for r in regs)
-    return struct.Struct(">" + "".join(r.type.code for r in regs)), struct.Struct(">" + "H" * width)
+    return codecs(r.type for r in regs)
 
 
 @functools.lru_cache(maxsize=256)
 def _decode_plan(
     space: Space, start: int, count: int, channels: int
-) -> tuple[tuple[Register, ...], _Codec]:
-    end = start + count
-    covered = start
-    regs: list[Register] = []
-    for addr, reg, _ in fields(space, channels):
-        last = addr + reg.type.width
-        if last <= start or addr >= end:
-            continue
-        if addr < start or last > end:
-            raise RegisterAddressError(
-                space, max(addr, start), f"covers part of {reg.type.value} '{reg.name}'"
-            )
-        if addr != covered:
-            raise RegisterAddressError(space, covered, "not defined in register map v1")
-        regs.append(reg)
-        covered = last
-    if covered != end:
-        raise RegisterAddressError(space, covered, "not defined in register map v1")
-    return tuple(regs), _codec(tuple(regs))
+) -> tuple[tuple[Register, ...], Codec]:
+    slots = cover(fields(space, channels), space, start, count, "register map v1")
+    regs = tuple(reg for _, reg, _ in slots)
+    return regs, _codec(regs)
 
 
 @functools.lru_cache(maxsize=256)
 def _encode_plan(
     space: Space, start: int, names: tuple[str, ...], channels: int
-) -> tuple[tuple[Register, ...], _Codec]:
+) -> tuple[tuple[Register, ...], Codec]:
     regs: list[Register] = []
     addr = start
     for faddr, reg, _ in fields(space, channels):
@@ -325,12 +277,6 @@ def _encode_plan(
             space, start, f"fields {sorted(missing)} are not contiguous from here"
         )
     return tuple(regs), _codec(tuple(regs))
-
-
-def _coerce(reg: Register, value: float | int) -> float | int:
-    if reg.type is RegType.F32:
-        return float(value)
-    return int(value) & (0xFFFF if reg.type is RegType.U16 else 0xFFFFFFFF)
 
 
 def encode_positions(positions: Sequence[tuple[float, float]], channels: int) -> list[int]:

@@ -1,0 +1,205 @@
+"""The server side both servers share: an asyncio loop thread, Modbus TCP and served ports.
+
+:class:`ServerBase` is what a running server handle is made of, whatever it serves: one
+asyncio loop in a daemon thread (:class:`LoopThread`), pymodbus' TCP server behind a unit-id
+filter (:class:`UnitFilter`), serial-port servers (RTU, line protocol) on
+:class:`~presshil.serving.ports.ServedPort`\\ s, the ``endpoints`` it listens on, and an
+idempotent :meth:`~ServerBase.stop`. The virtual press (:class:`presshil.device.server.
+ServerHandle`) and the plant (:class:`presshil.plant.server.PlantServerHandle`) add their
+model, register map and what they report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Protocol, Self
+
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import SimDevice
+from pymodbus.simulator.simcore import SimCore
+
+from ..errors import ConfigError
+from .port_server import PortServer
+from .ports import ServedPort, open_served_port
+
+#: unit ids a Modbus TCP request may carry: the map's device id, and 255 ("this device")
+TCP_UNITS = frozenset({1, 255})
+#: the port shown in the example of a bad ``--modbus-tcp`` message
+_EXAMPLE_PORT = 5020
+
+
+class UnitFilter:
+    """The datastore seen by the TCP server: unknown unit ids get exception 0x0B."""
+
+    def __init__(self, core: SimCore) -> None:
+        self.core = core
+
+    def device_ids(self) -> list[int]:
+        """The one device behind this server."""
+        return [1]
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
+        """Read through to the device, for a unit id it answers to."""
+        self._check(device_id)
+        return await self.core.async_getValues(1, func_code, address, count)
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Any
+    ) -> Any:
+        """Write through to the device, for a unit id it answers to."""
+        self._check(device_id)
+        return await self.core.async_setValues(1, func_code, address, values)
+
+    @staticmethod
+    def _check(device_id: int) -> None:
+        if device_id not in TCP_UNITS:
+            raise NoSuchIdException(f"unit {device_id}")
+
+
+class LoopThread:
+    """An asyncio loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="presshil-device", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout_s: float = 10.0) -> Any:
+        """Run ``coro`` in the loop and wait (bounded) for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5.0)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+def parse_hostport(spec: str, bind: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT`` (host defaults to ``bind``)."""
+    host, _, port = spec.rpartition(":") if ":" in spec else ("", "", spec)
+    try:
+        number = int(port)
+    except ValueError:
+        raise ConfigError(
+            f"--modbus-tcp {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:{_EXAMPLE_PORT}"
+        ) from None
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"--modbus-tcp {spec!r}: port must be 0..65535")
+    return (host.strip("[]") or bind), number
+
+
+class RegisterDevice(Protocol):
+    """A register map as the TCP server needs it."""
+
+    def simdevice(self) -> SimDevice: ...
+
+    def identification(self) -> ModbusDeviceIdentification: ...
+
+
+class ServerBase:
+    """Loop thread, endpoints and shutdown of a running server; subclasses add the model."""
+
+    #: show an IPv6 TCP host in brackets in :attr:`endpoints` (``[::1]:5020``)
+    bracket_ipv6 = True
+
+    def __init__(self, baud: int) -> None:
+        self.baud = baud
+        #: ``modbus_tcp`` -> ``"HOST:PORT"``, served ports (``modbus_rtu``, …) -> device path
+        self.endpoints: dict[str, str] = {}
+        self._loop = LoopThread()
+        self._tcp: ModbusTcpServer | None = None
+        self._servers: list[PortServer[Any]] = []
+        self._ports: list[ServedPort] = []
+        self._stopped = False
+
+    def _stop_model(self) -> None:
+        """Stop the model once the servers are down (subclasses)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop every server, close the ports, stop the model (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+
+        async def _shutdown() -> None:
+            for server in self._servers:
+                server.close()
+            if self._tcp is not None:
+                await self._tcp.shutdown()
+
+        try:
+            self._loop.run(_shutdown(), timeout_s=5.0)
+        finally:
+            self._loop.close()
+            for port in self._ports:
+                port.close()
+            self._stop_model()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- start-up -------------------------------------------------------------------------
+    def _start_endpoints(self, steps: Iterable[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+        """Run each start-up step in the loop, in order; on any failure stop all and re-raise.
+
+        A step is called (so it may parse its address and raise) inside the guard.
+        """
+        try:
+            for step in steps:
+                self._loop.run(step())
+        except BaseException:
+            self.stop()
+            raise
+
+    async def _start_tcp(self, regs: RegisterDevice, host: str, port: int) -> None:
+        """Listen for Modbus TCP on ``host``:``port`` (in the loop)."""
+        server = ModbusTcpServer(
+            regs.simdevice(), address=(host, port), identity=regs.identification()
+        )
+        assert isinstance(server.context, SimCore)
+        server.context = UnitFilter(server.context)  # type: ignore[assignment]
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError:
+            raise ConfigError(
+                f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)"
+            ) from None
+        self._tcp = server
+        sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
+        shown = f"[{host}]" if self.bracket_ipv6 and ":" in host else host
+        self.endpoints["modbus_tcp"] = f"{shown}:{sockname[1]}"
+
+    async def _start_port(
+        self, kind: str, spec: str, make: Callable[[ServedPort], PortServer[Any]]
+    ) -> None:
+        """Open ``spec`` (``"pty"`` or a device) and serve it with ``make(port)`` (in the loop)."""
+        port = open_served_port(spec, self.baud)
+        self._ports.append(port)
+        server = make(port)
+        server.start(asyncio.get_running_loop())
+        self._servers.append(server)
+        self.endpoints[kind] = port.path
+
+
+__all__ = [
+    "TCP_UNITS",
+    "LoopThread",
+    "RegisterDevice",
+    "ServerBase",
+    "UnitFilter",
+    "parse_hostport",
+]

@@ -1,0 +1,96 @@
+"""The body of a ``serve`` command, shared by ``presshil serve`` and ``presshil plant serve``.
+
+Start the server (a bad URL, an address in use or a missing device is exit code 2),
+announce it, then wait for SIGINT or SIGTERM while watching the model (a failed model is
+exit code 3), and stop the server whatever happens. What is announced — and, for the plant,
+what is printed after stopping — stays with each command.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
+
+from ..errors import PresshilError
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
+STOP_HINT = "  stop with Ctrl-C (SIGINT) or SIGTERM"
+
+
+class Served(Protocol):
+    """What :func:`run_until_signal` needs of a running server."""
+
+    @property
+    def failed(self) -> BaseException | None: ...
+
+    def stop(self) -> None: ...
+
+
+H = TypeVar("H", bound=Served)
+
+
+def start_or_report(prog: str, start: Callable[[], H]) -> H | None:
+    """``start()``, or None after printing ``prog: error`` on stderr for bad input."""
+    try:
+        return start()
+    except (PresshilError, OSError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
+def announce(lines: Iterable[str]) -> None:
+    """Print ``lines`` and the stop hint, each flushed (a parent may be reading stdout)."""
+    for line in lines:
+        print(line, flush=True)
+    print(STOP_HINT, flush=True)
+
+
+def run_until_signal(handle: Served, prog: str, model: str, ready: Callable[[], None]) -> int:
+    """Call ``ready()``, wait for SIGINT/SIGTERM or a failed ``model``; stop ``handle``.
+
+    Returns :data:`EXIT_OK` when stopped by a signal, :data:`EXIT_FAILED` when the model
+    failed (``prog: MODEL failed: …`` on stderr). ``handle`` is stopped and the previous
+    signal handlers restored in every case, also when ``ready`` raises.
+    """
+    stop = threading.Event()
+    previous = _install_signals(stop)
+    code = EXIT_OK
+    try:
+        ready()
+        while not stop.wait(0.2):
+            if handle.failed is not None:
+                print(f"{prog}: {model} failed: {handle.failed!r}", file=sys.stderr)
+                code = EXIT_FAILED
+                break
+    finally:
+        handle.stop()
+        _restore_signals(previous)
+    return code
+
+
+def _install_signals(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signals can only be handled in the main thread; the caller stops us
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "STOP_HINT",
+    "announce",
+    "run_until_signal",
+    "start_or_report",
+]

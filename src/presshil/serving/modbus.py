@@ -1,0 +1,79 @@
+"""What both register maps tell pymodbus: the function codes served and the device layout.
+
+The virtual press (:class:`presshil.device.modbus_map.RegisterMap`) and the plant
+(:class:`presshil.plant.modbus_map.PlantRegisters`) each build a pymodbus ``SimDevice`` from
+their table's address ranges, with no coils or discrete inputs, and an action that fills
+reads from the live model. :func:`build_simdevice` is that construction; the actions stay
+with each map (the press injects wire faults and answers the press's refusals; the plant
+measures latency and injects plant faults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
+#: the register function codes both maps serve (everything else: exception 01)
+SUPPORTED = {READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE}
+
+#: pymodbus' action hook: (function code, block start, address, count, registers, values)
+Action = Callable[
+    [int, int, int, int, list[int], list[int] | list[bool] | None],
+    Coroutine[Any, Any, ExcCodes | None],
+]
+
+
+def build_simdevice(
+    device_id: int,
+    holding: Sequence[tuple[int, int]],
+    input_: Sequence[tuple[int, int]],
+    *,
+    holding_readonly: Callable[[int], bool],
+    action: Action,
+) -> SimDevice:
+    """A ``SimDevice`` with register blocks at the ``(first, last)`` ranges, no bits.
+
+    ``holding_readonly(first)`` says whether the holding block starting at ``first`` is
+    read-only (pymodbus then answers 02 to a write before ``action`` runs); input blocks are
+    read-only by the function codes. Coil and discrete-input tables hold one refused bit.
+    """
+
+    def block(ranges: Sequence[tuple[int, int]], readonly: Callable[[int], bool]) -> list[SimData]:
+        return [
+            SimData(
+                first,
+                count=last - first + 1,
+                values=0,
+                datatype=DataType.REGISTERS,
+                readonly=readonly(first),
+            )
+            for first, last in ranges
+        ]
+
+    no_bits = [SimData(0, values=False, datatype=DataType.BITS)]  # coils: refused by the action
+    return SimDevice(
+        device_id,
+        simdata=(
+            no_bits,
+            list(no_bits),
+            block(holding, holding_readonly),
+            block(input_, lambda _first: False),
+        ),
+        action=action,
+    )
+
+
+__all__ = [
+    "Action",
+    "READ_HOLDING",
+    "READ_INPUT",
+    "READ_WRITE",
+    "SUPPORTED",
+    "WRITE_MULTIPLE",
+    "WRITE_SINGLE",
+    "build_simdevice",
+]
