@@ -47,6 +47,13 @@ PressOpt = Annotated[
     ),
 ]
 DbOpt = Annotated[Path, typer.Option("--db", help="Results store (SQLite).")]
+SimPressOpt = Annotated[str, typer.Option("--press", help="The simulated press to serve (sim://…).")]
+PtyOrDevice = "'pty' to create a pseudo-terminal (its path is printed), or a device."
+ModbusRtuOpt = Annotated[Optional[str], typer.Option("--modbus-rtu", help=PtyOrDevice)]
+BindOpt = Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")]
+
+ServeTcpOpt = Annotated[Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5020).")]
+PlantTcpOpt = Annotated[Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")]
 
 
 @contextlib.contextmanager
@@ -287,17 +294,11 @@ def export_cmd(
 
 @app.command("serve")
 def serve_cmd(
-    press: Annotated[str, typer.Option("--press", help="The simulated press to serve.")] = DEFAULT_PRESS,
-    modbus_tcp: Annotated[
-        Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5020).")
-    ] = None,
-    modbus_rtu: Annotated[
-        Optional[str], typer.Option("--modbus-rtu", help="'pty' to create a pseudo-terminal, or a device.")
-    ] = None,
-    serial: Annotated[
-        Optional[str], typer.Option("--serial", help="'pty' to create a pseudo-terminal, or a device.")
-    ] = None,
-    bind: Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")] = "127.0.0.1",
+    press: SimPressOpt = DEFAULT_PRESS,
+    modbus_tcp: ServeTcpOpt = None,
+    modbus_rtu: ModbusRtuOpt = None,
+    serial: Annotated[Optional[str], typer.Option("--serial", help=PtyOrDevice)] = None,
+    bind: BindOpt = "127.0.0.1",
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
@@ -359,14 +360,10 @@ app.add_typer(plant_app, name="plant")
 
 @plant_app.command("serve")
 def plant_serve_cmd(
-    press: Annotated[str, typer.Option("--press", help="The simulated press whose plant to serve.")] = DEFAULT_PRESS,
-    modbus_tcp: Annotated[
-        Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")
-    ] = None,
-    modbus_rtu: Annotated[
-        Optional[str], typer.Option("--modbus-rtu", help="'pty' to create a pseudo-terminal, or a device.")
-    ] = None,
-    bind: Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")] = "127.0.0.1",
+    press: SimPressOpt = DEFAULT_PRESS,
+    modbus_tcp: PlantTcpOpt = None,
+    modbus_rtu: ModbusRtuOpt = None,
+    bind: BindOpt = "127.0.0.1",
 ) -> None:
     """Serve press mechanics, specimen and sensors in real time for external firmware."""
     from .plant.serve import plant_serve_main
