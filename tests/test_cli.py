@@ -152,3 +152,10 @@ def test_help_reads_well() -> None:
         assert command in result.stdout
     run_help = CliRunner().invoke(app, ["run", "--help"])
     assert "--press" in run_help.stdout and "Exit code" in run_help.stdout
+
+
+def test_version() -> None:
+    import presshil
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"presshil {presshil.__version__}"

@@ -37,6 +37,23 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(f"presshil {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Hardware-in-the-loop tests for battery-assembly presses."""
+
+
 PressOpt = Annotated[
     str,
     typer.Option(
