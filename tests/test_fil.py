@@ -50,6 +50,21 @@ def test_short_assembly_passes_in_the_loop_as_in_process(firmware: Path) -> None
     assert timing["plant"]["commands"] > 1000 and timing["firmware"]["loops"] > 1000
 
 
+@pytest.mark.timeout(240)
+def test_library_step_response_passes_in_the_loop_as_in_process(firmware: Path) -> None:
+    """A protocol of the library, unchanged, judges the firmware as it judges the in-process
+    reference controller (80 s of real time; assembly-74mpa is the same at six minutes)."""
+    proto = presshil.load_protocol(ROOT / "protocols" / "step-response-74mpa.toml")
+    in_process = presshil.run(proto, presshil.open_press("sim://?seed=1"))
+    with FilPress.start(firmware, plant="sim://?seed=1") as press:
+        result = presshil.run(proto, press)
+    assert in_process.passed
+    assert result.passed, [v for v in result.verdicts if not v.passed] or result.abort_reason
+    assert [(v.step, v.criterion) for v in result.verdicts] == [
+        (v.step, v.criterion) for v in in_process.verdicts
+    ]
+
+
 @pytest.mark.timeout(120)
 def test_reference_firmware_passes_the_safety_probes(firmware: Path) -> None:
     with FilPress.start(firmware, plant="sim://?seed=4") as press:
