@@ -183,7 +183,7 @@ rate_mpa_s = 10.0
 
 
 @pytest.mark.parametrize(
-    "name", ["assembly-74mpa", "step-response-74mpa", "cycling-hold-50mpa"]
+    "name", ["assembly-74mpa", "step-response-74mpa", "cycling-hold-50mpa", "cycling-hold-15mpa"]
 )
 def test_library_protocols_pass_on_the_default_press(name: str) -> None:
     result = run(load_protocol(ROOT / "protocols" / f"{name}.toml"), presshil.open_press("sim://?seed=1"))
@@ -233,3 +233,13 @@ expect = { band_mpa = 0.5, settle_s = 1 }
     assert charge.passed and "the 3 judged of 5 iterations" in charge.detail
     assert not by_key[("cycles", "completed")].passed
     assert [s.name for s in result.steps] == ["ramp-15", "cycles"]
+
+
+def test_tilted_platen_fails_assembly_uniformity() -> None:
+    result = run(load_protocol(ROOT / "protocols" / "assembly-74mpa.toml"),
+                 presshil.open_press("sim://?seed=1&tilt_mrad=5,0"))
+    assert result.status == FAILED
+    failed = {v.criterion for v in result.failed_verdicts()}
+    assert "max_nonuniformity_pct" in failed, result.failed_verdicts()
+    # the pressure itself is still regulated: only the spread across the cells is wrong
+    assert {v.criterion for v in result.verdicts if v.passed} >= {"band_mpa", "max_drift_mpa_per_min"}
