@@ -201,27 +201,31 @@ def run_cmd(
         proto = load_protocol(resolve_protocol(protocol))
         url = with_seed(press, seed)
         device = open_press(url)
-        store = Store(db)
         try:
-            out.print(
-                f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
-            )
-            show = not quiet and out.is_terminal
-            with _ProgressView(out, show) as view:
-                result = run(proto, device, store=store, progress=view, seed=seed)
-        finally:
+            store = Store(db)
+        except BaseException:
             device.close()
-        out.print(verdict_table(result.verdicts))
-        if result.abort_reason:
-            err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
-        if report is not None:
-            from .report import write_run_report
+            raise
+        with store:  # open until the report has read the trace back
+            try:
+                out.print(
+                    f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
+                )
+                show = not quiet and out.is_terminal
+                with _ProgressView(out, show) as view:
+                    result = run(proto, device, store=store, progress=view, seed=seed)
+            finally:
+                device.close()
+            out.print(verdict_table(result.verdicts))
+            if result.abort_reason:
+                err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
+            if report is not None:
+                from .report import write_run_report
 
-            paths = write_run_report(result, report)
-            out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
-        colour = {"passed": "green", "failed": "red"}.get(result.status, "bold red")
-        out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {db})", highlight=False)
-        store.close()
+                paths = write_run_report(result, report)
+                out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
+            colour = {"passed": "green", "failed": "red"}.get(result.status, "bold red")
+            out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {db})", highlight=False)
     raise typer.Exit(result.exit_code)
 
 

@@ -499,7 +499,7 @@ def run(
     run_id = None
     if store is not None:
         run_id = store.start_run(
-            protocol=protocol, press_url=press.url, identity=_identity_dict(identity), seed=seed
+            protocol=protocol, press_url=press.url, identity=identity, seed=seed
         )
     if keep_trace is None:
         keep_trace = store is None
@@ -586,19 +586,6 @@ def _abort(ex: _Execution, message: str, kind: str = "abort") -> None:
             t_s=ex.now(),
         )
     )
-
-
-def _identity_dict(identity: Identity) -> dict:
-    return {
-        "vendor": identity.vendor,
-        "model": identity.model,
-        "serial": identity.serial,
-        "firmware": identity.firmware,
-        "rated_max_pressure_mpa": identity.rated_max_pressure_mpa,
-        "rated_max_force_kn": identity.rated_max_force_kn,
-        "channel_count": identity.channel_count,
-        "channel_positions_mm": [list(p) for p in identity.channel_positions_mm],
-    }
 
 
 __all__ = [

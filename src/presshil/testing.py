@@ -10,6 +10,8 @@ the limit and, for uniformity, the channel::
 
 from __future__ import annotations
 
+import numpy as np
+
 from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
 from .runner import RunResult
 
@@ -20,25 +22,22 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
     """The samples of one top-level step as a metrics :class:`~presshil.metrics.Segment`."""
     record = result.step_record(step)
     trace = result.trace
-    mask = (trace.t >= record.t_start_s) & (trace.t <= record.t_end_s)
-    if not mask.any():
+    # both ends inclusive: the sample read as a step ends carries the step's end time
+    i0 = int(np.searchsorted(trace.t, record.t_start_s, side="left"))
+    i1 = int(np.searchsorted(trace.t, record.t_end_s, side="right"))
+    if i1 <= i0:
         raise AssertionError(f"step {record.name!r} (index {record.index}) has no samples")
-    t = trace.t[mask]
-    setpoint = trace.setpoint[mask]
-    pressure = trace.pressure[mask]
-    before = trace.setpoint[trace.t < record.t_start_s]
+    rows = slice(i0, i1)
     proto_step = result.protocol.steps[record.index]
     target = getattr(proto_step, "to_mpa", None)
-    if target is None:
-        target = float(setpoint[-1])
     seg = Segment(
-        kind=proto_step.type if proto_step.type != "repeat" else "hold",
-        t=t - record.t_start_s,
-        setpoint=setpoint,
-        pressure=pressure,
-        channels=trace.channels[mask],
-        target_mpa=float(target),
-        start_mpa=float(before[-1]) if len(before) else 0.0,
+        kind="hold" if proto_step.type == "repeat" else proto_step.type,
+        t=trace.t[rows] - record.t_start_s,  # relative to the step, as the runner judges
+        setpoint=trace.setpoint[rows],
+        pressure=trace.pressure[rows],
+        channels=trace.channels[rows],
+        target_mpa=float(trace.setpoint[i1 - 1] if target is None else target),
+        start_mpa=float(trace.setpoint[i0 - 1]) if i0 > 0 else 0.0,
         channel_positions_mm=result.identity.channel_positions_mm,
     )
     return record.name, seg
