@@ -23,7 +23,7 @@ from ..transports.line_protocol import (
     format_positions,
     format_rated,
 )
-from .ports import ServedPort
+from ..serving.ports import ServedPort
 from .virtual import Refused, VirtualPress
 
 log = logging.getLogger("presshil.device")

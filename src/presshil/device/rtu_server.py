@@ -21,7 +21,7 @@ from pymodbus.simulator.simcore import SimCore
 
 from ..serving.port_server import PortServer
 from ..transports.registers import DEVICE_ID
-from .ports import ServedPort
+from ..serving.ports import ServedPort
 from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")

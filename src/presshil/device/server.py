@@ -20,7 +20,7 @@ from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
-from ..serving.loop import TCP_UNITS, LoopThread, ServerBase, UnitFilter, parse_hostport
+from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
 from ..serving.ports import ServedPort
 from .faults import WireFaults
 from .line_server import LineServer
@@ -29,8 +29,6 @@ from .rtu_server import RtuServer
 from .virtual import VirtualPress
 
 DEFAULT_TCP_PORT = 5020
-# the names this module had before the loop machinery moved to presshil.serving.loop
-_LoopThread, _UnitFilter = LoopThread, UnitFilter
 
 
 class ServerHandle(ServerBase):

@@ -1,6 +1,6 @@
 """Serial ports a server serves: a pseudo-terminal it creates, or a named device.
 
-Shared by the virtual press and the plant; :mod:`presshil.device.ports` re-exports it.
+Shared by the virtual press and the plant; the device and plant servers import it from here.
 """
 
 from __future__ import annotations
