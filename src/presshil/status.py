@@ -1,0 +1,39 @@
+"""How a run ended, and the exit code each outcome gives on the command line."""
+
+from __future__ import annotations
+
+import enum
+
+
+class RunStatus(str, enum.Enum):
+    """Status of a run, as stored in the results store; each carries its CLI exit code."""
+
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 a criterion failed, 3 aborted / error / interrupted (2 is bad input)."""
+        return _EXIT[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_EXIT = {
+    RunStatus.RUNNING: 3,
+    RunStatus.PASSED: 0,
+    RunStatus.FAILED: 1,
+    RunStatus.ABORTED: 3,
+    RunStatus.ERROR: 3,
+    RunStatus.INTERRUPTED: 3,
+}
+
+#: exit code for bad input or usage, for every command
+EXIT_BAD_INPUT = 2
+
+__all__ = ["RunStatus", "EXIT_BAD_INPUT"]
