@@ -13,7 +13,8 @@ a unit ``ms``, ``s``, ``min`` or ``h``; without ``@TIME`` the fault is present f
 Channels are numbered from 1. Every fault accepts ``duration_s`` (it clears itself after
 that long; not for ``estop`` and ``overpressure``, which are events).
 
-See :data:`FAULTS` for the names, their parameters and defaults.
+See :data:`FAULTS` for the names, their parameters and defaults; each fault is a class in
+:mod:`presshil.sim.fault_kinds`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from .fault_kinds import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -34,36 +36,9 @@ class FaultInfo:
     transient: bool = False  # an event rather than a condition (no duration)
 
 
+#: every injectable fault, from the fault classes of :mod:`presshil.sim.fault_kinds`
 FAULTS: dict[str, FaultInfo] = {
-    "sensor_stuck": FaultInfo("load-cell channel frozen at its present reading", {"channel": 1}),
-    "open_wire": FaultInfo(
-        "load-cell bridge open: the channel rails high (firmware trips SENSOR)", {"channel": 1}
-    ),
-    "sensor_drift": FaultInfo(
-        "zero of a channel drifts at a constant rate", {"channel": 1, "rate_n_per_min": 30.0}
-    ),
-    "sensor_saturation": FaultInfo(
-        "channel clips at a level (default: its present reading)", {"channel": 1, "level_kn": None}
-    ),
-    "leak": FaultInfo(
-        "extra internal leak, `factor` times the nominal one (hydraulic presses)", {"factor": 50.0}
-    ),
-    "stuck_valve": FaultInfo("servo valve spool / drive / release valve frozen where it is"),
-    "runaway": FaultInfo("actuator drives forward at full capacity, ignoring the controller"),
-    "controller_freeze": FaultInfo(
-        "firmware loop stops: counter and outputs frozen, plant runs on"
-    ),
-    "overpressure": FaultInfo(
-        "sudden stack swelling that pushes the force up by `mpa` (fixed-gap equivalent; default "
-        "1.5 x the distance to the trip level, at least 2 MPa) within `rise_ms` (default 0: one "
-        "tick, an impact); a slower rise may be caught by the rate trip or absorbed by the loop",
-        {"mpa": None, "rise_ms": 0.0},
-        transient=True,
-    ),
-    "estop": FaultInfo("the emergency-stop button is pressed", transient=True),
-    "comm_loss": FaultInfo(
-        "host link lost: heartbeats stop arriving (the watchdog trips if armed)"
-    ),
+    name: FaultInfo(cls.summary, dict(cls.params), cls.transient) for name, cls in REGISTRY.items()
 }
 
 _UNITS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}

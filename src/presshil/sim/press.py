@@ -273,7 +273,7 @@ class SimPress(Press):
         b = self.model.specimen_cfg.breathing
         if b is None or b.amplitude_um <= 0:
             raise ConfigError("this specimen has no [breathing] section: nothing to cycle")
-        self.model.env.process(self.model._cycler(self.model.env.now if at_s is None else at_s))
+        self.model.start_cycling(at_s)
 
     # ------------------------------------------------------------------ helpers
     def _check_rate(self, rate_mpa_s: float) -> None:

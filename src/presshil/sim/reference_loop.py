@@ -46,7 +46,7 @@ class NaiveModel(SimModel):
     def _tick_process(self):
         one_tick = kernel._one_tick
         while True:
-            one_tick(self.p, self.x, self.n, self._ch_true, self._rec)
+            one_tick(self.p, self.x, self.n, self._ch_true, self.recorder.buffer)
             yield self.env.timeout(self.dt)
 
 
