@@ -53,8 +53,9 @@ def advance_env(env: simpy.Environment, t: float) -> None:
 
     ``env.run(until=t)`` would stop *before* events at exactly ``t`` (its stop event is
     urgent) and lands on ``now + (t - now)``, which rounding can put one ulp off ``t``; so the
-    due events are stepped here and the clock is moved by a timeout whose delay is chosen to
-    land on ``t`` exactly.
+    due events are stepped here, then one timeout whose delay is chosen to land on ``t``
+    exactly is scheduled and stepped (nothing else is due before it): the clock moves only
+    through SimPy's own event processing.
     """
     while env.peek() <= t:
         env.step()
@@ -65,7 +66,8 @@ def advance_env(env: simpy.Environment, t: float) -> None:
             delay = math.nextafter(delay, math.inf)
         while now + delay > t and delay > 0:
             delay = math.nextafter(delay, 0.0)
-        env.run(until=env.timeout(delay))
+        env.timeout(delay)
+        env.step()
 
 
 class SimModel:
