@@ -195,7 +195,8 @@ class TestSpecimen:
         for press in (li, steel):
             press.clock.sleep_until(1800.0)
         assert p0[0] - li.model.true_pressure_mpa > 0.5  # Li creeps: stress relaxes
-        assert abs(p0[1] - steel.model.true_pressure_mpa) < 1e-6  # steel does not
+        # steel does not: only the position loop's jitter on the encoder noise remains
+        assert abs(p0[1] - steel.model.true_pressure_mpa) < 0.02
 
 
 class TestRegulation:

@@ -68,6 +68,10 @@ class DeviceFault(PressError):
         super().__init__(message)
 
 
+class CapabilityError(PressError):
+    """The press cannot do this at all (an optional part of the Press contract it lacks)."""
+
+
 class SafetyAbort(PressError):
     """The runner stopped the press because a safety limit was crossed."""
 
@@ -82,5 +86,6 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "DeviceFault",
+    "CapabilityError",
     "SafetyAbort",
 ]

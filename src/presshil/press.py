@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from .clock import Clock
+from .errors import CapabilityError
 
 
 class Status(enum.IntFlag):
@@ -142,6 +143,17 @@ class Press(ABC):
 
     def heartbeat(self) -> None:  # noqa: B027 - optional for presses without a watchdog
         """Feed the press's communication watchdog."""
+
+    def hold_gap(self) -> None:
+        """Lock the ram at its present position; the pressure then follows the cell.
+
+        Optional: a press without ram position control raises :class:`CapabilityError`.
+        :meth:`command` or :meth:`release` leaves the constant gap.
+        """
+        raise CapabilityError(
+            f"press {self.url or type(self).__name__}: this press cannot hold a constant gap "
+            "(no ram position control); hold a constant pressure with command() instead"
+        )
 
     def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
         """One control cycle: command, then read. Bindings may do it in one round trip."""

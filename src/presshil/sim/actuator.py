@@ -31,7 +31,6 @@ from .layout import (
     AF_STUCK,
     AM_DRIVE,
     AM_HOLD,
-    AM_LOCK,
     AM_OPEN,
     AM_UNLOAD,
     N_ACT_FAULTS,
@@ -97,8 +96,6 @@ def _relief(p, force_n: float, v: float, lam: float):
 @jit
 def hydraulic(p, x, n, mode: int, u: float, force_n: float):
     """Automatic hydraulic press: ``u`` is the spool opening the firmware asks for."""
-    if mode == AM_LOCK:
-        return 0.0, 0.0
     faults = n[N_ACT_FAULTS]
     pump_on = mode != AM_UNLOAD
     target = u if mode == AM_DRIVE else 0.0
@@ -117,9 +114,6 @@ def hydraulic(p, x, n, mode: int, u: float, force_n: float):
 @jit
 def servo(p, x, n, mode: int, u: float, force_n: float, dt: float):
     """Servo-electric press: ``u`` is the ram speed demand (m/s)."""
-    if mode == AM_LOCK:
-        x[X_ACT_STATE] = 0.0
-        return 0.0, 0.0
     faults = n[N_ACT_FAULTS]
     v_max = p[P_MOTOR_V_MAX_M_S]
     if mode == AM_DRIVE:
@@ -144,8 +138,6 @@ def servo(p, x, n, mode: int, u: float, force_n: float, dt: float):
 def manual(p, x, n, mode: int, force_n: float, dt: float):
     """Manual hydraulic press: hand-pump strokes in, release or dump valve out, leakage."""
     lam = p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]
-    if mode == AM_LOCK:
-        return 0.0, 0.0
     v = 0.0
     period = p[P_STROKE_PERIOD_S]
     # the plunger delivers its (partial) stroke during the first half of the period; the

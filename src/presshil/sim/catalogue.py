@@ -176,6 +176,8 @@ class FirmwareCfg(_Strict):
     at_setpoint_band_mpa: Pos
     released_below_mpa: Pos
     settle_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    #: bandwidth of the ram-position loop that holds a constant gap
+    gap_crossover_hz: Annotated[float, Field(gt=0, le=50)] = 1.0
     #: a firmware defect to test against: the watchdog register is accepted but never armed
     watchdog_enabled: bool = True
 

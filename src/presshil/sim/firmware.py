@@ -30,7 +30,6 @@ from .layout import (
     ACT_MANUAL,
     AM_DRIVE,
     AM_HOLD,
-    AM_LOCK,
     AM_OPEN,
     AM_UNLOAD,
     FC_ACTUATOR,
@@ -60,6 +59,8 @@ from .layout import (
     P_E_ALPHA,
     P_FOLLOW_ERR_MPA,
     P_FOLLOW_ERR_S,
+    P_GAP_KI,
+    P_GAP_KP,
     P_KD,
     P_KFF,
     P_KI,
@@ -88,7 +89,9 @@ from .layout import (
     X_DIE_AREA_M2,
     X_EFILT_N,
     X_FOLLOW_S,
+    X_GAP_LOCK_M,
     X_INTEGRAL,
+    X_MEAS_POS_M,
     X_PREV_MEAS_N,
     X_RATE_MPA_S,
     X_SOFT_MAX_MPA,
@@ -233,6 +236,32 @@ def _settled(p, x, n) -> bool:
 
 
 @jit
+def _gap_pi(p, x, dt: float) -> float:
+    """Constant gap: PI loop on the measured ram position (anti-windup as in :func:`_pid`).
+
+    The output has the force loop's units (ram speed or flow demand), so the hold takes over
+    the force loop's integrator without a bump.
+    """
+    err = x[X_GAP_LOCK_M] - x[X_MEAS_POS_M]
+    integral = x[X_INTEGRAL] + p[P_GAP_KI] * err * dt
+    u = p[P_GAP_KP] * err + integral
+    u_max = p[P_U_MAX]
+    u_min = p[P_U_MIN]
+    if u > u_max:
+        if err < 0.0:
+            x[X_INTEGRAL] = integral
+        u = u_max
+    elif u < u_min:
+        if err > 0.0:
+            x[X_INTEGRAL] = integral
+        u = u_min
+    else:
+        x[X_INTEGRAL] = integral
+    x[X_INTEGRAL] = min(max(x[X_INTEGRAL], u_min), u_max)
+    return u
+
+
+@jit
 def tick(p, x, n, meas_n: float, implausible: bool, t_s: float, tick_index: int, dt: float) -> int:
     """One firmware loop iteration on the fresh sample; returns the actuator mode.
 
@@ -251,7 +280,8 @@ def tick(p, x, n, meas_n: float, implausible: bool, t_s: float, tick_index: int,
     if state == FW_FAULT:
         mode = AM_UNLOAD
     elif state == FW_GAP_HOLD:
-        mode = AM_LOCK
+        mode = AM_DRIVE
+        u = _gap_pi(p, x, dt)
     elif state == FW_IDLE:
         # hydraulic: dump open; manual: release valve left open; servo: motor stopped
         mode = AM_UNLOAD if kind == ACT_HYDRAULIC else (AM_OPEN if kind == ACT_MANUAL else AM_HOLD)

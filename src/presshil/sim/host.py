@@ -148,10 +148,15 @@ class HostCommands:
         self.transient()
 
     def hold_gap(self) -> None:
-        """Lock the ram where it is (a fixed-gap fixture): the stack force then floats."""
+        """Hold the ram at its present measured position: the stack force then follows the cell.
+
+        The firmware's position loop takes over the force loop's integrator (same output
+        units), so the switch is bumpless. Ignored while a fault is latched.
+        """
         self._sync()
         if self.faulted:
             return
+        self.xs.gap_lock_m = self.xs.meas_pos_m
         self.ns.fw_state = FW_GAP_HOLD
         self.ns.op_pumping = 0
         self.transient()

@@ -25,7 +25,6 @@ from .jitcache import jit, refresh_stale_cache
 from .layout import (
     ACT_HYDRAULIC,
     ACT_MANUAL,
-    AM_LOCK,
     FW_HOLD,
     MAX_CH,
     N_ACT_MODE,
@@ -114,16 +113,17 @@ def ram_position(p, x) -> float:
 
 
 @jit
-def series_compliance(p, x, mode: int) -> float:
+def series_compliance(p, x) -> float:
     """Ram travel per newton (m/N) of frame + oil column + stack at the present state."""
-    c = 1.0 / p[P_FRAME_K_N_M] + specimen.tangent_compliance(p, x, x[X_FORCE_N])
-    if mode != AM_LOCK:
-        c += p[P_OIL_COMPLIANCE_M_N]
-    return c
+    return (
+        1.0 / p[P_FRAME_K_N_M]
+        + p[P_OIL_COMPLIANCE_M_N]
+        + specimen.tangent_compliance(p, x, x[X_FORCE_N])
+    )
 
 
 @jit
-def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
+def _plant(p, x, v_src: float, lam: float, dt: float) -> None:
     """Integrate the force chain over one tick (semi-implicit in the linear sink)."""
     f = x[X_FORCE_N]
     eps = x[X_CREEP_STRAIN]
@@ -132,7 +132,7 @@ def _plant(p, x, v_src: float, lam: float, mode: int, dt: float) -> None:
     x[X_CREEP_STRAIN] = eps_new
     v_swell = x[X_SWELL_RATE_M_S] + x[X_SPIKE_RATE_M_S]
     x[X_SWELL_M] += v_swell * dt
-    c = series_compliance(p, x, mode)
+    c = series_compliance(p, x)
     gap = x[X_GAP_M]
     if gap > 0.0:
         gap -= (v_src + v_swell) * dt
@@ -203,7 +203,7 @@ def _tick(p, x, n, ch_true, rec, external: bool) -> bool:
         for i in range(nch):
             x[X_RING_N + i * RING_LEN + pos] = ch_true[i]
     v_src, lam = actuator.drive(p, x, n, kind, mode, x[X_U], f_true, dt)
-    _plant(p, x, v_src, lam, mode, dt)
+    _plant(p, x, v_src, lam, dt)
     n[N_TICK] = k + 1
     n[N_FULL_TICKS] += 1
     if n[N_REC_ON] != 0:

@@ -42,7 +42,7 @@ FW_RAMP = 1
 FW_HOLD = 2
 FW_RELEASE = 3
 FW_FAULT = 4
-FW_GAP_HOLD = 5  # simulator extra: actuator locked, fixed gap (a screw-clamped fixture)
+FW_GAP_HOLD = 5  # constant gap: the firmware holds the ram position, the force follows the cell
 
 FW_STATE_NAMES = ("IDLE", "RAMP", "HOLD", "RELEASE", "FAULT", "GAP_HOLD")
 
@@ -75,7 +75,6 @@ AF_RUNAWAY = 2  # actuator drives forward at full capacity, ignoring the control
 AM_DRIVE = 0  # follow the controller output
 AM_HOLD = 1  # stop moving (valve closed / motor stopped / operator idle)
 AM_UNLOAD = 2  # remove force now (pump off + dump valve / retract)
-AM_LOCK = 3  # ram mechanically locked: fixed gap
 AM_OPEN = 4  # manual press: operator opens the release valve
 
 # per-channel sensor faults (n[N_CH_FAULT + i])
@@ -125,7 +124,7 @@ X_U = _x()  # controller output of the last tick
 X_FOLLOW_S = _x()  # time the following error has exceeded its limit
 X_DIE_AREA_M2 = _x()  # configured die area (pressure = total force / area)
 X_SOFT_MAX_MPA = _x()  # configured soft pressure limit
-X_GAP_LOCK_M = _x()  # ram position held in GAP_HOLD
+X_GAP_LOCK_M = _x()  # measured ram position held in GAP_HOLD
 # latest firmware sample
 X_MEAS_FORCE_N = _x()
 X_MEAS_P_MPA = _x()
@@ -256,6 +255,8 @@ P_RELEASED_BELOW_MPA = _p()
 P_SETTLE_BAND_N = _p()
 P_SETTLE_TICKS = _p()
 P_U_APPROACH = _p()  # output cap before contact: closing a gap slowly enough not to slam
+P_GAP_KP = _p()  # constant-gap position loop: controller output per metre of position error
+P_GAP_KI = _p()  # per metre-second
 P_SIZE = _p.size
 
 # ---------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ from .layout import (
     P_FOLLOW_ERR_MPA,
     P_FOLLOW_ERR_S,
     P_FRAME_K_N_M,
+    P_GAP_KI,
+    P_GAP_KP,
     P_KD,
     P_KFF,
     P_KI,
@@ -242,6 +244,11 @@ def build_params(
         # approach speed: meeting a stack as stiff as the nominal one at this output makes the
         # force rise at half the rate trip, so closing a gap never trips the press
         p[P_U_APPROACH] = min(p[P_U_MAX], 0.5 * fw.rate_trip_kn_per_s * 1e3 / gain)
+        # constant gap: a PI loop on the encoder; the ram speed is u (servo) or u Q_v / A_p
+        # (hydraulic), so the loop crosses over at gap_crossover_hz, integral corner 1/5 of it
+        per_speed = p[P_PISTON_AREA_M2] / p[P_VALVE_FLOW_M3_S] if isinstance(act, HydraulicCfg) else 1.0
+        p[P_GAP_KP] = 2.0 * math.pi * fw.gap_crossover_hz * per_speed
+        p[P_GAP_KI] = p[P_GAP_KP] * 2.0 * math.pi * fw.gap_crossover_hz / 5.0
     p[P_D_ALPHA] = _alpha(dt, fw.derivative_filter_hz, hz=True)
     p[P_E_ALPHA] = _alpha(dt, SETTLE_FILTER_HZ, hz=True)
     p[P_MAX_RATE_MPA_S] = fw.max_rate_mpa_s

@@ -17,10 +17,10 @@ import math
 import numpy as np
 
 from ..clock import Clock
-from ..errors import ConfigError, DeviceFault, PressURLError
+from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
 from ..press import FaultCode, Identity, Press, Sample
 from ..urls import PressURL
-from .catalogue import PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
+from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
 from .faults import FaultSpec, check, parse_faults
 from .layout import (
     N_COUNTER,
@@ -265,8 +265,23 @@ class SimPress(Press):
         return self.model.reference_force_n() * 1e-3
 
     def hold_gap(self) -> None:
-        """Lock the ram where it is (fixed-gap fixture); release() or command() leaves it."""
-        self.model.hold_gap()
+        """Hold the ram at its present position; the pressure then follows the cell.
+
+        The firmware switches from force to ram-position regulation (a PI loop on the
+        encoder); ``command()`` or ``release()`` leaves it. A manual press has no position
+        control: :class:`CapabilityError`. While a fault is latched: ``DeviceFault(code=4)``.
+        """
+        m = self.model
+        if isinstance(m.press_cfg.actuator, ManualCfg):
+            raise CapabilityError(
+                f"press {self.url or m.press_cfg.identity.model!r}: a manual press cannot hold a "
+                "constant gap (nobody regulates the ram position); it holds its trapped oil and "
+                "leaks down"
+            )
+        m.sync()
+        if m.faulted:
+            raise DeviceFault(self._latched_message(), code=DEVICE_FAILURE)
+        m.hold_gap()
 
     def start_cycling(self, at_s: float | None = None) -> None:
         """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""

@@ -1,0 +1,125 @@
+"""Constant gap: the firmware holds the ram position and the pressure follows the cell."""
+
+from __future__ import annotations
+
+import pytest
+
+from presshil import DeviceFault, open_press
+from presshil.errors import CapabilityError
+from presshil.press import Identity, Press, Sample
+from presshil.sim import SimPress
+
+
+def _open(url: str) -> SimPress:
+    press = open_press(url)
+    assert isinstance(press, SimPress)
+    return press
+
+
+def _wait(press: SimPress, until_s: float, step_s: float = 10.0) -> None:
+    clock = press.clock
+    while clock.now() < until_s:
+        clock.sleep_until(min(until_s, clock.now() + step_s))
+        press.heartbeat()
+
+
+def _swing_under_breathing(url: str) -> tuple[SimPress, float, float, float]:
+    """Constant gap entered at 20 MPa after 30 min; one 2 h breathing cycle.
+
+    Returns the press, the true and the measured pressure swing (MPa), and the ram travel
+    (µm, max − min of the encoder) during the cycle.
+    """
+    press = _open(url)
+    press.command(20.0, 5.0)
+    _wait(press, 1800.0)
+    press.hold_gap()
+    press.start_cycling()
+    t0 = press.clock.now()
+    true_p, read_p, pos = [], [], []
+    while press.clock.now() < t0 + 7200.0:
+        press.clock.sleep_until(press.clock.now() + 20.0)
+        true_p.append(press.model.true_pressure_mpa)
+        sample = press.read()
+        read_p.append(sample.pressure_mpa)
+        pos.append(sample.position_mm * 1e3)
+    return (
+        press,
+        max(true_p) - min(true_p),
+        max(read_p) - min(read_p),
+        max(pos) - min(pos),
+    )
+
+
+@pytest.mark.parametrize("name", ["servo-electric-10t", "auto-hydraulic-25t"])
+def test_breathing_swings_the_pressure_by_frame_and_stack_in_series(name: str) -> None:
+    """Δp = k_eff·Δh/A with 1/k_eff = 1/k_frame + 1/k_stack: the position loop holds the
+    ram after the oil column, so on the hydraulic press the oil does not count."""
+    press, swing, read_swing, travel_um = _swing_under_breathing(f"sim://{name}?seed=5&cycling=off")
+    model = press.model
+    spec = model.specimen_cfg
+    dh_m = spec.breathing.amplitude_um * 1e-6
+    area_m2 = spec.die_area_mm2 * 1e-6
+    c_series = 1.0 / model.frame_stiffness_n_per_m + 1.0 / model.stack_stiffness_n_per_m
+    predicted = dh_m / c_series / area_m2 / 1e6
+    assert predicted > 1.0  # a visible swing, not a rounding error
+    assert swing == pytest.approx(predicted, rel=0.05)
+    assert read_swing == pytest.approx(predicted, rel=0.05)  # the load cells see it too
+    assert travel_um < 0.1 * spec.breathing.amplitude_um  # the ram stayed put
+    if name == "auto-hydraulic-25t":
+        # a trapped oil column would have given a clearly smaller swing
+        with_oil = dh_m / (c_series + 1.0 / model.oil_stiffness_n_per_m) / area_m2 / 1e6
+        assert with_oil < 0.8 * swing
+
+
+def test_command_leaves_the_constant_gap() -> None:
+    press = _open("sim://servo-electric-10t?seed=2&cycling=off")
+    press.command(20.0, 10.0)
+    _wait(press, 5.0, step_s=1.0)
+    press.hold_gap()
+    _wait(press, 10.0, step_s=1.0)
+    assert press.model.state_name == "GAP_HOLD"
+    press.command(30.0, 10.0)
+    _wait(press, 15.0, step_s=1.0)
+    assert press.model.state_name == "HOLD"
+    assert press.read().pressure_mpa == pytest.approx(30.0, abs=0.25)
+
+
+def test_manual_press_cannot_hold_a_constant_gap() -> None:
+    press = _open("sim://manual-hydraulic-15t?seed=1")
+    with pytest.raises(CapabilityError, match="manual press cannot hold a constant gap"):
+        press.hold_gap()
+
+
+def test_a_latched_fault_refuses_the_constant_gap() -> None:
+    press = _open("sim://servo-electric-10t?seed=1")
+    press.stop()
+    with pytest.raises(DeviceFault) as info:
+        press.hold_gap()
+    assert info.value.code == 4
+    assert press.model.state_name == "FAULT"
+
+
+class _ForceOnlyPress(Press):
+    """A press that implements only the required contract (for the default hold_gap)."""
+
+    url = "modbus://192.0.2.1"
+    identity = Identity("v", "m", "s", "f", 100.0, 10.0, 1)
+    clock = None  # type: ignore[assignment]
+
+    def configure(self, **kwargs: object) -> None: ...
+
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None: ...
+
+    def release(self, rate_mpa_s: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def read(self) -> Sample:
+        raise NotImplementedError
+
+
+def test_a_press_without_position_control_says_so() -> None:
+    with pytest.raises(CapabilityError, match=r"modbus://192\.0\.2\.1: this press cannot hold a constant gap"):
+        _ForceOnlyPress().hold_gap()
