@@ -23,6 +23,9 @@ def _wait(press: SimPress, until_s: float, step_s: float = 10.0) -> None:
         press.heartbeat()
 
 
+NO_CREEP = "specimen.lithium.creep_rate_per_s_at_ref=0"
+
+
 def _swing_under_breathing(url: str) -> tuple[SimPress, float, float, float]:
     """Constant gap entered at 20 MPa after 30 min; one 2 h breathing cycle.
 
@@ -54,7 +57,10 @@ def _swing_under_breathing(url: str) -> tuple[SimPress, float, float, float]:
 def test_breathing_swings_the_pressure_by_frame_and_stack_in_series(name: str) -> None:
     """Δp = k_eff·Δh/A with 1/k_eff = 1/k_frame + 1/k_stack: the position loop holds the
     ram after the oil column, so on the hydraulic press the oil does not count."""
-    press, swing, read_swing, travel_um = _swing_under_breathing(f"sim://{name}?seed=5&cycling=off")
+    # Li creep off: it keeps relaxing the stack at a fixed gap and would blur the swing
+    press, swing, read_swing, travel_um = _swing_under_breathing(
+        f"sim://{name}?seed=5&cycling=off&{NO_CREEP}"
+    )
     model = press.model
     spec = model.specimen_cfg
     dh_m = spec.breathing.amplitude_um * 1e-6
@@ -123,3 +129,39 @@ class _ForceOnlyPress(Press):
 def test_a_press_without_position_control_says_so() -> None:
     with pytest.raises(CapabilityError, match=r"modbus://192\.0\.2\.1: this press cannot hold a constant gap"):
         _ForceOnlyPress().hold_gap()
+
+
+def _relaxation(url: str, preload_mpa: float | None) -> list[float]:
+    """True stack pressure at 0, 10, 30 and 60 min of a constant gap entered at 15 MPa."""
+    press = _open(url)
+    if preload_mpa is not None:
+        press.command(preload_mpa, 5.0)
+        _wait(press, preload_mpa / 5.0 + 60.0, step_s=1.0)
+    press.command(15.0, 5.0)
+    _wait(press, press.clock.now() + 20.0, step_s=1.0)
+    press.hold_gap()
+    t0 = press.clock.now()
+    out = []
+    for minute in (0, 10, 30, 60):
+        press.clock.sleep_until(t0 + 60.0 * minute)
+        out.append(press.model.true_pressure_mpa)
+    return out
+
+
+def test_li_creep_keeps_relaxing_a_constant_gap_after_a_pre_press() -> None:
+    """Power-law creep with hardening that recovers: a 74 MPa pre-press hardens the Li, so
+    relaxation at 15 MPa starts slower than on a fresh stack, but it resumes and goes on."""
+    url = "sim://servo-electric-10t?seed=7&cycling=off"
+    fresh = _relaxation(url, None)
+    pre = _relaxation(url, 74.0)
+    assert fresh[0] - fresh[1] > 2 * (pre[0] - pre[1])  # hardened: slow start
+    assert pre[0] - pre[3] > 1.0  # yet over the hour it relaxes by more than 1 MPa
+    assert pre[2] - pre[3] > 0.5  # and is still relaxing in the second half hour
+    assert fresh[2] - fresh[3] > 0.5  # a fresh stack too: no saturation
+    assert all(a > b for a, b in zip(fresh, fresh[1:], strict=False))
+
+
+def test_steel_holds_its_pressure_at_a_constant_gap() -> None:
+    """No Li, no creep: only the position loop's jitter on the encoder noise remains."""
+    steel = _relaxation("sim://servo-electric-10t?specimen=steel-reference-13mm&seed=7", None)
+    assert max(steel) - min(steel) < 0.02

@@ -127,8 +127,11 @@ class TestPlatenStatics:
 
 class TestBreathing:
     def test_fixed_gap_swing_matches_series_stiffness(self) -> None:
-        """Ram locked: dp = k_eff dh / A with 1/k_eff = 1/k_frame + 1/k_stack (DOMAIN.md)."""
-        press = _open("sim://servo-electric-10t?seed=5&cycling=off")
+        """Ram held: dp = k_eff dh / A with 1/k_eff = 1/k_frame + 1/k_stack (Li creep off: it
+        keeps relaxing the stack at a fixed gap and would blur the swing)."""
+        press = _open(
+            "sim://servo-electric-10t?seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
+        )
         model = press.model
         press.command(20.0, 5.0)
         _hold(press, 1800.0, step_s=10.0)  # Li creep saturates; powder compaction settles
@@ -151,7 +154,10 @@ class TestBreathing:
         assert swing == pytest.approx(predicted_mpa, rel=0.10)
 
     def test_constant_pressure_absorbs_breathing_in_ram_travel(self) -> None:
-        press = _open("sim://servo-electric-10t?seed=5&cycling=off")
+        # Li creep off: under regulation it keeps moving the ram too
+        press = _open(
+            "sim://servo-electric-10t?seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
+        )
         press.command(20.0, 5.0)
         _hold(press, 1800.0, step_s=10.0)
         press.start_cycling()

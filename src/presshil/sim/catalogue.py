@@ -226,6 +226,10 @@ class LithiumCfg(_Strict):
     creep_rate_per_s_at_ref: Annotated[float, Field(ge=0, le=1)]
     creep_ref_stress_mpa: Pos
     creep_max_strain: Annotated[float, Field(gt=0, le=0.9)]
+    #: strain hardening: the deformation resistance grows by this much per unit creep strain
+    creep_hardening: Annotated[float, Field(ge=0, le=1e5)] = 0.0
+    #: static recovery: the hardening decays with this time constant (0 = never)
+    creep_recovery_s: Annotated[float, Field(ge=0, le=1e7)] = 0.0
 
 
 class BreathingCfg(_Strict):

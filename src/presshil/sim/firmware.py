@@ -92,6 +92,7 @@ from .layout import (
     X_GAP_LOCK_M,
     X_INTEGRAL,
     X_MEAS_POS_M,
+    X_POS_FILT_M,
     X_PREV_MEAS_N,
     X_RATE_MPA_S,
     X_SOFT_MAX_MPA,
@@ -271,6 +272,7 @@ def tick(p, x, n, meas_n: float, implausible: bool, t_s: float, tick_index: int,
     meas_mpa = meas_n / area * 1e-6
     x[X_DFILT] += p[P_D_ALPHA] * ((meas_n - x[X_PREV_MEAS_N]) / dt - x[X_DFILT])
     x[X_PREV_MEAS_N] = meas_n
+    x[X_POS_FILT_M] += p[P_E_ALPHA] * (x[X_MEAS_POS_M] - x[X_POS_FILT_M])
     kind = int(p[P_ACT_KIND])
     if n[N_FW_STATE] != FW_FAULT:
         _safety(p, x, n, meas_n, meas_mpa, implausible, tick_index, dt)

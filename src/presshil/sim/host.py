@@ -148,7 +148,8 @@ class HostCommands:
         self.transient()
 
     def hold_gap(self) -> None:
-        """Hold the ram at its present measured position: the stack force then follows the cell.
+        """Hold the ram at its present position (the encoder, low-passed): the stack force then
+        follows the cell.
 
         The firmware's position loop takes over the force loop's integrator (same output
         units), so the switch is bumpless. Ignored while a fault is latched.
@@ -156,7 +157,7 @@ class HostCommands:
         self._sync()
         if self.faulted:
             return
-        self.xs.gap_lock_m = self.xs.meas_pos_m
+        self.xs.gap_lock_m = self.xs.pos_filt_m  # where the ram is, averaged over ~0.1 s
         self.ns.fw_state = FW_GAP_HOLD
         self.ns.op_pumping = 0
         self.transient()

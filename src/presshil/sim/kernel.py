@@ -6,8 +6,8 @@ is that of compiled code (well under a microsecond).
 
 **Fast path.** When the firmware holds a settled setpoint (HOLD, filtered error inside the
 settling band for ``settle_ticks``, no fault, no injected transient), the force is constant
-and only slow states move: Li creep (closed form at constant stress, see
-:func:`presshil.sim.specimen.creep_step`), breathing thickness (constant rate within a cycler
+and only slow states move: Li creep (at constant stress, in sub-steps, see
+:func:`presshil.sim.specimen.creep_span`), breathing thickness (constant rate within a cycler
 phase), and the actuator output that balances them. :func:`macro_step` jumps to one tick
 before the next boundary (the caller's ``tick_end`` — the next SimPy event — or the watchdog
 deadline) and sets the controller's integrator and the actuator to the quasi-static balance;
@@ -76,6 +76,7 @@ from .layout import (
     X_ACT_FLOW,
     X_ACT_STATE,
     X_C_EL_M_N,
+    X_CREEP_HARDNESS,
     X_CREEP_STRAIN,
     X_DFILT,
     X_DIE_AREA_M2,
@@ -89,6 +90,7 @@ from .layout import (
     X_MEAS_P_MPA,
     X_MEAS_POS_M,
     X_PMAX_PA,
+    X_POS_FILT_M,
     X_RING_N,
     X_SP_MPA,
     X_SPIKE_RATE_M_S,
@@ -127,9 +129,10 @@ def _plant(p, x, v_src: float, lam: float, dt: float) -> None:
     """Integrate the force chain over one tick (semi-implicit in the linear sink)."""
     f = x[X_FORCE_N]
     eps = x[X_CREEP_STRAIN]
-    eps_new = specimen.creep_step(p, f, eps, dt)
+    eps_new, hardness = specimen.creep_evolve(p, f, eps, x[X_CREEP_HARDNESS], dt)
     v_creep = p[P_LI_H_M] * (eps_new - eps) / dt
     x[X_CREEP_STRAIN] = eps_new
+    x[X_CREEP_HARDNESS] = hardness
     v_swell = x[X_SWELL_RATE_M_S] + x[X_SPIKE_RATE_M_S]
     x[X_SWELL_M] += v_swell * dt
     c = series_compliance(p, x)
@@ -283,9 +286,9 @@ def macro_step(p, x, n, ticks: int, ch_true) -> bool:
     f = hold_equilibrium_force(p, x, ch_true)
     if abs(f - x[X_FORCE_N]) > p[P_SETTLE_BAND_N] or f <= 0.0:
         return False
-    eps_new = specimen.creep_step(p, f, x[X_CREEP_STRAIN], span)
-    # creep speed at the end of the jump, from one more tick of the closed form
-    v_creep = p[P_LI_H_M] * (specimen.creep_step(p, f, eps_new, dt) - eps_new) / dt
+    eps_new, hardness = specimen.creep_span(p, f, x[X_CREEP_STRAIN], x[X_CREEP_HARDNESS], span)
+    # creep speed at the end of the jump
+    v_creep = p[P_LI_H_M] * specimen.creep_rate_per_s(p, f, eps_new, hardness)
     v_need = v_creep - x[X_SWELL_RATE_M_S]  # ram speed that keeps the force constant
     kind = int(p[P_ACT_KIND])
     if kind == ACT_HYDRAULIC:
@@ -312,10 +315,12 @@ def macro_step(p, x, n, ticks: int, ch_true) -> bool:
             x[base + j] = ch_true[i]
     x[X_FORCE_N] = f
     x[X_CREEP_STRAIN] = eps_new
+    x[X_CREEP_HARDNESS] = hardness
     x[X_SWELL_M] += x[X_SWELL_RATE_M_S] * span
     x[X_ACT_FLOW] = v_need
     x[X_EFILT_N] = 0.0
     x[X_DFILT] = 0.0
+    x[X_POS_FILT_M] = ram_position(p, x)
     n[N_TICK] += ticks
     n[N_COUNTER] += ticks
     n[N_MACRO_STEPS] += 1

@@ -98,6 +98,7 @@ X_PMAX_PA = _x()  # highest stack pressure seen: the powder bed's compaction sta
 X_C_EL_M_N = _x()  # elastic compliance of the stack at that compaction (cached)
 X_PLASTIC_M = _x()  # irreversible compaction of the powder bed at that state (cached)
 X_CREEP_STRAIN = _x()  # Li creep strain (thinning of the Li layer)
+X_CREEP_HARDNESS = _x()  # Li deformation resistance relative to the annealed state (>= 1)
 X_SWELL_M = _x()  # stack thickness change: breathing plus injected swelling
 X_SWELL_RATE_M_S = _x()  # d(thickness)/dt set by the cycler (breathing phase)
 X_SPIKE_RATE_M_S = _x()  # d(thickness)/dt of an injected over-pressure spike
@@ -125,6 +126,7 @@ X_FOLLOW_S = _x()  # time the following error has exceeded its limit
 X_DIE_AREA_M2 = _x()  # configured die area (pressure = total force / area)
 X_SOFT_MAX_MPA = _x()  # configured soft pressure limit
 X_GAP_LOCK_M = _x()  # measured ram position held in GAP_HOLD
+X_POS_FILT_M = _x()  # low-passed measured ram position (where a constant gap locks)
 # latest firmware sample
 X_MEAS_FORCE_N = _x()
 X_MEAS_P_MPA = _x()
@@ -222,6 +224,8 @@ P_LI_N = _p()
 P_LI_RATE_REF_PER_S = _p()
 P_LI_SIGMA_REF_PA = _p()
 P_LI_MAX_STRAIN = _p()
+P_LI_HARDENING = _p()  # deformation resistance gained per unit creep strain
+P_LI_RECOVERY_S = _p()  # static recovery time constant of the hardening (0 = none)
 # sensors
 P_CH_FS_N = _p()  # load-cell rated capacity; the ADC spans -10 %..+110 % of it
 P_CH_GAIN = _p(MAX_CH)  # 1 + gain error

@@ -107,6 +107,7 @@ class SimModel:
         xs.soft_max_mpa = self.ps.rated_max_mpa
         xs.op_gain_mpa = self.ps.op_gain0_mpa
         xs.op_release_open = 1.0  # a manual press at rest has its release valve open
+        xs.creep_hardness = 1.0  # annealed Li
         set_compaction(self.p, self.x, 0.0)
         self._ch_true = np.zeros(2 * MAX_CH)  # true channel split, then channel noise
         self.recorder = Recorder(ns, self.n_channels)

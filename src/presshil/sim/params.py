@@ -50,9 +50,11 @@ from .layout import (
     P_LEAK_LAMBDA,
     P_LI_E_PA,
     P_LI_H_M,
+    P_LI_HARDENING,
     P_LI_MAX_STRAIN,
     P_LI_N,
     P_LI_RATE_REF_PER_S,
+    P_LI_RECOVERY_S,
     P_LI_SIGMA_REF_PA,
     P_MAX_RATE_MPA_S,
     P_MOTOR_A_MAX_M_S2,
@@ -190,6 +192,8 @@ def build_params(
         p[P_LI_RATE_REF_PER_S] = li.creep_rate_per_s_at_ref
         p[P_LI_SIGMA_REF_PA] = li.creep_ref_stress_mpa * 1e6
         p[P_LI_MAX_STRAIN] = li.creep_max_strain
+        p[P_LI_HARDENING] = li.creep_hardening
+        p[P_LI_RECOVERY_S] = li.creep_recovery_s
     else:
         p[P_LI_E_PA] = 1.0
         p[P_LI_SIGMA_REF_PA] = 1.0

@@ -7,10 +7,17 @@ Three layers in series carry the same force F through the specimen die area A:
   (``pmax``); the bed thickness is ``h = h_solid / D``. Its elastic modulus grows with density,
   ``E = E_dense * D**m`` (Gibson–Ashby-type scaling for porous solids), so the bed stiffens
   as it densifies and springs back elastically by ``F / k_el`` on release.
-* **Lithium foil**. Elastic (E ≈ 7.8 GPa) in series, plus power-law creep
-  ``de/dt = r_ref (sigma / sigma_ref)**n (1 - e / e_max)``: at a fixed gap the stress
-  relaxes. ``e_max`` stands for the confinement of the die (Li stops flowing once it fills
-  the voids it can reach).
+* **Lithium foil**. Elastic (E ≈ 7.8 GPa) in series, plus power-law creep with a
+  deformation resistance ``s`` that hardens with strain and recovers with time
+  (Bailey–Orowan)::
+
+      de/dt = r_ref (sigma / (sigma_ref s))**n (1 - e / e_max)
+      ds/dt = h de/dt - (s - 1) / tau
+
+  At a fixed gap the stress relaxes, fast at first (primary creep: the Li hardens), then
+  on and on as the hardening recovers; a high pre-press hardens the Li, and relaxation at a
+  lower stress resumes as it recovers. ``e_max`` stands for the confinement of the die
+  (the Li cannot flow further than the voids it can reach).
 * **Breathing**. The thickness change during cycling (``x[X_SWELL_M]``) is set by the cycler
   process as a rate per phase; the kernel only integrates it.
 
@@ -26,9 +33,11 @@ from .jitcache import jit
 from .layout import (
     P_LI_E_PA,
     P_LI_H_M,
+    P_LI_HARDENING,
     P_LI_MAX_STRAIN,
     P_LI_N,
     P_LI_RATE_REF_PER_S,
+    P_LI_RECOVERY_S,
     P_LI_SIGMA_REF_PA,
     P_POW_D0,
     P_POW_E_DENSE_PA,
@@ -101,26 +110,56 @@ def tangent_compliance(p, x, force_n: float) -> float:
 
 
 @jit
-def creep_rate_per_s(p, force_n: float, creep_strain: float) -> float:
-    """Li creep strain rate at ``force_n`` (zero without a Li layer or load)."""
+def creep_rate_per_s(p, force_n: float, creep_strain: float, hardness: float) -> float:
+    """Li creep strain rate at ``force_n`` in the present state (zero without Li or load)."""
     if p[P_LI_H_M] <= 0.0 or force_n <= 0.0:
         return 0.0
     sigma = force_n / p[P_SPEC_AREA_M2]
-    r0 = p[P_LI_RATE_REF_PER_S] * (sigma / p[P_LI_SIGMA_REF_PA]) ** p[P_LI_N]
-    return r0 * max(0.0, 1.0 - creep_strain / p[P_LI_MAX_STRAIN])
+    geometric = max(0.0, 1.0 - creep_strain / p[P_LI_MAX_STRAIN])
+    return p[P_LI_RATE_REF_PER_S] * (sigma / (p[P_LI_SIGMA_REF_PA] * hardness)) ** p[P_LI_N] * geometric
 
 
 @jit
-def creep_step(p, force_n: float, creep_strain: float, dt_s: float) -> float:
-    """Creep strain after ``dt_s`` at constant force.
+def creep_evolve(p, force_n: float, creep_strain: float, hardness: float, dt_s: float):
+    """(strain, hardness) after ``dt_s`` at constant force: hardening, then recovery.
 
-    Exact for constant stress: the saturating law is linear in the strain, so
-    ``e(t) = e_max - (e_max - e0) exp(-r0 t / e_max)``. Used for a single tick and for a
-    macro step alike.
+    Over the step the geometric factor is frozen; the hardening part is then exact,
+    ``s^(n+1) = s0^(n+1) + (n+1) h a dt`` with ``de = ds / h``, and the recovery part
+    ``s - 1`` decays by ``exp(-dt / tau)`` (operator splitting, first order in ``dt``).
     """
+    e = creep_strain
+    s = hardness
     e_max = p[P_LI_MAX_STRAIN]
-    if p[P_LI_H_M] <= 0.0 or force_n <= 0.0 or e_max - creep_strain <= 1e-12 * e_max:
-        return creep_strain  # no Li, no load, or the confined Li has stopped flowing
-    sigma = force_n / p[P_SPEC_AREA_M2]
-    r0 = p[P_LI_RATE_REF_PER_S] * (sigma / p[P_LI_SIGMA_REF_PA]) ** p[P_LI_N]
-    return e_max - (e_max - creep_strain) * math.exp(-r0 * dt_s / e_max)
+    if p[P_LI_H_M] > 0.0 and force_n > 0.0 and e_max - e > 1e-12 * e_max:
+        sigma = force_n / p[P_SPEC_AREA_M2]
+        a = p[P_LI_RATE_REF_PER_S] * (sigma / p[P_LI_SIGMA_REF_PA]) ** p[P_LI_N]
+        a *= 1.0 - e / e_max
+        h = p[P_LI_HARDENING]
+        n = p[P_LI_N]
+        if h > 0.0:
+            s_new = (s ** (n + 1.0) + (n + 1.0) * h * a * dt_s) ** (1.0 / (n + 1.0))
+            de = (s_new - s) / h
+            s = s_new
+        else:
+            de = a * s ** (-n) * dt_s
+        e = min(e + de, e_max)
+    tau = p[P_LI_RECOVERY_S]
+    if tau > 0.0 and s > 1.0:
+        s = 1.0 + (s - 1.0) * math.exp(-dt_s / tau)
+    return e, s
+
+
+@jit
+def creep_span(p, force_n: float, creep_strain: float, hardness: float, span_s: float):
+    """(strain, hardness) after ``span_s`` at constant force: sub-steps of a tenth of the
+    recovery time (a macro step of the fast path may span hours)."""
+    tau = p[P_LI_RECOVERY_S]
+    steps = 1
+    if tau > 0.0:
+        steps = min(max(int(math.ceil(span_s / (0.1 * tau))), 1), 10000)
+    dt = span_s / steps
+    e = creep_strain
+    s = hardness
+    for _ in range(steps):
+        e, s = creep_evolve(p, force_n, e, s, dt)
+    return e, s
