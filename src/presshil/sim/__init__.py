@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from .press import SimClock, SimPress, open_sim_press
+from .press import REFERENCE_SPECIMEN, SimClock, SimPress, open_sim_press, specimen_url
 
-__all__ = ["SimClock", "SimPress", "open_sim_press"]
+__all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress", "open_sim_press", "specimen_url"]

@@ -55,6 +55,12 @@ class Cycler:
         self._generation += 1
         self.env.process(self._run(max(at_s, self.env.now), self._generation))
 
+    def stop(self) -> None:
+        """End the present cycling (the breathing rate is left as it is)."""
+        self._generation += 1
+        self.phase = None
+        self.started_at_s = None
+
     def _run(self, start_s: float, generation: int) -> Generator[simpy.Event, Any, None]:
         b = self.breathing
         assert b is not None

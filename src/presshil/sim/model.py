@@ -89,6 +89,8 @@ class SimModel:
         self.press_cfg = press
         self.specimen_cfg = specimen
         self.seed = int(seed)
+        self._platen = (tilt_mrad, die_offset_mm)
+        self._cycling_start_s = cycling_start_s
         #: the kernel's arrays: parameters, float state, int state (see sim/layout.py)
         self.p = build_params(press, specimen, tilt_mrad=tilt_mrad, die_offset_mm=die_offset_mm)
         self.x = np.zeros(X_SIZE)
@@ -130,12 +132,17 @@ class SimModel:
             transient=self.host.transient,
         )
         self.cycler = Cycler(self.env, specimen.breathing, self._set_swell_rate)
-        start = specimen.breathing.start_s if specimen.breathing is not None else None
-        if cycling_start_s is not None:
-            start = cycling_start_s
-        if start is not None and start >= 0:
-            self.cycler.start(start)
+        self._start_cycler(0.0)
         self.sync(0.0)
+
+    def _start_cycler(self, since_s: float) -> None:
+        """Start the cycling when the specimen (or the URL) says, counted from ``since_s``."""
+        breathing = self.specimen_cfg.breathing
+        start = breathing.start_s if breathing is not None else None
+        if self._cycling_start_s is not None:
+            start = self._cycling_start_s
+        if start is not None and start >= 0:
+            self.cycler.start(since_s + start)
 
     # ------------------------------------------------------------------ time
     @property
@@ -314,6 +321,36 @@ class SimModel:
     def hold_gap(self) -> None:
         """Hold the ram where it is: the stack force then follows the cell."""
         self.host.hold_gap()
+
+    def swap_specimen(self, specimen: SpecimenCfg) -> None:
+        """Put ``specimen``, fresh, in the die in place of the present one (press unloaded).
+
+        The press keeps its clock, configuration, load-cell state and injected faults; the
+        stack starts anew: no compaction, no creep, no breathing so far, out of contact by
+        the present gap. The cycling starts again as for a newly opened press, counted from
+        now. The caller checks that the press is unloaded.
+        """
+        self.sync()
+        tilt, offset = self._platen
+        fresh = build_params(self.press_cfg, specimen, tilt_mrad=tilt, die_offset_mm=offset)
+        rated = self.ps.rated_max_mpa  # follows the configured die area, not the specimen
+        self.p[:] = fresh
+        self.ps.rated_max_mpa = rated
+        self.specimen_cfg = specimen
+        xs = self.xs
+        xs.force_n = 0.0
+        xs.creep_strain = 0.0
+        xs.creep_hardness = 1.0
+        xs.swell_m = xs.swell_rate_m_s = xs.spike_rate_m_s = 0.0
+        set_compaction(self.p, self.x, 0.0)
+        self.cycler.stop()
+        self.cycler.breathing = (
+            specimen.breathing
+            if specimen.breathing is not None and specimen.breathing.amplitude_um > 0
+            else None
+        )
+        self._start_cycler(self.env.now)
+        self.host.transient()
 
     # ------------------------------------------------------------------ faults and cycler
     def schedule_fault(self, spec: FaultSpec) -> None:

@@ -35,10 +35,14 @@ from .layout import (
     X_MEAS_POS_M,
     X_SP_MPA,
 )
+from .cycler import CyclerSink
 from .model import SimModel
 
 #: int-state fields of a sample, in Sample order (the tick stamps it)
 _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
+
+#: the steel reference cylinder for force verification (``swap_specimen(REFERENCE_SPECIMEN)``)
+REFERENCE_SPECIMEN = "steel-reference-13mm"
 
 URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm"}
 
@@ -95,6 +99,8 @@ class SimPress(Press):
             tilt_mrad=tilt_mrad,
             die_offset_mm=die_offset_mm,
         )
+        #: the specimen the press was opened with (``swap_specimen()`` puts a fresh one back)
+        self.opened_specimen = spec_cfg
         self._clock = SimClock(self.model)
         nch = self.model.n_channels
         self._sample_floats = np.array(
@@ -283,6 +289,42 @@ class SimPress(Press):
             raise DeviceFault(self._latched_message(), code=DEVICE_FAILURE)
         m.hold_gap()
 
+    def swap_specimen(self, specimen: str | SpecimenCfg | None = None) -> None:
+        """The operator swaps what is in the die: ``specimen`` (a catalogue name, a ``.toml``
+        path or a config), fresh; None puts back a fresh specimen of the kind the press was
+        opened with.
+
+        For acceptance: force verification on ``REFERENCE_SPECIMEN`` (steel, with the
+        reference transducer in the load path), then the specimen-dependent tests on a fresh
+        cell. Only on an unloaded press (released, or in its safe state, with no force on the
+        stack); refused with ``DeviceFault(code=3)`` otherwise. The press keeps its clock,
+        configuration (die area included: configure it for the new specimen), load-cell
+        state and injected faults.
+        """
+        cfg = (
+            self.opened_specimen
+            if specimen is None
+            else specimen
+            if isinstance(specimen, SpecimenCfg)
+            else load_specimen(specimen)[0]
+        )
+        m = self.model
+        m.sync()
+        if m.state_name not in ("IDLE", "FAULT") or m.true_force_n > 1.0:
+            raise DeviceFault(
+                f"press {self.url or m.press_cfg.identity.model!r}: cannot swap the specimen under "
+                f"load (state {m.state_name}, {m.true_force_n:.1f} N on the stack); release() "
+                "and wait until RELEASED first",
+                code=ILLEGAL_VALUE,
+            )
+        m.swap_specimen(cfg)
+
+    def cycler_sink(self) -> CyclerSink:
+        """A run sink (``runner.run(..., sinks=(press.cycler_sink(),))``) that starts the
+        cycler with a charge when the protocol's cycling — its first top-level ``repeat``
+        step — begins, so the breathing follows the protocol's charge and discharge steps."""
+        return self.model.cycler_sink()
+
     def start_cycling(self, at_s: float | None = None) -> None:
         """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""
         b = self.model.specimen_cfg.breathing
@@ -392,4 +434,20 @@ def open_sim_press(parsed: PressURL) -> SimPress:
     )
 
 
-__all__ = ["SimClock", "SimPress", "open_sim_press"]
+def specimen_url(url: str, specimen: str) -> str:
+    """``url`` with its ``specimen=`` replaced by ``specimen`` (everything else kept).
+
+    ``specimen_url("sim://servo-electric-10t?seed=3", REFERENCE_SPECIMEN)`` →
+    ``"sim://servo-electric-10t?seed=3&specimen=steel-reference-13mm"``: the same press,
+    opened anew with another specimen.
+    """
+    if not url.startswith("sim://"):
+        raise PressURLError(
+            f"press URL {url!r}: not a sim:// URL; only a simulated press has specimens"
+        )
+    base, _, query = url.partition("?")
+    kept = [part for part in query.split("&") if part and part.split("=", 1)[0] != "specimen"]
+    return f"{base}?{'&'.join([*kept, f'specimen={specimen}'])}"
+
+
+__all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress", "open_sim_press", "specimen_url"]
