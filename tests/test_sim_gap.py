@@ -127,7 +127,9 @@ class _ForceOnlyPress(Press):
 
 
 def test_a_press_without_position_control_says_so() -> None:
-    with pytest.raises(CapabilityError, match=r"modbus://192\.0\.2\.1: this press cannot hold a constant gap"):
+    with pytest.raises(
+        CapabilityError, match=r"modbus://192\.0\.2\.1: this press cannot hold a constant gap"
+    ):
         _ForceOnlyPress().hold_gap()
 
 

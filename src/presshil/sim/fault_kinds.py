@@ -139,7 +139,9 @@ class Leak(Fault):
     def apply(self, target: FaultTarget, prm: dict[str, float], channel: int) -> None:
         cfg, ps = target.press_cfg, target.ps
         if not isinstance(cfg.actuator, HydraulicCfg | ManualCfg):
-            raise ConfigError(f"fault 'leak' needs a hydraulic press; {cfg.identity.model} has none")
+            raise ConfigError(
+                f"fault 'leak' needs a hydraulic press; {cfg.identity.model} has none"
+            )
         nominal = ps.leak_lambda
         if nominal <= 0:  # a leak-free catalogue entry: base the factor on 0.01 ml/min at rated
             area = ps.piston_area_m2

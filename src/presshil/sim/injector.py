@@ -104,7 +104,9 @@ class FaultInjector:
         if duration and not kind.transient:
             self.env.process(self._clear_later(spec.name, channel + 1, duration))
 
-    def _clear_later(self, name: str, channel: int, duration: float) -> Generator[simpy.Event, Any, None]:
+    def _clear_later(
+        self, name: str, channel: int, duration: float
+    ) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(duration)
         self.clear(name, channel)
 

@@ -163,7 +163,7 @@ def _one_tick(p, x, n, ch_true, rec) -> bool:
 
 @jit
 def _tick(p, x, n, ch_true, rec, external: bool) -> bool:
-    """One tick; with ``external`` the firmware is skipped (plant mode, see :func:`advance_plant`)."""
+    """One tick; with ``external`` the firmware is skipped (plant mode: :func:`advance_plant`)."""
     dt = p[P_DT_S]
     k = n[N_TICK]
     t = k * dt

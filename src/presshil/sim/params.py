@@ -83,7 +83,6 @@ from .layout import (
     P_RETRACT_M,
     P_SETTLE_BAND_N,
     P_SETTLE_TICKS,
-    P_U_APPROACH,
     P_SIZE,
     P_SPEC_AREA_M2,
     P_STROKE_M3,
@@ -93,6 +92,7 @@ from .layout import (
     P_TILT_Y_RAD,
     P_TRIP_MARGIN_FRAC,
     P_TRIP_MARGIN_MIN_MPA,
+    P_U_APPROACH,
     P_U_MAX,
     P_U_MIN,
     P_VALVE_ALPHA,
@@ -250,7 +250,9 @@ def build_params(
         p[P_U_APPROACH] = min(p[P_U_MAX], 0.5 * fw.rate_trip_kn_per_s * 1e3 / gain)
         # constant gap: a PI loop on the encoder; the ram speed is u (servo) or u Q_v / A_p
         # (hydraulic), so the loop crosses over at gap_crossover_hz, integral corner 1/5 of it
-        per_speed = p[P_PISTON_AREA_M2] / p[P_VALVE_FLOW_M3_S] if isinstance(act, HydraulicCfg) else 1.0
+        per_speed = 1.0
+        if isinstance(act, HydraulicCfg):
+            per_speed = p[P_PISTON_AREA_M2] / p[P_VALVE_FLOW_M3_S]
         p[P_GAP_KP] = 2.0 * math.pi * fw.gap_crossover_hz * per_speed
         p[P_GAP_KI] = p[P_GAP_KP] * 2.0 * math.pi * fw.gap_crossover_hz / 5.0
     p[P_D_ALPHA] = _alpha(dt, fw.derivative_filter_hz, hz=True)

@@ -21,6 +21,7 @@ from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
 from ..press import FaultCode, Identity, Press, Sample
 from ..urls import PressURL
 from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
+from .cycler import CyclerSink
 from .faults import FaultSpec, check, parse_faults
 from .layout import (
     N_COUNTER,
@@ -35,7 +36,6 @@ from .layout import (
     X_MEAS_POS_M,
     X_SP_MPA,
 )
-from .cycler import CyclerSink
 from .model import SimModel
 
 #: int-state fields of a sample, in Sample order (the tick stamps it)

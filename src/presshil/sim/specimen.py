@@ -116,7 +116,8 @@ def creep_rate_per_s(p, force_n: float, creep_strain: float, hardness: float) ->
         return 0.0
     sigma = force_n / p[P_SPEC_AREA_M2]
     geometric = max(0.0, 1.0 - creep_strain / p[P_LI_MAX_STRAIN])
-    return p[P_LI_RATE_REF_PER_S] * (sigma / (p[P_LI_SIGMA_REF_PA] * hardness)) ** p[P_LI_N] * geometric
+    ratio = sigma / (p[P_LI_SIGMA_REF_PA] * hardness)
+    return p[P_LI_RATE_REF_PER_S] * ratio ** p[P_LI_N] * geometric
 
 
 @jit

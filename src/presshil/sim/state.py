@@ -79,24 +79,35 @@ class _View:
         def __setattr__(self, name: str, value: Any) -> None: ...
 
 
-def _build(name: str, prefix: str, size: int, cast: type) -> type[_View]:
+def _populate(cls: type[_View], prefix: str, size: int, cast: type) -> None:
+    """Give ``cls`` one property per layout constant starting with ``prefix``."""
     fields = _fields(prefix, size)
-    attrs: dict[str, Any] = {
-        "__slots__": (),
-        "_FIELDS": fields,
-        "__doc__": f"Named view of the {prefix}* slots.",
-    }
+    cls._FIELDS = fields  # type: ignore[attr-defined]
     for field, (index, slots) in fields.items():
-        attrs[field] = _accessor(index, slots, cast)
-    return type(name, (_View,), attrs)
+        setattr(cls, field, _accessor(index, slots, cast))
 
 
-#: float state ``x[]`` by name (``X_FORCE_N`` → ``.force_n``)
-FloatState = _build("FloatState", "X_", layout.X_SIZE, float)
-#: int state ``n[]`` by name (``N_FW_STATE`` → ``.fw_state``)
-IntState = _build("IntState", "N_", layout.N_SIZE, int)
-#: parameters ``p[]`` by name (``P_FRAME_K_N_M`` → ``.frame_k_n_m``)
-Params = _build("Params", "P_", layout.P_SIZE, float)
+class FloatState(_View):
+    """Float state ``x[]`` by name (``X_FORCE_N`` → ``.force_n``)."""
+
+    __slots__ = ()
+
+
+class IntState(_View):
+    """Int state ``n[]`` by name (``N_FW_STATE`` → ``.fw_state``)."""
+
+    __slots__ = ()
+
+
+class Params(_View):
+    """Parameters ``p[]`` by name (``P_FRAME_K_N_M`` → ``.frame_k_n_m``)."""
+
+    __slots__ = ()
+
+
+_populate(FloatState, "X_", layout.X_SIZE, float)
+_populate(IntState, "N_", layout.N_SIZE, int)
+_populate(Params, "P_", layout.P_SIZE, float)
 
 
 __all__ = ["FloatState", "IntState", "Params"]
