@@ -70,6 +70,11 @@ def advance_env(env: simpy.Environment, t: float) -> None:
         env.step()
 
 
+def _plant_property(name: str) -> property:
+    """A read-only property answered by the model's :class:`PlantView` (same name, same doc)."""
+    return property(lambda self: getattr(self.plant, name), doc=getattr(PlantView, name).__doc__)
+
+
 class SimModel:
     """Press + specimen + firmware in virtual time. See the module docstring."""
 
@@ -203,55 +208,16 @@ class SimModel:
             out.append(self.recorder.finish())
 
     # ------------------------------------------------------------------ observation
-    @property
-    def state_name(self) -> str:
-        """Firmware state: IDLE, RAMP, HOLD, RELEASE, FAULT or GAP_HOLD."""
-        return self.plant.state_name
-
-    @property
-    def true_force_n(self) -> float:
-        """Force actually on the stack (N)."""
-        return self.plant.true_force_n
-
-    @property
-    def true_pressure_mpa(self) -> float:
-        """Force on the stack over the specimen's die area (MPa)."""
-        return self.plant.true_pressure_mpa
-
-    @property
-    def ram_position_m(self) -> float:
-        """True ram travel since first touch (m)."""
-        return self.plant.ram_position_m
-
-    @property
-    def stack_stiffness_n_per_m(self) -> float:
-        """Elastic (unloading) stiffness of the stack in its present compaction state."""
-        return self.plant.stack_stiffness_n_per_m
-
-    @property
-    def frame_stiffness_n_per_m(self) -> float:
-        """Frame (+ drive train) stiffness from the catalogue."""
-        return self.plant.frame_stiffness_n_per_m
-
-    @property
-    def oil_stiffness_n_per_m(self) -> float:
-        """Stiffness of the locked oil column (inf for a screw press)."""
-        return self.plant.oil_stiffness_n_per_m
-
-    @property
-    def creep_strain(self) -> float:
-        """Li creep strain so far."""
-        return self.plant.creep_strain
-
-    @property
-    def swell_m(self) -> float:
-        """Stack thickness change from breathing and injected swelling (m)."""
-        return self.plant.swell_m
-
-    @property
-    def true_channel_forces_n(self) -> np.ndarray:
-        """True per-channel forces the platen puts on the load cells (N)."""
-        return self.plant.true_channel_forces_n
+    state_name = _plant_property("state_name")
+    true_force_n = _plant_property("true_force_n")
+    true_pressure_mpa = _plant_property("true_pressure_mpa")
+    ram_position_m = _plant_property("ram_position_m")
+    stack_stiffness_n_per_m = _plant_property("stack_stiffness_n_per_m")
+    frame_stiffness_n_per_m = _plant_property("frame_stiffness_n_per_m")
+    oil_stiffness_n_per_m = _plant_property("oil_stiffness_n_per_m")
+    creep_strain = _plant_property("creep_strain")
+    swell_m = _plant_property("swell_m")
+    true_channel_forces_n = _plant_property("true_channel_forces_n")
 
     def reference_force_n(self) -> float:
         """Reading of the reference transducer in the load path: truth plus a small error."""
