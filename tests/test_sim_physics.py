@@ -134,7 +134,7 @@ class TestBreathing:
         )
         model = press.model
         press.command(20.0, 5.0)
-        _hold(press, 1800.0, step_s=10.0)  # Li creep saturates; powder compaction settles
+        _hold(press, 1800.0, step_s=10.0)  # powder compaction settles
         press.hold_gap()
         press.start_cycling()
         t0 = press.clock.now()
