@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -36,10 +37,22 @@ class FaultInfo:
     transient: bool = False  # an event rather than a condition (no duration)
 
 
+class _FaultTable(Mapping[str, FaultInfo]):
+    """Every registered fault class, seen as :class:`FaultInfo` (read live from the registry)."""
+
+    def __getitem__(self, name: str) -> FaultInfo:
+        cls = REGISTRY[name]
+        return FaultInfo(cls.summary, dict(cls.params), cls.transient)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(REGISTRY))
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+
 #: every injectable fault, from the fault classes of :mod:`presshil.sim.fault_kinds`
-FAULTS: dict[str, FaultInfo] = {
-    name: FaultInfo(cls.summary, dict(cls.params), cls.transient) for name, cls in REGISTRY.items()
-}
+FAULTS: Mapping[str, FaultInfo] = _FaultTable()
 
 _UNITS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
 _TIME = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|min|h)?\s*$")

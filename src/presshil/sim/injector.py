@@ -15,7 +15,7 @@ import simpy
 
 from ..errors import ConfigError
 from .catalogue import PressCfg
-from .fault_kinds import REGISTRY, Fault
+from .fault_kinds import REGISTRY
 from .faults import FaultSpec
 from .state import FloatState, IntState, Params
 
@@ -43,7 +43,6 @@ class FaultInjector:
         self._stop = stop
         self._trip_limit = trip_limit_mpa
         self._transient = transient
-        self._kinds: dict[str, Fault] = {name: cls() for name, cls in REGISTRY.items()}
 
     # ------------------------------------------------------------------ FaultTarget
     def now(self) -> float:
@@ -87,7 +86,7 @@ class FaultInjector:
     def apply(self, spec: FaultSpec) -> None:
         """Make ``spec``'s condition present now (and schedule its end if it has a duration)."""
         self._sync()
-        kind = self._kinds[spec.name]
+        kind = REGISTRY[spec.name]()
         # catalogue defaults; None marks a default derived from the state at injection
         prm: dict[str, float] = {k: v for k, v in kind.params.items() if v is not None}
         prm.update(spec.params)
@@ -113,7 +112,7 @@ class FaultInjector:
     def clear(self, name: str, channel: int = 1) -> None:
         """Remove an injected fault condition (a latched firmware fault still needs reset)."""
         self._sync()
-        self._kinds[name].clear(self, channel - 1)
+        REGISTRY[name]().clear(self, channel - 1)
         self._transient()
 
 
