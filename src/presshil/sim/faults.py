@@ -138,7 +138,8 @@ def parse_faults(text: str, where: str = "faults") -> list[FaultSpec]:
         name, at_sign, at = head.partition("@")
         if at_sign and not at.strip():
             raise ConfigError(
-                f"{where}: bad fault time '' in {item!r}; use seconds or a number with ms, s, min or h"
+                f"{where}: bad fault time '' in {item!r}; "
+                "use seconds or a number with ms, s, min or h"
             )
         params: dict[str, float] = {}
         for kv in kvs:
