@@ -61,6 +61,7 @@ from .layout import (
     P_FOLLOW_ERR_S,
     P_GAP_KI,
     P_GAP_KP,
+    P_GAP_SETTLE_BAND_M,
     P_KD,
     P_KFF,
     P_KI,
@@ -223,9 +224,13 @@ def _status(p, x, n, meas_mpa: float) -> int:
 @jit
 def _settled(p, x, n) -> bool:
     """Settled hold: what lets the fast path jump (see :mod:`presshil.sim.kernel`)."""
-    if n[N_FW_STATE] != FW_HOLD or n[N_ACT_FAULTS] != 0 or x[X_SPIKE_RATE_M_S] != 0.0:
+    state = n[N_FW_STATE]
+    if state != FW_HOLD and state != FW_GAP_HOLD:
         return False
-    if abs(x[X_EFILT_N]) > p[P_SETTLE_BAND_N]:
+    if n[N_ACT_FAULTS] != 0 or x[X_SPIKE_RATE_M_S] != 0.0:
+        return False
+    band = p[P_SETTLE_BAND_N] if state == FW_HOLD else p[P_GAP_SETTLE_BAND_M]
+    if abs(x[X_EFILT_N]) > band:
         return False
     u = x[X_INTEGRAL]  # the hold's steady output is all integral
     if u >= 0.9 * p[P_U_MAX] or u <= 0.9 * p[P_U_MIN]:
@@ -244,6 +249,7 @@ def _gap_pi(p, x, dt: float) -> float:
     the force loop's integrator without a bump.
     """
     err = x[X_GAP_LOCK_M] - x[X_MEAS_POS_M]
+    x[X_EFILT_N] += p[P_E_ALPHA] * (err - x[X_EFILT_N])  # settling detector, in metres here
     integral = x[X_INTEGRAL] + p[P_GAP_KI] * err * dt
     u = p[P_GAP_KP] * err + integral
     u_max = p[P_U_MAX]

@@ -158,6 +158,7 @@ class HostCommands:
         if self.faulted:
             return
         self.xs.gap_lock_m = self.xs.pos_filt_m  # where the ram is, averaged over ~0.1 s
+        self.xs.efilt_n = 0.0  # the settling detector now watches the position error (m)
         self.ns.fw_state = FW_GAP_HOLD
         self.ns.op_pumping = 0
         self.transient()

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import sys
 
-from . import actuator, firmware, operator, platen, rng, sensors, specimen
+from . import actuator, firmware, gap, operator, platen, rng, sensors, specimen
 from .jitcache import jit, refresh_stale_cache
 from .layout import (
     ACT_HYDRAULIC,
     ACT_MANUAL,
+    FW_GAP_HOLD,
     FW_HOLD,
     MAX_CH,
     N_ACT_MODE,
@@ -234,7 +235,7 @@ def can_jump(p, x, n) -> bool:
         n[N_FAST] != 0
         and n[N_REC_ON] == 0
         and n[N_FROZEN] == 0
-        and n[N_FW_STATE] == FW_HOLD
+        and (n[N_FW_STATE] == FW_HOLD or n[N_FW_STATE] == FW_GAP_HOLD)
         and int(p[P_ACT_KIND]) != ACT_MANUAL
         and n[N_SETTLED_TICKS] >= int(p[P_SETTLE_TICKS])
         and x[X_GAP_M] == 0.0
@@ -338,8 +339,12 @@ def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
             if wd > 0:
                 boundary = min(boundary, n[N_LAST_HB_TICK] + wd)
             jump = boundary - 1 - n[N_TICK]
-            if jump > 1 and macro_step(p, x, n, jump, ch_true):
-                continue
+            if jump > 1:
+                if n[N_FW_STATE] == FW_GAP_HOLD:
+                    if gap.macro_step_gap(p, x, n, jump, ch_true, int(p[P_ACT_KIND])):
+                        continue
+                elif macro_step(p, x, n, jump, ch_true):
+                    continue
         if _one_tick(p, x, n, ch_true, rec):
             return RET_RECORD_FULL
     return RET_DONE
@@ -360,7 +365,7 @@ def advance_plant(p, x, n, tick_end: int, ch_true, rec) -> int:
 
 
 refresh_stale_cache(
-    [rng, specimen, platen, sensors, actuator, operator, firmware, sys.modules[__name__]]
+    [rng, specimen, platen, sensors, actuator, operator, firmware, gap, sys.modules[__name__]]
 )
 
 __all__ = [

@@ -119,7 +119,7 @@ X_SP_MPA = _x()  # active (ramped) setpoint
 X_SP_RATE_MPA_S = _x()  # rate of the ramped setpoint this tick (feed-forward)
 X_INTEGRAL = _x()  # PID integrator, in controller output units
 X_DFILT = _x()  # filtered derivative of the measured force, N/s
-X_EFILT_N = _x()  # low-passed control error, N (settling detector)
+X_EFILT_N = _x()  # low-passed control error, N (settling detector; m in a constant gap)
 X_PREV_MEAS_N = _x()  # measured force of the previous sample, N
 X_U = _x()  # controller output of the last tick
 X_FOLLOW_S = _x()  # time the following error has exceeded its limit
@@ -261,6 +261,7 @@ P_SETTLE_TICKS = _p()
 P_U_APPROACH = _p()  # output cap before contact: closing a gap slowly enough not to slam
 P_GAP_KP = _p()  # constant-gap position loop: controller output per metre of position error
 P_GAP_KI = _p()  # per metre-second
+P_GAP_SETTLE_BAND_M = _p()  # settled constant gap: low-passed position error inside this
 P_SIZE = _p.size
 
 # ---------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from .layout import (
     P_FRAME_K_N_M,
     P_GAP_KI,
     P_GAP_KP,
+    P_GAP_SETTLE_BAND_M,
     P_KD,
     P_KFF,
     P_KI,
@@ -273,6 +274,10 @@ def build_params(
     )
     p[P_SETTLE_BAND_N] = max(5.0 * sigma, 0.2)
     p[P_SETTLE_TICKS] = round(fw.settle_s * fw.loop_hz)
+    # constant gap: 5 sigma of the filtered encoder noise (plus quantisation), at least 1 nm
+    ps = press.position_sensor
+    sigma_pos = math.sqrt((ps.noise_um_rms * 1e-6) ** 2 + (ps.resolution_um * 1e-6) ** 2 / 12.0)
+    p[P_GAP_SETTLE_BAND_M] = max(5.0 * sigma_pos * math.sqrt(a / (2.0 - a)), 1e-9)
     assert nch <= MAX_CH
     return p
 

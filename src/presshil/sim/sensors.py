@@ -110,6 +110,26 @@ def read_channel(p, x, n, i: int, force_n: float, t_s: float, noise: float) -> f
 
 
 @jit
+def travel_hysteresis(p, x, i: int, force_n: float) -> None:
+    """Move channel ``i``'s hysteretic offset as a slow, monotone travel of its force to
+    ``force_n`` would: the limit of many small steps of :func:`read_channel` (used by the
+    fast path, where the force moves between two computed ticks)."""
+    fs = p[P_CH_FS_N]
+    track = x[X_HYST_TRACK_N + i]
+    half_zone = 0.5 * HYST_DEAD_ZONE_FRAC * fs
+    if force_n > track + half_zone:
+        df = force_n - half_zone - track
+    elif force_n < track - half_zone:
+        df = force_n + half_zone - track
+    else:
+        return
+    x[X_HYST_TRACK_N + i] = track + df
+    target = 0.5 * p[P_CH_HYST_N + i] if df > 0.0 else -0.5 * p[P_CH_HYST_N + i]
+    hyst = x[X_HYST_N + i]
+    x[X_HYST_N + i] = target - (target - hyst) * math.exp(-abs(df) / (HYST_SATURATION_FRAC * fs))
+
+
+@jit
 def static_reading(p, x, i: int, force_n: float) -> float:
     """Noise-free, unquantised reading of channel ``i`` at a steady ``force_n`` (N), with the
     channel's present hysteretic offset: what the reading averages to in a settled hold."""
