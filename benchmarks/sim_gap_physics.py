@@ -10,7 +10,7 @@ Prints, for the servo-electric and the auto-hydraulic press with the default spe
   oil column.
 
 Run with ``python3 benchmarks/sim_gap_physics.py``. Figures are deterministic for the seeds
-used (virtual time; wall time is a few seconds).
+used (virtual time, fast path; a few seconds of wall time).
 """
 
 from __future__ import annotations
