@@ -37,19 +37,14 @@ def prepare(spec: SweepSpec) -> tuple[Any, list[Variant]]:
     if not variants:
         raise SweepError("the sweep has no variants")
     protocol = load_protocol(spec.protocol)
-    from ..sim.catalogue import load_press
-    from ..urls import parse_press_url
+    from ..urls import open_press
 
-    press_cfg = load_press(parse_press_url(spec.press_url).target or None)[0]
-    protocol.check_press(_rated_mpa(press_cfg, protocol))
+    press = open_press(variants[0].url)
+    try:
+        protocol.check_press(press.identity.rated_max_pressure_mpa)
+    finally:
+        press.close()
     return protocol, variants
-
-
-def _rated_mpa(press_cfg: Any, protocol: Any) -> float:
-    """Rated pressure of the press on the protocol's die (what the runner checks first)."""
-    force_kn = float(press_cfg.identity.rated_force_kn)
-    return min(float(press_cfg.identity.rated_max_pressure_mpa),
-               force_kn * 1000.0 / protocol.specimen.die_area_mm2)
 
 
 def start_sweep(

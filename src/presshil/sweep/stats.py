@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
-
-Z95 = float(stats.norm.ppf(0.975))
+#: two-sided 95 % normal quantile (scipy.stats.norm.ppf(0.975))
+Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,8 @@ def criterion_name(v: Any) -> str:
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     """Coefficients (intercept first) of an L2-regularised logistic regression, by BFGS."""
+    from scipy import optimize
+
     xa = np.column_stack([np.ones(len(x)), x])
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:

@@ -14,8 +14,6 @@ from typing import Any, get_args
 from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 from ..errors import ConfigError
 from ..urls import parse_press_url
@@ -40,6 +38,8 @@ def _round(x: float) -> float:
 
 def _column(dist: Dist, u: np.ndarray) -> list[float | str]:
     """Map uniform samples ``u`` in [0, 1) through ``dist``."""
+    from scipy import stats
+
     if dist.kind == "values":
         k = len(dist.values)
         return [dist.values[min(int(x * k), k - 1)] for x in u]
@@ -64,6 +64,8 @@ def _axis(dist: Dist) -> list[float | str]:
 
 def sample_points(spec: SweepSpec) -> list[dict[str, float | str]]:
     """The varied values of every variant, in index order (deterministic given the spec)."""
+    from scipy.stats import qmc
+
     keys = [v.key for v in spec.vary]
     if spec.grid:
         axes = [_axis(v.dist) for v in spec.vary]
