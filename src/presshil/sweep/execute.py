@@ -65,7 +65,7 @@ def dask_client(cluster: str | None, n_workers: int | None = None) -> Iterator[A
         return
     workers = n_workers or os.cpu_count() or 1
     local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.CRITICAL)
+                         dashboard_address=":0", silence_logs=logging.CRITICAL)
     try:
         client = Client(local)
         try:
