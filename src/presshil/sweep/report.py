@@ -52,7 +52,7 @@ def plot_margins(summary: dict[str, Any], path: Path) -> Path:
     names = list(summary["margins"])
     data = [[x for x in summary["margins"][n] if x is not None] or [math.nan] for n in names]
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(names) + 1.2))
-    ax.boxplot(data, vert=False, showfliers=True, flierprops={"markersize": 2})
+    ax.boxplot(data, orientation="horizontal", showfliers=True, flierprops={"markersize": 2})
     ax.axvline(0.0, color="#b3261e", lw=1)
     ax.set_yticks(np.arange(1, len(names) + 1), names, fontsize=7)
     ax.set_xscale("symlog", linthresh=0.1)
