@@ -131,10 +131,13 @@ def run_sweep(
     keep_traces: str = "failed",
     already: Tally | None = None,
     on_progress: Callable[[Tally], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Tally:
     """Run the variants ``todo`` (index, url) on ``client``'s cluster; record each as it ends.
 
     Returns the tally over the whole sweep (``already`` counts variants done before).
+    ``on_start`` is called once every worker has its simulator kernel loaded, just before the
+    first batch is submitted.
     """
     if keep_traces not in KEEP_TRACES:
         raise SweepError(f"--keep-traces must be one of {', '.join(KEEP_TRACES)}, got {keep_traces!r}")
@@ -148,6 +151,8 @@ def run_sweep(
         raise SweepError("the Dask scheduler has no workers")
     # each worker loads (or compiles once into numba's cache) the kernel before the first batch
     client.run(warm_up)
+    if on_start is not None:
+        on_start()
     size = batch_size_for(len(todo), workers, batch_size)
     batches = [list(todo[i:i + size]) for i in range(0, len(todo), size)]
     futures = [

@@ -56,6 +56,7 @@ def start_sweep(
     keep_traces: str = "failed",
     on_created: Callable[[int, int], None] | None = None,
     on_progress: Callable[[Tally], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> SweepOutcome:
     """Check ``spec``, record the sweep in ``store``'s file, run every variant; its outcome.
 
@@ -69,7 +70,7 @@ def start_sweep(
             on_created(sweep_id, len(variants))
         return _drive(client, store, book, sweep_id, protocol, spec,
                       [(v.index, v.url) for v in variants], Tally(0, 0, len(variants)),
-                      keep_traces, on_progress)
+                      keep_traces, on_progress, on_start)
 
 
 def resume_sweep(
@@ -100,17 +101,18 @@ def resume_sweep(
         if on_created is not None:
             on_created(sweep_id, len(rows))
         return _drive(client, store, book, sweep_id, protocol, info.spec, todo, already,
-                      keep_traces, on_progress)
+                      keep_traces, on_progress, None)
 
 
 def _drive(client: Any, store: Any, book: Book, sweep_id: int, protocol: Any, spec: SweepSpec,
            todo: list[tuple[int, str]], already: Tally, keep_traces: str,
-           on_progress: Callable[[Tally], None] | None) -> SweepOutcome:
+           on_progress: Callable[[Tally], None] | None,
+           on_start: Callable[[], None] | None) -> SweepOutcome:
     book.set_state(sweep_id, "running")
     try:
         tally = run_sweep(client, store, book, sweep_id, protocol, todo,
                           batch_size=spec.batch_size, keep_traces=keep_traces,
-                          already=already, on_progress=on_progress)
+                          already=already, on_progress=on_progress, on_start=on_start)
     except BaseException:
         book.set_state(sweep_id, "interrupted")
         raise
