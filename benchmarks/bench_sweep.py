@@ -80,6 +80,7 @@ def timed_sweep(n: int, workers: int, db: Path, batch: int | None) -> dict:
         "startup_s": marks["submit"] - t0,
         "sim_s": sum(r.sim_s for r in rows),
         "run_wall_s": statistics.mean(r.wall_s for r in rows),
+        "run_cpu_s": statistics.mean(r.cpu_s for r in rows),
         "passed": sum(r.status == "passed" for r in rows),
         "results": results,
     }
@@ -128,9 +129,14 @@ def _compare(n: int, batch: int | None, sim_s: float, wall_s: float) -> bool:
     over = task_overhead(n, 2, batch)
     for name, r in (("1 worker ", one), ("2 workers", two)):
         print(f"{name}: {n} variants in {r['sweep_s']:.1f} s (cluster start-up + kernel warm-up {r['startup_s']:.1f} s), "
-              f"{r['passed']} passed, {n / r['sweep_s']:.2f} runs/s, mean run {r['run_wall_s']:.3f} s")
+              f"{r['passed']} passed, {n / r['sweep_s']:.2f} runs/s, mean run {r['run_wall_s']:.3f} s "
+              f"wall / {r['run_cpu_s']:.3f} s CPU")
     speedup = one["sweep_s"] / two["sweep_s"]
     print(f"speed-up 2 workers / 1 worker: {speedup:.2f}x (target >= 1.7x on 2 free cores)")
+    # on a shared machine a worker waits for a core: wall/CPU per run says how long
+    cpu_bound = one["run_wall_s"] / one["run_cpu_s"], two["run_wall_s"] / two["run_cpu_s"]
+    print(f"wall/CPU per run (1.0 = a core of its own): 1 worker {cpu_bound[0]:.2f}, "
+          f"2 workers {cpu_bound[1]:.2f}")
     same = one["results"] == two["results"]
     print(f"results identical with 1 and 2 workers: {same}")
     batch_run_s = over["batch"] * two["run_wall_s"]

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS sweep_variants (
     status      TEXT,
     wall_s      REAL,   -- wall seconds the run took on its worker
     sim_s       REAL,   -- simulated press seconds
+    cpu_s       REAL,   -- CPU seconds of the worker process on the run
     PRIMARY KEY (sweep_id, idx)
 ) WITHOUT ROWID;
 """
@@ -75,6 +76,7 @@ class VariantRow:
     status: str | None
     wall_s: float | None
     sim_s: float | None
+    cpu_s: float | None = None
 
 
 class Book:
@@ -131,17 +133,18 @@ class Book:
     def variants(self, sweep_id: int) -> list[VariantRow]:
         """Every variant of the sweep, in index order."""
         rows = self._db.execute(
-            "SELECT idx, press_url, values_json, run_id, status, wall_s, sim_s FROM sweep_variants "
+            "SELECT idx, press_url, values_json, run_id, status, wall_s, sim_s, cpu_s FROM sweep_variants "
             "WHERE sweep_id = ? ORDER BY idx", (sweep_id,)
         ).fetchall()
-        return [VariantRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [VariantRow(r[0], r[1], json.loads(r[2]), *r[3:]) for r in rows]
 
     def record(self, sweep_id: int, index: int, run_id: int, status: str,
-               wall_s: float, sim_s: float) -> None:
+               wall_s: float, sim_s: float, cpu_s: float | None = None) -> None:
         """Variant ``index`` became run ``run_id`` (called once the run is in the store)."""
         self._db.execute(
-            "UPDATE sweep_variants SET run_id = ?, status = ?, wall_s = ?, sim_s = ? "
-            "WHERE sweep_id = ? AND idx = ?", (run_id, status, wall_s, sim_s, sweep_id, index)
+            "UPDATE sweep_variants SET run_id = ?, status = ?, wall_s = ?, sim_s = ?, cpu_s = ? "
+            "WHERE sweep_id = ? AND idx = ?",
+            (run_id, status, wall_s, sim_s, cpu_s, sweep_id, index),
         )
 
     def set_state(self, sweep_id: int, state: str) -> None:

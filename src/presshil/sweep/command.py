@@ -67,6 +67,8 @@ def sweep_cmd(
     vary: Annotated[Optional[list[str]], typer.Option(
         "--vary", help="KEY=SPEC: a,b,c | lo..hi (lo..hi:N on a grid) | normal(mu,sigma) | "
         "truncnormal(mu,sigma,lo,hi). Repeatable.")] = None,
+    suite: Annotated[Optional[str], typer.Option(
+        "--suite", help="Sweep an acceptance suite (presshil accept) instead of a protocol.")] = None,
     runs: Annotated[Optional[int], typer.Option("--runs", help="Monte Carlo variants.")] = None,
     grid: Annotated[bool, typer.Option("--grid", help="Every combination of the axes.")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the sampling and of each variant's press.")] = None,
@@ -100,18 +102,27 @@ def sweep_cmd(
         spec = None
         if resume is None:
             settings: dict[str, Any] = {}
-            if protocol is None:
-                raise SweepError("give a PROTOCOL (or a sweep file), or --resume ID")
-            if _is_sweep_file(protocol):
+            if protocol is not None and _is_sweep_file(protocol):
                 settings = load_sweep_file(protocol)
-            else:
+            elif protocol is not None:
                 settings["protocol"] = str(protocol)
-            if "protocol" not in settings:
-                raise SweepError(f"{protocol}: [sweep] needs protocol = \"NAME or path\"")
+            if suite is not None:
+                if "protocol" in settings:
+                    raise SweepError("give a PROTOCOL or --suite NAME, not both")
+                settings["suite"] = suite
+            if "protocol" not in settings and "suite" not in settings:
+                raise SweepError("give a PROTOCOL, a sweep file or --suite NAME (or --resume ID); "
+                                 "a sweep file needs protocol = … or suite = … in [sweep]")
+            if "suite" in settings:
+                from ..acceptance.suite import resolve_suite
+
+                kind, target = "suite", str(resolve_suite(settings["suite"]))
+            else:
+                kind, target = "protocol", str(resolve_protocol(Path(settings["protocol"])))
             cli_vary = [parse_vary(v) for v in vary or []]
             file_vary = [v for v in settings.get("vary", []) if v.key not in {c.key for c in cli_vary}]
             spec = build_spec(
-                str(resolve_protocol(Path(settings["protocol"]))),
+                target,
                 press or settings.get("press") or "sim://",
                 file_vary + cli_vary,
                 runs=runs if runs is not None else (None if grid else settings.get("runs")),
@@ -119,9 +130,11 @@ def sweep_cmd(
                 seed=seed if seed is not None else settings.get("seed", 0),
                 method=method or settings.get("method", "lhs"),
                 batch_size=batch_size or settings.get("batch_size"),
+                kind=kind,
             )
-        elif protocol is not None or vary or press:
-            raise SweepError("--resume ID takes the sweep's own spec: drop PROTOCOL, --press and --vary")
+        elif protocol is not None or vary or press or suite:
+            raise SweepError("--resume ID takes the sweep's own spec: drop PROTOCOL, --suite, "
+                             "--press and --vary")
         if keep_traces not in ("all", "failed", "none"):
             raise SweepError(f"--keep-traces must be all, failed or none, got {keep_traces!r}")
         if workers is not None and workers < 1:

@@ -104,11 +104,11 @@ def record_result(store: Any, book: Book, sweep_id: int, protocol: Any, r: Varia
         channels = a["channels"].tolist()
         for i, row in enumerate(zip(*cols, status, strict=True)):
             store.add_sample(run_id, (*row, channels[i]))
-    for t_s, kind, message in r.events:
-        store.add_event(run_id, t_s, kind, message)
+    for t_s, what, message in r.events:
+        store.add_event(run_id, t_s, what, message)
     store.add_verdicts(run_id, r.verdicts)
     store.finish_run(run_id, r.status)
-    book.record(sweep_id, r.index, run_id, r.status, r.wall_s, r.sim_s)
+    book.record(sweep_id, r.index, run_id, r.status, r.wall_s, r.sim_s, r.cpu_s)
     return run_id
 
 
@@ -129,11 +129,14 @@ def run_sweep(
     *,
     batch_size: int | None = None,
     keep_traces: str = "failed",
+    kind: str = "protocol",
     already: Tally | None = None,
     on_progress: Callable[[Tally], None] | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> Tally:
     """Run the variants ``todo`` (index, url) on ``client``'s cluster; record each as it ends.
+
+    ``protocol`` is a protocol, or an acceptance suite when ``kind`` is ``"suite"``.
 
     Returns the tally over the whole sweep (``already`` counts variants done before).
     ``on_start`` is called once every worker has its simulator kernel loaded, just before the
@@ -156,7 +159,7 @@ def run_sweep(
     size = batch_size_for(len(todo), workers, batch_size)
     batches = [list(todo[i:i + size]) for i in range(0, len(todo), size)]
     futures = [
-        client.submit(_run_batch_kept, protocol.text, protocol.source, batch, keep_traces,
+        client.submit(_run_batch_kept, protocol.text, protocol.source, batch, keep_traces, kind,
                       key=f"presshil-sweep-{sweep_id}-{batch[0][0]}", pure=False)
         for batch in batches
     ]
@@ -178,11 +181,11 @@ def run_sweep(
 
 
 def _run_batch_kept(text: str, source: str, batch: list[tuple[int, str]],
-                    keep_traces: str) -> list[VariantResult]:
+                    keep_traces: str, kind: str = "protocol") -> list[VariantResult]:
     """:func:`run_batch`, dropping the traces the store will not keep (less to ship back)."""
     import dataclasses
 
-    out = run_batch(text, source, batch)
+    out = run_batch(text, source, batch, kind)
     if keep_traces == "all":
         return out
     return [r if keep_traces == "failed" and r.status != "passed"

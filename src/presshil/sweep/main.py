@@ -29,13 +29,17 @@ class SweepOutcome:
 
 
 def prepare(spec: SweepSpec) -> tuple[Any, list[Variant]]:
-    """Load the protocol and make and check every variant: all bad input fails here."""
+    """Load the protocol (or suite) and make and check every variant: all bad input fails here."""
     from ..protocol import load_protocol
 
     variants = make_variants(spec)
     check_variants(spec, variants)
     if not variants:
         raise SweepError("the sweep has no variants")
+    if spec.kind == "suite":
+        from ..acceptance.suite import load_suite
+
+        return load_suite(spec.protocol), variants
     protocol = load_protocol(spec.protocol)
     from ..urls import open_press
 
@@ -84,12 +88,13 @@ def resume_sweep(
     on_progress: Callable[[Tally], None] | None = None,
 ) -> SweepOutcome:
     """Run the variants of sweep ``sweep_id`` that have no recorded run yet."""
-    from ..protocol import parse_protocol
+    from .worker import parse_target
 
     with Book(store.path) as book:
         info = book.get(sweep_id)
         rows = book.variants(sweep_id)
-    protocol = parse_protocol(info.protocol_text, source=info.protocol_source or info.protocol_name)
+    protocol = parse_target(info.protocol_text, info.protocol_source or info.protocol_name,
+                            info.spec.kind)
     expected = make_variants(info.spec)
     if [v.url for v in expected] != [r.url for r in rows]:
         raise SweepError(f"sweep {sweep_id}: its recorded variants differ from what its spec "
@@ -111,7 +116,7 @@ def _drive(client: Any, store: Any, book: Book, sweep_id: int, protocol: Any, sp
     book.set_state(sweep_id, "running")
     try:
         tally = run_sweep(client, store, book, sweep_id, protocol, todo,
-                          batch_size=spec.batch_size, keep_traces=keep_traces,
+                          batch_size=spec.batch_size, keep_traces=keep_traces, kind=spec.kind,
                           already=already, on_progress=on_progress, on_start=on_start)
     except BaseException:
         book.set_state(sweep_id, "interrupted")
@@ -120,8 +125,10 @@ def _drive(client: Any, store: Any, book: Book, sweep_id: int, protocol: Any, sp
     return SweepOutcome(sweep_id, tally)
 
 
-def rerun_command(protocol: str, url: str, db: str | Path) -> str:
+def rerun_command(protocol: str, url: str, db: str | Path, kind: str = "protocol") -> str:
     """The one command that reruns a variant alone."""
+    if kind == "suite":
+        return f"presshil accept --suite {shlex.quote(protocol)} --press {shlex.quote(url)}"
     return f"presshil run {shlex.quote(protocol)} --press {shlex.quote(url)} --db {shlex.quote(str(db))}"
 
 
@@ -143,13 +150,14 @@ def summarise(store: Any, sweep_id: int) -> tuple[dict[str, Any], list[RunOutcom
     summary = analyse(outs, keys)
     protocol = info.protocol_source or info.protocol_name
     failing = [{"index": o.index, "run_id": o.run_id, "status": o.status, "url": o.url,
-                "values": o.values, "rerun": rerun_command(protocol, o.url, store.path)}
+                "values": o.values, "rerun": rerun_command(protocol, o.url, store.path, spec.kind)}
                for o in outs if o.status != "passed"]
     doc = {
         "sweep_id": sweep_id,
         "state": info.state,
         "protocol": info.protocol_name,
         "protocol_source": info.protocol_source,
+        "kind": spec.kind,
         "press": spec.press_url,
         "db": str(store.path),
         "seed": spec.seed,

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,7 +92,8 @@ class SweepSpec:
     seed: int = 0
     method: Literal["lhs", "sobol"] = "lhs"
     batch_size: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: ``protocol``: PROTOCOL is a protocol file; ``suite``: an acceptance suite (presshil accept)
+    kind: Literal["protocol", "suite"] = "protocol"
 
     def to_json(self) -> str:
         """A JSON text that :meth:`from_json` turns back into the same spec."""
@@ -205,6 +206,7 @@ def build_spec(
     seed: int,
     method: str = "lhs",
     batch_size: int | None = None,
+    kind: str = "protocol",
 ) -> SweepSpec:
     """Check the combination of options and return the spec."""
     if not vary:
@@ -230,17 +232,19 @@ def build_spec(
                                  "a grid; use a value list or lo..hi:N with --grid")
     elif runs is None:
         runs = DEFAULT_RUNS
+    if kind not in ("protocol", "suite"):
+        raise SweepError(f"a sweep runs a protocol or an acceptance suite, not {kind!r}")
     return SweepSpec(protocol, press_url, tuple(vary), None if grid else runs, grid, seed,
-                     method, batch_size)  # type: ignore[arg-type]
+                     method, batch_size, kind)  # type: ignore[arg-type]
 
 
-_FILE_KEYS = {"protocol", "press", "runs", "grid", "seed", "method", "batch_size", "vary"}
+_FILE_KEYS = {"protocol", "suite", "press", "runs", "grid", "seed", "method", "batch_size", "vary"}
 
 
 def load_sweep_file(path: Path) -> dict[str, Any]:
     """Read a sweep TOML file's ``[sweep]`` table into keyword arguments for :func:`build_spec`.
 
-    The protocol path is taken relative to the file. Returns a dict with the keys the file
+    The protocol (or acceptance suite) path is taken relative to the file. Returns a dict with the keys the file
     set; ``vary`` as a list of :class:`Vary`.
     """
     try:
@@ -262,7 +266,7 @@ def load_sweep_file(path: Path) -> dict[str, Any]:
             if not isinstance(table[key], int) or isinstance(table[key], bool):
                 raise SweepError(f"{path}: [sweep] {key} must be an integer, got {table[key]!r}")
             out[key] = table[key]
-    for key in ("press", "method", "protocol"):
+    for key in ("press", "method", "protocol", "suite"):
         if key in table:
             if not isinstance(table[key], str):
                 raise SweepError(f"{path}: [sweep] {key} must be a string, got {table[key]!r}")
@@ -271,10 +275,13 @@ def load_sweep_file(path: Path) -> dict[str, Any]:
         if not isinstance(table["grid"], bool):
             raise SweepError(f"{path}: [sweep] grid must be true or false")
         out["grid"] = table["grid"]
-    if "protocol" in out:
-        candidate = path.parent / out["protocol"]
-        if candidate.exists():
-            out["protocol"] = str(candidate)
+    if "protocol" in out and "suite" in out:
+        raise SweepError(f"{path}: [sweep] takes a protocol or a suite, not both")
+    for key in ("protocol", "suite"):
+        if key in out:
+            candidate = path.parent / out[key]
+            if candidate.is_file():
+                out[key] = str(candidate)
     vary = table.get("vary", {})
     if not isinstance(vary, dict):
         raise SweepError(f"{path}: [sweep.vary] must be a table of KEY = SPEC")
