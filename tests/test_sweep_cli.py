@@ -158,3 +158,22 @@ def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
             got = store.verdicts(r.run_id)
             assert r.status == want.status
             assert [(v.criterion, v.value) for v in got] == [(v.criterion, v.value) for v in want.verdicts]
+
+
+def test_acceptance_suite_sweeps_the_same_way(tmp_path):
+    db, rep = tmp_path / "r.sqlite", tmp_path / "rep"
+    res = runner.invoke(app, [
+        "sweep", "--suite", str(DATA / "sweep-suite.toml"),
+        "--vary", "actuator.valve_time_constant_ms=20,300", "--grid", "--workers", "1",
+        "--db", str(db), "--report", str(rep), "-q"])
+    assert res.exit_code == 1, res.output  # the slow valve fails the step response
+    doc = json.loads((rep / "sweep.json").read_text())
+    assert doc["kind"] == "suite" and doc["runs"] == 2 and doc["passed"] == 1
+    assert any(name.startswith("step_response/") for name in doc["summary"]["criteria"])
+    failing = doc["failing"][0]
+    assert failing["values"] == {"actuator.valve_time_constant_ms": 300}
+    assert failing["rerun"].startswith("presshil accept --suite ")
+    with Store(db) as store:
+        run = store.get_run(failing["run_id"])
+        assert run.status == "failed" and run.press_url == failing["url"]
+        assert any(not v.passed for v in store.verdicts(failing["run_id"]))

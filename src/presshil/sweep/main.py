@@ -105,6 +105,8 @@ def resume_sweep(
     with dask_client(cluster, n_workers) as client, Book(store.path) as book:
         if on_created is not None:
             on_created(sweep_id, len(rows))
+        if on_progress is not None:
+            on_progress(already)
         return _drive(client, store, book, sweep_id, protocol, info.spec, todo, already,
                       keep_traces, on_progress, None)
 
