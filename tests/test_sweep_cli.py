@@ -166,14 +166,18 @@ def test_acceptance_suite_sweeps_the_same_way(tmp_path):
         "sweep", "--suite", str(DATA / "sweep-suite.toml"),
         "--vary", "actuator.valve_time_constant_ms=20,300", "--grid", "--workers", "1",
         "--db", str(db), "--report", str(rep), "-q"])
-    assert res.exit_code == 1, res.output  # the slow valve fails the step response
+    assert res.exit_code == 1, res.output  # the slow valve overshoots into the safety limit
     doc = json.loads((rep / "sweep.json").read_text())
     assert doc["kind"] == "suite" and doc["runs"] == 2 and doc["passed"] == 1
     assert any(name.startswith("step_response/") for name in doc["summary"]["criteria"])
     failing = doc["failing"][0]
     assert failing["values"] == {"actuator.valve_time_constant_ms": 300}
     assert failing["rerun"].startswith("presshil accept --suite ")
+    assert doc["summary"]["criteria"]["step_response/completed"]["passed"] == 1
     with Store(db) as store:
         run = store.get_run(failing["run_id"])
-        assert run.status == "failed" and run.press_url == failing["url"]
-        assert any(not v.passed for v in store.verdicts(failing["run_id"]))
+        assert run.status == "aborted" and run.press_url == failing["url"]
+        failed = {(v.step, v.criterion): v for v in store.verdicts(failing["run_id"]) if not v.passed}
+        assert "over-pressure" in failed["step_response", "completed"].detail
+        assert any(e.kind == "abort" and "over-pressure" in e.message
+                   for e in store.events(failing["run_id"]))

@@ -111,6 +111,12 @@ def analyse(outcomes: list[RunOutcome], keys: list[str]) -> dict[str, Any]:
                                            "limit": float(v.limit)})
             c["runs"] += 1
             c["passed"] += bool(v.passed)
+    for name, c in criteria.items():
+        if name.endswith("/completed"):
+            # judged only when a run aborts: every other run completed that step (or never
+            # reached it because an earlier one aborted, which that one's record says)
+            c["passed"] += n - c["runs"]
+            c["runs"] = n
     margins = {name: [margin(seen[name]) if name in seen else math.nan for seen in worst]
                for name in sorted(criteria)}
     for name, c in criteria.items():

@@ -76,8 +76,11 @@ def run_suite_variant(suite: Any, index: int, url: str) -> VariantResult:
                 unit=c.unit, passed=c.status == PASS, detail=c.detail)
         for c in result.criteria if c.status != NOT_TESTED
     ]
-    events = [(None, "abort", f"{s.key}: {s.abort_reason}") for s in result.sections
-              if s.status == "aborted"]
+    aborted = [s for s in result.sections if s.status == "aborted"]
+    events = [(None, "abort", f"{s.key}: {s.abort_reason}") for s in aborted]
+    # as the runner does: an aborted test is a failed "completed" criterion
+    verdicts += [Verdict(step=s.key, criterion="completed", value=0.0, limit=1.0, unit="",
+                         passed=False, detail=str(s.abort_reason)) for s in aborted]
     return VariantResult(index=index, url=url, status=str(result.status),
                          identity=dataclasses.asdict(result.identity), verdicts=verdicts,
                          events=events, arrays={}, wall_s=time.perf_counter() - t0, sim_s=sim_s,
