@@ -6,7 +6,6 @@ equal those of a single-machine sweep of the same spec.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -54,16 +53,17 @@ def cluster(tmp_path):
     logs.mkdir()
     procs: list[subprocess.Popen] = []
     workers: dict[str, subprocess.Popen] = {}
+    files = [open(logs / f"{name}.log", "w") for name in ("scheduler", "w1", "w2")]  # noqa: SIM115
     try:
         procs.append(subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler.log", "w")))
-        for name in ("w1", "w2"):
+            stdout=subprocess.DEVNULL, stderr=files[0]))
+        for i, name in enumerate(("w1", "w2"), start=1):
             p = subprocess.Popen(
                 [DASK, "worker", addr, "--name", name, "--nthreads", "1", "--no-nanny",
                  "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "60",
                  "--local-directory", str(tmp_path / name)],
-                stdout=subprocess.DEVNULL, stderr=open(logs / f"{name}.log", "w"))
+                stdout=subprocess.DEVNULL, stderr=files[i])
             procs.append(p)
             workers[name] = p
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -81,6 +81,8 @@ def cluster(tmp_path):
             client.close()
     finally:
         _stop(procs)
+        for f in files:
+            f.close()
 
 
 def _spec():

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from presshil.sweep.spec import SweepError, SweepSpec, build_spec, load_sweep_file, parse_dist, parse_vary
+from presshil.sweep.spec import (
+    SweepError,
+    SweepSpec,
+    build_spec,
+    load_sweep_file,
+    parse_dist,
+    parse_vary,
+)
 from presshil.sweep.stats import RunOutcome, analyse, margin, wilson
 from presshil.sweep.variants import allowed_range, check_variants, make_variants, sample_points
 

@@ -15,16 +15,16 @@ from .main import prepare, rerun_command, resume_sweep, start_sweep, summarise
 from .spec import SweepError, SweepSpec, Vary, build_spec, load_sweep_file, parse_dist, parse_vary
 
 __all__ = [
-    "SweepSpec",
     "SweepError",
+    "SweepSpec",
     "Vary",
     "build_spec",
+    "load_sweep_file",
     "parse_dist",
     "parse_vary",
-    "load_sweep_file",
     "prepare",
-    "start_sweep",
-    "resume_sweep",
-    "summarise",
     "rerun_command",
+    "resume_sweep",
+    "start_sweep",
+    "summarise",
 ]

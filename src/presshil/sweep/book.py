@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .spec import SweepError, SweepSpec
 from .variants import Variant
@@ -95,7 +95,7 @@ class Book:
         """Close the connection."""
         self._db.close()
 
-    def __enter__(self) -> Book:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -154,4 +154,4 @@ class Book:
                          (state, finished, sweep_id))
 
 
-__all__ = ["Book", "SweepInfo", "VariantRow", "SWEEP_STATES"]
+__all__ = ["SWEEP_STATES", "Book", "SweepInfo", "VariantRow"]

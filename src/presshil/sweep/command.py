@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -34,8 +34,14 @@ class _Bar:
     """A rich progress bar: runs done, pass rate so far, ETA."""
 
     def __init__(self, console: Any, enabled: bool) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
             TextColumn("[bold]sweep {task.fields[sweep]}[/]"),
@@ -60,28 +66,28 @@ class _Bar:
 
 
 def sweep_cmd(
-    protocol: Annotated[Optional[Path], typer.Argument(
+    protocol: Annotated[Path | None, typer.Argument(
         help="Protocol file or library name, or a sweep file (TOML with a [sweep] table).")] = None,
-    press: Annotated[Optional[str], typer.Option(
+    press: Annotated[str | None, typer.Option(
         "--press", help="Simulated press to vary: sim://NAME?specimen=SPEC")] = None,
-    vary: Annotated[Optional[list[str]], typer.Option(
+    vary: Annotated[list[str] | None, typer.Option(
         "--vary", help="KEY=SPEC: a,b,c | lo..hi (lo..hi:N on a grid) | normal(mu,sigma) | "
         "truncnormal(mu,sigma,lo,hi). Repeatable.")] = None,
-    suite: Annotated[Optional[str], typer.Option(
+    suite: Annotated[str | None, typer.Option(
         "--suite", help="Sweep an acceptance suite (presshil accept) instead of a protocol.")] = None,
-    runs: Annotated[Optional[int], typer.Option("--runs", help="Monte Carlo variants.")] = None,
+    runs: Annotated[int | None, typer.Option("--runs", help="Monte Carlo variants.")] = None,
     grid: Annotated[bool, typer.Option("--grid", help="Every combination of the axes.")] = False,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the sampling and of each variant's press.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="Monte Carlo design: lhs or sobol.")] = None,
-    cluster: Annotated[Optional[str], typer.Option(
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampling and of each variant's press.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="Monte Carlo design: lhs or sobol.")] = None,
+    cluster: Annotated[str | None, typer.Option(
         "--cluster", help="Dask scheduler tcp://HOST:PORT (default: a local cluster, one worker per core).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Workers of the local cluster.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Variants per Dask task.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Workers of the local cluster.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Variants per Dask task.")] = None,
     keep_traces: Annotated[str, typer.Option(
         "--keep-traces", help="Traces stored: all, failed (failed and aborted runs) or none.")] = "failed",
     db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write sweep.json, PNGs and sweep.html here.")] = None,
-    resume: Annotated[Optional[int], typer.Option("--resume", help="Finish sweep ID (its spec is in the store).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write sweep.json, PNGs and sweep.html here.")] = None,
+    resume: Annotated[int | None, typer.Option("--resume", help="Finish sweep ID (its spec is in the store).")] = None,
     min_pass_rate: Annotated[float, typer.Option(
         "--min-pass-rate", help="Exit 0 when at least this fraction of variants passed.")] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -92,7 +98,7 @@ def sweep_cmd(
     """
     from ..cli import err, out, resolve_protocol, user_errors
     from ..store import Store
-    from .main import rerun_command, resume_sweep, start_sweep, summarise
+    from .main import resume_sweep, start_sweep, summarise
     from .report import write_sweep_report
     from .spec import SweepError, build_spec, load_sweep_file, parse_vary
 
@@ -143,8 +149,10 @@ def sweep_cmd(
         with store:
             bar = _Bar(out, not quiet and out.is_terminal)
             t0 = time.perf_counter()
-            kwargs = dict(cluster=cluster, n_workers=workers, keep_traces=keep_traces,
-                          on_created=bar.created, on_progress=bar.progress)
+            kwargs: dict[str, Any] = {
+                "cluster": cluster, "n_workers": workers, "keep_traces": keep_traces,
+                "on_created": bar.created, "on_progress": bar.progress,
+            }
             sweep_id = resume
             try:
                 with bar.bar:
@@ -195,4 +203,4 @@ def _stopped(err: Any, sweep_id: int | None, db: Path, why: str) -> None:
               f"presshil sweep --resume {sweep_id} --db {db}", highlight=False, soft_wrap=True)
 
 
-__all__ = ["sweep_cmd", "EXIT_BAD_INPUT"]
+__all__ = ["EXIT_BAD_INPUT", "sweep_cmd"]

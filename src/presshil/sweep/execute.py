@@ -192,5 +192,12 @@ def _run_batch_kept(text: str, source: str, batch: list[tuple[int, str]],
             else dataclasses.replace(r, arrays={}) for r in out]
 
 
-__all__ = ["dask_client", "run_sweep", "record_result", "Tally", "KEEP_TRACES",
-           "batch_size_for", "worker_count"]
+__all__ = [
+    "KEEP_TRACES",
+    "Tally",
+    "batch_size_for",
+    "dask_client",
+    "record_result",
+    "run_sweep",
+    "worker_count",
+]

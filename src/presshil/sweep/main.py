@@ -179,5 +179,12 @@ def summarise(store: Any, sweep_id: int) -> tuple[dict[str, Any], list[RunOutcom
     return doc, outs
 
 
-__all__ = ["prepare", "start_sweep", "resume_sweep", "summarise", "outcomes", "rerun_command",
-           "SweepOutcome"]
+__all__ = [
+    "SweepOutcome",
+    "outcomes",
+    "prepare",
+    "rerun_command",
+    "resume_sweep",
+    "start_sweep",
+    "summarise",
+]

@@ -156,4 +156,4 @@ def _json_safe(x: Any) -> Any:
     return x
 
 
-__all__ = ["write_sweep_report", "render_html", "plot_pass_rates", "plot_margins", "plot_map"]
+__all__ = ["plot_map", "plot_margins", "plot_pass_rates", "render_html", "write_sweep_report"]

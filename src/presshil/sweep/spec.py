@@ -290,14 +290,14 @@ def load_sweep_file(path: Path) -> dict[str, Any]:
 
 
 __all__ = [
-    "Dist",
-    "Vary",
-    "SweepSpec",
-    "SweepError",
-    "parse_dist",
-    "parse_vary",
-    "build_spec",
-    "load_sweep_file",
     "DEFAULT_GRID_STEPS",
     "DEFAULT_RUNS",
+    "Dist",
+    "SweepError",
+    "SweepSpec",
+    "Vary",
+    "build_spec",
+    "load_sweep_file",
+    "parse_dist",
+    "parse_vary",
 ]

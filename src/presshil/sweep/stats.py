@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 #: two-sided 95 % normal quantile (scipy.stats.norm.ppf(0.975))
 Z95 = 1.959963984540054
 
@@ -172,4 +173,4 @@ def sensitivity(outcomes: list[RunOutcome], keys: list[str],
     return out
 
 
-__all__ = ["RunOutcome", "wilson", "margin", "analyse", "sensitivity", "criterion_name", "Z95"]
+__all__ = ["Z95", "RunOutcome", "analyse", "criterion_name", "margin", "sensitivity", "wilson"]

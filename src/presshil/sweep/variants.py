@@ -271,11 +271,11 @@ def _check_key(v: Vary, target: Any, url_keys: set[str]) -> None:
 
 __all__ = [
     "Variant",
-    "sample_points",
-    "make_variants",
-    "variant_seed",
-    "variant_url",
+    "allowed_range",
     "check_press_url",
     "check_variants",
-    "allowed_range",
+    "make_variants",
+    "sample_points",
+    "variant_seed",
+    "variant_url",
 ]

@@ -144,4 +144,4 @@ def warm_up() -> float:
     return time.perf_counter() - t0
 
 
-__all__ = ["VariantResult", "run_variant", "run_suite_variant", "parse_target", "run_batch", "empty_batch", "warm_up"]
+__all__ = ["VariantResult", "empty_batch", "parse_target", "run_batch", "run_suite_variant", "run_variant", "warm_up"]
