@@ -181,3 +181,28 @@ def test_acceptance_suite_sweeps_the_same_way(tmp_path):
         assert "over-pressure" in failed["step_response", "completed"].detail
         assert any(e.kind == "abort" and "over-pressure" in e.message
                    for e in store.events(failing["run_id"]))
+
+
+def test_sweep_file_with_command_line_overrides(tmp_path):
+    (tmp_path / "p.toml").write_text((DATA / "sweep-tiny.toml").read_text())
+    sweep = tmp_path / "robust.toml"
+    sweep.write_text(
+        '[sweep]\nprotocol = "p.toml"\npress = "sim://"\nruns = 3\nseed = 9\nmethod = "sobol"\n'
+        '[sweep.vary]\n"load_cells.gain_error_pct" = "truncnormal(0, 0.5, -1, 1)"\n'
+        '"actuator.valve_time_constant_ms" = [20, 30]\n'
+    )
+    db = tmp_path / "r.sqlite"
+    res = runner.invoke(app, ["sweep", str(sweep), "--runs", "4",
+                              "--vary", "actuator.valve_time_constant_ms=25,35",
+                              "--workers", "1", "--db", str(db), "-q"])
+    assert res.exit_code == 0, res.output
+    with Book(db) as book:
+        info = book.get(1)
+        rows = book.variants(1)
+    assert info.state == "done" and info.protocol_name == "sweep-tiny"
+    spec = info.spec
+    assert (spec.runs, spec.seed, spec.method) == (4, 9, "sobol")
+    assert [v.key for v in spec.vary] == ["load_cells.gain_error_pct", "actuator.valve_time_constant_ms"]
+    assert {r.values["actuator.valve_time_constant_ms"] for r in rows} <= {25, 35}
+    assert all(-1 <= r.values["load_cells.gain_error_pct"] <= 1 for r in rows)
+    assert len(rows) == 4 and all(r.status == "passed" for r in rows)
