@@ -67,7 +67,7 @@ class _Bar:
 
 def sweep_cmd(
     protocol: Annotated[Path | None, typer.Argument(
-        help="Protocol file or library name, or a sweep file (TOML with a [sweep] table).")] = None,
+        help="Protocol file or library name, or a sweep file (TOML with a \\[sweep] table).")] = None,
     press: Annotated[str | None, typer.Option(
         "--press", help="Simulated press to vary: sim://NAME?specimen=SPEC")] = None,
     vary: Annotated[list[str] | None, typer.Option(
