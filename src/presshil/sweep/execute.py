@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -158,9 +159,11 @@ def run_sweep(
         on_start()
     size = batch_size_for(len(todo), workers, batch_size)
     batches = [list(todo[i:i + size]) for i in range(0, len(todo), size)]
+    # keys unique to this call: a shared scheduler may hold another store's sweep of the same id
+    tag = uuid.uuid4().hex[:8]
     futures = [
         client.submit(_run_batch_kept, protocol.text, protocol.source, batch, keep_traces, kind,
-                      key=f"presshil-sweep-{sweep_id}-{batch[0][0]}", pure=False)
+                      key=f"presshil-sweep-{sweep_id}-{tag}-{batch[0][0]}", pure=False)
         for batch in batches
     ]
     done, passed = tally.done, tally.passed

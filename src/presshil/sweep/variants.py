@@ -193,15 +193,27 @@ def check_variants(spec: SweepSpec, variants: list[Variant]) -> None:
 
     for v in spec.vary:
         _check_key(v, target, URL_KEYS)
-    specimen_varied = any(v.key == "specimen" for v in spec.vary)
+    specimens: dict[str, Any] = {}
+
+    def specimen_cfg(var: Variant) -> Any:
+        name = var.values.get("specimen")
+        if not isinstance(name, str):
+            return spec_cfg
+        if name not in specimens:
+            try:
+                specimens[name] = load_specimen(name)[0]
+            except ConfigError as exc:
+                raise SweepError(f"--vary specimen: variant {var.index}: {str(exc).splitlines()[0]}") from None
+        return specimens[name]
+
     for var in variants:
         for v in spec.vary:
             if "." not in v.key:
                 continue
             value = var.values[v.key]
             cfg, sub = target(v.key)
-            if specimen_varied and v.key.startswith("specimen."):
-                continue  # checked per specimen by opening the press below
+            if v.key.startswith("specimen."):
+                cfg = specimen_cfg(var)
             try:
                 with_overrides(cfg, {sub: _fmt(value)}, f"--vary {v.key}")
             except ConfigError:
