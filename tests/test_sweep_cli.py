@@ -67,6 +67,15 @@ def test_bad_input_exits_2_with_one_line_and_runs_nothing(tmp_path, args, words)
     assert _count(db, "runs") == 0 and _count(db, "sweeps") == 0
 
 
+def test_resume_of_an_unknown_sweep_is_bad_input(tmp_path):
+    db = tmp_path / "r.sqlite"
+    res = runner.invoke(app, ["sweep", "--resume", "4", "--db", str(db), "-q"])
+    assert res.exit_code == 2 and "no results store" in res.output and not db.exists()
+    Store(db).close()
+    res = runner.invoke(app, ["sweep", "--resume", "4", "--db", str(db), "-q"])
+    assert res.exit_code == 2 and "no sweep 4 (no sweeps yet)" in res.output, res.output
+
+
 def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(execute, "CONNECT_TIMEOUT_S", 2.0)
     db = tmp_path / "r.sqlite"

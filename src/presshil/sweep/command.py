@@ -141,6 +141,8 @@ def sweep_cmd(
         elif protocol is not None or vary or press or suite:
             raise SweepError("--resume ID takes the sweep's own spec: drop PROTOCOL, --suite, "
                              "--press and --vary")
+        elif not db.is_file():
+            raise SweepError(f"--resume {resume}: no results store at {db} (give --db PATH)")
         if keep_traces not in ("all", "failed", "none"):
             raise SweepError(f"--keep-traces must be all, failed or none, got {keep_traces!r}")
         if workers is not None and workers < 1:
