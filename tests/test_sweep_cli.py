@@ -215,3 +215,41 @@ def test_sweep_file_with_command_line_overrides(tmp_path):
     assert {r.values["actuator.valve_time_constant_ms"] for r in rows} <= {25, 35}
     assert all(-1 <= r.values["load_cells.gain_error_pct"] <= 1 for r in rows)
     assert len(rows) == 4 and all(r.status == "passed" for r in rows)
+
+
+def test_ctrl_c_stops_the_sweep_with_exit_3_and_keeps_what_finished(tmp_path):
+    db = tmp_path / "r.sqlite"
+    cmd = [str(Path(sys.executable).parent / "presshil"), "sweep", str(DATA / "sweep-hold.toml"),
+           "--vary", "actuator.valve_time_constant_ms=20..150", "--runs", "30",
+           "--workers", "1", "--batch-size", "1", "--db", str(db), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _count_recorded(db) < 2:
+            assert proc.poll() is None, "the sweep ended before Ctrl-C"
+            assert time.monotonic() < deadline, "no run recorded within 120 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 3, output
+    assert "presshil sweep --resume 1" in output
+    with Book(db) as book:
+        assert book.get(1).state == "interrupted"
+        recorded = [r for r in book.variants(1) if r.run_id is not None]
+    assert 2 <= len(recorded) < 30
+    with Store(db) as store:
+        assert all(store.get_run(r.run_id).status == r.status for r in recorded)
+
+
+def _count_recorded(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=10) as con:
+        try:
+            return con.execute("SELECT COUNT(run_id) FROM sweep_variants").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
