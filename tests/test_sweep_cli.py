@@ -26,6 +26,7 @@ from presshil.sweep.worker import run_variant
 DATA = Path(__file__).parent / "data"
 TINY = str(DATA / "sweep-tiny.toml")
 runner = CliRunner()
+PRESSHIL = [sys.executable, "-m", "presshil.cli"]
 
 
 def _count(db: Path, table: str) -> int:
@@ -122,7 +123,7 @@ def test_local_sweep_report_and_rerun_of_a_failing_variant(tmp_path):
 
 def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
     db = tmp_path / "r.sqlite"
-    cmd = [str(Path(sys.executable).parent / "presshil"), "sweep", str(DATA / "sweep-hold.toml"),
+    cmd = [*PRESSHIL, "sweep", str(DATA / "sweep-hold.toml"),
            "--vary", "actuator.valve_time_constant_ms=20..300", "--runs", "16", "--seed", "4",
            "--workers", "1", "--batch-size", "1", "--db", str(db), "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -219,7 +220,7 @@ def test_sweep_file_with_command_line_overrides(tmp_path):
 
 def test_ctrl_c_stops_the_sweep_with_exit_3_and_keeps_what_finished(tmp_path):
     db = tmp_path / "r.sqlite"
-    cmd = [str(Path(sys.executable).parent / "presshil"), "sweep", str(DATA / "sweep-hold.toml"),
+    cmd = [*PRESSHIL, "sweep", str(DATA / "sweep-hold.toml"),
            "--vary", "actuator.valve_time_constant_ms=20..150", "--runs", "30",
            "--workers", "1", "--batch-size", "1", "--db", str(db), "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

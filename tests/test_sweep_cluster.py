@@ -20,7 +20,7 @@ from presshil.sweep import build_spec, parse_vary, start_sweep
 from presshil.sweep.book import Book
 
 DATA = Path(__file__).parent / "data"
-DASK = str(Path(sys.executable).parent / "dask")
+DASK = [sys.executable, "-m", "dask"]  # the `dask` command of this interpreter
 START_TIMEOUT_S = 90.0
 
 
@@ -56,11 +56,11 @@ def cluster(tmp_path):
     files = [open(logs / f"{name}.log", "w") for name in ("scheduler", "w1", "w2")]  # noqa: SIM115
     try:
         procs.append(subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [*DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             stdout=subprocess.DEVNULL, stderr=files[0]))
         for i, name in enumerate(("w1", "w2"), start=1):
             p = subprocess.Popen(
-                [DASK, "worker", addr, "--name", name, "--nthreads", "1", "--no-nanny",
+                [*DASK, "worker", addr, "--name", name, "--nthreads", "1", "--no-nanny",
                  "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "60",
                  "--local-directory", str(tmp_path / name)],
                 stdout=subprocess.DEVNULL, stderr=files[i])
