@@ -372,6 +372,10 @@ def report_cmd(
     raise typer.Exit(code)
 
 
+from .sweep.command import sweep_cmd  # noqa: E402  (robustness sweeps, docs/sweeps.md)
+
+app.command("sweep")(sweep_cmd)
+
 plant_app = typer.Typer(
     help="The plant without its controller, for firmware in the loop (see docs/firmware.md).",
     no_args_is_help=True,
