@@ -1,0 +1,113 @@
+"""Operator-guided presses: on a monitor-only press, a command is an instruction to a person.
+
+:class:`OperatorPrompts` is what the runner, the CLI or a live view provides to show an
+:class:`Instruction` ("pump to 74 MPa at about 2 MPa/s") and to let the operator acknowledge
+it or abort the run. :class:`KeyboardOperator` is the terminal's implementation: it prints
+the instruction and reads Enter (acknowledge) or ``a`` + Enter (abort) from stdin in a
+daemon thread; an abort sets the ``cancel`` event the runner watches. The press judges what
+was actually done from its readings; nothing waits for the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Literal, Protocol, TextIO, runtime_checkable
+
+Kind = Literal["pump", "release", "stop", "reset", "tare"]
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """What the operator is asked to do; ``text`` is the sentence shown."""
+
+    kind: Kind
+    text: str
+    target_mpa: float | None = None
+    rate_mpa_s: float | None = None
+
+
+@runtime_checkable
+class OperatorPrompts(Protocol):
+    """Shows instructions to the person at a monitor-only press."""
+
+    def prompt(self, instruction: Instruction) -> None:
+        """Show ``instruction`` now; must not block the control loop."""
+
+    def acknowledged(self) -> bool:
+        """Whether the operator has acknowledged the latest instruction."""
+
+    def abort(self) -> None:
+        """The operator gives up: the run is to stop in its safe state."""
+
+
+class LoggedOperator:
+    """Keeps the instructions it was given (and acknowledges each): for scripts and tests."""
+
+    def __init__(self) -> None:
+        self.instructions: list[Instruction] = []
+        self.cancel = threading.Event()
+
+    def prompt(self, instruction: Instruction) -> None:
+        """Record ``instruction``."""
+        self.instructions.append(instruction)
+
+    def acknowledged(self) -> bool:
+        """Always true: nobody needs to press a key."""
+        return True
+
+    def abort(self) -> None:
+        """Set :attr:`cancel`."""
+        self.cancel.set()
+
+
+class KeyboardOperator:
+    """The terminal: prints each instruction, Enter acknowledges, ``a`` + Enter aborts."""
+
+    def __init__(
+        self,
+        cancel: threading.Event | None = None,
+        *,
+        out: TextIO | None = None,
+        keys: TextIO | None = None,
+    ) -> None:
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self._out = out if out is not None else sys.stderr
+        self._keys = keys if keys is not None else sys.stdin
+        self._ack = threading.Event()
+        self._reader: threading.Thread | None = None
+
+    def prompt(self, instruction: Instruction) -> None:
+        """Print the instruction and start listening for the operator's key."""
+        self._ack.clear()
+        print(
+            f"\n>>> OPERATOR: {instruction.text}  [Enter = done, a + Enter = abort]",
+            file=self._out,
+            flush=True,
+        )
+        if self._reader is None or not self._reader.is_alive():
+            self._reader = threading.Thread(target=self._listen, name="presshil-operator", daemon=True)
+            self._reader.start()
+
+    def acknowledged(self) -> bool:
+        """Whether Enter was pressed since the latest instruction."""
+        return self._ack.is_set()
+
+    def abort(self) -> None:
+        """Abort the run (sets ``cancel``)."""
+        print(">>> OPERATOR: abort requested", file=self._out, flush=True)
+        self.cancel.set()
+
+    def _listen(self) -> None:
+        while not self.cancel.is_set():
+            line = self._keys.readline()
+            if not line:  # stdin closed: nobody can answer any more
+                return
+            if line.strip().lower() in ("a", "abort", "q"):
+                self.abort()
+                return
+            self._ack.set()
+
+
+__all__ = ["Instruction", "KeyboardOperator", "LoggedOperator", "OperatorPrompts"]
