@@ -139,6 +139,8 @@ class ProfilePress(Press):
                 items.append(("die_area", die_area_mm2))
         if soft_max_mpa is not None:
             rated = self._identity.rated_max_pressure_mpa
+            if die_area_mm2 is not None and soft_max_mpa > rated:
+                soft_max_mpa = rated  # asked "at the rating" of the die area just set
             if not 0 < soft_max_mpa <= rated * (1 + 1e-9):
                 raise DeviceFault(
                     f"{self.url}: soft max {soft_max_mpa:g} MPa outside (0, {rated:g}] MPa (rated)",

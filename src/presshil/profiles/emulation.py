@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..press import FaultCode, Sample
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
 from ..serving.ports import ServedPort
-from .codec import Converter, decode_words, encode_words
+from .codec import decode_words, encode_words, plan_reads
 from .model import COMMANDS, Profile
 from .state import StateMap, specimen_from, specimen_to
 
@@ -48,6 +48,9 @@ class ProfileDatastore:
         self.defined: dict[str, set[int]] = {"coil": set(), "discrete": set(), "holding": set(), "input": set()}
         for sig in profile.signals.values():
             self.defined[sig.space].update(range(sig.address or 0, (sig.address or 0) + sig.width))
+        for block in plan_reads(profile.signals.items(), profile.max_block, profile.max_gap):
+            # registers a profile's reads bridge (max_gap) exist on the device and read 0
+            self.defined[block.space].update(range(block.start, block.start + block.count))
         self.written: dict[str, dict[int, int]] = {"holding": {}, "coil": {}}
         for cmd in profile.commands.values():
             self.defined[cmd.space].update(range(cmd.address or 0, (cmd.address or 0) + cmd.width))

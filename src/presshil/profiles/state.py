@@ -142,12 +142,16 @@ class StateMap:
         else:
             setpoint_mpa = specimen_from(self.quantities["setpoint"], float(setpoint), die_mm2, self.ram_mm2)  # type: ignore[arg-type]
         raw_status = values.get("status")
+        status = self.status(None if raw_status is None else int(raw_status), pressure)  # type: ignore[arg-type]
+        if not self.profile.capabilities.regulates and setpoint_host_mpa == 0.0 and abs(pressure) < 0.3:
+            status |= Status.RELEASED  # monitor-only: unloaded after a release, as read
+
         counter = values.get("counter")
         t_dev = values.get("device_time")
         return Sample(
             t_s=float(t_dev) if t_dev is not None else t_host_s,  # type: ignore[arg-type]
             counter=int(counter) if counter is not None else counter_host,  # type: ignore[arg-type]
-            status=self.status(None if raw_status is None else int(raw_status), pressure),  # type: ignore[arg-type]
+            status=status,
             fault_code=self.fault_code(values.get("fault_code")),  # type: ignore[arg-type]
             setpoint_mpa=setpoint_mpa,
             pressure_mpa=pressure,

@@ -1,0 +1,78 @@
+"""The Press contract over device profiles: each shipped regulating profile, served by the
+virtual press through its own map (the profile emulation), on Modbus TCP and RTU."""
+
+from __future__ import annotations
+
+import pytest
+from press_contract import DIE_AREA_MM2, PressContract
+
+import presshil
+from presshil import Press
+from presshil.device.server import start_server
+from presshil.profiles.emulation import start_profile_server
+
+pytestmark = pytest.mark.timeout(180)
+TIMEOUT = "&timeout=0.25"
+
+#: profile -> the simulated press its emulation serves
+EMULATED = {
+    "presshil-v1": "sim://?seed=1",
+    "plc-hydraulic-press": "sim://auto-hydraulic-25t?seed=1",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(EMULATED))
+def served(request):
+    """One emulated device per profile, on Modbus TCP and a pseudo-terminal."""
+    name = request.param
+    with start_profile_server(EMULATED[name], name, modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as srv:
+        opened: dict[str, Press] = {}
+        yield srv, opened
+        for press in opened.values():
+            press.close()
+
+
+def _connect(served, endpoint: str) -> Press:
+    srv, opened = served
+    if endpoint not in opened:
+        opened[endpoint] = presshil.open_press(srv.urls[endpoint] + TIMEOUT)
+    press = opened[endpoint]
+    press.make_safe(die_area_mm2=DIE_AREA_MM2)
+    return press
+
+
+class TestProfileOverTcp(PressContract):
+    @pytest.fixture
+    def press(self, served) -> Press:
+        return _connect(served, "modbus_tcp")
+
+
+class TestProfileOverRtu(PressContract):
+    @pytest.fixture
+    def press(self, served) -> Press:
+        return _connect(served, "modbus_rtu")
+
+
+@pytest.fixture(scope="module")
+def map_v1_server():
+    with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as srv:
+        yield srv
+
+
+class TestPresshilV1ProfileOnTheMapV1Server(PressContract):
+    """The presshil-v1 profile drives the map-v1 server itself (not an emulation)."""
+
+    @pytest.fixture
+    def press(self, map_v1_server):
+        press = presshil.open_press(map_v1_server.urls["modbus_tcp"] + "&profile=presshil-v1" + TIMEOUT)
+        press.make_safe(die_area_mm2=DIE_AREA_MM2)
+        yield press
+        press.close()
+
+
+def test_a_profile_read_is_one_round_trip_when_signals_sit_together(map_v1_server) -> None:
+    press = presshil.open_press(map_v1_server.urls["modbus_tcp"] + "&profile=presshil-v1")
+    try:
+        assert [b.describe() for b in press.blocks] == ["input 0..23"]
+    finally:
+        press.close()
