@@ -13,7 +13,6 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..shipped import shipped_dir
 from .model import Profile, ProfileCheck, check_profile
 
 
@@ -32,8 +31,8 @@ def _shipped() -> Path | None:
     inside = Path(__file__).resolve().parent / "library"
     if inside.is_dir():
         return inside
-    folder = shipped_dir("profiles")
-    return folder if folder is not None and any(folder.glob("*.toml")) else None
+    checkout = Path(__file__).resolve().parents[3] / "profiles"
+    return checkout if checkout.is_dir() else None
 
 
 def profile_dirs() -> list[Path]:

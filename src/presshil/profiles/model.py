@@ -172,7 +172,7 @@ class Device(_Strict):
 
     vendor: str = "unknown vendor"
     model: str = "press"
-    serial: str = ""
+    serial: str = "unknown"
     firmware: str = "unknown"
 
 
