@@ -70,6 +70,8 @@ class ProfilePress(Press):
         self._soft_max_mpa = math.inf
         self._setpoint_mpa = 0.0
         self._tare: dict[str, float] = {}
+        #: the ramp an operator was asked for: (start time, from, to, rate)
+        self._ramp: tuple[float, float, float, float] | None = None
         self._last_values: Values = {}
         sig = profile.signals
         staleness = profile.staleness or ("counter" if "counter" in sig else "none")
@@ -161,12 +163,13 @@ class ProfilePress(Press):
         if not self.capabilities.regulates:
             self._instruct(
                 Instruction(
-                    "pump" if setpoint_mpa >= self._setpoint_mpa or setpoint_mpa > 0 else "release",
+                    "pump" if setpoint_mpa > 0 else "release",
                     self._pump_text(setpoint_mpa, rate_mpa_s),
                     setpoint_mpa,
                     rate_mpa_s,
                 )
             )
+            self._ramp = (time.monotonic(), self._active_setpoint(), setpoint_mpa, rate_mpa_s)
             self._setpoint_mpa = setpoint_mpa
             return
         items: list[tuple[str, float | None]] = [("setpoint", self._as("setpoint", setpoint_mpa))]
@@ -182,6 +185,7 @@ class ProfilePress(Press):
             self._instruct(
                 Instruction("release", f"open the release valve slowly (about {rate_mpa_s:g} MPa/s) until unloaded", 0.0, rate_mpa_s)
             )
+            self._ramp = None
             self._setpoint_mpa = 0.0
             return
         items: list[tuple[str, float | None]] = []
@@ -195,6 +199,7 @@ class ProfilePress(Press):
         """STOP (or: ask the operator to stop and open the release valve now)."""
         if not self.capabilities.regulates:
             self._instruct(Instruction("stop", "STOP pumping and open the release valve now", 0.0, None))
+            self._ramp = None
             self._setpoint_mpa = 0.0
             return
         self.send("command STOP", [("stop", None)])
@@ -230,7 +235,7 @@ class ProfilePress(Press):
             tare=self._tare,
             t_host_s=time.monotonic() - self._t0,
             counter_host=self._reads,
-            setpoint_host_mpa=self._setpoint_mpa,
+            setpoint_host_mpa=self._active_setpoint(),
         )
         if self._counter_watch is not None:
             self._counter_watch.check(sample.counter)
@@ -261,6 +266,15 @@ class ProfilePress(Press):
         return self.map.describe_fault(code)
 
     # --- helpers --------------------------------------------------------------------------
+    def _active_setpoint(self) -> float:
+        """The setpoint now: on an operator-guided press, the ramp the operator was asked
+        to follow (from where it was, at the asked rate); else the last one commanded."""
+        if self._ramp is None:
+            return self._setpoint_mpa
+        t0, start, end, rate = self._ramp
+        step = rate * (time.monotonic() - t0)
+        return min(end, start + step) if end >= start else max(end, start - step)
+
     def _rated_pressure(self) -> float:
         by_force = self.profile.rated_force_kn * 1000.0 / self._die_mm2
         rated = self.profile.rated_pressure_mpa

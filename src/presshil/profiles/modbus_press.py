@@ -59,12 +59,21 @@ class ModbusProfilePress(ProfilePress):
             raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
         return list(data)
 
-    def read_values(self) -> tuple[Values, Values]:
-        """Every signal once: one request per block."""
+    def read_values(self, errors: dict[str, str] | None = None) -> tuple[Values, Values]:
+        """Every signal once: one request per block. With ``errors``, a block the device
+        refuses is recorded there (per signal) instead of raising (``probe`` does this)."""
         raw: Values = {}
         values: Values = {}
         for block in self.blocks:
-            data = self.read_block(block)
+            if errors is None:
+                data = self.read_block(block)
+            else:
+                try:
+                    data = self.read_block(block)
+                except DeviceFault as exc:
+                    for name in block.signals:
+                        errors[name] = f"exception {exc.code:02d} reading {block.describe()}" if exc.code else str(exc)
+                    continue
             for name in block.signals:
                 r = self.decode_signal(name, data, block.start)
                 raw[name] = r

@@ -110,4 +110,33 @@ class KeyboardOperator:
             self._ack.set()
 
 
-__all__ = ["Instruction", "KeyboardOperator", "LoggedOperator", "OperatorPrompts"]
+__all__ = ["Instruction", "KeyboardOperator", "LoggedOperator", "OperatorPrompts", "SimulatedOperator"]
+
+
+class SimulatedOperator(LoggedOperator):
+    """The operator of a simulated manual press: carries each instruction out on the
+    virtual press being served (its operator model pumps and opens the release valve).
+
+    The test double of a person: the same code path a real manual press takes, with the
+    simulator's operator at the lever. ``press`` is a
+    :class:`~presshil.device.virtual.VirtualPress` (what ``serve`` runs).
+    """
+
+    _COMMAND = {"pump": 1, "release": 2, "stop": 2}
+
+    def __init__(self, press: object) -> None:
+        super().__init__()
+        self.press = press
+
+    def prompt(self, instruction: Instruction) -> None:
+        """Record ``instruction`` and do it."""
+        super().prompt(instruction)
+        command = self._COMMAND.get(instruction.kind)
+        if command is None:
+            return
+        updates: dict[str, float | int] = {"command": command}
+        if instruction.kind == "pump" and instruction.target_mpa is not None:
+            updates["setpoint"] = instruction.target_mpa
+        if instruction.rate_mpa_s:
+            updates["ramp_rate"] = instruction.rate_mpa_s
+        self.press.apply(updates)  # type: ignore[attr-defined]

@@ -24,6 +24,8 @@ from ..press import Press, Sample, Status
 
 #: a float beyond this is a wrong word order, not a measurement
 ABSURD = 1e30
+#: a float this small but not zero is two words in the wrong order, not a measurement
+TINY = 1e-30
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +82,17 @@ def probe_rows(press: Press, pause_s: float = 0.25) -> list[Row]:
         time.sleep(pause_s)
         second = press.read()
         return _sample_rows(press, first, second)
-    raw0, _ = read_values()
-    time.sleep(pause_s)
-    raw, values = read_values()
+    errors: dict[str, str] = {}
+    try:
+        raw0, _ = read_values(errors)
+        time.sleep(pause_s)
+        raw, values = read_values(errors)
+    except TypeError:  # a transport without per-signal error reporting
+        raw0, _ = read_values()
+        time.sleep(pause_s)
+        raw, values = read_values()
     converters = press.map.converters  # type: ignore[attr-defined]
-    rows = []
+    rows = [Row(n, press.source(n), "-", "-", e) for n, e in errors.items()]  # type: ignore[attr-defined]
     for name, value in values.items():
         unit = converters[name].unit.name
         items = value if isinstance(value, tuple) else (value,)
@@ -99,6 +107,12 @@ def probe_rows(press: Press, pause_s: float = 0.25) -> list[Row]:
             if shown_unit and shown_unit != unit:
                 text += f" = {_fmt(value)} {shown_unit}"
         verdict = _plausible(name, tuple(float(v) for v in items), press, raw0.get(name), raw.get(name))
+        sig = press.profile.signals[name]  # type: ignore[attr-defined]
+        raws = raw[name] if isinstance(raw[name], tuple) else (raw[name],)
+        if verdict == "ok" and sig.data_type.startswith("float"):
+            tiny = [r for r in raws if 0 < abs(float(r)) < TINY]
+            if tiny:
+                verdict = f"decodes to {float(tiny[0]):.3g}: wrong word_order?"
         rows.append(Row(name, press.source(name), _fmt(raw[name]), text, verdict))  # type: ignore[attr-defined]
     return rows
 
