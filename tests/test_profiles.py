@@ -228,3 +228,55 @@ def test_probe_exit_codes_for_bad_input_and_an_unreachable_press() -> None:
     assert bad.exit_code == 2
     gone = CliRunner().invoke(app, ["probe", "modbus+tcp://127.0.0.1:9?profile=plc-hydraulic-press&timeout=0.1"])
     assert gone.exit_code == 3
+
+
+@pytest.fixture
+def fixed_registers():
+    """A Modbus TCP device on loopback whose holding registers 0..3 hold fixed words:
+    a NaN float32 (0x7FC0 0000) and 74.12 as float32 ABCD."""
+    import asyncio
+
+    from pymodbus.server import ModbusTcpServer
+    from pymodbus.simulator import DataType, SimData, SimDevice
+
+    from presshil.serving.loop import LoopThread
+
+    loop = LoopThread()
+    device = SimDevice(
+        1,
+        simdata=(
+            [SimData(0, values=False, datatype=DataType.BITS)],
+            [SimData(0, values=False, datatype=DataType.BITS)],
+            [SimData(0, count=4, values=[0x7FC0, 0x0000, 0x4294, 0x3D71], datatype=DataType.REGISTERS)],
+            [SimData(0, values=0, datatype=DataType.REGISTERS)],
+        ),
+    )
+    server = ModbusTcpServer(device, address=("127.0.0.1", 0))
+
+    async def start():
+        await server.serve_forever(background=True)
+        return server.transport.sockets[0].getsockname()[1]
+
+    port = loop.run(start())
+    yield port
+    loop.run(server.shutdown())
+    loop.close()
+
+
+def test_a_float_decoding_to_nan_is_a_one_line_error_naming_the_signal(fixed_registers, tmp_path) -> None:
+    profile = tmp_path / "nan.toml"
+    profile.write_text(
+        'name = "nan"\n[capabilities]\nregulates = false\n[rating]\nforce = "100 kN"\n'
+        '[signals.oil_pressure]\naddress = 0\ndata_type = "float32"\nunit = "bar"\n'
+        '[signals.force]\naddress = 2\ndata_type = "float32"\nunit = "kN"\n'
+    )
+    press = presshil.open_press(f"modbus+tcp://127.0.0.1:{fixed_registers}?profile={profile}")
+    try:
+        with pytest.raises(TransportError) as info:
+            press.read()
+        assert "signal 'oil_pressure' (holding 0) decodes to nan" in str(info.value)
+        assert "\n" not in str(info.value)
+        raw, values = press.read_values()
+        assert values["force"] == pytest.approx(74.12, rel=1e-6)
+    finally:
+        press.close()

@@ -1,0 +1,76 @@
+"""Monitor-only presses: a load-cell indicator on Modbus RTU in front of the simulator's
+manual press. Commands become instructions; the simulator's operator carries them out; the
+runner judges what the press actually did."""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from pathlib import Path
+
+import pytest
+
+import presshil
+from presshil.profiles.emulation import start_profile_server
+from presshil.profiles.operator import KeyboardOperator, SimulatedOperator
+from presshil.protocol import load_protocol
+from presshil.runner import run
+from presshil.status import RunStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def indicator():
+    with start_profile_server(
+        "sim://manual-hydraulic-15t?seed=1", "loadcell-indicator-rtu", modbus_rtu="pty"
+    ) as srv:
+        yield srv
+
+
+def test_the_indicator_is_monitor_only_and_says_what_cannot_be_judged(indicator) -> None:
+    press = presshil.open_press(indicator.urls["modbus_rtu"])
+    try:
+        caps = press.capabilities
+        assert not caps.regulates and not caps.channels and not caps.positions
+        assert any("operator drives this press" in line for line in caps.not_judged())
+        sample = press.read()
+        assert abs(sample.force_kn) < 0.1 and math.isnan(sample.position_mm)
+    finally:
+        press.close()
+
+
+def test_an_operator_guided_run_is_judged_on_what_the_press_did(indicator) -> None:
+    press = presshil.open_press(indicator.urls["modbus_rtu"] + "&timeout=0.25")
+    operator = SimulatedOperator(indicator.press)
+    press.operator = operator
+    try:
+        result = run(load_protocol(ROOT / "tests" / "data" / "manual-hold.toml"), press)
+    finally:
+        press.close()
+    kinds = [i.kind for i in operator.instructions]
+    assert kinds[0] == "pump" and "release" in kinds
+    assert operator.instructions[0].text.startswith("pump to 20 MPa (indicator reads 1571 N)")
+    by = {(v.step, v.criterion): v for v in result.verdicts}
+    # the hold is judged on the indicator's readings: the operator stopped within ~1 MPa
+    hold = by[("hold-20", "band_mpa")]
+    assert hold.passed and 0.0 < hold.value < 3.0
+    assert by[("release", "max_residual_mpa")].passed
+    assert result.status in (RunStatus.PASSED, RunStatus.FAILED)
+    trace = result.trace
+    assert 17.0 < trace.pressure.max() < 23.0
+
+
+def test_the_keyboard_operator_prints_and_aborts_on_a_key() -> None:
+    out = io.StringIO()
+    cancel = threading.Event()
+    keys = io.StringIO("\na\n")
+    op = KeyboardOperator(cancel, out=out, keys=keys)
+    from presshil.profiles.operator import Instruction
+
+    op.prompt(Instruction("pump", "pump to 74 MPa at about 2 MPa/s, then hold", 74.0, 2.0))
+    assert cancel.wait(2.0)
+    assert "OPERATOR: pump to 74 MPa at about 2 MPa/s" in out.getvalue()
+    assert "abort requested" in out.getvalue()
