@@ -234,8 +234,6 @@ def test_probe_exit_codes_for_bad_input_and_an_unreachable_press() -> None:
 def fixed_registers():
     """A Modbus TCP device on loopback whose holding registers 0..3 hold fixed words:
     a NaN float32 (0x7FC0 0000) and 74.12 as float32 ABCD."""
-    import asyncio
-
     from pymodbus.server import ModbusTcpServer
     from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -251,13 +249,16 @@ def fixed_registers():
             [SimData(0, values=0, datatype=DataType.REGISTERS)],
         ),
     )
-    server = ModbusTcpServer(device, address=("127.0.0.1", 0))
+    holder = {}
 
     async def start():
+        server = ModbusTcpServer(device, address=("127.0.0.1", 0))
         await server.serve_forever(background=True)
+        holder["server"] = server
         return server.transport.sockets[0].getsockname()[1]
 
     port = loop.run(start())
+    server = holder["server"]
     yield port
     loop.run(server.shutdown())
     loop.close()
