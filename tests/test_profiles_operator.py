@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,32 @@ def test_the_keyboard_operator_prints_and_aborts_on_a_key() -> None:
     assert cancel.wait(2.0)
     assert "OPERATOR: pump to 74 MPa at about 2 MPa/s" in out.getvalue()
     assert "abort requested" in out.getvalue()
+
+
+def test_an_ascii_indicator_on_a_serial_line_reads_converts_and_tares() -> None:
+    with start_profile_server("sim://manual-hydraulic-15t?seed=2", "ascii-indicator", serial="pty") as srv:
+        press = presshil.open_press(srv.urls["serial"] + "&timeout=0.5")
+        try:
+            press.operator = SimulatedOperator(srv.press)
+            press.configure(die_area_mm2=math.pi * 25)
+            raw, values = press.read_values()
+            assert set(raw) == {"oil_pressure"}
+            press.command(30.0, 10.0)
+            sample = press.read()
+            deadline = time.monotonic() + 20.0
+            while sample.pressure_mpa < 10.0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                sample = press.read()
+            assert sample.pressure_mpa >= 10.0, sample
+            # force is oil pressure × the 56 mm ram, pressure is force over the die
+            raw, values = press.read_values()
+            ram_mm2 = math.pi * 28.0**2
+            assert press.read().force_kn == pytest.approx(raw["oil_pressure"] * 0.1 * ram_mm2 / 1000, rel=0.05)
+            press.release(10.0)
+            deadline = time.monotonic() + 20.0
+            while press.read().pressure_mpa > 0.5 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            press.tare()
+            assert abs(press.read().force_kn) < 0.05
+        finally:
+            press.close()

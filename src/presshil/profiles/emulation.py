@@ -48,7 +48,8 @@ class ProfileDatastore:
         self.defined: dict[str, set[int]] = {"coil": set(), "discrete": set(), "holding": set(), "input": set()}
         for sig in profile.signals.values():
             self.defined[sig.space].update(range(sig.address or 0, (sig.address or 0) + sig.width))
-        for block in plan_reads(profile.signals.items(), profile.max_block, profile.max_gap):
+        modbus = profile.transport == "modbus"
+        for block in plan_reads(profile.signals.items(), profile.max_block, profile.max_gap) if modbus else ():
             # registers a profile's reads bridge (max_gap) exist on the device and read 0
             self.defined[block.space].update(range(block.start, block.start + block.count))
         self.written: dict[str, dict[int, int]] = {"holding": {}, "coil": {}}

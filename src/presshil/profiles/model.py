@@ -71,6 +71,8 @@ class Signal(_Strict):
     # ASCII line instrument
     request: str | None = None
     reply: str | None = None
+    #: what the instrument sends, for the emulation (``"{value:+09.2f} bar"``)
+    reply_format: str | None = None
     # conversion
     scale: float = 1.0
     offset: float = 0.0
