@@ -76,3 +76,24 @@ def test_a_profile_read_is_one_round_trip_when_signals_sit_together(map_v1_serve
         assert [b.describe() for b in press.blocks] == ["input 0..23"]
     finally:
         press.close()
+
+
+@pytest.fixture(scope="module")
+def opcua_server():
+    """The OPC UA press profile, served by the simulated servo press."""
+    with start_profile_server("sim://auto-hydraulic-25t?seed=1", "opcua-press", opcua="127.0.0.1:0") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module", params=["subscribe", "poll"])
+def opcua_press(request, opcua_server):
+    press = presshil.open_press(opcua_server.urls["opcua"] + f"&mode={request.param}")
+    yield press
+    press.close()
+
+
+class TestOpcUaProfile(PressContract):
+    @pytest.fixture
+    def press(self, opcua_press) -> Press:
+        opcua_press.make_safe(die_area_mm2=DIE_AREA_MM2)
+        return opcua_press

@@ -224,6 +224,8 @@ class ProfileServerHandle(ServerBase):
         self.profile = profile
         self.profile_ref = profile_ref
         self.store = ProfileDatastore(profile, vp)
+        #: coroutines run in the loop before the servers stop (the OPC UA server's shutdown)
+        self.on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = []
         super().__init__(baud)
 
     @property
@@ -262,6 +264,16 @@ class ProfileServerHandle(ServerBase):
 
     def _stop_model(self) -> None:
         self.press.stop()
+
+    def stop(self) -> None:
+        """Stop the OPC UA server (if any) in the loop, then everything else."""
+        hooks, self.on_stop = self.on_stop, []
+        for hook in hooks:
+            try:
+                self._loop.run(hook(), timeout_s=5.0)
+            except Exception:  # noqa: BLE001 - stopping must go on
+                log.debug("stop hook failed", exc_info=True)
+        super().stop()
 
     def identification(self) -> ModbusDeviceIdentification:
         """FC43 objects from the profile's device section."""
