@@ -74,16 +74,19 @@ class Converter:
     scale: float
     offset: float
     unit: Unit
+    #: canonical = raw × gain + bias (scale, offset and unit factor folded together)
+    gain: float = 1.0
+    bias: float = 0.0
 
     @classmethod
     def of(cls, item: Signal | Command, dimension: str, rate: bool = False) -> Converter:
         """The converter of a signal or command whose unit is of ``dimension``."""
         unit = parse_unit(item.unit or (CANONICAL[dimension] + ("/s" if rate else "")), None)
-        return cls(item.scale, item.offset, unit)
+        return cls(item.scale, item.offset, unit, item.scale * unit.factor, item.offset * unit.factor)
 
     def to_canonical(self, raw: float) -> float:
         """Device number -> canonical value."""
-        return self.unit.to_canonical(raw * self.scale + self.offset)
+        return raw * self.gain + self.bias
 
     def to_raw(self, value: float) -> float:
         """Canonical value -> device number."""

@@ -10,6 +10,7 @@ registers back and refuses a mismatch.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +23,7 @@ from .codec import Block, decode_words, encode_words, plan_reads, runs
 from .model import Command, Profile
 from .operator import OperatorPrompts
 
+_FMT_CHAR = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}
 _READ = {
     "input": ("FC04", "read_input_registers"),
     "holding": ("FC03", "read_holding_registers"),
@@ -42,18 +44,48 @@ class ModbusProfilePress(ProfilePress):
             ((n, s) for n, s in profile.signals.items()), profile.max_block, profile.max_gap
         )
         self._pending: list[tuple[float, str, int, bool]] = []  # (due, space, address, is_coil)
+        self._compile()
         self._link.connect()
 
     # --- reading --------------------------------------------------------------------------
+    def _compile(self) -> None:
+        """Per block: its request, and how each signal comes out of the reply's bytes."""
+        self._requests = []
+        self._decoders = []
+        for block in self.blocks:
+            fc, method = _READ[block.space]
+            what = f"read {', '.join(block.signals)} ({fc} {block.describe()})"
+            unit, start, count = self._unit, block.start, block.count
+            self._requests.append(
+                (what, lambda c, m=method, a=start, n=count: getattr(c, m)(a, count=n, device_id=unit))
+            )
+            fast = []
+            for name in block.signals:
+                sig = self.profile.signals[name]
+                order = sig.word_order or self.profile.word_order
+                simple = (
+                    block.space in ("input", "holding")
+                    and sig.data_type != "bool"
+                    and sig.bit is None
+                    and (order == "ABCD" or sig.data_type in ("int16", "uint16"))
+                )
+                if simple:
+                    fmt = ">" + _FMT_CHAR[sig.data_type] * sig.count
+                    conv = self.map.converters[name]
+                    fast.append((name, fmt, 2 * ((sig.address or 0) - start), name == "channel_force", conv))
+                else:
+                    fast.append((name, None, 0, False, None))
+            self._decoders.append(fast)
+
     def read_block(self, block: Block) -> list[int] | list[bool]:
         """One block read (the request a profile's read is made of)."""
-        fc, method = _READ[block.space]
-        what = f"read {', '.join(block.signals)} ({fc} {block.describe()})"
-        self._flush_pulses()
-        rsp = self._link.call(
-            what,
-            lambda c: getattr(c, method)(block.start, count=block.count, device_id=self._unit),
-        )
+        what, request = self._requests[self.blocks.index(block)]
+        return self._read(block, what, request)
+
+    def _read(self, block: Block, what: str, request: Callable) -> list:
+        if self._pending:
+            self._flush_pulses()
+        rsp = self._link.call(what, request)
         data = rsp.bits if block.space in ("coil", "discrete") else rsp.registers
         if len(data) < block.count:
             raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
@@ -64,20 +96,28 @@ class ModbusProfilePress(ProfilePress):
         refuses is recorded there (per signal) instead of raising (``probe`` does this)."""
         raw: Values = {}
         values: Values = {}
-        for block in self.blocks:
+        for block, (what, request), decoders in zip(self.blocks, self._requests, self._decoders, strict=True):
             if errors is None:
-                data = self.read_block(block)
+                data = self._read(block, what, request)
             else:
                 try:
-                    data = self.read_block(block)
+                    data = self._read(block, what, request)
                 except DeviceFault as exc:
                     for name in block.signals:
                         errors[name] = f"exception {exc.code:02d} reading {block.describe()}" if exc.code else str(exc)
                     continue
-            for name in block.signals:
-                r = self.decode_signal(name, data, block.start)
+            packed = None
+            for name, fmt, offset, many, conv in decoders:
+                if fmt is None:
+                    r = self.decode_signal(name, data, block.start)
+                    conv = self.map.converters[name]
+                else:
+                    if packed is None:
+                        packed = struct.pack(f">{len(data)}H", *data)
+                    r = struct.unpack_from(fmt, packed, offset)
+                    if not many:
+                        r = r[0]
                 raw[name] = r
-                conv = self.map.converters[name]
                 values[name] = (
                     tuple(conv.to_canonical(x) for x in r) if isinstance(r, tuple) else conv.to_canonical(r)
                 )
