@@ -281,3 +281,21 @@ def test_a_float_decoding_to_nan_is_a_one_line_error_naming_the_signal(fixed_reg
         assert values["force"] == pytest.approx(74.12, rel=1e-6)
     finally:
         press.close()
+
+
+def test_probe_watch_refreshes_a_bounded_number_of_times(plc_server) -> None:
+    result = CliRunner().invoke(app, ["probe", plc_server.urls["modbus_tcp"], "--watch", "--count", "2"])
+    assert result.exit_code == 0, result.output
+    assert "oil_pressure" in result.output
+
+
+def test_serve_with_a_bad_profile_is_exit_code_2() -> None:
+    result = CliRunner().invoke(app, ["serve", "--profile", "no-such-press", "--modbus-tcp", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "no-such-press: no profile of that name" in result.output
+    result = CliRunner().invoke(app, ["serve", "--opcua", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "--opcua needs --profile" in result.output
+    result = CliRunner().invoke(app, ["serve", "--profile", "plc-hydraulic-press", "--opcua", "127.0.0.1:0"])
+    assert result.exit_code == 2
+    assert "describes a modbus device; it cannot be served as opcua" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -35,6 +36,9 @@ def profile_serve_main(
     from .emulation import start_profile_server
 
     prog = "presshil serve"
+    if not profile:
+        print(f"{prog}: --opcua needs --profile NAME_OR_PATH (the device map to serve)", file=sys.stderr)
+        return EXIT_USAGE
     handle = start_or_report(
         prog,
         lambda: start_profile_server(
