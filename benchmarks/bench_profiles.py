@@ -143,7 +143,7 @@ def test_rtu_request_overhead_on_a_pty(server) -> None:
         client = cls(path, framer=FramerType.RTU, baudrate=BAUD, timeout=0.2, retries=0)
         assert client.connect()
         try:
-            def request() -> None:
+            def request(client=client) -> None:
                 rsp = client.read_input_registers(0, count=count, device_id=1)
                 assert not rsp.isError()
 

@@ -277,7 +277,7 @@ def test_a_float_decoding_to_nan_is_a_one_line_error_naming_the_signal(fixed_reg
             press.read()
         assert "signal 'oil_pressure' (holding 0) decodes to nan" in str(info.value)
         assert "\n" not in str(info.value)
-        raw, values = press.read_values()
+        _raw, values = press.read_values()
         assert values["force"] == pytest.approx(74.12, rel=1e-6)
     finally:
         press.close()

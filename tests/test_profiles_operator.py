@@ -93,7 +93,7 @@ def test_an_ascii_indicator_on_a_serial_line_reads_converts_and_tares() -> None:
                 sample = press.read()
             assert sample.pressure_mpa >= 10.0, sample
             # force is oil pressure × the 56 mm ram, pressure is force over the die
-            raw, values = press.read_values()
+            raw, _values = press.read_values()
             ram_mm2 = math.pi * 28.0**2
             assert press.read().force_kn == pytest.approx(raw["oil_pressure"] * 0.1 * ram_mm2 / 1000, rel=0.05)
             press.release(10.0)

@@ -136,4 +136,4 @@ def open_press(url: str) -> Press:
     return press
 
 
-__all__ = ["PressURL", "parse_press_url", "open_press", "VALID_FORMS"]
+__all__ = ["VALID_FORMS", "PressURL", "open_press", "parse_press_url"]

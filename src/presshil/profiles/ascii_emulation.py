@@ -46,7 +46,7 @@ class AsciiInstrumentServer(PortServer[bytes]):
             line = await self._queue.get()
             try:
                 reply = self.answer(line.decode(self.encoding, "replace").strip())
-            except Exception:  # noqa: BLE001 - a model failure must not stop the port
+            except Exception:
                 log.exception("ASCII request failed: %r", line)
                 reply = "ERR"
             try:

@@ -107,7 +107,7 @@ class ProfilePress(Press):
     def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
         """Write commands ``(name, canonical value or None for the constant)`` in one go."""
 
-    def send_heartbeat(self, value: int) -> None:  # noqa: B027 - only with a heartbeat
+    def send_heartbeat(self, value: int) -> None:
         """Write the heartbeat value."""
 
     # --- contract -------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,10 +25,10 @@ def probe_cmd(
 def profile_serve_main(
     press: str,
     profile: str,
-    modbus_tcp: Optional[str],
-    modbus_rtu: Optional[str],
-    opcua: Optional[str],
-    serial: Optional[str],
+    modbus_tcp: str | None,
+    modbus_rtu: str | None,
+    opcua: str | None,
+    serial: str | None,
     bind: str,
 ) -> int:
     """``presshil serve --profile``: the simulated press through a device's own map."""

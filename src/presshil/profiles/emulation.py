@@ -83,7 +83,7 @@ class ProfileDatastore:
             await asyncio.sleep(delay)
         try:
             image = self.image(space, self.vp.sample())
-        except Exception:  # noqa: BLE001 - a model failure answers 04, never kills the server
+        except Exception:
             log.exception("profile read failed")
             return ExcCodes.DEVICE_FAILURE
         if space in ("coil", "discrete"):
@@ -271,7 +271,7 @@ class ProfileServerHandle(ServerBase):
         for hook in hooks:
             try:
                 self._loop.run(hook(), timeout_s=5.0)
-            except Exception:  # noqa: BLE001 - stopping must go on
+            except Exception:
                 log.debug("stop hook failed", exc_info=True)
         super().stop()
 

@@ -57,7 +57,7 @@ class ModbusProfilePress(ProfilePress):
             what = f"read {', '.join(block.signals)} ({fc} {block.describe()})"
             unit, start, count = self._unit, block.start, block.count
             self._requests.append(
-                (what, lambda c, m=method, a=start, n=count: getattr(c, m)(a, count=n, device_id=unit))
+                (what, lambda c, m=method, a=start, n=count, u=unit: getattr(c, m)(a, count=n, device_id=u))
             )
             fast = []
             for name in block.signals:

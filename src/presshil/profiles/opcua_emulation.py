@@ -64,7 +64,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
                 updates["command"] = code
                 try:
                     store.vp.apply(updates)
-                except Exception as exc:  # noqa: BLE001 - refused: answer Bad, change nothing
+                except Exception as exc:
                     raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
                 return []
 
@@ -151,7 +151,7 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync) -> None:
                     log.info("OPC UA write refused: %s", exc)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - keep serving
+        except Exception:
             log.exception("OPC UA refresh failed")
         await asyncio.sleep(PERIOD_S)
 

@@ -12,7 +12,6 @@ subscribed read costs microseconds against about a millisecond for a polled one
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -80,7 +79,7 @@ class OpcUaProfilePress(ProfilePress):
             return self._loop.run(coro, timeout_s=self._timeout_s * 2)
         except ua.UaStatusCodeError as exc:
             raise DeviceFault(f"{self.url}: {what}: {exc}", code=4) from None
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise TransportTimeout(f"{self.url}: {what}: no answer within {self._timeout_s:g} s") from exc
         except (OSError, ConnectionError) as exc:
             raise TransportError(f"{self.url}: {what}: {exc}") from None

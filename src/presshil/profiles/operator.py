@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Literal, Protocol, TextIO, runtime_checkable
+from typing import ClassVar, Literal, Protocol, TextIO, runtime_checkable
 
 Kind = Literal["pump", "release", "stop", "reset", "tare"]
 
@@ -122,7 +122,7 @@ class SimulatedOperator(LoggedOperator):
     :class:`~presshil.device.virtual.VirtualPress` (what ``serve`` runs).
     """
 
-    _COMMAND = {"pump": 1, "release": 2, "stop": 2}
+    _COMMAND: ClassVar[dict[str, int]] = {"pump": 1, "release": 2, "stop": 2}
 
     def __init__(self, press: object) -> None:
         super().__init__()

@@ -106,7 +106,7 @@ def parse_unit(name: str, dimension: str | None = None, *, rate: bool = False) -
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
-def parse_quantity(text: str | float | int, dimension: str) -> float:
+def parse_quantity(text: str | float, dimension: str) -> float:
     """``"250 kN"`` -> 250.0 in the canonical unit of ``dimension`` (a bare number: canonical)."""
     if isinstance(text, bool):
         raise UnitError(f"expected a {dimension} such as '10 {CANONICAL[dimension]}', got {text!r}")
