@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import tomllib
 from pathlib import Path
 
@@ -299,3 +300,26 @@ def test_serve_with_a_bad_profile_is_exit_code_2() -> None:
     result = CliRunner().invoke(app, ["serve", "--profile", "plc-hydraulic-press", "--opcua", "127.0.0.1:0"])
     assert result.exit_code == 2
     assert "describes a modbus device; it cannot be served as opcua" in result.output
+
+
+def test_push_button_coils_pulse_and_the_setpoint_is_confirmed(plc_server) -> None:
+    from pymodbus.client import ModbusTcpClient
+
+    press = presshil.open_press(plc_server.urls["modbus_tcp"])
+    host, port = plc_server.endpoints["modbus_tcp"].rsplit(":", 1)
+    raw = ModbusTcpClient(host, port=int(port), timeout=0.5)
+    assert raw.connect()
+    try:
+        press.make_safe(die_area_mm2=math.pi * 25)
+        press.command(10.0, 20.0)
+        assert raw.read_coils(0, count=1, device_id=1).bits[0] is True  # START pressed
+        setpoint = raw.read_holding_registers(10, count=2, device_id=1).registers
+        oil_bar = 10.0 * math.pi * 25 / (math.pi * 40.0**2) * 10.0
+        assert decode_words(setpoint, "float32", "CDAB") == pytest.approx(oil_bar, rel=1e-6)
+        time.sleep(0.15)
+        press.read()  # the end of the pulse goes out with the next request
+        assert raw.read_coils(0, count=1, device_id=1).bits[0] is False
+        press.release(20.0)
+    finally:
+        raw.close()
+        press.close()
