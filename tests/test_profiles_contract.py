@@ -97,3 +97,65 @@ class TestOpcUaProfile(PressContract):
     def press(self, opcua_press) -> Press:
         opcua_press.make_safe(die_area_mm2=DIE_AREA_MM2)
         return opcua_press
+
+
+MONITOR_ONLY = {
+    "loadcell-indicator-rtu": ("modbus_rtu", {"modbus_rtu": "pty"}),
+    "ascii-indicator": ("serial", {"serial": "pty"}),
+}
+_NEEDS_A_CONTROLLER = "monitor-only press: no controller to hold a setpoint, latch a stop or arm a watchdog"
+
+
+@pytest.fixture(scope="module", params=sorted(MONITOR_ONLY))
+def monitor_only(request):
+    """A monitor-only profile in front of the simulator's manual press, its operator simulated."""
+    from presshil.profiles.operator import SimulatedOperator
+
+    endpoint, endpoints = MONITOR_ONLY[request.param]
+    with start_profile_server("sim://manual-hydraulic-15t?seed=1", request.param, **endpoints) as srv:
+        press = presshil.open_press(srv.urls[endpoint] + "&timeout=0.5")
+        press.operator = SimulatedOperator(srv.press)
+        yield press
+        press.close()
+
+
+class TestMonitorOnlyProfiles(PressContract):
+    """The contract's reading half, with the simulator's operator at the lever; the
+    regulating half does not apply (and says so)."""
+
+    @pytest.fixture
+    def press(self, monitor_only) -> Press:
+        monitor_only.make_safe(die_area_mm2=DIE_AREA_MM2)
+        return monitor_only
+
+    def test_command_reaches_and_holds_setpoint(self, press: Press) -> None:
+        pytest.skip(_NEEDS_A_CONTROLLER)
+
+    def test_setpoint_above_soft_limit_is_refused_and_changes_nothing(self, press: Press) -> None:
+        press.configure(soft_max_mpa=30.0)
+        from presshil import DeviceFault
+
+        with pytest.raises(DeviceFault):
+            press.command(300.0, 40.0)  # refused before the operator is asked
+        assert press.operator.instructions[-1].target_mpa != 300.0
+
+    def test_stop_latches_a_safe_state_until_reset(self, press: Press) -> None:
+        pytest.skip(_NEEDS_A_CONTROLLER)
+
+    def test_watchdog_trips_when_heartbeats_stop(self, press: Press) -> None:
+        pytest.skip(_NEEDS_A_CONTROLLER)
+
+    def test_command_and_read_is_one_control_cycle(self, press: Press) -> None:
+        sample = press.command_and_read(5.0, 40.0)
+        assert press.operator.instructions[-1].target_mpa == 5.0
+        assert sample.pressure_mpa < 5.0 + 1.0
+
+    def test_pressure_is_total_force_over_die_area(self, press: Press) -> None:
+        from press_contract import wait_for
+
+        press.command(20.0, 40.0)  # a person pumps: strokes, not 40 MPa/s
+        sample = wait_for(press, lambda s: s.pressure_mpa > 15.0, 30.0)
+        assert sample.pressure_mpa > 15.0, sample
+        assert sample.pressure_mpa == pytest.approx(sample.force_kn * 1000.0 / DIE_AREA_MM2, rel=1e-3)
+        assert sum(sample.channels_kn) == pytest.approx(sample.force_kn, rel=1e-2)
+        press.release(40.0)
