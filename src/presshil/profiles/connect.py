@@ -28,8 +28,12 @@ def open_profile_press(parsed: PressURL) -> Press:
 
         return ModbusProfilePress(parsed, profile)
     if want == "opcua":
-        from .opcua_press import OpcUaProfilePress
-
+        try:
+            from .opcua_press import OpcUaProfilePress
+        except ImportError as exc:
+            raise PressURLError(
+                f"press URL {parsed.raw!r}: OPC UA needs asyncua (pip install 'presshil[opcua]'): {exc}"
+            ) from None
         return OpcUaProfilePress(parsed, profile)
     from .ascii_press import AsciiProfilePress
 

@@ -335,7 +335,10 @@ def start_profile_server(
 
         steps.append(partial(handle._start_port, "serial", serial, partial(ascii_server, handle)))
     if opcua:
-        from .opcua_emulation import start_opcua
+        try:
+            from .opcua_emulation import start_opcua
+        except ImportError as exc:
+            raise ConfigError(f"--opcua needs asyncua (pip install 'presshil[opcua]'): {exc}") from None
 
         steps.append(partial(start_opcua, handle, opcua, bind))
     handle._start_endpoints(steps)
