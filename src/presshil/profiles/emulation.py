@@ -320,6 +320,11 @@ def start_profile_server(
             raise ConfigError(f"profile {profile.name!r} describes a {profile.transport} device; it cannot be served as {transport}")
     if not any(want.values()):
         raise ConfigError(f"profile {profile.name!r}: give an endpoint for its {profile.transport} transport")
+    if opcua:
+        try:
+            from .opcua_emulation import start_opcua
+        except ImportError as exc:
+            raise ConfigError(f"--opcua needs asyncua (pip install 'presshil[opcua]'): {exc}") from None
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press)
     handle = ProfileServerHandle(vp, profile, profile_ref, baud)
     vp.warm_up()
@@ -335,11 +340,6 @@ def start_profile_server(
 
         steps.append(partial(handle._start_port, "serial", serial, partial(ascii_server, handle)))
     if opcua:
-        try:
-            from .opcua_emulation import start_opcua
-        except ImportError as exc:
-            raise ConfigError(f"--opcua needs asyncua (pip install 'presshil[opcua]'): {exc}") from None
-
         steps.append(partial(start_opcua, handle, opcua, bind))
     handle._start_endpoints(steps)
     return handle
