@@ -104,3 +104,16 @@ def test_an_ascii_indicator_on_a_serial_line_reads_converts_and_tares() -> None:
             assert abs(press.read().force_kn) < 0.05
         finally:
             press.close()
+
+
+def test_channel_criteria_are_not_judged_on_a_total_force_indicator(indicator) -> None:
+    press = presshil.open_press(indicator.urls["modbus_rtu"])
+    try:
+        caps = press.capabilities
+        assert caps.why_not_judged("max_nonuniformity_pct") == (
+            "max_nonuniformity_pct: the press reports no per-channel forces"
+        )
+        assert caps.why_not_judged("band_mpa") is None
+        assert presshil.open_press("sim://").capabilities.why_not_judged("max_cv_pct") is None
+    finally:
+        press.close()

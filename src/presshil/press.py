@@ -121,6 +121,21 @@ class Capabilities:
         }
         return tuple(text for name, text in missing.items() if not getattr(self, name))
 
+    def why_not_judged(self, criterion: str) -> str | None:
+        """Why a protocol's ``expect`` key cannot be judged on this press (None: it can).
+
+        The runner reports such a criterion as "not judged on this press: …", never as a
+        pass computed from a single total-force channel.
+        """
+        needs = CRITERIA_NEEDS.get(criterion)
+        if needs is None or getattr(self, needs):
+            return None
+        return f"{criterion}: the press reports no per-channel forces"
+
+
+#: expect keys that need a capability of the press
+CRITERIA_NEEDS = {"max_nonuniformity_pct": "channels", "max_cv_pct": "channels", "max_cof_offset_mm": "channels"}
+
 
 FULL_CAPABILITIES = Capabilities()
 
