@@ -13,7 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .model import Profile, ProfileCheck, check_profile
+from .checks import ProfileCheck, check_profile
+from .model import Profile
 
 
 class ProfileError(ConfigError):
