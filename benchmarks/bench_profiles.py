@@ -27,7 +27,7 @@ from pymodbus.framer import FramerType
 
 import presshil
 from presshil.device import SpawnedServer
-from presshil.profiles.emulation import start_profile_server
+from presshil.profiles.server import start_profile_server
 from presshil.serving.loop import LoopThread
 from presshil.transports.rtu_client import SelectSerialClient
 

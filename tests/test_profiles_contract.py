@@ -9,7 +9,7 @@ from press_contract import DIE_AREA_MM2, PressContract
 import presshil
 from presshil import Press
 from presshil.device.server import start_server
-from presshil.profiles.emulation import start_profile_server
+from presshil.profiles.server import start_profile_server
 
 pytestmark = pytest.mark.timeout(180)
 TIMEOUT = "&timeout=0.25"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import presshil
-from presshil.profiles.emulation import start_profile_server
+from presshil.profiles.server import start_profile_server
 from presshil.profiles.operator import KeyboardOperator, SimulatedOperator
 from presshil.protocol import load_protocol
 from presshil.runner import run

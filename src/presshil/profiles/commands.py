@@ -33,7 +33,7 @@ def profile_serve_main(
 ) -> int:
     """``presshil serve --profile``: the simulated press through a device's own map."""
     from ..serving.main import EXIT_USAGE, announce, run_until_signal, start_or_report
-    from .emulation import start_profile_server
+    from .server import start_profile_server
 
     prog = "presshil serve"
     if not profile:
