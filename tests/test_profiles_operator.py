@@ -117,3 +117,21 @@ def test_channel_criteria_are_not_judged_on_a_total_force_indicator(indicator) -
         assert presshil.open_press("sim://").capabilities.why_not_judged("max_cv_pct") is None
     finally:
         press.close()
+
+
+def test_an_operator_abort_ends_the_run_aborted(indicator) -> None:
+    from presshil.profiles.operator import LoggedOperator
+
+    press = presshil.open_press(indicator.urls["modbus_rtu"] + "&timeout=0.25")
+    operator = LoggedOperator()
+    press.operator = operator
+    timer = threading.Timer(1.0, operator.abort)
+    timer.start()
+    try:
+        result = run(load_protocol(ROOT / "tests" / "data" / "manual-hold.toml"), press)
+    finally:
+        timer.cancel()
+        press.close()
+    assert result.status == RunStatus.ABORTED
+    assert result.exit_code == 3
+    assert operator.instructions[-1].kind == "stop"  # the safe state, asked of the operator

@@ -14,12 +14,12 @@ from abc import abstractmethod
 from dataclasses import replace
 
 from ..clock import Clock, WallClock
-from ..errors import DeviceFault, TransportError
+from ..errors import DeviceFault, SafetyAbort, TransportError
 from ..press import Capabilities, Identity, Press, Sample
 from ..transports.errormap import StaleDataError
 from ..transports.staleness import CounterWatch
 from .model import Profile
-from .operator import Instruction, LoggedOperator, OperatorPrompts
+from .operator import Instruction, OperatorPrompts, default_operator
 from .state import StateMap, specimen_to
 
 #: die area assumed until ``configure(die_area_mm2=…)`` (a 10 mm die)
@@ -61,7 +61,8 @@ class ProfilePress(Press):
         self.url = url
         self.profile = profile
         self.map = StateMap(profile)
-        self.operator: OperatorPrompts = operator if operator is not None else LoggedOperator()
+        self.operator: OperatorPrompts = operator if operator is not None else default_operator()
+        self._abort_reported = False
         self._clock = WallClock()
         self._t0 = time.monotonic()
         self._reads = 0
@@ -219,6 +220,10 @@ class ProfilePress(Press):
 
     def read(self) -> Sample:
         """Every signal (in the fewest requests the transport allows), converted and derived."""
+        cancel = getattr(self.operator, "cancel", None)
+        if cancel is not None and cancel.is_set() and not self._abort_reported:
+            self._abort_reported = True  # once: the safe-state path reads again afterwards
+            raise SafetyAbort(f"{self.url}: the operator aborted the run")
         raw, values = self.read_values()
         for name, value in values.items():
             for x in value if isinstance(value, tuple) else (value,):

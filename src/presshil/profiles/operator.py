@@ -4,8 +4,10 @@
 :class:`Instruction` ("pump to 74 MPa at about 2 MPa/s") and to let the operator acknowledge
 it or abort the run. :class:`KeyboardOperator` is the terminal's implementation: it prints
 the instruction and reads Enter (acknowledge) or ``a`` + Enter (abort) from stdin in a
-daemon thread; an abort sets the ``cancel`` event the runner watches. The press judges what
-was actually done from its readings; nothing waits for the acknowledgement.
+daemon thread; an abort sets its ``cancel`` event, and the press's next read raises
+:class:`~presshil.errors.SafetyAbort`, so the run ends aborted in its safe state. A press
+opened with stdin on a terminal gets one by default. The press judges what was actually
+done from its readings; nothing waits for the acknowledgement.
 """
 
 from __future__ import annotations
@@ -110,7 +112,21 @@ class KeyboardOperator:
             self._ack.set()
 
 
-__all__ = ["Instruction", "KeyboardOperator", "LoggedOperator", "OperatorPrompts", "SimulatedOperator"]
+__all__ = [
+    "Instruction",
+    "KeyboardOperator",
+    "LoggedOperator",
+    "OperatorPrompts",
+    "SimulatedOperator",
+    "default_operator",
+]
+
+
+def default_operator() -> OperatorPrompts:
+    """The terminal's :class:`KeyboardOperator` when stdin is one, else a :class:`LoggedOperator`."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return KeyboardOperator()
+    return LoggedOperator()
 
 
 class SimulatedOperator(LoggedOperator):
