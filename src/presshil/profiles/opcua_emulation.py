@@ -74,12 +74,10 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         var = await objects.add_variable(ua.NodeId.from_string(cmd.node), ua.QualifiedName(name, idx), 0.0)
         await var.set_writable()
         writable[name] = var
-        sync.seen[name] = 0.0
     if profile.heartbeat is not None and profile.heartbeat.node is not None:
         var = await objects.add_variable(ua.NodeId.from_string(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
         await var.set_writable()
         writable["heartbeat"] = var
-        sync.seen["heartbeat"] = 0.0
     try:
         await server.start()
     except OSError as exc:
@@ -102,7 +100,7 @@ class _Sync:
     def __init__(self, store: Any, writable: dict[str, Any]) -> None:
         self.store = store
         self.writable = writable
-        self.seen: dict[str, float] = {}
+        self.seen: dict[str, tuple[object, ...]] = {}
 
     async def collect(self) -> dict[str, float | int]:
         """The parameters written since the last call (map-v1 names)."""
@@ -113,10 +111,12 @@ class _Sync:
         die = store._die_mm2()
         updates: dict[str, float | int] = {}
         for name, var in self.writable.items():
-            value = float(await var.read_value())
-            if value == self.seen.get(name):
-                continue
-            self.seen[name] = value
+            data = await var.read_data_value()
+            value = float(data.Value.Value)
+            stamp = (value, data.SourceTimestamp, data.ServerTimestamp)
+            if stamp == self.seen.get(name):
+                continue  # not written since: a device applies every write, even of the same value
+            self.seen[name] = stamp
             if name == "heartbeat":
                 updates["heartbeat"] = int(value) & 0xFFFF
             elif name == "watchdog":
