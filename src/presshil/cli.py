@@ -320,11 +320,17 @@ def serve_cmd(
     modbus_rtu: ModbusRtuOpt = None,
     serial: Annotated[Optional[str], typer.Option("--serial", help=PtyOrDevice)] = None,
     bind: BindOpt = "127.0.0.1",
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
+    opcua: Annotated[Optional[str], typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
 
     with user_errors():
+        if profile or opcua:  # a device's own map: see presshil.profiles
+            from .profiles.commands import profile_serve_main
+
+            raise typer.Exit(profile_serve_main(press, profile or "", modbus_tcp, modbus_rtu, opcua, serial, bind))
         code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
     raise typer.Exit(code)
 
@@ -396,6 +402,11 @@ def plant_serve_cmd(
     with user_errors():
         code = plant_serve_main(press, modbus_tcp, modbus_rtu, bind)
     raise typer.Exit(code)
+
+
+from .profiles.commands import probe_cmd  # noqa: E402 - device profiles' command
+
+app.command("probe")(probe_cmd)
 
 
 def main() -> None:

@@ -92,6 +92,55 @@ class Identity:
         return f"{self.vendor} {self.model} (s/n {self.serial}, firmware {self.firmware})"
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a press can provide. Criteria that need a missing capability are reported as
+    "not judged on this press: …", never passed silently."""
+
+    #: a controller regulates to a setpoint (False: monitor-only, an operator does it)
+    regulates: bool = True
+    #: per-channel (load-cell) forces
+    channels: bool = True
+    #: ram position
+    positions: bool = True
+    #: a device sample counter (False: staleness judged by value change, or not at all)
+    counter: bool = True
+    #: a communication watchdog the host can arm
+    watchdog: bool = True
+    #: a latched safe state on STOP
+    latched_stop: bool = True
+
+    def not_judged(self) -> tuple[str, ...]:
+        """One line per capability the press lacks, saying what cannot be judged."""
+        missing = {
+            "regulates": "controller response (overshoot, settling): an operator drives this press",
+            "channels": "force uniformity across load cells: the press reports a total force only",
+            "positions": "ram position and displacement: the press reports no position",
+            "counter": "sample-rate and stale-data checks by counter: the press has no sample counter",
+            "watchdog": "communication watchdog: the press has none",
+            "latched_stop": "latched safe state on STOP: the press cannot stop itself",
+        }
+        return tuple(text for name, text in missing.items() if not getattr(self, name))
+
+    def why_not_judged(self, criterion: str) -> str | None:
+        """Why a protocol's ``expect`` key cannot be judged on this press (None: it can).
+
+        The runner reports such a criterion as "not judged on this press: …", never as a
+        pass computed from a single total-force channel.
+        """
+        needs = CRITERIA_NEEDS.get(criterion)
+        if needs is None or getattr(self, needs):
+            return None
+        return f"{criterion}: the press reports no per-channel forces"
+
+
+#: expect keys that need a capability of the press
+CRITERIA_NEEDS = {"max_nonuniformity_pct": "channels", "max_cv_pct": "channels", "max_cof_offset_mm": "channels"}
+
+
+FULL_CAPABILITIES = Capabilities()
+
+
 class Press(ABC):
     """A press the runner can drive.
 
@@ -100,6 +149,8 @@ class Press(ABC):
     """
 
     url: str = ""
+    #: what the press can provide (bindings of limited devices override it)
+    capabilities: Capabilities = FULL_CAPABILITIES
 
     @property
     @abstractmethod
@@ -199,4 +250,4 @@ class Press(ABC):
         self.close()
 
 
-__all__ = ["Status", "FaultCode", "Sample", "Identity", "Press", "SAFE_STOP_BITS"]
+__all__ = ["Capabilities", "FULL_CAPABILITIES", "Status", "FaultCode", "Sample", "Identity", "Press", "SAFE_STOP_BITS"]

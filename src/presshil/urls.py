@@ -1,7 +1,9 @@
-"""Press URLs: ``sim://``, ``modbus+tcp://``, ``modbus+rtu://``, ``serial://``.
+"""Press URLs: ``sim://``, ``modbus+tcp://``, ``modbus+rtu://``, ``serial://``, ``opcua://``.
 
 ``open_press(url)`` parses the URL, checks its form, then hands it to the binding, imported
-lazily so that a missing optional backend only matters to those who use it.
+lazily so that a missing optional backend only matters to those who use it. A ``profile=``
+parameter (a device profile's name or path, docs/profiles.md) hands a Modbus, serial or
+OPC UA URL to the profile-driven binding instead of register map v1 / the line protocol.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from .press import Press
 
 VALID_FORMS = (
     "sim://NAME?specimen=SPEC&seed=N&faults=F   (sim:// alone = the default simulated press)",
-    "modbus+tcp://HOST:PORT?unit=1&timeout=0.05",
-    "modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1",
-    "serial:///dev/ttyUSB0?baud=115200",
+    "modbus+tcp://HOST:PORT?unit=1&timeout=0.05&profile=NAME_OR_PATH",
+    "modbus+rtu:///dev/ttyUSB0?baud=115200&parity=N&unit=1&profile=NAME_OR_PATH",
+    "serial:///dev/ttyUSB0?baud=115200&profile=NAME_OR_PATH",
+    "opcua://HOST:4840/PATH?profile=NAME_OR_PATH",
     "fil://?firmware=COMMAND&plant=sim://…   (external firmware in the loop, docs/firmware.md)",
 )
 
@@ -28,7 +31,11 @@ _BINDINGS = {
     "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
     "serial": "presshil.transports.serial_line:open_serial_press",
     "fil": "presshil.fil.press:open_fil_press",
+    "opcua": "presshil.profiles.connect:open_profile_press",
 }
+#: with ``profile=``, these schemes go to the profile-driven binding
+_PROFILE_BINDING = "presshil.profiles.connect:open_profile_press"
+_PROFILE_SCHEMES = {"modbus+tcp", "modbus+rtu", "serial", "opcua"}
 
 
 @dataclass(frozen=True)
@@ -94,14 +101,15 @@ def parse_press_url(url: str) -> PressURL:
         query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
     except ValueError:
         raise _invalid(url, f"malformed query '{parts.query}'") from None
-    if scheme == "modbus+tcp":
+    if scheme in ("modbus+tcp", "opcua"):
         try:
             host, port = parts.hostname, parts.port
         except ValueError:
             raise _invalid(url, "port must be a number from 0 to 65535") from None
         if not host or port is None:
-            raise _invalid(url, "modbus+tcp needs HOST:PORT")
-        return PressURL(url, scheme, f"{host}:{port}", host=host, port=port, query=query)
+            raise _invalid(url, f"{scheme} needs HOST:PORT")
+        target = f"{host}:{port}" + (parts.path if scheme == "opcua" else "")
+        return PressURL(url, scheme, target, host=host, port=port, query=query)
     if scheme in ("modbus+rtu", "serial"):
         device = (parts.netloc + parts.path) if parts.netloc else parts.path
         if not device:
@@ -115,7 +123,10 @@ def parse_press_url(url: str) -> PressURL:
 def open_press(url: str) -> Press:
     """Open the press that ``url`` names. Raises :class:`PressURLError` on a bad URL."""
     parsed = parse_press_url(url)
-    module_name, func_name = _BINDINGS[parsed.scheme].split(":")
+    binding = _BINDINGS[parsed.scheme]
+    if "profile" in parsed.query and parsed.scheme in _PROFILE_SCHEMES:
+        binding = _PROFILE_BINDING
+    module_name, func_name = binding.split(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:  # an optional backend not installed
@@ -125,4 +136,4 @@ def open_press(url: str) -> Press:
     return press
 
 
-__all__ = ["PressURL", "parse_press_url", "open_press", "VALID_FORMS"]
+__all__ = ["VALID_FORMS", "PressURL", "open_press", "parse_press_url"]

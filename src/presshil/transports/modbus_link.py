@@ -28,6 +28,7 @@ from pymodbus.pdu import ModbusPDU
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..urls import PressURL
 from .errormap import CorruptReply, map_link_errors, modbus_exception, translate
+from .rtu_client import SelectSerialClient
 from .rtu_resync import RtuResync
 
 TCP_KEYS = {"unit", "timeout", "retries", "stale"}
@@ -54,7 +55,7 @@ class ModbusLink:
 
     def _new_client(self) -> ModbusTcpClient | ModbusSerialClient:
         if self.rtu:
-            return ModbusSerialClient(
+            return SelectSerialClient(
                 self.parsed.target,
                 framer=FramerType.RTU,
                 baudrate=self.baud,

@@ -1,0 +1,162 @@
+"""Device profiles, side by side in one run (ratios printed at the end, nothing asserted):
+
+    python3 -m pytest benchmarks/bench_profiles.py -p no:cacheprovider -s
+
+- **profile state read vs map v1**: the ``presshil-v1`` profile's ``read()`` (block plan:
+  one FC04 of input 0..23) against the map-v1 binding's ``read()`` (one FC04), interleaved,
+  on one virtual press subprocess — goal ≤ 1.2×; and the same registers planned as three
+  blocks (``max_block = 8``): three round trips, reported as such;
+- **OPC UA read cycle vs raw asyncua**: the ``opcua-press`` profile's ``read()`` polling
+  (one Read service call) against ``client.read_values`` of the same nodes on the same kind
+  of client loop — goal ≤ 1.2×; the subscribed ``read()`` reported beside it;
+- **Modbus RTU on a pty**: one FC04 request with presshil's select-driven client against
+  pymodbus' own sleep-polling serial client, median per request, beside the wire time
+  the same bytes take at 115200 baud, 8N1 (a pty has no baud rate) — goal ≤ 0.5 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from pymodbus.client import ModbusSerialClient
+from pymodbus.framer import FramerType
+
+import presshil
+from presshil.device import SpawnedServer
+from presshil.profiles.server import start_profile_server
+from presshil.serving.loop import LoopThread
+from presshil.transports.rtu_client import SelectSerialClient
+
+ROOT = Path(__file__).resolve().parents[1]
+LINES: list[str] = []
+BAUD = 115200
+
+
+def median_ms(fn, rounds: int) -> float:
+    """Median wall time of ``fn()`` in ms over ``rounds`` calls."""
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def interleaved_ms(a, b, rounds: int) -> tuple[float, float]:
+    """Medians of ``a`` and ``b`` called alternately (same load for both)."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        a()
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        b()
+        tb.append(time.perf_counter() - t)
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary():
+    yield
+    print("\n=== device profile benchmarks ===")
+    for line in LINES:
+        print(line)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with SpawnedServer("sim://?seed=1", modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as srv:
+        yield srv
+
+
+def test_profile_state_read_vs_map_v1(server, tmp_path_factory) -> None:
+    url = server.urls["modbus_tcp"]
+    v1 = presshil.open_press(url)
+    prof = presshil.open_press(url + "&profile=presshil-v1")
+    three_file = tmp_path_factory.mktemp("p") / "three-blocks.toml"
+    three_file.write_text(
+        (ROOT / "profiles" / "presshil-v1.toml").read_text().replace("max_gap = 2", "max_gap = 2\nmax_block = 8")
+    )
+    three = presshil.open_press(url + f"&profile={three_file}")
+    try:
+        assert len(prof.blocks) == 1 and len(three.blocks) == 3
+        for _ in range(200):  # warm up both paths
+            v1.read(), prof.read()
+        base, ours = interleaved_ms(v1.read, prof.read, 3000)
+        base3, ours3 = interleaved_ms(v1.read, three.read, 1000)
+        LINES.append(
+            f"state read, Modbus TCP: map v1 {base:.3f} ms, presshil-v1 profile {ours:.3f} ms "
+            f"-> ratio {ours / base:.2f}x (goal <= 1.2x; 1 block: {prof.blocks[0].describe()})"
+        )
+        LINES.append(
+            f"state read, same registers in 3 blocks ({', '.join(b.describe() for b in three.blocks)}): "
+            f"{ours3:.3f} ms vs map v1 {base3:.3f} ms -> {ours3 / base3:.2f}x (3 round trips)"
+        )
+    finally:
+        v1.close(), prof.close(), three.close()
+
+
+def test_opcua_read_cycle_vs_raw_asyncua() -> None:
+    from asyncua import Client
+
+    with start_profile_server("sim://auto-hydraulic-25t?seed=1", "opcua-press", opcua="127.0.0.1:0") as srv:
+        url = srv.urls["opcua"]
+        poll = presshil.open_press(url + "&mode=poll")
+        sub = presshil.open_press(url + "&mode=subscribe")
+        loop = LoopThread()
+        client = Client(f"opc.tcp://{srv.endpoints['opcua']}", timeout=1.0)
+        loop.run(client.connect())
+        nodes = [client.get_node(s.node) for s in poll.profile.signals.values()]
+        try:
+            def raw() -> None:
+                loop.run(client.read_values(nodes))
+
+            for _ in range(100):
+                raw(), poll.read()
+            base, ours = interleaved_ms(raw, poll.read, 1000)
+            subscribed = median_ms(sub.read, 1000)
+            LINES.append(
+                f"OPC UA read cycle ({len(nodes)} nodes): raw asyncua read_values {base:.3f} ms, "
+                f"profile read (poll) {ours:.3f} ms -> ratio {ours / base:.2f}x (goal <= 1.2x)"
+            )
+            LINES.append(
+                f"OPC UA profile read (subscription, publish 10 ms): {subscribed:.4f} ms "
+                f"-> {subscribed / ours:.3f}x of polling: subscription is the default"
+            )
+        finally:
+            loop.run(client.disconnect())
+            loop.close()
+            poll.close()
+            sub.close()
+
+
+def test_rtu_request_overhead_on_a_pty(server) -> None:
+    path = server.endpoints["modbus_rtu"]
+    count = 24
+    wire_ms = (8 + 5 + 2 * count) * 10 / BAUD * 1e3  # request 8 bytes, reply 5 + 2N
+    results = {}
+    for label, cls in (("pymodbus ModbusSerialClient", ModbusSerialClient), ("presshil SelectSerialClient", SelectSerialClient)):
+        client = cls(path, framer=FramerType.RTU, baudrate=BAUD, timeout=0.2, retries=0)
+        assert client.connect()
+        try:
+            def request(client=client) -> None:
+                rsp = client.read_input_registers(0, count=count, device_id=1)
+                assert not rsp.isError()
+
+            for _ in range(50):
+                request()
+            results[label] = median_ms(request, 400)
+        finally:
+            client.close()
+    ours = results["presshil SelectSerialClient"]
+    base = results["pymodbus ModbusSerialClient"]
+    LINES.append(
+        f"Modbus RTU on a pty, FC04 x{count}: pymodbus {base:.3f} ms, presshil {ours:.3f} ms "
+        f"median per request (goal <= 0.5 ms) -> {ours / base:.2f}x; the same bytes take "
+        f"{wire_ms:.2f} ms on a 115200 baud wire"
+    )
+    _ = asyncio  # the OPC UA client runs on its own loop thread

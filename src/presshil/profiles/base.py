@@ -1,0 +1,321 @@
+"""``ProfilePress``: the Press contract over a device profile, whatever the transport.
+
+The transport (Modbus, OPC UA, an ASCII line) only reads signal values and writes command
+values; everything else is here: derived quantities and tare (:mod:`.state`), the soft limit
+checked before anything is written, heartbeat values, staleness, and — on a monitor-only
+press — commands turned into instructions to an operator (:mod:`.operator`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import abstractmethod
+from dataclasses import replace
+
+from ..clock import Clock, WallClock
+from ..errors import DeviceFault, SafetyAbort, TransportError
+from ..press import Capabilities, Identity, Press, Sample
+from ..transports.errormap import StaleDataError
+from ..transports.staleness import CounterWatch
+from .model import Profile
+from .operator import Instruction, OperatorPrompts, default_operator
+from .state import StateMap, specimen_to
+
+#: die area assumed until ``configure(die_area_mm2=…)`` (a 10 mm die)
+DEFAULT_DIE_AREA_MM2 = math.pi * 5.0**2
+ILLEGAL_VALUE = 3
+
+Values = dict[str, float | tuple[float, ...]]
+
+
+class ValueWatch:
+    """Stale data judged by value change, for devices without a sample counter."""
+
+    def __init__(self, where: str, stale_s: float) -> None:
+        self.where = where
+        self.stale_s = stale_s
+        self._last: object = None
+        self._since = 0.0
+
+    def check(self, values: object) -> None:
+        """Raise :class:`StaleDataError` when ``values`` have not changed for ``stale_s``."""
+        now = time.monotonic()
+        if values != self._last:
+            self._last, self._since = values, now
+        elif self.stale_s > 0 and now - self._since > self.stale_s:
+            raise StaleDataError(
+                f"{self.where}: stale data: no signal value changed for {now - self._since:.1f} s "
+                f"(limit {self.stale_s:g} s; this device has no sample counter)"
+            )
+
+
+class ProfilePress(Press):
+    """A press described by a :class:`~presshil.profiles.model.Profile`.
+
+    ``operator`` receives the instructions of a monitor-only press (default: they are only
+    logged, in :attr:`operator` ``.instructions``).
+    """
+
+    def __init__(self, url: str, profile: Profile, *, operator: OperatorPrompts | None = None) -> None:
+        self.url = url
+        self.profile = profile
+        self.map = StateMap(profile)
+        self.operator: OperatorPrompts = operator if operator is not None else default_operator()
+        self._abort_reported = False
+        self._clock = WallClock()
+        self._t0 = time.monotonic()
+        self._reads = 0
+        self._hb = 0
+        self._die_mm2 = DEFAULT_DIE_AREA_MM2
+        self._soft_max_mpa = math.inf
+        self._setpoint_mpa = 0.0
+        self._tare: dict[str, float] = {}
+        #: the ramp an operator was asked for: (start time, from, to, rate)
+        self._ramp: tuple[float, float, float, float] | None = None
+        self._last_values: Values = {}
+        sig = profile.signals
+        staleness = profile.staleness or ("counter" if "counter" in sig else "none")
+        self._counter_watch = (
+            CounterWatch(url, profile.stale_s) if staleness == "counter" and "counter" in sig else None
+        )
+        self._value_watch = ValueWatch(url, profile.stale_s) if staleness == "value-change" else None
+        self.capabilities = Capabilities(
+            regulates=profile.capabilities.regulates,
+            channels="channel_force" in sig,
+            positions="position" in sig,
+            counter="counter" in sig,
+            watchdog="watchdog" in profile.commands,
+            latched_stop=profile.capabilities.regulates,
+        )
+        d = profile.device
+        self._identity = Identity(
+            vendor=d.vendor,
+            model=d.model,
+            serial=d.serial,
+            firmware=d.firmware,
+            rated_max_pressure_mpa=self._rated_pressure(),
+            rated_max_force_kn=profile.rated_force_kn,
+            channel_count=profile.channel_count,
+        )
+
+    # --- transport ------------------------------------------------------------------------
+    @abstractmethod
+    def read_values(self) -> tuple[Values, Values]:
+        """Every signal once: (raw device numbers, canonical values)."""
+
+    @abstractmethod
+    def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
+        """Write commands ``(name, canonical value or None for the constant)`` in one go."""
+
+    def send_heartbeat(self, value: int) -> None:
+        """Write the heartbeat value."""
+
+    # --- contract -------------------------------------------------------------------------
+    @property
+    def identity(self) -> Identity:
+        """From the profile's ``device`` and ``rating``; rated pressure follows the die area."""
+        return self._identity
+
+    @property
+    def clock(self) -> Clock:
+        """Wall-clock time."""
+        return self._clock
+
+    def configure(
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        soft_max_mpa: float | None = None,
+        watchdog_ms: int | None = None,
+    ) -> None:
+        """Die area and soft limit are kept here (and written where the profile has registers
+        for them); the watchdog is written where the device has one."""
+        items: list[tuple[str, float | None]] = []
+        cmds = self.profile.commands
+        if die_area_mm2 is not None:
+            if not die_area_mm2 > 0:
+                raise DeviceFault(f"{self.url}: die area {die_area_mm2:g} mm² must be > 0", code=ILLEGAL_VALUE)
+            self._die_mm2 = float(die_area_mm2)
+            self._identity = replace(self._identity, rated_max_pressure_mpa=self._rated_pressure())
+            if "die_area" in cmds:
+                items.append(("die_area", die_area_mm2))
+        if soft_max_mpa is not None:
+            rated = self._identity.rated_max_pressure_mpa
+            if die_area_mm2 is not None and soft_max_mpa > rated:
+                soft_max_mpa = rated  # asked "at the rating" of the die area just set
+            if not 0 < soft_max_mpa <= rated * (1 + 1e-9):
+                raise DeviceFault(
+                    f"{self.url}: soft max {soft_max_mpa:g} MPa outside (0, {rated:g}] MPa (rated)",
+                    code=ILLEGAL_VALUE,
+                )
+            self._soft_max_mpa = float(soft_max_mpa)
+            if "soft_max" in cmds:
+                items.append(("soft_max", self._as("soft_max", soft_max_mpa)))
+        if watchdog_ms is not None and "watchdog" in cmds:
+            items.append(("watchdog", watchdog_ms / 1000.0))
+        if items:
+            self.send("configure", items)
+
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """REGULATE (setpoint, rate, command in as few writes as the map allows), or an
+        instruction to the operator on a monitor-only press."""
+        self._check_setpoint(setpoint_mpa, rate_mpa_s)
+        if not self.capabilities.regulates:
+            self._instruct(
+                Instruction(
+                    "pump" if setpoint_mpa > 0 else "release",
+                    self._pump_text(setpoint_mpa, rate_mpa_s),
+                    setpoint_mpa,
+                    rate_mpa_s,
+                )
+            )
+            self._ramp = (time.monotonic(), self._active_setpoint(), setpoint_mpa, rate_mpa_s)
+            self._setpoint_mpa = setpoint_mpa
+            return
+        items: list[tuple[str, float | None]] = [("setpoint", self._as("setpoint", setpoint_mpa))]
+        if "rate" in self.profile.commands:
+            items.append(("rate", self._as("rate", rate_mpa_s)))
+        items.append(("regulate", None))
+        self.send("command REGULATE", items)
+        self._setpoint_mpa = setpoint_mpa
+
+    def release(self, rate_mpa_s: float) -> None:
+        """RELEASE (or: ask the operator to open the release valve)."""
+        if not self.capabilities.regulates:
+            self._instruct(
+                Instruction("release", f"open the release valve slowly (about {rate_mpa_s:g} MPa/s) until unloaded", 0.0, rate_mpa_s)
+            )
+            self._ramp = None
+            self._setpoint_mpa = 0.0
+            return
+        items: list[tuple[str, float | None]] = []
+        if "rate" in self.profile.commands and rate_mpa_s > 0:
+            items.append(("rate", self._as("rate", rate_mpa_s)))
+        items.append(("release" if "release" in self.profile.commands else "stop", None))
+        self.send("command RELEASE", items)
+        self._setpoint_mpa = 0.0
+
+    def stop(self) -> None:
+        """STOP (or: ask the operator to stop and open the release valve now)."""
+        if not self.capabilities.regulates:
+            self._instruct(Instruction("stop", "STOP pumping and open the release valve now", 0.0, None))
+            self._ramp = None
+            self._setpoint_mpa = 0.0
+            return
+        self.send("command STOP", [("stop", None)])
+
+    def reset(self) -> None:
+        """RESET (a press without a reset command has nothing to clear)."""
+        if "reset" in self.profile.commands:
+            self.send("command RESET", [("reset", None)])
+
+    def heartbeat(self) -> None:
+        """Write a new heartbeat value where the profile has a heartbeat register."""
+        hb = self.profile.heartbeat
+        if hb is None:
+            return
+        self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
+        self.send_heartbeat(self._hb)
+
+    def read(self) -> Sample:
+        """Every signal (in the fewest requests the transport allows), converted and derived."""
+        cancel = getattr(self.operator, "cancel", None)
+        if cancel is not None and cancel.is_set() and not self._abort_reported:
+            self._abort_reported = True  # once: the safe-state path reads again afterwards
+            raise SafetyAbort(f"{self.url}: the operator aborted the run")
+        raw, values = self.read_values()
+        for name, value in values.items():
+            for x in value if isinstance(value, tuple) else (value,):
+                if not math.isfinite(x):
+                    raise TransportError(
+                        f"{self.url}: signal '{name}' ({self.source(name)}) decodes to {x} "
+                        f"(raw {raw.get(name)}); check its data_type and word_order"
+                    )
+        self._reads += 1
+        self._last_values = values
+        sample = self.map.sample(
+            values,
+            die_mm2=self._die_mm2,
+            tare=self._tare,
+            t_host_s=time.monotonic() - self._t0,
+            counter_host=self._reads,
+            setpoint_host_mpa=self._active_setpoint(),
+        )
+        if self._counter_watch is not None:
+            self._counter_watch.check(sample.counter)
+        elif self._value_watch is not None:
+            self._value_watch.check(tuple(raw.values()))
+        return sample
+
+    # --- beyond the contract --------------------------------------------------------------
+    def tare(self) -> None:
+        """Zero the force/pressure readings at the present load (the device's own tare
+        command when the profile has one, else a software tare kept by this press)."""
+        if "tare" in self.profile.commands:
+            self.send("command TARE", [("tare", None)])
+            self._tare = {}
+            return
+        _, values = self.read_values()
+        self._tare = {
+            k: float(v) for k, v in values.items() if k in ("force", "pressure", "oil_pressure") and not isinstance(v, tuple)
+        }
+
+    def source(self, name: str) -> str:
+        """Where a signal lives on the wire (for messages and ``probe``)."""
+        sig = self.profile.signals[name]
+        return sig.node or sig.request or f"{sig.space} {sig.address}"
+
+    def describe_fault(self, code: int) -> str:
+        """The profile's text for a device fault code."""
+        return self.map.describe_fault(code)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _active_setpoint(self) -> float:
+        """The setpoint now: on an operator-guided press, the ramp the operator was asked
+        to follow (from where it was, at the asked rate); else the last one commanded."""
+        if self._ramp is None:
+            return self._setpoint_mpa
+        t0, start, end, rate = self._ramp
+        step = rate * (time.monotonic() - t0)
+        return min(end, start + step) if end >= start else max(end, start - step)
+
+    def _rated_pressure(self) -> float:
+        by_force = self.profile.rated_force_kn * 1000.0 / self._die_mm2
+        rated = self.profile.rated_pressure_mpa
+        return min(by_force, rated) if rated is not None else by_force
+
+    def _as(self, command: str, value_mpa: float) -> float:
+        """A specimen pressure (or rate) as the command's quantity, canonical units."""
+        quantity = self.map.quantities.get("cmd:" + command, "pressure")
+        return specimen_to(quantity, value_mpa, self._die_mm2, self.map.ram_mm2)
+
+    def _check_setpoint(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        limit = min(self._soft_max_mpa, self._identity.rated_max_pressure_mpa)
+        if not math.isfinite(setpoint_mpa) or not 0.0 <= setpoint_mpa <= limit:
+            raise DeviceFault(
+                f"{self.url}: setpoint {setpoint_mpa:g} MPa outside 0..{limit:g} MPa "
+                f"(soft max {self._soft_max_mpa:g}, rated {self._identity.rated_max_pressure_mpa:g}); nothing written",
+                code=ILLEGAL_VALUE,
+            )
+        if not rate_mpa_s > 0:
+            raise DeviceFault(f"{self.url}: ramp rate {rate_mpa_s:g} MPa/s must be > 0", code=ILLEGAL_VALUE)
+
+    def _pump_text(self, setpoint_mpa: float, rate_mpa_s: float) -> str:
+        shown = ""
+        for sig in ("oil_pressure", "force", "pressure"):
+            if sig in self.profile.signals:
+                conv = self.map.converters[sig]
+                qty = {"oil_pressure": "oil_pressure", "force": "force"}.get(sig, "pressure")
+                device = conv.unit.from_canonical(specimen_to(qty, setpoint_mpa, self._die_mm2, self.map.ram_mm2))
+                shown = f" (indicator reads {device:.4g} {conv.unit.name or ''})".replace(" )", ")")
+                break
+        if setpoint_mpa < self._setpoint_mpa:
+            return f"bleed down to {setpoint_mpa:g} MPa{shown} at about {rate_mpa_s:g} MPa/s, then close the valve"
+        return f"pump to {setpoint_mpa:g} MPa{shown} at about {rate_mpa_s:g} MPa/s, then hold"
+
+    def _instruct(self, instruction: Instruction) -> None:
+        self.operator.prompt(instruction)
+
+
+__all__ = ["DEFAULT_DIE_AREA_MM2", "ProfilePress", "ValueWatch"]

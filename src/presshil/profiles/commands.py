@@ -1,0 +1,60 @@
+"""The CLI commands of device profiles: ``presshil probe`` and ``serve --profile``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+
+def probe_cmd(
+    url: Annotated[str, typer.Argument(help="Press URL, e.g. modbus+tcp://10.0.0.5:502?profile=plc-hydraulic-press")],
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh the table until Ctrl-C.")] = False,
+    count: Annotated[int, typer.Option("--count", help="With --watch: stop after N refreshes (0 = until Ctrl-C).")] = 0,
+) -> None:
+    """Connect, read identity and every signal once, and show what looks implausible."""
+    from ..cli import user_errors
+    from .probe import probe_main
+
+    with user_errors():
+        code = probe_main(url, watch=watch, count=count)
+    raise typer.Exit(code)
+
+
+def profile_serve_main(
+    press: str,
+    profile: str,
+    modbus_tcp: str | None,
+    modbus_rtu: str | None,
+    opcua: str | None,
+    serial: str | None,
+    bind: str,
+) -> int:
+    """``presshil serve --profile``: the simulated press through a device's own map."""
+    from ..serving.main import EXIT_USAGE, announce, run_until_signal, start_or_report
+    from .server import start_profile_server
+
+    prog = "presshil serve"
+    if not profile:
+        print(f"{prog}: --opcua needs --profile NAME_OR_PATH (the device map to serve)", file=sys.stderr)
+        return EXIT_USAGE
+    handle = start_or_report(
+        prog,
+        lambda: start_profile_server(
+            press, profile, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, opcua=opcua, serial=serial, bind=bind
+        ),
+    )
+    if handle is None:
+        return EXIT_USAGE
+
+    def ready() -> None:
+        info = handle.info()
+        announce([f"{prog}: {info['press']} - {info['identity']}"] + [f"  listening: {u}" for u in info["urls"].values()])
+
+    code = run_until_signal(handle, prog, "press model", ready)
+    print(f"{prog}: stopped", flush=True)
+    return code
+
+
+__all__ = ["probe_cmd", "profile_serve_main"]

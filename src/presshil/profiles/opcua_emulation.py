@@ -1,0 +1,159 @@
+"""The device side of an OPC UA profile: an asyncua server in the emulation's loop.
+
+Every signal of the profile is a variable at its node id, refreshed from the simulated press
+every ``PERIOD_S``; every value command (setpoint, rate, …) and the heartbeat is a writable
+variable whose changes are applied to the press on the next refresh; REGULATE, RELEASE,
+STOP and RESET are methods of the object their ``node`` names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from asyncua import Server, ua
+
+from ..errors import ConfigError
+from ..serving.loop import parse_hostport
+from .model import COMMANDS
+
+log = logging.getLogger("presshil.profiles")
+PERIOD_S = 0.005
+NAMESPACE = "urn:presshil:press"
+_V1 = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
+_PARAM = {"setpoint": "setpoint", "rate": "ramp_rate", "soft_max": "soft_max_pressure", "die_area": "die_area"}
+
+
+async def start_opcua(handle: Any, spec: str, bind: str) -> None:
+    """Serve ``handle``'s profile on OPC UA at ``spec`` (``HOST:PORT``); runs in the loop."""
+    host, port = parse_hostport(spec, bind)
+    profile = handle.profile
+    store = handle.store
+    server = Server()
+    await server.init()
+    server.set_endpoint(f"opc.tcp://{host}:{port}/presshil")
+    server.set_server_name(f"{profile.device.vendor} {profile.device.model}")
+    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+    idx = await server.register_namespace(NAMESPACE)
+    objects = server.nodes.objects
+    parents: dict[str, Any] = {}
+
+    async def parent(node_id: str) -> Any:
+        if node_id not in parents:
+            parents[node_id] = await objects.add_object(ua.NodeId.from_string(node_id), ua.QualifiedName(node_id.split("=")[-1], idx))
+        return parents[node_id]
+
+    writable: dict[str, Any] = {}
+    sync = _Sync(store, writable)
+    variables: dict[str, Any] = {}
+    for name, sig in profile.signals.items():
+        assert sig.node is not None
+        variables[name] = await objects.add_variable(ua.NodeId.from_string(sig.node), ua.QualifiedName(name, idx), 0.0)
+    for name, cmd in profile.commands.items():
+        if COMMANDS[name] == "const":
+            if cmd.method is None:
+                continue
+            obj = await parent(cmd.node or "ns=2;s=Press")
+
+            async def method(_parent: Any, code: int = _V1.get(name, 0), cname: str = name) -> list:
+                if cname == "tare":
+                    store.tare_kn = store.vp.sample().force_kn
+                    return []
+                updates = await sync.collect()  # values written before the call go first
+                updates["command"] = code
+                try:
+                    store.vp.apply(updates)
+                except Exception as exc:
+                    raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
+                return []
+
+            await obj.add_method(ua.NodeId.from_string(cmd.method), ua.QualifiedName(name, idx), method, [], [])
+            continue
+        assert cmd.node is not None
+        var = await objects.add_variable(ua.NodeId.from_string(cmd.node), ua.QualifiedName(name, idx), 0.0)
+        await var.set_writable()
+        writable[name] = var
+    if profile.heartbeat is not None and profile.heartbeat.node is not None:
+        var = await objects.add_variable(ua.NodeId.from_string(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
+        await var.set_writable()
+        writable["heartbeat"] = var
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
+    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync))
+    sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    handle.endpoints["opcua"] = f"{host}:{bound}/presshil"
+
+    async def shutdown() -> None:
+        task.cancel()
+        await server.stop()
+
+    handle.on_stop.append(shutdown)
+
+
+class _Sync:
+    """Turns the host's writes to command variables into the press's parameters."""
+
+    def __init__(self, store: Any, writable: dict[str, Any]) -> None:
+        self.store = store
+        self.writable = writable
+        self.seen: dict[str, tuple[object, ...]] = {}
+
+    async def collect(self) -> dict[str, float | int]:
+        """The parameters written since the last call (map-v1 names)."""
+        from .state import specimen_from
+
+        store = self.store
+        conv = store.map.converters
+        die = store._die_mm2()
+        updates: dict[str, float | int] = {}
+        for name, var in self.writable.items():
+            data = await var.read_data_value()
+            value = float(data.Value.Value)
+            stamp = (value, data.SourceTimestamp, data.ServerTimestamp)
+            if stamp == self.seen.get(name):
+                continue  # not written since: a device applies every write, even of the same value
+            self.seen[name] = stamp
+            if name == "heartbeat":
+                updates["heartbeat"] = int(value) & 0xFFFF
+            elif name == "watchdog":
+                updates["watchdog_timeout"] = int(round(conv["cmd:watchdog"].to_canonical(value) * 1000))
+            elif name in _PARAM:
+                canonical = conv["cmd:" + name].to_canonical(value)
+                if name in ("setpoint", "rate", "soft_max"):
+                    canonical = specimen_from(store.map.quantities["cmd:" + name], canonical, die, store.ram_mm2)
+                updates[_PARAM[name]] = canonical
+        return updates
+
+
+async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync) -> None:
+    """Publish the press's state and apply what the host wrote, every ``PERIOD_S``."""
+    conv = store.map.converters
+    while True:
+        try:
+            sample = store.vp.sample()
+            die = store._die_mm2()
+            for name, var in variables.items():
+                value = store._value(name, sample, die)
+                if name in ("status", "fault_code", "counter"):
+                    out = float(value)
+                else:
+                    out = conv[name].unit.from_canonical(float(value))
+                await var.write_value(out)
+            updates = await sync.collect()
+            if updates:
+                try:
+                    store.vp.apply(updates)
+                except Exception as exc:  # noqa: BLE001 - refused: the press changed nothing
+                    log.info("OPC UA write refused: %s", exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("OPC UA refresh failed")
+        await asyncio.sleep(PERIOD_S)
+
+
+__all__ = ["start_opcua"]

@@ -1,0 +1,158 @@
+"""Serving the simulated press through a device profile: Modbus TCP and RTU (the
+:class:`~.emulation.ProfileDatastore`), OPC UA (:mod:`.opcua_emulation`) and an ASCII line
+(:mod:`.ascii_emulation`), several at once, on one loop thread.
+
+    with start_profile_server("sim://auto-hydraulic-25t", "plc-hydraulic-press", modbus_tcp="127.0.0.1:0") as srv:
+        press = presshil.open_press(srv.urls["modbus_tcp"])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..errors import ConfigError
+from ..serving.loop import ServerBase, parse_hostport
+from ..serving.ports import ServedPort
+from .emulation import ProfileDatastore
+from .model import Profile
+
+log = logging.getLogger("presshil.profiles")
+
+
+class ProfileServerHandle(ServerBase):
+    """A virtual press served through a profile: where it listens, how to stop it."""
+
+    def __init__(self, vp: Any, profile: Profile, profile_ref: str, baud: int) -> None:
+        self.press = vp
+        self.profile = profile
+        self.profile_ref = profile_ref
+        self.store = ProfileDatastore(profile, vp)
+        #: coroutines run in the loop before the servers stop (the OPC UA server's shutdown)
+        self.on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        super().__init__(baud)
+
+    @property
+    def faults(self) -> Any:
+        """The virtual press's wire faults (reply delay honoured here)."""
+        return self.press.faults
+
+    @property
+    def failed(self) -> BaseException | None:
+        """The error that stopped the press model, if any."""
+        return self.press.driver.error
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Press URLs a host opens, with the profile."""
+        urls = {}
+        ref = self.profile_ref
+        if "modbus_tcp" in self.endpoints:
+            urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1&profile={ref}"
+        if "modbus_rtu" in self.endpoints:
+            urls["modbus_rtu"] = f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1&profile={ref}"
+        if "serial" in self.endpoints:
+            urls["serial"] = f"serial://{self.endpoints['serial']}?baud={self.baud}&profile={ref}"
+        if "opcua" in self.endpoints:
+            urls["opcua"] = f"opcua://{self.endpoints['opcua']}?profile={ref}"
+        return urls
+
+    def info(self) -> dict[str, Any]:
+        """What ``serve`` prints when ready."""
+        return {
+            "press": self.press.url,
+            "identity": f"{self.profile.device.vendor} {self.profile.device.model} (profile {self.profile.name})",
+            "endpoints": dict(self.endpoints),
+            "urls": self.urls,
+        }
+
+    def _stop_model(self) -> None:
+        self.press.stop()
+
+    def stop(self) -> None:
+        """Stop the OPC UA server (if any) in the loop, then everything else."""
+        hooks, self.on_stop = self.on_stop, []
+        for hook in hooks:
+            try:
+                self._loop.run(hook(), timeout_s=5.0)
+            except Exception:
+                log.debug("stop hook failed", exc_info=True)
+        super().stop()
+
+    def identification(self) -> ModbusDeviceIdentification:
+        """FC43 objects from the profile's device section."""
+        d = self.profile.device
+        return ModbusDeviceIdentification(info={0x00: d.vendor, 0x01: d.model, 0x02: d.firmware, 0x05: d.model})
+
+    async def _start_store_tcp(self, host: str, port: int) -> None:
+        placeholder = SimDevice(1, simdata=([SimData(0, values=False, datatype=DataType.BITS)],) * 2 + ([SimData(0, values=0, datatype=DataType.REGISTERS)],) * 2)
+        server = ModbusTcpServer(placeholder, address=(host, port), identity=self.identification())
+        server.context = self.store  # type: ignore[assignment]
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError:
+            raise ConfigError(f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)") from None
+        self._tcp = server
+        sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
+        self.endpoints["modbus_tcp"] = f"{host}:{sockname[1]}"
+
+    def _rtu(self, port: ServedPort) -> Any:
+        from ..device.rtu_server import RtuServer
+
+        return RtuServer(port, self.store, self.press, baud=self.baud)  # type: ignore[arg-type]
+
+
+def start_profile_server(
+    press: Any,
+    profile_ref: str,
+    *,
+    modbus_tcp: str | None = None,
+    modbus_rtu: str | None = None,
+    opcua: str | None = None,
+    serial: str | None = None,
+    bind: str = "127.0.0.1",
+    baud: int = 115200,
+) -> ProfileServerHandle:
+    """Serve the simulated ``press`` (a ``sim://`` URL or a VirtualPress) through a profile."""
+    from ..device.virtual import VirtualPress
+    from .loader import load_profile
+
+    profile = load_profile(profile_ref)
+    want = {"modbus": bool(modbus_tcp or modbus_rtu), "opcua": bool(opcua), "ascii": bool(serial)}
+    for transport, asked in want.items():
+        if asked and profile.transport != transport:
+            raise ConfigError(f"profile {profile.name!r} describes a {profile.transport} device; it cannot be served as {transport}")
+    if not any(want.values()):
+        raise ConfigError(f"profile {profile.name!r}: give an endpoint for its {profile.transport} transport")
+    if opcua:
+        try:
+            from .opcua_emulation import start_opcua
+        except ImportError as exc:
+            raise ConfigError(f"--opcua needs asyncua (pip install 'presshil[opcua]'): {exc}") from None
+    vp = press if isinstance(press, VirtualPress) else VirtualPress(press)
+    handle = ProfileServerHandle(vp, profile, profile_ref, baud)
+    vp.warm_up()
+    vp.start()
+    steps: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    if modbus_tcp:
+        tcp = modbus_tcp
+        steps.append(lambda: handle._start_store_tcp(*parse_hostport(tcp, bind)))
+    if modbus_rtu:
+        steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu))
+    if serial:
+        from .ascii_emulation import ascii_server
+
+        steps.append(partial(handle._start_port, "serial", serial, partial(ascii_server, handle)))
+    if opcua:
+        steps.append(partial(start_opcua, handle, opcua, bind))
+    handle._start_endpoints(steps)
+    return handle
+
+
+__all__ = ["ProfileServerHandle", "start_profile_server"]
