@@ -187,13 +187,13 @@ def run_cmd(
     ] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of a simulated press.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    live: Annotated[Optional[str], typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
     Exit code 0: all criteria passed; 1: a criterion failed; 2: bad input; 3: aborted.
     """
     from .protocol import load_protocol
-    from .runner import run
     from .store import Store
     from .urls import open_press
 
@@ -212,7 +212,9 @@ def run_cmd(
                     f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
                 )
                 show = not quiet and out.is_terminal
-                with _ProgressView(out, show) as view:
+                from .web.cli_live import live_view
+
+                with _ProgressView(out, show) as view, live_view(live, out) as run:
                     result = run(proto, device, store=store, progress=view, seed=seed)
             finally:
                 device.close()
