@@ -396,6 +396,11 @@ def plant_serve_cmd(
     raise typer.Exit(code)
 
 
+from .web.ui_cli import ui_cmd  # noqa: E402
+
+app.command("ui")(ui_cmd)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -11,7 +11,6 @@ sampling loop, so the runner takes its ordinary abort path: safe state, recorded
 from __future__ import annotations
 
 import inspect
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,9 +19,9 @@ from typing import Any
 from ..errors import SafetyAbort
 from ..sinks import RunSink, RunStart, StepBoundary
 from ..status import RunStatus
+from .results import STEP_EVENT as _STEP_EVENT
 
 STOP_MESSAGE = "stopped by the operator (STOP on the live view)"
-_STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 
 
 def step_band(protocol: Any, index: int, setpoint_before_mpa: float | None = None) -> tuple[float, float] | None:

@@ -61,9 +61,10 @@ class BackgroundServer:
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or self._error is not None:
-                raise ConfigError(
-                    f"cannot serve the web view on {self.host}:{self.port}: "
-                    f"{self._error or 'the server stopped (is the port taken?)'}")
+                why = self._error
+                if why is None or isinstance(why, SystemExit):
+                    why = "the address is in use or not available here"
+                raise ConfigError(f"cannot serve the web view on {self.host}:{self.port}: {why}")
             if time.monotonic() > deadline:
                 raise ConfigError(f"web view on {self.host}:{self.port} did not start in {timeout_s:g} s")
             time.sleep(0.02)
@@ -77,6 +78,11 @@ class BackgroundServer:
         """Base URL of the server."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Shut down and join the thread (open streams are closed)."""
