@@ -106,13 +106,14 @@ class Results:
                  "value": r[5], "limit": r[6], "unit": r[7], "passed": bool(r[8])} for r in rows]
 
     def criteria(self, protocol: str = "") -> list[dict[str, Any]]:
-        """Distinct (protocol, step, criterion) judged in the store, for the trend picker."""
+        """Distinct (protocol, step, criterion) judged in the store, for the trend picker;
+        ``protocol`` matches a substring of the protocol name, as the run filter does."""
         sql = ("SELECT DISTINCT r.protocol_name, v.step, v.criterion, v.unit FROM verdicts v "
                "JOIN runs r ON r.id = v.run_id")
         args: tuple = ()
         if protocol:
-            sql += " WHERE r.protocol_name = ?"
-            args = (protocol,)
+            sql += " WHERE instr(lower(r.protocol_name), lower(?)) > 0"
+            args = (protocol.strip(),)
         rows = self._query(sql + " ORDER BY 1, 2, 3", args)
         return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3]} for r in rows]
 

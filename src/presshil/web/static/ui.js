@@ -59,7 +59,9 @@ async function openRunView(id) {
     }
     $("run-events").innerHTML = "";
     for (const e of run.events) { const li = document.createElement("li"); li.textContent = `${e.t_s === null ? "" : Number(e.t_s).toFixed(2) + " s "}${e.kind}: ${e.message}`; $("run-events").appendChild(li); }
-    const keys = ["setpoint", "pressure", "force", ...Object.keys(tr.series).filter((k) => k.startsWith("ch"))];
+    // channels are drawn when the window is narrow enough for raw samples (null otherwise)
+    const nch = (run.identity && run.identity.channel_count) || Object.keys(tr.series).filter((k) => k.startsWith("ch")).length;
+    const keys = ["setpoint", "pressure", "force", ...Array.from({ length: nch }, (_, i) => `ch${i + 1}`)];
     const series = [{ label: "t (s)" }, ...keys.map((k, i) => ({ label: k, stroke: COLOURS[i % 8], scale: k === "setpoint" || k === "pressure" ? "mpa" : "kn", dash: k === "setpoint" ? [6, 4] : undefined }))];
     if (runPlot) runPlot.destroy();
     runPlot = new uPlot({
@@ -85,7 +87,7 @@ function zoomTo(u, id, keys) {
   }, 150);
 }
 
-function picked() { return [...document.querySelectorAll("input.pick:checked")].map((x) => Number(x.value)); }
+function picked() { return [...document.querySelectorAll("input.pick:checked")].map((x) => Number(x.value)).sort((a, b) => a - b); }
 
 async function refreshAlignSteps() {
   const ids = picked(); const sel = $("align-step"); const keep = sel.value;
