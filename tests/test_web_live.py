@@ -228,3 +228,13 @@ def test_cli_live_bad_bind_is_exit_2(tmp_path: Path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "notaport" in proc.stderr
+
+
+def test_pages_load_nothing_from_outside_the_package():
+    from presshil.web.live_app import STATIC
+
+    for name in ("uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE", "live.html", "ui.html"):
+        assert (STATIC / name).is_file(), name
+    for page in ("live.html", "ui.html", "live.js", "ui.js"):
+        text = (STATIC / page).read_text()
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, page
