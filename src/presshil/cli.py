@@ -322,12 +322,18 @@ def serve_cmd(
     modbus_rtu: ModbusRtuOpt = None,
     serial: Annotated[Optional[str], typer.Option("--serial", help=PtyOrDevice)] = None,
     bind: BindOpt = "127.0.0.1",
+    live: Annotated[Optional[str], typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
 
     with user_errors():
-        code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
+        if live is not None:
+            from .web.serve_live import serve_live_main
+
+            code = serve_live_main(press, modbus_tcp, modbus_rtu, serial, bind, live)
+        else:
+            code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
     raise typer.Exit(code)
 
 
