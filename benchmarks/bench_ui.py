@@ -1,0 +1,131 @@
+"""The results browser on long runs: time to first full plot, and memory of `presshil ui`.
+
+Three stores are made with real runs on the default simulated press (kept in --dir to reuse):
+the protocol library's cycling-hold-15mpa (100 cycles, 200 h simulated), the same cut to 10
+cycles (20 h), and a 5-minute hold at 20 Hz. For each, `presshil ui` is started as a
+subprocess and headless Chromium (the system package) opens the run N times; printed: the
+time from navigation to the first full plot (first opening and median), then the server's
+peak RSS after the openings, a zoom series and a CSV export. Ratios: 200 h / 5 min for the
+plot time (goal <= 1.5), 200 h / 20 h for the memory (goal <= 1.2).
+
+    python3 benchmarks/bench_ui.py [--dir DIR] [--opens 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+
+
+def make_store(path: Path, kind: str) -> None:
+    import presshil
+    from presshil.protocol import parse_protocol
+    from presshil.store import Store
+
+    if kind == "5min":
+        text = (ROOT / "tests" / "data" / "quick-hold.toml").read_text().replace("duration_s = 10", "duration_s = 290")
+        proto = parse_protocol(text, "quick-hold-5min.toml")
+    else:
+        text = (ROOT / "protocols" / "cycling-hold-15mpa.toml").read_text()
+        if kind == "20h":
+            text = text.replace("count = 100", "count = 10")
+        proto = parse_protocol(text, "cycling-hold-15mpa.toml")
+    t0 = time.perf_counter()
+    with Store(path) as store:
+        result = presshil.run(proto, presshil.open_press("sim://?seed=1"), store=store)
+        n = store.get_run(result.run_id).n_samples
+    print(f"  made {kind}: {result.steps[-1].t_end_s / 3600:.2f} h simulated, {n} samples, "
+          f"{result.status}, {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def measure(db: Path, browser, opens: int) -> dict:
+    proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "ui", "--db", str(db), "--bind", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("results browser: "):
+            raise SystemExit(f"presshil ui did not start: {line}{proc.stderr.read()}")
+        url = line.split()[2]
+        times, fetch = [], []
+        for _ in range(opens):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}#run=1", timeout=60_000)
+            page.wait_for_function("window.presshilPlotReady !== null", timeout=120_000)
+            times.append(page.evaluate("window.presshilPlotReady"))  # ms since navigation start
+            fetch.append(page.evaluate("window.presshilOpenMs"))
+            points = page.evaluate("runPlot.data[0].length")
+            if len(times) == opens:
+                lo, hi = page.evaluate("[runPlot.data[0][0], runPlot.data[0][runPlot.data[0].length - 1]]")
+                for k in range(1, 9):  # zoom in step by step towards the middle, then out
+                    w = (hi - lo) / 2 ** k
+                    mid = (lo + hi) / 2
+                    page.evaluate(f"runPlot.setScale('x', {{min: {mid - w / 2}, max: {mid + w / 2}}})")
+                    page.wait_for_timeout(400)
+                page.evaluate(f"runPlot.setScale('x', {{min: {lo}, max: {hi}}})")
+                page.wait_for_timeout(400)
+            page.close()
+        with urllib.request.urlopen(f"{url}api/runs/1/export?format=csv", timeout=300) as r:
+            size = sum(len(chunk) for chunk in iter(lambda: r.read(1 << 16), b""))
+        rss, hwm = rss_kib(proc.pid)
+        return {"first_ms": times[0], "median_ms": statistics.median(times), "fetch_ms": statistics.median(fetch),
+                "points": points, "rss_mib": rss / 1024, "peak_mib": hwm / 1024, "csv_mib": size / 2**20}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=None, help="keep the stores here (made once)")
+    parser.add_argument("--opens", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    if path is None:
+        raise SystemExit("no system Chromium (install Debian's chromium package)")
+    tmp = None
+    folder = args.dir
+    if folder is None:
+        tmp = tempfile.TemporaryDirectory()
+        folder = Path(tmp.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    print("stores:", flush=True)
+    for kind in ("5min", "20h", "200h"):
+        if not (folder / f"{kind}.sqlite").exists():
+            make_store(folder / f"{kind}.sqlite", kind)
+    out = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        for kind in ("5min", "20h", "200h"):
+            m = out[kind] = measure(folder / f"{kind}.sqlite", browser, args.opens)
+            print(f"{kind:>5}: first full plot {m['first_ms']:.0f} ms, median of {args.opens} {m['median_ms']:.0f} ms "
+                  f"(data fetch + draw {m['fetch_ms']:.0f} ms, {m['points']} plotted points); presshil ui RSS "
+                  f"{m['rss_mib']:.1f} MiB, peak {m['peak_mib']:.1f} MiB (after zooms and a {m['csv_mib']:.1f} MiB CSV export)",
+                  flush=True)
+        browser.close()
+    print(f"time to first full plot, 200 h / 5 min: first {out['200h']['first_ms'] / out['5min']['first_ms']:.2f}, "
+          f"median {out['200h']['median_ms'] / out['5min']['median_ms']:.2f} (goal <= 1.5)")
+    print(f"peak RSS of presshil ui, 200 h / 20 h: {out['200h']['peak_mib'] / out['20h']['peak_mib']:.2f} (goal <= 1.2)")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
