@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+from browser import CHROMIUM_FLAGS, chromium_path
 
 
 def make_store(path: Path, kind: str) -> None:

@@ -24,8 +24,8 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def chromium():
+@pytest.fixture(scope="module", name="chromium")
+def chromium_browser():
     """A launched headless Chromium (Playwright ``Browser``) shared by a module's tests."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     path = chromium_path()

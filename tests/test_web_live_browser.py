@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
+from browser import chromium_browser, pixel_variance  # noqa: F401  (chromium_browser: the fixture)
+from test_web_live import protocol
 
 import presshil
 from presshil.metrics import Verdict
@@ -22,9 +23,6 @@ from presshil.web.bridge import run_live
 from presshil.web.live_app import live_app
 from presshil.web.live_sink import LiveSink
 from presshil.web.server import BackgroundServer
-
-from browser import chromium, pixel_variance  # noqa: F401  (fixture)
-from test_web_live import protocol, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +113,7 @@ def _start_cli_run(tmp_path: Path) -> tuple[subprocess.Popen, str]:
 
 def test_stop_refused_without_the_token_and_with_it_ends_the_run_with_exit_3(chromium, tmp_path: Path):
     proc, link = _start_cli_run(tmp_path)
-    base, token = link.split("/?token=")
+    base, _token = link.split("/?token=")
     try:
         page = chromium.new_page()
         page.goto(base + "/", timeout=15_000)  # no token in the link

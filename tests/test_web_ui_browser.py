@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import chromium_browser, pixel_variance  # noqa: F401  (chromium_browser: the fixture)
 
 import presshil
 from presshil.protocol import load_protocol
@@ -18,8 +18,6 @@ from presshil.store import Store
 from presshil.web.results import open_results
 from presshil.web.server import BackgroundServer
 from presshil.web.ui_app import ui_app
-
-from browser import chromium, pixel_variance  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,7 +151,7 @@ def test_presshil_ui_command_serves_and_refuses_bad_input(tmp_path: Path, store_
     bad.write_bytes(b"not a database " * 200)
     for args, needle in (([str(tmp_path / "none.sqlite")], "no results store"), ([str(bad)], "bad.sqlite")):
         proc = subprocess.run([sys.executable, "-m", "presshil.cli", "ui", "--db", *args, "--bind", "127.0.0.1:0"],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
     proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "ui", "--db", str(store_path), "--bind",
                              "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -166,3 +164,4 @@ def test_presshil_ui_command_serves_and_refuses_bad_input(tmp_path: Path, store_
     finally:
         proc.terminate()
         proc.wait(10)
+

@@ -158,4 +158,4 @@ def run_live(protocol: Any, press: Any, *, store: Any, sinks: Sequence[RunSink],
     return run(protocol, press, store=tap, progress=pacer, **kwargs)
 
 
-__all__ = ["StoreTap", "Pacer", "run_live", "runner_takes_sinks", "step_band", "STOP_MESSAGE"]
+__all__ = ["STOP_MESSAGE", "Pacer", "StoreTap", "run_live", "runner_takes_sinks", "step_band"]

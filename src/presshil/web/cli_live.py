@@ -59,4 +59,4 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
         server.stop()
 
 
-__all__ = ["live_view", "pace_from_env", "DEFAULT_LIVE_PORT", "PACE_ENV"]
+__all__ = ["DEFAULT_LIVE_PORT", "PACE_ENV", "live_view", "pace_from_env"]

@@ -188,4 +188,4 @@ def _regroup(fine: Decimated, span: np.ndarray, px: int) -> Decimated:
     return Decimated(t_out, series, False, fine.n_samples)
 
 
-__all__ = ["TraceReader", "Decimated", "FINE_BUCKETS", "COLUMNS"]
+__all__ = ["COLUMNS", "FINE_BUCKETS", "Decimated", "TraceReader"]

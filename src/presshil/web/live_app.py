@@ -144,4 +144,4 @@ def live_app(sink: LiveSink) -> Starlette:
     return Starlette(routes=[*live_routes(sink), Mount("/static", StaticFiles(directory=STATIC), name="static")])
 
 
-__all__ = ["live_app", "live_routes", "dumps", "CleanJSON", "request_token", "TOKEN_REFUSED"]
+__all__ = ["TOKEN_REFUSED", "CleanJSON", "dumps", "live_app", "live_routes", "request_token"]

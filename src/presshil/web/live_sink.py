@@ -316,4 +316,4 @@ def _num(x: float) -> float | None:
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-__all__ = ["LiveSink", "Viewer", "Prompt", "thin", "centre_of_force", "VIEWER_QUEUE_FRAMES"]
+__all__ = ["VIEWER_QUEUE_FRAMES", "LiveSink", "Prompt", "Viewer", "centre_of_force", "thin"]

@@ -151,4 +151,4 @@ def _verdict(v: Any) -> dict[str, Any]:
             "unit": v.unit, "passed": v.passed, "detail": v.detail, "t_s": v.t_s, "channel": v.channel}
 
 
-__all__ = ["Results", "RunFilter", "open_results", "steps_of", "run_summary", "STEP_EVENT", "FILTERS"]
+__all__ = ["FILTERS", "STEP_EVENT", "Results", "RunFilter", "open_results", "run_summary", "steps_of"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -52,10 +52,10 @@ class BackgroundServer:
     def _serve(self) -> None:
         try:
             asyncio.run(self._server.serve())
-        except BaseException as exc:  # reported by start()
+        except BaseException as exc:  # noqa: BLE001 - reported by start()
             self._error = exc
 
-    def start(self, timeout_s: float = 10.0) -> BackgroundServer:
+    def start(self, timeout_s: float = 10.0) -> Self:
         """Start serving; block until listening."""
         self._thread.start()
         deadline = time.monotonic() + timeout_s
@@ -92,11 +92,11 @@ class BackgroundServer:
             self._server.force_exit = True
             self._thread.join(timeout_s)
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-__all__ = ["BackgroundServer", "parse_bind", "DEFAULT_HOST"]
+__all__ = ["DEFAULT_HOST", "BackgroundServer", "parse_bind"]

@@ -17,9 +17,9 @@ unreadable).
 from __future__ import annotations
 
 import math
+import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -69,6 +69,9 @@ def ui_app(results: Results) -> Starlette:
             except ConfigError as exc:
                 unknown = "no run" in str(exc).lower() or "unknown run" in str(exc).lower()
                 return CleanJSON({"error": str(exc)}, status_code=404 if unknown else 503)
+            except sqlite3.DatabaseError as exc:  # locked past the timeout, or damaged
+                return CleanJSON({"error": f"{results.path}: the results store cannot be read now: {exc}"},
+                                 status_code=503)
         return endpoint
 
     def page(request: Request) -> Response:

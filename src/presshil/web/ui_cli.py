@@ -58,8 +58,8 @@ def _warm(results) -> None:
         for run in list(reversed(results.store.list_runs()))[:8]:
             if run.status != "running":
                 results.reader.warm(run.id)
-    except Exception:  # noqa: BLE001 - warming is an optimisation; requests report errors
+    except Exception:  # noqa: BLE001, S110 - warming is an optimisation; requests report errors
         pass
 
 
-__all__ = ["ui_cmd", "DEFAULT_UI_BIND"]
+__all__ = ["DEFAULT_UI_BIND", "ui_cmd"]
