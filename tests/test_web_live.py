@@ -238,3 +238,14 @@ def test_pages_load_nothing_from_outside_the_package():
     for page in ("live.html", "ui.html", "live.js", "ui.js"):
         text = (STATIC / page).read_text()
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, page
+
+
+def test_stop_after_the_run_ended_says_so():
+    from presshil.status import RunStatus
+
+    sink = LiveSink()
+    sink.finish(RunStatus.PASSED)
+    with BackgroundServer(live_app(sink)) as srv:
+        code, body = post(f"{srv.url}/api/stop", token=sink.token)
+    assert code == 409 and "already ended (passed)" in body["error"]
+    assert not sink.cancel.is_set()

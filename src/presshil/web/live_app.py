@@ -115,8 +115,13 @@ def live_routes(sink: LiveSink) -> list[Any]:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def stop(request: Request) -> Response:
-        if not sink.stop(await request_token(request)):
+        token = await request_token(request)
+        if not sink.check_token(token):
             return CleanJSON({"ok": False, "error": f"STOP {TOKEN_REFUSED}"}, status_code=403)
+        if sink.info.get("state") == "finished":
+            return CleanJSON({"ok": False, "error": f"the run has already ended ({sink.status}); "
+                              "nothing to stop"}, status_code=409)
+        sink.stop(token)
         return CleanJSON({"ok": True, "message": "STOP accepted: the run is ending in the safe state"})
 
     async def ack(request: Request) -> Response:
