@@ -8,7 +8,12 @@ time from navigation to the first full plot (first opening and median), then the
 peak RSS after the openings, a zoom series and a CSV export. Ratios: 200 h / 5 min for the
 plot time (goal <= 1.5), 200 h / 20 h for the memory (goal <= 1.2).
 
-    python3 benchmarks/bench_ui.py [--dir DIR] [--opens 5]
+With ``--dense-hz HZ`` the same three durations are also written at HZ samples a second
+(200 h at 10 Hz is 7.2 million samples) as synthetic traces: a real store written through
+``Store.add_sample``, values a seeded random walk around 15 MPa (the simulator would need
+hours of CPU to produce them).
+
+    python3 benchmarks/bench_ui.py [--dir DIR] [--opens 5] [--dense-hz 10]
 """
 
 from __future__ import annotations
@@ -47,6 +52,45 @@ def make_store(path: Path, kind: str) -> None:
         n = store.get_run(result.run_id).n_samples
     print(f"  made {kind}: {result.steps[-1].t_end_s / 3600:.2f} h simulated, {n} samples, "
           f"{result.status}, {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+DURATIONS_S = {"5min": 300.0, "20h": 20 * 3600.0, "200h": 200 * 3600.0}
+
+
+def make_dense(path: Path, kind: str, hz: float) -> None:
+    import numpy as np
+
+    import presshil
+    from presshil.protocol import load_protocol
+    from presshil.store import Store
+
+    n = int(DURATIONS_S[kind] * hz)
+    rng = np.random.default_rng(1)
+    proto = load_protocol(ROOT / "protocols" / "cycling-hold-15mpa.toml")
+    t0 = time.perf_counter()
+    with Store(path) as store:
+        run_id = store.start_run(protocol=proto, press_url=f"synthetic://{hz:g}Hz",
+                                 identity=presshil.open_press("sim://").identity, seed=1)
+        block = 100_000
+        for start in range(0, n, block):
+            m = min(block, n - start)
+            p = 15.0 + 0.05 * np.cumsum(rng.normal(size=m)) / np.sqrt(m)
+            for k in range(m):
+                pk = float(p[k])
+                store.add_sample(run_id, ((start + k) / hz, 15.0, pk, pk * 0.0785, 0.1, 7,
+                                          (pk * 0.0196, pk * 0.0197, pk * 0.0196, pk * 0.0196)))
+        store.finish_run(run_id, "passed")
+    print(f"  made {kind} at {hz:g} Hz: {n} samples, {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def made(path: Path, maker, *args) -> None:
+    """Make a store under a temporary name, renamed when complete (an interrupted
+    benchmark leaves no partial store behind to be reused)."""
+    partial = path.with_name(path.name + ".partial")
+    for leftover in path.parent.glob(partial.name + "*"):
+        leftover.unlink()
+    maker(partial, *args)
+    partial.rename(path)
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -94,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=None, help="keep the stores here (made once)")
     parser.add_argument("--opens", type=int, default=5)
+    parser.add_argument("--dense-hz", type=float, default=None, help="also measure synthetic traces at this rate")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -107,22 +152,35 @@ def main() -> None:
         folder = Path(tmp.name)
     folder.mkdir(parents=True, exist_ok=True)
     print("stores:", flush=True)
+    sets = {"": {}}
     for kind in ("5min", "20h", "200h"):
         if not (folder / f"{kind}.sqlite").exists():
-            make_store(folder / f"{kind}.sqlite", kind)
-    out = {}
+            made(folder / f"{kind}.sqlite", make_store, kind)
+        sets[""][kind] = folder / f"{kind}.sqlite"
+    if args.dense_hz:
+        label = f" at {args.dense_hz:g} Hz (synthetic)"
+        sets[label] = {}
+        for kind in ("5min", "20h", "200h"):
+            db = folder / f"{kind}-{args.dense_hz:g}hz.sqlite"
+            if not db.exists():
+                made(db, make_dense, kind, args.dense_hz)
+            sets[label][kind] = db
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        for kind in ("5min", "20h", "200h"):
-            m = out[kind] = measure(folder / f"{kind}.sqlite", browser, args.opens)
-            print(f"{kind:>5}: first full plot {m['first_ms']:.0f} ms, median of {args.opens} {m['median_ms']:.0f} ms "
-                  f"(data fetch + draw {m['fetch_ms']:.0f} ms, {m['points']} plotted points); presshil ui RSS "
-                  f"{m['rss_mib']:.1f} MiB, peak {m['peak_mib']:.1f} MiB (after zooms and a {m['csv_mib']:.1f} MiB CSV export)",
-                  flush=True)
+        for label, stores in sets.items():
+            out = {}
+            for kind in ("5min", "20h", "200h"):
+                m = out[kind] = measure(stores[kind], browser, args.opens)
+                print(f"{kind:>5}{label}: first full plot {m['first_ms']:.0f} ms, median of {args.opens} "
+                      f"{m['median_ms']:.0f} ms (data fetch + draw {m['fetch_ms']:.0f} ms, {m['points']} plotted "
+                      f"points); presshil ui RSS {m['rss_mib']:.1f} MiB, peak {m['peak_mib']:.1f} MiB (after zooms "
+                      f"and a {m['csv_mib']:.1f} MiB CSV export)", flush=True)
+            print(f"time to first full plot{label}, 200 h / 5 min: first "
+                  f"{out['200h']['first_ms'] / out['5min']['first_ms']:.2f}, median "
+                  f"{out['200h']['median_ms'] / out['5min']['median_ms']:.2f} (goal <= 1.5)")
+            print(f"peak RSS of presshil ui{label}, 200 h / 20 h: "
+                  f"{out['200h']['peak_mib'] / out['20h']['peak_mib']:.2f} (goal <= 1.2)", flush=True)
         browser.close()
-    print(f"time to first full plot, 200 h / 5 min: first {out['200h']['first_ms'] / out['5min']['first_ms']:.2f}, "
-          f"median {out['200h']['median_ms'] / out['5min']['median_ms']:.2f} (goal <= 1.5)")
-    print(f"peak RSS of presshil ui, 200 h / 20 h: {out['200h']['peak_mib'] / out['20h']['peak_mib']:.2f} (goal <= 1.2)")
     if tmp is not None:
         tmp.cleanup()
 
