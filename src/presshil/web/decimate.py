@@ -72,8 +72,13 @@ class TraceReader:
 
     def extent(self, run_id: int) -> tuple[int, float, float]:
         """(samples, first t, last t) of a run; (0, 0, 0) when it has none."""
-        (n, t0, t1), = self._q("SELECT COUNT(*), MIN(t), MAX(t) FROM samples WHERE run_id = ?", (run_id,))
-        return (n, t0 or 0.0, t1 or 0.0) if n else (0, 0.0, 0.0)
+        # three primary-key lookups: no scan, however long the run (seq is dense from 0)
+        (last,), = self._q("SELECT MAX(seq) FROM samples WHERE run_id = ?", (run_id,))
+        if last is None:
+            return (0, 0.0, 0.0)
+        first_t = self._q("SELECT t FROM samples WHERE run_id = ? ORDER BY seq LIMIT 1", (run_id,))
+        last_t = self._q("SELECT t FROM samples WHERE run_id = ? AND seq = ?", (run_id, last))
+        return (last + 1, first_t[0][0] or 0.0, last_t[0][0] or 0.0)
 
     def _seq_at(self, run_id: int, n: int, t: float) -> int:
         """First seq whose t >= ``t`` (bisection on the primary key)."""
@@ -103,7 +108,7 @@ class TraceReader:
         if finished and n > FINE_BUCKETS * RAW_PER_PX:
             fine = self._fine_overview(run_id, n)
             span = (fine.t >= (t0 if t0 is not None else -np.inf)) & (fine.t <= (t1 if t1 is not None else np.inf))
-            if whole or int(span.sum()) >= 4 * px:
+            if whole or int(span.sum()) >= 2 * px:  # at least one fine column (2 points) per pixel
                 return _regroup(fine, span, px)
         return self._grouped(run_id, s0, s1, px)
 
