@@ -75,3 +75,24 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ConfigError, match="bad.sqlite"):
         TraceReader(bad)
+
+
+def test_the_overview_is_kept_beside_the_store_and_reused(stored, tmp_path: Path):
+    path, _, big, p = stored
+    cache = tmp_path / "r.sqlite.overview"
+    first = TraceReader(path, cache_path=cache).window(big, None, None, 500)
+    assert cache.is_file()
+    again = TraceReader(path, cache_path=cache)
+    again._grouped = None  # a second process must not recompute it
+    second = again.window(big, None, None, 500)
+    np.testing.assert_array_equal(first.t, second.t)
+    np.testing.assert_array_equal(first.series["pressure"], second.series["pressure"])
+    assert np.nanmax(second.series["pressure"]) == pytest.approx(p.max())
+
+
+def test_a_damaged_overview_cache_is_recomputed(stored, tmp_path: Path):
+    path, _, big, p = stored
+    cache = tmp_path / "bad.overview"
+    cache.write_bytes(b"garbage" * 100)
+    d = TraceReader(path, cache_path=cache).window(big, None, None, 500)
+    assert np.nanmax(d.series["pressure"]) == pytest.approx(p.max())

@@ -249,3 +249,15 @@ def test_stop_after_the_run_ended_says_so():
         code, body = post(f"{srv.url}/api/stop", token=sink.token)
     assert code == 409 and "already ended (passed)" in body["error"]
     assert not sink.cancel.is_set()
+
+
+def test_a_late_page_gets_the_whole_run_thinned_with_its_peak():
+    sink = LiveSink(publish_interval_s=0.0, max_points_per_frame=50, history_points=400)
+    for k in range(20_000):
+        p = 99.0 if k == 12_345 else 10.0 + 0.001 * (k % 7)
+        sink.sample((k * 1.0, 10.0, p, 1.0, 0.0, 7, (0.25, 0.25, 0.25, 0.25)))
+    points = sink.snapshot()["points"]
+    assert len(points) <= 400 + 50
+    assert points[0][0] < 100 and points[-1][0] == 19_999.0  # from the start to now
+    assert max(p[2] for p in points) == 99.0
+    assert [p[0] for p in points] == sorted(p[0] for p in points)

@@ -4,8 +4,9 @@ A request names a time range and a width in pixels. When the range holds few sam
 sent as they are (channels included); otherwise each pixel column gets the minimum and maximum
 of setpoint, pressure and force, computed by SQLite over the range (one pass, nothing held in
 Python but the result). For finished runs a fine overview (up to ``FINE_BUCKETS`` columns over
-the whole run) is computed once and kept, so opening or zooming out a 200-hour run is served
-from it and costs what a 5-minute run costs.
+the whole run) is computed once, kept in memory and, when a ``cache_path`` is given, in a small
+SQLite file beside the store, so opening or zooming out a 200-hour run is served from it and
+costs what a 5-minute run costs (the first opening ever pays one pass over the run).
 
 Samples are addressed by ``seq`` (the store's per-run sequence, its primary key order, dense
 from 0); time is monotonic in ``seq``, so a time range maps to a ``seq`` range by bisection.
@@ -13,6 +14,8 @@ from 0); time is monotonic in ``seq``, so a time range maps to a ``seq`` range b
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -51,16 +54,22 @@ class Decimated:
 class TraceReader:
     """Read-only access to the samples of a results store file, for plots."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache_path: str | Path | None = None) -> None:
         self.path = Path(path)
+        #: where whole-run overviews are kept between processes (None: memory only)
+        self.cache_path = Path(cache_path) if cache_path is not None else None
         try:
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10.0,
-                                       check_same_thread=False)
+            self._db = self._connect()
             self._db.execute("SELECT 1 FROM samples LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path}: cannot read samples: {exc}") from exc
         self._lock = threading.Lock()
         self._fine: OrderedDict[tuple[int, int], Decimated] = OrderedDict()
+        self._computing: dict[tuple[int, int], threading.Event] = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10.0,
+                               check_same_thread=False)
 
     def close(self) -> None:
         """Close the connection."""
@@ -127,25 +136,76 @@ class TraceReader:
         """Min/max per column over seq [s0, s1) in ``px`` groups, computed by SQLite."""
         count = s1 - s0
         cols = ", ".join(f"MIN({c}), MAX({c})" for c in COLUMNS)
-        rows = self._q(
-            f"SELECT ((seq - ?) * ?) / ? AS b, MIN(t), MAX(t), {cols} FROM samples "
-            "WHERE run_id = ? AND seq >= ? AND seq < ? GROUP BY b ORDER BY b",
-            (s0, px, count, run_id, s0, s1))
+        db = self._connect()  # its own connection: a long pass does not hold up other requests
+        try:
+            rows = db.execute(
+                f"SELECT ((seq - ?) * ?) / ? AS b, MIN(t), MAX(t), {cols} FROM samples "
+                "WHERE run_id = ? AND seq >= ? AND seq < ? GROUP BY b ORDER BY b",
+                (s0, px, count, run_id, s0, s1)).fetchall()
+        finally:
+            db.close()
         return _pairs(np.array(rows, dtype=float), count)
 
     def _fine_overview(self, run_id: int, n: int) -> Decimated:
         key = (run_id, n)
-        with self._lock:
-            hit = self._fine.get(key)
-            if hit is not None:
-                self._fine.move_to_end(key)
-                return hit
-        fine = self._grouped(run_id, 0, n, FINE_BUCKETS)
-        with self._lock:
-            self._fine[key] = fine
-            while len(self._fine) > CACHE_RUNS:
-                self._fine.popitem(last=False)
-        return fine
+        while True:
+            with self._lock:
+                hit = self._fine.get(key)
+                if hit is not None:
+                    self._fine.move_to_end(key)
+                    return hit
+                busy = self._computing.get(key)
+                if busy is None:
+                    busy = self._computing[key] = threading.Event()
+                    break
+            busy.wait(600)  # another request is computing it: wait, then take it from memory
+        try:
+            fine = self._load_cached(run_id, n)
+            if fine is None:
+                fine = self._grouped(run_id, 0, n, FINE_BUCKETS)
+                self._save_cached(run_id, n, fine)
+            with self._lock:
+                self._fine[key] = fine
+                while len(self._fine) > CACHE_RUNS:
+                    self._fine.popitem(last=False)
+            return fine
+        finally:
+            with self._lock:
+                self._computing.pop(key).set()
+
+    # -- overviews kept on disk ------------------------------------------------------------
+    def _cache_key(self, run_id: int) -> str:
+        rows = self._q("SELECT started_utc, protocol_sha256 FROM runs WHERE id = ?", (run_id,))
+        return "|".join(map(str, rows[0])) if rows else ""
+
+    def _load_cached(self, run_id: int, n: int) -> Decimated | None:
+        if self.cache_path is None or not self.cache_path.is_file():
+            return None
+        try:
+            with contextlib.closing(sqlite3.connect(self.cache_path, timeout=5.0)) as db:
+                row = db.execute("SELECT data FROM overview WHERE run_id = ? AND n_samples = ? AND "
+                                 "buckets = ? AND run_key = ?",
+                                 (run_id, n, FINE_BUCKETS, self._cache_key(run_id))).fetchone()
+            if row is None:
+                return None
+            arr = np.load(io.BytesIO(row[0]), allow_pickle=False)
+        except (sqlite3.DatabaseError, OSError, ValueError):
+            return None  # an unreadable cache is recomputed, never trusted
+        return Decimated(arr[0], {name: arr[i + 1] for i, name in enumerate(COLUMNS)}, False, n)
+
+    def _save_cached(self, run_id: int, n: int, fine: Decimated) -> None:
+        if self.cache_path is None:
+            return
+        buf = io.BytesIO()
+        np.save(buf, np.vstack([fine.t, *(fine.series[c] for c in COLUMNS)]), allow_pickle=False)
+        try:
+            with contextlib.closing(sqlite3.connect(self.cache_path, timeout=5.0)) as db, db:
+                db.execute("CREATE TABLE IF NOT EXISTS overview (run_id INTEGER PRIMARY KEY, "
+                           "n_samples INTEGER, buckets INTEGER, run_key TEXT, data BLOB)")
+                db.execute("INSERT OR REPLACE INTO overview VALUES (?, ?, ?, ?, ?)",
+                           (run_id, n, FINE_BUCKETS, self._cache_key(run_id), buf.getvalue()))
+        except (sqlite3.DatabaseError, OSError):
+            pass  # a read-only folder: overviews stay in memory
 
     def warm(self, run_id: int) -> None:
         """Compute a finished run's overview ahead of its first opening."""

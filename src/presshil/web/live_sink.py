@@ -96,7 +96,10 @@ class LiveSink:
         self._prompt_ids = itertools.count(1)
         self._batch: list[list[float]] = []
         self._last_publish = 0.0
-        self._history: deque[list[float]] = deque(maxlen=history_points)
+        #: what a page opened mid-run gets: the whole run so far, thinned to at most
+        #: ``history_points`` (halved, peaks kept, each time it fills)
+        self._history: list[list[float]] = []
+        self.history_points = history_points
         self.info: dict[str, Any] = {"state": "waiting"}
         self.steps: list[dict[str, Any]] = []
         self.current_step: dict[str, Any] | None = None
@@ -167,6 +170,8 @@ class LiveSink:
         points = thin(self._batch, self.max_points_per_frame)
         self._batch = []
         self._history.extend(points)
+        if len(self._history) > self.history_points:
+            self._history = thin(self._history, self.history_points // 2)
         self._broadcast_locked({"type": "points", "points": points, "last": dict(self.last),
                                 "samples": self.samples_seen})
 

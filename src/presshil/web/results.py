@@ -48,6 +48,11 @@ def _has(text: str, part: str) -> bool:
     return part.strip().lower() in text.lower()
 
 
+def overview_cache_path(store: Path) -> Path:
+    """Where the browser keeps whole-run overviews of ``store`` (a file beside it)."""
+    return store.with_name(store.name + ".overview")
+
+
 def open_results(path: str | Path) -> Results:
     """The results store at ``path`` for browsing; :class:`ConfigError` when there is none."""
     path = Path(path)
@@ -63,7 +68,7 @@ class Results:
         self.path = path
         self.store = Store(path)
         try:
-            self.reader = TraceReader(path)
+            self.reader = TraceReader(path, cache_path=overview_cache_path(path))
         except BaseException:
             self.store.close()
             raise

@@ -35,9 +35,20 @@ function drawBand(u) {
   ctx.fillRect(Math.min(x0, x1), y0, Math.abs(x1 - x0) || 2, y1 - y0); ctx.restore();
 }
 
+// half the points: of every four, the lowest and the highest pressure (peaks survive)
+function halve(d) {
+  const keep = [];
+  for (let i = 0; i < d[0].length; i += 4) {
+    let lo = i, hi = i;
+    for (let j = i; j < Math.min(i + 4, d[0].length); j++) { if (d[2][j] < d[2][lo]) lo = j; if (d[2][j] > d[2][hi]) hi = j; }
+    keep.push(Math.min(lo, hi)); if (hi !== lo) keep.push(Math.max(lo, hi));
+  }
+  return d.map((a) => keep.map((k) => a[k]));
+}
+
 function addPoints(points) {
   for (const p of points) for (let i = 0; i < data.length; i++) data[i].push(p[i] ?? null);
-  if (data[0].length > MAX_POINTS) data = data.map((a) => a.filter((_, i) => i % 2 === 0));
+  if (data[0].length > MAX_POINTS) data = halve(data);
   if (plot) plot.setData(data);
 }
 
