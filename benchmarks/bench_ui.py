@@ -4,7 +4,8 @@ Three stores are made with real runs on the default simulated press (kept in --d
 the protocol library's cycling-hold-15mpa (100 cycles, 200 h simulated), the same cut to 10
 cycles (20 h), and a 5-minute hold at 20 Hz. For each, `presshil ui` is started as a
 subprocess and headless Chromium (the system package) opens the run N times; printed: the
-time from navigation to the first full plot (first opening and median), then the server's
+time from navigation to the first full plot (the first opening, cold; the median of N; one
+opening by a restarted `presshil ui`, which finds the run's overview beside the store), the server's
 peak RSS after the openings, a zoom series and a CSV export. Ratios: 200 h / 5 min for the
 plot time (goal <= 1.5), 200 h / 20 h for the memory (goal <= 1.2).
 
@@ -98,7 +99,25 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+def open_once(db: Path, browser) -> float:
+    """Start a fresh `presshil ui`, open the run once: ms from navigation to the full plot."""
+    proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "ui", "--db", str(db), "--bind", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[2]
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}#run=1", timeout=60_000)
+        page.wait_for_function("window.presshilPlotReady !== null", timeout=120_000)
+        ms = page.evaluate("window.presshilPlotReady")
+        page.close()
+        return ms
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def measure(db: Path, browser, opens: int) -> dict:
+    db.with_name(db.name + ".overview").unlink(missing_ok=True)  # start cold
     proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "ui", "--db", str(db), "--bind", "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -127,7 +146,10 @@ def measure(db: Path, browser, opens: int) -> dict:
         with urllib.request.urlopen(f"{url}api/runs/1/export?format=csv", timeout=300) as r:
             size = sum(len(chunk) for chunk in iter(lambda: r.read(1 << 16), b""))
         rss, hwm = rss_kib(proc.pid)
-        return {"first_ms": times[0], "median_ms": statistics.median(times), "fetch_ms": statistics.median(fetch),
+        proc.terminate()
+        proc.wait(10)
+        restart = open_once(db, browser)
+        return {"restart_ms": restart, "first_ms": times[0], "median_ms": statistics.median(times), "fetch_ms": statistics.median(fetch),
                 "points": points, "rss_mib": rss / 1024, "peak_mib": hwm / 1024, "csv_mib": size / 2**20}
     finally:
         proc.terminate()
@@ -171,13 +193,14 @@ def main() -> None:
             out = {}
             for kind in ("5min", "20h", "200h"):
                 m = out[kind] = measure(stores[kind], browser, args.opens)
-                print(f"{kind:>5}{label}: first full plot {m['first_ms']:.0f} ms, median of {args.opens} "
-                      f"{m['median_ms']:.0f} ms (data fetch + draw {m['fetch_ms']:.0f} ms, {m['points']} plotted "
+                print(f"{kind:>5}{label}: first full plot {m['first_ms']:.0f} ms (cold), median of {args.opens} "
+                      f"{m['median_ms']:.0f} ms, after a restart {m['restart_ms']:.0f} ms (data fetch + draw {m['fetch_ms']:.0f} ms, {m['points']} plotted "
                       f"points); presshil ui RSS {m['rss_mib']:.1f} MiB, peak {m['peak_mib']:.1f} MiB (after zooms "
                       f"and a {m['csv_mib']:.1f} MiB CSV export)", flush=True)
             print(f"time to first full plot{label}, 200 h / 5 min: first "
                   f"{out['200h']['first_ms'] / out['5min']['first_ms']:.2f}, median "
-                  f"{out['200h']['median_ms'] / out['5min']['median_ms']:.2f} (goal <= 1.5)")
+                  f"{out['200h']['median_ms'] / out['5min']['median_ms']:.2f}, after a restart "
+                  f"{out['200h']['restart_ms'] / out['5min']['restart_ms']:.2f} (goal <= 1.5)")
             print(f"peak RSS of presshil ui{label}, 200 h / 20 h: "
                   f"{out['200h']['peak_mib'] / out['20h']['peak_mib']:.2f} (goal <= 1.2)", flush=True)
         browser.close()
