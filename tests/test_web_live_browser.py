@@ -140,3 +140,26 @@ def test_stop_refused_without_the_token_and_with_it_ends_the_run_with_exit_3(chr
         (info,) = store.list_runs()
         assert info.status == "aborted" and info.n_samples > 0
         assert any(e.kind == "abort" and "STOP" in e.message for e in store.events(info.id))
+
+
+def test_an_operator_prompt_is_acknowledged_from_the_page(chromium):
+    acked: list[tuple[int, str]] = []
+    sink = LiveSink(on_acknowledge=lambda i, text: acked.append((i, text)))
+    with BackgroundServer(live_app(sink)) as srv:
+        page = chromium.new_page()
+        try:
+            page.goto(f"{srv.url}/", timeout=15_000)  # without the token first
+            sink.event(3.0, "prompt", "Place the separator, then acknowledge")
+            page.wait_for_selector(".prompt button.ack", timeout=10_000)
+            assert "Place the separator" in page.inner_text("#prompts")
+            page.click(".prompt button.ack")
+            page.wait_for_function("document.getElementById('message').textContent.includes('refused')",
+                                   timeout=10_000)
+            assert acked == [] and page.locator(".prompt").count() == 1
+            page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)  # a late page sees it too
+            page.wait_for_selector(".prompt button.ack", timeout=10_000)
+            page.click(".prompt button.ack")
+            page.wait_for_function("document.querySelectorAll('.prompt').length === 0", timeout=10_000)
+            assert acked == [(1, "Place the separator, then acknowledge")]
+        finally:
+            page.close()
