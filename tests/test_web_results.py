@@ -9,9 +9,9 @@ from presshil.web.results import RunFilter, steps_of
 
 
 def run(**kw):
-    base = dict(protocol_name="step-response-74mpa", press_url="modbus+tcp://10.0.0.5:502",
-                identity={"model": "AH-25", "vendor": "presshil-sim"}, firmware_version="fw 2.1",
-                status="passed", started_utc="2026-11-29T10:00:00.000+00:00")
+    base = {"protocol_name": "step-response-74mpa", "press_url": "modbus+tcp://10.0.0.5:502",
+            "identity": {"model": "AH-25", "vendor": "presshil-sim"}, "firmware_version": "fw 2.1",
+            "status": "passed", "started_utc": "2026-11-29T10:00:00.000+00:00"}
     return SimpleNamespace(**{**base, **kw})
 
 
