@@ -187,13 +187,13 @@ def run_cmd(
     ] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of a simulated press.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    live: Annotated[Optional[str], typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
     Exit code 0: all criteria passed; 1: a criterion failed; 2: bad input; 3: aborted.
     """
     from .protocol import load_protocol
-    from .runner import run
     from .store import Store
     from .urls import open_press
 
@@ -212,7 +212,9 @@ def run_cmd(
                     f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
                 )
                 show = not quiet and out.is_terminal
-                with _ProgressView(out, show) as view:
+                from .web.cli_live import live_view
+
+                with _ProgressView(out, show) as view, live_view(live, out) as run:
                     result = run(proto, device, store=store, progress=view, seed=seed)
             finally:
                 device.close()
@@ -322,16 +324,24 @@ def serve_cmd(
     bind: BindOpt = "127.0.0.1",
     profile: Annotated[Optional[str], typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
     opcua: Annotated[Optional[str], typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
+    live: Annotated[Optional[str], typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
 
     with user_errors():
         if profile or opcua:  # a device's own map: see presshil.profiles
+            if live is not None:
+                raise ConfigError("--live serves the press's own map view; it cannot be combined with --profile yet")
             from .profiles.commands import profile_serve_main
 
             raise typer.Exit(profile_serve_main(press, profile or "", modbus_tcp, modbus_rtu, opcua, serial, bind))
-        code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
+        if live is not None:
+            from .web.serve_live import serve_live_main
+
+            code = serve_live_main(press, modbus_tcp, modbus_rtu, serial, bind, live)
+        else:
+            code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
     raise typer.Exit(code)
 
 
@@ -405,8 +415,10 @@ def plant_serve_cmd(
 
 
 from .profiles.commands import probe_cmd  # noqa: E402 - device profiles' command
+from .web.ui_cli import ui_cmd  # noqa: E402
 
 app.command("probe")(probe_cmd)
+app.command("ui")(ui_cmd)
 
 
 def main() -> None:

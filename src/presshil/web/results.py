@@ -1,0 +1,159 @@
+"""What the results browser asks of a store: filtered run lists, one run's record, trends.
+
+Runs, verdicts, events and exports go through :class:`presshil.store.Store`; traces and the
+cross-run verdict query through a read-only connection (:class:`TraceReader`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..store import Store
+from .decimate import TraceReader
+
+#: a runner "step" event: "INDEX NAME TYPE T_START..T_END"
+STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
+FILTERS = ("protocol", "press", "firmware", "status", "since", "until")
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Run-list filters; text filters match a substring, case-insensitively; dates are
+    ISO 8601 prefixes compared with the run's start (UTC)."""
+
+    protocol: str = ""
+    press: str = ""
+    firmware: str = ""
+    status: str = ""
+    since: str = ""
+    until: str = ""
+
+    def admits(self, run: Any) -> bool:
+        """Does ``run`` (a :class:`presshil.store.RunInfo`) pass every filter?"""
+        press = f"{run.press_url} {run.identity.get('model', '')} {run.identity.get('vendor', '')}"
+        return (_has(run.protocol_name, self.protocol) and _has(press, self.press)
+                and _has(run.firmware_version or "", self.firmware)
+                and (not self.status or run.status == self.status)
+                and (not self.since or run.started_utc >= self.since)
+                and (not self.until or run.started_utc[: len(self.until)] <= self.until))
+
+
+def _has(text: str, part: str) -> bool:
+    return part.strip().lower() in text.lower()
+
+
+def overview_cache_path(store: Path) -> Path:
+    """Where the browser keeps whole-run overviews of ``store`` (a file beside it)."""
+    return store.with_name(store.name + ".overview")
+
+
+def open_results(path: str | Path) -> Results:
+    """The results store at ``path`` for browsing; :class:`ConfigError` when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no results store at {path} (run a protocol first, or pass --db PATH)")
+    return Results(path)
+
+
+class Results:
+    """A results store opened for the browser."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.store = Store(path)
+        try:
+            self.reader = TraceReader(path, cache_path=overview_cache_path(path))
+        except BaseException:
+            self.store.close()
+            raise
+
+    def close(self) -> None:
+        """Close both connections."""
+        self.reader.close()
+        self.store.close()
+
+    def runs(self, flt: RunFilter) -> list[dict[str, Any]]:
+        """Runs passing ``flt``, newest first."""
+        return [run_summary(r) for r in reversed(self.store.list_runs()) if flt.admits(r)]
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """One run: summary, verdicts, events and step records; ConfigError if unknown."""
+        info = self.store.get_run(run_id)
+        events = self.store.events(run_id)
+        return {
+            **run_summary(info),
+            "identity": info.identity,
+            "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
+            "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
+            "steps": steps_of(events),
+        }
+
+    def trend(self, criterion: str, step: str = "", protocol: str = "") -> list[dict[str, Any]]:
+        """Every stored value of ``criterion`` (optionally of one step and protocol), by run."""
+        sql = ('SELECT r.id, r.started_utc, r.firmware_version, r.protocol_name, v.step, v.value, '
+               'v."limit", v.unit, v.passed FROM verdicts v JOIN runs r ON r.id = v.run_id '
+               "WHERE v.criterion = ?")
+        args: list[Any] = [criterion]
+        if step:
+            sql += " AND v.step = ?"
+            args.append(step)
+        if protocol:
+            sql += " AND r.protocol_name = ?"
+            args.append(protocol)
+        rows = self._query(sql + " ORDER BY r.id, v.id", tuple(args))
+        return [{"run_id": r[0], "started_utc": r[1], "firmware": r[2], "protocol": r[3], "step": r[4],
+                 "value": r[5], "limit": r[6], "unit": r[7], "passed": bool(r[8])} for r in rows]
+
+    def criteria(self, protocol: str = "") -> list[dict[str, Any]]:
+        """Distinct (protocol, step, criterion) judged in the store, for the trend picker;
+        ``protocol`` matches a substring of the protocol name, as the run filter does."""
+        sql = ("SELECT DISTINCT r.protocol_name, v.step, v.criterion, v.unit FROM verdicts v "
+               "JOIN runs r ON r.id = v.run_id")
+        args: tuple = ()
+        if protocol:
+            sql += " WHERE instr(lower(r.protocol_name), lower(?)) > 0"
+            args = (protocol.strip(),)
+        rows = self._query(sql + " ORDER BY 1, 2, 3", args)
+        return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3]} for r in rows]
+
+    def _query(self, sql: str, args: tuple) -> list[tuple]:
+        try:
+            return self.reader._q(sql, args)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: cannot read verdicts: {exc}") from exc
+
+
+def run_summary(r: Any) -> dict[str, Any]:
+    """The list-row view of a :class:`presshil.store.RunInfo`."""
+    return {"id": r.id, "protocol": r.protocol_name, "press_url": r.press_url,
+            "press": r.identity.get("model", ""), "firmware": r.firmware_version,
+            "status": r.status, "started_utc": r.started_utc, "finished_utc": r.finished_utc,
+            "n_samples": r.n_samples}
+
+
+def steps_of(events: Any) -> list[dict[str, Any]]:
+    """Top-level step records from a run's "step" events."""
+    out = []
+    for e in events:
+        m = STEP_EVENT.match(e.message) if e.kind == "step" else None
+        if m:
+            out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
+                        "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
+    return out
+
+
+def _verdict(v: Any) -> dict[str, Any]:
+    def num(x: Any) -> Any:
+        return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+    return {"step": v.step, "criterion": v.criterion, "value": num(v.value), "limit": num(v.limit),
+            "unit": v.unit, "passed": v.passed, "detail": v.detail, "t_s": v.t_s, "channel": v.channel}
+
+
+__all__ = ["FILTERS", "STEP_EVENT", "Results", "RunFilter", "open_results", "run_summary", "steps_of"]

@@ -1,0 +1,149 @@
+// presshil live view: draws the run from /api/stream (server-sent events).
+"use strict";
+const params = new URLSearchParams(location.search);
+const token = params.get("token") || "";
+const MAX_POINTS = 20000;
+let data = [[], [], []];      // t, setpoint, pressure, then one array per channel
+let nch = 0, plot = null, band = null, stepCount = 0, currentStep = null, info = {};
+const $ = (id) => document.getElementById(id);
+const fmt = (x, d = 3) => (x === null || x === undefined) ? "-" : Number(x).toFixed(d);
+
+function say(text, ok) { const m = $("message"); m.textContent = text; m.className = ok ? "ok" : "error"; }
+
+function makePlot() {
+  const series = [{ label: "t (s)" },
+    { label: "setpoint (MPa)", stroke: "#888", dash: [6, 4], scale: "mpa" },
+    { label: "pressure (MPa)", stroke: "#1f77b4", width: 2, scale: "mpa" }];
+  const colours = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
+  for (let i = 0; i < nch; i++) series.push({ label: `ch${i + 1} (kN)`, stroke: colours[i % 8], scale: "kn" });
+  const opts = {
+    width: Math.max(600, window.innerWidth - 40), height: 380, series,
+    scales: { x: { time: false } },
+    axes: [{ label: "t (s)" }, { scale: "mpa", label: "MPa" }, { scale: "kn", side: 1, label: "kN", grid: { show: false } }],
+    hooks: { drawClear: [(u) => drawBand(u)] },
+  };
+  plot = new uPlot(opts, data, $("chart"));
+}
+
+function drawBand(u) {
+  if (!band) return;
+  const ctx = u.ctx, [target, hw] = band.band;
+  const x0 = u.valToPos(band.t_start_s, "x", true);
+  const x1 = u.valToPos(band.t_end_s ?? data[0][data[0].length - 1] ?? band.t_start_s, "x", true);
+  const y0 = u.valToPos(target + hw, "mpa", true), y1 = u.valToPos(target - hw, "mpa", true);
+  ctx.save(); ctx.fillStyle = "rgba(255, 165, 0, 0.25)";
+  ctx.fillRect(Math.min(x0, x1), y0, Math.abs(x1 - x0) || 2, y1 - y0); ctx.restore();
+}
+
+// half the points: of every four, the lowest and the highest pressure (peaks survive)
+function halve(d) {
+  const keep = [];
+  for (let i = 0; i < d[0].length; i += 4) {
+    let lo = i, hi = i;
+    for (let j = i; j < Math.min(i + 4, d[0].length); j++) { if (d[2][j] < d[2][lo]) lo = j; if (d[2][j] > d[2][hi]) hi = j; }
+    keep.push(Math.min(lo, hi)); if (hi !== lo) keep.push(Math.max(lo, hi));
+  }
+  return d.map((a) => keep.map((k) => a[k]));
+}
+
+function addPoints(points) {
+  for (const p of points) for (let i = 0; i < data.length; i++) data[i].push(p[i] ?? null);
+  if (data[0].length > MAX_POINTS) data = halve(data);
+  if (plot) plot.setData(data);
+}
+
+function showLast(last, samples) {
+  if (!last || last.t_s === undefined) return;
+  $("t").textContent = fmt(last.t_s, 1);
+  $("pressure").textContent = fmt(last.pressure_mpa);
+  $("setpoint").textContent = fmt(last.setpoint_mpa);
+  $("cof").textContent = last.cof_mm ? `(${fmt(last.cof_mm[0], 2)}, ${fmt(last.cof_mm[1], 2)}) mm` : "-";
+  if (samples !== undefined) $("samples").textContent = samples;
+  const total = info.expected_total_s;
+  if (total) $("remaining").textContent = `about ${Math.max(0, total - last.t_s).toFixed(0)} s of ${total.toFixed(0)} s left`;
+}
+
+function showStep(s) {
+  currentStep = s;
+  $("step").textContent = s ? `step ${s.index + 1}/${stepCount} ${s.name} (${s.kind})` : `step -/${stepCount}`;
+  if (s && s.band) band = s; else if (s) band = null;
+}
+
+function addVerdict(v) {
+  const tr = document.createElement("tr");
+  tr.className = "verdict";
+  for (const x of [v.step, v.criterion, fmt(v.value, 4), fmt(v.limit, 4), v.unit]) {
+    const td = document.createElement("td"); td.textContent = x; tr.appendChild(td);
+  }
+  const td = document.createElement("td"); td.textContent = v.passed ? "PASS" : "FAIL";
+  td.className = v.passed ? "pass" : "fail"; if (!v.passed && v.detail) td.title = v.detail;
+  tr.appendChild(td); $("verdicts").tBodies[0].appendChild(tr);
+}
+
+function addEvent(e) {
+  const li = document.createElement("li");
+  li.textContent = `${e.t_s === null ? "" : fmt(e.t_s, 2) + " s "}${e.kind}: ${e.message}`;
+  if (["abort", "error", "interrupted", "transport-error", "stop"].includes(e.kind)) li.className = "fail";
+  $("events").appendChild(li);
+}
+
+function addPrompt(p) {
+  const box = $("prompts"); if (box.querySelector(".muted")) box.innerHTML = "";
+  const div = document.createElement("div"); div.className = "prompt"; div.id = `prompt-${p.id}`;
+  const text = document.createElement("p"); text.textContent = p.text; div.appendChild(text);
+  const b = document.createElement("button"); b.textContent = "Acknowledge"; b.className = "ack";
+  b.onclick = async () => {
+    const r = await post(`api/prompts/${p.id}/ack`);
+    if (r.ok) div.remove(); else say(r.error, false);
+  };
+  div.appendChild(b); box.appendChild(div);
+}
+
+async function post(path) {
+  try {
+    const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-Presshil-Token": token }, body: JSON.stringify({ token }) });
+    return await r.json();
+  } catch (e) { return { ok: false, error: `the live view is not reachable: ${e}` }; }
+}
+
+function setStatus(s) { const el = $("status"); el.textContent = s; el.className = s === "passed" ? "pass" : (s === "running" ? "" : "fail"); }
+
+function onFrame(f) {
+  switch (f.type) {
+    case "snapshot": {
+      info = f.info || {}; stepCount = f.step_count || 0;
+      if (info.protocol) { $("protocol").textContent = info.protocol; $("press").textContent = `${info.press || ""} via ${info.press_url || ""}${info.run_id ? ", run " + info.run_id : ""}`; }
+      nch = Math.max(nch, info.channels || (f.points[0] ? f.points[0].length - 3 : 0));
+      data = Array.from({ length: 3 + nch }, () => []);
+      if (!plot) makePlot(); else { plot.destroy(); makePlot(); }
+      addPoints(f.points);
+      $("verdicts").tBodies[0].innerHTML = ""; f.verdicts.forEach(addVerdict);
+      $("events").innerHTML = ""; f.events.forEach(addEvent);
+      f.prompts.forEach(addPrompt); showStep(f.current_step); showLast(f.last, f.samples);
+      setStatus(f.status); break;
+    }
+    case "start": info = f.info; stepCount = f.step_count;
+      $("protocol").textContent = info.protocol; $("press").textContent = `${info.press} via ${info.press_url}`;
+      if ((info.channels || 0) !== nch) { nch = info.channels || 0; data = Array.from({ length: 3 + nch }, () => []); if (plot) plot.destroy(); makePlot(); }
+      break;
+    case "points": addPoints(f.points); showLast(f.last, f.samples); break;
+    case "step": if (f.t_end_s === null) showStep(f); else if (band && band.index === f.index) band = { ...band, t_end_s: f.t_end_s }; break;
+    case "verdict": addVerdict(f); break;
+    case "event": addEvent(f); break;
+    case "prompt": addPrompt(f); break;
+    case "prompt-ack": { const el = $(`prompt-${f.id}`); if (el) el.remove(); break; }
+    case "finish": info.state = "finished"; setStatus(f.status); showStep(null); say(`run ended: ${f.status}`, f.status === "passed"); break;
+  }
+  if (f.dropped) $("samples").title = `${f.dropped} frames dropped for this viewer (slow connection)`;
+}
+
+$("stop").onclick = async () => {
+  if (!token) { say("STOP refused: this page was opened without the run's token; open the link printed in the terminal (it ends in ?token=…)", false); }
+  const r = await post("api/stop");
+  if (r.ok) say(r.message, true); else say(r.error, false);
+};
+
+const es = new EventSource("api/stream");
+es.onmessage = (m) => onFrame(JSON.parse(m.data));
+es.onerror = () => { if (info.state !== "finished") say("connection to the live view lost; retrying…", false); };
+window.addEventListener("resize", () => plot && plot.setSize({ width: Math.max(600, window.innerWidth - 40), height: 380 }));

@@ -1,0 +1,65 @@
+"""``presshil ui``: the results browser over a store, served until Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_UI_BIND = "127.0.0.1:8765"
+
+
+def ui_cmd(
+    db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
+    bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to serve on (loopback by default).")] = DEFAULT_UI_BIND,
+) -> None:
+    """Browse stored runs: filter, open, zoom, overlay runs, trend a criterion, export.
+
+    Exit code 0 when stopped with Ctrl-C; 2 when the store or the address is unusable.
+    """
+    from rich.console import Console
+
+    from ..errors import ConfigError
+    from ..status import EXIT_BAD_INPUT
+    from .results import open_results
+    from .server import BackgroundServer, parse_bind
+    from .ui_app import ui_app
+
+    out, err = Console(), Console(stderr=True)
+    try:
+        host, port = parse_bind(bind, default_port=8765)
+        results = open_results(db)
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    try:
+        threading.Thread(target=_warm, args=(results,), name="presshil-ui-warm", daemon=True).start()
+        try:
+            server = BackgroundServer(ui_app(results), host, port).start()
+        except ConfigError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        out.print(f"results browser: {server.url}/  (store {db}; Ctrl-C to stop)", highlight=False)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+    finally:
+        results.close()
+
+
+def _warm(results) -> None:
+    """Compute the overviews of the newest finished runs before anyone opens them."""
+    try:
+        for run in list(reversed(results.store.list_runs()))[:8]:
+            if run.status != "running":
+                results.reader.warm(run.id)
+    except Exception:  # noqa: BLE001, S110 - warming is an optimisation; requests report errors
+        pass
+
+
+__all__ = ["DEFAULT_UI_BIND", "ui_cmd"]
