@@ -255,13 +255,16 @@ def bring_to_safe_state(
     """
     press.stop()  # type: ignore[attr-defined]
     sampler = Sampler(press, interval_s=interval_s)
-    end_s = timeout_s
-    sample: Sample | None = None
-    while sampler.now() < end_s:
+    sample = sampler.read()
+    while abs(sample.pressure_mpa) >= unload_below_mpa and sampler.now() < timeout_s:
         _, sample = sampler.next()
-        if abs(sample.pressure_mpa) < unload_below_mpa:
-            break
     press.reset()  # type: ignore[attr-defined]
+    # a latched fault clears on the press's next cycle: wait for it (bounded) so the state
+    # handed over is known, not merely requested
+    sample = sampler.read()
+    clear_by_s = sampler.now() + max(1.0, 5 * interval_s)
+    while sample.faulted and sampler.now() < clear_by_s:
+        _, sample = sampler.next()
     if die_area_mm2 is not None:
         press.configure(die_area_mm2=die_area_mm2)  # type: ignore[attr-defined]
     rated = rated_pressure_mpa(press.identity, die_area_mm2)  # type: ignore[attr-defined]
