@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .steps import behaviour, setpoint_before
+
 if TYPE_CHECKING:
     from .runner import RunResult
 
@@ -84,18 +86,18 @@ def plot_run(result: RunResult, path: Path) -> Path:
     draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
     draw(ax, trace.setpoint, lw=1.0, ls="--", color="tab:red", label="setpoint")
     labelled = False
+    steps = result.protocol.steps
     for rec in result.steps:
-        step = result.protocol.steps[rec.index]
-        band = step.expect.get("band_mpa") if step.type == "hold" else None
-        if band:
+        step = steps[rec.index]
+        band = behaviour(step).band(step, setpoint_before(steps, rec.index))
+        if band is not None:
+            target, width = band
             settle = step.expect.get("settle_s", 0.0)
-            mask = (trace.t >= rec.t_start_s) & (trace.t <= rec.t_end_s)
-            sp = float(np.median(trace.setpoint[mask])) if mask.any() else 0.0
             span = [(rec.t_start_s + settle) / scale, rec.t_end_s / scale]
-            ax.fill_between(span, sp - band, sp + band, color="tab:green", alpha=0.15,
-                            label=None if labelled else "hold band")
-            ax_err.fill_between(span, -band, band, color="tab:green", alpha=0.15,
-                                label=None if labelled else "hold band")
+            ax.fill_between(span, target - width, target + width, color="tab:green", alpha=0.15,
+                            label=None if labelled else "tolerance band")
+            ax_err.fill_between(span, -width, width, color="tab:green", alpha=0.15,
+                                label=None if labelled else "tolerance band")
             labelled = True
         ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
         ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),

@@ -14,6 +14,7 @@ import numpy as np
 
 from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
 from .runner import RunResult
+from .steps import behaviour, setpoint_before
 
 __all__ = ["assert_hold_stable", "assert_uniform", "assert_step_response", "step_segment"]
 
@@ -28,16 +29,18 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
     if i1 <= i0:
         raise AssertionError(f"step {record.name!r} (index {record.index}) has no samples")
     rows = slice(i0, i1)
-    proto_step = result.protocol.steps[record.index]
-    target = getattr(proto_step, "to_mpa", None)
+    steps = result.protocol.steps
+    proto_step = steps[record.index]
+    b = behaviour(proto_step)
+    start = setpoint_before(steps, record.index)  # the planned setpoint, as the runner used
     seg = Segment(
-        kind="hold" if proto_step.type == "repeat" else proto_step.type,
+        kind=b.kind,
         t=trace.t[rows] - record.t_start_s,  # relative to the step, as the runner judges
         setpoint=trace.setpoint[rows],
         pressure=trace.pressure[rows],
         channels=trace.channels[rows],
-        target_mpa=float(trace.setpoint[i1 - 1] if target is None else target),
-        start_mpa=float(trace.setpoint[i0 - 1]) if i0 > 0 else 0.0,
+        target_mpa=b.target_mpa(proto_step, start),
+        start_mpa=start,
         channel_positions_mm=result.identity.channel_positions_mm,
     )
     return record.name, seg
