@@ -20,10 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
+from .library import DEFAULT_DB
+from .status import EXIT_BAD_INPUT, RunStatus
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_OK = RunStatus.PASSED.exit_code
+EXIT_FAILED = RunStatus.FAILED.exit_code
+EXIT_USAGE = EXIT_BAD_INPUT
+EXIT_ABORTED = RunStatus.ABORTED.exit_code
 DEFAULT_PRESS = "sim://"
-DEFAULT_DB = Path("results/presshil.sqlite")
 
 app = typer.Typer(
     name="presshil",
@@ -229,20 +233,14 @@ def run_cmd(
     raise typer.Exit(result.exit_code)
 
 
-def resolve_protocol(path: Path) -> Path:
-    """A path as given, else a name looked up in ./protocols, then in the shipped library."""
-    if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
-        return path
-    from .shipped import shipped_dir
+def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
+    """A path as given; a bare name is looked up in the library (./protocols, then the
+    shipped protocols). A missing bare name lists the known ones and suggests the closest."""
+    from .library import find
 
-    shipped = shipped_dir("protocols")
-    for base in (Path("protocols"), shipped):
-        if base is None:
-            continue
-        for candidate in (base / path, base / f"{path}.toml"):
-            if candidate.exists():
-                return candidate
-    return path  # load_protocol reports the missing file
+    if path.exists() or path.parent != Path("."):
+        return path  # load_protocol reports a missing path with its neighbours
+    return find("protocols", path, rootdir)
 
 
 @app.command("check")

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError, PressError, PresshilError, ProtocolError
+from ..status import EXIT_BAD_INPUT as EXIT_USAGE
+from ..status import RunStatus
 
-EXIT_USAGE, EXIT_ABORTED = 2, 3
+EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
 
 def _err(message: str) -> None:

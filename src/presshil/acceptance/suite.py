@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ProtocolError
-from ..shipped import shipped_dir
+from ..library import shipped_dir
 from .iso7500 import CLASSES
 
 SUITE_DIR = Path("protocols") / "acceptance"
