@@ -127,7 +127,7 @@ class TestPlatenStatics:
 
 class TestBreathing:
     def test_fixed_gap_swing_matches_series_stiffness(self) -> None:
-        """Ram locked: dp = k_eff dh / A with 1/k_eff = 1/k_frame + 1/k_stack (DOMAIN.md)."""
+        """Ram locked: dp = k_eff dh / A with 1/k_eff = 1/k_frame + 1/k_stack (docs/domain.md)."""
         press = _open("sim://servo-electric-10t?seed=5&cycling=off")
         model = press.model
         press.command(20.0, 5.0)
