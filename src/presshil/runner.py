@@ -208,10 +208,10 @@ class _Execution:
 
     # --- the StepContext the step behaviours use ----------------------------------------
     def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
-        self.press.command(setpoint_mpa, rate_mpa_s)
+        self.sampler.call("command", self.press.command, setpoint_mpa, rate_mpa_s)
 
     def release(self, rate_mpa_s: float) -> None:
-        self.press.release(rate_mpa_s)
+        self.sampler.call("release", self.press.release, rate_mpa_s)
 
     def collect(self, until: Callable[[Sample, float], bool]) -> None:
         """Sample until ``until(sample, t_step)``; record each sample before judging it."""

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .errors import PressError, SafetyAbort, TransportError
 from .state import Sample, fault_text
+
+T = TypeVar("T")
 
 #: ``on_event(kind, message)``: the sampler reports retries and heartbeat trouble through it
 EventHook = Callable[[str, str], None]
@@ -178,13 +181,24 @@ class Sampler:
 
     def read(self) -> Sample:
         """Read now, retrying a failed read within the policy's budgets (with backoff)."""
+        sample: Sample = self.call("read", self.press.read)  # type: ignore[attr-defined]
+        self.last_sample = sample
+        return sample
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` under the retry policy: a :class:`TransportError` is retried after a
+        backoff (doubling from ``backoff_initial_s`` up to ``backoff_max_s``) while fewer than
+        ``retry_budget`` consecutive failures and ``retry_time_budget_s`` of press time have
+        passed; then :class:`SupervisionAbort` (kind ``link``). Every request presshil sends
+        is idempotent (map v1 commands are levels), so a retry cannot act twice. A
+        :class:`~presshil.errors.DeviceFault` (the press refused) is never retried."""
         policy = self.policy
         failures = 0
         first_failure_t = 0.0
         backoff = policy.backoff_initial_s
         while True:
             try:
-                sample = self.press.read()  # type: ignore[attr-defined]
+                return fn(*args)
             except TransportError as exc:
                 t = self.clock.now()
                 if failures == 0:
@@ -194,14 +208,11 @@ class Sampler:
                 if failures > policy.retry_budget or t - first_failure_t > policy.retry_time_budget_s:
                     raise SupervisionAbort(
                         f"transport lost: {failures} consecutive errors in "
-                        f"{t - first_failure_t:.2f} s, last: {exc}",
+                        f"{t - first_failure_t:.2f} s ({what}), last: {exc}",
                         "link",
                     ) from exc
                 self.clock.sleep_until(self.clock.now() + backoff)
                 backoff = min(backoff * 2.0, policy.backoff_max_s)
-                continue
-            self.last_sample = sample
-            return sample
 
     def supervise(self, sample: Sample, t: float, *, allow_fault: bool = False) -> None:
         """Raise :class:`SupervisionAbort` if ``sample`` read at run time ``t`` requires it."""
