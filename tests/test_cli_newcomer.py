@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK = (ROOT / "tests" / "data" / "quick-hold.toml").read_text()
 
 
-def test_misspelled_protocol_name_lists_the_library_and_suggests_the_closest(tmp_path: Path, monkeypatch) -> None:
+def test_misspelled_protocol_name_lists_the_library_and_suggests_the_closest(
+    tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["run", "asembly-74mpa"])
     assert result.exit_code == 2
@@ -30,7 +32,9 @@ def test_misspelled_protocol_name_lists_the_library_and_suggests_the_closest(tmp
     assert not (tmp_path / "results").exists()
 
 
-def test_a_log_gets_a_line_per_step_and_untruncated_reasons_with_both_time_bases(tmp_path: Path) -> None:
+def test_a_log_gets_a_line_per_step_and_untruncated_reasons_with_both_time_bases(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "strict.toml"
     path.write_text(QUICK.replace("band_mpa = 0.5", "band_mpa = 0.001"))
     result = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "r.sqlite")])
@@ -42,12 +46,23 @@ def test_a_log_gets_a_line_per_step_and_untruncated_reasons_with_both_time_bases
     reason = out.splitlines()[out.splitlines().index(fail) + 1]
     m = re.search(r"at run time t=([\d.]+) s \(step time ([\d.]+) s\)", reason)
     assert m, reason
-    assert float(m.group(1)) - float(m.group(2)) == pytest.approx(4.0)  # the hold started at run time 4 s
+    assert float(m.group(1)) - float(m.group(2)) == pytest.approx(
+        4.0
+    )  # the hold started at run time 4 s
     assert "…" not in out
 
 
 def test_why_names_the_time_base_of_the_metric_detail() -> None:
-    v = Verdict("hold-74", "band_mpa", 0.3, 0.25, "MPa", False, detail="|p − setpoint| at t = 37 s", t_s=337.0)
+    v = Verdict(
+        "hold-74",
+        "band_mpa",
+        0.3,
+        0.25,
+        "MPa",
+        False,
+        detail="|p − setpoint| at t = 37 s",
+        t_s=337.0,
+    )
     text = why(v, {"hold-74": 300.0})
     assert text.startswith("at run time t=337.0 s (step time 37.0 s)")
     assert "at step time t = 37 s" in text
@@ -58,7 +73,9 @@ def test_why_names_the_time_base_of_the_metric_detail() -> None:
     assert long_detail in lines[-1]
 
 
-def test_export_writes_no_float_noise_and_defaults_beside_the_store(tmp_path: Path, monkeypatch) -> None:
+def test_export_writes_no_float_noise_and_defaults_beside_the_store(
+    tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "quick.toml"
     path.write_text(QUICK)

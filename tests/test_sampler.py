@@ -45,7 +45,7 @@ def test_a_short_outage_is_retried_with_growing_backoff_and_the_run_passes() -> 
     result = run(parse_protocol(QUICK), link)  # type: ignore[arg-type]
     assert result.status == PASSED, result.failed_verdicts()
     assert sum(e.kind == "transport-error" for e in result.events) == 3
-    gaps = [b - a for a, b in zip(link.attempt_times, link.attempt_times[1:])]
+    gaps = [b - a for a, b in zip(link.attempt_times, link.attempt_times[1:], strict=False)]
     assert gaps[1] > gaps[0] * 1.5  # exponential backoff between attempts
 
 
@@ -65,7 +65,9 @@ def test_deadline_schedule_keeps_the_rate_on_the_press_clock() -> None:
     sampler = Sampler(press, interval_s=0.05)
     times = [sampler.next()[0] for _ in range(40)]
     assert times[-1] == pytest.approx(40 * 0.05, abs=1e-6)
-    assert all(b - a == pytest.approx(0.05, abs=1e-6) for a, b in zip(times, times[1:]))
+    assert all(
+        b - a == pytest.approx(0.05, abs=1e-6) for a, b in zip(times, times[1:], strict=False)
+    )
     assert sampler.jitter_stats() is None  # virtual time is never late
 
 

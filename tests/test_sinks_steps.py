@@ -47,7 +47,8 @@ def test_sinks_receive_boundaries_with_bands_and_verdicts_as_steps_end(tmp_path:
         assert memory.status is RunStatus.PASSED
         assert len(memory.trace()) == len(store.load_trace(result.run_id)) > 0
         assert [(v.step, v.criterion) for v in memory.verdicts] == [
-            (v.step, v.criterion) for v in store.verdicts(result.run_id)]
+            (v.step, v.criterion) for v in store.verdicts(result.run_id)
+        ]
     starts = [b for b in memory.steps if b.t_end_s is None]
     ends = [b for b in memory.steps if b.t_end_s is not None]
     assert [b.kind for b in starts] == [b.kind for b in ends] == ["ramp", "hold", "release"]
@@ -119,8 +120,10 @@ def test_row_buffer_memory_is_arrays_not_objects() -> None:
 
 
 def test_nominal_duration_is_closed_form_for_huge_repeat_counts() -> None:
-    text = QUICK.replace('''[[steps]]
-type = "ramp"''', '''[[steps]]
+    text = QUICK.replace(
+        '''[[steps]]
+type = "ramp"''',
+        '''[[steps]]
 type = "repeat"
 count = 1000000000
 [[steps.steps]]
@@ -132,7 +135,8 @@ type = "release"
 rate_mpa_s = 10.0
 
 [[steps]]
-type = "ramp"''')
+type = "ramp"''',
+    )
     proto = parse_protocol(text)
     t0 = time.perf_counter()
     total = proto.nominal_duration_s()
@@ -149,19 +153,33 @@ def test_every_step_type_has_a_behaviour_and_repeat_durations_match_unrolled() -
         b = behaviour(step)
         if step.type == "repeat":
             unrolled = list(step.steps) * step.count
-            assert b.nominal_s(step, 0.0, rate) == pytest.approx(sequence_nominal_s(unrolled, 0.0, rate)[0])
+            assert b.nominal_s(step, 0.0, rate) == pytest.approx(
+                sequence_nominal_s(unrolled, 0.0, rate)[0]
+            )
 
 
 def test_step_segment_asks_the_step_for_its_kind_start_and_target() -> None:
-    text = QUICK.replace('type = "hold"\nlabel = "hold-20"', 'type = "step"\nlabel = "up-25"\nto_mpa = 25.0')
-    text = text.replace("expect = { settle_s = 2, band_mpa = 0.5, max_nonuniformity_pct = 5.0 }",
-                        "expect = { max_overshoot_pct = 50 }")
+    text = QUICK.replace(
+        'type = "hold"\nlabel = "hold-20"', 'type = "step"\nlabel = "up-25"\nto_mpa = 25.0'
+    )
+    text = text.replace(
+        "expect = { settle_s = 2, band_mpa = 0.5, max_nonuniformity_pct = 5.0 }",
+        "expect = { max_overshoot_pct = 50 }",
+    )
     result = run(parse_protocol(text), presshil.open_press("sim://?seed=1"))
     _, seg = step_segment(result, "up-25")
     assert seg.kind == "step"
     assert seg.start_mpa == 20.0 and seg.target_mpa == 25.0
-    repeat = QUICK.replace('type = "hold"\nlabel = "hold-20"\nduration_s = 10\nexpect = { settle_s = 2, band_mpa = 0.5, max_nonuniformity_pct = 5.0 }',
-                           'type = "repeat"\nlabel = "cycles"\ncount = 2\n[[steps.steps]]\ntype = "hold"\nduration_s = 2')
+    hold = (
+        'type = "hold"\nlabel = "hold-20"\nduration_s = 10\n'
+        "expect = { settle_s = 2, band_mpa = 0.5, max_nonuniformity_pct = 5.0 }"
+    )
+    cycles = (
+        'type = "repeat"\nlabel = "cycles"\ncount = 2\n'
+        '[[steps.steps]]\ntype = "hold"\nduration_s = 2'
+    )
+    assert hold in QUICK
+    repeat = QUICK.replace(hold, cycles)
     result = run(parse_protocol(repeat), presshil.open_press("sim://?seed=1"))
     _, seg = step_segment(result, "cycles")
     assert seg.kind == "repeat"  # not judged as if it were a hold

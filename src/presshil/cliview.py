@@ -48,7 +48,9 @@ def why(v: Verdict, step_starts: dict[str, float]) -> str:
     return "; ".join(x for x in (where, detail) if x)
 
 
-def verdict_table(verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None) -> Table:
+def verdict_table(
+    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None
+) -> Table:
     """The verdicts as a rich table; details (worst sample, channel) only for failures."""
     starts = step_starts or {}
     table = Table(title="Verdicts")
@@ -58,29 +60,41 @@ def verdict_table(verdicts: Sequence[Verdict], step_starts: dict[str, float] | N
     if failed:
         table.add_column("why", overflow="fold", ratio=1)
     for v in verdicts:
-        row = [v.step, v.criterion, f"{v.value:.4g}", f"{v.limit:.4g}", v.unit,
-               "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"]
+        row = [
+            v.step,
+            v.criterion,
+            f"{v.value:.4g}",
+            f"{v.limit:.4g}",
+            v.unit,
+            "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]",
+        ]
         if failed:
             row.append("" if v.passed else why(v, starts))
         table.add_row(*row)
     return table
 
 
-def verdict_lines(verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None) -> list[str]:
+def verdict_lines(
+    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None
+) -> list[str]:
     """The verdicts as plain lines for a log: ``PASS step criterion = value (limit L unit)``,
     a failure followed by its whole reason on the next line."""
     starts = step_starts or {}
     lines = ["Verdicts:"]
     for v in verdicts:
         unit = f" {v.unit}" if v.unit else ""
-        lines.append(f"  {'PASS' if v.passed else 'FAIL'} {v.step} {v.criterion} = {v.value:.4g}{unit} "
-                     f"(limit {v.limit:.4g}{unit})")
+        lines.append(
+            f"  {'PASS' if v.passed else 'FAIL'} {v.step} {v.criterion} = {v.value:.4g}{unit} "
+            f"(limit {v.limit:.4g}{unit})"
+        )
         if not v.passed:
             lines.append(f"       why: {why(v, starts)}")
     return lines
 
 
-def show_verdicts(console: Console, verdicts: Sequence[Verdict], step_starts: dict[str, float]) -> None:
+def show_verdicts(
+    console: Console, verdicts: Sequence[Verdict], step_starts: dict[str, float]
+) -> None:
     """A table on a terminal, plain untruncated lines otherwise."""
     if console.is_terminal:
         console.print(verdict_table(verdicts, step_starts))
@@ -148,7 +162,7 @@ class ProgressView:
             step=step,
             pressure=f"{p.pressure_mpa:7.2f} MPa (sp {p.setpoint_mpa:6.2f})",
             clock=f"t={fmt_time(p.t_s)} / {fmt_time(total)}  "
-                  f"wall {fmt_time(time.perf_counter() - self.wall0)}",
+            f"wall {fmt_time(time.perf_counter() - self.wall0)}",
         )
 
 
@@ -181,8 +195,10 @@ class StepLines:
         if b.t_end_s is None:
             self._say(f"{head} started at run time t={b.t_start_s:.1f} s (wall {wall})")
         else:
-            self._say(f"{head} ended at run time t={b.t_end_s:.1f} s, "
-                      f"took {b.t_end_s - b.t_start_s:.1f} s (wall {wall})")
+            self._say(
+                f"{head} ended at run time t={b.t_end_s:.1f} s, "
+                f"took {b.t_end_s - b.t_start_s:.1f} s (wall {wall})"
+            )
 
     def verdict(self, verdict: Any) -> None:
         """Verdicts are printed together at the end."""
@@ -191,7 +207,9 @@ class StepLines:
         """The command prints the outcome."""
 
 
-def runs_view(console: Console, title: str, rows: Sequence[Sequence[str]], columns: Sequence[str]) -> None:
+def runs_view(
+    console: Console, title: str, rows: Sequence[Sequence[str]], columns: Sequence[str]
+) -> None:
     """A table on a terminal; one ``key=value`` line a run otherwise (nothing truncated)."""
     if console.is_terminal:
         table = Table(title=title)
@@ -203,9 +221,21 @@ def runs_view(console: Console, title: str, rows: Sequence[Sequence[str]], colum
         return
     console.print(f"{title}:", highlight=False, markup=False)
     for row in rows:
-        console.print("  " + "  ".join(f"{c}={v}" for c, v in zip(columns, row) if v != ""),
-                      highlight=False, markup=False, soft_wrap=True)
+        console.print(
+            "  " + "  ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True) if v != ""),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
-__all__ = ["fmt_time", "why", "verdict_table", "verdict_lines", "show_verdicts", "ProgressView",
-           "StepLines", "runs_view"]
+__all__ = [
+    "fmt_time",
+    "why",
+    "verdict_table",
+    "verdict_lines",
+    "show_verdicts",
+    "ProgressView",
+    "StepLines",
+    "runs_view",
+]

@@ -96,8 +96,17 @@ def not_found_message(kind: str, path: Path, rootdir: Path | None = None) -> str
     if known:
         msg += f" {kind} known: {', '.join(known)}"
     else:
-        msg += f" (no {kind} found in {', '.join(str(d) for d in search_dirs(kind, rootdir)) or KINDS[kind]})"
+        where = ", ".join(str(d) for d in search_dirs(kind, rootdir)) or str(KINDS[kind])
+        msg += f" (no {kind} found in {where})"
     return msg
 
 
-__all__ = ["KINDS", "DEFAULT_DB", "shipped_dir", "search_dirs", "names", "find", "not_found_message"]
+__all__ = [
+    "KINDS",
+    "DEFAULT_DB",
+    "shipped_dir",
+    "search_dirs",
+    "names",
+    "find",
+    "not_found_message",
+]

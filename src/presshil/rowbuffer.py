@@ -40,7 +40,9 @@ class RowBuffer:
         self._status[i] = row[5]
         channels = row[6]
         if len(channels) != self.n_channels:
-            raise ValueError(f"sample at t={row[0]:g} s has {len(channels)} channels; expected {self.n_channels}")
+            raise ValueError(
+                f"sample at t={row[0]:g} s has {len(channels)} channels; expected {self.n_channels}"
+            )
         self._channels[i] = channels
         self._n = i + 1
 

@@ -34,7 +34,12 @@ if TYPE_CHECKING:
 
 #: status of a run, as stored in the results store (kept for callers that compare strings)
 PASSED, FAILED, ABORTED, ERROR, INTERRUPTED = (
-    RunStatus.PASSED, RunStatus.FAILED, RunStatus.ABORTED, RunStatus.ERROR, RunStatus.INTERRUPTED)
+    RunStatus.PASSED,
+    RunStatus.FAILED,
+    RunStatus.ABORTED,
+    RunStatus.ERROR,
+    RunStatus.INTERRUPTED,
+)
 EXIT_CODES = {s.value: s.exit_code for s in RunStatus if s is not RunStatus.RUNNING}
 
 
@@ -107,20 +112,39 @@ class _Execution:
             if self.cancel is not None and self.cancel.is_set():
                 raise _Stopped(getattr(self.cancel, "reason", None) or "stop requested")
             t, sample = self.sampler.next()
-            row = (t, sample.setpoint_mpa, sample.pressure_mpa, sample.force_kn,
-                   sample.position_mm, int(sample.status), tuple(sample.channels_kn))
+            row = (
+                t,
+                sample.setpoint_mpa,
+                sample.pressure_mpa,
+                sample.force_kn,
+                sample.position_mm,
+                int(sample.status),
+                tuple(sample.channels_kn),
+            )
             self.sink.sample(row)
             if self._columns is not None:
                 self._columns.append(row)
             self.sampler.supervise(sample, t)
             if self.progress is not None:
                 name, index, iteration = self.step_label
-                self.progress(Progress(name, index, len(self.protocol.steps), iteration, t,
-                                       sample.pressure_mpa, sample.setpoint_mpa, self.expected_total_s))
+                self.progress(
+                    Progress(
+                        name,
+                        index,
+                        len(self.protocol.steps),
+                        iteration,
+                        t,
+                        sample.pressure_mpa,
+                        sample.setpoint_mpa,
+                        self.expected_total_s,
+                    )
+                )
             if until(sample, t - self._t_begin):
                 return
 
-    def run_body(self, steps: Sequence[Any], name: str, index: int, iteration: str) -> list[Verdict]:
+    def run_body(
+        self, steps: Sequence[Any], name: str, index: int, iteration: str
+    ) -> list[Verdict]:
         out: list[Verdict] = []
         self.run_steps(steps, f"{name}.", index, iteration, out)
         return out
@@ -154,8 +178,14 @@ class _Execution:
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, self._t_begin) for v in verdicts]
 
-    def run_steps(self, steps: Sequence[Any], prefix: str, top_index: int | None, iteration: str,
-                  out: list[Verdict]) -> None:
+    def run_steps(
+        self,
+        steps: Sequence[Any],
+        prefix: str,
+        top_index: int | None,
+        iteration: str,
+        out: list[Verdict],
+    ) -> None:
         """Run ``steps`` (top level when ``top_index`` is None, else inside a repeat), adding
         verdicts to ``out`` as each step ends, so an abort keeps those already judged."""
         for j, step in enumerate(steps):
@@ -165,8 +195,11 @@ class _Execution:
             judged = len(out)
             if top_index is None:
                 self.step_label = (name, j, "")
-                self.sink.step(StepBoundary(j, name, step.type, t_start, None,
-                                            behaviour(step).band(step, self.setpoint)))
+                self.sink.step(
+                    StepBoundary(
+                        j, name, step.type, t_start, None, behaviour(step).band(step, self.setpoint)
+                    )
+                )
             try:
                 if isinstance(step, RepeatStep):
                     self.run_repeat(step, name, index, iteration, out)
@@ -179,9 +212,14 @@ class _Execution:
                     for v in out[judged:]:
                         self.sink.verdict(v)
                     self.sink.step(StepBoundary(j, name, step.type, t_start, record.t_end_s))
-                    self.event("step", f"{j} {name} {step.type} {record.t_start_s:.3f}..{record.t_end_s:.3f}")
+                    self.event(
+                        "step",
+                        f"{j} {name} {step.type} {record.t_start_s:.3f}..{record.t_end_s:.3f}",
+                    )
 
-    def run_repeat(self, step: RepeatStep, name: str, index: int, iteration: str, out: list[Verdict]) -> None:
+    def run_repeat(
+        self, step: RepeatStep, name: str, index: int, iteration: str, out: list[Verdict]
+    ) -> None:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
         seen = 0
@@ -350,8 +388,16 @@ def _abort(ex: _Execution, message: str, kind: str = "abort") -> None:
     ex.press.safe_state()
     ex.event(kind, message)
     name = ex.step_label[0] or "run"
-    verdict = Verdict(step=name, criterion="completed", value=0.0, limit=1.0, unit="",
-                      passed=False, detail=message, t_s=ex.now())
+    verdict = Verdict(
+        step=name,
+        criterion="completed",
+        value=0.0,
+        limit=1.0,
+        unit="",
+        passed=False,
+        detail=message,
+        t_s=ex.now(),
+    )
     ex.verdicts.append(verdict)
     ex.sink.verdict(verdict)
 

@@ -205,7 +205,10 @@ class Sampler:
                     first_failure_t = t
                 failures += 1
                 self._event("transport-error", f"{type(exc).__name__}: {exc}")
-                if failures > policy.retry_budget or t - first_failure_t > policy.retry_time_budget_s:
+                if (
+                    failures > policy.retry_budget
+                    or t - first_failure_t > policy.retry_time_budget_s
+                ):
                     raise SupervisionAbort(
                         f"transport lost: {failures} consecutive errors in "
                         f"{t - first_failure_t:.2f} s ({what}), last: {exc}",
@@ -219,7 +222,8 @@ class Sampler:
         limit = self.max_pressure_mpa
         if limit is not None and sample.pressure_mpa > limit:
             raise SupervisionAbort(
-                f"over-pressure: {sample.pressure_mpa:.3f} MPa > limit {limit:g} MPa at t={t:.3f} s",
+                f"over-pressure: {sample.pressure_mpa:.3f} MPa > limit {limit:g} MPa "
+                f"at t={t:.3f} s",
                 "overpressure",
             )
         if sample.faulted and not allow_fault:

@@ -8,6 +8,7 @@ of the stored record.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -241,7 +242,9 @@ class QueuedSink:
 
     def _put(self, method: str, *args: Any, wait: bool) -> None:
         try:
-            self._queue.put((method, args), block=wait, timeout=self.put_timeout_s if wait else None)
+            self._queue.put(
+                (method, args), block=wait, timeout=self.put_timeout_s if wait else None
+            )
         except queue.Full:
             self.dropped += 1
 
@@ -266,10 +269,8 @@ class QueuedSink:
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Stop the thread after what is queued (bounded by ``timeout_s``)."""
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=timeout_s)
-        except queue.Full:
-            pass
         self._thread.join(timeout_s)
 
 

@@ -111,7 +111,9 @@ def behaviour(step: Any) -> StepType:
         return _REGISTRY[step.type]
     except (KeyError, AttributeError):
         known = ", ".join(sorted(_REGISTRY))
-        raise TypeError(f"no behaviour registered for step {step!r}; known types: {known}") from None
+        raise TypeError(
+            f"no behaviour registered for step {step!r}; known types: {known}"
+        ) from None
 
 
 def registered_tags() -> tuple[str, ...]:
@@ -119,7 +121,9 @@ def registered_tags() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def sequence_nominal_s(steps: Sequence[Any], start_mpa: float, max_rate_mpa_s: float) -> tuple[float, float]:
+def sequence_nominal_s(
+    steps: Sequence[Any], start_mpa: float, max_rate_mpa_s: float
+) -> tuple[float, float]:
     """(duration, setpoint after) of ``steps`` run in order from ``start_mpa``."""
     total = 0.0
     p = start_mpa
@@ -163,7 +167,9 @@ class Ramp(StepType):
         def done(s: Sample, t: float) -> bool:
             if not arrived and abs(s.setpoint_mpa - target) < 1e-6 and t >= nominal:
                 arrived.append(t)
-            if arrived and (s.status & Status.AT_SETPOINT or t - arrived[0] >= ctx.settle_after_ramp_s):
+            if arrived and (
+                s.status & Status.AT_SETPOINT or t - arrived[0] >= ctx.settle_after_ramp_s
+            ):
                 return True
             if t > nominal + ctx.step_timeout_margin_s:
                 ctx.event("step-timeout", f"{name}: setpoint {target:g} MPa not reached")

@@ -49,9 +49,16 @@ class Driver:
     a probe that provokes an over-pressure trip on purpose leaves it None.
     """
 
-    def __init__(self, press: Press, interval_s: float, recorder: Recorder | None = None,
-                 extra: Callable[[], float] | None = None, heartbeat: bool = True,
-                 max_pressure_mpa: float | None = None, policy: SamplerPolicy | None = None) -> None:
+    def __init__(
+        self,
+        press: Press,
+        interval_s: float,
+        recorder: Recorder | None = None,
+        extra: Callable[[], float] | None = None,
+        heartbeat: bool = True,
+        max_pressure_mpa: float | None = None,
+        policy: SamplerPolicy | None = None,
+    ) -> None:
         self.press = press
         self.clock = press.clock
         self.interval_s = interval_s
