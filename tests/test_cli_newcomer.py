@@ -73,7 +73,7 @@ def test_why_names_the_time_base_of_the_metric_detail() -> None:
     assert long_detail in lines[-1]
 
 
-def test_export_writes_no_float_noise_and_defaults_beside_the_store(
+def test_export_and_report_write_no_float_noise_and_default_beside_the_store(
     tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -88,6 +88,10 @@ def test_export_writes_no_float_noise_and_defaults_beside_the_store(
     times = [row.split(",")[0] for row in csv[1:]]
     assert times[:3] == ["0.05", "0.1", "0.15"]
     assert all(len(t) < 14 for t in times)  # 0.04000000000000002 would be 19 characters
+    report = CliRunner().invoke(app, ["report", "1", "--db", str(db)])
+    assert report.exit_code == 0, report.output
+    assert (db.parent / "run-1.html").stat().st_size > 1000
+    assert not list(tmp_path.glob("run-1.*"))
 
 
 def test_check_recognises_an_acceptance_suite(tmp_path: Path) -> None:

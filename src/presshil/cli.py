@@ -260,7 +260,9 @@ def export_cmd(
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
         store = Store(db)
-        path = store.export(run_id, output or db.parent / f"run-{run_id}.{format}", format)
+        from .report import default_path
+
+        path = store.export(run_id, output or default_path(db, run_id, format), format)
         out.print(f"wrote {path}", highlight=False)
         store.close()
 

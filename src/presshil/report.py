@@ -1,4 +1,8 @@
-"""Run reports: a JSON summary and a PNG of pressure against time.
+"""Run reports, in one place: a JSON summary, a PNG of pressure against time, and the HTML
+report of a stored run.
+
+Where files go when nobody says: beside the results store (``results/run-7.html`` for
+``results/presshil.sqlite``), never the current directory (:func:`default_path`).
 
 The plot shows the measured pressure, each load-cell channel as the pressure it would mean
 if every channel carried the same force (so imbalance shows as spread), the active setpoint,
@@ -18,6 +22,7 @@ from .steps import behaviour, setpoint_before
 
 if TYPE_CHECKING:
     from .runner import RunResult
+    from .store import Store
 
 #: above this many samples the plot draws a min/max envelope per pixel column instead
 MAX_PLOT_POINTS = 20_000
@@ -120,15 +125,36 @@ def plot_run(result: RunResult, path: Path) -> Path:
     return path
 
 
-def write_run_report(result: RunResult, directory: Path) -> list[Path]:
-    """Write ``summary.json`` and ``pressure.png`` for ``result`` into ``directory``."""
+def write_run_report(result: RunResult, directory: Path, *, html: bool = False) -> list[Path]:
+    """Write ``run-ID.json`` and ``run-ID.png`` for ``result`` into ``directory`` (named after
+    the protocol when the run was not stored); with ``html``, the stored run's HTML too."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"run-{result.run_id}" if result.run_id is not None else result.protocol.name
     json_path = directory / f"{stem}.json"
     json_path.write_text(json.dumps(summary(result), indent=2, default=float) + "\n")
     png_path = plot_run(result, directory / f"{stem}.png")
-    return [json_path, png_path]
+    paths = [json_path, png_path]
+    store = result._store
+    if html and store is not None and result.run_id is not None:
+        paths.append(write_html_report(store, result.run_id, directory / f"{stem}.html"))
+    return paths
 
 
-__all__ = ["summary", "plot_run", "write_run_report"]
+def write_html_report(store: Store, run_id: int, path: Path) -> Path:
+    """Write the self-contained HTML report of stored run ``run_id`` to ``path``."""
+    from .acceptance.stored import render_stored_run
+
+    html = render_stored_run(store, run_id)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def default_path(db: Path, run_id: int, suffix: str) -> Path:
+    """Where a run's file goes when no output is given: ``run-ID.SUFFIX`` beside the store."""
+    return Path(db).parent / f"run-{run_id}.{suffix.lstrip('.')}"
+
+
+__all__ = ["summary", "plot_run", "write_run_report", "write_html_report", "default_path"]
