@@ -15,60 +15,88 @@ from .trace import Trace
 #: ``(t_s, setpoint_mpa, pressure_mpa, force_kn, position_mm, status, channels_kn)``
 Row = tuple[float, float, float, float, float, int, Sequence[float]]
 
-_FIRST_CHUNK = 1024
+_CHUNK_ROWS = 16_384
 
 
 class RowBuffer:
-    """Append-only columns of sample rows with ``n_channels`` load-cell channels."""
+    """Append-only columns of sample rows with ``n_channels`` load-cell channels.
+
+    Rows go into fixed-size chunks (no doubling, so no moment holds two copies while growing);
+    :meth:`trace` joins them once.
+    """
 
     def __init__(self, n_channels: int) -> None:
         self.n_channels = int(n_channels)
-        self._n = 0
-        self._scalars = np.empty((_FIRST_CHUNK, 5), dtype=float)  # t, sp, p, force, position
-        self._status = np.empty(_FIRST_CHUNK, dtype=np.int64)
-        self._channels = np.empty((_FIRST_CHUNK, self.n_channels), dtype=float)
+        self._full: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._i = 0
+        self._new_chunk()
+
+    def _new_chunk(self) -> None:
+        # t, setpoint, pressure, force, position | status | channels
+        self._scalars = np.empty((_CHUNK_ROWS, 5), dtype=float)
+        self._status = np.empty(_CHUNK_ROWS, dtype=np.int64)
+        self._channels = np.empty((_CHUNK_ROWS, self.n_channels), dtype=float)
+        self._i = 0
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._full) * _CHUNK_ROWS + self._i
 
     def append(self, row: Row) -> None:
         """Add one row ``(t_s, setpoint, pressure, force, position, status, channels)``."""
-        if self._n == self._status.size:
-            self._grow()
-        i = self._n
-        self._scalars[i] = row[:5]
-        self._status[i] = row[5]
         channels = row[6]
         if len(channels) != self.n_channels:
             raise ValueError(
                 f"sample at t={row[0]:g} s has {len(channels)} channels; expected {self.n_channels}"
             )
+        if self._i == _CHUNK_ROWS:
+            self._full.append((self._scalars, self._status, self._channels))
+            self._new_chunk()
+        i = self._i
+        self._scalars[i] = row[:5]
+        self._status[i] = row[5]
         self._channels[i] = channels
-        self._n = i + 1
+        self._i = i + 1
 
     def clear(self) -> None:
-        """Forget the rows (keeps the allocated chunk for reuse)."""
-        self._n = 0
+        """Forget the rows (keeps the current chunk for reuse)."""
+        self._full.clear()
+        self._i = 0
 
     def trace(self) -> Trace:
         """The rows so far as a :class:`~presshil.trace.Trace` (copies, safe to keep)."""
-        n = self._n
-        s = self._scalars[:n]
-        return Trace(
-            t=s[:, 0].copy(),
-            setpoint=s[:, 1].copy(),
-            pressure=s[:, 2].copy(),
-            force=s[:, 3].copy(),
-            position=s[:, 4].copy(),
-            status=self._status[:n].copy(),
-            channels=self._channels[:n].copy(),
-        )
+        return self._join(consume=False)
 
-    def _grow(self) -> None:
-        size = self._status.size * 2
-        self._scalars = np.resize(self._scalars, (size, 5))
-        self._status = np.resize(self._status, size)
-        self._channels = np.resize(self._channels, (size, self.n_channels))
+    def drain(self) -> Trace:
+        """The rows as a trace, emptying the buffer chunk by chunk as they are copied, so the
+        peak is one copy of the rows plus one chunk."""
+        return self._join(consume=True)
+
+    def _join(self, consume: bool) -> Trace:
+        n = len(self)
+        t, sp, p, f, pos = (np.empty(n) for _ in range(5))
+        status = np.empty(n, dtype=np.int64)
+        channels = np.empty((n, self.n_channels))
+        parts = [
+            *self._full,
+            (self._scalars[: self._i], self._status[: self._i], self._channels[: self._i]),
+        ]
+        if consume:
+            self._full = []
+        at = 0
+        for k, (sc, st, ch) in enumerate(parts):
+            m = st.shape[0]
+            for col, dest in enumerate((t, sp, p, f, pos)):
+                dest[at : at + m] = sc[:m, col]
+            status[at : at + m] = st
+            channels[at : at + m] = ch
+            at += m
+            if consume:
+                parts[k] = None  # type: ignore[call-overload]  # let the chunk go now
+        if consume:
+            self._i = 0
+        return Trace(
+            t=t, setpoint=sp, pressure=p, force=f, position=pos, status=status, channels=channels
+        )
 
 
 __all__ = ["RowBuffer"]

@@ -163,7 +163,7 @@ class _Execution:
         self.setpoint = b.setpoint_after(step, start)
         if not step.expect:
             return []
-        rows = self._segment_rows.trace()
+        rows = self._segment_rows.drain()
         segment = Segment(
             kind=b.kind,
             t=rows.t - self._t_begin,
