@@ -51,7 +51,7 @@ def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, n
     """Min/max envelope of ``y`` over ``buckets`` equal slices (keeps spikes visible)."""
     edges = np.linspace(0, len(t), buckets + 1).astype(int)
     tt, yy = [], []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         if b <= a:
             continue
         seg = y[a:b]
@@ -87,7 +87,8 @@ def plot_run(result: RunResult, path: Path) -> Path:
         2, 1, figsize=(11, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
     for ch in range(n_ch):
-        draw(ax, trace.channels[:, ch] * n_ch * 1000.0 / area, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
+        as_pressure = trace.channels[:, ch] * n_ch * 1000.0 / area
+        draw(ax, as_pressure, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
     draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
     draw(ax, trace.setpoint, lw=1.0, ls="--", color="tab:red", label="setpoint")
     labelled = False

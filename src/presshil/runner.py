@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .errors import DeviceFault, PressError, SafetyAbort
 from .metrics import Segment, Verdict, evaluate_all
 from .press import Press
-from .protocol import Protocol, RepeatStep
+from .protocol import Protocol
 from .results import Progress, RunResult, RunTiming, StepRecord
 from .rowbuffer import RowBuffer
 from .sampler import JitterStats, Sampler, SupervisionAbort, rated_pressure_mpa
@@ -142,13 +142,6 @@ class _Execution:
             if until(sample, t - self._t_begin):
                 return
 
-    def run_body(
-        self, steps: Sequence[Any], name: str, index: int, iteration: str
-    ) -> list[Verdict]:
-        out: list[Verdict] = []
-        self.run_steps(steps, f"{name}.", index, iteration, out)
-        return out
-
     # --- steps --------------------------------------------------------------------------
     def run_leaf(self, step: Any, name: str) -> list[Verdict]:
         b = behaviour(step)
@@ -201,7 +194,7 @@ class _Execution:
                     )
                 )
             try:
-                if isinstance(step, RepeatStep):
+                if behaviour(step).children(step):  # a repeat: its body, count times
                     self.run_repeat(step, name, index, iteration, out)
                 else:
                     out.extend(self.run_leaf(step, name))
@@ -218,7 +211,7 @@ class _Execution:
                     )
 
     def run_repeat(
-        self, step: RepeatStep, name: str, index: int, iteration: str, out: list[Verdict]
+        self, step: Any, name: str, index: int, iteration: str, out: list[Verdict]
     ) -> None:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}

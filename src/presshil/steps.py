@@ -50,9 +50,6 @@ class StepContext(Protocol):
     def event(self, kind: str, message: str) -> None:
         """Record an event on the run."""
 
-    def run_body(self, steps: Sequence[Any], name: str, index: int, iteration: str) -> list[Any]:
-        """Run nested ``steps`` once; the verdicts they produced."""
-
 
 class StepType:
     """Behaviour of one step type; subclasses set ``tag`` and override what applies."""
