@@ -6,6 +6,7 @@ never know which press they drive.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 
 from .clock import Clock
@@ -73,7 +74,11 @@ class Press(ABC):
         """Release the connection; the press object is unusable afterwards."""
 
     def make_safe(
-        self, *, die_area_mm2: float | None = None, unload_below_mpa: float = 0.3, timeout_s: float = 10.0
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        unload_below_mpa: float = 0.3,
+        timeout_s: float = 10.0,
     ) -> None:
         """Leave the press idle and known: stop, wait until unloaded, reset, then configure
         (the die area if given first, then the soft limit at the rating for that area, watchdog
@@ -90,10 +95,8 @@ class Press(ABC):
 
     def safe_state(self) -> None:
         """Best effort: stop the press, swallowing link errors (used in ``finally`` paths)."""
-        try:
+        with contextlib.suppress(Exception):  # the link may be gone; safety must not raise
             self.stop()
-        except Exception:  # noqa: BLE001 - the link may be gone; safety must not raise
-            pass
 
     def __enter__(self) -> Press:
         return self

@@ -47,20 +47,26 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
 
 
 def _describe(v: Verdict, index: int, t0: float) -> str:
+    """One failure; times named by their base: run time, and step time from the step start."""
     spec = EXPECT_KEYS.get(v.criterion)
     direction = "at least" if spec is not None and spec.comparison == "min" else "at most"
     where = ""
     if v.t_s is not None:
-        where += f" at t={v.t_s + t0:.3f} s"
+        where += f" at run time t={v.t_s + t0:.3f} s (step time {v.t_s:.3f} s)"
     if v.channel is not None:
         where += f" on channel {v.channel + 1}"
-    msg = f"step {v.step!r} (index {index}): {v.criterion} = {v.value:.4g} {v.unit}{where}, limit {direction} {v.limit:g} {v.unit}"
+    msg = (
+        f"step {v.step!r} (index {index}): {v.criterion} = {v.value:.4g} {v.unit}{where}, "
+        f"limit {direction} {v.limit:g} {v.unit}"
+    )
     if v.detail:
-        msg += f" ({v.detail})"
+        msg += f" ({v.detail.replace('at t = ', 'at step time t = ')})"
     return msg
 
 
-def _check(result: RunResult, step: int | str, limits: dict[str, float | None], settle_s: float) -> None:
+def _check(
+    result: RunResult, step: int | str, limits: dict[str, float | None], settle_s: float
+) -> None:
     wanted = {k: v for k, v in limits.items() if v is not None}
     if not wanted:
         raise TypeError("give at least one limit, e.g. band_mpa=0.25")
@@ -68,7 +74,8 @@ def _check(result: RunResult, step: int | str, limits: dict[str, float | None], 
     record = result.step_record(step)
     failures = []
     for key, limit in wanted.items():
-        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s, band_mpa=wanted.get("band_mpa"))
+        band = wanted.get("band_mpa")
+        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s, band_mpa=band)
         if not verdict.passed:
             failures.append(_describe(verdict, record.index, record.t_start_s))
     if failures:
