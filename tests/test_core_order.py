@@ -76,3 +76,13 @@ def test_rated_pressure_is_force_over_area_capped_by_the_rating() -> None:
     assert rated_pressure_mpa(ident, None) == ident.rated_max_pressure_mpa
     assert rated_pressure_mpa(ident, 1e9) == pytest.approx(ident.rated_max_force_kn * 1000 / 1e9)
     assert math.isfinite(rated_pressure_mpa(ident, 1.0))
+
+
+def test_bindings_take_their_url_when_built() -> None:
+    from presshil.sim.press import SimPress
+
+    url = "sim://?seed=3&specimen=nmc-lpscl-li-10mm"
+    assert presshil.open_press(url).url == url
+    assert SimPress(seed=3, url="sim://?seed=3").url == "sim://?seed=3"
+    source = (ROOT / "src" / "presshil" / "urls.py").read_text()
+    assert "press.url =" not in source  # nothing patches the URL in after construction

@@ -20,6 +20,7 @@ class Press(ABC):
     virtual for a simulated press, :class:`~presshil.clock.WallClock` for a real one.
     """
 
+    #: the URL the press was opened with; each binding sets it in its constructor
     url: str = ""
 
     @property
