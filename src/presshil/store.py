@@ -579,10 +579,8 @@ def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
         for piece in chunks:
             # str() of a float32 is its shortest exact decimal ("1.1", not 1.100000023841858).
             ch = [[str(x) for x in row] for row in piece.channels.astype(np.float32)]
-            # 12 significant digits: no binary noise (0.04, not 0.04000000000000002)
-            cols = [[format(x, ".12g") for x in c.tolist()] for c in
-                    (piece.t, piece.setpoint, piece.pressure, piece.force, piece.position)]
-            cols.append(piece.status.tolist())
+            cols = [piece.t.tolist(), piece.setpoint.tolist(), piece.pressure.tolist(),
+                    piece.force.tolist(), piece.position.tolist(), piece.status.tolist()]
             out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch))
 
 
