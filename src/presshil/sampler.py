@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .errors import PressError, SafetyAbort, TransportError
-from .state import Sample, fault_text
+from .state import Identity, Sample, fault_text
+
+if TYPE_CHECKING:
+    from .press import Press
 
 T = TypeVar("T")
 
@@ -110,7 +113,7 @@ class Sampler:
 
     def __init__(
         self,
-        press: object,
+        press: Press,
         *,
         interval_s: float,
         policy: SamplerPolicy | None = None,
@@ -121,7 +124,7 @@ class Sampler:
         if not interval_s > 0:
             raise ValueError(f"sampling interval must be > 0 s, got {interval_s!r}")
         self.press = press
-        self.clock = press.clock  # type: ignore[attr-defined]
+        self.clock = press.clock
         self.interval_s = float(interval_s)
         self.policy = policy or SamplerPolicy()
         self.max_pressure_mpa = max_pressure_mpa
@@ -156,16 +159,18 @@ class Sampler:
         if not self.heartbeat_enabled:
             return
         try:
-            self.press.heartbeat()  # type: ignore[attr-defined]
+            self.press.heartbeat()
         except PressError as exc:
             self._event("transport-error", f"heartbeat: {exc}")
 
     # --- sampling ------------------------------------------------------------------------
-    def next(self, *, allow_fault: bool = False) -> tuple[float, Sample]:
-        """Wait for the next deadline, heartbeat, read (with retries) and supervise.
+    def next(self) -> tuple[float, Sample]:
+        """Wait for the next deadline, heartbeat, read (with retries); judge it with
+        :meth:`supervise` (or use :meth:`poll`) once it is recorded.
 
         Returns ``(t, sample)`` with ``t`` in seconds since ``t0``. The sample is kept in
-        :attr:`last_sample` before it is judged: the sample that trips a limit is evidence.
+        :attr:`last_sample`: record it before judging, the sample that trips a limit is
+        evidence.
         """
         self._k += 1
         due = self.t0 + self._k * self.interval_s
@@ -181,7 +186,7 @@ class Sampler:
 
     def read(self) -> Sample:
         """Read now, retrying a failed read within the policy's budgets (with backoff)."""
-        sample: Sample = self.call("read", self.press.read)  # type: ignore[attr-defined]
+        sample: Sample = self.call("read", self.press.read)
         self.last_sample = sample
         return sample
 
@@ -254,7 +259,7 @@ class Sampler:
 
 
 def bring_to_safe_state(
-    press: object,
+    press: Press,
     *,
     die_area_mm2: float | None = None,
     unload_below_mpa: float = 0.3,
@@ -268,12 +273,12 @@ def bring_to_safe_state(
     watchdog off. Waits on the press's own clock, bounded by ``timeout_s``, feeding the
     watchdog. Returns the last sample seen while unloading (None if none was read).
     """
-    press.stop()  # type: ignore[attr-defined]
+    press.stop()
     sampler = Sampler(press, interval_s=interval_s)
     sample = sampler.read()
     while abs(sample.pressure_mpa) >= unload_below_mpa and sampler.now() < timeout_s:
         _, sample = sampler.next()
-    press.reset()  # type: ignore[attr-defined]
+    press.reset()
     # a latched fault clears on the press's next cycle: wait for it (bounded) so the state
     # handed over is known, not merely requested
     sample = sampler.read()
@@ -281,20 +286,20 @@ def bring_to_safe_state(
     while sample.faulted and sampler.now() < clear_by_s:
         _, sample = sampler.next()
     if die_area_mm2 is not None:
-        press.configure(die_area_mm2=die_area_mm2)  # type: ignore[attr-defined]
-    rated = rated_pressure_mpa(press.identity, die_area_mm2)  # type: ignore[attr-defined]
-    press.configure(watchdog_ms=0, soft_max_mpa=rated)  # type: ignore[attr-defined]
+        press.configure(die_area_mm2=die_area_mm2)
+    rated = rated_pressure_mpa(press.identity, die_area_mm2)
+    press.configure(watchdog_ms=0, soft_max_mpa=rated)
     return sample
 
 
-def rated_pressure_mpa(identity: object, die_area_mm2: float | None) -> float:
+def rated_pressure_mpa(identity: Identity, die_area_mm2: float | None) -> float:
     """The highest pressure a press may be asked for on a die of ``die_area_mm2``.
 
     The press's rated pressure, capped by its rated force spread over the die
     (``kN * 1000 / mm² = MPa``). Without an area, the rated pressure as reported.
     """
-    rated = float(identity.rated_max_pressure_mpa)  # type: ignore[attr-defined]
-    force_kn = float(identity.rated_max_force_kn)  # type: ignore[attr-defined]
+    rated = float(identity.rated_max_pressure_mpa)
+    force_kn = float(identity.rated_max_force_kn)
     if die_area_mm2 is None or not die_area_mm2 > 0 or not force_kn > 0:
         return rated
     return min(rated, force_kn * 1000.0 / die_area_mm2)
