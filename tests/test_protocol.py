@@ -92,7 +92,7 @@ def test_cycling_protocol_is_100_cycles_of_two_one_hour_holds():
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
 def test_library_hold_bands_follow_domain_rule_or_tighter(path):
-    # DOMAIN.md: band ±1 % or ±0.25 MPa, whichever is larger; the assembly spec asks ±0.5 MPa.
+    # docs/domain.md: band ±1 % or ±0.25 MPa, whichever is larger; the assembly spec asks ±0.5 MPa.
     proto = load_protocol(path)
     setpoint = 0.0
     for step in _flatten(proto.steps):

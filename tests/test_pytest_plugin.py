@@ -152,7 +152,7 @@ def test_failure_message_names_step_time_value_and_limit(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*step 'hold-20' (index 1): band_mpa = * MPa at t=* s, limit at most 0.0001 MPa*"]
+        ["*step 'hold-20' (index 1): band_mpa = * MPa at run time t=* s (step time * s), limit at most 0.0001 MPa*"]
     )
 
 

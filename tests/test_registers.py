@@ -27,7 +27,7 @@ from presshil.transports.registers import (
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "register-map.md"
 
-# DESIGN.md's pinned tables: name -> (space, address, type)
+# the pinned v1 tables (docs/register-map.md): name -> (space, address, type)
 PINNED = {
     "status": ("input", 0, "u16"),
     "fault_code": ("input", 1, "u16"),

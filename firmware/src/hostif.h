@@ -1,5 +1,5 @@
 /*
- * hostif.h - the host interface: press register map v1 (DESIGN.md) over any Modbus stack.
+ * hostif.h - the host interface: press register map v1 (docs/register-map.md) over any Modbus stack.
  *
  * The HAL's Modbus server hands every register request to hostif_read / hostif_write and
  * sends back what they return; the rules of the map (defined addresses, value ranges,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,13 +16,17 @@ from urllib.parse import parse_qsl, urlencode
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
+from .library import DEFAULT_DB
+from .status import EXIT_BAD_INPUT, RunStatus
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_OK = RunStatus.PASSED.exit_code
+EXIT_FAILED = RunStatus.FAILED.exit_code
+EXIT_USAGE = EXIT_BAD_INPUT
+EXIT_ABORTED = RunStatus.ABORTED.exit_code
 DEFAULT_PRESS = "sim://"
-DEFAULT_DB = Path("results/presshil.sqlite")
 
 app = typer.Typer(
     name="presshil",
@@ -34,8 +37,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a line is never broken inside a word (CI logs are read, then grepped)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 def _version(value: bool) -> None:
     if value:
@@ -101,82 +105,6 @@ def with_seed(url: str, seed: int | None) -> str:
     return f"{base}?{urlencode(params, safe=',@:=;')}"
 
 
-def _fmt_time(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    h, rem = divmod(int(seconds), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}"
-
-
-class _ProgressView:
-    """A rich progress bar fed by the runner, redrawn at most ten times a wall second."""
-
-    def __init__(self, console: Console, enabled: bool) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn
-
-        self.enabled = enabled
-        self.wall0 = time.perf_counter()
-        self.last_update = 0.0
-        self.bar = Progress(
-            TextColumn("[bold]{task.fields[step]}[/]"),
-            BarColumn(),
-            TextColumn("{task.percentage:>5.1f}%"),
-            TextColumn("{task.fields[pressure]}"),
-            TextColumn("{task.fields[clock]}"),
-            console=console,
-            transient=False,
-            disable=not enabled,
-        )
-        self.task = self.bar.add_task("run", total=1.0, step="starting", pressure="", clock="")
-
-    def __enter__(self) -> _ProgressView:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)  # type: ignore[arg-type]
-
-    def __call__(self, p) -> None:  # p: presshil.runner.Progress
-        now = time.perf_counter()
-        if now - self.last_update < 0.1:
-            return
-        self.last_update = now
-        step = f"step {p.step_index + 1}/{p.step_count} {p.step_name}"
-        if p.iteration:
-            step += f" [{p.iteration}]"
-        total = p.expected_total_s or 1.0
-        self.bar.update(
-            self.task,
-            completed=min(p.t_s / total, 0.999),
-            step=step,
-            pressure=f"{p.pressure_mpa:7.2f} MPa (sp {p.setpoint_mpa:6.2f})",
-            clock=f"t={_fmt_time(p.t_s)} / {_fmt_time(total)}  wall {_fmt_time(now - self.wall0)}",
-        )
-
-
-def verdict_table(verdicts) -> Table:
-    """The verdicts as a rich table; details (worst sample, channel) only for failures."""
-    table = Table(title="Verdicts")
-    for col in ("step", "criterion", "value", "limit", "unit", "result"):
-        table.add_column(col, no_wrap=col != "step")
-    failed = [v for v in verdicts if not v.passed]
-    if failed:
-        table.add_column("why", overflow="fold", ratio=1)
-    for v in verdicts:
-        row = [v.step, v.criterion, f"{v.value:.4g}", f"{v.limit:.4g}", v.unit,
-               "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"]
-        if failed:
-            why = ""
-            if not v.passed:
-                where = f"t={v.t_s:.2f} s" if v.t_s is not None else ""
-                if v.channel is not None:
-                    where += f", channel {v.channel + 1}"
-                why = "; ".join(x for x in (where, v.detail) if x)
-            row.append(why)
-        table.add_row(*row)
-    return table
-
-
 @app.command("run")
 def run_cmd(
     protocol: Annotated[Path, typer.Argument(help="Protocol file (TOML), or a name from protocols/.")],
@@ -212,15 +140,18 @@ def run_cmd(
                     f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
                 )
                 show = not quiet and out.is_terminal
+                lines = [StepLines(out, len(proto.steps))] if not quiet and not out.is_terminal else []
                 from .web.cli_live import live_view
 
-                with _ProgressView(out, show) as view, live_view(live, out) as run:
-                    result = run(proto, device, store=store, progress=view, seed=seed)
+                with ProgressView(out, show) as view, live_view(live, out) as run:
+                    result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines)
+                    view.finish(completed=result.status in (RunStatus.PASSED, RunStatus.FAILED))
             finally:
                 device.close()
-            out.print(verdict_table(result.verdicts))
+            starts = {r.name: r.t_start_s for r in result.steps}
+            show_verdicts(out, result.verdicts, starts)
             if result.abort_reason:
-                err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
+                err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False, soft_wrap=True)
             if report is not None:
                 from .report import write_run_report
 
@@ -231,37 +162,53 @@ def run_cmd(
     raise typer.Exit(result.exit_code)
 
 
-def resolve_protocol(path: Path) -> Path:
-    """A path as given, else a name looked up in ./protocols, then in the shipped library."""
-    if path.exists() or path.suffix == ".toml" and path.parent != Path("."):
-        return path
-    from .shipped import shipped_dir
+def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
+    """A path as given; a bare name is looked up in the library (./protocols, then the
+    shipped protocols). A missing bare name lists the known ones and suggests the closest."""
+    from .library import find
 
-    shipped = shipped_dir("protocols")
-    for base in (Path("protocols"), shipped):
-        if base is None:
-            continue
-        for candidate in (base / path, base / f"{path}.toml"):
-            if candidate.exists():
-                return candidate
-    return path  # load_protocol reports the missing file
+    if path.exists() or path.parent != Path("."):
+        return path  # load_protocol reports a missing path with its neighbours
+    return find("protocols", path, rootdir)
 
 
 @app.command("check")
 def check_cmd(
-    protocol: Annotated[list[Path], typer.Argument(help="Protocol file(s) to validate.")],
+    protocol: Annotated[list[Path], typer.Argument(help="Protocol or acceptance suite file(s) to validate.")],
 ) -> None:
-    """Validate protocol files without running them (exit 2 on the first bad one)."""
+    """Validate protocol and acceptance suite files without running them (exit 2 on the first
+    bad one). A file under an ``acceptance/`` folder, or with a ``[force_verification]`` or
+    ``[safety]`` table, is validated as a suite."""
     from .protocol import load_protocol
 
     with user_errors():
         for path in protocol:
-            proto = load_protocol(resolve_protocol(path))
+            resolved = resolve_protocol(path)
+            if _looks_like_suite(resolved):
+                from .acceptance.suite import load_suite
+
+                suite = load_suite(resolved)
+                out.print(f"[green]ok[/] {path}: acceptance suite {suite.name}", highlight=False)
+                continue
+            proto = load_protocol(resolved)
             out.print(
                 f"[green]ok[/] {path}: {proto.name}, {len(proto.steps)} steps, "
-                f"about {_fmt_time(proto.nominal_duration_s())} long",
+                f"about {fmt_time(proto.nominal_duration_s())} long",
                 highlight=False,
             )
+
+
+def _looks_like_suite(path: Path) -> bool:
+    """An acceptance suite rather than a protocol: by its folder or its tables."""
+    import tomllib
+
+    if path.parent.name == "acceptance":
+        return True
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # load_protocol reports the problem
+    return "steps" not in data and bool({"force_verification", "safety", "step_response"} & set(data))
 
 
 @app.command("runs")
@@ -273,9 +220,6 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
         store = Store(db)
-        table = Table(title=f"Runs in {db}")
-        for col in ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"):
-            table.add_column(col, overflow="fold", no_wrap=col != "press")
 
         def took(r) -> str:
             if not (r.started and r.finished):
@@ -283,14 +227,15 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             from datetime import datetime
 
             dt = datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)
-            return _fmt_time(dt.total_seconds())
+            return fmt_time(dt.total_seconds())
 
-        for r in store.list_runs():
-            table.add_row(
-                str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
-                (r.started or "")[:16].replace("T", " "), took(r), r.status,
-            )
-        out.print(table)
+        rows = [
+            (str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
+             (r.started or "")[:16].replace("T", " "), took(r), r.status)
+            for r in store.list_runs()
+        ]
+        runs_view(out, f"Runs in {db}", rows,
+                  ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"))
         store.close()
 
 
@@ -298,10 +243,17 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
 def export_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file.")] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Output file or folder (default: beside the store)."),
+    ] = None,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """Export one run's samples as CSV or Parquet."""
+    """Export one run's samples as CSV or Parquet.
+
+    Without --output the file is ``run-ID.csv`` (or ``.parquet``) in the results store's
+    folder, never the current directory.
+    """
     from .store import Store
 
     with user_errors():
@@ -310,7 +262,9 @@ def export_cmd(
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
         store = Store(db)
-        path = store.export(run_id, output or Path(f"run-{run_id}.{format}"), format)
+        from .report import default_path
+
+        path = store.export(run_id, output or default_path(db, run_id, format), format)
         out.print(f"wrote {path}", highlight=False)
         store.close()
 

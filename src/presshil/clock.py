@@ -14,9 +14,12 @@ from typing import Protocol, runtime_checkable
 class Clock(Protocol):
     """Time source the runner schedules against. Seconds, monotonic.
 
-    A clock may set ``virtual = True`` (a simulated clock): its ``sleep_until`` advances
-    time rather than waiting for it, so lateness (sampling jitter) is not measured.
+    ``virtual`` is True for a simulated clock: its ``sleep_until`` advances time rather than
+    waiting for it, so lateness (sampling jitter) is not measured and no heartbeat is needed
+    between samples.
     """
+
+    virtual: bool
 
     def now(self) -> float:
         """Current time in seconds."""

@@ -24,7 +24,7 @@ ArrayLike = Any  # numpy array or something np.asarray accepts
 
 
 def default_band_mpa(target_mpa: float) -> float:
-    """The hold band DOMAIN.md suggests: ±1 % of the target or ±0.25 MPa, whichever is larger."""
+    """The hold band docs/domain.md gives: ±1 % of the target or ±0.25 MPa, whichever is larger."""
     return max(0.01 * abs(target_mpa), 0.25)
 
 
@@ -505,8 +505,8 @@ def evaluate(
     """Judge one expect ``key`` with its ``limit`` on ``seg``.
 
     ``settle_s`` is the hold's settle allowance (skipped by the other hold metrics);
-    ``band_mpa`` the hold band for ``settle_s`` and ``min_in_band_pct`` (default: the DOMAIN
-    band, ±1 % or ±0.25 MPa). Raises ``ValueError`` only for a key that is not in
+    ``band_mpa`` the hold band for ``settle_s`` and ``min_in_band_pct`` (default: the
+    band of docs/domain.md, ±1 % or ±0.25 MPa). Raises ``ValueError`` only for a key that is not in
     :data:`EXPECT_KEYS`.
     """
     spec = EXPECT_KEYS.get(key)

@@ -6,90 +6,13 @@ never know which press they drive.
 
 from __future__ import annotations
 
-import enum
+import contextlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .clock import Clock
 from .errors import CapabilityError
-
-
-class Status(enum.IntFlag):
-    """Status bits, identical to input register 0 of the Modbus map v1."""
-
-    READY = 1 << 0
-    REGULATING = 1 << 1
-    AT_SETPOINT = 1 << 2
-    RAMPING = 1 << 3
-    RELEASED = 1 << 4
-    FAULT = 1 << 8
-    ESTOP = 1 << 9
-    WATCHDOG_TRIPPED = 1 << 10
-    OVERPRESSURE = 1 << 11
-
-    @classmethod
-    def describe(cls, bits: int) -> str:
-        """Readable names of the bits set in ``bits`` (``"READY|REGULATING"``)."""
-        names = [m.name for m in cls if bits & m.value and m.name]
-        return "|".join(names) if names else "0"
-
-
-SAFE_STOP_BITS = Status.FAULT | Status.ESTOP | Status.WATCHDOG_TRIPPED | Status.OVERPRESSURE
-
-
-class FaultCode(enum.IntEnum):
-    """Fault codes reported in input register 1 (0 = none)."""
-
-    NONE = 0
-    OVERPRESSURE = 1
-    WATCHDOG = 2
-    ESTOP = 3
-    SENSOR = 4
-    RATE_LIMIT = 5
-    ACTUATOR = 6
-    CONTROLLER = 7
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One reading of the press's state.
-
-    ``t_s`` is device time; ``counter`` advances with every firmware sample (a counter that
-    stops advancing means stale data).
-    """
-
-    t_s: float
-    counter: int
-    status: int
-    fault_code: int
-    setpoint_mpa: float
-    pressure_mpa: float
-    force_kn: float
-    position_mm: float
-    channels_kn: tuple[float, ...]
-
-    @property
-    def faulted(self) -> bool:
-        """True when any latched safe-state bit is set."""
-        return bool(self.status & SAFE_STOP_BITS)
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who the press is and what it is rated for."""
-
-    vendor: str
-    model: str
-    serial: str
-    firmware: str
-    rated_max_pressure_mpa: float
-    rated_max_force_kn: float
-    channel_count: int
-    #: load-cell positions (x, y) in mm relative to the die centre, one per channel
-    channel_positions_mm: tuple[tuple[float, float], ...] = field(default=())
-
-    def __str__(self) -> str:
-        return f"{self.vendor} {self.model} (s/n {self.serial}, firmware {self.firmware})"
+from .state import SAFE_STOP_BITS, FaultCode, Identity, Sample, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +71,7 @@ class Press(ABC):
     virtual for a simulated press, :class:`~presshil.clock.WallClock` for a real one.
     """
 
+    #: the URL the press was opened with; each binding sets it in its constructor
     url: str = ""
     #: what the press can provide (bindings of limited devices override it)
     capabilities: Capabilities = FULL_CAPABILITIES
@@ -215,33 +139,29 @@ class Press(ABC):
         """Release the connection; the press object is unusable afterwards."""
 
     def make_safe(
-        self, *, die_area_mm2: float | None = None, unload_below_mpa: float = 0.3, timeout_s: float = 10.0
+        self,
+        *,
+        die_area_mm2: float | None = None,
+        unload_below_mpa: float = 0.3,
+        timeout_s: float = 10.0,
     ) -> None:
         """Leave the press idle and known: stop, wait until unloaded, reset, then configure
-        (watchdog off, soft limit at the rating, and the die area if given).
+        (the die area if given first, then the soft limit at the rating for that area, watchdog
+        off).
 
         Waits on the press's own clock (bounded by ``timeout_s``), feeding the watchdog; used
         before and after every test and whenever a connection is reused.
         """
-        clock = self.clock
-        self.stop()
-        end = clock.now() + timeout_s
-        while clock.now() < end:
-            self.heartbeat()
-            if abs(self.read().pressure_mpa) < unload_below_mpa:
-                break
-            clock.sleep_until(clock.now() + 0.02)
-        self.reset()
-        self.configure(
-            die_area_mm2=die_area_mm2, watchdog_ms=0, soft_max_mpa=self.identity.rated_max_pressure_mpa
+        from .sampler import bring_to_safe_state
+
+        bring_to_safe_state(
+            self, die_area_mm2=die_area_mm2, unload_below_mpa=unload_below_mpa, timeout_s=timeout_s
         )
 
     def safe_state(self) -> None:
         """Best effort: stop the press, swallowing link errors (used in ``finally`` paths)."""
-        try:
+        with contextlib.suppress(Exception):  # the link may be gone; safety must not raise
             self.stop()
-        except Exception:  # noqa: BLE001 - the link may be gone; safety must not raise
-            pass
 
     def __enter__(self) -> Press:
         return self

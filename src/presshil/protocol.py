@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS
+from .steps import behaviour, sequence_nominal_s
 
 STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
 
@@ -188,31 +189,7 @@ class Protocol(_ProtocolBody):
 
     def nominal_duration_s(self) -> float:
         """Planned duration if every ramp ran at its nominal rate (for progress display)."""
-        return _steps_duration_s(self.steps, 0.0, self.limits.max_rate_mpa_s)[0]
-
-
-def _steps_duration_s(steps: list[Any], p_mpa: float, max_rate: float) -> tuple[float, float]:
-    total = 0.0
-    for s in steps:
-        if s.type == "ramp":
-            total += abs(s.to_mpa - p_mpa) / s.rate_mpa_s
-            p_mpa = s.to_mpa
-        elif s.type == "hold":
-            if s.at_mpa is not None:
-                total += abs(s.at_mpa - p_mpa) / max_rate
-                p_mpa = s.at_mpa
-            total += s.duration_s
-        elif s.type == "release":
-            total += p_mpa / s.rate_mpa_s
-            p_mpa = 0.0
-        elif s.type == "step":
-            total += s.duration_s
-            p_mpa = s.to_mpa
-        else:
-            for _ in range(s.count):
-                body_s, p_mpa = _steps_duration_s(s.steps, p_mpa, max_rate)
-                total += body_s
-    return total, p_mpa
+        return sequence_nominal_s(self.steps, 0.0, self.limits.max_rate_mpa_s)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,8 +375,7 @@ def _walk(steps: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for i, s in enumerate(steps):
         path = f"{prefix}.steps[{i}]" if prefix else str(i)
         yield path, s
-        if s.type == "repeat":
-            yield from _walk(s.steps, path)
+        yield from _walk(list(behaviour(s).children(s)), path)
 
 
 def _check_semantics(body: _ProtocolBody, source: str) -> None:
@@ -475,23 +451,20 @@ def _check_holds(steps: list[Any], prefix: str, has_setpoint: bool, source: str)
     """
     for i, s in enumerate(steps):
         path = f"{prefix}.steps[{i}]" if prefix else str(i)
-        if s.type in ("ramp", "step"):
-            has_setpoint = True
-        elif s.type == "release":
-            has_setpoint = False
-        elif s.type == "hold":
-            if s.at_mpa is not None:
-                has_setpoint = True
-            elif not has_setpoint:
-                raise ProtocolError(
-                    "a hold without at_mpa holds the current setpoint, and there is none here "
-                    "(no ramp or step before it, or a release since); add at_mpa or a ramp",
-                    file=source, step=path, field="at_mpa",
-                )
-        else:
-            has_setpoint = _check_holds(s.steps, path, has_setpoint, source)
-            if s.count > 1:
-                has_setpoint = _check_holds(s.steps, path, has_setpoint, source)
+        b = behaviour(s)
+        body = b.children(s)
+        if body:
+            has_setpoint = _check_holds(list(body), path, has_setpoint, source)
+            if getattr(s, "count", 1) > 1:
+                has_setpoint = _check_holds(list(body), path, has_setpoint, source)
+            continue
+        if b.needs_held_setpoint(s) and not has_setpoint:
+            raise ProtocolError(
+                f"a {s.type} step without at_mpa holds the current setpoint, and there is none "
+                "here (no ramp or step before it, or a release since); add at_mpa or a ramp",
+                file=source, step=path, field="at_mpa",
+            )
+        has_setpoint = b.holds_after(s, has_setpoint)
     return has_setpoint
 
 

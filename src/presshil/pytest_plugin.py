@@ -198,12 +198,7 @@ def _presshil_store(request: pytest.FixtureRequest) -> Iterator[Store]:
 def _find_protocol(name_or_path: str | os.PathLike[str], rootdir: Path) -> Path:
     from .cli import resolve_protocol
 
-    path = Path(name_or_path)
-    local = rootdir / "protocols" / path
-    for candidate in (local, local.with_name(local.name + ".toml")):
-        if not path.exists() and candidate.exists():
-            return candidate
-    return resolve_protocol(path)
+    return resolve_protocol(Path(name_or_path), rootdir)
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Run reports: a JSON summary and a PNG of pressure against time.
+"""Run reports, in one place: a JSON summary, a PNG of pressure against time, and the HTML
+report of a stored run.
+
+Where files go when nobody says: beside the results store (``results/run-7.html`` for
+``results/presshil.sqlite``), never the current directory (:func:`default_path`).
 
 The plot shows the measured pressure, each load-cell channel as the pressure it would mean
 if every channel carried the same force (so imbalance shows as spread), the active setpoint,
@@ -14,8 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .steps import behaviour, setpoint_before
+
 if TYPE_CHECKING:
     from .runner import RunResult
+    from .store import Store
 
 #: above this many samples the plot draws a min/max envelope per pixel column instead
 MAX_PLOT_POINTS = 20_000
@@ -44,7 +51,7 @@ def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, n
     """Min/max envelope of ``y`` over ``buckets`` equal slices (keeps spikes visible)."""
     edges = np.linspace(0, len(t), buckets + 1).astype(int)
     tt, yy = [], []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         if b <= a:
             continue
         seg = y[a:b]
@@ -80,22 +87,23 @@ def plot_run(result: RunResult, path: Path) -> Path:
         2, 1, figsize=(11, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
     for ch in range(n_ch):
-        draw(ax, trace.channels[:, ch] * n_ch * 1000.0 / area, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
+        as_pressure = trace.channels[:, ch] * n_ch * 1000.0 / area
+        draw(ax, as_pressure, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
     draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
     draw(ax, trace.setpoint, lw=1.0, ls="--", color="tab:red", label="setpoint")
     labelled = False
+    steps = result.protocol.steps
     for rec in result.steps:
-        step = result.protocol.steps[rec.index]
-        band = step.expect.get("band_mpa") if step.type == "hold" else None
-        if band:
+        step = steps[rec.index]
+        band = behaviour(step).band(step, setpoint_before(steps, rec.index))
+        if band is not None:
+            target, width = band
             settle = step.expect.get("settle_s", 0.0)
-            mask = (trace.t >= rec.t_start_s) & (trace.t <= rec.t_end_s)
-            sp = float(np.median(trace.setpoint[mask])) if mask.any() else 0.0
             span = [(rec.t_start_s + settle) / scale, rec.t_end_s / scale]
-            ax.fill_between(span, sp - band, sp + band, color="tab:green", alpha=0.15,
-                            label=None if labelled else "hold band")
-            ax_err.fill_between(span, -band, band, color="tab:green", alpha=0.15,
-                                label=None if labelled else "hold band")
+            ax.fill_between(span, target - width, target + width, color="tab:green", alpha=0.15,
+                            label=None if labelled else "tolerance band")
+            ax_err.fill_between(span, -width, width, color="tab:green", alpha=0.15,
+                                label=None if labelled else "tolerance band")
             labelled = True
         ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
         ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),
@@ -118,15 +126,36 @@ def plot_run(result: RunResult, path: Path) -> Path:
     return path
 
 
-def write_run_report(result: RunResult, directory: Path) -> list[Path]:
-    """Write ``summary.json`` and ``pressure.png`` for ``result`` into ``directory``."""
+def write_run_report(result: RunResult, directory: Path, *, html: bool = False) -> list[Path]:
+    """Write ``run-ID.json`` and ``run-ID.png`` for ``result`` into ``directory`` (named after
+    the protocol when the run was not stored); with ``html``, the stored run's HTML too."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"run-{result.run_id}" if result.run_id is not None else result.protocol.name
     json_path = directory / f"{stem}.json"
     json_path.write_text(json.dumps(summary(result), indent=2, default=float) + "\n")
     png_path = plot_run(result, directory / f"{stem}.png")
-    return [json_path, png_path]
+    paths = [json_path, png_path]
+    store = result._store
+    if html and store is not None and result.run_id is not None:
+        paths.append(write_html_report(store, result.run_id, directory / f"{stem}.html"))
+    return paths
 
 
-__all__ = ["summary", "plot_run", "write_run_report"]
+def write_html_report(store: Store, run_id: int, path: Path) -> Path:
+    """Write the self-contained HTML report of stored run ``run_id`` to ``path``."""
+    from .acceptance.stored import render_stored_run
+
+    html = render_stored_run(store, run_id)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def default_path(db: Path, run_id: int, suffix: str) -> Path:
+    """Where a run's file goes when no output is given: ``run-ID.SUFFIX`` beside the store."""
+    return Path(db).parent / f"run-{run_id}.{suffix.lstrip('.')}"
+
+
+__all__ = ["summary", "plot_run", "write_run_report", "write_html_report", "default_path"]

@@ -8,12 +8,22 @@ of the stored record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .rowbuffer import RowBuffer
 
 if TYPE_CHECKING:
     from .metrics import Verdict
     from .status import RunStatus
+    from .trace import Trace
+
+_log = logging.getLogger(__name__)
 
 #: one stored sample: (t_s, setpoint_mpa, pressure_mpa, force_kn, position_mm, status, channels_kn)
 SampleRow = tuple[float, float, float, float, float, int, tuple[float, ...]]
@@ -44,6 +54,16 @@ class StepBoundary:
     band: tuple[float, float] | None = None
 
 
+@dataclass(frozen=True)
+class Event:
+    """Something that happened during a run (a step boundary, a retry, an abort), at run time
+    ``t_s`` (None when not tied to a time)."""
+
+    t_s: float | None
+    kind: str
+    message: str
+
+
 @runtime_checkable
 class RunSink(Protocol):
     """Receives one run as it happens. Every method is called from the sampling loop."""
@@ -67,4 +87,201 @@ class RunSink(Protocol):
         """The run ended with ``status`` (the press is already in its safe state)."""
 
 
-__all__ = ["RunSink", "RunStart", "StepBoundary", "SampleRow"]
+class MemorySink:
+    """Keeps one run in memory: samples as numpy columns (no Python object per sample),
+    events, verdicts and step boundaries as lists."""
+
+    def __init__(self) -> None:
+        self.run: RunStart | None = None
+        self.rows: RowBuffer | None = None
+        self.events: list[Event] = []
+        self.verdicts: list[Verdict] = []
+        self.steps: list[StepBoundary] = []
+        self.status: RunStatus | None = None
+
+    def start(self, run: RunStart) -> None:
+        self.run = run
+        self.rows = RowBuffer(run.identity.channel_count)
+
+    def sample(self, row: SampleRow) -> None:
+        assert self.rows is not None, "sample before start"
+        self.rows.append(row)
+
+    def event(self, t_s: float | None, kind: str, message: str) -> None:
+        self.events.append(Event(t_s, kind, message))
+
+    def step(self, boundary: StepBoundary) -> None:
+        self.steps.append(boundary)
+
+    def verdict(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+
+    def finish(self, status: RunStatus) -> None:
+        self.status = status
+
+    def trace(self) -> Trace:
+        """The samples so far as a trace."""
+        from .trace import Trace
+
+        return self.rows.trace() if self.rows is not None else Trace.empty()
+
+
+class StoreSink:
+    """Writes one run into a results :class:`~presshil.store.Store` (SQLite).
+
+    :meth:`start` creates the run row and sets :attr:`run_id`; verdicts are written as each
+    step ends, so an abort keeps those already judged.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.run_id: int | None = None
+
+    def start(self, run: RunStart) -> None:
+        self.run_id = self.store.start_run(
+            protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
+        )
+
+    def sample(self, row: SampleRow) -> None:
+        if self.run_id is not None:
+            self.store.add_sample(self.run_id, row)
+
+    def event(self, t_s: float | None, kind: str, message: str) -> None:
+        if self.run_id is not None:
+            self.store.add_event(self.run_id, t_s, kind, message)
+
+    def step(self, boundary: StepBoundary) -> None:
+        """Step boundaries reach the store as ``step`` events (see the runner)."""
+
+    def verdict(self, verdict: Verdict) -> None:
+        if self.run_id is not None:
+            self.store.add_verdicts(self.run_id, [verdict])
+
+    def finish(self, status: RunStatus) -> None:
+        if self.run_id is not None:
+            self.store.finish_run(self.run_id, str(status))
+
+
+@dataclass
+class _Broken:
+    sink: Any
+    error: str
+
+
+class FanOut:
+    """Hands every call to several sinks; one that raises is dropped, never the run.
+
+    A dropped sink is reported once through :attr:`failures` (and the log); the other
+    sinks carry on. Sinks are called in order, so put the store first.
+    """
+
+    def __init__(self, sinks: Iterable[RunSink] = ()) -> None:
+        self.sinks: list[RunSink] = list(sinks)
+        self.failures: list[_Broken] = []
+
+    def _each(self, method: str, *args: Any) -> None:
+        for sink in list(self.sinks):
+            try:
+                getattr(sink, method)(*args)
+            except Exception as exc:  # noqa: BLE001 - a viewer must not break a run
+                self.sinks.remove(sink)
+                why = f"{type(sink).__name__}.{method}: {type(exc).__name__}: {exc}"
+                self.failures.append(_Broken(sink, why))
+                _log.warning("run sink dropped: %s", why)
+
+    def start(self, run: RunStart) -> None:
+        self._each("start", run)
+
+    def sample(self, row: SampleRow) -> None:
+        self._each("sample", row)
+
+    def event(self, t_s: float | None, kind: str, message: str) -> None:
+        self._each("event", t_s, kind, message)
+
+    def step(self, boundary: StepBoundary) -> None:
+        self._each("step", boundary)
+
+    def verdict(self, verdict: Verdict) -> None:
+        self._each("verdict", verdict)
+
+    def finish(self, status: RunStatus) -> None:
+        self._each("finish", status)
+
+
+@dataclass
+class QueuedSink:
+    """Runs a slow sink (a live viewer) on its own thread behind a bounded queue.
+
+    The sampling loop never waits: when the queue is full a sample is dropped (counted in
+    :attr:`dropped`); events, steps, verdicts and the finish wait at most ``put_timeout_s``.
+    Call :meth:`close` (or let ``finish`` do it) to stop the thread.
+    """
+
+    inner: Any
+    maxsize: int = 1000
+    put_timeout_s: float = 0.05
+    dropped: int = 0
+    _queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = field(init=False, repr=False)
+    _thread: threading.Thread = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._queue = queue.Queue(self.maxsize)
+        self._thread = threading.Thread(target=self._drain, name="presshil-sink", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            method, args = item
+            try:
+                getattr(self.inner, method)(*args)
+            except Exception as exc:  # noqa: BLE001 - the viewer's trouble stays the viewer's
+                _log.warning("queued sink %s.%s failed: %s", type(self.inner).__name__, method, exc)
+
+    def _put(self, method: str, *args: Any, wait: bool) -> None:
+        try:
+            self._queue.put(
+                (method, args), block=wait, timeout=self.put_timeout_s if wait else None
+            )
+        except queue.Full:
+            self.dropped += 1
+
+    def start(self, run: RunStart) -> None:
+        self._put("start", run, wait=True)
+
+    def sample(self, row: SampleRow) -> None:
+        self._put("sample", row, wait=False)
+
+    def event(self, t_s: float | None, kind: str, message: str) -> None:
+        self._put("event", t_s, kind, message, wait=True)
+
+    def step(self, boundary: StepBoundary) -> None:
+        self._put("step", boundary, wait=True)
+
+    def verdict(self, verdict: Verdict) -> None:
+        self._put("verdict", verdict, wait=True)
+
+    def finish(self, status: RunStatus) -> None:
+        self._put("finish", status, wait=True)
+        self.close()
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop the thread after what is queued (bounded by ``timeout_s``)."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout_s)
+        self._thread.join(timeout_s)
+
+
+__all__ = [
+    "RunSink",
+    "RunStart",
+    "StepBoundary",
+    "SampleRow",
+    "Event",
+    "MemorySink",
+    "StoreSink",
+    "FanOut",
+    "QueuedSink",
+]

@@ -34,12 +34,15 @@ from typing import Any, Self
 import numpy as np
 
 from .errors import ConfigError
+from .library import DEFAULT_DB
 from .metrics import Verdict
+from .sinks import Event
+from .status import RunStatus
 from .trace import Trace
 from .trace import sample_row as _as_row
 
-DEFAULT_PATH = Path("results") / "presshil.sqlite"
-RUN_STATUSES = ("running", "passed", "failed", "aborted", "error", "interrupted")
+DEFAULT_PATH = DEFAULT_DB
+RUN_STATUSES = tuple(s.value for s in RunStatus)
 SCHEMA_VERSION = 1
 
 _SCHEMA = f"""
@@ -133,15 +136,6 @@ class RunInfo:
     def finished(self) -> str | None:
         """End time, UTC ISO 8601, or None while running or after an interruption."""
         return self.finished_utc
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something that happened during a run (step start, fault, abort) at run time ``t_s``."""
-
-    t_s: float | None
-    kind: str
-    message: str
 
 
 def _utc_now() -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
 from .runner import RunResult
+from .steps import behaviour, setpoint_before
 
 __all__ = ["assert_hold_stable", "assert_uniform", "assert_step_response", "step_segment"]
 
@@ -28,36 +29,44 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
     if i1 <= i0:
         raise AssertionError(f"step {record.name!r} (index {record.index}) has no samples")
     rows = slice(i0, i1)
-    proto_step = result.protocol.steps[record.index]
-    target = getattr(proto_step, "to_mpa", None)
+    steps = result.protocol.steps
+    proto_step = steps[record.index]
+    b = behaviour(proto_step)
+    start = setpoint_before(steps, record.index)  # the planned setpoint, as the runner used
     seg = Segment(
-        kind="hold" if proto_step.type == "repeat" else proto_step.type,
+        kind=b.kind,
         t=trace.t[rows] - record.t_start_s,  # relative to the step, as the runner judges
         setpoint=trace.setpoint[rows],
         pressure=trace.pressure[rows],
         channels=trace.channels[rows],
-        target_mpa=float(trace.setpoint[i1 - 1] if target is None else target),
-        start_mpa=float(trace.setpoint[i0 - 1]) if i0 > 0 else 0.0,
+        target_mpa=b.target_mpa(proto_step, start),
+        start_mpa=start,
         channel_positions_mm=result.identity.channel_positions_mm,
     )
     return record.name, seg
 
 
 def _describe(v: Verdict, index: int, t0: float) -> str:
+    """One failure; times named by their base: run time, and step time from the step start."""
     spec = EXPECT_KEYS.get(v.criterion)
     direction = "at least" if spec is not None and spec.comparison == "min" else "at most"
     where = ""
     if v.t_s is not None:
-        where += f" at t={v.t_s + t0:.3f} s"
+        where += f" at run time t={v.t_s + t0:.3f} s (step time {v.t_s:.3f} s)"
     if v.channel is not None:
         where += f" on channel {v.channel + 1}"
-    msg = f"step {v.step!r} (index {index}): {v.criterion} = {v.value:.4g} {v.unit}{where}, limit {direction} {v.limit:g} {v.unit}"
+    msg = (
+        f"step {v.step!r} (index {index}): {v.criterion} = {v.value:.4g} {v.unit}{where}, "
+        f"limit {direction} {v.limit:g} {v.unit}"
+    )
     if v.detail:
-        msg += f" ({v.detail})"
+        msg += f" ({v.detail.replace('at t = ', 'at step time t = ')})"
     return msg
 
 
-def _check(result: RunResult, step: int | str, limits: dict[str, float | None], settle_s: float) -> None:
+def _check(
+    result: RunResult, step: int | str, limits: dict[str, float | None], settle_s: float
+) -> None:
     wanted = {k: v for k, v in limits.items() if v is not None}
     if not wanted:
         raise TypeError("give at least one limit, e.g. band_mpa=0.25")
@@ -65,7 +74,8 @@ def _check(result: RunResult, step: int | str, limits: dict[str, float | None], 
     record = result.step_record(step)
     failures = []
     for key, limit in wanted.items():
-        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s, band_mpa=wanted.get("band_mpa"))
+        band = wanted.get("band_mpa")
+        verdict = evaluate(name, key, float(limit), seg, settle_s=settle_s, band_mpa=band)
         if not verdict.passed:
             failures.append(_describe(verdict, record.index, record.t_start_s))
     if failures:

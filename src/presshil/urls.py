@@ -131,8 +131,7 @@ def open_press(url: str) -> Press:
         module = importlib.import_module(module_name)
     except ImportError as exc:  # an optional backend not installed
         raise PressURLError(f"press URL {url!r}: the {parsed.scheme} binding is unavailable ({exc})") from exc
-    press: Press = getattr(module, func_name)(parsed)
-    press.url = url
+    press: Press = getattr(module, func_name)(parsed)  # bindings take the URL as they are built
     return press
 
 

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError, PressError, PresshilError, ProtocolError
+from ..status import EXIT_BAD_INPUT as EXIT_USAGE
+from ..status import RunStatus
 
-EXIT_USAGE, EXIT_ABORTED = 2, 3
+EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
 
 def _err(message: str) -> None:
@@ -90,11 +92,10 @@ def _print_summary(result) -> None:
 def report_main(run_id: int, db: Path, output: Path | None) -> int:
     """Render the HTML report of stored run ``run_id`` from the results store ``db``.
 
-    Writes ``output`` (default ``run-RUN_ID.html``); returns 0, or 2 for an unknown run or a
+    Writes ``output`` (default ``run-RUN_ID.html`` beside the store); returns 0, or 2 for an unknown run or a
     store that cannot be read.
     """
     from ..store import Store
-    from .stored import render_stored_run
 
     db = Path(db)
     if not db.exists():
@@ -105,16 +106,15 @@ def report_main(run_id: int, db: Path, output: Path | None) -> int:
     except PresshilError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
+    from ..report import default_path, write_html_report
+
     try:
-        html = render_stored_run(store, run_id)
+        path = write_html_report(store, run_id, output or default_path(db, run_id, "html"))
     except PresshilError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
     finally:
         store.close()
-    path = Path(output) if output is not None else Path(f"run-{run_id}.html")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
     print(f"wrote {path}", flush=True)
     return 0
 

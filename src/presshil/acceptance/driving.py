@@ -1,8 +1,10 @@
 """Driving a press step by step outside the runner: go to a level, dwell, read, watch faults.
 
 The force-verification staircase and the safety probes need finer control than a protocol
-gives. Everything here waits on the press's own clock (virtual on ``sim://``) and feeds the
-press's watchdog while it waits, so it runs unchanged on a simulator and on a wire.
+gives. Every read goes through the same :class:`~presshil.sampler.Sampler` the runner uses:
+deadline scheduling on the press's own clock (virtual on ``sim://``), the watchdog fed while
+waiting, retries within a budget, and supervision (stale data, over-pressure, latched faults),
+so it runs unchanged on a simulator and on a wire, and as safely as a protocol run.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..press import FaultCode, Press, Sample, Status
+from ..press import Press, Sample, Status
+from ..sampler import Sampler, SamplerPolicy, SupervisionAbort
+from ..state import fault_text
 
 
 class SectionAbort(Exception):
-    """The press faulted or stopped answering in the middle of a test."""
+    """The press faulted, went over pressure, froze or stopped answering in a test."""
 
 
 @dataclass
@@ -38,46 +42,65 @@ class Recorder:
         self.extra.append(extra)
 
 
-def fault_text(s: Sample) -> str:
-    """``OVERPRESSURE (status FAULT|OVERPRESSURE)`` for a sample's latched fault."""
-    try:
-        name = FaultCode(s.fault_code).name
-    except ValueError:
-        name = f"code {s.fault_code}"
-    return f"{name} (status {Status.describe(s.status)})"
-
-
 class Driver:
-    """Polls ``press`` every ``interval_s`` of its clock, feeding the watchdog, recording."""
+    """Polls ``press`` every ``interval_s`` of its clock, feeding the watchdog, recording.
 
-    def __init__(self, press: Press, interval_s: float, recorder: Recorder | None = None,
-                 extra: Callable[[], float] | None = None, heartbeat: bool = True) -> None:
+    ``max_pressure_mpa`` (None = not supervised) aborts the section when a sample exceeds it;
+    a probe that provokes an over-pressure trip on purpose leaves it None.
+    """
+
+    def __init__(
+        self,
+        press: Press,
+        interval_s: float,
+        recorder: Recorder | None = None,
+        extra: Callable[[], float] | None = None,
+        heartbeat: bool = True,
+        max_pressure_mpa: float | None = None,
+        policy: SamplerPolicy | None = None,
+    ) -> None:
         self.press = press
         self.clock = press.clock
         self.interval_s = interval_s
         self.recorder = recorder
         self.extra = extra
-        self.heartbeat = heartbeat
-        self.t0 = self.clock.now()
+        self.sampler = Sampler(press, interval_s=interval_s, policy=policy,
+                               max_pressure_mpa=max_pressure_mpa)
+        self.sampler.heartbeat_enabled = heartbeat
+        self.t0 = self.sampler.t0
+
+    @property
+    def heartbeat(self) -> bool:
+        """Whether the watchdog is fed (the watchdog probe switches it off)."""
+        return self.sampler.heartbeat_enabled
+
+    @heartbeat.setter
+    def heartbeat(self, on: bool) -> None:
+        self.sampler.heartbeat_enabled = on
 
     def now(self) -> float:
         """Seconds since the driver was made."""
-        return self.clock.now() - self.t0
+        return self.sampler.now()
 
     def poll(self, *, allow_fault: bool = False) -> tuple[Sample, float]:
-        """Wait one interval, feed the watchdog, read; a latched fault aborts unless allowed.
+        """Wait for the next slot, feed the watchdog, read and supervise.
 
-        Returns the sample and the extra reading (NaN without an ``extra`` source).
+        A latched fault aborts unless ``allow_fault``; stale data, over-pressure and a lost
+        link always do. Returns the sample and the extra reading (NaN without a source).
         """
-        self.clock.sleep_until(self.clock.now() + self.interval_s)
-        if self.heartbeat:
-            self.press.heartbeat()
-        s = self.press.read()
+        try:
+            t, s = self.sampler.next()
+        except SupervisionAbort as exc:
+            raise SectionAbort(str(exc)) from exc
         x = self.extra() if self.extra is not None else float("nan")
         if self.recorder is not None:
-            self.recorder.add(self.now(), s, x)
-        if s.faulted and not allow_fault:
-            raise SectionAbort(f"press fault {fault_text(s)} at t = {self.now():.2f} s")
+            self.recorder.add(t, s, x)
+        try:
+            self.sampler.supervise(s, t, allow_fault=allow_fault)
+        except SupervisionAbort as exc:
+            if exc.kind == "fault":
+                raise SectionAbort(f"press fault {fault_text(s)} at t = {t:.2f} s") from exc
+            raise SectionAbort(str(exc)) from exc
         return s, x
 
     def wait(self, duration_s: float) -> Sample:

@@ -1,7 +1,7 @@
 """Acceptance suite files: ``protocols/acceptance/NAME.toml``, validated with pydantic.
 
 Every criterion and limit of an acceptance test comes from the suite file; the defaults below
-are those of ``DOMAIN.md`` (ISO 7500-1, ASTM E4, the dynamic criteria a buyer usually sets).
+are those of ``docs/domain.md`` (ISO 7500-1, ASTM E4, the dynamic criteria a buyer usually sets).
 A bad file never runs: the :class:`~presshil.errors.ProtocolError` names the file and the key
 (``[force_verification].forces_pct``) and says what is allowed.
 """
@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ProtocolError
-from ..shipped import shipped_dir
+from ..library import shipped_dir
 from .iso7500 import CLASSES
 
 SUITE_DIR = Path("protocols") / "acceptance"
@@ -105,7 +105,7 @@ class Hold(_Model):
     at_mpa: float = _f(50.0)
     duration_s: float = _f(3600.0)
     settle_s: float = _f(10.0, ge=0.0)
-    #: default ±1 % of the target or ±0.25 MPa, whichever is larger (DOMAIN.md)
+    #: default ±1 % of the target or ±0.25 MPa, whichever is larger (docs/domain.md)
     band_mpa: float | None = Field(default=None, gt=0)
     min_in_band_pct: float = _f(99.0, le=100.0)
     max_drift_mpa_per_min: float = _f(0.05)

@@ -26,7 +26,9 @@ class PlantLink:
     """A Modbus TCP client of the plant server at ``HOST:PORT``."""
 
     def __init__(self, hostport: str, timeout_s: float = 0.5) -> None:
-        parsed: PressURL = parse_press_url(f"modbus+tcp://{hostport}?timeout={timeout_s}")
+        # the judge's own link is not polled through a sampler: it keeps one retry of its own
+        url = f"modbus+tcp://{hostport}?timeout={timeout_s}&retries=1"
+        parsed: PressURL = parse_press_url(url)
         self.hostport = hostport
         self._link = ModbusLink(parsed)
         self._link.connect()

@@ -51,7 +51,9 @@ class FilPress(Press):
         *,
         firmware: FirmwareProcess | None = None,
         plant_process: Any = None,
+        url: str = "",
     ) -> None:
+        self.url = url
         self.host = host
         self.plant = plant
         self.firmware = firmware
@@ -74,6 +76,7 @@ class FilPress(Press):
         link: str = "tcp",
         firmware_args: list[str] | None = None,
         timeout_s: float = 0.2,
+        url: str | None = None,
     ) -> FilPress:
         """Start the plant (a subprocess) and the firmware (``firmware`` is its command).
 
@@ -101,9 +104,9 @@ class FilPress(Press):
                 link_.close()
             plant_proc.stop()
             raise
-        press = cls(host, link_, firmware=fw, plant_process=plant_proc)
-        press.url = f"fil://?firmware={quote(str(firmware))}&plant={quote(plant)}&link={link}"
-        return press
+        if url is None:
+            url = f"fil://?firmware={quote(str(firmware))}&plant={quote(plant)}&link={link}"
+        return cls(host, link_, firmware=fw, plant_process=plant_proc, url=url)
 
     # --- the contract, through the firmware ---------------------------------------------
     @property
@@ -271,7 +274,7 @@ def open_fil_press(parsed: PressURL) -> FilPress:
         except BaseException:
             host.close()
             raise
-        return FilPress(host, plant)
+        return FilPress(host, plant, url=parsed.raw)
     if not q.get("firmware"):
         raise PressURLError(
             f"press URL {parsed.raw!r}: fil:// needs firmware=PATH (a command; @reference "
@@ -287,6 +290,7 @@ def open_fil_press(parsed: PressURL) -> FilPress:
         link=q.get("link", "tcp"),
         firmware_args=shlex.split(q.get("firmware_args", "")),
         timeout_s=timeout,
+        url=parsed.raw,
     )
 
 

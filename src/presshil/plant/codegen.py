@@ -73,7 +73,7 @@ def render_plant_header() -> str:
 def render_press_header() -> str:
     """``firmware/src/press_map.h``: addresses of the press map v1 the firmware serves."""
     lines = [
-        f"/* Press register map v{MAP_VERSION} (DESIGN.md) - {_GENERATED}. */",
+        f"/* Press register map v{MAP_VERSION} (docs/register-map.md) - {_GENERATED}. */",
         "#ifndef PRESS_MAP_H",
         "#define PRESS_MAP_H",
         "",

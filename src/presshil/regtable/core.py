@@ -6,7 +6,7 @@ of an array row, 0 for a scalar). From that, :func:`merge_ranges` gives the addr
 server must accept, :func:`cover` checks that an access covers whole fields with no gap, and
 :func:`codecs` builds the struct pair that packs values to 16-bit registers.
 
-Conventions (pinned by DESIGN.md for the press map v1, kept by the plant map): 0-based
+Conventions (pinned for the press map v1 in docs/register-map.md, kept by the plant map): 0-based
 addresses; ``f32`` and ``u32`` take two registers, big-endian, high word first.
 :mod:`presshil.transports.registers` re-exports :class:`Space`, :class:`RegType` and
 :class:`RegisterAddressError` under their historical names.

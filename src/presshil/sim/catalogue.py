@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import CatalogueError
-from ..shipped import shipped_dir
+from ..library import shipped_dir
 
 DEFAULT_PRESS = "auto-hydraulic-25t"
 DEFAULT_SPECIMEN = "nmc-lpscl-li-10mm"

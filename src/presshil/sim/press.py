@@ -87,7 +87,9 @@ class SimPress(Press):
         cycling_start_s: float | None = None,
         tilt_mrad: tuple[float, float] | None = None,
         die_offset_mm: tuple[float, float] | None = None,
+        url: str = "",
     ) -> None:
+        self.url = url
         press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
         spec_cfg = specimen if isinstance(specimen, SpecimenCfg) else load_specimen(specimen)[0]
         self.model = SimModel(
@@ -431,6 +433,7 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         cycling_start_s=cycling,
         tilt_mrad=_pair(parsed, "tilt_mrad"),
         die_offset_mm=_pair(parsed, "die_offset_mm"),
+        url=parsed.raw,
     )
 
 

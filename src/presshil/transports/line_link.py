@@ -51,7 +51,7 @@ class LineLink:
         self.parsed = parsed
         self.url = parsed.raw
         self.timeout_s = parsed.get_float("timeout", default_timeout_s)
-        self.retries = max(0, parsed.get_int("retries", 1))
+        self.retries = max(0, parsed.get_int("retries", 0))
         self.baud = parsed.get_int("baud", 115200)
         self._port: serial.Serial | None = None
         self._buffer = b""

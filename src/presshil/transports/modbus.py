@@ -1,9 +1,11 @@
 """``ModbusPress``: a press speaking register map v1 over Modbus TCP or RTU.
 
 URLs: ``modbus+tcp://HOST:PORT?unit=1&timeout=0.05`` and
-``modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1``; optional ``retries=1`` (extra attempts
-after a failure, each on a fresh connection) and ``stale=0.5`` (seconds without a counter
-change before a read is refused as stale data; 0 = off).
+``modbus+rtu:///dev/ttyUSB0?baud=115200&unit=1``; optional ``retries=N`` (extra attempts
+after a failure, each on a fresh connection; default 0) and ``stale=S`` (seconds without a
+counter change before a read is refused as stale data; default 0 = off). By default the link
+makes one attempt: retries with backoff and stale-data detection are the sampler's policy
+(:mod:`presshil.sampler`), on the press clock.
 
 Wire traffic per operation: :meth:`read` is one FC04 read of the whole state;
 :meth:`command` one FC16 write of command, heartbeat, setpoint and rate (registers 0..5);
@@ -64,7 +66,7 @@ class ModbusPress(Press):
         self._clock = WallClock()
         self._heartbeat = 0
         self._fc23 = True
-        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.5))
+        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.0))
         self._link.connect()
         try:
             self._identity = self._read_identity()

@@ -45,7 +45,7 @@ class ModbusLink:
         parsed.check_keys(RTU_KEYS if self.rtu else TCP_KEYS)
         self.unit = parsed.get_int("unit", 1)
         self.timeout_s = parsed.get_float("timeout", 0.1 if self.rtu else 0.05)
-        self.retries = max(0, parsed.get_int("retries", 1))
+        self.retries = max(0, parsed.get_int("retries", 0))
         self.baud = parsed.get_int("baud", 115200)
         self.parity = parsed.query.get("parity", "N").upper()
         self.stopbits = parsed.get_int("stopbits", 1)

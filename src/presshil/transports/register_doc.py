@@ -27,7 +27,7 @@ version are at input registers 100..104, the load-cell positions (an extension) 
 objects 0x00 VendorName, 0x01 ProductCode (model), 0x02 MajorMinorRevision (firmware),
 0x05 ModelName (model) and, as an extension, 0x80 (serial number).
 
-Rows marked *ext* are extensions of the v1 table in DESIGN.md; a master that ignores them
+Rows marked *ext* are extensions of the pinned v1 table; a master that ignores them
 still works.
 """
 

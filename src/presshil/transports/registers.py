@@ -4,7 +4,7 @@ Everything else is generated from :data:`REGISTERS`: the client's decoding of th
 block, the payloads it writes, the server's register layout and its write validation, and
 ``docs/register-map.md`` (see :mod:`presshil.transports.register_doc`).
 
-Conventions (pinned by DESIGN.md): device id 1; 0-based protocol addresses; ``f32`` and
+Conventions (pinned; docs/register-map.md): device id 1; 0-based protocol addresses; ``f32`` and
 ``u32`` take two registers, big-endian, high word first. The wire types and the layout and
 codec steps are :mod:`presshil.regtable.core`'s, shared with the plant map.
 """
@@ -52,7 +52,7 @@ class Register:
     doc: str
     #: 0 for a scalar; k for k values per channel (N × k values in channel order)
     per_channel: int = 0
-    #: not in DESIGN.md's v1 tables: documented as an extension
+    #: not in the pinned v1 tables: documented as an extension
     extension: bool = False
 
     def values(self, channels: int) -> int:

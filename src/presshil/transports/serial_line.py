@@ -1,7 +1,7 @@
 """``SerialPress``: a press speaking the ASCII line protocol v1.
 
-URL: ``serial:///dev/ttyUSB0?baud=115200&timeout=0.2``; optional ``retries=1``,
-``stale=0.5`` (as for Modbus), and ``rated_mpa=…&rated_kn=…`` for a device that does not
+URL: ``serial:///dev/ttyUSB0?baud=115200&timeout=0.2``; optional ``retries=N``,
+``stale=S`` (as for Modbus, both off by default: the sampler owns that policy), and ``rated_mpa=…&rated_kn=…`` for a device that does not
 know the ``RATED?`` extension.
 
 Identity comes from ``*IDN?`` (vendor, model, serial, firmware), the ratings from the
@@ -53,7 +53,7 @@ class SerialPress(Press):
         self._parsed = parsed
         self._link = LineLink(parsed)
         self._clock = WallClock()
-        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.5))
+        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.0))
         self._link.connect()
         try:
             self._identity = self._read_identity()

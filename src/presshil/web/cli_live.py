@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -53,7 +52,10 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
         console.print(f"[yellow]note:[/] the live view listens on {host}, not only on this machine; "
                       "STOP needs the token above", highlight=False)
     try:
-        yield functools.partial(run_live, sinks=[sink], cancel=sink.cancel, speed=speed)
+        def run_with_view(protocol: Any, press: Any, *, sinks: Any = (), **kwargs: Any) -> Any:
+            return run_live(protocol, press, sinks=[*sinks, sink], cancel=sink.cancel, speed=speed, **kwargs)
+
+        yield run_with_view
     finally:
         time.sleep(2 * 0.1 + 0.3)  # let open pages collect the final frame
         server.stop()
