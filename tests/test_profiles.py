@@ -129,7 +129,7 @@ def test_bad_profiles_are_one_line_errors_naming_file_and_key(changes, key, says
 
 
 def test_a_missing_profile_names_the_shipped_ones(tmp_path) -> None:
-    with pytest.raises(ProfileError, match="no profile of that name; shipped: .*plc-hydraulic-press"):
+    with pytest.raises(ProfileError, match="no such file or profile name.* profiles known: .*plc-hydraulic-press"):
         load_profile("no-such-press")
     bad = tmp_path / "bad.toml"
     bad.write_text("name = 'x'\n[rating\n")

@@ -27,6 +27,10 @@ KINDS: dict[str, Path] = {
     "profiles": Path("profiles"),
 }
 
+#: where a wheel keeps a shipped folder inside the package, when not under its own name
+#: (``presshil/profiles`` is the profiles code, so the shipped profiles sit in its ``library``)
+_IN_PACKAGE: dict[str, Path] = {"profiles": Path("profiles") / "library"}
+
 #: where ``run``, ``runs``, ``export``, ``report`` and the pytest plugin keep results by default
 DEFAULT_DB = Path("results") / "presshil.sqlite"
 
@@ -34,7 +38,7 @@ DEFAULT_DB = Path("results") / "presshil.sqlite"
 def shipped_dir(name: str) -> Path | None:
     """The shipped top-level folder ``name`` (``"sims"``, ``"protocols"``, ``"profiles"``),
     or None if absent."""
-    for candidate in (_PACKAGE / name, _PACKAGE.parents[1] / name):
+    for candidate in (_PACKAGE / _IN_PACKAGE.get(name, Path(name)), _PACKAGE.parents[1] / name):
         if candidate.is_dir():
             return candidate
     return None

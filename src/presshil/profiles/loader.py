@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from .. import library
+from ..errors import ConfigError, ProtocolError
 from .checks import ProfileCheck, check_profile
 from .model import Profile
 
@@ -27,27 +28,14 @@ class ProfileError(ConfigError):
         super().__init__(f"{where}: {message}")
 
 
-def _shipped() -> Path | None:
-    """The shipped profiles: inside the package in a wheel, beside ``src/`` in a checkout."""
-    inside = Path(__file__).resolve().parent / "library"
-    if inside.is_dir():
-        return inside
-    checkout = Path(__file__).resolve().parents[3] / "profiles"
-    return checkout if checkout.is_dir() else None
-
-
 def profile_dirs() -> list[Path]:
     """Where profile names are looked up, in order: ``./profiles``, then the shipped ones."""
-    dirs = [Path.cwd() / "profiles"]
-    shipped = _shipped()
-    if shipped is not None and shipped.resolve() != dirs[0].resolve():
-        dirs.append(shipped)
-    return dirs
+    return library.search_dirs("profiles")
 
 
 def shipped_profiles() -> list[str]:
     """Names of the profiles that ship with presshil."""
-    shipped = _shipped()
+    shipped = library.shipped_dir("profiles")
     return sorted(p.stem for p in shipped.glob("*.toml")) if shipped else []
 
 
@@ -58,13 +46,10 @@ def find_profile(name_or_path: str) -> Path:
         if path.is_file():
             return path
         raise ProfileError(name_or_path, None, "no such profile file")
-    for folder in profile_dirs():
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.is_file():
-            return candidate
-    raise ProfileError(
-        name_or_path, None, f"no profile of that name; shipped: {', '.join(shipped_profiles())}"
-    )
+    try:
+        return library.find("profiles", name_or_path)
+    except ProtocolError as exc:
+        raise ProfileError(name_or_path, None, str(exc).removeprefix(f"{name_or_path}: ")) from None
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
