@@ -293,7 +293,7 @@ def test_probe_watch_refreshes_a_bounded_number_of_times(plc_server) -> None:
 def test_serve_with_a_bad_profile_is_exit_code_2() -> None:
     result = CliRunner().invoke(app, ["serve", "--profile", "no-such-press", "--modbus-tcp", "127.0.0.1:0"])
     assert result.exit_code == 2
-    assert "no-such-press: no profile of that name" in result.output
+    assert "no-such-press: no such file or profile name" in result.output
     result = CliRunner().invoke(app, ["serve", "--opcua", "127.0.0.1:0"])
     assert result.exit_code == 2
     assert "--opcua needs --profile" in result.output
