@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .faults import WireFaults
+from ..serving.faults import WireFaults
 from .serve import serve_main
 from .server import ServerHandle, start_server
 from .spawn import SpawnedServer

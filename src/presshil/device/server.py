@@ -9,9 +9,6 @@ All servers share one asyncio loop in a background thread and one :class:`Virtua
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import struct
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -22,10 +19,10 @@ from pymodbus.simulator.simcore import SimCore
 from ..press import Press
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
 from ..serving.ports import ServedPort
-from .faults import WireFaults
+from ..serving.faults import WireFaults
 from .line_server import LineServer
 from .modbus_map import RegisterMap
-from .rtu_server import RtuServer
+from ..serving.rtu_server import RtuServer
 from .virtual import VirtualPress
 
 DEFAULT_TCP_PORT = 5020
@@ -79,18 +76,7 @@ class ServerHandle(ServerBase):
         """Abort every Modbus TCP connection with a reset (RST); returns how many."""
 
         async def _reset() -> int:
-            if self._tcp is None:
-                return 0
-            conns = list(self._tcp.active_connections.values())
-            for conn in conns:
-                transport = conn.transport
-                if not isinstance(transport, asyncio.Transport):
-                    continue
-                sock = transport.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                transport.abort()
-            return len(conns)
+            return 0 if self._tcp is None else self._tcp.reset_all()
 
         return int(self._loop.run(_reset()))
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..bounds import DIE_AREA_MM2, PRESSURE_MPA, RAMP_RATE_MPA_S, WATCHDOG_MS
 from ..errors import DeviceFault, PressError
 from ..press import Identity, Press, Sample
 from ..transports.registers import (
@@ -22,7 +23,7 @@ from ..transports.registers import (
     COMMAND_RESET,
     COMMAND_STOP,
 )
-from .faults import WireFaults
+from ..serving.faults import WireFaults
 from .realtime import RealtimeDriver
 
 if TYPE_CHECKING:
@@ -32,6 +33,14 @@ log = logging.getLogger("presshil.device")
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
 _FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
+#: the physical bounds of each writable value (the rated maximum is checked on top)
+_BOUNDS = {
+    "setpoint": PRESSURE_MPA,
+    "soft_max_pressure": PRESSURE_MPA,
+    "ramp_rate": RAMP_RATE_MPA_S,
+    "die_area": DIE_AREA_MM2,
+    "watchdog_timeout": WATCHDOG_MS,
+}
 #: ramp rate a REGULATE uses when the host never wrote one
 DEFAULT_RAMP_RATE_MPA_S = 1.0
 
@@ -187,6 +196,11 @@ class VirtualPress:
             if config:
                 self._call(lambda: self.press.configure(**config))
                 self._identity = self.press.identity
+                # a smaller die lowers the rated pressure, and the press lowers its soft max
+                # with it: holding register 6 reads back the soft max actually in force
+                in_force = _readback(self.press, "soft_max_mpa")
+                if in_force is not None and "soft_max_pressure" not in updates:
+                    self.params["soft_max_pressure"] = in_force
             heartbeat = updates.get("heartbeat")
             for name, value in updates.items():
                 if name != "command":
@@ -207,6 +221,9 @@ class VirtualPress:
     def _check(self, name: str, value: float | int, soft_max: float, rated: float) -> None:
         if name in _FLOATS and not math.isfinite(value):
             raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")
+        bound = _BOUNDS.get(name)
+        if bound is not None and (why := bound.problem(value)):
+            raise Refused(ILLEGAL_VALUE, why)
         if name == "command" and value not in COMMAND_NAMES:
             raise Refused(ILLEGAL_VALUE, f"command {value} unknown (0..4)")
         if name == "setpoint" and not 0.0 <= value <= min(soft_max, rated):

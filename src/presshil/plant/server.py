@@ -2,7 +2,7 @@
 
 The same machinery as the virtual press server (:mod:`presshil.device.server`), shared in
 :class:`presshil.serving.loop.ServerBase`: one asyncio loop in a background thread,
-pymodbus' TCP server, and the pty-capable RTU slave of :mod:`presshil.device.rtu_server`;
+pymodbus' TCP server, and the pty-capable RTU slave of :mod:`presshil.serving.rtu_server`;
 only the register map, the model and the start-up order differ (the plant starts advancing
 once it listens; the press warms up and runs before)::
 
@@ -20,8 +20,8 @@ from typing import Any
 from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
-from ..device.faults import WireFaults
-from ..device.rtu_server import RtuServer
+from ..serving.faults import WireFaults
+from ..serving.rtu_server import RtuServer
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
 from .modbus_map import PlantRegisters
@@ -77,7 +77,7 @@ class PlantServerHandle(ServerBase):
         return RtuServer(
             port,
             SimCore(self.registers.simdevice()),
-            _Wires(),  # type: ignore[arg-type]
+            _Wires(),
             baud=self.baud,
         )
 

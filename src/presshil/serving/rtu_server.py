@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import Protocol
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusIOException
@@ -19,12 +20,19 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.simulator.simcore import SimCore
 
-from ..serving.port_server import PortServer
+from .port_server import PortServer
 from ..transports.registers import DEVICE_ID
-from ..serving.ports import ServedPort
-from .virtual import VirtualPress
+from .faults import WireFaults
+from .ports import ServedPort
 
-log = logging.getLogger("presshil.device")
+log = logging.getLogger("presshil.serving")
+
+
+class HasWireFaults(Protocol):
+    """What the RTU slave asks of the device it serves: the faults on its wires."""
+
+    faults: WireFaults
+
 MAX_BUFFER = 512
 
 
@@ -35,14 +43,14 @@ class RtuServer(PortServer[ModbusPDU]):
         self,
         port: ServedPort,
         datastore: SimCore,
-        press: VirtualPress,
+        press: HasWireFaults,
         *,
         baud: int = 115200,
         unit: int = DEVICE_ID,
     ) -> None:
         super().__init__(port)
         self.datastore = datastore
-        self.press = press  # its faults are read on every reply
+        self.press = press  # its faults are read on every reply (a press or the plant)
         self.unit = unit
         self.gap_s = max(3.5 * 11 / baud, 0.005)
         self._framer = FramerRTU(DecodePDU(True))
