@@ -27,6 +27,7 @@ from ..serving.modbus import (  # noqa: F401 - the function codes are this modul
 from ..transports.registers import (
     CHANNEL_POSITION_BASE,
     DEVICE_ID,
+    LEASE_BASE,
     MAP_VERSION,
     STATE_MIRROR_BASE,
     RegisterAddressError,
@@ -132,6 +133,8 @@ class RegisterMap:
                 image.update(enumerate(self.codec.encode(self.press.sample())))
             if address + count > 100:
                 image.update(enumerate(self.ratings(), start=100))
+            if address + count > LEASE_BASE:
+                image.update(enumerate(self.lease_registers(), start=LEASE_BASE))
             if address + count > CHANNEL_POSITION_BASE:
                 positions = encode_positions(
                     self.press.identity.channel_positions_mm, self.channels
@@ -145,6 +148,25 @@ class RegisterMap:
                 state = self.codec.encode(self.press.sample())
                 image.update(enumerate(state, start=STATE_MIRROR_BASE))
         return [image.get(a, 0) for a in range(address, address + count)]
+
+    def lease_registers(self) -> list[int]:
+        """Input registers 150..159: the lease holder, who last stopped, change counters."""
+        view = self.press.lease.view()
+        holder, stopper = view.holder, view.last_stop
+        return encode(
+            Space.INPUT,
+            LEASE_BASE,
+            {
+                "lease_holder_link": int(holder.link) if holder else 0,
+                "lease_holder_ipv4": holder.ipv4() if holder else 0,
+                "lease_holder_port": holder.port if holder else 0,
+                "last_stop_link": int(stopper.link) if stopper else 0,
+                "last_stop_ipv4": stopper.ipv4() if stopper else 0,
+                "last_stop_port": stopper.port if stopper else 0,
+                "config_generation": view.config_generation,
+                "lease_refusals": view.refused,
+            },
+        )
 
     def _write(self, address: int, values: list[int]) -> ExcCodes | None:
         try:

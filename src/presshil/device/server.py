@@ -20,6 +20,9 @@ from ..press import Press
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
 from ..serving.ports import ServedPort
 from ..serving.faults import WireFaults
+from ..serving.master import Master
+from ..serving.tcp import WireLimits
+from ..serving.tls import TlsConfig
 from .line_server import LineServer
 from .modbus_map import RegisterMap
 from ..serving.rtu_server import RtuServer
@@ -83,6 +86,9 @@ class ServerHandle(ServerBase):
     def _stop_model(self) -> None:
         self.press.stop()
 
+    def _disconnected(self, master: Master) -> None:
+        self.press.lease.disconnected(master)
+
     # --- start-up, in the loop ------------------------------------------------------------
     def _port_server(
         self, kind: str, regmap: RegisterMap
@@ -106,11 +112,16 @@ def start_server(
     bind: str = "127.0.0.1",
     baud: int = 115200,
     faults: WireFaults | None = None,
+    limits: WireLimits | None = None,
+    tls: TlsConfig | None = None,
+    read_only: bool = False,
 ) -> ServerHandle:
     """Start the model in real time and serve it; ``"pty"`` creates a pseudo-terminal.
 
     With no endpoint at all, Modbus TCP on ``bind``:5020. Port 0 picks a free port; the
-    handle's :attr:`~ServerHandle.endpoints` say which.
+    handle's :attr:`~ServerHandle.endpoints` say which. ``limits``: the TCP server's
+    connection cap and timeouts; ``tls``: serve Modbus/TCP Security (mutual X.509) on the
+    TCP endpoint; ``read_only``: refuse every write on every endpoint.
     """
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press, faults=faults)
     if faults is not None:
@@ -118,6 +129,10 @@ def start_server(
     if not (modbus_tcp or modbus_rtu or serial):
         modbus_tcp = f"{bind}:{DEFAULT_TCP_PORT}"
     handle = ServerHandle(vp, baud)
+    handle.limits = limits or handle.limits
+    handle.tls = tls
+    handle.read_only = read_only
+    vp.read_only = read_only
     regmap = RegisterMap(vp)
     # FC43 identity lives in pymodbus' process-wide control block
     ModbusControlBlock().Identity.update(regmap.identification())

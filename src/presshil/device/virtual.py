@@ -24,6 +24,8 @@ from ..transports.registers import (
     COMMAND_STOP,
 )
 from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import Role, current_master
 from .realtime import RealtimeDriver
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ log = logging.getLogger("presshil.device")
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
 _FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
+#: writes that change what the press regulates to or is limited by
+_CONFIG = frozenset({"setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area"})
 #: the physical bounds of each writable value (the rated maximum is checked on top)
 _BOUNDS = {
     "setpoint": PRESSURE_MPA,
@@ -105,7 +109,12 @@ class VirtualPress:
             "watchdog_timeout": 0,
             "reserved_9": 0,
             "die_area": float(area) if isinstance(area, (int, float)) else math.nan,
+            "lease_token": 0,  # write-only: reads 0, never reveals the holder's token
         }
+        #: who controls the press (see :mod:`presshil.serving.lease`)
+        self.lease = ControlLease()
+        #: refuse every write (``presshil serve --read-only``)
+        self.read_only = False
         self._frozen: Sample | None = None
         self._last_heartbeat: float | int | None = None
 
@@ -179,11 +188,34 @@ class VirtualPress:
         Raises :class:`Refused` (and changes nothing) when any value is out of range.
         Configuration and parameters go first, the command last.
         """
+        master = current_master.get()
+        if self.read_only:
+            raise Refused(ILLEGAL_FUNCTION, "this press is served read-only: writes are refused")
+        if master.role is not Role.OPERATOR:
+            raise Refused(ILLEGAL_FUNCTION, f"{master} has the observer role: read only")
+        updates = dict(updates)
+        token = updates.pop("lease_token", None)
         soft = updates.get("soft_max_pressure", self.params["soft_max_pressure"])
         # a new die area changes the rated pressure: the press itself checks soft max then
         rated = math.inf if "die_area" in updates else self.identity.rated_max_pressure_mpa
         for name, value in updates.items():
             self._check(name, value, float(soft), rated)
+        try:
+            if token is not None:
+                self.lease.claim(master, int(token))
+            heartbeat = updates.get("heartbeat")
+            new_beat = heartbeat is not None and heartbeat != self._last_heartbeat
+            feeds = self.lease.check_write(
+                master,
+                set(updates),
+                stop=updates.get("command") == COMMAND_STOP,
+                heartbeat=new_beat,
+            )
+        except LeaseRefused as exc:
+            log.info("refused: %s", exc.text)
+            raise Refused(exc.code, exc.text) from None
+        if not feeds:
+            updates.pop("heartbeat", None)  # a non-holder's STOP feeds no watchdog
         with self.lock:
             self._check_alive()
             config: dict[str, Any] = {}
@@ -193,6 +225,7 @@ class VirtualPress:
                 config["soft_max_mpa"] = float(updates["soft_max_pressure"])
             if "watchdog_timeout" in updates:
                 config["watchdog_ms"] = int(updates["watchdog_timeout"])
+                self.lease.watchdog_s = config["watchdog_ms"] / 1000.0
             if config:
                 self._call(lambda: self.press.configure(**config))
                 self._identity = self.press.identity
@@ -208,11 +241,19 @@ class VirtualPress:
             if heartbeat is not None and heartbeat != self._last_heartbeat:
                 self._last_heartbeat = heartbeat
                 self._call(self.press.heartbeat)
+            if _CONFIG.intersection(updates):
+                self.lease.changed_config()
             if "command" in updates:
                 self._execute(int(updates["command"]))
 
     def feed_heartbeat(self) -> None:
-        """Feed the watchdog (the line protocol's ``HB``)."""
+        """Feed the watchdog (the line protocol's ``HB``); claims a free lease."""
+        try:
+            self.lease.check_write(
+                current_master.get(), {"heartbeat"}, stop=False, heartbeat=True
+            )
+        except LeaseRefused as exc:
+            raise Refused(exc.code, exc.text) from None
         with self.lock:
             self._check_alive()
             self._call(self.press.heartbeat)
@@ -242,6 +283,8 @@ class VirtualPress:
             raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
         if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
             raise Refused(ILLEGAL_VALUE, f"{name} {value} outside 0..65535")
+        if name == "lease_token" and not 0 <= value <= 0xFFFF:
+            raise Refused(ILLEGAL_VALUE, f"lease token {value} outside 0..65535")
         if name == "reserved_9" and value != 0:
             raise Refused(ILLEGAL_VALUE, "holding register 9 is reserved: only 0 may be written")
 

@@ -21,6 +21,7 @@ from pymodbus.simulator import SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from ..errors import ConfigError
+from .master import Master
 from .port_server import PortServer
 from .ports import ServedPort, open_served_port
 from .tcp import ModbusTcpService, WireLimits
@@ -98,6 +99,9 @@ class ServerBase:
         self._ports: list[ServedPort] = []
         self._stopped = False
 
+    def _disconnected(self, master: Master) -> None:
+        """A TCP master's connection ended (subclasses with a lease release it)."""
+
     def _stop_model(self) -> None:
         """Stop the model once the servers are down (subclasses)."""
         raise NotImplementedError
@@ -150,6 +154,7 @@ class ServerBase:
             tls=self.tls.server_context() if self.tls is not None else None,
             role_of=role_of_certificate,
             read_only=self.read_only,
+            on_disconnect=self._disconnected,
         )
         try:
             _, bound = await server.start(host, port)

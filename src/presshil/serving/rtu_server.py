@@ -23,6 +23,7 @@ from pymodbus.simulator.simcore import SimCore
 from .port_server import PortServer
 from ..transports.registers import DEVICE_ID
 from .faults import WireFaults
+from .master import Link, Master, current_master
 from .ports import ServedPort
 
 log = logging.getLogger("presshil.serving")
@@ -52,6 +53,8 @@ class RtuServer(PortServer[ModbusPDU]):
         self.datastore = datastore
         self.press = press  # its faults are read on every reply (a press or the plant)
         self.unit = unit
+        #: the one master on this port
+        self.master = Master(Link.MODBUS_RTU, name=port.path)
         self.gap_s = max(3.5 * 11 / baud, 0.005)
         self._framer = FramerRTU(DecodePDU(True))
         self._buffer = b""
@@ -62,7 +65,10 @@ class RtuServer(PortServer[ModbusPDU]):
             data = os.read(self.port.fd, 4096)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:  # EIO: no host has the port open
+        except OSError:  # EIO: no host has the port open; an implicit lease ends
+            lease = getattr(self.press, "lease", None)
+            if lease is not None:
+                lease.disconnected(self.master)
             return
         now = time.monotonic()
         if now - self._last_rx > self.gap_s:
@@ -81,6 +87,7 @@ class RtuServer(PortServer[ModbusPDU]):
             self._queue.put_nowait(pdu)
 
     async def _worker(self) -> None:
+        current_master.set(self.master)
         while True:
             request = await self._queue.get()
             try:

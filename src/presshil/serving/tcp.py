@@ -139,6 +139,7 @@ class ModbusTcpService:
         tls: ssl.SSLContext | None = None,
         role_of: Callable[[bytes | None], Role] | None = None,
         read_only: bool = False,
+        on_disconnect: Callable[[Master], None] | None = None,
     ) -> None:
         self.datastore = datastore
         self.units = units
@@ -147,6 +148,8 @@ class ModbusTcpService:
         self.tls = tls
         self.role_of = role_of
         self.read_only = read_only
+        #: called with the master of every connection that ends (the lease forgets it)
+        self.on_disconnect = on_disconnect
         self.badlog = RateLimitedLog(self.limits.log_interval_s)
         self.connections: set[asyncio.StreamWriter] = set()
         #: connections refused because of the cap, since start
@@ -236,6 +239,8 @@ class ModbusTcpService:
         finally:
             self.connections.discard(writer)
             writer.transport.abort()
+            if self.on_disconnect is not None:
+                self.on_disconnect(master)
 
     async def _answer(self, client: str, master: Master, tid: int, unit: int, pdu: bytes) -> bytes:
         fc = pdu[0]
