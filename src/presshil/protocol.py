@@ -279,7 +279,7 @@ def _guard_size(data: dict[str, Any], source: str) -> None:
         if isinstance(value, dict):
             count = value.get("count")
             if value.get("type") == "repeat" and isinstance(count, int) and count > 0:
-                times *= count
+                times *= min(count, 100_000)  # a larger count is the field's own error
             elif "type" in value:
                 expanded += times
                 if expanded > MAX_EXPANDED_STEPS:
