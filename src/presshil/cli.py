@@ -270,7 +270,7 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
     with user_errors():
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
-        store = Store(db)
+        store = Store.open_for_reading(db)
         table = Table(title=f"Runs in {db}")
         for col in ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"):
             table.add_column(col, overflow="fold", no_wrap=col != "press")
@@ -307,7 +307,7 @@ def export_cmd(
             raise ConfigError(f"--format must be csv or parquet, not {format!r}")
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
-        store = Store(db)
+        store = Store.open_for_reading(db)
         path = store.export(run_id, output or Path(f"run-{run_id}.{format}"), format)
         out.print(f"wrote {path}", highlight=False)
         store.close()
