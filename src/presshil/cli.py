@@ -320,12 +320,17 @@ def serve_cmd(
     modbus_rtu: ModbusRtuOpt = None,
     serial: Annotated[Optional[str], typer.Option("--serial", help=PtyOrDevice)] = None,
     bind: BindOpt = "127.0.0.1",
+    tls_cert: Annotated[Optional[str], typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802).")] = None,
+    tls_key: Annotated[Optional[str], typer.Option("--tls-key", help="Server private key.")] = None,
+    tls_ca: Annotated[Optional[str], typer.Option("--tls-ca", help="CA that client certificates must chain to.")] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every write.")] = False,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
 
     with user_errors():
-        code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
+        code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind, tls_cert=tls_cert,
+                          tls_key=tls_key, tls_ca=tls_ca, read_only=read_only)
     raise typer.Exit(code)
 
 

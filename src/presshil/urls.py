@@ -26,6 +26,7 @@ _BINDINGS = {
     "sim": "presshil.sim.press:open_sim_press",
     "modbus+tcp": "presshil.transports.modbus:open_modbus_press",
     "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
+    "modbus+tls": "presshil.transports.modbus_tls:open_modbus_tls_press",
     "serial": "presshil.transports.serial_line:open_serial_press",
     "fil": "presshil.fil.press:open_fil_press",
 }
@@ -94,13 +95,13 @@ def parse_press_url(url: str) -> PressURL:
         query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
     except ValueError:
         raise _invalid(url, f"malformed query '{parts.query}'") from None
-    if scheme == "modbus+tcp":
+    if scheme in ("modbus+tcp", "modbus+tls"):
         try:
             host, port = parts.hostname, parts.port
         except ValueError:
             raise _invalid(url, "port must be a number from 0 to 65535") from None
         if not host or port is None:
-            raise _invalid(url, "modbus+tcp needs HOST:PORT")
+            raise _invalid(url, f"{scheme} needs HOST:PORT")
         return PressURL(url, scheme, f"{host}:{port}", host=host, port=port, query=query)
     if scheme in ("modbus+rtu", "serial"):
         device = (parts.netloc + parts.path) if parts.netloc else parts.path

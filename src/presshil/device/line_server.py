@@ -121,6 +121,16 @@ class LineServer(PortServer[bytes]):
             return format_positions(press.identity)
         if word == "FAULT?":
             return str(press.sample().fault_code)
+        if word == "LEASE?":
+            holder = press.lease.holder
+            return "none" if holder is None else str(holder)
+        if word == "LEASE":
+            try:
+                token = int(arg)
+            except ValueError:
+                return format_err(MALFORMED, f"LEASE needs a token 0..65535, got {arg!r}")
+            press.apply({"lease_token": token})
+            return OK
         if word == "HB":
             press.feed_heartbeat()
             return OK

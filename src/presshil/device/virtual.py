@@ -248,6 +248,8 @@ class VirtualPress:
 
     def feed_heartbeat(self) -> None:
         """Feed the watchdog (the line protocol's ``HB``); claims a free lease."""
+        if self.read_only:
+            raise Refused(ILLEGAL_FUNCTION, "this press is served read-only: writes are refused")
         try:
             self.lease.check_write(
                 current_master.get(), {"heartbeat"}, stop=False, heartbeat=True

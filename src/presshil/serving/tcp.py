@@ -152,6 +152,7 @@ class ModbusTcpService:
         self.on_disconnect = on_disconnect
         self.badlog = RateLimitedLog(self.limits.log_interval_s)
         self.connections: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         #: connections refused because of the cap, since start
         self.refused = 0
         self._server: asyncio.Server | None = None
@@ -178,7 +179,13 @@ class ModbusTcpService:
             self._server.close()
         for writer in list(self.connections):
             writer.transport.abort()
+        # an aborted transport ends its handler (end of stream); wait for them, bounded
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
         self.connections.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
 
     def reset_all(self) -> int:
         """Abort every connection with a reset (RST); how many (call in the loop)."""
@@ -217,26 +224,34 @@ class ModbusTcpService:
             writer.transport.abort()
             return
         self.connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         current_master.set(master)  # this task's context: every request of this connection
         idle = self.limits.idle_timeout_s
         try:
             while True:
-                header = await asyncio.wait_for(reader.readexactly(_MBAP.size), idle)
+                async with asyncio.timeout(idle):
+                    header = await reader.readexactly(_MBAP.size)
                 tid, proto, length, unit = _MBAP.unpack(header)
                 if proto != 0 or not 2 <= length <= 254:
                     self.badlog.bad(
                         client, "bad MBAP header", f"protocol {proto}, length {length}; closed"
                     )
                     return  # the stream cannot be resynchronised: close it
-                pdu = await asyncio.wait_for(reader.readexactly(length - 1), idle)
+                async with asyncio.timeout(idle):
+                    pdu = await reader.readexactly(length - 1)
                 reply = await self._answer(client, master, tid, unit, pdu)
                 writer.write(reply)
-                await asyncio.wait_for(writer.drain(), idle)
+                async with asyncio.timeout(idle):
+                    await writer.drain()
         except TimeoutError:
             log.debug("%s: idle for %g s; closed", client, idle)
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
             pass
         finally:
+            if task is not None:
+                self._tasks.discard(task)
             self.connections.discard(writer)
             writer.transport.abort()
             if self.on_disconnect is not None:
