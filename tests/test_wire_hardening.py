@@ -314,3 +314,30 @@ def test_a_read_only_server_refuses_every_write_with_01() -> None:
             assert len(m.read_input(0, 16)) == 16
         finally:
             m.close()
+
+
+def test_the_plant_actuator_obeys_one_controller_and_anyone_may_drive_it_safe() -> None:
+    from presshil.plant.registers import (
+        ACTUATOR_COUNT,
+        ACTUATOR_START,
+        DRIVE_FOLLOW,
+        DRIVE_SAFE,
+        TABLE,
+    )
+    from presshil.plant.server import start_plant_server
+    from presshil.regtable.core import Space
+
+    def command(mode: int, demand: float) -> list[int]:
+        values = {"drive_mode": mode, "demand": demand, "based_on": 1}
+        return TABLE.encode(Space.HOLDING, ACTUATOR_START, ACTUATOR_COUNT, values)
+
+    with start_plant_server("sim://?seed=2", modbus_tcp="127.0.0.1:0") as plant:
+        firmware, intruder = Raw(plant.endpoints["modbus_tcp"]), Raw(plant.endpoints["modbus_tcp"])
+        try:
+            assert firmware.write(ACTUATOR_START, command(DRIVE_FOLLOW, 0.1))[0] == 16
+            assert intruder.write(ACTUATOR_START, command(DRIVE_FOLLOW, 0.9)) == bytes([0x90, 0x01])
+            assert intruder.write(ACTUATOR_START, command(DRIVE_SAFE, 0.0))[0] == 16
+            assert firmware.write(ACTUATOR_START, command(DRIVE_FOLLOW, 0.1))[0] == 16
+        finally:
+            firmware.close()
+            intruder.close()

@@ -17,6 +17,8 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.simulator import SimDevice
 
 from ..errors import ConfigError
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import current_master
 from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
 from ..transports.registers import RegisterAddressError, Space
 from .realtime import PlantDriver
@@ -24,6 +26,7 @@ from .registers import (
     ACTUATOR_COUNT,
     ACTUATOR_START,
     DEVICE_ID,
+    DRIVE_SAFE,
     INJECT_CODES,
     MIRROR_BASE,
     NAMEPLATE_COUNT,
@@ -36,6 +39,8 @@ from .registers import (
 )
 
 log = logging.getLogger("presshil.plant")
+#: the actuator's lease lapses after this long without a command from its holder
+PLANT_LEASE_EXPIRY_S = 1.0
 
 _NAMES_BY_CODE = {v: k for k, v in INJECT_CODES.items()}
 
@@ -53,6 +58,11 @@ class PlantRegisters:
         #: last values written to the holding registers (what FC03 reads back)
         self._holding: dict[int, int] = {}
         self._last_command_wall: float | None = None
+        #: one controller at a time drives the actuator: the first to command it, while it
+        #: keeps commanding (each command is its heartbeat); anyone may command DRIVE_SAFE,
+        #: and fault injection (the test bench's port) is open to every master
+        self.lease = ControlLease(expiry_s=PLANT_LEASE_EXPIRY_S)
+        self.lease.watchdog_s = PLANT_LEASE_EXPIRY_S
 
     def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
         """The pymodbus device: input and holding blocks generated from the table."""
@@ -152,6 +162,14 @@ class PlantRegisters:
             log.info("refused write: %s", exc)
             return ExcCodes.ILLEGAL_ADDRESS
         if in_actuator:
+            safe = int(updates["drive_mode"]) == DRIVE_SAFE
+            try:
+                self.lease.check_write(
+                    current_master.get(), set(updates), stop=safe, heartbeat=True, stop_only=safe
+                )
+            except LeaseRefused as exc:
+                log.info("refused actuator command: %s", exc.text)
+                return ExcCodes.ILLEGAL_FUNCTION
             code = self._command(updates)
         else:
             code = self._inject(updates)

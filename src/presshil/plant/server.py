@@ -21,6 +21,7 @@ from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..serving.faults import WireFaults
+from ..serving.master import Master
 from ..serving.rtu_server import RtuServer
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
@@ -72,6 +73,9 @@ class PlantServerHandle(ServerBase):
 
     def _stop_model(self) -> None:
         self.driver.stop()
+
+    def _disconnected(self, master: Master) -> None:
+        self.registers.lease.disconnected(master)
 
     def _rtu_server(self, port: ServedPort) -> RtuServer:
         return RtuServer(

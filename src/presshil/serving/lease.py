@@ -104,7 +104,13 @@ class ControlLease:
             self._holder, self._token, self._fed_at = master, token, self._clock()
 
     def check_write(
-        self, master: Master, names: set[str], *, stop: bool, heartbeat: bool
+        self,
+        master: Master,
+        names: set[str],
+        *,
+        stop: bool,
+        heartbeat: bool,
+        stop_only: bool | None = None,
     ) -> bool:
         """Allow a write of ``names`` by ``master``, or raise :class:`LeaseRefused`.
 
@@ -123,7 +129,8 @@ class ControlLease:
                 if stop:
                     self._last_stop = master
                 return True
-            if stop and names <= {"command", "heartbeat"}:
+            only_stop = names <= {"command", "heartbeat"} if stop_only is None else stop_only
+            if stop and only_stop:
                 self._last_stop = master
                 return False
             self._refuse(f"lease held by {holder}; {master} may read and STOP only")
