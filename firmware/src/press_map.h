@@ -28,6 +28,8 @@
 #define PRESS_IN_LAST_STOP_PORT 157 /* u16, - */
 #define PRESS_IN_CONFIG_GENERATION 158 /* u16, - */
 #define PRESS_IN_LEASE_REFUSALS 159 /* u16, - */
+#define PRESS_IN_HOST_LOST 160 /* u16, - */
+#define PRESS_IN_HOST_LOSSES 161 /* u16, - */
 
 #define PRESS_HOLD_COMMAND 0 /* u16, - */
 #define PRESS_HOLD_HEARTBEAT 1 /* u16, - */
@@ -38,5 +40,6 @@
 #define PRESS_HOLD_RESERVED_9 9 /* u16, - */
 #define PRESS_HOLD_DIE_AREA 10 /* f32, mm² */
 #define PRESS_HOLD_LEASE_TOKEN 12 /* u16, - */
+#define PRESS_HOLD_ON_HOST_LOSS 13 /* u16, - */
 
 #endif /* PRESS_MAP_H */

@@ -150,7 +150,8 @@ class RegisterMap:
         return [image.get(a, 0) for a in range(address, address + count)]
 
     def lease_registers(self) -> list[int]:
-        """Input registers 150..159: the lease holder, who last stopped, change counters."""
+        """Input registers 150..161: the lease holder, who last stopped, change counters,
+        the host-loss alarm."""
         view = self.press.lease.view()
         holder, stopper = view.holder, view.last_stop
         return encode(
@@ -165,6 +166,8 @@ class RegisterMap:
                 "last_stop_port": stopper.port if stopper else 0,
                 "config_generation": view.config_generation,
                 "lease_refusals": view.refused,
+                "host_lost": int(self.press.host_loss.alarm),
+                "host_losses": self.press.host_loss.losses,
             },
         )
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..bounds import DIE_AREA_MM2, PRESSURE_MPA, RAMP_RATE_MPA_S, WATCHDOG_MS
 from ..errors import DeviceFault, PressError
-from ..press import Identity, Press, Sample
+from ..press import Identity, Press, Sample, Status
 from ..transports.registers import (
     COMMAND_NAMES,
     COMMAND_REGULATE,
@@ -26,6 +26,7 @@ from ..transports.registers import (
 from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease, LeaseRefused
 from ..serving.master import Role, current_master
+from .host_loss import POLICIES, RELEASE, HostLossGuard
 from .realtime import RealtimeDriver
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ log = logging.getLogger("presshil.device")
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
 _FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
 #: writes that change what the press regulates to or is limited by
-_CONFIG = frozenset({"setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area"})
+_CONFIG = frozenset(
+    {"setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area", "on_host_loss"}
+)
 #: the physical bounds of each writable value (the rated maximum is checked on top)
 _BOUNDS = {
     "setpoint": PRESSURE_MPA,
@@ -110,7 +113,11 @@ class VirtualPress:
             "reserved_9": 0,
             "die_area": float(area) if isinstance(area, (int, float)) else math.nan,
             "lease_token": 0,  # write-only: reads 0, never reveals the holder's token
+            "on_host_loss": RELEASE,
         }
+        #: the ``hold`` policy's own watchdog (see :mod:`presshil.device.host_loss`)
+        self.host_loss = HostLossGuard()
+        self.driver.on_tick = self._check_host
         #: who controls the press (see :mod:`presshil.serving.lease`)
         self.lease = ControlLease()
         #: refuse every write (``presshil serve --read-only``)
@@ -223,9 +230,13 @@ class VirtualPress:
                 config["die_area_mm2"] = float(updates["die_area"])
             if "soft_max_pressure" in updates:
                 config["soft_max_mpa"] = float(updates["soft_max_pressure"])
+            if "on_host_loss" in updates:
+                self.host_loss.policy = int(updates["on_host_loss"])
+                config["watchdog_ms"] = self.host_loss.model_watchdog_ms()
             if "watchdog_timeout" in updates:
-                config["watchdog_ms"] = int(updates["watchdog_timeout"])
-                self.lease.watchdog_s = config["watchdog_ms"] / 1000.0
+                self.host_loss.watchdog_ms = int(updates["watchdog_timeout"])
+                self.lease.watchdog_s = self.host_loss.watchdog_ms / 1000.0
+                config["watchdog_ms"] = self.host_loss.model_watchdog_ms()
             if config:
                 self._call(lambda: self.press.configure(**config))
                 self._identity = self.press.identity
@@ -240,6 +251,7 @@ class VirtualPress:
                     self.params[name] = value
             if heartbeat is not None and heartbeat != self._last_heartbeat:
                 self._last_heartbeat = heartbeat
+                self.host_loss.beat()
                 self._call(self.press.heartbeat)
             if _CONFIG.intersection(updates):
                 self.lease.changed_config()
@@ -258,7 +270,28 @@ class VirtualPress:
             raise Refused(exc.code, exc.text) from None
         with self.lock:
             self._check_alive()
+            self.host_loss.beat()
             self._call(self.press.heartbeat)
+
+    def _check_host(self) -> None:
+        """The driver's tick: with the ``hold`` policy, hold when the host is lost."""
+        if not self.host_loss.due():
+            return
+        with self.lock:
+            state = self.press.read()
+            if state.status & Status.REGULATING and not state.status & Status.FAULT:
+                # stop a ramp where it is: the active setpoint was accepted under the limits
+                rate = float(self.params["ramp_rate"])
+                try:
+                    self.press.command(float(state.setpoint_mpa), rate)
+                except PressError:
+                    log.exception("host lost: holding at %g MPa failed", state.setpoint_mpa)
+        self.lease.pin()
+        log.warning(
+            "host lost: no heartbeat for %d ms; holding %g MPa (on_host_loss = hold)",
+            self.host_loss.watchdog_ms,
+            state.setpoint_mpa,
+        )
 
     # --- rules ----------------------------------------------------------------------------
     def _check(self, name: str, value: float | int, soft_max: float, rated: float) -> None:
@@ -285,6 +318,8 @@ class VirtualPress:
             raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
         if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
             raise Refused(ILLEGAL_VALUE, f"{name} {value} outside 0..65535")
+        if name == "on_host_loss" and value not in POLICIES:
+            raise Refused(ILLEGAL_VALUE, f"on_host_loss {value} unknown (0 release, 1 hold)")
         if name == "lease_token" and not 0 <= value <= 0xFFFF:
             raise Refused(ILLEGAL_VALUE, f"lease token {value} outside 0..65535")
         if name == "reserved_9" and value != 0:

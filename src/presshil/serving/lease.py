@@ -68,9 +68,18 @@ class ControlLease:
         self._last_stop: Master | None = None
         self._generation = 0
         self._refused = 0
+        self._pinned = False
 
     # --- state ----------------------------------------------------------------------------
+    def pin(self) -> None:
+        """Keep a token lease until its holder reclaims or releases it (host lost, holding)."""
+        with self._lock:
+            if self._current() is not None and self._token != 0:
+                self._pinned = True
+
     def _current(self) -> Master | None:
+        if self._pinned:
+            return self._holder
         implicit_off = self._token == 0 and self.watchdog_s <= 0
         if self._holder is not None and (
             implicit_off or self._clock() - self._fed_at > max(self.expiry_s, self.watchdog_s)
@@ -97,11 +106,12 @@ class ControlLease:
             if token == 0:
                 if holder is not None and holder != master:
                     self._refuse(f"lease held by {holder}: only its holder may release it")
-                self._holder, self._token = None, 0
+                self._holder, self._token, self._pinned = None, 0, False
                 return
             if holder is not None and holder != master and token != self._token:
                 self._refuse(f"lease held by {holder}")
             self._holder, self._token, self._fed_at = master, token, self._clock()
+            self._pinned = False
 
     def check_write(
         self,

@@ -197,6 +197,16 @@ REGISTERS: tuple[Register, ...] = (
         "control lease: write a non-zero session token to claim, 0 to release; reads 0",
         extension=True,
     ),
+    Register(
+        "on_host_loss",
+        _H,
+        13,
+        U16,
+        "RW",
+        "",
+        "when the watchdog expires: 0 release (trip to the safe state), 1 hold the setpoint",
+        extension=True,
+    ),
     *(
         Register(name, _I, address, typ, "R", unit, doc, extension=True)
         for name, address, typ, unit, doc in (
@@ -208,6 +218,8 @@ REGISTERS: tuple[Register, ...] = (
             ("last_stop_port", 157, U16, "", "TCP port of that master"),
             ("config_generation", 158, U16, "", "accepted changes of setpoint/limits (wraps)"),
             ("lease_refusals", 159, U16, "", "writes refused for the lease (wraps)"),
+            ("host_lost", 160, U16, "", "1 while holding because the host was lost"),
+            ("host_losses", 161, U16, "", "times the host was lost since start (wraps)"),
         )
     ),
     Register(
