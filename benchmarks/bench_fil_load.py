@@ -44,9 +44,11 @@ def one_run(firmware: Path, hogs: int, bound_s: float) -> str:
         plant = press.timing.get("plant") or {}
         lag = plant.get("rt_lag_ms", {})
         why = f" ({result.abort_reason})" if getattr(result, "abort_reason", None) else ""
-        return (f"{result.status}{why}; plant lag p99 {lag.get('p99', float('nan')):.1f} ms, "
-                f"max {lag.get('max', float('nan')):.1f} ms vs budget "
-                f"{budget.get('budget_ms', 50.0):.0f} ms")
+        return (
+            f"{result.status}{why}; plant lag p99 {lag.get('p99', float('nan')):.1f} ms, "
+            f"max {lag.get('max', float('nan')):.1f} ms vs budget "
+            f"{budget.get('budget_ms', 50.0):.0f} ms"
+        )
     finally:
         for p in procs:
             p.terminate()
@@ -66,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     firmware = build_firmware()
     for trial in range(args.trials):
         print(f"trial {trial + 1}: quiet:  {one_run(firmware, 0, args.bound_s)}", flush=True)
-        print(f"trial {trial + 1}: {args.hogs} hogs: {one_run(firmware, args.hogs, args.bound_s)}",
-              flush=True)
+        print(
+            f"trial {trial + 1}: {args.hogs} hogs: {one_run(firmware, args.hogs, args.bound_s)}",
+            flush=True,
+        )
     return 0
 
 

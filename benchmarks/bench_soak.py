@@ -31,8 +31,9 @@ CLIENTS = 10
 PERIOD_S = 0.010  # per client: 100 Hz, 1 kHz in all
 
 
-
-def client(endpoint: str, stop: threading.Event, out: list[tuple[float, float]], errors: list[str]) -> None:
+def client(
+    endpoint: str, stop: threading.Event, out: list[tuple[float, float]], errors: list[str]
+) -> None:
     """Poll until ``stop``; append (monotonic send time, round trip s)."""
     host, port = endpoint.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=2.0)
@@ -104,15 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     last = [rt for t0, rt in samples if t0 - start >= ran_s - 60.0]
     rss_1min = next(b for t, b in rss if t >= 60.0)
     rss_end = rss[-1][1]
-    print(f"soak: {CLIENTS} clients x {1 / PERIOD_S:.0f} Hz, ran {ran_s / 60:.2f} min "
-          f"(asked {args.minutes:g}), {len(samples)} requests answered "
-          f"(target {CLIENTS * ran_s / PERIOD_S:.0f}), client errors: {len(errors)}")
-    print(f"  RSS after 1 min {rss_1min / 2**20:.1f} MiB, at the end {rss_end / 2**20:.1f} MiB: "
-          f"ratio {rss_end / rss_1min:.3f} (goal <= 1.05)")
-    print(f"  latency first minute p50 {statistics.median(first) * 1e3:.2f} ms p99 "
-          f"{pct(first, 0.99) * 1e3:.2f} ms; last minute p50 {statistics.median(last) * 1e3:.2f} ms "
-          f"p99 {pct(last, 0.99) * 1e3:.2f} ms: p99 ratio {pct(last, 0.99) / pct(first, 0.99):.3f} "
-          "(goal <= 1.2)")
+    print(
+        f"soak: {CLIENTS} clients x {1 / PERIOD_S:.0f} Hz, ran {ran_s / 60:.2f} min "
+        f"(asked {args.minutes:g}), {len(samples)} requests answered "
+        f"(target {CLIENTS * ran_s / PERIOD_S:.0f}), client errors: {len(errors)}"
+    )
+    print(
+        f"  RSS after 1 min {rss_1min / 2**20:.1f} MiB, at the end {rss_end / 2**20:.1f} MiB: "
+        f"ratio {rss_end / rss_1min:.3f} (goal <= 1.05)"
+    )
+    print(
+        f"  latency first minute p50 {statistics.median(first) * 1e3:.2f} ms p99 "
+        f"{pct(first, 0.99) * 1e3:.2f} ms; last minute p50 {statistics.median(last) * 1e3:.2f} ms "
+        f"p99 {pct(last, 0.99) * 1e3:.2f} ms: p99 ratio {pct(last, 0.99) / pct(first, 0.99):.3f} "
+        "(goal <= 1.2)"
+    )
     for e in errors[:3]:
         print(f"  error: {e}")
     return 0 if not errors else 1

@@ -13,6 +13,7 @@ write by a master that does not hold the lease).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import random
@@ -42,8 +43,10 @@ class Row:
         self.cases = self.crashes = self.hangs = self.tracebacks = self.unsafe = 0
 
     def line(self) -> str:
-        return (f"| {self.name} | {self.cases} | {self.crashes} | {self.hangs} | "
-                f"{self.tracebacks} | {self.unsafe} |")
+        return (
+            f"| {self.name} | {self.cases} | {self.crashes} | {self.hangs} | "
+            f"{self.tracebacks} | {self.unsafe} |"
+        )
 
 
 def frame(tid: int, pdu: bytes, unit: int = 1) -> bytes:
@@ -88,17 +91,20 @@ def holding_state(endpoint: tuple[str, int]) -> dict[str, float]:
 
 
 def state_unsafe(state: dict[str, float]) -> bool:
-    return any((
-        DIE_AREA_MM2.problem(state["die_area"]) is not None and not math.isnan(state["die_area"]),
-        PRESSURE_MPA.problem(state["setpoint"]) is not None,
-        PRESSURE_MPA.problem(state["soft_max"]) is not None,
-        RAMP_RATE_MPA_S.problem(state["ramp_rate"]) is not None,
-        # regulating above the soft limit (plus the firmware's trip margin) without a fault;
-        # a setpoint *parameter* above a later-lowered soft max is not executed (REGULATE
-        # re-checks it) and a press regulating then trips OVERPRESSURE: both safe
-        state["setpoint_active"] > state["soft_max"] + max(0.02 * state["soft_max"], 0.5)
-        and not state["status"] & FAULT_BIT,
-    ))
+    return any(
+        (
+            DIE_AREA_MM2.problem(state["die_area"]) is not None
+            and not math.isnan(state["die_area"]),
+            PRESSURE_MPA.problem(state["setpoint"]) is not None,
+            PRESSURE_MPA.problem(state["soft_max"]) is not None,
+            RAMP_RATE_MPA_S.problem(state["ramp_rate"]) is not None,
+            # regulating above the soft limit (plus the firmware's trip margin) without a fault;
+            # a setpoint *parameter* above a later-lowered soft max is not executed (REGULATE
+            # re-checks it) and a press regulating then trips OVERPRESSURE: both safe
+            state["setpoint_active"] > state["soft_max"] + max(0.02 * state["soft_max"], 0.5)
+            and not state["status"] & FAULT_BIT,
+        )
+    )
 
 
 def alive(server: SpawnedServer) -> bool:
@@ -120,8 +126,20 @@ def malformed_frames(server: SpawnedServer, rng: random.Random, n: int) -> Row:
             pdu = bytes([fc]) + rng.randbytes(rng.randrange(3, 40))
         else:  # well-formed writes of wild values to the parameters
             addr = rng.choice([2, 4, 6, 10])
-            value = rng.choice([1e-40, -1.0, 0.0, 1e30, math.nan, math.inf, 5e4, 1e5,
-                                rng.uniform(-1e6, 1e6), rng.uniform(0, 100)])
+            value = rng.choice(
+                [
+                    1e-40,
+                    -1.0,
+                    0.0,
+                    1e30,
+                    math.nan,
+                    math.inf,
+                    5e4,
+                    1e5,
+                    rng.uniform(-1e6, 1e6),
+                    rng.uniform(0, 100),
+                ]
+            )
             words = struct.unpack(">HH", struct.pack(">f", value))
             pdu = struct.pack(">BHHB2H", 16, addr, 2, 4, *words)
         unit = 1 if rng.random() < 0.9 else rng.randrange(256)
@@ -186,10 +204,8 @@ def many_connections(server: SpawnedServer, n: int) -> Row:
     socks = []
     for _ in range(n):
         row.cases += 1
-        try:
+        with contextlib.suppress(OSError):
             socks.append(socket.create_connection((host, int(port)), timeout=REPLY_TIMEOUT_S))
-        except OSError:
-            pass
     served = 0
     for s in socks:
         try:
@@ -250,10 +266,13 @@ def serial_lines(server: SpawnedServer, rng: random.Random, n: int) -> Row:
             if kind < 0.3:
                 line = b"#" * rng.choice([257, 300, 4095, 5000]) + b"REG"
             elif kind < 0.6:
-                line = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 80))).replace(b"\n", b"")
+                line = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 80))).replace(
+                    b"\n", b""
+                )
             else:
-                line = rng.choice([b"SETP ", b"RATE ", b"SOFT ", b"AREA ", b"WDOG "]) + \
-                    rng.choice([b"1e-40", b"nan", b"-1", b"1e30", b"x", b"5"])
+                line = rng.choice([b"SETP ", b"RATE ", b"SOFT ", b"AREA ", b"WDOG "]) + rng.choice(
+                    [b"1e-40", b"nan", b"-1", b"1e30", b"x", b"5"]
+                )
             os.write(fd, line + b"\n")
             buf, deadline = b"", time.monotonic() + REPLY_TIMEOUT_S
             while b"\n" not in buf and time.monotonic() < deadline:
@@ -270,8 +289,22 @@ def serial_lines(server: SpawnedServer, rng: random.Random, n: int) -> Row:
 
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(\.\d+)?([eE][-+]?\d+)?(?![\w.])")
-NASTY = ["0", "-1", "1e-40", "1e-200", "1e200", "1e308", "1e9", "nan", "inf", "1e-6", '"74"',
-         "true", "[]", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"]
+NASTY = [
+    "0",
+    "-1",
+    "1e-40",
+    "1e-200",
+    "1e200",
+    "1e308",
+    "1e9",
+    "nan",
+    "inf",
+    "1e-6",
+    '"74"',
+    "true",
+    "[]",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+]
 
 
 def mutated_protocols(rng: random.Random, n: int, tmp: Path) -> Row:
@@ -285,11 +318,11 @@ def mutated_protocols(rng: random.Random, n: int, tmp: Path) -> Row:
             r = rng.random()
             if r < 0.6 and spots:
                 m = rng.choice(spots)
-                text = text[: m.start()] + rng.choice(NASTY) + text[m.end():]
+                text = text[: m.start()] + rng.choice(NASTY) + text[m.end() :]
             elif r < 0.8:
                 lines = text.splitlines()
                 i = rng.randrange(len(lines))
-                lines[i:i + 1] = [] if rng.random() < 0.5 else [lines[i], lines[i]]
+                lines[i : i + 1] = [] if rng.random() < 0.5 else [lines[i], lines[i]]
                 text = "\n".join(lines) + "\n"
             else:
                 depth = rng.choice([3, 30, 300, 3000])
@@ -300,8 +333,10 @@ def mutated_protocols(rng: random.Random, n: int, tmp: Path) -> Row:
         result = CliRunner().invoke(app, ["check", str(path)])
         if time.monotonic() - t0 > 20.0:
             row.hangs += 1
-        if result.exit_code not in (0, 2) or "Traceback" in result.output or (
-            result.exit_code == 2 and len(result.output.strip().splitlines()) != 1
+        if (
+            result.exit_code not in (0, 2)
+            or "Traceback" in result.output
+            or (result.exit_code == 2 and len(result.output.strip().splitlines()) != 1)
         ):
             row.tracebacks += 1
     return row
@@ -334,8 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for row in rows:
         print(row.line())
-    print(f"server stderr: {len(stderr.splitlines())} lines, {len(stderr)} bytes, "
-          f"{tracebacks} tracebacks; campaign took {time.monotonic() - t0:.0f} s")
+    print(
+        f"server stderr: {len(stderr.splitlines())} lines, {len(stderr)} bytes, "
+        f"{tracebacks} tracebacks; campaign took {time.monotonic() - t0:.0f} s"
+    )
     bad = sum(r.crashes + r.hangs + r.tracebacks + r.unsafe for r in rows) + tracebacks
     return 0 if bad == 0 else 1
 

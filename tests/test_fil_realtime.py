@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-import presshil
 from presshil.fil import FilPress, build_firmware, missing_build_tools
 from presshil.fil.realtime_budget import (
     STALE_SENSOR_BUDGET_MS,
@@ -39,8 +38,12 @@ def test_a_sensor_fault_is_the_hosts_only_when_the_plant_lagged_past_the_budget(
     # other faults are the firmware's whatever the lag
     check_sensor_fault(sample(Status.FAULT, FaultCode.OVERPRESSURE), {"max_rt_lag": 500.0})
     report = budget_report({"rt_lag": 0.1, "max_rt_lag": 12.0})
-    assert report == {"rt_lag_ms": 0.1, "max_rt_lag_ms": 12.0,
-                      "budget_ms": STALE_SENSOR_BUDGET_MS, "kept_real_time": True}
+    assert report == {
+        "rt_lag_ms": 0.1,
+        "max_rt_lag_ms": 12.0,
+        "budget_ms": STALE_SENSOR_BUDGET_MS,
+        "kept_real_time": True,
+    }
 
 
 @pytest.mark.skipif(WHY is not None, reason=f"firmware not buildable: {WHY}")

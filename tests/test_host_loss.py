@@ -8,10 +8,10 @@ from __future__ import annotations
 import struct
 import time
 
+from test_wire_hardening import Raw, as_f32, f32
+
 from presshil.device.server import start_server
 from presshil.press import FaultCode, Status
-
-from test_wire_hardening import Raw, as_f32, f32
 
 SIM_URL = "sim://?seed=5"
 

@@ -136,7 +136,9 @@ def full_store(path: Path, headroom_pages: int = 40) -> Store:
     return store
 
 
-def test_a_full_disk_while_writing_samples_is_a_store_write_error_and_run_error(tmp_path: Path) -> None:
+def test_a_full_disk_while_writing_samples_is_a_store_write_error_and_run_error(
+    tmp_path: Path,
+) -> None:
     store = full_store(tmp_path / "r.sqlite")
     run_id = store.start_run(
         protocol=FakeProtocol(), press_url="sim://", identity={"vendor": "v"}, seed=None

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tls_certs import ThrowawayCA
 
 import presshil
 from presshil.device.server import start_server
@@ -26,8 +27,6 @@ from presshil.transports.control_lease import (
     read_lease,
     release_lease,
 )
-
-from tls_certs import ThrowawayCA
 
 SIM_URL = "sim://?seed=4"
 
@@ -95,8 +94,12 @@ def test_an_observer_reads_but_every_write_is_exception_01(tls_server, pki, who)
     press = presshil.open_press(tls_url(tls_server, pki, who))
     try:
         assert press.read().counter > 0
-        for write in (lambda: press.command(1.0, 1.0), press.stop, press.heartbeat,
-                      lambda: press.configure(watchdog_ms=0)):
+        for write in (
+            lambda: press.command(1.0, 1.0),
+            press.stop,
+            press.heartbeat,
+            lambda: press.configure(watchdog_ms=0),
+        ):
             with pytest.raises(DeviceFault) as info:
                 write()
             assert info.value.code == 1
@@ -151,7 +154,10 @@ def test_claim_refuses_to_start_on_a_press_another_host_controls(tcp_server) -> 
             second.command(1.0, 1.0)
         second.stop()  # always allowed
         status = read_lease(first)
-        assert status.last_stop is not None and status.last_stop.port == second._link.client.socket.getsockname()[1]
+        assert (
+            status.last_stop is not None
+            and status.last_stop.port == second._link.client.socket.getsockname()[1]
+        )
         # the holder reconnects: the same token takes the lease back
         first._link.reconnect()
         assert not holds_lease(first)

@@ -267,7 +267,13 @@ def test_a_second_master_may_read_and_stop_but_not_take_over(server) -> None:
         lease = a.read_input(150, 10)
         assert lease[0] == 1 and lease[3] == a.port  # link Modbus TCP, a's port
         generation = lease[8]
-        for address, words in ((2, f32(1.0)), (4, f32(5.0)), (6, f32(1.0)), (8, [0]), (10, f32(50.0))):
+        for address, words in (
+            (2, f32(1.0)),
+            (4, f32(5.0)),
+            (6, f32(1.0)),
+            (8, [0]),
+            (10, f32(50.0)),
+        ):
             assert b.write(address, words) == bytes([0x90, 0x01]), address
         assert b.write(0, [COMMAND_REGULATE]) == bytes([0x90, 0x01])
         assert b.write(1, [7]) == bytes([0x90, 0x01])  # b cannot feed a's watchdog

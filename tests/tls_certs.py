@@ -18,7 +18,9 @@ def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _write(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
+def _write(
+    path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> tuple[Path, Path]:
     path.with_suffix(".crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     path.with_suffix(".key").write_bytes(
         key.private_bytes(
@@ -79,6 +81,8 @@ class ThrowawayCA:
         if role is not None:
             value = role.encode()
             der = bytes([0x0C, len(value)]) + value  # UTF8String
-            builder = builder.add_extension(x509.UnrecognizedExtension(MODBUS_ROLE_OID, der), critical=False)
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(MODBUS_ROLE_OID, der), critical=False
+            )
         cert = builder.sign(self.key, hashes.SHA256())
         return _write(self.folder / name, cert, key)

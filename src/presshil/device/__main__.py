@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--freeze-counter", action="store_true", help="fault: the sample counter stops advancing"
     )
-    parser.add_argument("--tls-cert", metavar="PEM", help="server certificate (Modbus/TCP Security)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="server certificate (Modbus/TCP TLS)")
     parser.add_argument("--tls-key", metavar="PEM", help="server private key")
     parser.add_argument("--tls-ca", metavar="PEM", help="CA that client certificates must chain to")
     parser.add_argument("--read-only", action="store_true", help="refuse every write")

@@ -13,6 +13,7 @@ import os
 
 from ..serving.master import Link, Master, current_master
 from ..serving.port_server import PortServer
+from ..serving.ports import ServedPort
 from ..transports.line_protocol import (
     ACTIONS,
     MAX_LINE,
@@ -24,7 +25,6 @@ from ..transports.line_protocol import (
     format_positions,
     format_rated,
 )
-from ..serving.ports import ServedPort
 from .virtual import Refused, VirtualPress
 
 log = logging.getLogger("presshil.device")

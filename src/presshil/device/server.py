@@ -17,15 +17,15 @@ from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
-from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
-from ..serving.ports import ServedPort
 from ..serving.faults import WireFaults
+from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
 from ..serving.master import Master
+from ..serving.ports import ServedPort
+from ..serving.rtu_server import RtuServer
 from ..serving.tcp import WireLimits
 from ..serving.tls import TlsConfig
 from .line_server import LineServer
 from .modbus_map import RegisterMap
-from ..serving.rtu_server import RtuServer
 from .virtual import VirtualPress
 
 DEFAULT_TCP_PORT = 5020

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..bounds import DIE_AREA_MM2, PRESSURE_MPA, RAMP_RATE_MPA_S, WATCHDOG_MS
 from ..errors import DeviceFault, PressError
 from ..press import Identity, Press, Sample, Status
+from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import Role, current_master
 from ..transports.registers import (
     COMMAND_NAMES,
     COMMAND_REGULATE,
@@ -23,9 +26,6 @@ from ..transports.registers import (
     COMMAND_RESET,
     COMMAND_STOP,
 )
-from ..serving.faults import WireFaults
-from ..serving.lease import ControlLease, LeaseRefused
-from ..serving.master import Role, current_master
 from .host_loss import POLICIES, RELEASE, HostLossGuard
 from .realtime import RealtimeDriver
 

@@ -28,7 +28,9 @@ class HostTooSlow(PressError):
     """The plant could not keep real time on this machine; the firmware was not judged."""
 
 
-def budget_report(truth: dict[str, Any], budget_ms: float = STALE_SENSOR_BUDGET_MS) -> dict[str, Any]:
+def budget_report(
+    truth: dict[str, Any], budget_ms: float = STALE_SENSOR_BUDGET_MS
+) -> dict[str, Any]:
     """The plant-lag budget figures: lag now and at worst, the budget, whether it held."""
     worst = float(truth.get("max_rt_lag", 0.0))
     return {
@@ -57,4 +59,10 @@ def check_sensor_fault(
     )
 
 
-__all__ = ["BLAME_SHARE", "HostTooSlow", "STALE_SENSOR_BUDGET_MS", "budget_report", "check_sensor_fault"]
+__all__ = [
+    "BLAME_SHARE",
+    "HostTooSlow",
+    "STALE_SENSOR_BUDGET_MS",
+    "budget_report",
+    "check_sensor_fault",
+]

@@ -21,10 +21,10 @@ from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..serving.faults import WireFaults
-from ..serving.master import Master
-from ..serving.rtu_server import RtuServer
 from ..serving.loop import ServerBase, parse_hostport
+from ..serving.master import Master
 from ..serving.ports import ServedPort
+from ..serving.rtu_server import RtuServer
 from .modbus_map import PlantRegisters
 from .model import PlantModel
 from .realtime import PlantDriver

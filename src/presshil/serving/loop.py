@@ -1,12 +1,13 @@
 """The server side both servers share: an asyncio loop thread, Modbus TCP and served ports.
 
 :class:`ServerBase` is what a running server handle is made of, whatever it serves: one
-asyncio loop in a daemon thread (:class:`LoopThread`), a Modbus TCP server (plain or TLS) over pymodbus'
-datastore (:class:`~presshil.serving.tcp.ModbusTcpService`), serial-port servers (RTU, line protocol) on
-:class:`~presshil.serving.ports.ServedPort`\\ s, the ``endpoints`` it listens on, and an
-idempotent :meth:`~ServerBase.stop`. The virtual press (:class:`presshil.device.server.
-ServerHandle`) and the plant (:class:`presshil.plant.server.PlantServerHandle`) add their
-model, register map and what they report.
+asyncio loop in a daemon thread (:class:`LoopThread`), a Modbus TCP server (plain or TLS)
+over pymodbus' datastore (:class:`~presshil.serving.tcp.ModbusTcpService`), serial-port
+servers (RTU, line protocol) on :class:`~presshil.serving.ports.ServedPort`\\ s, the
+``endpoints`` it listens on, and an idempotent :meth:`~ServerBase.stop`. The virtual
+press (:class:`presshil.device.server.ServerHandle`) and the plant
+(:class:`presshil.plant.server.PlantServerHandle`) add their model, register map and what
+they report.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class ServerBase:
             raise
 
     async def _start_tcp(self, regs: RegisterDevice, host: str, port: int) -> None:
-        """Listen for Modbus TCP (TLS when :attr:`tls` is set) on ``host``:``port`` (in the loop)."""
+        """Listen for Modbus TCP (TLS when :attr:`tls` is set) on ``host``:``port`` (loop)."""
         server = ModbusTcpService(
             SimCore(regs.simdevice()),
             units=TCP_UNITS,

@@ -20,10 +20,10 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.simulator.simcore import SimCore
 
-from .port_server import PortServer
 from ..transports.registers import DEVICE_ID
 from .faults import WireFaults
 from .master import Link, Master, current_master
+from .port_server import PortServer
 from .ports import ServedPort
 
 log = logging.getLogger("presshil.serving")

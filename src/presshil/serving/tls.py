@@ -38,7 +38,11 @@ class TlsConfig:
 
     def server_context(self) -> ssl.SSLContext:
         """A TLS ≥ 1.2 server context requiring a client certificate signed by :attr:`ca`."""
-        for flag, path in (("--tls-cert", self.cert), ("--tls-key", self.key), ("--tls-ca", self.ca)):
+        for flag, path in (
+            ("--tls-cert", self.cert),
+            ("--tls-key", self.key),
+            ("--tls-ca", self.ca),
+        ):
             if not Path(path).is_file():
                 raise ConfigError(f"{flag} {path}: no such file")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

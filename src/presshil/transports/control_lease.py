@@ -74,8 +74,12 @@ def read_lease(press: ModbusPress) -> LeaseStatus:
     )
     v = decode(Space.INPUT, LEASE_BASE, rsp.registers)
     return LeaseStatus(
-        holder=_master(int(v["lease_holder_link"]), int(v["lease_holder_ipv4"]), int(v["lease_holder_port"])),
-        last_stop=_master(int(v["last_stop_link"]), int(v["last_stop_ipv4"]), int(v["last_stop_port"])),
+        holder=_master(
+            int(v["lease_holder_link"]), int(v["lease_holder_ipv4"]), int(v["lease_holder_port"])
+        ),
+        last_stop=_master(
+            int(v["last_stop_link"]), int(v["last_stop_ipv4"]), int(v["last_stop_port"])
+        ),
         config_generation=int(v["config_generation"]),
         refusals=int(v["lease_refusals"]),
     )
@@ -94,8 +98,10 @@ def holds_lease(press: ModbusPress, status: LeaseStatus | None = None) -> bool:
     """Whether this link is the lease holder."""
     status = status or read_lease(press)
     here = local_endpoint(press)
-    return status.holder is not None and here is not None and (
-        (status.holder.host, status.holder.port) == here
+    return (
+        status.holder is not None
+        and here is not None
+        and ((status.holder.host, status.holder.port) == here)
     )
 
 
@@ -158,9 +164,13 @@ class LeaseWatch:
         """The lease status; :class:`ControlLost` if the press is no longer this run's."""
         status = read_lease(self.press)
         url = self.press.url
-        if status.last_stop is not None and status.last_stop != self._stop_seen:
-            if local_endpoint(self.press) != (status.last_stop.host, status.last_stop.port):
-                raise ControlLost(f"{url}: the press was stopped by {status.last_stop}", code=1)
+        stopper = status.last_stop
+        if (
+            stopper is not None
+            and stopper != self._stop_seen
+            and local_endpoint(self.press) != (stopper.host, stopper.port)
+        ):
+            raise ControlLost(f"{url}: the press was stopped by {stopper}", code=1)
         if not holds_lease(self.press, status):
             raise ControlLost(
                 f"{url}: the control lease is now held by {status.holder or 'nobody'}", code=1

@@ -40,9 +40,7 @@ def client_context(parsed: PressURL) -> ssl.SSLContext:
     try:
         ctx.load_cert_chain(files["cert"], files["key"])
     except (ssl.SSLError, ValueError) as exc:
-        raise PressURLError(
-            f"press URL {parsed.raw!r}: cannot load cert/key ({exc})"
-        ) from None
+        raise PressURLError(f"press URL {parsed.raw!r}: cannot load cert/key ({exc})") from None
     return ctx
 
 
@@ -56,7 +54,9 @@ class _VerifyingTlsClient(ModbusTlsClient):
         params = self.comm_params
         host = str(params.host)
         try:
-            sock = socket.create_connection((host, int(params.port)), timeout=params.timeout_connect)
+            sock = socket.create_connection(
+                (host, int(params.port)), timeout=params.timeout_connect
+            )
             try:
                 self.socket = params.sslctx.wrap_socket(sock, server_hostname=host)  # type: ignore[union-attr]
             except BaseException:
