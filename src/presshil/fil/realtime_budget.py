@@ -4,8 +4,10 @@ The plant advances in real time in its own process; the firmware under test trip
 ``SENSOR`` when the plant's sample counter has not advanced for ``FW_STALE_SENSOR_MS``
 (50 ms in the reference firmware's ``config.h``) — which is also exactly what a plant starved
 of CPU looks like. The plant measures its own real-time lag (input registers ``rt_lag`` and
-``max_rt_lag`` of the plant map). When the firmware reports a SENSOR fault and the plant
-lagged by more than the budget, the host is to blame, not the firmware: the run ends with
+``max_rt_lag`` of the plant map) and the longest gap between two sensor reads its server
+answered (``max_read_gap``: a plant server starved of CPU answers late, the firmware's reads
+fail or repeat, and the counter it sees stops). When the firmware reports a SENSOR fault and
+either figure exceeded the budget, the host is to blame, not the firmware: the run ends with
 :class:`HostTooSlow` (a :class:`~presshil.errors.PressError`: aborted, exit 3) whose message
 gives the measured lag against the budget, instead of a failed verdict on the firmware.
 """
@@ -32,10 +34,14 @@ def budget_report(
     truth: dict[str, Any], budget_ms: float = STALE_SENSOR_BUDGET_MS
 ) -> dict[str, Any]:
     """The plant-lag budget figures: lag now and at worst, the budget, whether it held."""
-    worst = float(truth.get("max_rt_lag", 0.0))
+    lag = float(truth.get("max_rt_lag", 0.0))
+    gap = float(truth.get("max_read_gap", 0.0))
+    worst = max(lag, gap)
     return {
         "rt_lag_ms": float(truth.get("rt_lag", 0.0)),
-        "max_rt_lag_ms": worst,
+        "max_rt_lag_ms": lag,
+        "max_read_gap_ms": gap,
+        "worst_ms": worst,
         "budget_ms": budget_ms,
         "kept_real_time": worst < BLAME_SHARE * budget_ms,
     }
@@ -52,7 +58,8 @@ def check_sensor_fault(
         return  # the plant kept time: the firmware's SENSOR fault is its own
     raise HostTooSlow(
         f"this machine cannot keep real time: the plant lagged up to "
-        f"{figures['max_rt_lag_ms']:.0f} ms behind its schedule (budget "
+        f"{figures['max_rt_lag_ms']:.0f} ms behind its schedule and its server left up to "
+        f"{figures['max_read_gap_ms']:.0f} ms between sensor reads (budget "
         f"{BLAME_SHARE * budget_ms:.0f} ms of the firmware's {budget_ms:.0f} ms stale-sensor "
         f"limit), so the firmware's SENSOR fault at t={reported.t_s:.1f} s is the host's, not "
         "the firmware's; rerun on a quieter machine"

@@ -58,6 +58,8 @@ class PlantRegisters:
         #: last values written to the holding registers (what FC03 reads back)
         self._holding: dict[int, int] = {}
         self._last_command_wall: float | None = None
+        self._last_read: float | None = None
+        self._max_read_gap_ms = 0.0
         #: one controller at a time drives the actuator: the first to command it, while it
         #: keeps commanding (each command is its heartbeat); anyone may command DRIVE_SAFE,
         #: and fault injection (the test bench's port) is open to every master
@@ -118,6 +120,7 @@ class PlantRegisters:
         end = address + count
         if space is Space.INPUT:
             if address < SENSOR_START + SENSOR_COUNT and end > SENSOR_START:
+                self._note_read()
                 image.update(enumerate(self._sensor_block(), start=SENSOR_START))
             if address < NAMEPLATE_START + NAMEPLATE_COUNT and end > NAMEPLATE_START:
                 image.update(enumerate(self._nameplate, start=NAMEPLATE_START))
@@ -125,9 +128,18 @@ class PlantRegisters:
                 image.update(enumerate(self._truth_block(), start=TRUTH_START))
         else:
             if end > MIRROR_BASE and address < MIRROR_BASE + SENSOR_COUNT:
+                self._note_read()
                 image.update(enumerate(self._sensor_block(), start=MIRROR_BASE))
             image.update({a: v for a, v in self._holding.items() if address <= a < end})
         return [image.get(a, 0) for a in range(address, end)]
+
+    def _note_read(self) -> None:
+        """Measure the gap since the last sensor read answered: a controller polling at its
+        loop rate sees no new sample for that long when the host stalls the plant server."""
+        now = time.perf_counter()
+        if self._last_read is not None:
+            self._max_read_gap_ms = max(self._max_read_gap_ms, (now - self._last_read) * 1e3)
+        self._last_read = now
 
     def _sensor_block(self) -> list[int]:
         with self.driver.lock:
@@ -144,6 +156,7 @@ class PlantRegisters:
             max_latency=timing.latency_ms.max,
             rt_lag=timing.lag_ms.last,
             max_rt_lag=timing.lag_ms.max,
+            max_read_gap=self._max_read_gap_ms,
         )
         return TABLE.encode(Space.INPUT, TRUTH_START, TRUTH_COUNT, values)
 
