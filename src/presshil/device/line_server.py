@@ -25,7 +25,8 @@ from ..transports.line_protocol import (
     format_positions,
     format_rated,
 )
-from .virtual import Refused, VirtualPress
+from .rules import Refused
+from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
 UNKNOWN, MALFORMED = 1, 2

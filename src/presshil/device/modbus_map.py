@@ -38,7 +38,8 @@ from ..transports.registers import (
     encode,
     encode_positions,
 )
-from .virtual import Refused, VirtualPress
+from .rules import Refused
+from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
 

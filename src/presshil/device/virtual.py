@@ -2,7 +2,8 @@
 
 Both wire servers (Modbus and the line protocol) speak to the press only through
 :meth:`VirtualPress.sample` and :meth:`VirtualPress.apply`, so the two protocols enforce the
-same rules: a refused request raises :class:`Refused` with the Modbus exception code (the
+same rules (:mod:`presshil.device.rules`): a refused request raises ``Refused`` with the
+Modbus exception code (the
 line protocol's ``ERR`` code is the same number) and changes nothing.
 """
 
@@ -13,52 +14,38 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..bounds import DIE_AREA_MM2, PRESSURE_MPA, RAMP_RATE_MPA_S, WATCHDOG_MS
 from ..errors import DeviceFault, PressError
 from ..press import Identity, Press, Sample, Status
 from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease, LeaseRefused
 from ..serving.master import Role, current_master
 from ..transports.registers import (
-    COMMAND_NAMES,
     COMMAND_REGULATE,
     COMMAND_RELEASE,
     COMMAND_RESET,
     COMMAND_STOP,
 )
-from .host_loss import POLICIES, RELEASE, HostLossGuard
+from .host_loss import RELEASE, HostLossGuard
 from .realtime import RealtimeDriver
+from .rules import (
+    DEVICE_FAILURE,
+    ILLEGAL_FUNCTION,
+    ILLEGAL_VALUE,
+    Refused,
+    check_value,
+)
 
 if TYPE_CHECKING:
     from .server import ServerHandle
 
 log = logging.getLogger("presshil.device")
 
-ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
-_FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
 #: writes that change what the press regulates to or is limited by
 _CONFIG = frozenset(
     {"setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area", "on_host_loss"}
 )
-#: the physical bounds of each writable value (the rated maximum is checked on top)
-_BOUNDS = {
-    "setpoint": PRESSURE_MPA,
-    "soft_max_pressure": PRESSURE_MPA,
-    "ramp_rate": RAMP_RATE_MPA_S,
-    "die_area": DIE_AREA_MM2,
-    "watchdog_timeout": WATCHDOG_MS,
-}
 #: ramp rate a REGULATE uses when the host never wrote one
 DEFAULT_RAMP_RATE_MPA_S = 1.0
-
-
-class Refused(Exception):
-    """A request the device refuses; ``code`` is the Modbus exception code (2, 3 or 4)."""
-
-    def __init__(self, code: int, text: str) -> None:
-        self.code = code
-        self.text = text
-        super().__init__(f"exception {code:02d}: {text}")
 
 
 def open_simulated(press: Press | str) -> Press:
@@ -206,7 +193,7 @@ class VirtualPress:
         # a new die area changes the rated pressure: the press itself checks soft max then
         rated = math.inf if "die_area" in updates else self.identity.rated_max_pressure_mpa
         for name, value in updates.items():
-            self._check(name, value, float(soft), rated)
+            check_value(name, value, float(soft), rated)
         try:
             if token is not None:
                 self.lease.claim(master, int(token))
@@ -294,42 +281,11 @@ class VirtualPress:
         )
 
     # --- rules ----------------------------------------------------------------------------
-    def _check(self, name: str, value: float | int, soft_max: float, rated: float) -> None:
-        if name in _FLOATS and not math.isfinite(value):
-            raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")
-        bound = _BOUNDS.get(name)
-        if bound is not None and (why := bound.problem(value)):
-            raise Refused(ILLEGAL_VALUE, why)
-        if name == "command" and value not in COMMAND_NAMES:
-            raise Refused(ILLEGAL_VALUE, f"command {value} unknown (0..4)")
-        if name == "setpoint" and not 0.0 <= value <= min(soft_max, rated):
-            raise Refused(
-                ILLEGAL_VALUE,
-                f"setpoint {value:g} MPa outside 0..{min(soft_max, rated):g} MPa "
-                f"(soft max {soft_max:g}, rated {rated:g})",
-            )
-        if name == "ramp_rate" and not value > 0:
-            raise Refused(ILLEGAL_VALUE, f"ramp rate {value:g} MPa/s must be > 0")
-        if name == "soft_max_pressure" and not 0.0 < value <= rated:
-            raise Refused(
-                ILLEGAL_VALUE, f"soft max {value:g} MPa outside (0, {rated:g}] MPa (rated)"
-            )
-        if name == "die_area" and not value > 0:
-            raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
-        if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
-            raise Refused(ILLEGAL_VALUE, f"{name} {value} outside 0..65535")
-        if name == "on_host_loss" and value not in POLICIES:
-            raise Refused(ILLEGAL_VALUE, f"on_host_loss {value} unknown (0 release, 1 hold)")
-        if name == "lease_token" and not 0 <= value <= 0xFFFF:
-            raise Refused(ILLEGAL_VALUE, f"lease token {value} outside 0..65535")
-        if name == "reserved_9" and value != 0:
-            raise Refused(ILLEGAL_VALUE, "holding register 9 is reserved: only 0 may be written")
-
     def _execute(self, command: int) -> None:
         p = self.params
         if command == COMMAND_REGULATE:
             rated = self._identity.rated_max_pressure_mpa
-            self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
+            check_value("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
             self._call(lambda: self.press.command(float(p["setpoint"]), float(p["ramp_rate"])))
         elif command == COMMAND_RELEASE:
             self._call(lambda: self.press.release(float(p["ramp_rate"])))
@@ -356,12 +312,4 @@ class VirtualPress:
             raise Refused(DEVICE_FAILURE, f"press model stopped: {self.driver.error!r}")
 
 
-__all__ = [
-    "VirtualPress",
-    "Refused",
-    "open_simulated",
-    "ILLEGAL_FUNCTION",
-    "ILLEGAL_ADDRESS",
-    "ILLEGAL_VALUE",
-    "DEVICE_FAILURE",
-]
+__all__ = ["VirtualPress", "open_simulated"]
