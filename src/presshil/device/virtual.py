@@ -3,8 +3,8 @@
 Both wire servers (Modbus and the line protocol) speak to the press only through
 :meth:`VirtualPress.sample` and :meth:`VirtualPress.apply`, so the two protocols enforce the
 same rules (:mod:`presshil.device.rules`): a refused request raises ``Refused`` with the
-Modbus exception code (the
-line protocol's ``ERR`` code is the same number) and changes nothing.
+Modbus exception code (the line protocol's ``ERR`` code is the same number) and changes
+nothing.
 """
 
 from __future__ import annotations
