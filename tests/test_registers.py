@@ -73,7 +73,7 @@ def test_state_block_is_one_contiguous_read() -> None:
     for n in range(1, 9):
         assert defined_ranges(Space.INPUT, n)[0] == (0, state_count(n) - 1)
         assert defined_ranges(Space.HOLDING, n) == [
-            (0, 11),
+            (0, 13),  # 12: the lease token, 13: on_host_loss (ext)
             (STATE_MIRROR_BASE, STATE_MIRROR_BASE + state_count(n) - 1),
         ]
 
@@ -125,8 +125,8 @@ def test_decode_refuses_half_a_float_and_undefined_addresses() -> None:
         RegisterAddressError, match="holding register 3: covers part of f32 'setpoint'"
     ):
         decode(Space.HOLDING, 3, [0, 0])
-    with pytest.raises(RegisterAddressError, match="holding register 12: not defined"):
-        decode(Space.HOLDING, 10, [0, 0, 0])
+    with pytest.raises(RegisterAddressError, match="holding register 14: not defined"):
+        decode(Space.HOLDING, 10, [0, 0, 0, 0, 0])  # 12, 13: lease token, on_host_loss (ext)
     with pytest.raises(RegisterAddressError):
         decode(Space.HOLDING, 2, [0x4000])
 

@@ -216,7 +216,9 @@ void control_step(controller_t *c, const hal_sensors_t *s, uint64_t now_us, doub
         if (!isfinite(v) || v < FW_ADC_LOW_FRAC * fs || v > FW_ADC_HIGH_FRAC * fs)
             implausible = 1;
     }
-    if (!c->have_prev || s->counter != c->last_counter)
+    int fresh = !c->have_prev || s->counter != c->last_counter;
+    uint32_t advanced = c->have_prev ? s->counter - c->last_counter : 0u;
+    if (fresh)
         c->last_fresh_us = now_us;
     c->last_counter = s->counter;
     c->meas_n = total;
@@ -224,11 +226,19 @@ void control_step(controller_t *c, const hal_sensors_t *s, uint64_t now_us, doub
     c->position_mm = s->position_mm;
     if (dt <= 0.0)
         dt = 1.0 / FW_LOOP_HZ_DEFAULT;
-    if (c->have_prev) {
-        double alpha = 1.0 - exp(-dt * TWO_PI * FW_DERIVATIVE_FILTER_HZ);
-        c->dfilt_n_s += alpha * ((total - c->prev_meas_n) / dt - c->dfilt_n_s);
+    /* The force rate is taken over the time between the two samples as the sensor took
+     * them (samples advanced x sample period), not over this loop's period: a late sample
+     * (a jittery bus, a plant catching up) must not look like a force runaway. A repeated
+     * (stale) sample carries no new rate. */
+    if (c->have_prev && fresh) {
+        double fs_hz = c->np.sample_rate_hz > 0.0f ? c->np.sample_rate_hz : FW_LOOP_HZ_DEFAULT;
+        double dt_meas = advanced > 0u ? (double)advanced / fs_hz : dt;
+        double alpha = 1.0 - exp(-dt_meas * TWO_PI * FW_DERIVATIVE_FILTER_HZ);
+        c->dfilt_n_s += alpha * ((total - c->prev_meas_n) / dt_meas - c->dfilt_n_s);
+        c->prev_meas_n = total;
+    } else if (!c->have_prev) {
+        c->prev_meas_n = total;
     }
-    c->prev_meas_n = total;
     c->have_prev = 1;
     c->samples++;
 

@@ -66,6 +66,8 @@
 #define PLANT_IN_RT_LAG_WIDTH 2
 #define PLANT_IN_MAX_RT_LAG 230 /* f32, ms */
 #define PLANT_IN_MAX_RT_LAG_WIDTH 2
+#define PLANT_IN_MAX_READ_GAP 232 /* f32, ms */
+#define PLANT_IN_MAX_READ_GAP_WIDTH 2
 
 /* holding registers: address, then width in registers */
 #define PLANT_HOLD_DRIVE_MODE 0 /* u16, - */

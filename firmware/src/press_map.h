@@ -20,6 +20,16 @@
 #define PRESS_IN_RATED_MAX_FORCE 102 /* f32, kN */
 #define PRESS_IN_MAP_VERSION 104 /* u16, - */
 #define PRESS_IN_CHANNEL_POSITION 110 /* f32, mm */
+#define PRESS_IN_LEASE_HOLDER_LINK 150 /* u16, - */
+#define PRESS_IN_LEASE_HOLDER_IPV4 151 /* u32, - */
+#define PRESS_IN_LEASE_HOLDER_PORT 153 /* u16, - */
+#define PRESS_IN_LAST_STOP_LINK 154 /* u16, - */
+#define PRESS_IN_LAST_STOP_IPV4 155 /* u32, - */
+#define PRESS_IN_LAST_STOP_PORT 157 /* u16, - */
+#define PRESS_IN_CONFIG_GENERATION 158 /* u16, - */
+#define PRESS_IN_LEASE_REFUSALS 159 /* u16, - */
+#define PRESS_IN_HOST_LOST 160 /* u16, - */
+#define PRESS_IN_HOST_LOSSES 161 /* u16, - */
 
 #define PRESS_HOLD_COMMAND 0 /* u16, - */
 #define PRESS_HOLD_HEARTBEAT 1 /* u16, - */
@@ -29,5 +39,7 @@
 #define PRESS_HOLD_WATCHDOG_TIMEOUT 8 /* u16, ms */
 #define PRESS_HOLD_RESERVED_9 9 /* u16, - */
 #define PRESS_HOLD_DIE_AREA 10 /* f32, mm² */
+#define PRESS_HOLD_LEASE_TOKEN 12 /* u16, - */
+#define PRESS_HOLD_ON_HOST_LOSS 13 /* u16, - */
 
 #endif /* PRESS_MAP_H */

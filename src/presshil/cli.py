@@ -219,7 +219,7 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
     with user_errors():
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
-        store = Store(db)
+        store = Store.open_for_reading(db)
 
         def took(r) -> str:
             if not (r.started and r.finished):
@@ -261,7 +261,7 @@ def export_cmd(
             raise ConfigError(f"--format must be csv or parquet, not {format!r}")
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
-        store = Store(db)
+        store = Store.open_for_reading(db)
         from .report import default_path
 
         path = store.export(run_id, output or default_path(db, run_id, format), format)
@@ -279,23 +279,31 @@ def serve_cmd(
     profile: Annotated[Optional[str], typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
     opcua: Annotated[Optional[str], typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
     live: Annotated[Optional[str], typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
+    tls_cert: Annotated[Optional[str], typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802).")] = None,
+    tls_key: Annotated[Optional[str], typer.Option("--tls-key", help="Server private key.")] = None,
+    tls_ca: Annotated[Optional[str], typer.Option("--tls-ca", help="CA that client certificates must chain to.")] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every write.")] = False,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
     from .device.serve import serve_main
 
     with user_errors():
+        secured = bool(tls_cert or tls_key or tls_ca or read_only)
         if profile or opcua:  # a device's own map: see presshil.profiles
-            if live is not None:
-                raise ConfigError("--live serves the press's own map view; it cannot be combined with --profile yet")
+            if live is not None or secured:
+                raise ConfigError("--profile/--opcua serve a device's own map; --live, --tls-* and --read-only apply to the presshil map only")
             from .profiles.commands import profile_serve_main
 
             raise typer.Exit(profile_serve_main(press, profile or "", modbus_tcp, modbus_rtu, opcua, serial, bind))
         if live is not None:
+            if secured:
+                raise ConfigError("--live cannot be combined with --tls-* or --read-only yet; serve the secured press without --live")
             from .web.serve_live import serve_live_main
 
             code = serve_live_main(press, modbus_tcp, modbus_rtu, serial, bind, live)
         else:
-            code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind)
+            code = serve_main(press, modbus_tcp, modbus_rtu, serial, bind, tls_cert=tls_cert,
+                              tls_key=tls_key, tls_ca=tls_ca, read_only=read_only)
     raise typer.Exit(code)
 
 

@@ -36,9 +36,9 @@ class _Model(BaseModel):
 class Specimen(_Model):
     """The die: pressure = force / area. Give ``die_diameter_mm`` or ``die_area_mm2``."""
 
-    die_diameter_mm: float | None = Field(default=None, gt=0)
+    die_diameter_mm: float | None = Field(default=None, ge=0.8, le=252.0)
     # Stored under another name so that the property below can always answer the area.
-    die_area_given_mm2: float | None = Field(default=None, gt=0, alias="die_area_mm2")
+    die_area_given_mm2: float | None = Field(default=None, ge=0.5, le=50_000.0, alias="die_area_mm2")
 
     @model_validator(mode="after")
     def _exactly_one_size(self) -> Specimen:
@@ -58,42 +58,42 @@ class Specimen(_Model):
 class Limits(_Model):
     """Safety envelope, checked before the run (against the press rating) and during it."""
 
-    max_pressure_mpa: float = Field(gt=0)
-    max_rate_mpa_s: float = Field(gt=0)
+    max_pressure_mpa: float = Field(gt=0, le=10_000.0)
+    max_rate_mpa_s: float = Field(ge=1e-3, le=10_000.0)
 
 
 class Sampling(_Model):
     """How often the runner records a sample; sub-Hz rates suit holds of hours."""
 
-    rate_hz: float = Field(default=10.0, gt=0)
+    rate_hz: float = Field(default=10.0, ge=0.01, le=1_000.0)
 
 
 class _StepBase(_Model):
-    label: str | None = Field(default=None, min_length=1)
-    expect: dict[str, float] = Field(default_factory=dict)
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    expect: dict[str, float] = Field(default_factory=dict, max_length=32)
 
 
 class RampStep(_StepBase):
     """Ramp the setpoint linearly to ``to_mpa`` at ``rate_mpa_s``."""
 
     type: Literal["ramp"]
-    to_mpa: float = Field(ge=0)
-    rate_mpa_s: float = Field(gt=0)
+    to_mpa: float = Field(ge=0, le=10_000.0)
+    rate_mpa_s: float = Field(ge=1e-3, le=10_000.0)
 
 
 class HoldStep(_StepBase):
     """Hold for ``duration_s`` at ``at_mpa``, or at the current setpoint when it is absent."""
 
     type: Literal["hold"]
-    duration_s: float = Field(gt=0)
-    at_mpa: float | None = Field(default=None, ge=0)
+    duration_s: float = Field(gt=0, le=31_622_400.0)
+    at_mpa: float | None = Field(default=None, ge=0, le=10_000.0)
 
 
 class ReleaseStep(_StepBase):
     """Ramp down to zero at ``rate_mpa_s`` and open."""
 
     type: Literal["release"]
-    rate_mpa_s: float = Field(gt=0)
+    rate_mpa_s: float = Field(ge=1e-3, le=10_000.0)
 
 
 class SetpointStep(_StepBase):
@@ -101,18 +101,18 @@ class SetpointStep(_StepBase):
     step-response test. A missing rate is filled with ``limits.max_rate_mpa_s`` on loading."""
 
     type: Literal["step"]
-    to_mpa: float = Field(ge=0)
-    duration_s: float = Field(gt=0)
-    rate_mpa_s: float | None = Field(default=None, gt=0)
+    to_mpa: float = Field(ge=0, le=10_000.0)
+    duration_s: float = Field(gt=0, le=31_622_400.0)
+    rate_mpa_s: float | None = Field(default=None, ge=1e-3, le=10_000.0)
 
 
 class RepeatStep(_Model):
     """Run ``steps`` ``count`` times (cycling). Nesting is allowed."""
 
     type: Literal["repeat"]
-    count: int = Field(ge=1)
-    steps: list[Step] = Field(min_length=1)
-    label: str | None = Field(default=None, min_length=1)
+    count: int = Field(ge=1, le=100_000)
+    steps: list[Step] = Field(min_length=1, max_length=1_000)
+    label: str | None = Field(default=None, min_length=1, max_length=200)
 
     @property
     def expect(self) -> dict[str, float]:
@@ -136,12 +136,12 @@ _STEP_MODELS: dict[str, type[_Model]] = {
 
 
 class _ProtocolBody(_Model):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
     specimen: Specimen
     limits: Limits
     sampling: Sampling = Field(default_factory=Sampling)
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=1_000)
 
 
 class Protocol(_ProtocolBody):
@@ -218,6 +218,9 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(_toml_message(exc), file=source) from None
+    except RecursionError:
+        raise ProtocolError(_TOO_DEEP, file=source) from None
+    _guard_size(data, source)
     try:
         body = _ProtocolBody.model_validate(data)
     except ValidationError as exc:
@@ -231,6 +234,40 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+#: deepest nesting of TOML tables and arrays a protocol may have (repeats in repeats …)
+MAX_NESTING = 24
+#: most steps a protocol may expand to, repeats unrolled
+MAX_EXPANDED_STEPS = 1_000_000
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (tables, arrays or repeats)"
+
+
+def _guard_size(data: dict[str, Any], source: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_NESTING` and more than
+    :data:`MAX_EXPANDED_STEPS` steps once repeats are unrolled, before validation recurses
+    or anything loops over the steps. Iterative: the guard itself cannot overflow."""
+    stack: list[tuple[Any, int, int]] = [(data, 0, 1)]  # (value, depth, repetitions)
+    expanded = 0
+    while stack:
+        value, depth, times = stack.pop()
+        if depth > MAX_NESTING:
+            raise ProtocolError(_TOO_DEEP, file=source)
+        if isinstance(value, dict):
+            count = value.get("count")
+            if value.get("type") == "repeat" and isinstance(count, int) and count > 0:
+                times *= min(count, 100_000)  # a larger count is the field's own error
+            elif "type" in value:
+                expanded += times
+                if expanded > MAX_EXPANDED_STEPS:
+                    raise ProtocolError(
+                        f"expands to more than {MAX_EXPANDED_STEPS} steps once repeats are "
+                        "unrolled; use fewer or shorter repeats",
+                        file=source,
+                    )
+            stack.extend((v, depth + 1, times) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, times) for v in value)
 
 
 def _resolve_defaults(steps: list[Any], limits: Limits) -> list[Any]:

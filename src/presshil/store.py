@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -24,8 +25,9 @@ import sqlite3
 import struct
 import threading
 import time
+import urllib.parse
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, PressError, PresshilError
 from .library import DEFAULT_DB
 from .metrics import Verdict
 from .sinks import Event
@@ -185,6 +187,39 @@ def _flusher(ref: weakref.ref[Store], stop: threading.Event, wake: threading.Eve
         del store
 
 
+class StoreWriteError(PressError):
+    """The store could not write (disk full, I/O error): the run cannot go on unrecorded.
+
+    A :class:`~presshil.errors.PressError`, so a run ends as on a press fault: the press is
+    put in its safe state and the command exits 3 with one line. The run is recorded as
+    ``error`` where the disk still allows it; samples already committed are kept.
+    """
+
+
+def _damaged(path: Path, exc: BaseException | str) -> ConfigError:
+    exc = " ".join(str(exc).split())  # one line, whatever SQLite said
+    return ConfigError(
+        f"{path}: results store is damaged ({exc}); restore it from a backup, or copy what "
+        "`presshil runs` still lists"
+    )
+
+
+def _reading(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A read method whose SQLite errors become one line: the store is damaged."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise self._diagnose(exc) from None
+        if isinstance(result, Iterator) and not isinstance(result, list):
+            return self._guarded(result)
+        return result
+
+    return wrapper
+
+
 class Store:
     """A results store in one SQLite file (WAL), created with its parent folders if absent.
 
@@ -198,8 +233,15 @@ class Store:
         *,
         flush_interval_s: float = 0.5,
         max_buffer_rows: int = 4096,
+        read_only: bool = False,
+        check: bool = False,
     ) -> None:
+        """``read_only``: open the file without writing anything (an archive on a read-only
+        share); ``check``: run SQLite's ``quick_check`` first and refuse a damaged file."""
         self.path = Path(path)
+        self.read_only = read_only
+        #: runs whose samples could not all be written; finished as ``error``
+        self._write_failed: dict[int, str] = {}
         self.flush_interval_s = flush_interval_s
         self.max_buffer_rows = max_buffer_rows
         # Two locks, so that the sampling loop never waits on the disk: _buf_lock guards the
@@ -217,6 +259,9 @@ class Store:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        if read_only:
+            self._open_read_only(check)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE takes the write
@@ -229,11 +274,66 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
                                   f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
+            if check:
+                self._quick_check()
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from exc
+            raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from None
         self._mark_interrupted()
+
+    @classmethod
+    def open_for_reading(cls, path: str | Path) -> Store:
+        """Open an existing store for ``runs``/``export``/``report``: checked with
+        ``quick_check`` (a damaged file is one-line :class:`ConfigError`), and read-only when
+        the file or its folder cannot be written."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"no results store at {path}")
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        return cls(path, read_only=not writable, check=True)
+
+    def _open_read_only(self, check: bool) -> None:
+        if not self.path.is_file():
+            raise ConfigError(f"no results store at {self.path}")
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
+        last: BaseException | None = None
+        # mode=ro reads the WAL too; on a read-only folder SQLite cannot create the shared
+        # memory file it needs for that, and the file can only be opened as immutable
+        for query in ("", "&immutable=1"):
+            try:
+                self._db = sqlite3.connect(uri + query, uri=True, isolation_level=None,
+                                           check_same_thread=False)
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                break
+            except sqlite3.DatabaseError as exc:
+                last = exc
+        else:
+            raise ConfigError(f"{self.path}: cannot open as a results store: {last}") from None
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+                              f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
+        if check:
+            try:
+                self._quick_check()
+            except sqlite3.DatabaseError as exc:
+                raise _damaged(self.path, exc) from None
+
+    def _quick_check(self) -> None:
+        rows = self._db.execute("PRAGMA quick_check(1)").fetchall()
+        if [r[0] for r in rows] != ["ok"]:
+            first = " ".join(str(rows[0][0]).replace("*", " ").split())[:160]
+            raise _damaged(self.path, f"quick_check: {first}")
+
+    def _diagnose(self, exc: BaseException) -> PresshilError:
+        """The one-line error for a SQLite failure while reading."""
+        return _damaged(self.path, exc)
+
+    def _guarded(self, items: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from items
+        except sqlite3.DatabaseError as exc:
+            raise self._diagnose(exc) from None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -316,16 +416,36 @@ class Store:
             allowed = ", ".join(s for s in RUN_STATUSES if s != "running")
             raise ConfigError(f"run status {status!r} is not one of: {allowed}")
         with self._db_lock:
-            self._flush_locked()
-            cur = self._db.execute("UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
-                                   (status, _utc_now(), run_id))
+            try:
+                self._flush_locked()
+            except (sqlite3.Error, OSError) as exc:
+                self._write_failed.setdefault(run_id, str(exc))
+            self._error = None  # reported here, not again by the next add_sample
+            failed = self._write_failed.pop(run_id, None)
+            if failed is not None:
+                status = "error"  # its record is incomplete, whatever the verdicts said
+            try:
+                cur = self._db.execute(
+                    "UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
+                    (status, _utc_now(), run_id))
+                if failed is not None:
+                    self._db.execute(
+                        "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
+                        (run_id, None, "error", f"the store could not write: {failed}"))
+            except (sqlite3.Error, OSError) as exc:
+                raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 raise self._unknown(run_id)
 
     def flush(self) -> None:
-        """Commit the buffered samples now."""
+        """Commit the buffered samples now (:class:`StoreWriteError` if the disk refuses)."""
         with self._db_lock:
-            self._flush_locked()
+            try:
+                self._flush_locked()
+            except (sqlite3.Error, OSError) as exc:
+                for run in self._seq:
+                    self._write_failed.setdefault(run, str(exc))
+                raise self._write_error(exc) from None
 
     def close(self) -> None:
         """Flush, stop the background flusher and close the file. Idempotent."""
@@ -337,7 +457,10 @@ class Store:
             if self._db is None:
                 return
             try:
-                self._flush_locked()
+                if not self.read_only:
+                    self._flush_locked()
+            except (sqlite3.Error, OSError) as exc:
+                raise self._write_error(exc) from None
             finally:
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
@@ -350,6 +473,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @_reading
     def list_runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         self.flush()
@@ -357,6 +481,7 @@ class Store:
             rows = self._db.execute(f"SELECT {_RUN_COLS} FROM runs ORDER BY id").fetchall()
         return [_run_info(r) for r in rows]
 
+    @_reading
     def get_run(self, run_id: int) -> RunInfo:
         """One run; :class:`~presshil.errors.ConfigError` if there is no such id."""
         self.flush()
@@ -367,6 +492,7 @@ class Store:
             raise self._unknown(run_id)
         return _run_info(row)
 
+    @_reading
     def iter_chunks(self, run_id: int, chunk: int = 10000) -> Iterator[Trace]:
         """The run's samples as consecutive :class:`Trace` pieces of up to ``chunk`` rows.
 
@@ -396,6 +522,7 @@ class Store:
                        float(piece.force[i]), float(piece.position[i]), int(piece.status[i]),
                        tuple(ch[i]))
 
+    @_reading
     def load_trace(self, run_id: int) -> Trace:
         """All of a run's samples as one :class:`Trace` (arrays filled chunk by chunk)."""
         info = self.get_run(run_id)
@@ -414,6 +541,7 @@ class Store:
                 break
         return out[:i]
 
+    @_reading
     def events(self, run_id: int) -> list[Event]:
         """The run's events in the order they were recorded."""
         self.get_run(run_id)
@@ -422,6 +550,7 @@ class Store:
                                     "ORDER BY id", (run_id,)).fetchall()
         return [Event(*r) for r in rows]
 
+    @_reading
     def verdicts(self, run_id: int) -> list[Verdict]:
         """The run's verdicts in the order they were recorded."""
         self.get_run(run_id)
@@ -449,7 +578,15 @@ class Store:
             path = path / f"run-{run_id}.{format}"
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = _write_csv if format == "csv" else _write_parquet
-        writer(path, self.iter_chunks(run_id), info.n_channels or 0)
+        # written beside the target and renamed on success: never a partial export
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot write the export: {exc.strerror or exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     # -- internals -------------------------------------------------------------------------
@@ -492,11 +629,19 @@ class Store:
                 self._flush_locked()
             except BaseException as exc:  # noqa: BLE001 - handed to the writer's thread
                 self._error = exc
+                for run in self._seq:
+                    self._write_failed.setdefault(run, str(exc))
 
     def _raise_pending_error(self) -> None:
         if self._error is not None:
             exc, self._error = self._error, None
-            raise ConfigError(f"{self.path}: writing samples failed: {exc}") from exc
+            raise self._write_error(exc)
+
+    def _write_error(self, exc: BaseException) -> StoreWriteError:
+        return StoreWriteError(
+            f"{self.path}: writing the run failed ({exc}); the run is stopped, the samples "
+            "committed so far are kept"
+        )
 
     def _start_flusher(self) -> None:
         with self._buf_lock:
@@ -602,4 +747,4 @@ def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
                                                     schema=schema))
 
 
-__all__ = ["Store", "RunInfo", "Event", "RUN_STATUSES", "DEFAULT_PATH"]
+__all__ = ["Store", "StoreWriteError", "RunInfo", "Event", "RUN_STATUSES", "DEFAULT_PATH"]

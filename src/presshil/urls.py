@@ -29,6 +29,7 @@ _BINDINGS = {
     "sim": "presshil.sim.press:open_sim_press",
     "modbus+tcp": "presshil.transports.modbus:open_modbus_press",
     "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
+    "modbus+tls": "presshil.transports.modbus_tls:open_modbus_tls_press",
     "serial": "presshil.transports.serial_line:open_serial_press",
     "fil": "presshil.fil.press:open_fil_press",
     "opcua": "presshil.profiles.connect:open_profile_press",
@@ -101,7 +102,7 @@ def parse_press_url(url: str) -> PressURL:
         query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
     except ValueError:
         raise _invalid(url, f"malformed query '{parts.query}'") from None
-    if scheme in ("modbus+tcp", "opcua"):
+    if scheme in ("modbus+tcp", "modbus+tls", "opcua"):
         try:
             host, port = parts.hostname, parts.port
         except ValueError:

@@ -102,7 +102,7 @@ def report_main(run_id: int, db: Path, output: Path | None) -> int:
         _err(f"error: no results store at {db}")
         return EXIT_USAGE
     try:
-        store = Store(db)
+        store = Store.open_for_reading(db)
     except PresshilError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

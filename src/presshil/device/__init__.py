@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-from .faults import WireFaults
+from ..serving.faults import WireFaults
+from .rules import Refused
 from .serve import serve_main
 from .server import ServerHandle, start_server
 from .spawn import SpawnedServer
-from .virtual import Refused, VirtualPress
+from .virtual import VirtualPress
 
 __all__ = [
     "VirtualPress",

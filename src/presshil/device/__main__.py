@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--freeze-counter", action="store_true", help="fault: the sample counter stops advancing"
     )
+    parser.add_argument("--tls-cert", metavar="PEM", help="server certificate (Modbus/TCP TLS)")
+    parser.add_argument("--tls-key", metavar="PEM", help="server private key")
+    parser.add_argument("--tls-ca", metavar="PEM", help="CA that client certificates must chain to")
+    parser.add_argument("--read-only", action="store_true", help="refuse every write")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON line with the endpoints when ready"
     )
@@ -57,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         baud=args.baud,
         delay_ms=args.delay_ms,
         freeze_counter=args.freeze_counter,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_ca=args.tls_ca,
+        read_only=args.read_only,
     )
 
 

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import os
 
+from ..serving.master import Link, Master, current_master
 from ..serving.port_server import PortServer
+from ..serving.ports import ServedPort
 from ..transports.line_protocol import (
     ACTIONS,
     MAX_LINE,
@@ -23,11 +25,13 @@ from ..transports.line_protocol import (
     format_positions,
     format_rated,
 )
-from ..serving.ports import ServedPort
-from .virtual import Refused, VirtualPress
+from .rules import Refused
+from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
 UNKNOWN, MALFORMED = 1, 2
+#: queued in place of a line longer than MAX_LINE (a NUL never arrives in a real line)
+TOO_LONG = b"\x00too long"
 
 
 class LineServer(PortServer[bytes]):
@@ -36,22 +40,39 @@ class LineServer(PortServer[bytes]):
     def __init__(self, port: ServedPort, press: VirtualPress) -> None:
         super().__init__(port)
         self.press = press
+        #: the one master on this port
+        self.master = Master(Link.SERIAL_LINE, name=port.path)
         self._buffer = b""
+        #: a line over MAX_LINE was answered ERR 2; drop bytes up to its newline
+        self._discarding = False
 
     def _readable(self) -> None:
         try:
             data = os.read(self.port.fd, 4096)
-        except OSError:  # EAGAIN, or EIO while no host has the port open
+        except BlockingIOError:
+            return
+        except OSError:  # EIO while no host has the port open: its implicit lease ends
+            self.press.lease.disconnected(self.master)
             return
         self._buffer += data
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
-            self._queue.put_nowait(line)
-        if len(self._buffer) > MAX_LINE:
+            if self._discarding:  # the end of a line already answered ERR 2
+                self._discarding = False
+            elif len(line.rstrip(b"\r")) > MAX_LINE:
+                self._queue.put_nowait(TOO_LONG)
+            else:
+                self._queue.put_nowait(line)
+        if len(self._buffer) > MAX_LINE + 1:  # + a CR that may precede the LF
+            # answer once, then drop everything up to the end of this line: its tail must
+            # never be executed as a command of its own
             self._buffer = b""
-            self._queue.put_nowait(b"\x00too long")
+            if not self._discarding:
+                self._discarding = True
+                self._queue.put_nowait(TOO_LONG)
 
     async def _worker(self) -> None:
+        current_master.set(self.master)
         while True:
             line = await self._queue.get()
             try:
@@ -72,7 +93,7 @@ class LineServer(PortServer[bytes]):
 
     def handle(self, raw: bytes) -> str | None:
         """The reply to one received line (None for an empty line)."""
-        if raw.startswith(b"\x00too long"):
+        if raw == TOO_LONG:
             return format_err(MALFORMED, f"line longer than {MAX_LINE} characters")
         try:
             text = raw.decode("ascii").strip()
@@ -101,6 +122,16 @@ class LineServer(PortServer[bytes]):
             return format_positions(press.identity)
         if word == "FAULT?":
             return str(press.sample().fault_code)
+        if word == "LEASE?":
+            holder = press.lease.holder
+            return "none" if holder is None else str(holder)
+        if word == "LEASE":
+            try:
+                token = int(arg)
+            except ValueError:
+                return format_err(MALFORMED, f"LEASE needs a token 0..65535, got {arg!r}")
+            press.apply({"lease_token": token})
+            return OK
         if word == "HB":
             press.feed_heartbeat()
             return OK

@@ -27,6 +27,7 @@ from ..serving.modbus import (  # noqa: F401 - the function codes are this modul
 from ..transports.registers import (
     CHANNEL_POSITION_BASE,
     DEVICE_ID,
+    LEASE_BASE,
     MAP_VERSION,
     STATE_MIRROR_BASE,
     RegisterAddressError,
@@ -37,7 +38,8 @@ from ..transports.registers import (
     encode,
     encode_positions,
 )
-from .virtual import Refused, VirtualPress
+from .rules import Refused
+from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
 
@@ -132,6 +134,8 @@ class RegisterMap:
                 image.update(enumerate(self.codec.encode(self.press.sample())))
             if address + count > 100:
                 image.update(enumerate(self.ratings(), start=100))
+            if address + count > LEASE_BASE:
+                image.update(enumerate(self.lease_registers(), start=LEASE_BASE))
             if address + count > CHANNEL_POSITION_BASE:
                 positions = encode_positions(
                     self.press.identity.channel_positions_mm, self.channels
@@ -145,6 +149,28 @@ class RegisterMap:
                 state = self.codec.encode(self.press.sample())
                 image.update(enumerate(state, start=STATE_MIRROR_BASE))
         return [image.get(a, 0) for a in range(address, address + count)]
+
+    def lease_registers(self) -> list[int]:
+        """Input registers 150..161: the lease holder, who last stopped, change counters,
+        the host-loss alarm."""
+        view = self.press.lease.view()
+        holder, stopper = view.holder, view.last_stop
+        return encode(
+            Space.INPUT,
+            LEASE_BASE,
+            {
+                "lease_holder_link": int(holder.link) if holder else 0,
+                "lease_holder_ipv4": holder.ipv4() if holder else 0,
+                "lease_holder_port": holder.port if holder else 0,
+                "last_stop_link": int(stopper.link) if stopper else 0,
+                "last_stop_ipv4": stopper.ipv4() if stopper else 0,
+                "last_stop_port": stopper.port if stopper else 0,
+                "config_generation": view.config_generation,
+                "lease_refusals": view.refused,
+                "host_lost": int(self.press.host_loss.alarm),
+                "host_losses": self.press.host_loss.losses,
+            },
+        )
 
     def _write(self, address: int, values: list[int]) -> ExcCodes | None:
         try:

@@ -11,6 +11,8 @@ RealtimeLoop`'s, shared with the plant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..press import Press
 from ..serving.realtime import MAX_STEP_S, RealtimeLoop
 
@@ -24,6 +26,8 @@ class RealtimeDriver(RealtimeLoop):
         super().__init__()
         self.press = press
         self.tick_s = tick_s
+        #: called after every step, outside the lock (the host-loss guard's check)
+        self.on_tick: Callable[[], None] | None = None
 
     def _model_now(self) -> float:
         return self.press.clock.now()
@@ -42,6 +46,8 @@ class RealtimeDriver(RealtimeLoop):
             except BaseException as exc:  # noqa: BLE001 - reported to every wire as a device failure
                 self.error = exc
                 return
+            if self.on_tick is not None:
+                self.on_tick()
             if behind < self.tick_s:
                 self._stop.wait(self.tick_s)
 

@@ -6,7 +6,9 @@ Signals, the wait and the exit codes are :mod:`presshil.serving.main`'s, shared 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..serving.main import (  # noqa: F401 - EXIT_* are this module's names too
@@ -17,9 +19,26 @@ from ..serving.main import (  # noqa: F401 - EXIT_* are this module's names too
     run_until_signal,
     start_or_report,
 )
+from ..serving.tls import TlsConfig, is_loopback
 from .server import start_server
 
 PROG = "presshil serve"
+
+
+def warn_if_exposed(endpoint: str | None, tls: bool) -> None:
+    """Warn on stderr when Modbus TCP listens beyond loopback without TLS."""
+    if endpoint is None or tls:
+        return
+    host = endpoint.rsplit(":", 1)[0].strip("[]")
+    if not is_loopback(host):
+        print(
+            f"{PROG}: warning: Modbus TCP on {endpoint} without TLS: anyone who can reach "
+            "this address can read the press and, unless another master holds its lease, "
+            "control it; serve with --tls-cert/--tls-key/--tls-ca (Modbus/TCP Security), "
+            "--read-only, or on 127.0.0.1",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def serve_main(
@@ -33,14 +52,25 @@ def serve_main(
     baud: int = 115200,
     delay_ms: float = 0.0,
     freeze_counter: bool = False,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    tls_ca: str | None = None,
+    read_only: bool = False,
 ) -> int:
     """Serve ``press_url`` until SIGINT or SIGTERM; print where it listens; return an exit code.
 
     ``modbus_rtu`` / ``serial``: ``"pty"`` creates a pseudo-terminal (its path is printed),
     anything else is a serial device. With no endpoint, Modbus TCP on ``bind``:5020.
+    ``tls_cert``/``tls_key``/``tls_ca`` (all three or none): Modbus/TCP Security with mutual
+    X.509 on the TCP endpoint; ``read_only``: every write refused (exception 01, ``ERR 1``).
     ``ready`` is called once listening, with the endpoints and press URLs. Exit codes:
     0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the model failed.
     """
+    given = [f for f in (tls_cert, tls_key, tls_ca) if f]
+    if given and len(given) != 3:
+        print(f"{PROG}: --tls-cert, --tls-key and --tls-ca go together", file=sys.stderr)
+        return EXIT_USAGE
+    tls = TlsConfig(Path(tls_cert), Path(tls_key), Path(tls_ca)) if given else None  # type: ignore[arg-type]
     handle = start_or_report(
         PROG,
         lambda: start_server(
@@ -50,10 +80,13 @@ def serve_main(
             serial=serial,
             bind=bind,
             baud=baud,
+            tls=tls,
+            read_only=read_only,
         ),
     )
     if handle is None:
         return EXIT_USAGE
+    warn_if_exposed(handle.endpoints.get("modbus_tcp"), tls is not None)
     handle.faults.reply_delay_s = delay_ms / 1000.0
     handle.faults.freeze_counter = freeze_counter
 

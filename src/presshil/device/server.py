@@ -9,9 +9,6 @@ All servers share one asyncio loop in a background thread and one :class:`Virtua
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import struct
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -20,12 +17,15 @@ from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
+from ..serving.faults import WireFaults
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
+from ..serving.master import Master
 from ..serving.ports import ServedPort
-from .faults import WireFaults
+from ..serving.rtu_server import RtuServer
+from ..serving.tcp import WireLimits
+from ..serving.tls import TlsConfig
 from .line_server import LineServer
 from .modbus_map import RegisterMap
-from .rtu_server import RtuServer
 from .virtual import VirtualPress
 
 DEFAULT_TCP_PORT = 5020
@@ -79,23 +79,15 @@ class ServerHandle(ServerBase):
         """Abort every Modbus TCP connection with a reset (RST); returns how many."""
 
         async def _reset() -> int:
-            if self._tcp is None:
-                return 0
-            conns = list(self._tcp.active_connections.values())
-            for conn in conns:
-                transport = conn.transport
-                if not isinstance(transport, asyncio.Transport):
-                    continue
-                sock = transport.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                transport.abort()
-            return len(conns)
+            return 0 if self._tcp is None else self._tcp.reset_all()
 
         return int(self._loop.run(_reset()))
 
     def _stop_model(self) -> None:
         self.press.stop()
+
+    def _disconnected(self, master: Master) -> None:
+        self.press.lease.disconnected(master)
 
     # --- start-up, in the loop ------------------------------------------------------------
     def _port_server(
@@ -120,11 +112,16 @@ def start_server(
     bind: str = "127.0.0.1",
     baud: int = 115200,
     faults: WireFaults | None = None,
+    limits: WireLimits | None = None,
+    tls: TlsConfig | None = None,
+    read_only: bool = False,
 ) -> ServerHandle:
     """Start the model in real time and serve it; ``"pty"`` creates a pseudo-terminal.
 
     With no endpoint at all, Modbus TCP on ``bind``:5020. Port 0 picks a free port; the
-    handle's :attr:`~ServerHandle.endpoints` say which.
+    handle's :attr:`~ServerHandle.endpoints` say which. ``limits``: the TCP server's
+    connection cap and timeouts; ``tls``: serve Modbus/TCP Security (mutual X.509) on the
+    TCP endpoint; ``read_only``: refuse every write on every endpoint.
     """
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press, faults=faults)
     if faults is not None:
@@ -132,6 +129,10 @@ def start_server(
     if not (modbus_tcp or modbus_rtu or serial):
         modbus_tcp = f"{bind}:{DEFAULT_TCP_PORT}"
     handle = ServerHandle(vp, baud)
+    handle.limits = limits or handle.limits
+    handle.tls = tls
+    handle.read_only = read_only
+    vp.read_only = read_only
     regmap = RegisterMap(vp)
     # FC43 identity lives in pymodbus' process-wide control block
     ModbusControlBlock().Identity.update(regmap.identification())

@@ -2,8 +2,9 @@
 
 Both wire servers (Modbus and the line protocol) speak to the press only through
 :meth:`VirtualPress.sample` and :meth:`VirtualPress.apply`, so the two protocols enforce the
-same rules: a refused request raises :class:`Refused` with the Modbus exception code (the
-line protocol's ``ERR`` code is the same number) and changes nothing.
+same rules (:mod:`presshil.device.rules`): a refused request raises ``Refused`` with the
+Modbus exception code (the line protocol's ``ERR`` code is the same number) and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -14,35 +15,37 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DeviceFault, PressError
-from ..press import Identity, Press, Sample
+from ..press import Identity, Press, Sample, Status
+from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import Role, current_master
 from ..transports.registers import (
-    COMMAND_NAMES,
     COMMAND_REGULATE,
     COMMAND_RELEASE,
     COMMAND_RESET,
     COMMAND_STOP,
 )
-from .faults import WireFaults
+from .host_loss import RELEASE, HostLossGuard
 from .realtime import RealtimeDriver
+from .rules import (
+    DEVICE_FAILURE,
+    ILLEGAL_FUNCTION,
+    ILLEGAL_VALUE,
+    Refused,
+    check_value,
+)
 
 if TYPE_CHECKING:
     from .server import ServerHandle
 
 log = logging.getLogger("presshil.device")
 
-ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
-_FLOATS = ("setpoint", "ramp_rate", "soft_max_pressure", "die_area")
+#: writes that change what the press regulates to or is limited by
+_CONFIG = frozenset(
+    {"setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area", "on_host_loss"}
+)
 #: ramp rate a REGULATE uses when the host never wrote one
 DEFAULT_RAMP_RATE_MPA_S = 1.0
-
-
-class Refused(Exception):
-    """A request the device refuses; ``code`` is the Modbus exception code (2, 3 or 4)."""
-
-    def __init__(self, code: int, text: str) -> None:
-        self.code = code
-        self.text = text
-        super().__init__(f"exception {code:02d}: {text}")
 
 
 def open_simulated(press: Press | str) -> Press:
@@ -96,7 +99,16 @@ class VirtualPress:
             "watchdog_timeout": 0,
             "reserved_9": 0,
             "die_area": float(area) if isinstance(area, (int, float)) else math.nan,
+            "lease_token": 0,  # write-only: reads 0, never reveals the holder's token
+            "on_host_loss": RELEASE,
         }
+        #: the ``hold`` policy's own watchdog (see :mod:`presshil.device.host_loss`)
+        self.host_loss = HostLossGuard()
+        self.driver.on_tick = self._check_host
+        #: who controls the press (see :mod:`presshil.serving.lease`)
+        self.lease = ControlLease()
+        #: refuse every write (``presshil serve --read-only``)
+        self.read_only = False
         self._frozen: Sample | None = None
         self._last_heartbeat: float | int | None = None
 
@@ -170,11 +182,34 @@ class VirtualPress:
         Raises :class:`Refused` (and changes nothing) when any value is out of range.
         Configuration and parameters go first, the command last.
         """
+        master = current_master.get()
+        if self.read_only:
+            raise Refused(ILLEGAL_FUNCTION, "this press is served read-only: writes are refused")
+        if master.role is not Role.OPERATOR:
+            raise Refused(ILLEGAL_FUNCTION, f"{master} has the observer role: read only")
+        updates = dict(updates)
+        token = updates.pop("lease_token", None)
         soft = updates.get("soft_max_pressure", self.params["soft_max_pressure"])
         # a new die area changes the rated pressure: the press itself checks soft max then
         rated = math.inf if "die_area" in updates else self.identity.rated_max_pressure_mpa
         for name, value in updates.items():
-            self._check(name, value, float(soft), rated)
+            check_value(name, value, float(soft), rated)
+        try:
+            if token is not None:
+                self.lease.claim(master, int(token))
+            heartbeat = updates.get("heartbeat")
+            new_beat = heartbeat is not None and heartbeat != self._last_heartbeat
+            feeds = self.lease.check_write(
+                master,
+                set(updates),
+                stop=updates.get("command") == COMMAND_STOP,
+                heartbeat=new_beat,
+            )
+        except LeaseRefused as exc:
+            log.info("refused: %s", exc.text)
+            raise Refused(exc.code, exc.text) from None
+        if not feeds:
+            updates.pop("heartbeat", None)  # a non-holder's STOP feeds no watchdog
         with self.lock:
             self._check_alive()
             config: dict[str, Any] = {}
@@ -182,57 +217,75 @@ class VirtualPress:
                 config["die_area_mm2"] = float(updates["die_area"])
             if "soft_max_pressure" in updates:
                 config["soft_max_mpa"] = float(updates["soft_max_pressure"])
+            if "on_host_loss" in updates:
+                self.host_loss.policy = int(updates["on_host_loss"])
+                config["watchdog_ms"] = self.host_loss.model_watchdog_ms()
             if "watchdog_timeout" in updates:
-                config["watchdog_ms"] = int(updates["watchdog_timeout"])
+                self.host_loss.watchdog_ms = int(updates["watchdog_timeout"])
+                self.lease.watchdog_s = self.host_loss.watchdog_ms / 1000.0
+                config["watchdog_ms"] = self.host_loss.model_watchdog_ms()
             if config:
                 self._call(lambda: self.press.configure(**config))
                 self._identity = self.press.identity
+                # a smaller die lowers the rated pressure, and the press lowers its soft max
+                # with it: holding register 6 reads back the soft max actually in force
+                in_force = _readback(self.press, "soft_max_mpa")
+                if in_force is not None and "soft_max_pressure" not in updates:
+                    self.params["soft_max_pressure"] = in_force
             heartbeat = updates.get("heartbeat")
             for name, value in updates.items():
                 if name != "command":
                     self.params[name] = value
             if heartbeat is not None and heartbeat != self._last_heartbeat:
                 self._last_heartbeat = heartbeat
+                self.host_loss.beat()
                 self._call(self.press.heartbeat)
+            if _CONFIG.intersection(updates):
+                self.lease.changed_config()
             if "command" in updates:
                 self._execute(int(updates["command"]))
 
     def feed_heartbeat(self) -> None:
-        """Feed the watchdog (the line protocol's ``HB``)."""
+        """Feed the watchdog (the line protocol's ``HB``); claims a free lease."""
+        if self.read_only:
+            raise Refused(ILLEGAL_FUNCTION, "this press is served read-only: writes are refused")
+        try:
+            self.lease.check_write(
+                current_master.get(), {"heartbeat"}, stop=False, heartbeat=True
+            )
+        except LeaseRefused as exc:
+            raise Refused(exc.code, exc.text) from None
         with self.lock:
             self._check_alive()
+            self.host_loss.beat()
             self._call(self.press.heartbeat)
 
-    # --- rules ----------------------------------------------------------------------------
-    def _check(self, name: str, value: float | int, soft_max: float, rated: float) -> None:
-        if name in _FLOATS and not math.isfinite(value):
-            raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")
-        if name == "command" and value not in COMMAND_NAMES:
-            raise Refused(ILLEGAL_VALUE, f"command {value} unknown (0..4)")
-        if name == "setpoint" and not 0.0 <= value <= min(soft_max, rated):
-            raise Refused(
-                ILLEGAL_VALUE,
-                f"setpoint {value:g} MPa outside 0..{min(soft_max, rated):g} MPa "
-                f"(soft max {soft_max:g}, rated {rated:g})",
-            )
-        if name == "ramp_rate" and not value > 0:
-            raise Refused(ILLEGAL_VALUE, f"ramp rate {value:g} MPa/s must be > 0")
-        if name == "soft_max_pressure" and not 0.0 < value <= rated:
-            raise Refused(
-                ILLEGAL_VALUE, f"soft max {value:g} MPa outside (0, {rated:g}] MPa (rated)"
-            )
-        if name == "die_area" and not value > 0:
-            raise Refused(ILLEGAL_VALUE, f"die area {value:g} mm² must be > 0")
-        if name in ("watchdog_timeout", "heartbeat") and not 0 <= value <= 0xFFFF:
-            raise Refused(ILLEGAL_VALUE, f"{name} {value} outside 0..65535")
-        if name == "reserved_9" and value != 0:
-            raise Refused(ILLEGAL_VALUE, "holding register 9 is reserved: only 0 may be written")
+    def _check_host(self) -> None:
+        """The driver's tick: with the ``hold`` policy, hold when the host is lost."""
+        if not self.host_loss.due():
+            return
+        with self.lock:
+            state = self.press.read()
+            if state.status & Status.REGULATING and not state.status & Status.FAULT:
+                # stop a ramp where it is: the active setpoint was accepted under the limits
+                rate = float(self.params["ramp_rate"])
+                try:
+                    self.press.command(float(state.setpoint_mpa), rate)
+                except PressError:
+                    log.exception("host lost: holding at %g MPa failed", state.setpoint_mpa)
+        self.lease.pin()
+        log.warning(
+            "host lost: no heartbeat for %d ms; holding %g MPa (on_host_loss = hold)",
+            self.host_loss.watchdog_ms,
+            state.setpoint_mpa,
+        )
 
+    # --- rules ----------------------------------------------------------------------------
     def _execute(self, command: int) -> None:
         p = self.params
         if command == COMMAND_REGULATE:
             rated = self._identity.rated_max_pressure_mpa
-            self._check("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
+            check_value("setpoint", p["setpoint"], float(p["soft_max_pressure"]), rated)
             self._call(lambda: self.press.command(float(p["setpoint"]), float(p["ramp_rate"])))
         elif command == COMMAND_RELEASE:
             self._call(lambda: self.press.release(float(p["ramp_rate"])))
@@ -259,12 +312,4 @@ class VirtualPress:
             raise Refused(DEVICE_FAILURE, f"press model stopped: {self.driver.error!r}")
 
 
-__all__ = [
-    "VirtualPress",
-    "Refused",
-    "open_simulated",
-    "ILLEGAL_FUNCTION",
-    "ILLEGAL_ADDRESS",
-    "ILLEGAL_VALUE",
-    "DEVICE_FAILURE",
-]
+__all__ = ["VirtualPress", "open_simulated"]

@@ -35,6 +35,7 @@ from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
 from .firmware import FirmwareProcess
 from .plant_link import PlantLink
+from .realtime_budget import budget_report, check_sensor_fault
 
 URL_KEYS = {"firmware", "firmware_args", "plant", "link", "host", "plant_at", "timeout"}
 #: reported samples kept for comparison (about 2.7 h at 50 Hz)
@@ -65,6 +66,8 @@ class FilPress(Press):
         #: after :meth:`close`: the plant's timing figures and the firmware's STATS
         self.timing: dict[str, Any] = {}
         self._closed = False
+        #: the plant-lag budget as last read (see :mod:`presshil.fil.realtime_budget`)
+        self._budget: dict[str, Any] = {}
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -166,6 +169,8 @@ class FilPress(Press):
     def _judge(self, reported: Sample) -> Sample:
         self.reported.append(reported)
         truth = self.plant.truth()
+        self._budget = budget_report(truth)
+        check_sensor_fault(reported, truth)  # a starved plant is the host's fault
         force_kn = float(truth["true_force"])
         return Sample(
             t_s=reported.t_s,
@@ -233,6 +238,8 @@ class FilPress(Press):
             if self.plant_process is not None:
                 self.plant_process.stop()
                 self.timing["plant"] = self.plant_process.timing
+            if self._budget:
+                self.timing["realtime_budget"] = dict(self._budget)
 
     def __repr__(self) -> str:
         return f"FilPress({self.url!r})"

@@ -17,6 +17,8 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.simulator import SimDevice
 
 from ..errors import ConfigError
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import current_master
 from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
 from ..transports.registers import RegisterAddressError, Space
 from .realtime import PlantDriver
@@ -24,6 +26,7 @@ from .registers import (
     ACTUATOR_COUNT,
     ACTUATOR_START,
     DEVICE_ID,
+    DRIVE_SAFE,
     INJECT_CODES,
     MIRROR_BASE,
     NAMEPLATE_COUNT,
@@ -36,6 +39,8 @@ from .registers import (
 )
 
 log = logging.getLogger("presshil.plant")
+#: the actuator's lease lapses after this long without a command from its holder
+PLANT_LEASE_EXPIRY_S = 1.0
 
 _NAMES_BY_CODE = {v: k for k, v in INJECT_CODES.items()}
 
@@ -53,6 +58,13 @@ class PlantRegisters:
         #: last values written to the holding registers (what FC03 reads back)
         self._holding: dict[int, int] = {}
         self._last_command_wall: float | None = None
+        self._last_read: float | None = None
+        self._max_read_gap_ms = 0.0
+        #: one controller at a time drives the actuator: the first to command it, while it
+        #: keeps commanding (each command is its heartbeat); anyone may command DRIVE_SAFE,
+        #: and fault injection (the test bench's port) is open to every master
+        self.lease = ControlLease(expiry_s=PLANT_LEASE_EXPIRY_S)
+        self.lease.watchdog_s = PLANT_LEASE_EXPIRY_S
 
     def simdevice(self, device_id: int = DEVICE_ID) -> SimDevice:
         """The pymodbus device: input and holding blocks generated from the table."""
@@ -108,6 +120,7 @@ class PlantRegisters:
         end = address + count
         if space is Space.INPUT:
             if address < SENSOR_START + SENSOR_COUNT and end > SENSOR_START:
+                self._note_read()
                 image.update(enumerate(self._sensor_block(), start=SENSOR_START))
             if address < NAMEPLATE_START + NAMEPLATE_COUNT and end > NAMEPLATE_START:
                 image.update(enumerate(self._nameplate, start=NAMEPLATE_START))
@@ -115,9 +128,18 @@ class PlantRegisters:
                 image.update(enumerate(self._truth_block(), start=TRUTH_START))
         else:
             if end > MIRROR_BASE and address < MIRROR_BASE + SENSOR_COUNT:
+                self._note_read()
                 image.update(enumerate(self._sensor_block(), start=MIRROR_BASE))
             image.update({a: v for a, v in self._holding.items() if address <= a < end})
         return [image.get(a, 0) for a in range(address, end)]
+
+    def _note_read(self) -> None:
+        """Measure the gap since the last sensor read answered: a controller polling at its
+        loop rate sees no new sample for that long when the host stalls the plant server."""
+        now = time.perf_counter()
+        if self._last_read is not None:
+            self._max_read_gap_ms = max(self._max_read_gap_ms, (now - self._last_read) * 1e3)
+        self._last_read = now
 
     def _sensor_block(self) -> list[int]:
         with self.driver.lock:
@@ -134,6 +156,7 @@ class PlantRegisters:
             max_latency=timing.latency_ms.max,
             rt_lag=timing.lag_ms.last,
             max_rt_lag=timing.lag_ms.max,
+            max_read_gap=self._max_read_gap_ms,
         )
         return TABLE.encode(Space.INPUT, TRUTH_START, TRUTH_COUNT, values)
 
@@ -152,6 +175,14 @@ class PlantRegisters:
             log.info("refused write: %s", exc)
             return ExcCodes.ILLEGAL_ADDRESS
         if in_actuator:
+            safe = int(updates["drive_mode"]) == DRIVE_SAFE
+            try:
+                self.lease.check_write(
+                    current_master.get(), set(updates), stop=safe, heartbeat=True, stop_only=safe
+                )
+            except LeaseRefused as exc:
+                log.info("refused actuator command: %s", exc.text)
+                return ExcCodes.ILLEGAL_FUNCTION
             code = self._command(updates)
         else:
             code = self._inject(updates)

@@ -183,6 +183,15 @@ PLANT_REGISTERS: tuple[Field, ...] = (
     Field("max_latency", _I, 226, F32, "R", "ms", "largest sample-to-command latency so far"),
     Field("rt_lag", _I, 228, F32, "R", "ms", "real-time lag of the newest sample"),
     Field("max_rt_lag", _I, 230, F32, "R", "ms", "largest real-time lag so far"),
+    Field(
+        "max_read_gap",
+        _I,
+        232,
+        F32,
+        "R",
+        "ms",
+        "largest gap between two sensor reads the server answered (after the first)",
+    ),
     # --- actuator block: the firmware writes holding 0..5 in one FC16 ---------------------
     Field(
         "drive_mode",
@@ -261,7 +270,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
 TABLE = RegisterTable("plant register map", PLANT_REGISTERS, MIRROR_BASE)
 SENSOR_START, SENSOR_COUNT = TABLE.span(_I, "status", "load_cell")
 NAMEPLATE_START, NAMEPLATE_COUNT = TABLE.span(_I, "plant_map_version", "load_cell_position")
-TRUTH_START, TRUTH_COUNT = TABLE.span(_I, "truth_counter", "max_rt_lag")
+TRUTH_START, TRUTH_COUNT = TABLE.span(_I, "truth_counter", "max_read_gap")
 ACTUATOR_START, ACTUATOR_COUNT = TABLE.span(_H, "drive_mode", "based_on")
 INJECT_START, INJECT_COUNT = TABLE.span(_H, "inject", "inject_duration")
 

@@ -2,7 +2,7 @@
 
 The same machinery as the virtual press server (:mod:`presshil.device.server`), shared in
 :class:`presshil.serving.loop.ServerBase`: one asyncio loop in a background thread,
-pymodbus' TCP server, and the pty-capable RTU slave of :mod:`presshil.device.rtu_server`;
+pymodbus' TCP server, and the pty-capable RTU slave of :mod:`presshil.serving.rtu_server`;
 only the register map, the model and the start-up order differ (the plant starts advancing
 once it listens; the press warms up and runs before)::
 
@@ -20,10 +20,11 @@ from typing import Any
 from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
-from ..device.faults import WireFaults
-from ..device.rtu_server import RtuServer
+from ..serving.faults import WireFaults
 from ..serving.loop import ServerBase, parse_hostport
+from ..serving.master import Master
 from ..serving.ports import ServedPort
+from ..serving.rtu_server import RtuServer
 from .modbus_map import PlantRegisters
 from .model import PlantModel
 from .realtime import PlantDriver
@@ -73,11 +74,14 @@ class PlantServerHandle(ServerBase):
     def _stop_model(self) -> None:
         self.driver.stop()
 
+    def _disconnected(self, master: Master) -> None:
+        self.registers.lease.disconnected(master)
+
     def _rtu_server(self, port: ServedPort) -> RtuServer:
         return RtuServer(
             port,
             SimCore(self.registers.simdevice()),
-            _Wires(),  # type: ignore[arg-type]
+            _Wires(),
             baud=self.baud,
         )
 

@@ -2,7 +2,7 @@
 
 A separate process keeps the plant's real-time thread from sharing the GIL with the host
 that judges the firmware (the pytest process, the runner). Start-up, signals and stopping
-are those of :class:`presshil.device.spawn.SpawnedServer`.
+are those of :class:`presshil.serving.spawn.SpawnedBase`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ import json
 import sys
 from typing import Any
 
-from ..device.spawn import SpawnedServer
+from ..serving.spawn import SpawnedBase
 
 
-class SpawnedPlant(SpawnedServer):
+class SpawnedPlant(SpawnedBase):
     """A ``python3 -m presshil.plant`` subprocess, started and waited for on creation.
 
     :attr:`endpoints` says where it listens (``modbus_tcp``: ``HOST:PORT``, ``modbus_rtu``:
     a device path); after :meth:`stop`, :attr:`timing` holds the figures the plant printed
     on exit (latency, loop rate, real-time lag), or ``None``.
     """
+
+    what = "plant server"
 
     def __init__(
         self,

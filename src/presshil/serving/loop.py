@@ -1,12 +1,13 @@
 """The server side both servers share: an asyncio loop thread, Modbus TCP and served ports.
 
 :class:`ServerBase` is what a running server handle is made of, whatever it serves: one
-asyncio loop in a daemon thread (:class:`LoopThread`), pymodbus' TCP server behind a unit-id
-filter (:class:`UnitFilter`), serial-port servers (RTU, line protocol) on
-:class:`~presshil.serving.ports.ServedPort`\\ s, the ``endpoints`` it listens on, and an
-idempotent :meth:`~ServerBase.stop`. The virtual press (:class:`presshil.device.server.
-ServerHandle`) and the plant (:class:`presshil.plant.server.PlantServerHandle`) add their
-model, register map and what they report.
+asyncio loop in a daemon thread (:class:`LoopThread`), a Modbus TCP server (plain or TLS)
+over pymodbus' datastore (:class:`~presshil.serving.tcp.ModbusTcpService`), serial-port
+servers (RTU, line protocol) on :class:`~presshil.serving.ports.ServedPort`\\ s, the
+``endpoints`` it listens on, and an idempotent :meth:`~ServerBase.stop`. The virtual
+press (:class:`presshil.device.server.ServerHandle`) and the plant
+(:class:`presshil.plant.server.PlantServerHandle`) add their model, register map and what
+they report.
 """
 
 from __future__ import annotations
@@ -16,50 +17,21 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol, Self
 
-from pymodbus.exceptions import NoSuchIdException
 from pymodbus.pdu.device import ModbusDeviceIdentification
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from ..errors import ConfigError
+from .master import Master
 from .port_server import PortServer
 from .ports import ServedPort, open_served_port
+from .tcp import ModbusTcpService, WireLimits
+from .tls import TlsConfig, role_of_certificate
 
 #: unit ids a Modbus TCP request may carry: the map's device id, and 255 ("this device")
 TCP_UNITS = frozenset({1, 255})
 #: the port shown in the example of a bad ``--modbus-tcp`` message
 _EXAMPLE_PORT = 5020
-
-
-class UnitFilter:
-    """The datastore seen by the TCP server: unknown unit ids get exception 0x0B."""
-
-    def __init__(self, core: SimCore) -> None:
-        self.core = core
-
-    def device_ids(self) -> list[int]:
-        """The one device behind this server."""
-        return [1]
-
-    async def async_getValues(
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> Any:
-        """Read through to the device, for a unit id it answers to."""
-        self._check(device_id)
-        return await self.core.async_getValues(1, func_code, address, count)
-
-    async def async_setValues(
-        self, device_id: int, func_code: int, address: int, values: Any
-    ) -> Any:
-        """Write through to the device, for a unit id it answers to."""
-        self._check(device_id)
-        return await self.core.async_setValues(1, func_code, address, values)
-
-    @staticmethod
-    def _check(device_id: int) -> None:
-        if device_id not in TCP_UNITS:
-            raise NoSuchIdException(f"unit {device_id}")
 
 
 class LoopThread:
@@ -117,10 +89,19 @@ class ServerBase:
         #: ``modbus_tcp`` -> ``"HOST:PORT"``, served ports (``modbus_rtu``, …) -> device path
         self.endpoints: dict[str, str] = {}
         self._loop = LoopThread()
-        self._tcp: ModbusTcpServer | None = None
+        self._tcp: ModbusTcpService | None = None
+        #: connection cap, idle timeout, log interval of the TCP server
+        self.limits = WireLimits()
+        #: serve Modbus/TCP Security (TLS, mutual X.509) instead of plain TCP
+        self.tls: TlsConfig | None = None
+        #: refuse every write (exception 01)
+        self.read_only = False
         self._servers: list[PortServer[Any]] = []
         self._ports: list[ServedPort] = []
         self._stopped = False
+
+    def _disconnected(self, master: Master) -> None:
+        """A TCP master's connection ended (subclasses with a lease release it)."""
 
     def _stop_model(self) -> None:
         """Stop the model once the servers are down (subclasses)."""
@@ -136,7 +117,7 @@ class ServerBase:
             for server in self._servers:
                 server.close()
             if self._tcp is not None:
-                await self._tcp.shutdown()
+                await self._tcp.close()
 
         try:
             self._loop.run(_shutdown(), timeout_s=5.0)
@@ -166,22 +147,25 @@ class ServerBase:
             raise
 
     async def _start_tcp(self, regs: RegisterDevice, host: str, port: int) -> None:
-        """Listen for Modbus TCP on ``host``:``port`` (in the loop)."""
-        server = ModbusTcpServer(
-            regs.simdevice(), address=(host, port), identity=regs.identification()
+        """Listen for Modbus TCP (TLS when :attr:`tls` is set) on ``host``:``port`` (loop)."""
+        server = ModbusTcpService(
+            SimCore(regs.simdevice()),
+            units=TCP_UNITS,
+            limits=self.limits,
+            tls=self.tls.server_context() if self.tls is not None else None,
+            role_of=role_of_certificate,
+            read_only=self.read_only,
+            on_disconnect=self._disconnected,
         )
-        assert isinstance(server.context, SimCore)
-        server.context = UnitFilter(server.context)  # type: ignore[assignment]
         try:
-            await server.serve_forever(background=True)
-        except RuntimeError:
+            _, bound = await server.start(host, port)
+        except OSError as exc:
             raise ConfigError(
-                f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)"
+                f"cannot listen for Modbus TCP on {host}:{port} ({exc.strerror or exc})"
             ) from None
         self._tcp = server
-        sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
         shown = f"[{host}]" if self.bracket_ipv6 and ":" in host else host
-        self.endpoints["modbus_tcp"] = f"{shown}:{sockname[1]}"
+        self.endpoints["modbus_tcp"] = f"{shown}:{bound}"
 
     async def _start_port(
         self, kind: str, spec: str, make: Callable[[ServedPort], PortServer[Any]]
@@ -200,6 +184,5 @@ __all__ = [
     "LoopThread",
     "RegisterDevice",
     "ServerBase",
-    "UnitFilter",
     "parse_hostport",
 ]

@@ -1,6 +1,6 @@
 """The lifecycle both serial-port servers share: a reader on the port, a queue, a worker.
 
-The Modbus RTU slave (:class:`presshil.device.rtu_server.RtuServer`, also served by the
+The Modbus RTU slave (:class:`presshil.serving.rtu_server.RtuServer`, also served by the
 plant) and the line-protocol server (:class:`presshil.device.line_server.LineServer`) read
 their port from the loop's reader callback (:meth:`PortServer._readable`), which splits the
 bytes into requests and queues them, and answer them one at a time, in order, in a worker

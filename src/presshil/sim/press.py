@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..bounds import DIE_AREA_MM2, RAMP_RATE_MPA_S
 from ..clock import Clock
 from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
 from ..press import FaultCode, Identity, Press, Sample
@@ -155,11 +156,8 @@ class SimPress(Press):
         watchdog_ms: int | None = None,
     ) -> None:
         """Set die area (mm²), soft limit (MPa, ≤ rated) and watchdog (ms, 0 = off)."""
-        if die_area_mm2 is not None and not (_finite(die_area_mm2) and die_area_mm2 > 0):
-            raise DeviceFault(
-                f"die area must be a positive number of mm², got {die_area_mm2!r}",
-                code=ILLEGAL_VALUE,
-            )
+        if die_area_mm2 is not None and (why := DIE_AREA_MM2.problem(die_area_mm2)):
+            raise DeviceFault(f"{why}; refused", code=ILLEGAL_VALUE)
         if watchdog_ms is not None and not (
             isinstance(watchdog_ms, int | float)
             and _finite(watchdog_ms)
@@ -336,10 +334,8 @@ class SimPress(Press):
 
     # ------------------------------------------------------------------ helpers
     def _check_rate(self, rate_mpa_s: float) -> None:
-        if not _finite(rate_mpa_s) or rate_mpa_s <= 0:
-            raise DeviceFault(
-                f"rate must be a finite number > 0 MPa/s, got {rate_mpa_s!r}", code=ILLEGAL_VALUE
-            )
+        if why := RAMP_RATE_MPA_S.problem(rate_mpa_s):
+            raise DeviceFault(f"{why}; refused", code=ILLEGAL_VALUE)
 
     def _latched_message(self) -> str:
         code = int(self.model.n[N_FAULT_CODE])

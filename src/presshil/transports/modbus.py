@@ -59,9 +59,12 @@ _H, _I = Space.HOLDING, Space.INPUT
 class ModbusPress(Press):
     """A press on Modbus TCP or RTU. Connects, and reads identity and ratings, on creation."""
 
+    #: the link class (:mod:`presshil.transports.modbus_tls` puts TLS under the same press)
+    link_class: type[ModbusLink] = ModbusLink
+
     def __init__(self, parsed: PressURL) -> None:
         self.url = parsed.raw
-        self._link = ModbusLink(parsed)
+        self._link = self.link_class(parsed)
         self._unit = self._link.unit
         self._clock = WallClock()
         self._heartbeat = 0

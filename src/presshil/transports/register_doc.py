@@ -43,8 +43,28 @@ _RULES = f"""
 - A command the press refuses in its current state (REGULATE while a fault is latched):
   exception 04 (server device failure). Parameters of the same write stay applied. A
   failed press model answers 04 to everything.
-- Function codes: 03, 04, 06, 16, 23 and 43/14. Coil and discrete-input functions (01, 02,
-  05, 15) and mask write (22): exception 01.
+- Function codes: 03, 04, 06, 16, 23 and 43/14; any other function code (coils, discrete
+  inputs, diagnostics, mask write, file records, FIFO …): `fc | 0x80` with exception 01. A
+  quantity of 0 or above the spec's maximum (125 read, 123 FC16 write, 121 FC23 write), or a
+  byte count that does not match: exception 03.
+- Values are bounded to what a press can mean (die area 0.5 … 50 000 mm², pressures
+  0 … 10 000 MPa, ramp rates 0.001 … 10 000 MPa/s): exception 03 outside, and nothing is
+  applied. After a die-area change the rated pressure follows, and holding register 6 reads
+  the soft max actually in force (lowered to the new rating if it was above it).
+- **Control lease** (*ext*): one master at the controls. A master claims it by writing a
+  non-zero session token to holding register 12, or by its first new heartbeat while the
+  watchdog is armed and nobody holds the lease. It holds the lease while it feeds the
+  watchdog (3 s without a heartbeat, or the watchdog timeout if longer, and it lapses);
+  token 0 releases it; the same token from a new connection takes it back. While another
+  master holds it, a master may read everything and may always command STOP (with its
+  heartbeat, which then feeds nothing); every other write is refused with exception 01
+  (illegal function: "not for you", as Modbus/TCP Security answers an unauthorised request;
+  04 would say the device failed). Input registers 150..159 say who holds the lease and who
+  last sent STOP (link: 0 none, 1 Modbus TCP, 2 Modbus/TCP Security, 3 Modbus RTU,
+  4 serial line, 5 in-process; IPv4 address and TCP port), count accepted changes of
+  setpoint, rate, soft max, watchdog and die area, and count refused writes.
+- A server started read-only, and an observer certificate on Modbus/TCP Security, refuse
+  every write with exception 01.
 - Unit id: 1 on RTU (0 is a broadcast: executed, not answered; other ids are ignored);
   1 or 255 on TCP, other ids get exception 0B (gateway target failed to respond).
 - Within one write, configuration and parameters are applied first, the command register

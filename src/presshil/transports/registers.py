@@ -37,6 +37,11 @@ MAX_CHANNELS = 8
 STATE_MIRROR_BASE = 256
 #: extension: input registers of the load-cell positions, N × (x, y) f32 in mm
 CHANNEL_POSITION_BASE = 110
+#: extension: the control lease's holding register and input block (see docs/register-map.md)
+LEASE_TOKEN_ADDRESS = 12
+LEASE_BASE = 150
+#: values of the ``*_link`` lease registers (as :class:`presshil.serving.master.Link`)
+LEASE_LINKS = {0: "none", 1: "modbus tcp", 2: "modbus tls", 3: "modbus rtu", 4: "serial line", 5: "in-process"}
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,41 @@ REGISTERS: tuple[Register, ...] = (
         extension=True,
     ),
     Register("die_area", _H, 10, F32, "RW", "mm²", "die area, > 0"),
+    Register(
+        "lease_token",
+        _H,
+        LEASE_TOKEN_ADDRESS,
+        U16,
+        "RW",
+        "",
+        "control lease: write a non-zero session token to claim, 0 to release; reads 0",
+        extension=True,
+    ),
+    Register(
+        "on_host_loss",
+        _H,
+        13,
+        U16,
+        "RW",
+        "",
+        "when the watchdog expires: 0 release (trip to the safe state), 1 hold the setpoint",
+        extension=True,
+    ),
+    *(
+        Register(name, _I, address, typ, "R", unit, doc, extension=True)
+        for name, address, typ, unit, doc in (
+            ("lease_holder_link", 150, U16, "", "link of the lease holder (0 = lease free)"),
+            ("lease_holder_ipv4", 151, U32, "", "IPv4 address of the lease holder (0 if none)"),
+            ("lease_holder_port", 153, U16, "", "TCP port of the lease holder"),
+            ("last_stop_link", 154, U16, "", "link of the master that last sent STOP"),
+            ("last_stop_ipv4", 155, U32, "", "IPv4 address of that master"),
+            ("last_stop_port", 157, U16, "", "TCP port of that master"),
+            ("config_generation", 158, U16, "", "accepted changes of setpoint/limits (wraps)"),
+            ("lease_refusals", 159, U16, "", "writes refused for the lease (wraps)"),
+            ("host_lost", 160, U16, "", "1 while holding because the host was lost"),
+            ("host_losses", 161, U16, "", "times the host was lost since start (wraps)"),
+        )
+    ),
     Register(
         "state_mirror",
         _H,

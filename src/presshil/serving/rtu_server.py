@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import Protocol
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusIOException
@@ -19,12 +20,20 @@ from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.simulator.simcore import SimCore
 
-from ..serving.port_server import PortServer
 from ..transports.registers import DEVICE_ID
-from ..serving.ports import ServedPort
-from .virtual import VirtualPress
+from .faults import WireFaults
+from .master import Link, Master, current_master
+from .port_server import PortServer
+from .ports import ServedPort
 
-log = logging.getLogger("presshil.device")
+log = logging.getLogger("presshil.serving")
+
+
+class HasWireFaults(Protocol):
+    """What the RTU slave asks of the device it serves: the faults on its wires."""
+
+    faults: WireFaults
+
 MAX_BUFFER = 512
 
 
@@ -35,15 +44,17 @@ class RtuServer(PortServer[ModbusPDU]):
         self,
         port: ServedPort,
         datastore: SimCore,
-        press: VirtualPress,
+        press: HasWireFaults,
         *,
         baud: int = 115200,
         unit: int = DEVICE_ID,
     ) -> None:
         super().__init__(port)
         self.datastore = datastore
-        self.press = press  # its faults are read on every reply
+        self.press = press  # its faults are read on every reply (a press or the plant)
         self.unit = unit
+        #: the one master on this port
+        self.master = Master(Link.MODBUS_RTU, name=port.path)
         self.gap_s = max(3.5 * 11 / baud, 0.005)
         self._framer = FramerRTU(DecodePDU(True))
         self._buffer = b""
@@ -54,7 +65,10 @@ class RtuServer(PortServer[ModbusPDU]):
             data = os.read(self.port.fd, 4096)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:  # EIO: no host has the port open
+        except OSError:  # EIO: no host has the port open; an implicit lease ends
+            lease = getattr(self.press, "lease", None)
+            if lease is not None:
+                lease.disconnected(self.master)
             return
         now = time.monotonic()
         if now - self._last_rx > self.gap_s:
@@ -73,6 +87,7 @@ class RtuServer(PortServer[ModbusPDU]):
             self._queue.put_nowait(pdu)
 
     async def _worker(self) -> None:
+        current_master.set(self.master)
         while True:
             request = await self._queue.get()
             try:

@@ -1,0 +1,301 @@
+"""Modbus TCP (and Modbus/TCP Security over TLS) in front of a pymodbus ``SimDevice``.
+
+pymodbus' datastore, request decoder and response encoding are used as they are; this
+module owns the connection handling, because a served press must hold up against any
+client on its port:
+
+- at most :attr:`WireLimits.max_connections` connections; more are closed at once;
+- a connection idle (no complete request) for :attr:`WireLimits.idle_timeout_s` is closed;
+- requests on one connection are answered one by one, in order (pipelining works);
+- only the documented function codes are served: 03, 04, 06, 16, 23 and 43/14; any other
+  gets ``fc | 0x80`` with exception 01; a quantity of 0 or above the spec's maximum, or a
+  malformed request body, gets exception 03;
+- bad frames are logged at most once per client, kind and :attr:`WireLimits.log_interval_s`,
+  with the number of suppressed repeats;
+- every request is answered with :data:`~presshil.serving.master.current_master` set, and
+  the master's role is enforced per function code (an observer's write: exception 01, as
+  the Modbus/TCP Security profile answers an unauthorised request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pymodbus.framer import FramerSocket
+from pymodbus.pdu import DecodePDU, ModbusPDU
+from pymodbus.simulator.simcore import SimCore
+
+from .master import Link, Master, Role, current_master
+
+log = logging.getLogger("presshil.serving")
+
+READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE, DEVICE_ID_FC = (
+    3,
+    4,
+    6,
+    16,
+    23,
+    43,
+)
+#: function codes served; everything else is answered with exception 01
+SERVED = frozenset({READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE, 43})
+#: function codes that write
+WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE})
+ILLEGAL_FUNCTION, ILLEGAL_VALUE, GATEWAY_TARGET = 1, 3, 0x0B
+_MBAP = struct.Struct(">HHHB")
+
+
+@dataclass(frozen=True)
+class WireLimits:
+    """What one server allows its clients."""
+
+    max_connections: int = 32
+    idle_timeout_s: float = 60.0
+    log_interval_s: float = 10.0
+    #: the TLS handshake must complete within this
+    handshake_timeout_s: float = 10.0
+
+
+class RateLimitedLog:
+    """One log line per (client, kind) per interval; repeats in between are counted."""
+
+    def __init__(self, interval_s: float, logger: logging.Logger = log) -> None:
+        self.interval_s = interval_s
+        self.logger = logger
+        self._last: dict[tuple[str, str], float] = {}
+        self._suppressed: dict[tuple[str, str], int] = {}
+
+    def bad(self, client: str, kind: str, detail: str) -> None:
+        """Note one bad frame of ``kind`` from ``client``; log it unless logged recently."""
+        key = (client, kind)
+        now = time.monotonic()
+        if now - self._last.get(key, -1e18) < self.interval_s:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        if len(self._last) > 4096:  # bounded: forget old clients
+            self._last.clear()
+            self._suppressed.clear()
+        more = self._suppressed.pop(key, 0)
+        tail = f" ({more} more since the last line)" if more else ""
+        self._last[key] = now
+        self.logger.warning("%s: %s: %s%s", client, kind, detail, tail)
+
+
+def _exception(fc: int, code: int) -> bytes:
+    return bytes([(fc & 0x7F) | 0x80, code])
+
+
+def check_request(pdu: bytes) -> tuple[int, str] | None:
+    """``(exception code, why)`` for a request PDU the server will not execute, else None."""
+    fc = pdu[0]
+    if fc not in SERVED:
+        return ILLEGAL_FUNCTION, f"function code {fc} is not served"
+    body = pdu[1:]
+    if fc == DEVICE_ID_FC:
+        if len(body) != 3 or body[0] != 0x0E:
+            return ILLEGAL_FUNCTION, "FC43 serves MEI type 14 (read device identification) only"
+        return None
+    if fc in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
+        if len(body) != 4:
+            return ILLEGAL_VALUE, f"FC{fc:02d} body is {len(body)} bytes, expected 4"
+        _, qty = struct.unpack(">HH", body)
+        if fc != WRITE_SINGLE and not 1 <= qty <= 125:
+            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} outside 1..125"
+        return None
+    if fc == WRITE_MULTIPLE:
+        if len(body) < 5:
+            return ILLEGAL_VALUE, "FC16 body too short"
+        _, qty, nbytes = struct.unpack(">HHB", body[:5])
+        if not 1 <= qty <= 123 or nbytes != 2 * qty or len(body) != 5 + nbytes:
+            return ILLEGAL_VALUE, f"FC16 quantity {qty} / byte count {nbytes} inconsistent"
+        return None
+    if len(body) < 9:  # FC23
+        return ILLEGAL_VALUE, "FC23 body too short"
+    _, rqty, _, wqty, nbytes = struct.unpack(">HHHHB", body[:9])
+    if not (1 <= rqty <= 125 and 1 <= wqty <= 121) or nbytes != 2 * wqty:
+        return ILLEGAL_VALUE, f"FC23 quantities {rqty}/{wqty} / byte count {nbytes} invalid"
+    if len(body) != 9 + nbytes:
+        return ILLEGAL_VALUE, "FC23 body length does not match its byte count"
+    return None
+
+
+class ModbusTcpService:
+    """A Modbus TCP (or TLS) server for one ``SimCore`` datastore, in an asyncio loop."""
+
+    def __init__(
+        self,
+        datastore: SimCore,
+        *,
+        units: frozenset[int],
+        device_id: int = 1,
+        limits: WireLimits | None = None,
+        tls: ssl.SSLContext | None = None,
+        role_of: Callable[[bytes | None], Role] | None = None,
+        read_only: bool = False,
+        on_disconnect: Callable[[Master], None] | None = None,
+    ) -> None:
+        self.datastore = datastore
+        self.units = units
+        self.device_id = device_id
+        self.limits = limits or WireLimits()
+        self.tls = tls
+        self.role_of = role_of
+        self.read_only = read_only
+        #: called with the master of every connection that ends (the lease forgets it)
+        self.on_disconnect = on_disconnect
+        self.badlog = RateLimitedLog(self.limits.log_interval_s)
+        self.connections: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: connections refused because of the cap, since start
+        self.refused = 0
+        self._server: asyncio.Server | None = None
+        self._decoder = DecodePDU(True)
+        self._framer = FramerSocket(DecodePDU(True))
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen on ``host``:``port``; the address actually bound."""
+        self._server = await asyncio.start_server(
+            self._connection,
+            host,
+            port,
+            ssl=self.tls,
+            ssl_handshake_timeout=self.limits.handshake_timeout_s if self.tls else None,
+            reuse_address=True,
+            backlog=max(self.limits.max_connections, 16),
+        )
+        sockname = self._server.sockets[0].getsockname()
+        return sockname[0], int(sockname[1])
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self.connections):
+            writer.transport.abort()
+        # an aborted transport ends its handler (end of stream); wait for them, bounded
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        self.connections.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def reset_all(self) -> int:
+        """Abort every connection with a reset (RST); how many (call in the loop)."""
+        conns = list(self.connections)
+        for writer in conns:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        return len(conns)
+
+    # --- one connection -------------------------------------------------------------------
+    def _master(self, writer: asyncio.StreamWriter) -> Master:
+        peer = writer.get_extra_info("peername") or ("", 0)
+        if self.tls is None:
+            return Master(Link.MODBUS_TCP, str(peer[0]), int(peer[1]))
+        cert = writer.get_extra_info("peercert")
+        sslobj = writer.get_extra_info("ssl_object")
+        der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+        role = self.role_of(der) if self.role_of is not None else Role.OPERATOR
+        name = ""
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    name = str(value)
+        return Master(Link.MODBUS_TLS, str(peer[0]), int(peer[1]), role, name)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        master = self._master(writer)
+        client = master.host  # the key of the rate-limited log: a new port is the same client
+        if len(self.connections) >= self.limits.max_connections:
+            self.refused += 1
+            self.badlog.bad(
+                master.host, "connection cap", f"{self.limits.max_connections} open; closed"
+            )
+            writer.transport.abort()
+            return
+        self.connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        current_master.set(master)  # this task's context: every request of this connection
+        idle = self.limits.idle_timeout_s
+        try:
+            while True:
+                async with asyncio.timeout(idle):
+                    header = await reader.readexactly(_MBAP.size)
+                tid, proto, length, unit = _MBAP.unpack(header)
+                if proto != 0 or not 2 <= length <= 254:
+                    self.badlog.bad(
+                        client, "bad MBAP header", f"protocol {proto}, length {length}; closed"
+                    )
+                    return  # the stream cannot be resynchronised: close it
+                async with asyncio.timeout(idle):
+                    pdu = await reader.readexactly(length - 1)
+                reply = await self._answer(client, master, tid, unit, pdu)
+                writer.write(reply)
+                async with asyncio.timeout(idle):
+                    await writer.drain()
+        except TimeoutError:
+            log.debug("%s: idle for %g s; closed", client, idle)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            self.connections.discard(writer)
+            writer.transport.abort()
+            if self.on_disconnect is not None:
+                self.on_disconnect(master)
+
+    async def _answer(self, client: str, master: Master, tid: int, unit: int, pdu: bytes) -> bytes:
+        fc = pdu[0]
+
+        def frame(payload: bytes) -> bytes:
+            return _MBAP.pack(tid, 0, len(payload) + 1, unit) + payload
+
+        if unit not in self.units:
+            return frame(_exception(fc, GATEWAY_TARGET))
+        refused = check_request(pdu)
+        if refused is not None:
+            code, why = refused
+            self.badlog.bad(client, f"exception {code:02d}", why)
+            return frame(_exception(fc, code))
+        if fc in WRITES and (self.read_only or master.role is not Role.OPERATOR):
+            why = "read-only server" if self.read_only else "observer certificate"
+            self.badlog.bad(client, "write refused", f"FC{fc:02d}: {why}")
+            return frame(_exception(fc, ILLEGAL_FUNCTION))
+        try:
+            request: ModbusPDU | None = self._decoder.decode(pdu)
+        except Exception as exc:  # noqa: BLE001 - pymodbus raises several kinds on bad bodies
+            self.badlog.bad(client, "undecodable request", str(exc))
+            return frame(_exception(fc, ILLEGAL_VALUE))
+        if request is None:
+            return frame(_exception(fc, ILLEGAL_VALUE))
+        try:
+            response = await request.datastore_update(self.datastore, self.device_id)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - a model bug answers 04, the connection lives on
+            log.exception("%s: FC%02d failed", client, fc)
+            return frame(_exception(fc, 4))
+        response.transaction_id = tid
+        response.dev_id = unit
+        return bytes(self._framer.buildFrame(response))
+
+
+__all__ = [
+    "RateLimitedLog",
+    "ModbusTcpService",
+    "SERVED",
+    "WRITES",
+    "WireLimits",
+    "check_request",
+]
