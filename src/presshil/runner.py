@@ -306,7 +306,10 @@ def run(
     if keep_trace is None:
         keep_trace = store is None
     memory = MemorySink() if keep_trace else None
-    fan = FanOut([s for s in (store_sink, memory) if s is not None] + list(sinks))
+    fan = FanOut(
+        [s for s in (memory,) if s is not None] + list(sinks),
+        essential=[store_sink] if store_sink is not None else [],
+    )
     ex = _Execution(protocol, press, fan, progress, timing, cancel)
     watchdog_ms = timing.watchdog_ms
     if watchdog_ms is None:

@@ -169,17 +169,32 @@ class _Broken:
 
 
 class FanOut:
-    """Hands every call to several sinks; one that raises is dropped, never the run.
+    """Hands every call to several sinks; an optional one that raises is dropped, never the run.
 
-    A dropped sink is reported once through :attr:`failures` (and the log); the other
-    sinks carry on. Sinks are called in order, so put the store first.
+    ``essential`` sinks (the results store) are the record: their errors propagate, so a
+    store that cannot write stops the run into its safe state. Every other sink that raises
+    is reported once through :attr:`failures` (and the log) and dropped; the others carry
+    on. Essential sinks are called first.
     """
 
-    def __init__(self, sinks: Iterable[RunSink] = ()) -> None:
+    def __init__(self, sinks: Iterable[RunSink] = (), *, essential: Iterable[RunSink] = ()) -> None:
+        self.essential: list[RunSink] = list(essential)
+        self._failed_essential: list[RunSink] = []
         self.sinks: list[RunSink] = list(sinks)
         self.failures: list[_Broken] = []
 
     def _each(self, method: str, *args: Any) -> None:
+        for sink in self.essential:
+            if sink in self._failed_essential:
+                # the run is already stopping because of it: record what still can be
+                with contextlib.suppress(Exception):
+                    getattr(sink, method)(*args)
+                continue
+            try:
+                getattr(sink, method)(*args)
+            except Exception:
+                self._failed_essential.append(sink)
+                raise
         for sink in list(self.sinks):
             try:
                 getattr(sink, method)(*args)
