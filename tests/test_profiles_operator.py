@@ -119,6 +119,28 @@ def test_channel_criteria_are_not_judged_on_a_total_force_indicator(indicator) -
         press.close()
 
 
+def test_the_runner_says_what_it_did_not_judge_and_records_the_prompts(indicator, tmp_path) -> None:
+    text = (ROOT / "tests" / "data" / "manual-hold.toml").read_text()
+    text = text.replace("max_drift_mpa_per_min = 10.0 }", "max_drift_mpa_per_min = 10.0, max_nonuniformity_pct = 5.0 }")
+    proto = tmp_path / "manual-hold-uniformity.toml"
+    proto.write_text(text)
+    press = presshil.open_press(indicator.urls["modbus_rtu"] + "&timeout=0.25")
+    operator = SimulatedOperator(indicator.press)
+    try:
+        result = run(load_protocol(proto), press, operator=operator)  # the runner hands it over
+    finally:
+        press.close()
+    assert press.operator is operator  # restored after the run
+    criteria = {(v.step, v.criterion) for v in result.verdicts}
+    assert ("hold-20", "max_nonuniformity_pct") not in criteria  # never a silent pass
+    assert ("hold-20", "band_mpa") in criteria
+    not_judged = [e.message for e in result.events if e.kind == "not-judged"]
+    assert "hold-20: not judged on this press: max_nonuniformity_pct: the press reports no per-channel forces" in not_judged
+    assert any("operator drives this press" in m for m in not_judged)  # said once at the start
+    prompts = [e.message for e in result.events if e.kind == "prompt"]
+    assert prompts[0].startswith("pump to 20 MPa") and len(prompts) == len(operator.instructions)
+
+
 def test_an_operator_abort_ends_the_run_aborted(indicator) -> None:
     from presshil.profiles.operator import LoggedOperator
 

@@ -150,6 +150,9 @@ def run_cmd(
                 device.close()
             starts = {r.name: r.t_start_s for r in result.steps}
             show_verdicts(out, result.verdicts, starts)
+            for event in result.events:  # what the press could not provide data for
+                if event.kind == "not-judged":
+                    out.print(f"[yellow]{event.message}[/]", highlight=False, soft_wrap=True)
             if result.abort_reason:
                 err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False, soft_wrap=True)
             if report is not None:

@@ -144,6 +144,21 @@ class _Execution:
             if until(sample, t - self._t_begin):
                 return
 
+    def judgeable(self, name: str, expect: dict[str, float]) -> dict[str, float]:
+        """The expect keys this press can provide data for; each other one is recorded as
+        "not judged on this press: …" (an event, shown with the verdicts), never passed."""
+        caps = getattr(self.press, "capabilities", None)
+        if caps is None:
+            return expect
+        kept = {}
+        for key, limit in expect.items():
+            why = caps.why_not_judged(key)
+            if why is None:
+                kept[key] = limit
+            else:
+                self.event("not-judged", f"{name}: not judged on this press: {why}")
+        return kept
+
     # --- steps --------------------------------------------------------------------------
     def run_leaf(self, step: Any, name: str) -> list[Verdict]:
         b = behaviour(step)
@@ -169,7 +184,7 @@ class _Execution:
             start_mpa=start,
             channel_positions_mm=self.identity.channel_positions_mm,
         )
-        verdicts = evaluate_all(name, dict(step.expect), segment)
+        verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, self._t_begin) for v in verdicts]
 
@@ -237,6 +252,21 @@ class _Execution:
                 out.append(_with_detail(v, f"worst of {of} iterations: iteration {cycle}"))
 
 
+class _PromptsToRun:
+    """An operator-guided press's prompts, also recorded on the run as ``prompt`` events."""
+
+    def __init__(self, inner: Any, ex: _Execution) -> None:
+        self.inner = inner
+        self._ex = ex
+
+    def prompt(self, instruction: Any) -> None:
+        self._ex.event("prompt", getattr(instruction, "text", str(instruction)))
+        self.inner.prompt(instruction)
+
+    def __getattr__(self, name: str) -> Any:  # acknowledged, abort, cancel, instructions
+        return getattr(self.inner, name)
+
+
 def _shift(v: Verdict, dt: float) -> Verdict:
     return v if v.t_s is None else replace(v, t_s=v.t_s + dt)
 
@@ -280,6 +310,7 @@ def run(
     seed: int | None = None,
     timing: RunTiming | None = None,
     keep_trace: bool | None = None,
+    operator: Any = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` and judge it.
 
@@ -293,7 +324,10 @@ def run(
     ``cancel`` stops the run at the next sample: the press goes to its safe state, an event of
     kind ``stopped`` records why (``cancel.reason`` if the event object has one) and the
     status is ``aborted`` (exit code 3). ``seed`` is recorded only; when not given, the seed
-    of a ``sim://…?seed=N`` URL is recorded.
+    of a ``sim://…?seed=N`` URL is recorded. ``operator`` replaces the prompts of an
+    operator-guided (monitor-only) press, e.g. a keyboard or a live view; its instructions are
+    recorded as ``prompt`` events either way. Expect keys the press has no data for (its
+    ``capabilities``) are recorded as ``not-judged`` events, never judged as passed.
     """
     timing = timing or RunTiming()
     if seed is None:
@@ -306,6 +340,10 @@ def run(
     if keep_trace is None:
         keep_trace = store is None
     memory = MemorySink() if keep_trace else None
+    sinks = list(sinks)
+    cycler = getattr(press, "cycler_sink", None)
+    if callable(cycler):  # a simulated cell breathes with the protocol's cycling steps
+        sinks.append(cycler())
     fan = FanOut(
         [s for s in (memory,) if s is not None] + list(sinks),
         essential=[store_sink] if store_sink is not None else [],
@@ -322,6 +360,14 @@ def run(
         try:
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
             ex.event("start", f"{protocol.name} on {press.url or identity.model}")
+            caps = getattr(press, "capabilities", None)
+            for line in caps.not_judged() if caps is not None else ():
+                ex.event("not-judged", f"not judged on this press: {line}")
+            if operator is not None and hasattr(press, "operator"):
+                press.operator = operator  # type: ignore[attr-defined]
+            guided = getattr(press, "operator", None)
+            if guided is not None:  # instructions to a person reach every sink (live view)
+                press.operator = _PromptsToRun(guided, ex)  # type: ignore[attr-defined]
             ex.run_steps(protocol.steps, "", None, "", ex.verdicts)
             status = RunStatus.PASSED if all(v.passed for v in ex.verdicts) else RunStatus.FAILED
             ex.event("finish", status.value)
@@ -349,6 +395,8 @@ def run(
             _abort(ex, f"internal error: {type(exc).__name__}: {exc}", kind="error")
             raise
     finally:
+        if isinstance(getattr(press, "operator", None), _PromptsToRun):
+            press.operator = press.operator.inner  # type: ignore[attr-defined]
         fan.finish(status)
         for broken in fan.failures:
             ex.events.append(Event(None, "sink-error", broken.error))

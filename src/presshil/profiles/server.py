@@ -103,7 +103,7 @@ class ProfileServerHandle(ServerBase):
         self.endpoints["modbus_tcp"] = f"{host}:{sockname[1]}"
 
     def _rtu(self, port: ServedPort) -> Any:
-        from ..device.rtu_server import RtuServer
+        from ..serving.rtu_server import RtuServer
 
         return RtuServer(port, self.store, self.press, baud=self.baud)  # type: ignore[arg-type]
 

@@ -13,6 +13,7 @@ they report.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol, Self
@@ -117,7 +118,9 @@ class ServerBase:
             for server in self._servers:
                 server.close()
             if self._tcp is not None:
-                await self._tcp.close()
+                closing = self._tcp.close()  # ours is a coroutine, pymodbus's server is not
+                if inspect.isawaitable(closing):
+                    await closing
 
         try:
             self._loop.run(_shutdown(), timeout_s=5.0)
