@@ -203,13 +203,10 @@ class _Execution:
             index = j if top_index is None else top_index
             t_start = self.now()
             judged = len(out)
+            band = behaviour(step).band(step, self.setpoint)
             if top_index is None:
                 self.step_label = (name, j, "")
-                self.sink.step(
-                    StepBoundary(
-                        j, name, step.type, t_start, None, behaviour(step).band(step, self.setpoint)
-                    )
-                )
+                self.sink.step(StepBoundary(j, name, step.type, t_start, None, band))
             try:
                 if behaviour(step).children(step):  # a repeat: its body, count times
                     self.run_repeat(step, name, index, iteration, out)
@@ -221,7 +218,7 @@ class _Execution:
                     self.steps.append(record)
                     for v in out[judged:]:
                         self.sink.verdict(v)
-                    self.sink.step(StepBoundary(j, name, step.type, t_start, record.t_end_s))
+                    self.sink.step(StepBoundary(j, name, step.type, t_start, record.t_end_s, band))
                     self.event(
                         "step",
                         f"{j} {name} {step.type} {record.t_start_s:.3f}..{record.t_end_s:.3f}",

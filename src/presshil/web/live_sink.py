@@ -184,6 +184,7 @@ class LiveSink:
         """Set the run's cancel event if ``token`` is right; False (and nothing done) if not."""
         if not self.check_token(token):
             return False
+        self.cancel.reason = "STOP pressed on the live view"  # type: ignore[attr-defined]  # the runner records it
         self.cancel.set()
         self.event(None, "stop", "STOP pressed on the live view: the run is ending in the safe state")
         return True
