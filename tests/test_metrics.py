@@ -58,9 +58,28 @@ def test_settling_time_interpolates_the_last_entry():
     assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
 
 
-def test_settling_time_measured_from_first_sample():
+def test_settling_time_measured_from_the_command_not_the_first_sample():
+    # the same samples, the first one 10 s after the command (t = 0): entry at t = 12.5 s,
+    # which is 12.5 s after the command, not 2.5 s after the first sample
     t = [10, 11, 12, 13, 14]
-    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(12.5)
+    # a command at t = 9 on that axis: 3.5 s
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5, t_command_s=9.0) == approx(3.5)
+
+
+def test_slow_hold_settling_counts_the_first_sample_period():
+    # 0.2 Hz: samples at 5, 10, …, 70 s after the command. Error 1 MPa until the sample at
+    # 60 s, 0.5 MPa at 65 s, 0 after; band 0.75: crossing between 60 (1.0) and 65 (0.5) at
+    # 60 + 5·(1.0 − 0.75)/(1.0 − 0.5) = 62.5 s from the command (57.5 s from the first sample,
+    # which would pass a 60 s limit)
+    t = np.arange(5.0, 75.0, 5.0)
+    p = np.where(t <= 60, 16.0, 15.0)
+    p[t == 65] = 15.5
+    assert m.settling_time_s(t, p, 15.0, 0.75) == approx(62.5)
+    seg = hold_segment(p, target=15.0, t0=5.0, dt=5.0)
+    v = evaluate("charge", "settle_s", 60.0, seg, band_mpa=0.75)
+    assert v.value == approx(62.5) and not v.passed
+    assert "step time t = 62.5 s" in v.detail
 
 
 def test_settling_time_always_inside_and_never():
@@ -141,19 +160,114 @@ def test_centre_of_force_offset():
     assert m.cof_offset_mm([1, 1.4, 1, 0.6], pos) == approx(2.0)
 
 
+def test_median_half_width_follows_the_sample_rate():
+    # ±0.05 s: 2 samples each side at 50 Hz (0.04 s), 1 at 20 Hz (0.05 s), none at 5 Hz
+    assert m.median_half_width_samples(np.arange(10) * 0.02) == 2
+    assert m.median_half_width_samples(np.arange(10) * 0.05) == 1
+    assert m.median_half_width_samples(np.arange(10) * 0.2) == 0
+    assert m.median_half_width_samples([3.0]) == 0
+
+
+def test_moving_median_removes_a_spike_keeps_a_plateau():
+    # window 3: [1,1,9,1,1] -> medians of (1,1,1) (1,1,9) (1,9,1) (9,1,1) (1,1,1) = all 1
+    assert m.moving_median([1, 1, 9, 1, 1], 1).tolist() == [1, 1, 1, 1, 1]
+    # a 3-sample plateau survives a 3-sample window: (1,1,5)=1 (1,5,5)=5 (5,5,5) (5,5,1) (5,1,1)
+    assert m.moving_median([1, 1, 5, 5, 5, 1, 1], 1).tolist() == [1, 1, 5, 5, 5, 1, 1]
+    # the ends use the samples that exist: (2, 0) -> 1, (2, 0, 4) -> 2, (0, 4) -> 2; an end
+    # spike is not repeated into a plateau: [0, 0, 0, 9] -> 0, 0, 0, median(0, 9) = 4.5
+    assert m.moving_median([2, 0, 4], 1).tolist() == [1, 2, 2]
+    assert m.moving_median([0, 0, 0, 9], 1).tolist() == [0, 0, 0, 4.5]
+    # fewer samples than the window: each takes what there is
+    assert m.moving_median([1, 5], 2).tolist() == [3, 3]
+    assert m.moving_median([2, 0, 4], 0).tolist() == [2, 0, 4]
+
+
+def test_overshoot_ignores_one_noisy_sample_at_50_hz():
+    # a 10 → 74 MPa step at 50 Hz that settles at 74.0 with one +0.5 MPa spike (0.78 % of 64):
+    # the 5-sample median never sees it; a 10-sample real overshoot of 0.3 MPa survives
+    t = 0.02 * np.arange(60)
+    p = np.full(60, 74.0)
+    p[:10] = np.linspace(10, 70, 10)
+    p[30] = 74.5
+    seg = Segment("step", t, np.full(60, 74.0), p, np.ones((60, 4)), 74.0, 10.0)
+    v = evaluate("s", "max_overshoot_pct", 0.5, seg)
+    assert v.value == approx(0.0) and v.passed and "5-sample moving median" in v.detail
+    p[20:30] = 74.3
+    v = evaluate("s", "max_overshoot_pct", 0.4, Segment("step", t, np.full(60, 74.0), p,
+                                                       np.ones((60, 4)), 74.0, 10.0))
+    assert v.value == approx(0.3 / 64 * 100) and not v.passed  # 0.469 % > 0.4 %
+
+
+def test_band_max_is_judged_on_the_median_at_50_hz():
+    # hold at 20 Hz (half-width 1): a single 1 MPa spike is gone, a 3-sample 0.6 MPa hump is not
+    p = np.full(40, 74.0)
+    p[10] = 75.0
+    seg = hold_segment(p, dt=0.05)
+    assert evaluate("h", "band_mpa", 0.5, seg).value == approx(0.0)
+    p[20:23] = 74.6
+    v = evaluate("h", "band_mpa", 0.5, hold_segment(p, dt=0.05))
+    assert v.value == approx(0.6) and not v.passed and v.t_s == approx(1.0)
+
+
+def test_pellet_nonuniformity_is_8e_over_r():
+    # e = 1 mm on R = 5 mm: 8/5 = 160 % of the mean (±80 %); e = 0.0625 mm: 10 % (±5 %)
+    assert m.pellet_nonuniformity_pct(1.0, 5.0) == approx(160.0)
+    assert m.pellet_nonuniformity_pct(0.0625, 5.0) == approx(10.0)
+    assert m.cof_limit_for_pellet_mm(5.0, 5.0) == approx(0.0625)
+    assert m.cof_limit_for_pellet_mm(5.0, 6.5) == approx(0.08125)
+    with pytest.raises(ValueError, match="radius"):
+        m.pellet_nonuniformity_pct(1.0, 0.0)
+
+
+def test_pellet_verdict_from_channel_forces():
+    # forces 1.2, 1.0, 0.8, 1.0 at (±10, 0), (0, ±10): e = 1 mm (see test_centre_of_force);
+    # R = 5 mm -> 160 %; load-cell spread 40 %
+    ch = np.tile([1.2, 1.0, 0.8, 1.0], (5, 1))
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0,
+                 hold_segment([74.0] * 5, channels=ch, radius=5.0))
+    assert v.value == approx(160.0) and not v.passed and v.channel == 0
+    assert "e = 1 mm" in v.detail and "spread 40 %" in v.detail
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0, hold_segment([74.0] * 5))
+    assert not v.passed and "die radius" in v.detail
+
+
+def test_position_metrics_by_hand():
+    # positions at the start of 4 cycles: 1.000, 1.003, 1.004, 1.007 mm
+    # x̄ = 1.0035; slope vs k = 0..3 (k̄ 1.5): Σ(k−k̄)(x−x̄) = (−1.5)(−.0035) + (−.5)(−.0005)
+    # + (.5)(.0005) + (1.5)(.0035) = .011; Σ(k−k̄)² = 5 -> .0022 mm = 2.2 µm/cycle
+    x = [1.000, 1.003, 1.004, 1.007]
+    assert m.growth_per_cycle_um(x) == approx(2.2)
+    assert m.irreversible_growth_um(x) == approx(7.0)
+    assert m.dilatometry_range_um([1.0, 1.012, 0.998, 1.005]) == approx(14.0)
+    assert math.isnan(m.growth_per_cycle_um([1.0])) and math.isnan(m.irreversible_growth_um([1.0]))
+
+
+def test_verdict_time_base_is_explicit():
+    v = evaluate("hold-74", "band_mpa", 0.4, hold_segment(HOLD_P), settle_s=2.0, band_mpa=0.4)
+    assert v.time_base == "step" and v.where() == "step time t = 8 s"
+    r = v.on_run_time(300.0)
+    assert (r.t_s, r.step_start_s, r.time_base) == (308.0, 300.0, "run")
+    assert r.where() == "run time t = 308 s (step time 8 s)"
+    assert r.detail == v.detail  # the detail keeps its step times, and says so
+    with pytest.raises(ValueError, match="already on run time"):
+        r.on_run_time(1.0)
+
+
 # --- segments and verdicts -------------------------------------------------------------------
 
 POS = ((10.0, 0.0), (0.0, 10.0), (-10.0, 0.0), (0.0, -10.0))
 
 
-def hold_segment(p, channels=None, target=74.0, t0=100.0):
-    """A 1 Hz hold starting at t0; channels default to an even split of 5.81 kN."""
+def hold_segment(p, channels=None, target=74.0, t0=0.0, dt=1.0, radius=None):
+    """A hold sampled every ``dt`` from step time ``t0`` (the command is at 0); channels
+    default to an even split of 5.81 kN."""
     p = np.asarray(p, float)
-    t = t0 + np.arange(p.size, dtype=float)
+    t = t0 + dt * np.arange(p.size, dtype=float)
     if channels is None:
         channels = np.full((p.size, 4), 5.81 / 4)
     return Segment("hold", t, np.full(p.size, target), p, np.asarray(channels, float),
-                   target_mpa=target, start_mpa=target, channel_positions_mm=POS)
+                   target_mpa=target, start_mpa=target, channel_positions_mm=POS,
+                   die_radius_mm=radius)
 
 
 def by_key(verdicts):
@@ -164,16 +278,17 @@ HOLD_P = [72.0, 73.6, 74.3, 74.1, 73.8, 74.0, 74.2, 73.9, 74.45, 74.0, 74.1]
 
 
 def test_hold_verdicts_from_expect():
-    # t = 100..110, errors −2, −0.4, ... Band 0.5: the last sample outside is index 0 (−2);
-    # the next is −0.4: crossing −0.5 at (−2 + 0.5)/(−2 + 0.4) = 0.9375 -> 0.9375 s
-    # After settle 2 s (t >= 102): errors .3 .1 −.2 0 .2 −.1 .45 0 .1 -> max .45 at t = 108
+    # t = 0..10 (first sample at the command), errors −2, −0.4, ... Band 0.5: the last sample
+    # outside is index 0 (−2); the next is −0.4: crossing −0.5 at (−2 + 0.5)/(−2 + 0.4) =
+    # 0.9375 -> 0.9375 s. After settle 2 s (t >= 2): errors .3 .1 −.2 0 .2 −.1 .45 0 .1 ->
+    # max .45 at t = 8 (1 Hz: no median)
     seg = hold_segment(HOLD_P)
     expect = {"settle_s": 2.0, "band_mpa": 0.5, "min_in_band_pct": 99.0,
               "max_rms_error_mpa": 0.2}
     v = by_key(evaluate_all("hold-74", expect, seg))
     assert list(v) == list(expect)  # protocol order kept
     assert v["settle_s"].value == approx(0.9375) and v["settle_s"].passed
-    assert v["band_mpa"].value == approx(0.45) and v["band_mpa"].t_s == 108.0
+    assert v["band_mpa"].value == approx(0.45) and v["band_mpa"].t_s == 8.0
     assert v["band_mpa"].passed and v["band_mpa"].unit == "MPa"
     assert v["min_in_band_pct"].value == 100.0 and v["min_in_band_pct"].passed
     # RMS: squares .09 .01 .04 0 .04 .01 .2025 0 .01 = 0.4025 / 9
@@ -185,8 +300,8 @@ def test_failed_band_carries_worst_sample_time_and_value():
     seg = hold_segment(HOLD_P)
     v = evaluate("hold-74", "band_mpa", 0.4, seg, settle_s=2.0, band_mpa=0.4)
     assert not v.passed
-    assert (v.value, v.limit, v.t_s) == (approx(0.45), 0.4, 108.0)
-    assert "108" in v.detail
+    assert (v.value, v.limit, v.t_s) == (approx(0.45), 0.4, 8.0)
+    assert "step time t = 8 s" in v.detail
 
 
 def test_min_in_band_is_a_minimum():
@@ -195,7 +310,7 @@ def test_min_in_band_is_a_minimum():
     v = evaluate("h", "min_in_band_pct", 75.0, seg, settle_s=2.0, band_mpa=0.25)
     assert v.value == approx(700 / 9) and v.passed
     v = evaluate("h", "min_in_band_pct", 80.0, seg, settle_s=2.0, band_mpa=0.25)
-    assert not v.passed and v.t_s == 108.0
+    assert not v.passed and v.t_s == 8.0
 
 
 def test_min_in_band_default_band_is_domain_rule():
@@ -237,7 +352,7 @@ def test_uniformity_uses_time_averaged_forces_after_settle():
     seg = hold_segment([74.0] * 5, channels=ch)
     assert evaluate("h", "max_nonuniformity_pct", 1.0, seg, settle_s=2.0).value == approx(0.0)
     v = evaluate("h", "max_nonuniformity_pct", 1.0, seg)
-    assert v.value == approx(80.0) and v.t_s == 100.0  # worst instant: the first sample
+    assert v.value == approx(80.0) and v.t_s == 0.0  # worst instant: the first sample
 
 
 def test_uniformity_needs_two_channels_and_positions():
@@ -317,7 +432,7 @@ def test_release_residual():
 
 def empty_segment(kind, n):
     return Segment(kind, np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0),
-                   np.ones((n, 4)), 74.0, 10.0, POS)
+                   np.ones((n, 4)), 74.0, 10.0, POS, die_radius_mm=5.0)
 
 
 def _kind(key):
@@ -380,8 +495,9 @@ def test_segment_rejects_mismatched_arrays():
 def test_segment_from_trace():
     rows = [(float(i), 74.0, 74.0 + 0.1 * i, 5.8, 1.0, 0, (1.0, 1.0)) for i in range(6)]
     tr = Trace.from_rows(rows)
-    seg = Segment.from_trace("hold", tr, slice(2, 5), target_mpa=74.0, start_mpa=74.0)
-    assert seg.t.tolist() == [2.0, 3.0, 4.0] and seg.channels.shape == (3, 2)
+    seg = Segment.from_trace("hold", tr, slice(2, 5), target_mpa=74.0, start_mpa=74.0,
+                             t_command_s=1.5)
+    assert seg.t.tolist() == [0.5, 1.5, 2.5] and seg.channels.shape == (3, 2)
     assert evaluate("h", "band_mpa", 1.0, seg).value == approx(0.4)
 
 
