@@ -515,3 +515,62 @@ def test_registry_is_complete_and_consistent():
     assert set(m._METRICS) == set(EXPECT_KEYS)
     for kind in step_types:
         assert any(kind in s.applies_to for s in EXPECT_KEYS.values()), kind
+
+
+# --- edges that once let a wrong formula pass (mutation testing) -----------------------------
+
+
+def test_settling_band_edge_is_inside():
+    # the last two samples sit exactly on the band edge (|e| = 0.5 = band): inside, settled.
+    # Last outside is index 0 (e = −4); next e = +0.5: crossing −0.5 at (−4 + .5)/(−4 − .5)
+    # = 0.7778 of the way -> 0.7778 s
+    assert m.settling_time_s([0, 1, 2], [70.0, 74.5, 74.5], 74.0, 0.5) == approx(3.5 / 4.5)
+
+
+def test_rise_time_with_uneven_samples_and_an_early_start():
+    # y = 0, .2, .5, .95, 1 at t = 0, 2, 3, 7, 8: 10 % at 0 + (.1/.2)·2 = 1.0;
+    # 90 % at 3 + (.4/.45)·4 = 6.5556 -> 5.5556 s
+    t = [0.0, 2.0, 3.0, 7.0, 8.0]
+    p = [10 + 64 * y for y in (0.0, 0.2, 0.5, 0.95, 1.0)]
+    assert m.rise_time_s(t, p, 10.0, 74.0) == approx(3.0 + 0.4 / 0.45 * 4 - 1.0)
+    # the first sample (t = 5) is already past 10 %: the 10 % time is that sample's;
+    # y = .5, .95 at t = 5, 6: 90 % at 5 + .4/.45 -> rise .8889 s
+    assert m.rise_time_s([5.0, 6.0], [42.0, 10 + 64 * 0.95], 10.0, 74.0) == approx(0.4 / 0.45)
+
+
+def test_steady_state_tail_counts_from_the_segment_start():
+    # t = 10..20: the last 10 % of 10 s is t >= 19 -> p 75, 75 -> error 1.0 (t >= 17 would
+    # take 73, 73 too)
+    t = np.arange(10.0, 21.0)
+    p = np.full(11, 74.0)
+    p[7:9] = 73.0
+    p[9:] = 75.0
+    assert m.steady_state_error(t, p, 74.0) == approx(1.0)
+
+
+def test_uniformity_with_a_mean_that_is_not_one():
+    # forces 2.0, 2.1, 1.7, 2.2 kN: mean 2.0; range 0.5 / 2 = 25 %; farthest from the mean
+    # is ch3 (−0.3, index 2); std √((0 + .01 + .09 + .04)/4) = .18708 -> 9.354 %
+    value, worst = m.nonuniformity_pct([2.0, 2.1, 1.7, 2.2])
+    assert value == approx(25.0) and worst == 2
+    assert m.cv_pct([2.0, 2.1, 1.7, 2.2]) == approx(100 * math.sqrt(0.035) / 2.0)
+
+
+def test_pellet_estimate_on_a_small_die_and_position_metrics_of_two_cycles():
+    # R = 0.5 mm, e = 0.01 mm: 800 · 0.01 / 0.5 = 16 %
+    assert m.pellet_nonuniformity_pct(0.01, 0.5) == approx(16.0)
+    # two cycles: the slope is the one difference
+    assert m.growth_per_cycle_um([2.000, 2.003]) == approx(3.0)
+    assert m.irreversible_growth_um([2.000, 2.003]) == approx(3.0)
+
+
+def test_verdict_without_a_time_and_segment_from_trace_defaults():
+    v = Verdict("s", "max_residual_mpa", 0.1, 0.5, "MPa", True)
+    assert v.where() == ""
+    r = v.on_run_time(12.0)
+    assert r.t_s is None and r.step_start_s == 12.0 and r.time_base == "run"
+    rows = [(float(i), 74.0, 74.0, 5.8, 1.0, 0, (1.0, 1.0)) for i in range(4)]
+    seg = Segment.from_trace("hold", Trace.from_rows(rows), slice(1, 3), target_mpa=74.0,
+                             start_mpa=70.0)
+    assert seg.t.tolist() == [1.0, 2.0]  # no command time given: the trace's axis
+    assert (seg.kind, seg.start_mpa, seg.target_mpa, seg.die_radius_mm) == ("hold", 70.0, 74.0, None)
