@@ -574,3 +574,119 @@ def test_verdict_without_a_time_and_segment_from_trace_defaults():
                              start_mpa=70.0)
     assert seg.t.tolist() == [1.0, 2.0]  # no command time given: the trace's axis
     assert (seg.kind, seg.start_mpa, seg.target_mpa, seg.die_radius_mm) == ("hold", 70.0, 74.0, None)
+
+
+# --- what a failure says: value, time, channel and text of every key on worked segments ------
+
+# A 1 Hz hold of 50 MPa whose first sample comes 1 s after the command; ch forces 2.0, 2.1,
+# 1.7, 2.2 kN except at t = 4 s (2.0, 2.6, 1.4, 2.0). Worked by hand:
+# settle: last outside t = 2 (−0.8), next +0.3: −0.5 crossed at 2 + 0.3/1.1 = 2.2727 s
+# after 3 s (t = 3..11, 9 samples): worst 0.45 at t = 9; slope Σ(t−7)p = 0.1 over Σ(t−7)² = 60
+# -> 0.1 MPa/min; channel means 2, 19.4/9, 15/9, 19.6/9 (mean 2.0): spread 0.5111/2 = 25.56 %;
+# e = |(2 − 1.6667)·10/8, (2.1556 − 2.1778)·10/8| = 0.4176 mm -> 8e/R = 66.81 % (R = 5 mm)
+HOLD_GOLDEN = {
+    "settle_s": (2.2727272727, 2.2727272727, None,
+                 "entered ±0.5 MPa of 50 MPa for good at step time t = 2.27273 s (from the command)"),
+    "band_mpa": (0.45, 9.0, None, "max |p − 50| = 0.45 MPa (single samples, no median below "
+                                  "10 Hz) at step time t = 9 s (p = 50.45 MPa), after 3 s settle"),
+    "min_in_band_pct": (100.0, 9.0, None, "100 % of 9 samples within ±0.5 MPa; worst |error| "
+                                          "0.45 MPa at step time t = 9 s"),
+    "max_drift_mpa_per_min": (0.1, None, None, "least-squares slope +0.1 MPa/min over 8 s after "
+                                               "3 s settle"),
+    "max_rms_error_mpa": (0.2114762923, None, None, "RMS of p − 50 MPa over 9 samples"),
+    "max_nonuniformity_pct": (25.5555555556, 4.0, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 "
+                              "1.667, ch4 2.178 kN; ch3 farthest from the mean; worst instant at "
+                              "step time t = 4 s"),
+    "max_cv_pct": (10.2137646171, 4.0, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 1.667, ch4 "
+                                          "2.178 kN; ch3 farthest from the mean"),
+    "max_cof_offset_mm": (0.4175915661, None, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 "
+                                                 "1.667, ch4 2.178 kN; largest deviation on ch3"),
+    "max_pellet_nonuniformity_pct": (66.8146505705, None, 2, "8e/R with centre-of-force offset "
+                                     "e = 0.418 mm on a die of radius R = 5 mm; load-cell spread "
+                                     "25.6 % (ch3 farthest from the mean)"),
+}
+
+
+def golden_hold():
+    p = np.array([47.0, 49.2, 50.3, 50.1, 49.8, 50.0, 50.2, 49.9, 50.45, 50.0, 50.1])
+    ch = np.tile([2.0, 2.1, 1.7, 2.2], (p.size, 1))
+    ch[3] = [2.0, 2.6, 1.4, 2.0]
+    return Segment("hold", 1.0 + np.arange(p.size), np.full(p.size, 50.0), p, ch, 50.0, 50.0,
+                   POS, die_radius_mm=5.0)
+
+
+@pytest.mark.parametrize("key", sorted(HOLD_GOLDEN))
+def test_hold_verdict_says_what_where_and_when(key):
+    value, t_s, channel, detail = HOLD_GOLDEN[key]
+    v = evaluate("h", key, 1.0, golden_hold(), settle_s=3.0, band_mpa=0.5)
+    assert v.value == approx(value) and v.detail == detail
+    assert (v.t_s if v.t_s is None else approx(v.t_s)) == t_s and v.channel == channel
+
+
+# A 1 Hz step 10 -> 74 MPa at 8 MPa/s, first sample 1 s after the command. 10 % (16.4) at
+# 1 + 6.4/8 = 1.8 s, 90 % (67.6) at 8 + 1.6/8.5 s; 2 % band ±1.28 entered at 8 + 6.72/8.5 s;
+# tail t >= 10.9: 74.05, 74.0 -> 0.025; IAE 7·8 + 4.25 + .35 + .125 + .025 = 60.75
+STEP_GOLDEN = {
+    "max_overshoot_pct": (0.78125, 9.0, "peak 74.5 MPa (single samples, no median below 10 Hz) "
+                                        "at step time t = 9 s for a +64 MPa step to 74 MPa"),
+    "max_rise_s": (6.2 + 1.6 / 8.5, None, "10–90 % of a +64 MPa step"),
+    "settling_time_s": (8 + 6.72 / 8.5, 8 + 6.72 / 8.5, "within ±1.28 MPa (2 % of the +64 MPa "
+                        "step) for good from step time t = 8.79059 s (from the command)"),
+    "max_steady_state_error_mpa": (0.025, None, "|mean of the last 10 % − 74| MPa"),
+    "max_iae_mpa_s": (60.75, None, "∫|p − active setpoint| dt over 11 s"),
+}
+
+
+def golden_step(p=None):
+    t = 1.0 + np.arange(12.0)
+    sp = np.minimum(10 + 8 * t, 74.0)
+    if p is None:
+        p = np.array([10, 18, 26, 34, 42, 50, 58, 66, 74.5, 74.2, 74.05, 74.0])
+    return Segment("step", t, sp, np.asarray(p, float), np.ones((12, 4)), 74.0, 10.0)
+
+
+@pytest.mark.parametrize("key", sorted(STEP_GOLDEN))
+def test_step_verdict_says_what_and_when(key):
+    value, t_s, detail = STEP_GOLDEN[key]
+    v = evaluate("s", key, 1.0, golden_step())
+    assert v.value == approx(value) and v.detail == detail
+    assert (v.t_s if v.t_s is None else approx(v.t_s)) == t_s
+
+
+def test_other_verdict_texts():
+    seg = golden_step()
+    ramp = Segment("ramp", seg.t, seg.setpoint, seg.pressure, seg.channels, 74.0, 10.0)
+    v = evaluate("r", "max_tracking_error_mpa", 1.0, ramp)
+    assert (v.value, v.t_s) == (8.0, 1.0)
+    assert v.detail == "|p − active setpoint| = 8 MPa at step time t = 1 s (p = 10, setpoint 18 MPa)"
+    rel = Segment("release", np.array([1.0, 2.0]), np.zeros(2), np.array([3.0, 0.3]),
+                  np.ones((2, 4)), 0.0, 3.0)
+    v = evaluate("x", "max_residual_mpa", 1.0, rel)
+    assert (v.value, v.t_s, v.detail) == (0.3, 2.0, "pressure at the end of the release: 0.3 MPa")
+    never = Segment("hold", seg.t, np.full(12, 74.0), np.full(12, 70.0), np.ones((12, 4)), 74.0, 74.0)
+    v = evaluate("h", "settle_s", 1.0, never, band_mpa=0.5)
+    assert (v.value, v.t_s) == (math.inf, 12.0)
+    assert v.detail == "never settled within ±0.5 MPa of 74 MPa; last sample 70 MPa"
+    v = evaluate("s", "settling_time_s", 1.0, golden_step(np.full(12, 70.0)))
+    assert (v.value, v.t_s) == (math.inf, 12.0)
+    assert v.detail == "still outside ±1.28 MPa (2 % of the step) at the end: 70 MPa"
+    v = evaluate("s", "max_rise_s", 1.0, golden_step(np.full(12, 40.0)))
+    assert v.t_s == 12.0 and v.detail == "never reached 90 % of the +64 MPa step; closest 40 MPa at the end"
+
+
+def test_unjudgeable_texts():
+    seg = hold_segment([74.0] * 3)
+    v = evaluate("h", "band_mpa", 1.0, seg, settle_s=5.0)
+    assert v.detail == ("not judged: only 0 sample(s) after the 5 s settle allowance (last "
+                        "sample at step time 2 s); need at least 1")
+    v = evaluate("h", "max_drift_mpa_per_min", 1.0, hold_segment([74.0, 74.1], dt=0.0))
+    assert v.detail == "not judged: all samples after settle share one time stamp"
+    v = evaluate("h", "max_cv_pct", 1.0, hold_segment([74.0] * 3, channels=np.zeros((3, 4))))
+    assert v.detail == "not judged: mean channel force is 0 kN; nothing is loaded"
+    v = evaluate("h", "max_cv_pct", 1.0, hold_segment([74.0] * 3, channels=np.ones((3, 2))))
+    assert v.passed and v.value == 0.0  # two cells are enough
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 1.0,
+                 Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0),
+                         np.ones((3, 4)), 74.0, 74.0, die_radius_mm=5.0))
+    assert v.detail == ("not judged: the pellet estimate needs a position for each of the 4 "
+                        "channels; the press reports 0")

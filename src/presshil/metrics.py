@@ -392,7 +392,7 @@ def _smoothed(seg: Segment, values: np.ndarray | None = None) -> tuple[np.ndarra
     half = median_half_width_samples(seg.t)
     v = seg.pressure if values is None else values
     if half == 0:
-        return v, "single samples (no median below 10 Hz)"
+        return v, "single samples, no median below 10 Hz"
     return moving_median(v, half), f"{2 * half + 1}-sample moving median"
 
 
