@@ -108,3 +108,25 @@ def test_q_uncertainty_budget_by_hand() -> None:
     assert b.u_combined_pct == pytest.approx(0.06671, abs=1e-5)
     # one series: repeatability unknown, never 0
     assert math.isnan(q_uncertainty(10.0, [10.0], 0.005, 0.05, 0.0, 0.0).u_repeatability_pct)
+
+
+def test_staircase_edges_and_texts() -> None:
+    assert iso_staircase_problems([0.5, 20, 40, 60, 80, 100]) == []  # 0.5 % is a valid point
+    assert iso_staircase_problems([20, 40, 60, 80, 100.5]) == [
+        "strictly increasing values in (0, 100] expected"]
+    assert iso_staircase_problems([25.5, 44, 62.5, 81, 100]) == [
+        "the main series starts at 25.5 %; it must start at about 20 % (at most 25 %)"]
+    assert iso_staircase_problems([25, 43.75, 62.5, 81.25, 100]) == []
+    assert iso_staircase_problems([20, 22, 40, 80, 100])[0] == (
+        "20 % → 22 % is not roughly even: gaps must lie within 10–30 % (even spacing 20 %)")
+    # ASTM: exactly five forces; gaps of exactly 1/20 and 1/3 of the range are allowed
+    assert astm_staircase_problems([20, 40, 60, 80, 100]) == []
+    assert astm_staircase_problems([20, 24, 40, 60, 80, 100]) == []  # 4 = 80/20
+    assert astm_staircase_problems([10, 20, 30, 40, 70, 100]) == []  # 30 = 90/3
+
+
+def test_coverage_edges() -> None:
+    # a working force exactly at k × r, at the lowest verified force and at the top: covered
+    assert coverage([1.0], 0.5, 2.0, 0.005, "1").covered == (1.0,)
+    assert coverage([0.5, 2.0], 0.5, 2.0, 0.001, "1").covered == (0.5, 2.0)
+    assert q_uncertainty(10.0, [10.0, 10.0], 0.005, 0.05, 0.0, 0.0).nominal_kn == 10.0
