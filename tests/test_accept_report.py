@@ -112,7 +112,8 @@ def test_html_is_self_contained_and_escaped(report) -> None:
     assert "http://" not in text and "https://" not in text and "<script" not in text
     assert "B. &lt;Checker&gt;" in text  # metadata is escaped, not markup
     for words in ("Press acceptance test report", "ISO 7500-1 results per force", "Signature",
-                  "Reviewer", "FAILED", "does not cover 10 MPa"):
+                  "Reviewer", "FAILED", "does not cover 10 MPa", "Reference instrument",
+                  "Uncertainty of q", "SIM-REFERENCE"):
         assert words in text
 
 
