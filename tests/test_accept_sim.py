@@ -12,7 +12,7 @@ import pytest
 
 import presshil
 from presshil.acceptance import parse_suite, run_acceptance
-from presshil.acceptance.specimen import SimSpecimens
+from presshil.acceptance.specimen import OperatorSpecimens, SimSpecimens
 from presshil.press import Identity, Press, Sample
 from presshil.sim.catalogue import load_press
 from presshil.sim.press import SimPress
@@ -235,3 +235,49 @@ def test_an_idle_second_device_is_no_reference() -> None:
     (c,) = fv.criteria
     assert c.name == "reference in the load path" and c.status == "fail"
     assert "no class can be given" in c.detail
+
+
+def test_expired_certificate_and_coarse_reference_class_are_flagged() -> None:
+    extra = ""
+    suite = parse_suite(
+        'name = "t"\n[reference]\niso376_class = "1"\nserial = "R-17"\ncertificate = "C-2024-9"\n'
+        "due_date = 2025-01-31\n" + "".join(
+            f"[{key}]\nenabled = {'true' if key == 'force_verification' else 'false'}\n{extra}"
+            for key in SECTIONS), source="t.toml")
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), suite,
+                            specimens=SimSpecimens("sim://?seed=1", "steel-reference-13mm"))
+    by_name = {c.name: c for c in result.criteria}
+    cert = by_name["reference certificate in date"]
+    assert cert.status == "fail" and cert.value == "2025-01-31"
+    assert "EXPIRED" in cert.detail and "C-2024-9" in cert.detail and "R-17" in cert.detail
+    cls = by_name["reference ISO 376 class"]
+    assert cls.status == "fail" and cls.limit == "0.5" and "too coarse" in cls.detail
+    fv = result.section("force_verification")
+    assert fv.data["reference_instrument"]["expanded_uncertainty_pct"] == 0.10  # class 1 default
+    assert result.exit_code == 1
+
+
+def test_real_press_asks_the_operator_to_swap_and_stops_without_an_answer() -> None:
+    asked: list[str] = []
+    said: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return ""
+
+    suite = only("force_verification", "uniformity")
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), suite,
+                            specimens=OperatorSpecimens(ask, said.append))
+    assert len(asked) == 2  # the reference before the force verification, a fresh specimen after
+    assert "reference transducer (ISO 376) in the load path" in said[0]
+    assert "fresh specimen for the uniformity" in said[1]
+    assert result.section("uniformity").status == "passed"
+
+    def no_answer(prompt: str) -> str:
+        raise EOFError
+
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), only("uniformity"),
+                            specimens=OperatorSpecimens(no_answer, said.append))
+    section = result.section("uniformity")
+    assert section.status == "aborted" and "no acknowledgement" in section.abort_reason
+    assert result.exit_code == 3 and section.criteria == []
