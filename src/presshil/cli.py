@@ -168,7 +168,7 @@ def verdict_table(verdicts) -> Table:
         if failed:
             why = ""
             if not v.passed:
-                where = f"t={v.t_s:.2f} s" if v.t_s is not None else ""
+                where = v.where()  # names its time base: run time (step time)
                 if v.channel is not None:
                     where += f", channel {v.channel + 1}"
                 why = "; ".join(x for x in (where, v.detail) if x)
