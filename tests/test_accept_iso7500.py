@@ -202,3 +202,25 @@ def test_astm_e4_defaults_edges_and_two_runs() -> None:
     assert res.max_run_difference_pct == pytest.approx(1.7)
     one_run = astm_e4([ForceRow(10.0, 10.0, 0, 0, 0, 0, (0.1,))], resolution_kn=0.01)
     assert math.isnan(one_run.max_run_difference_pct) and one_run.passed_repeatability is False
+
+
+def test_exact_error_texts_and_inclusive_edges() -> None:
+    with pytest.raises(ValueError) as info:
+        relative_resolution_kn([])
+    assert str(info.value) == "no readings at rest to estimate the resolution from"
+    with pytest.raises(ValueError) as info:
+        relative_resolution_kn([0.003, 0.003])
+    assert str(info.value) == ("the 2 readings at rest are all 0.003 kN, so the indicator's "
+                               "increment cannot be estimated from them; give it as "
+                               "[force_verification].indicator_resolution_kn")
+    with pytest.raises(ValueError) as info:
+        force_rows([], [], 0.001)
+    assert str(info.value) == "need at least one increasing series"
+    # a supplementary point exactly on a class's floor (k × r) is inside its range
+    rows = [_row(q=1.2, f=2.0), _row(q=0.2, f=4.0)]
+    result = classify(rows, 0.0, resolution_kn=0.01, main_lowest_kn=4.0)
+    assert result.failures["1"] == ["q = +1.200 % at 2 kN (limit ±1 %)"]  # 200 r = 2 kN
+    assert result.failures["0.5"] == []  # 400 r = 4 kN: the 2 kN point is outside
+    # two runs exactly 1 % apart agree (ASTM E4 allows 1 %)
+    res = astm_e4([ForceRow(10.0, 10.0, 0, 0, 0, 0, (0.5, -0.5))], resolution_kn=0.01)
+    assert res.max_run_difference_pct == pytest.approx(1.0) and res.passed_repeatability is True

@@ -690,3 +690,82 @@ def test_unjudgeable_texts():
                          np.ones((3, 4)), 74.0, 74.0, die_radius_mm=5.0))
     assert v.detail == ("not judged: the pellet estimate needs a position for each of the 4 "
                         "channels; the press reports 0")
+
+
+def _instants(rows):
+    ch = np.array(rows, float)
+    n = len(rows)
+    return Segment("hold", np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0), ch, 74.0,
+                   74.0, POS)
+
+
+def test_worst_instant_is_the_largest_spread_over_mean():
+    # spread/mean: [.5, 1.5, 1, 1] 1.0/1.0 = 1.0; [1, 1, 1, 1.8] 0.8/1.2 = 0.667 -> t = 0
+    v = evaluate("h", "max_nonuniformity_pct", 100.0, _instants([[.5, 1.5, 1, 1], [1, 1, 1, 1.8]]))
+    assert v.t_s == 0.0
+    # + [.1, .1, .1, .85]: .75/.2875 = 2.61 -> t = 2; an all-equal row (0) and an unloaded row
+    # (0/0, skipped) change nothing
+    rows = [[0, 0, 0, 0], [.5, 1.5, 1, 1], [1, 1, 1, 1.8], [.1, .1, .1, .85], [.1, .1, .1, .1]]
+    assert evaluate("h", "max_nonuniformity_pct", 100.0, _instants(rows)).t_s == 3.0
+
+
+def test_moving_median_when_the_window_is_as_long_as_the_segment():
+    # n = 4 = 2 × half: every sample is an edge: (1,5,3) 3, (1,5,3,7) 4, (1,5,3,7) 4, (5,3,7) 5
+    assert m.moving_median([1, 5, 3, 7], 2).tolist() == [3, 4, 4, 5]
+
+
+def test_median_half_width_edges():
+    assert m.median_half_width_samples([0.0, 0.02]) == 2  # two samples give a period
+    assert m.median_half_width_samples([1.0, 1.0, 1.0]) == 0  # no period: no smoothing
+
+
+def test_short_fast_segments_are_judged_from_the_command():
+    # 5 Hz, 3 samples at 0.2, 0.4, 0.6 s: enough for settling, rise and step settling
+    t = np.array([0.2, 0.4, 0.6])
+    hold = Segment("hold", t, np.full(3, 74.0), np.array([73.0, 74.1, 74.0]), np.ones((3, 4)),
+                   74.0, 74.0, POS)
+    v = evaluate("h", "settle_s", 1.0, hold)  # default band ±0.74: crossing at 0.2 + 0.26/1.1·0.2
+    assert v.value == approx(0.2 + 0.2 * 0.26 / 1.1) and "(default band)" in v.detail
+    step = Segment("step", t, np.full(3, 74.0), np.array([10.0, 60.0, 74.0]), np.ones((3, 4)),
+                   74.0, 10.0)
+    assert evaluate("s", "max_rise_s", 10.0, step).passed
+    assert evaluate("s", "settling_time_s", 10.0, step).value == approx(0.4 + 0.2 * (12.72 / 14))
+    # never settled: the text quotes the last sample, not another
+    late = Segment("hold", t, np.full(3, 74.0), np.array([70.0, 71.0, 72.0]), np.ones((3, 4)),
+                   74.0, 74.0)
+    assert evaluate("h", "settle_s", 1.0, late, band_mpa=0.5).detail.endswith("last sample 72 MPa")
+    late_step = Segment("step", t, np.full(3, 74.0), np.array([10.0, 30.0, 50.0]), np.ones((3, 4)),
+                        74.0, 10.0)
+    assert evaluate("s", "settling_time_s", 1.0, late_step).detail.endswith("at the end: 50 MPa")
+
+
+def test_pellet_needs_a_positive_radius():
+    seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
+                  74.0, 74.0, POS, die_radius_mm=0.0)
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg)
+    assert v.detail == "not judged: the pellet estimate needs the die radius (the protocol's [specimen])"
+    seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
+                  74.0, 74.0, POS, die_radius_mm=0.5)
+    assert evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg).value == approx(0.0)
+
+
+def test_limits_are_inclusive_and_unjudged_verdicts_are_complete():
+    assert evaluate("h", "band_mpa", 0.5, hold_segment([74.5, 73.5])).passed  # value == limit
+    seg = hold_segment(HOLD_P)
+    assert evaluate("h", "min_in_band_pct", 100.0, seg, settle_s=2.0, band_mpa=0.5).passed
+    v = evaluate("step-x", "max_rise_s", 6.0, empty_segment("step", 0))
+    assert (v.step, v.criterion, v.limit, v.unit, v.passed) == ("step-x", "max_rise_s", 6.0, "s", False)
+    assert math.isnan(v.value)
+    with pytest.raises(ValueError) as info:
+        evaluate("s", "max_nonsense", 1.0, empty_segment("hold", 3))
+    assert str(info.value) == ("unknown expect key 'max_nonsense'; known: " + ", ".join(EXPECT_KEYS))
+    # no settle_s: nothing is skipped (the first sample, −2 MPa off, counts)
+    (v,) = evaluate_all("h", {"band_mpa": 3.0}, seg)
+    assert v.value == approx(2.0)
+
+
+def test_segment_shapes_its_channels():
+    seg = Segment("hold", np.arange(3.0), np.zeros(3), np.zeros(3), np.ones(6), 0.0, 0.0)
+    assert seg.channels.shape == (3, 2)
+    seg = Segment("hold", np.arange(3.0), np.zeros(3), np.zeros(3), [], 0.0, 0.0)
+    assert seg.channels.shape == (3, 0)
