@@ -12,7 +12,7 @@ import pytest
 
 import presshil
 from presshil.acceptance import parse_suite, run_acceptance
-from presshil.acceptance.force import verified_range_kn
+from presshil.acceptance.specimen import OperatorSpecimens, SimSpecimens
 from presshil.press import Identity, Press, Sample
 from presshil.sim.catalogue import load_press
 from presshil.sim.press import SimPress
@@ -38,28 +38,66 @@ def sim_with_load_cells(**update: object) -> presshil.Press:
     return presshil.open_press(f"sim://auto-hydraulic-25t?seed=1&{query}")
 
 
+AREA = 78.5398  # mm², the 10 mm die
+WORKING = [10.0, 15.0, 50.0, 64.0, 74.0]  # the protocol library's pressures, MPa
+
+
 @pytest.fixture(scope="module")
 def baseline() -> presshil.acceptance.AcceptanceResult:
-    """Force verification of the unmodified default press."""
-    return run_acceptance(presshil.open_press("sim://?seed=1"), only("force_verification"))
+    """Force verification of the unmodified default press, reference specimen in the die."""
+    return run_acceptance(presshil.open_press("sim://?seed=1"), only("force_verification"),
+                          specimens=SimSpecimens("sim://?seed=1", "steel-reference-13mm"))
 
 
-def test_baseline_force_verification(baseline) -> None:
+def test_baseline_force_verification_covers_the_working_range(baseline) -> None:
     fv = baseline.section("force_verification")
-    assert baseline.iso_class in ("0.5", "1")
-    assert baseline.passed and baseline.exit_code == 0
-    assert max(abs(r["q_pct"]) for r in fv.data["rows"]) < 0.2
-    # the range is within the die rating: 80 % of 500 MPa on a 10 mm die
-    assert fv.data["range_max_kn"] == pytest.approx(0.8 * 500 * 78.5398 / 1000, rel=1e-4)
+    # F_N is the highest working pressure of the library on the die, 74 MPa -> 5.812 kN, and
+    # the staircase adds the 10 % point for 10 MPa (13.5 % of F_N)
+    assert fv.data["working_pressures_mpa"] == WORKING
+    assert fv.data["range_max_kn"] == pytest.approx(74 * AREA / 1000, rel=1e-5)
+    assert fv.data["forces_pct"] == [10.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    assert baseline.verified_range_kn == pytest.approx((0.7400 * AREA / 100, 74 * AREA / 1000),
+                                                       rel=1e-4)
+    # on this range the load cells' hysteresis leaves ~7 N after unloading: f0 ≈ 0.12 % of
+    # 5.8 kN, above class 1's 0.1 %; everything else meets class 1
+    assert baseline.iso_class == "2"
+    assert 0.1 < fv.data["f0_pct"] <= 0.2
+    assert fv.data["class_failures"]["1"] == [f"f0 = {fv.data['f0_pct']:+.4f} % (limit ±0.1 %)"]
+    assert baseline.exit_code == 1
+    failed = {c.name for c in fv.criteria if c.status == "fail"}
+    assert failed == {"ISO 7500-1 class", "zero |f0| (class 1)",
+                      "lower limit of class 1 ≤ lowest working force",
+                      "working pressures covered (class 1)"}
+    # r = 5.1 N: class 1 starts at 200 r = 1.02 kN, above 10 MPa (0.785 kN); class 2 at 100 r
+    r = fv.data["resolution_kn"]
+    assert 0.001 < r < 0.02
+    assert "does not cover 10 MPa" in fv.data["coverage"]["1"]
+    assert "covers the working pressures 15, 50, 64 and 74 MPa" in fv.data["coverage"]["1"]
+    assert fv.data["coverage"]["2"].endswith("covers the working pressures 10, 15, 50, 64 and 74 MPa.")
+    assert max(abs(r["q_pct"]) for r in fv.data["rows"] if r["nominal_kn"] > 1.0) < 0.5
 
 
-def test_gain_error_1p5_pct_gives_class_2(baseline) -> None:
+def test_force_verification_ran_on_the_reference_specimen(baseline) -> None:
+    # the steel reference is linear and does not densify: the indicated and reference forces
+    # agree at every force of every series
+    inc = baseline.section("force_verification").data["readings"]["increasing"]
+    for series in inc:
+        for r in series:
+            assert r["reference_kn"] == pytest.approx(r["indicated_kn"], rel=0.01)
+
+
+def test_gain_error_1p5_pct_moves_q_by_1p5_pct(baseline) -> None:
     cfg, _ = load_press("auto-hydraulic-25t")
     press = sim_with_load_cells(gain_error_pct=[g + 1.5 for g in cfg.load_cells.gain_error_pct])
-    result = run_acceptance(press, only("force_verification"))
+    result = run_acceptance(press, only("force_verification"),
+                            specimens=SimSpecimens(press.url, "steel-reference-13mm"))
     rows = result.section("force_verification").data["rows"]
-    assert all(1.3 < r["q_pct"] < 1.7 for r in rows), [r["q_pct"] for r in rows]
-    assert result.iso_class == "2"
+    base = baseline.section("force_verification").data["rows"]
+    # the cells read 1.5 % high, so the press stops 1.5 % short: q rises by ≈ 1.5 % at every
+    # force, on top of what the unmodified press shows there
+    shift = [r["q_pct"] - b["q_pct"] for r, b in zip(rows, base, strict=True)]
+    assert all(1.4 < d < 1.6 for d in shift), shift
+    assert result.iso_class == "3"  # q ≈ 2.4 % at the 10 % point, above class 2's 2 %
     failed = {c.name for c in result.criteria if c.status == "fail"}
     assert {"ISO 7500-1 class", "accuracy |q| (class 1)", "ASTM E4 error"} <= failed
     assert result.exit_code == 1
@@ -72,16 +110,21 @@ def test_hysteresis_shows_in_reversibility(baseline) -> None:
     hysteresis width: the catalogue cell has 0.01 % of its 100 kN capacity. At the lowest force
     the cell's loop is not saturated on the way up, so |v| is below width / F.
     """
-    probe = presshil.open_press("sim://?seed=1")
-    probe.configure(die_area_mm2=only().die_area_mm2)
-    f_n, _ = verified_range_kn(probe, only().die_area_mm2, 80.0)
+    # the range of the rating (80 % of 500 MPa on the die, 31.4 kN), where the catalogue
+    # cells' loop is wide enough to measure
+    extra = "reversibility = true\nrange_max_pct_of_rating = 80.0\n"
+    f_n = 0.8 * 500.0 * only().die_area_mm2 / 1000.0
     cfg, _ = load_press("auto-hydraulic-25t")
     n = len(cfg.load_cells.positions_mm)
     width_pct_fs = 0.003 * f_n / n / cfg.load_cells.capacity_kn * 100.0
     press = sim_with_load_cells(hysteresis_pct_fs=width_pct_fs)
-    result = run_acceptance(press, only("force_verification"))
+    result = run_acceptance(press, only("force_verification", extra=extra))
     rows = result.section("force_verification").data["rows"]
-    base_rows = baseline.section("force_verification").data["rows"]
+    assert result.section("force_verification").data["range_max_kn"] == pytest.approx(f_n)
+    base = run_acceptance(presshil.open_press("sim://?seed=1"), only("force_verification",
+                                                                     extra=extra))
+    base_rows = base.section("force_verification").data["rows"]
+    assert all(r["v_pct"] is None for r in baseline.section("force_verification").data["rows"])
     ratio = width_pct_fs / cfg.load_cells.hysteresis_pct_fs  # ≈ 2.36
     for row, base in zip(rows[:-1], base_rows[:-1]):
         assert row["v_pct"] < 0
@@ -93,13 +136,17 @@ def test_hysteresis_shows_in_reversibility(baseline) -> None:
     assert all(abs(r["q_pct"]) < 0.3 and r["b_pct"] < 0.1 for r in rows)
 
 
-def test_tilted_platen_fails_uniformity() -> None:
+def test_tilted_platen_fails_uniformity_on_the_pellet() -> None:
     level = run_acceptance(presshil.open_press("sim://?seed=1"), only("uniformity"))
     tilted = run_acceptance(presshil.open_press("sim://?seed=1&tilt_mrad=5,0"), only("uniformity"))
-    assert level.passed
+    assert level.passed, [c for c in level.criteria if not c.passed]
     assert tilted.exit_code == 1
-    spread = next(c for c in tilted.criteria if c.name.startswith("channel spread"))
-    assert spread.status == "fail" and spread.value > 5.0
+    pellet = {c.name: c for c in tilted.criteria}["pellet pressure spread 8e/R (estimated)"]
+    # defaults from a ±5 % pellet tolerance: spread ≤ 10 %, offset ≤ 0.0625 mm on R = 5 mm
+    assert pellet.limit == 10.0 and pellet.status == "fail" and pellet.value > 10.0
+    cof = {c.name: c for c in tilted.criteria}["centre-of-force offset"]
+    assert cof.limit == pytest.approx(0.0625) and cof.status == "fail"
+    assert pellet.value == pytest.approx(800 * cof.value / 5.0, rel=1e-6)
 
 
 def test_leaking_manual_press_fails_the_hold() -> None:
@@ -176,11 +223,61 @@ def test_force_verification_without_reference_is_a_config_error() -> None:
         run_acceptance(_HardwareLike(SimPress(seed=1)), only("force_verification"))
 
 
-def test_reference_from_a_second_device_url() -> None:
-    # any press URL whose read().force_kn is the reference: here a second, identical sim
+def test_an_idle_second_device_is_no_reference() -> None:
+    # a press URL whose read().force_kn is the reference; this one is a second, idle sim that
+    # never sees the load: the verification fails and no class is given (not q = −279 347 %)
     result = run_acceptance(presshil.open_press("sim://?seed=1"), only("force_verification"),
                             reference="sim://?seed=2")
     assert "via sim://?seed=2" in result.reference
     fv = result.section("force_verification")
-    assert fv.status in ("passed", "failed")  # it ran; the numbers are a second press's
-    assert len(fv.data["rows"]) == 5
+    assert fv.status == "failed" and result.exit_code == 1
+    assert result.iso_class is None and "rows" not in fv.data
+    (c,) = fv.criteria
+    assert c.name == "reference in the load path" and c.status == "fail"
+    assert "no class can be given" in c.detail
+
+
+def test_expired_certificate_and_coarse_reference_class_are_flagged() -> None:
+    extra = ""
+    suite = parse_suite(
+        'name = "t"\n[reference]\niso376_class = "1"\nserial = "R-17"\ncertificate = "C-2024-9"\n'
+        "due_date = 2025-01-31\n" + "".join(
+            f"[{key}]\nenabled = {'true' if key == 'force_verification' else 'false'}\n{extra}"
+            for key in SECTIONS), source="t.toml")
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), suite,
+                            specimens=SimSpecimens("sim://?seed=1", "steel-reference-13mm"))
+    by_name = {c.name: c for c in result.criteria}
+    cert = by_name["reference certificate in date"]
+    assert cert.status == "fail" and cert.value == "2025-01-31"
+    assert "EXPIRED" in cert.detail and "C-2024-9" in cert.detail and "R-17" in cert.detail
+    cls = by_name["reference ISO 376 class"]
+    assert cls.status == "fail" and cls.limit == "0.5" and "too coarse" in cls.detail
+    fv = result.section("force_verification")
+    assert fv.data["reference_instrument"]["expanded_uncertainty_pct"] == 0.10  # class 1 default
+    assert result.exit_code == 1
+
+
+def test_real_press_asks_the_operator_to_swap_and_stops_without_an_answer() -> None:
+    asked: list[str] = []
+    said: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return ""
+
+    suite = only("force_verification", "uniformity")
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), suite,
+                            specimens=OperatorSpecimens(ask, said.append))
+    assert len(asked) == 2  # the reference before the force verification, a fresh specimen after
+    assert "reference transducer (ISO 376) in the load path" in said[0]
+    assert "fresh specimen for the uniformity" in said[1]
+    assert result.section("uniformity").status == "passed"
+
+    def no_answer(prompt: str) -> str:
+        raise EOFError
+
+    result = run_acceptance(presshil.open_press("sim://?seed=1"), only("uniformity"),
+                            specimens=OperatorSpecimens(no_answer, said.append))
+    section = result.section("uniformity")
+    assert section.status == "aborted" and "no acknowledgement" in section.abort_reason
+    assert result.exit_code == 3 and section.criteria == []

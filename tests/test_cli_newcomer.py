@@ -44,7 +44,7 @@ def test_a_log_gets_a_line_per_step_and_untruncated_reasons_with_both_time_bases
     assert "step 3/3 (release) ended at run time" in out
     [fail] = [line for line in out.splitlines() if line.strip().startswith("FAIL hold-20 band_mpa")]
     reason = out.splitlines()[out.splitlines().index(fail) + 1]
-    m = re.search(r"at run time t=([\d.]+) s \(step time ([\d.]+) s\)", reason)
+    m = re.search(r"run time t = ([\d.]+) s \(step time ([\d.]+) s\)", reason)
     assert m, reason
     assert float(m.group(1)) - float(m.group(2)) == pytest.approx(
         4.0
@@ -64,10 +64,10 @@ def test_why_names_the_time_base_of_the_metric_detail() -> None:
         t_s=337.0,
     )
     text = why(v, {"hold-74": 300.0})
-    assert text.startswith("at run time t=337.0 s (step time 37.0 s)")
+    assert text.startswith("run time t = 337 s (step time 37 s)")
     assert "at step time t = 37 s" in text
     inner = Verdict("cycles.1", "band_mpa", 0.3, 0.25, "MPa", False, t_s=120.0)
-    assert "(step time 20.0 s)" in why(inner, {"cycles": 100.0})
+    assert "(step time 20 s)" in why(inner, {"cycles": 100.0})
     long_detail = "x" * 500
     lines = verdict_lines([Verdict("s", "c", 1, 0, "", False, detail=long_detail)])
     assert long_detail in lines[-1]

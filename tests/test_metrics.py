@@ -58,9 +58,28 @@ def test_settling_time_interpolates_the_last_entry():
     assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
 
 
-def test_settling_time_measured_from_first_sample():
+def test_settling_time_measured_from_the_command_not_the_first_sample():
+    # the same samples, the first one 10 s after the command (t = 0): entry at t = 12.5 s,
+    # which is 12.5 s after the command, not 2.5 s after the first sample
     t = [10, 11, 12, 13, 14]
-    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(2.5)
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5) == approx(12.5)
+    # a command at t = 9 on that axis: 3.5 s
+    assert m.settling_time_s(t, [70, 73, 74.8, 74.2, 74.1], 74.0, 0.5, t_command_s=9.0) == approx(3.5)
+
+
+def test_slow_hold_settling_counts_the_first_sample_period():
+    # 0.2 Hz: samples at 5, 10, …, 70 s after the command. Error 1 MPa until the sample at
+    # 60 s, 0.5 MPa at 65 s, 0 after; band 0.75: crossing between 60 (1.0) and 65 (0.5) at
+    # 60 + 5·(1.0 − 0.75)/(1.0 − 0.5) = 62.5 s from the command (57.5 s from the first sample,
+    # which would pass a 60 s limit)
+    t = np.arange(5.0, 75.0, 5.0)
+    p = np.where(t <= 60, 16.0, 15.0)
+    p[t == 65] = 15.5
+    assert m.settling_time_s(t, p, 15.0, 0.75) == approx(62.5)
+    seg = hold_segment(p, target=15.0, t0=5.0, dt=5.0)
+    v = evaluate("charge", "settle_s", 60.0, seg, band_mpa=0.75)
+    assert v.value == approx(62.5) and not v.passed
+    assert "step time t = 62.5 s" in v.detail
 
 
 def test_settling_time_always_inside_and_never():
@@ -141,19 +160,114 @@ def test_centre_of_force_offset():
     assert m.cof_offset_mm([1, 1.4, 1, 0.6], pos) == approx(2.0)
 
 
+def test_median_half_width_follows_the_sample_rate():
+    # ±0.05 s: 2 samples each side at 50 Hz (0.04 s), 1 at 20 Hz (0.05 s), none at 5 Hz
+    assert m.median_half_width_samples(np.arange(10) * 0.02) == 2
+    assert m.median_half_width_samples(np.arange(10) * 0.05) == 1
+    assert m.median_half_width_samples(np.arange(10) * 0.2) == 0
+    assert m.median_half_width_samples([3.0]) == 0
+
+
+def test_moving_median_removes_a_spike_keeps_a_plateau():
+    # window 3: [1,1,9,1,1] -> medians of (1,1,1) (1,1,9) (1,9,1) (9,1,1) (1,1,1) = all 1
+    assert m.moving_median([1, 1, 9, 1, 1], 1).tolist() == [1, 1, 1, 1, 1]
+    # a 3-sample plateau survives a 3-sample window: (1,1,5)=1 (1,5,5)=5 (5,5,5) (5,5,1) (5,1,1)
+    assert m.moving_median([1, 1, 5, 5, 5, 1, 1], 1).tolist() == [1, 1, 5, 5, 5, 1, 1]
+    # the ends use the samples that exist: (2, 0) -> 1, (2, 0, 4) -> 2, (0, 4) -> 2; an end
+    # spike is not repeated into a plateau: [0, 0, 0, 9] -> 0, 0, 0, median(0, 9) = 4.5
+    assert m.moving_median([2, 0, 4], 1).tolist() == [1, 2, 2]
+    assert m.moving_median([0, 0, 0, 9], 1).tolist() == [0, 0, 0, 4.5]
+    # fewer samples than the window: each takes what there is
+    assert m.moving_median([1, 5], 2).tolist() == [3, 3]
+    assert m.moving_median([2, 0, 4], 0).tolist() == [2, 0, 4]
+
+
+def test_overshoot_ignores_one_noisy_sample_at_50_hz():
+    # a 10 → 74 MPa step at 50 Hz that settles at 74.0 with one +0.5 MPa spike (0.78 % of 64):
+    # the 5-sample median never sees it; a 10-sample real overshoot of 0.3 MPa survives
+    t = 0.02 * np.arange(60)
+    p = np.full(60, 74.0)
+    p[:10] = np.linspace(10, 70, 10)
+    p[30] = 74.5
+    seg = Segment("step", t, np.full(60, 74.0), p, np.ones((60, 4)), 74.0, 10.0)
+    v = evaluate("s", "max_overshoot_pct", 0.5, seg)
+    assert v.value == approx(0.0) and v.passed and "5-sample moving median" in v.detail
+    p[20:30] = 74.3
+    v = evaluate("s", "max_overshoot_pct", 0.4, Segment("step", t, np.full(60, 74.0), p,
+                                                       np.ones((60, 4)), 74.0, 10.0))
+    assert v.value == approx(0.3 / 64 * 100) and not v.passed  # 0.469 % > 0.4 %
+
+
+def test_band_max_is_judged_on_the_median_at_50_hz():
+    # hold at 20 Hz (half-width 1): a single 1 MPa spike is gone, a 3-sample 0.6 MPa hump is not
+    p = np.full(40, 74.0)
+    p[10] = 75.0
+    seg = hold_segment(p, dt=0.05)
+    assert evaluate("h", "band_mpa", 0.5, seg).value == approx(0.0)
+    p[20:23] = 74.6
+    v = evaluate("h", "band_mpa", 0.5, hold_segment(p, dt=0.05))
+    assert v.value == approx(0.6) and not v.passed and v.t_s == approx(1.0)
+
+
+def test_pellet_nonuniformity_is_8e_over_r():
+    # e = 1 mm on R = 5 mm: 8/5 = 160 % of the mean (±80 %); e = 0.0625 mm: 10 % (±5 %)
+    assert m.pellet_nonuniformity_pct(1.0, 5.0) == approx(160.0)
+    assert m.pellet_nonuniformity_pct(0.0625, 5.0) == approx(10.0)
+    assert m.cof_limit_for_pellet_mm(5.0, 5.0) == approx(0.0625)
+    assert m.cof_limit_for_pellet_mm(5.0, 6.5) == approx(0.08125)
+    with pytest.raises(ValueError, match="radius"):
+        m.pellet_nonuniformity_pct(1.0, 0.0)
+
+
+def test_pellet_verdict_from_channel_forces():
+    # forces 1.2, 1.0, 0.8, 1.0 at (±10, 0), (0, ±10): e = 1 mm (see test_centre_of_force);
+    # R = 5 mm -> 160 %; load-cell spread 40 %
+    ch = np.tile([1.2, 1.0, 0.8, 1.0], (5, 1))
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0,
+                 hold_segment([74.0] * 5, channels=ch, radius=5.0))
+    assert v.value == approx(160.0) and not v.passed and v.channel == 0
+    assert "e = 1 mm" in v.detail and "spread 40 %" in v.detail
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0, hold_segment([74.0] * 5))
+    assert not v.passed and "die radius" in v.detail
+
+
+def test_position_metrics_by_hand():
+    # positions at the start of 4 cycles: 1.000, 1.003, 1.004, 1.007 mm
+    # x̄ = 1.0035; slope vs k = 0..3 (k̄ 1.5): Σ(k−k̄)(x−x̄) = (−1.5)(−.0035) + (−.5)(−.0005)
+    # + (.5)(.0005) + (1.5)(.0035) = .011; Σ(k−k̄)² = 5 -> .0022 mm = 2.2 µm/cycle
+    x = [1.000, 1.003, 1.004, 1.007]
+    assert m.growth_per_cycle_um(x) == approx(2.2)
+    assert m.irreversible_growth_um(x) == approx(7.0)
+    assert m.dilatometry_range_um([1.0, 1.012, 0.998, 1.005]) == approx(14.0)
+    assert math.isnan(m.growth_per_cycle_um([1.0])) and math.isnan(m.irreversible_growth_um([1.0]))
+
+
+def test_verdict_time_base_is_explicit():
+    v = evaluate("hold-74", "band_mpa", 0.4, hold_segment(HOLD_P), settle_s=2.0, band_mpa=0.4)
+    assert v.time_base == "step" and v.where() == "step time t = 8 s"
+    r = v.on_run_time(300.0)
+    assert (r.t_s, r.step_start_s, r.time_base) == (308.0, 300.0, "run")
+    assert r.where() == "run time t = 308 s (step time 8 s)"
+    assert r.detail == v.detail  # the detail keeps its step times, and says so
+    with pytest.raises(ValueError, match="already on run time"):
+        r.on_run_time(1.0)
+
+
 # --- segments and verdicts -------------------------------------------------------------------
 
 POS = ((10.0, 0.0), (0.0, 10.0), (-10.0, 0.0), (0.0, -10.0))
 
 
-def hold_segment(p, channels=None, target=74.0, t0=100.0):
-    """A 1 Hz hold starting at t0; channels default to an even split of 5.81 kN."""
+def hold_segment(p, channels=None, target=74.0, t0=0.0, dt=1.0, radius=None):
+    """A hold sampled every ``dt`` from step time ``t0`` (the command is at 0); channels
+    default to an even split of 5.81 kN."""
     p = np.asarray(p, float)
-    t = t0 + np.arange(p.size, dtype=float)
+    t = t0 + dt * np.arange(p.size, dtype=float)
     if channels is None:
         channels = np.full((p.size, 4), 5.81 / 4)
     return Segment("hold", t, np.full(p.size, target), p, np.asarray(channels, float),
-                   target_mpa=target, start_mpa=target, channel_positions_mm=POS)
+                   target_mpa=target, start_mpa=target, channel_positions_mm=POS,
+                   die_radius_mm=radius)
 
 
 def by_key(verdicts):
@@ -164,16 +278,17 @@ HOLD_P = [72.0, 73.6, 74.3, 74.1, 73.8, 74.0, 74.2, 73.9, 74.45, 74.0, 74.1]
 
 
 def test_hold_verdicts_from_expect():
-    # t = 100..110, errors −2, −0.4, ... Band 0.5: the last sample outside is index 0 (−2);
-    # the next is −0.4: crossing −0.5 at (−2 + 0.5)/(−2 + 0.4) = 0.9375 -> 0.9375 s
-    # After settle 2 s (t >= 102): errors .3 .1 −.2 0 .2 −.1 .45 0 .1 -> max .45 at t = 108
+    # t = 0..10 (first sample at the command), errors −2, −0.4, ... Band 0.5: the last sample
+    # outside is index 0 (−2); the next is −0.4: crossing −0.5 at (−2 + 0.5)/(−2 + 0.4) =
+    # 0.9375 -> 0.9375 s. After settle 2 s (t >= 2): errors .3 .1 −.2 0 .2 −.1 .45 0 .1 ->
+    # max .45 at t = 8 (1 Hz: no median)
     seg = hold_segment(HOLD_P)
     expect = {"settle_s": 2.0, "band_mpa": 0.5, "min_in_band_pct": 99.0,
               "max_rms_error_mpa": 0.2}
     v = by_key(evaluate_all("hold-74", expect, seg))
     assert list(v) == list(expect)  # protocol order kept
     assert v["settle_s"].value == approx(0.9375) and v["settle_s"].passed
-    assert v["band_mpa"].value == approx(0.45) and v["band_mpa"].t_s == 108.0
+    assert v["band_mpa"].value == approx(0.45) and v["band_mpa"].t_s == 8.0
     assert v["band_mpa"].passed and v["band_mpa"].unit == "MPa"
     assert v["min_in_band_pct"].value == 100.0 and v["min_in_band_pct"].passed
     # RMS: squares .09 .01 .04 0 .04 .01 .2025 0 .01 = 0.4025 / 9
@@ -185,8 +300,8 @@ def test_failed_band_carries_worst_sample_time_and_value():
     seg = hold_segment(HOLD_P)
     v = evaluate("hold-74", "band_mpa", 0.4, seg, settle_s=2.0, band_mpa=0.4)
     assert not v.passed
-    assert (v.value, v.limit, v.t_s) == (approx(0.45), 0.4, 108.0)
-    assert "108" in v.detail
+    assert (v.value, v.limit, v.t_s) == (approx(0.45), 0.4, 8.0)
+    assert "step time t = 8 s" in v.detail
 
 
 def test_min_in_band_is_a_minimum():
@@ -195,7 +310,7 @@ def test_min_in_band_is_a_minimum():
     v = evaluate("h", "min_in_band_pct", 75.0, seg, settle_s=2.0, band_mpa=0.25)
     assert v.value == approx(700 / 9) and v.passed
     v = evaluate("h", "min_in_band_pct", 80.0, seg, settle_s=2.0, band_mpa=0.25)
-    assert not v.passed and v.t_s == 108.0
+    assert not v.passed and v.t_s == 8.0
 
 
 def test_min_in_band_default_band_is_domain_rule():
@@ -237,7 +352,7 @@ def test_uniformity_uses_time_averaged_forces_after_settle():
     seg = hold_segment([74.0] * 5, channels=ch)
     assert evaluate("h", "max_nonuniformity_pct", 1.0, seg, settle_s=2.0).value == approx(0.0)
     v = evaluate("h", "max_nonuniformity_pct", 1.0, seg)
-    assert v.value == approx(80.0) and v.t_s == 100.0  # worst instant: the first sample
+    assert v.value == approx(80.0) and v.t_s == 0.0  # worst instant: the first sample
 
 
 def test_uniformity_needs_two_channels_and_positions():
@@ -317,7 +432,7 @@ def test_release_residual():
 
 def empty_segment(kind, n):
     return Segment(kind, np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0),
-                   np.ones((n, 4)), 74.0, 10.0, POS)
+                   np.ones((n, 4)), 74.0, 10.0, POS, die_radius_mm=5.0)
 
 
 def _kind(key):
@@ -380,8 +495,9 @@ def test_segment_rejects_mismatched_arrays():
 def test_segment_from_trace():
     rows = [(float(i), 74.0, 74.0 + 0.1 * i, 5.8, 1.0, 0, (1.0, 1.0)) for i in range(6)]
     tr = Trace.from_rows(rows)
-    seg = Segment.from_trace("hold", tr, slice(2, 5), target_mpa=74.0, start_mpa=74.0)
-    assert seg.t.tolist() == [2.0, 3.0, 4.0] and seg.channels.shape == (3, 2)
+    seg = Segment.from_trace("hold", tr, slice(2, 5), target_mpa=74.0, start_mpa=74.0,
+                             t_command_s=1.5)
+    assert seg.t.tolist() == [0.5, 1.5, 2.5] and seg.channels.shape == (3, 2)
     assert evaluate("h", "band_mpa", 1.0, seg).value == approx(0.4)
 
 
@@ -399,3 +515,257 @@ def test_registry_is_complete_and_consistent():
     assert set(m._METRICS) == set(EXPECT_KEYS)
     for kind in step_types:
         assert any(kind in s.applies_to for s in EXPECT_KEYS.values()), kind
+
+
+# --- edges that once let a wrong formula pass (mutation testing) -----------------------------
+
+
+def test_settling_band_edge_is_inside():
+    # the last two samples sit exactly on the band edge (|e| = 0.5 = band): inside, settled.
+    # Last outside is index 0 (e = −4); next e = +0.5: crossing −0.5 at (−4 + .5)/(−4 − .5)
+    # = 0.7778 of the way -> 0.7778 s
+    assert m.settling_time_s([0, 1, 2], [70.0, 74.5, 74.5], 74.0, 0.5) == approx(3.5 / 4.5)
+
+
+def test_rise_time_with_uneven_samples_and_an_early_start():
+    # y = 0, .2, .5, .95, 1 at t = 0, 2, 3, 7, 8: 10 % at 0 + (.1/.2)·2 = 1.0;
+    # 90 % at 3 + (.4/.45)·4 = 6.5556 -> 5.5556 s
+    t = [0.0, 2.0, 3.0, 7.0, 8.0]
+    p = [10 + 64 * y for y in (0.0, 0.2, 0.5, 0.95, 1.0)]
+    assert m.rise_time_s(t, p, 10.0, 74.0) == approx(3.0 + 0.4 / 0.45 * 4 - 1.0)
+    # the first sample (t = 5) is already past 10 %: the 10 % time is that sample's;
+    # y = .5, .95 at t = 5, 6: 90 % at 5 + .4/.45 -> rise .8889 s
+    assert m.rise_time_s([5.0, 6.0], [42.0, 10 + 64 * 0.95], 10.0, 74.0) == approx(0.4 / 0.45)
+
+
+def test_steady_state_tail_counts_from_the_segment_start():
+    # t = 10..20: the last 10 % of 10 s is t >= 19 -> p 75, 75 -> error 1.0 (t >= 17 would
+    # take 73, 73 too)
+    t = np.arange(10.0, 21.0)
+    p = np.full(11, 74.0)
+    p[7:9] = 73.0
+    p[9:] = 75.0
+    assert m.steady_state_error(t, p, 74.0) == approx(1.0)
+
+
+def test_uniformity_with_a_mean_that_is_not_one():
+    # forces 2.0, 2.1, 1.7, 2.2 kN: mean 2.0; range 0.5 / 2 = 25 %; farthest from the mean
+    # is ch3 (−0.3, index 2); std √((0 + .01 + .09 + .04)/4) = .18708 -> 9.354 %
+    value, worst = m.nonuniformity_pct([2.0, 2.1, 1.7, 2.2])
+    assert value == approx(25.0) and worst == 2
+    assert m.cv_pct([2.0, 2.1, 1.7, 2.2]) == approx(100 * math.sqrt(0.035) / 2.0)
+
+
+def test_pellet_estimate_on_a_small_die_and_position_metrics_of_two_cycles():
+    # R = 0.5 mm, e = 0.01 mm: 800 · 0.01 / 0.5 = 16 %
+    assert m.pellet_nonuniformity_pct(0.01, 0.5) == approx(16.0)
+    # two cycles: the slope is the one difference
+    assert m.growth_per_cycle_um([2.000, 2.003]) == approx(3.0)
+    assert m.irreversible_growth_um([2.000, 2.003]) == approx(3.0)
+
+
+def test_verdict_without_a_time_and_segment_from_trace_defaults():
+    v = Verdict("s", "max_residual_mpa", 0.1, 0.5, "MPa", True)
+    assert v.where() == ""
+    r = v.on_run_time(12.0)
+    assert r.t_s is None and r.step_start_s == 12.0 and r.time_base == "run"
+    rows = [(float(i), 74.0, 74.0, 5.8, 1.0, 0, (1.0, 1.0)) for i in range(4)]
+    seg = Segment.from_trace("hold", Trace.from_rows(rows), slice(1, 3), target_mpa=74.0,
+                             start_mpa=70.0)
+    assert seg.t.tolist() == [1.0, 2.0]  # no command time given: the trace's axis
+    assert (seg.kind, seg.start_mpa, seg.target_mpa, seg.die_radius_mm) == ("hold", 70.0, 74.0, None)
+
+
+# --- what a failure says: value, time, channel and text of every key on worked segments ------
+
+# A 1 Hz hold of 50 MPa whose first sample comes 1 s after the command; ch forces 2.0, 2.1,
+# 1.7, 2.2 kN except at t = 4 s (2.0, 2.6, 1.4, 2.0). Worked by hand:
+# settle: last outside t = 2 (−0.8), next +0.3: −0.5 crossed at 2 + 0.3/1.1 = 2.2727 s
+# after 3 s (t = 3..11, 9 samples): worst 0.45 at t = 9; slope Σ(t−7)p = 0.1 over Σ(t−7)² = 60
+# -> 0.1 MPa/min; channel means 2, 19.4/9, 15/9, 19.6/9 (mean 2.0): spread 0.5111/2 = 25.56 %;
+# e = |(2 − 1.6667)·10/8, (2.1556 − 2.1778)·10/8| = 0.4176 mm -> 8e/R = 66.81 % (R = 5 mm)
+HOLD_GOLDEN = {
+    "settle_s": (2.2727272727, 2.2727272727, None,
+                 "entered ±0.5 MPa of 50 MPa for good at step time t = 2.27273 s (from the command)"),
+    "band_mpa": (0.45, 9.0, None, "max |p − 50| = 0.45 MPa (single samples, no median below "
+                                  "10 Hz) at step time t = 9 s (p = 50.45 MPa), after 3 s settle"),
+    "min_in_band_pct": (100.0, 9.0, None, "100 % of 9 samples within ±0.5 MPa; worst |error| "
+                                          "0.45 MPa at step time t = 9 s"),
+    "max_drift_mpa_per_min": (0.1, None, None, "least-squares slope +0.1 MPa/min over 8 s after "
+                                               "3 s settle"),
+    "max_rms_error_mpa": (0.2114762923, None, None, "RMS of p − 50 MPa over 9 samples"),
+    "max_nonuniformity_pct": (25.5555555556, 4.0, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 "
+                              "1.667, ch4 2.178 kN; ch3 farthest from the mean; worst instant at "
+                              "step time t = 4 s"),
+    "max_cv_pct": (10.2137646171, 4.0, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 1.667, ch4 "
+                                          "2.178 kN; ch3 farthest from the mean"),
+    "max_cof_offset_mm": (0.4175915661, None, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 "
+                                                 "1.667, ch4 2.178 kN; largest deviation on ch3"),
+    "max_pellet_nonuniformity_pct": (66.8146505705, None, 2, "8e/R with centre-of-force offset "
+                                     "e = 0.418 mm on a die of radius R = 5 mm; load-cell spread "
+                                     "25.6 % (ch3 farthest from the mean)"),
+}
+
+
+def golden_hold():
+    p = np.array([47.0, 49.2, 50.3, 50.1, 49.8, 50.0, 50.2, 49.9, 50.45, 50.0, 50.1])
+    ch = np.tile([2.0, 2.1, 1.7, 2.2], (p.size, 1))
+    ch[3] = [2.0, 2.6, 1.4, 2.0]
+    return Segment("hold", 1.0 + np.arange(p.size), np.full(p.size, 50.0), p, ch, 50.0, 50.0,
+                   POS, die_radius_mm=5.0)
+
+
+@pytest.mark.parametrize("key", sorted(HOLD_GOLDEN))
+def test_hold_verdict_says_what_where_and_when(key):
+    value, t_s, channel, detail = HOLD_GOLDEN[key]
+    v = evaluate("h", key, 1.0, golden_hold(), settle_s=3.0, band_mpa=0.5)
+    assert v.value == approx(value) and v.detail == detail
+    assert (v.t_s if v.t_s is None else approx(v.t_s)) == t_s and v.channel == channel
+
+
+# A 1 Hz step 10 -> 74 MPa at 8 MPa/s, first sample 1 s after the command. 10 % (16.4) at
+# 1 + 6.4/8 = 1.8 s, 90 % (67.6) at 8 + 1.6/8.5 s; 2 % band ±1.28 entered at 8 + 6.72/8.5 s;
+# tail t >= 10.9: 74.05, 74.0 -> 0.025; IAE 7·8 + 4.25 + .35 + .125 + .025 = 60.75
+STEP_GOLDEN = {
+    "max_overshoot_pct": (0.78125, 9.0, "peak 74.5 MPa (single samples, no median below 10 Hz) "
+                                        "at step time t = 9 s for a +64 MPa step to 74 MPa"),
+    "max_rise_s": (6.2 + 1.6 / 8.5, None, "10–90 % of a +64 MPa step"),
+    "settling_time_s": (8 + 6.72 / 8.5, 8 + 6.72 / 8.5, "within ±1.28 MPa (2 % of the +64 MPa "
+                        "step) for good from step time t = 8.79059 s (from the command)"),
+    "max_steady_state_error_mpa": (0.025, None, "|mean of the last 10 % − 74| MPa"),
+    "max_iae_mpa_s": (60.75, None, "∫|p − active setpoint| dt over 11 s"),
+}
+
+
+def golden_step(p=None):
+    t = 1.0 + np.arange(12.0)
+    sp = np.minimum(10 + 8 * t, 74.0)
+    if p is None:
+        p = np.array([10, 18, 26, 34, 42, 50, 58, 66, 74.5, 74.2, 74.05, 74.0])
+    return Segment("step", t, sp, np.asarray(p, float), np.ones((12, 4)), 74.0, 10.0)
+
+
+@pytest.mark.parametrize("key", sorted(STEP_GOLDEN))
+def test_step_verdict_says_what_and_when(key):
+    value, t_s, detail = STEP_GOLDEN[key]
+    v = evaluate("s", key, 1.0, golden_step())
+    assert v.value == approx(value) and v.detail == detail
+    assert (v.t_s if v.t_s is None else approx(v.t_s)) == t_s
+
+
+def test_other_verdict_texts():
+    seg = golden_step()
+    ramp = Segment("ramp", seg.t, seg.setpoint, seg.pressure, seg.channels, 74.0, 10.0)
+    v = evaluate("r", "max_tracking_error_mpa", 1.0, ramp)
+    assert (v.value, v.t_s) == (8.0, 1.0)
+    assert v.detail == "|p − active setpoint| = 8 MPa at step time t = 1 s (p = 10, setpoint 18 MPa)"
+    rel = Segment("release", np.array([1.0, 2.0]), np.zeros(2), np.array([3.0, 0.3]),
+                  np.ones((2, 4)), 0.0, 3.0)
+    v = evaluate("x", "max_residual_mpa", 1.0, rel)
+    assert (v.value, v.t_s, v.detail) == (0.3, 2.0, "pressure at the end of the release: 0.3 MPa")
+    never = Segment("hold", seg.t, np.full(12, 74.0), np.full(12, 70.0), np.ones((12, 4)), 74.0, 74.0)
+    v = evaluate("h", "settle_s", 1.0, never, band_mpa=0.5)
+    assert (v.value, v.t_s) == (math.inf, 12.0)
+    assert v.detail == "never settled within ±0.5 MPa of 74 MPa; last sample 70 MPa"
+    v = evaluate("s", "settling_time_s", 1.0, golden_step(np.full(12, 70.0)))
+    assert (v.value, v.t_s) == (math.inf, 12.0)
+    assert v.detail == "still outside ±1.28 MPa (2 % of the step) at the end: 70 MPa"
+    v = evaluate("s", "max_rise_s", 1.0, golden_step(np.full(12, 40.0)))
+    assert v.t_s == 12.0 and v.detail == "never reached 90 % of the +64 MPa step; closest 40 MPa at the end"
+
+
+def test_unjudgeable_texts():
+    seg = hold_segment([74.0] * 3)
+    v = evaluate("h", "band_mpa", 1.0, seg, settle_s=5.0)
+    assert v.detail == ("not judged: only 0 sample(s) after the 5 s settle allowance (last "
+                        "sample at step time 2 s); need at least 1")
+    v = evaluate("h", "max_drift_mpa_per_min", 1.0, hold_segment([74.0, 74.1], dt=0.0))
+    assert v.detail == "not judged: all samples after settle share one time stamp"
+    v = evaluate("h", "max_cv_pct", 1.0, hold_segment([74.0] * 3, channels=np.zeros((3, 4))))
+    assert v.detail == "not judged: mean channel force is 0 kN; nothing is loaded"
+    v = evaluate("h", "max_cv_pct", 1.0, hold_segment([74.0] * 3, channels=np.ones((3, 2))))
+    assert v.passed and v.value == 0.0  # two cells are enough
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 1.0,
+                 Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0),
+                         np.ones((3, 4)), 74.0, 74.0, die_radius_mm=5.0))
+    assert v.detail == ("not judged: the pellet estimate needs a position for each of the 4 "
+                        "channels; the press reports 0")
+
+
+def _instants(rows):
+    ch = np.array(rows, float)
+    n = len(rows)
+    return Segment("hold", np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0), ch, 74.0,
+                   74.0, POS)
+
+
+def test_worst_instant_is_the_largest_spread_over_mean():
+    # spread/mean: [.5, 1.5, 1, 1] 1.0/1.0 = 1.0; [1, 1, 1, 1.8] 0.8/1.2 = 0.667 -> t = 0
+    v = evaluate("h", "max_nonuniformity_pct", 100.0, _instants([[.5, 1.5, 1, 1], [1, 1, 1, 1.8]]))
+    assert v.t_s == 0.0
+    # + [.1, .1, .1, .85]: .75/.2875 = 2.61 -> t = 2; an all-equal row (0) and an unloaded row
+    # (0/0, skipped) change nothing
+    rows = [[0, 0, 0, 0], [.5, 1.5, 1, 1], [1, 1, 1, 1.8], [.1, .1, .1, .85], [.1, .1, .1, .1]]
+    assert evaluate("h", "max_nonuniformity_pct", 100.0, _instants(rows)).t_s == 3.0
+
+
+def test_moving_median_when_the_window_is_as_long_as_the_segment():
+    # n = 4 = 2 × half: every sample is an edge: (1,5,3) 3, (1,5,3,7) 4, (1,5,3,7) 4, (5,3,7) 5
+    assert m.moving_median([1, 5, 3, 7], 2).tolist() == [3, 4, 4, 5]
+
+
+def test_median_half_width_edges():
+    assert m.median_half_width_samples([0.0, 0.02]) == 2  # two samples give a period
+    assert m.median_half_width_samples([1.0, 1.0, 1.0]) == 0  # no period: no smoothing
+
+
+def test_short_fast_segments_are_judged_from_the_command():
+    # 5 Hz, 3 samples at 0.2, 0.4, 0.6 s: enough for settling, rise and step settling
+    t = np.array([0.2, 0.4, 0.6])
+    hold = Segment("hold", t, np.full(3, 74.0), np.array([73.0, 74.1, 74.0]), np.ones((3, 4)),
+                   74.0, 74.0, POS)
+    v = evaluate("h", "settle_s", 1.0, hold)  # default band ±0.74: crossing at 0.2 + 0.26/1.1·0.2
+    assert v.value == approx(0.2 + 0.2 * 0.26 / 1.1) and "(default band)" in v.detail
+    step = Segment("step", t, np.full(3, 74.0), np.array([10.0, 60.0, 74.0]), np.ones((3, 4)),
+                   74.0, 10.0)
+    assert evaluate("s", "max_rise_s", 10.0, step).passed
+    assert evaluate("s", "settling_time_s", 10.0, step).value == approx(0.4 + 0.2 * (12.72 / 14))
+    # never settled: the text quotes the last sample, not another
+    late = Segment("hold", t, np.full(3, 74.0), np.array([70.0, 71.0, 72.0]), np.ones((3, 4)),
+                   74.0, 74.0)
+    assert evaluate("h", "settle_s", 1.0, late, band_mpa=0.5).detail.endswith("last sample 72 MPa")
+    late_step = Segment("step", t, np.full(3, 74.0), np.array([10.0, 30.0, 50.0]), np.ones((3, 4)),
+                        74.0, 10.0)
+    assert evaluate("s", "settling_time_s", 1.0, late_step).detail.endswith("at the end: 50 MPa")
+
+
+def test_pellet_needs_a_positive_radius():
+    seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
+                  74.0, 74.0, POS, die_radius_mm=0.0)
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg)
+    assert v.detail == "not judged: the pellet estimate needs the die radius (the protocol's [specimen])"
+    seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
+                  74.0, 74.0, POS, die_radius_mm=0.5)
+    assert evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg).value == approx(0.0)
+
+
+def test_limits_are_inclusive_and_unjudged_verdicts_are_complete():
+    assert evaluate("h", "band_mpa", 0.5, hold_segment([74.5, 73.5])).passed  # value == limit
+    seg = hold_segment(HOLD_P)
+    assert evaluate("h", "min_in_band_pct", 100.0, seg, settle_s=2.0, band_mpa=0.5).passed
+    v = evaluate("step-x", "max_rise_s", 6.0, empty_segment("step", 0))
+    assert (v.step, v.criterion, v.limit, v.unit, v.passed) == ("step-x", "max_rise_s", 6.0, "s", False)
+    assert math.isnan(v.value)
+    with pytest.raises(ValueError) as info:
+        evaluate("s", "max_nonsense", 1.0, empty_segment("hold", 3))
+    assert str(info.value) == ("unknown expect key 'max_nonsense'; known: " + ", ".join(EXPECT_KEYS))
+    # no settle_s: nothing is skipped (the first sample, −2 MPa off, counts)
+    (v,) = evaluate_all("h", {"band_mpa": 3.0}, seg)
+    assert v.value == approx(2.0)
+
+
+def test_segment_shapes_its_channels():
+    seg = Segment("hold", np.arange(3.0), np.zeros(3), np.zeros(3), np.ones(6), 0.0, 0.0)
+    assert seg.channels.shape == (3, 2)
+    seg = Segment("hold", np.arange(3.0), np.zeros(3), np.zeros(3), [], 0.0, 0.0)
+    assert seg.channels.shape == (3, 0)

@@ -194,8 +194,10 @@ count = 2
 
 
 def test_hold_without_at_after_ramp_is_fine_and_hold_with_at_needs_no_ramp():
-    parse_protocol(HEAD + RAMP + '[[steps]]\ntype = "hold"\nduration_s = 1\n')
-    parse_protocol(HEAD + '[[steps]]\ntype = "hold"\nat_mpa = 5\nduration_s = 1\n')
+    after_ramp = parse_protocol(HEAD + RAMP + '[[steps]]\ntype = "hold"\nduration_s = 1\n')
+    assert after_ramp.steps[1].at_mpa is None  # holds what the ramp reached
+    alone = parse_protocol(HEAD + '[[steps]]\ntype = "hold"\nat_mpa = 5\nduration_s = 1\n')
+    assert alone.steps[0].at_mpa == 5.0
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -187,7 +187,8 @@ def test_latency_budget_fails_the_benchmark_when_p99_is_over(pytester: pytest.Py
         """
         def test_cycle(control_loop):
             figures = control_loop(setpoint_mpa=5.0, rounds=50)
-            assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+            assert figures["p50_ms"] > 0  # a cycle over a wire takes time
+            assert abs(figures["jitter_ms"] - (figures["p99_ms"] - figures["p50_ms"])) < 1e-9
         """
     )
     pytester.runpytest_subprocess("--press-latency-budget-ms", "1000").assert_outcomes(passed=1)

@@ -322,6 +322,8 @@ def accept_cmd(
         Optional[list[str]], typer.Option("--meta", help="Operator metadata KEY=VALUE (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    working_range: Annotated[Optional[str], typer.Option(
+        "--working-range", help="Working pressures, MPa: 'A,B,C' or 'LO..HI' (default: the protocol library's).")] = None,
 ) -> None:
     """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
     from .acceptance import accept_main
@@ -333,7 +335,8 @@ def accept_cmd(
             if not sep or not key:
                 raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
             pairs[key.strip()] = value.strip()
-        code = accept_main(press, reference, suite, report, pairs, progress=not quiet)
+        code = accept_main(press, reference, suite, report, pairs, progress=not quiet,
+                           working_range=working_range)
     raise typer.Exit(code)
 
 

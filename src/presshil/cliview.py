@@ -33,15 +33,15 @@ _STEP_TIME = re.compile(r"\bat t = ")
 def why(v: Verdict, step_starts: dict[str, float]) -> str:
     """Where and why a verdict failed, with both time bases named.
 
-    ``step_starts`` maps top-level step names to their start in run time; a verdict of a step
-    inside a repeat (``cycles.0``) belongs to the top-level step before the first dot.
+    A verdict the runner judged knows its step's start (:meth:`Verdict.where`); for one read
+    back without it, ``step_starts`` maps top-level step names to their start in run time (a
+    step inside a repeat, ``cycles.0``, belongs to the top-level step before the first dot).
     """
-    where = ""
-    if v.t_s is not None:
-        where = f"at run time t={v.t_s:.1f} s"
+    where = v.where()
+    if v.t_s is not None and v.step_start_s is None:
         start = step_starts.get(v.step, step_starts.get(v.step.split(".")[0]))
         if start is not None:
-            where += f" (step time {v.t_s - start:.1f} s)"
+            where = f"run time t = {v.t_s:g} s (step time {v.t_s - start:g} s)"
     if v.channel is not None:
         where += f", channel {v.channel + 1}"
     detail = _STEP_TIME.sub("at step time t = ", v.detail) if v.detail else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -58,11 +58,16 @@ def drift_per_min(t_s: ArrayLike, value: ArrayLike) -> float:
     return 60.0 * float(np.dot(tc, v - v.mean())) / denom
 
 
-def settling_time_s(t_s: ArrayLike, value: ArrayLike, reference: ArrayLike, band: float) -> float:
-    """Time from ``t_s[0]`` until ``value`` enters ``reference ± band`` for good.
+def settling_time_s(
+    t_s: ArrayLike, value: ArrayLike, reference: ArrayLike, band: float, t_command_s: float = 0.0
+) -> float:
+    """Time from the command at ``t_command_s`` until ``value`` enters ``reference ± band`` for
+    good.
 
-    The entry is interpolated linearly between the last sample outside the band and the next
-    one. 0 if every sample is inside; ``inf`` if the last sample is outside (never settled).
+    The clock starts at the command, not at the first sample after it (which may come up to
+    one sample period later). The entry is interpolated linearly between the last sample
+    outside the band and the next one. 0 if every sample is inside (the value was in band when
+    commanded); ``inf`` if the last sample is outside (never settled).
     """
     t = np.asarray(t_s, float)
     err = np.asarray(value, float) - np.broadcast_to(np.asarray(reference, float), t.shape)
@@ -74,7 +79,7 @@ def settling_time_s(t_s: ArrayLike, value: ArrayLike, reference: ArrayLike, band
         return math.inf
     edge = band if err[j] > 0 else -band
     frac = (err[j] - edge) / (err[j] - err[j + 1])
-    return float(t[j] + frac * (t[j + 1] - t[j]) - t[0])
+    return float(t[j] + frac * (t[j + 1] - t[j]) - t_command_s)
 
 
 def normalized_response(value: ArrayLike, start: float, target: float) -> np.ndarray:
@@ -154,6 +159,89 @@ def cof_offset_mm(mean_forces: ArrayLike, positions_mm: ArrayLike) -> float:
     return float(math.hypot(centre[0], centre[1]))
 
 
+#: half-width of the moving median that overshoot and largest deviation are judged on
+MEDIAN_HALF_WIDTH_S = 0.05
+
+
+def median_half_width_samples(t_s: ArrayLike, half_width_s: float = MEDIAN_HALF_WIDTH_S) -> int:
+    """How many samples each side of a sample lie within ``half_width_s`` at the segment's
+    (median) sample period: 2 at 50 Hz, 1 at 20 Hz, 0 below 10 Hz (no smoothing)."""
+    t = np.asarray(t_s, float)
+    if t.size < 2:
+        return 0
+    dt = float(np.median(np.diff(t)))
+    if not dt > 0:
+        return 0
+    return int(math.floor(half_width_s / dt + 1e-6))
+
+
+def moving_median(value: ArrayLike, half: int) -> np.ndarray:
+    """Centred moving median over ``2·half + 1`` samples; near the ends the window holds only
+    the samples that exist (so the last sample counts once, never ``half + 1`` times).
+
+    A single-sample spike of sensor noise does not survive it; a real excursion that lasts
+    longer than ``half`` samples does. A NaN sample makes its windows NaN (never a pass).
+    """
+    v = np.asarray(value, float)
+    if half <= 0 or v.size == 0:
+        return v.copy()
+    n = v.size
+    out = np.empty(n)
+    if n > 2 * half:
+        windows = np.lib.stride_tricks.sliding_window_view(v, 2 * half + 1)
+        out[half:n - half] = np.median(windows, axis=1)
+    for k in sorted(set(range(min(half, n))) | set(range(max(n - half, 0), n))):
+        out[k] = np.median(v[max(0, k - half):k + half + 1])
+    return out
+
+
+def pellet_nonuniformity_pct(cof_offset_mm: float, die_radius_mm: float) -> float:
+    """Pellet pressure non-uniformity ``(p_max − p_min) / p_mean × 100`` from the centre-of-force
+    offset ``e`` on a die of radius ``R``: ``800 · e / R``.
+
+    A rigid platen tilted on an elastic pellet loads it linearly across the face,
+    ``p(x) = p̄ (1 + k x)``; the centre of force is ``e = k R² / 4`` (``∫x² dA / A = R²/4`` on a
+    disc), and the pressure runs from ``p̄ (1 − kR)`` to ``p̄ (1 + kR)``, a spread of
+    ``2kR = 8e/R`` of the mean.
+    """
+    if not die_radius_mm > 0:
+        raise ValueError(f"die radius must be > 0 mm, got {die_radius_mm!r}")
+    return 800.0 * cof_offset_mm / die_radius_mm
+
+
+def cof_limit_for_pellet_mm(pellet_tolerance_pct: float, die_radius_mm: float) -> float:
+    """The centre-of-force offset that spends a pellet tolerance of ``±pellet_tolerance_pct``:
+    a spread of ``2 × tolerance`` is ``8e/R``, so ``e = 2·tol/100 · R / 8``."""
+    return 2.0 * pellet_tolerance_pct / 100.0 * die_radius_mm / 8.0
+
+
+def dilatometry_range_um(position_mm: ArrayLike) -> float:
+    """Largest minus smallest ram position over the samples, in µm (the cell's breathing
+    stroke when the gap is held)."""
+    x = np.asarray(position_mm, float)
+    return float((x.max() - x.min()) * 1000.0)
+
+
+def growth_per_cycle_um(position_at_cycle_start_mm: ArrayLike) -> float:
+    """Least-squares slope of the ram position at the same phase of each cycle against the
+    cycle number, in µm per cycle (positive: the stack grows)."""
+    x = np.asarray(position_at_cycle_start_mm, float)
+    if x.size < 2:
+        return math.nan
+    k = np.arange(x.size, dtype=float)
+    kc = k - k.mean()
+    return float(np.dot(kc, x - x.mean()) / np.dot(kc, kc) * 1000.0)
+
+
+def irreversible_growth_um(position_at_cycle_start_mm: ArrayLike) -> float:
+    """Ram position at the start of the last cycle minus that at the start of the first, µm:
+    the growth the cell did not give back."""
+    x = np.asarray(position_at_cycle_start_mm, float)
+    if x.size < 2:
+        return math.nan
+    return float((x[-1] - x[0]) * 1000.0)
+
+
 # ---------------------------------------------------------------------------------------------
 # verdicts
 
@@ -165,6 +253,12 @@ class Verdict:
     ``t_s`` is the time of the worst sample and ``channel`` the worst load cell's 0-based index,
     when the metric has one (texts count cells from 1, as the serial protocol does: ch1 is
     index 0).
+
+    Times have one base, named wherever they appear. :func:`evaluate` gives ``t_s`` in *step
+    time* (0 at the step's command) and ``detail`` says "step time". The runner moves ``t_s``
+    onto the run's axis with :meth:`on_run_time`, which records the step's start in
+    ``step_start_s``: then ``t_s`` is *run time* and ``t_s − step_start_s`` the step time of
+    the detail text.
     """
 
     step: str
@@ -176,16 +270,40 @@ class Verdict:
     detail: str = ""
     t_s: float | None = None
     channel: int | None = None
+    step_start_s: float | None = None
+
+    @property
+    def time_base(self) -> str:
+        """``"step"`` (0 at the step's command) or ``"run"`` (after :meth:`on_run_time`)."""
+        return "step" if self.step_start_s is None else "run"
+
+    def on_run_time(self, step_start_s: float) -> Verdict:
+        """This verdict with ``t_s`` moved from step time to run time (the step began at
+        ``step_start_s`` on the run's axis); ``detail`` keeps its step times."""
+        if self.step_start_s is not None:
+            raise ValueError(f"{self.step}/{self.criterion}: t_s is already on run time")
+        t = None if self.t_s is None else self.t_s + step_start_s
+        return replace(self, t_s=t, step_start_s=step_start_s)
+
+    def where(self) -> str:
+        """``run time t = 337 s (step time 37 s)``, ``step time t = 37 s``, or ``""``."""
+        if self.t_s is None:
+            return ""
+        if self.step_start_s is None:
+            return f"step time t = {self.t_s:g} s"
+        return f"run time t = {self.t_s:g} s (step time {self.t_s - self.step_start_s:g} s)"
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
 class Segment:
     """The samples of one executed step, as the runner cut them from the trace.
 
-    ``t`` starts when the step was commanded. ``setpoint`` is the press's active (ramped)
-    setpoint, ``target_mpa`` the step's goal and ``start_mpa`` the setpoint it started from.
+    ``t`` is *step time*: 0 is the instant the step was commanded, so the first sample sits at
+    up to one sample period after 0. Settling times and settle allowances are measured from
+    that 0, not from the first sample. ``setpoint`` is the press's active (ramped) setpoint,
+    ``target_mpa`` the step's goal and ``start_mpa`` the setpoint it started from.
     ``channels`` is (n, N) in kN; ``channel_positions_mm`` the load cells' (x, y) from the die
-    centre.
+    centre; ``die_radius_mm`` the pellet's radius (for the pellet non-uniformity).
     """
 
     kind: str
@@ -196,6 +314,7 @@ class Segment:
     target_mpa: float
     start_mpa: float
     channel_positions_mm: tuple[tuple[float, float], ...] = ()
+    die_radius_mm: float | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.t, float)
@@ -220,10 +339,14 @@ class Segment:
         target_mpa: float,
         start_mpa: float,
         channel_positions_mm: tuple[tuple[float, float], ...] = (),
+        t_command_s: float = 0.0,
+        die_radius_mm: float | None = None,
     ) -> Segment:
-        """Cut rows ``rows`` of a :class:`~presshil.trace.Trace` into a segment."""
-        return cls(kind, trace.t[rows], trace.setpoint[rows], trace.pressure[rows],
-                   trace.channels[rows], target_mpa, start_mpa, channel_positions_mm)
+        """Cut rows ``rows`` of a :class:`~presshil.trace.Trace` into a segment; the step was
+        commanded at ``t_command_s`` on the trace's axis, which becomes the segment's 0."""
+        return cls(kind, trace.t[rows] - t_command_s, trace.setpoint[rows], trace.pressure[rows],
+                   trace.channels[rows], target_mpa, start_mpa, channel_positions_mm,
+                   die_radius_mm)
 
 
 class ExpectSpec(NamedTuple):
@@ -251,16 +374,26 @@ class _Unjudgeable(Exception):
 
 
 def _window(seg: Segment, settle_s: float, need: int = 2) -> np.ndarray:
-    """Boolean mask of the samples after the settle allowance; at least ``need`` of them."""
+    """Boolean mask of the samples at step time ≥ ``settle_s`` (the allowance runs from the
+    command); at least ``need`` of them."""
     if seg.t.size < need:
         raise _Unjudgeable(f"segment has {seg.t.size} sample(s); need at least {need}")
-    mask = seg.t >= seg.t[0] + settle_s
+    mask = seg.t >= settle_s
     if np.count_nonzero(mask) < need:
         raise _Unjudgeable(
             f"only {np.count_nonzero(mask)} sample(s) after the {settle_s:g} s settle allowance "
-            f"(segment lasts {seg.t[-1] - seg.t[0]:g} s); need at least {need}"
+            f"(last sample at step time {seg.t[-1]:g} s); need at least {need}"
         )
     return mask
+
+
+def _smoothed(seg: Segment, values: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """The pressure (or ``values``) through the noise median, and a text saying how."""
+    half = median_half_width_samples(seg.t)
+    v = seg.pressure if values is None else values
+    if half == 0:
+        return v, "single samples, no median below 10 Hz"
+    return moving_median(v, half), f"{2 * half + 1}-sample moving median"
 
 
 def _band(seg: Segment, band_mpa: float | None) -> tuple[float, str]:
@@ -283,7 +416,7 @@ def _step_size(seg: Segment) -> float:
 def _tracking(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     _window(seg, 0.0)
     v, i = max_abs_error(seg.pressure, seg.setpoint)
-    return _Measured(v, f"|p − active setpoint| = {v:.3g} MPa at t = {seg.t[i]:g} s "
+    return _Measured(v, f"|p − active setpoint| = {v:.3g} MPa at step time t = {seg.t[i]:g} s "
                         f"(p = {seg.pressure[i]:.4g}, setpoint {seg.setpoint[i]:.4g} MPa)",
                      float(seg.t[i]))
 
@@ -291,8 +424,9 @@ def _tracking(seg: Segment, settle_s: float, band: float | None) -> _Measured:
 def _overshoot(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     _window(seg, 0.0)
     size = _step_size(seg)
-    v, i = overshoot_pct(seg.pressure, seg.start_mpa, seg.target_mpa)
-    return _Measured(v, f"peak {seg.pressure[i]:.4g} MPa at t = {seg.t[i]:g} s for a "
+    p, how = _smoothed(seg)
+    v, i = overshoot_pct(p, seg.start_mpa, seg.target_mpa)
+    return _Measured(v, f"peak {p[i]:.4g} MPa ({how}) at step time t = {seg.t[i]:g} s for a "
                         f"{size:+g} MPa step to {seg.target_mpa:g} MPa", float(seg.t[i]))
 
 
@@ -303,16 +437,17 @@ def _settle(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
     if math.isinf(v):
         return _Measured(v, f"never settled within {band_text} of {seg.target_mpa:g} MPa; "
                             f"last sample {seg.pressure[-1]:.4g} MPa", float(seg.t[-1]))
-    return _Measured(v, f"entered {band_text} of {seg.target_mpa:g} MPa for good at "
-                        f"t = {seg.t[0] + v:g} s", float(seg.t[0] + v))
+    return _Measured(v, f"entered {band_text} of {seg.target_mpa:g} MPa for good at step "
+                        f"time t = {v:g} s (from the command)", float(v))
 
 
 def _band_max(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     m = _window(seg, settle_s, need=1)
-    v, i = max_abs_error(seg.pressure[m], seg.target_mpa)
+    p, how = _smoothed(seg)
+    v, i = max_abs_error(p[m], seg.target_mpa)
     t = float(seg.t[m][i])
-    return _Measured(v, f"max |p − {seg.target_mpa:g}| = {v:.3g} MPa at t = {t:g} s "
-                        f"(p = {seg.pressure[m][i]:.4g} MPa), after {settle_s:g} s settle", t)
+    return _Measured(v, f"max |p − {seg.target_mpa:g}| = {v:.3g} MPa ({how}) at step time "
+                        f"t = {t:g} s (p = {p[m][i]:.4g} MPa), after {settle_s:g} s settle", t)
 
 
 def _in_band(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
@@ -322,7 +457,7 @@ def _in_band(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured
     worst, i = max_abs_error(seg.pressure[m], seg.target_mpa)
     t = float(seg.t[m][i])
     return _Measured(v, f"{v:.4g} % of {np.count_nonzero(m)} samples within {band_text}; "
-                        f"worst |error| {worst:.3g} MPa at t = {t:g} s", t)
+                        f"worst |error| {worst:.3g} MPa at step time t = {t:g} s", t)
 
 
 def _drift(seg: Segment, settle_s: float, band: float | None) -> _Measured:
@@ -368,7 +503,7 @@ def _nonuniformity(seg: Segment, settle_s: float, band: float | None) -> _Measur
     v, worst = nonuniformity_pct(means)
     t = _worst_instant(seg, m, ch)
     return _Measured(v, f"{_forces_text(means)}; ch{worst + 1} farthest from the mean; "
-                        f"worst instant t = {t:g} s", t, worst)
+                        f"worst instant at step time t = {t:g} s", t, worst)
 
 
 def _cv(seg: Segment, settle_s: float, band: float | None) -> _Measured:
@@ -390,6 +525,21 @@ def _cof(seg: Segment, settle_s: float, band: float | None) -> _Measured:
                      channel=worst)
 
 
+def _pellet(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    _, ch, means = _channels(seg, settle_s)
+    if len(seg.channel_positions_mm) != ch.shape[1]:
+        raise _Unjudgeable(f"the pellet estimate needs a position for each of the {ch.shape[1]} "
+                           f"channels; the press reports {len(seg.channel_positions_mm)}")
+    if seg.die_radius_mm is None or not seg.die_radius_mm > 0:
+        raise _Unjudgeable("the pellet estimate needs the die radius (the protocol's [specimen])")
+    e = cof_offset_mm(means, seg.channel_positions_mm)
+    v = pellet_nonuniformity_pct(e, seg.die_radius_mm)
+    spread, worst = nonuniformity_pct(means)
+    return _Measured(v, f"8e/R with centre-of-force offset e = {e:.3g} mm on a die of radius "
+                        f"R = {seg.die_radius_mm:g} mm; load-cell spread {spread:.3g} % "
+                        f"(ch{worst + 1} farthest from the mean)", channel=worst)
+
+
 def _rise(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     _window(seg, 0.0)
     size = _step_size(seg)
@@ -409,7 +559,7 @@ def _step_settle(seg: Segment, settle_s: float, band: float | None) -> _Measured
         return _Measured(v, f"still outside ±{tol:.3g} MPa (2 % of the step) at the end: "
                             f"{seg.pressure[-1]:.4g} MPa", float(seg.t[-1]))
     return _Measured(v, f"within ±{tol:.3g} MPa (2 % of the {size:+g} MPa step) for good "
-                        f"from t = {seg.t[0] + v:g} s", float(seg.t[0] + v))
+                        f"from step time t = {v:g} s (from the command)", float(v))
 
 
 def _steady_state(seg: Segment, settle_s: float, band: float | None) -> _Measured:
@@ -438,13 +588,16 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "MPa", "max", _RAMP, "largest |pressure − active setpoint| over the ramp"),
     "max_overshoot_pct": ExpectSpec(
         "%", "max", _RAMP | _STEP,
-        "largest excursion past the target, in % of |target − start|; 0 if never past"),
+        "largest excursion of the moving median (±0.05 s) past the target, in % of "
+        "|target − start|; 0 if never past"),
     "settle_s": ExpectSpec(
         "s", "max", _HOLD,
-        "time from the hold's start until pressure enters target ± band_mpa for good; the "
-        "other hold criteria ignore the first settle_s seconds", requires=("band_mpa",)),
+        "time from the hold's command until pressure enters target ± band_mpa for good; the "
+        "other hold criteria ignore the first settle_s seconds after the command",
+        requires=("band_mpa",)),
     "band_mpa": ExpectSpec(
-        "MPa", "max", _HOLD, "largest |pressure − target| after settle_s", allow_zero=False),
+        "MPa", "max", _HOLD, "largest |moving median (±0.05 s) of pressure − target| after "
+        "settle_s", allow_zero=False),
     "min_in_band_pct": ExpectSpec(
         "%", "min", _HOLD, "percentage of samples after settle_s within target ± band_mpa",
         requires=("band_mpa",), max_limit=100.0),
@@ -462,6 +615,10 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "mm", "max", _HOLD,
         "distance of the centre of force (channel-force-weighted load-cell position) from "
         "the die centre, after settle_s"),
+    "max_pellet_nonuniformity_pct": ExpectSpec(
+        "%", "max", _HOLD,
+        "estimated pellet pressure (max − min) / mean × 100 = 800·e/R, e the centre-of-force "
+        "offset after settle_s and R the die radius (a rigid platen on an elastic pellet)"),
     "max_rise_s": ExpectSpec(
         "s", "max", _STEP, "10–90 % rise time of the step, crossings interpolated"),
     "settling_time_s": ExpectSpec(
@@ -486,6 +643,7 @@ _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
     "max_nonuniformity_pct": _nonuniformity,
     "max_cv_pct": _cv,
     "max_cof_offset_mm": _cof,
+    "max_pellet_nonuniformity_pct": _pellet,
     "max_rise_s": _rise,
     "settling_time_s": _step_settle,
     "max_steady_state_error_mpa": _steady_state,
@@ -551,4 +709,12 @@ __all__ = [
     "nonuniformity_pct",
     "cv_pct",
     "cof_offset_mm",
+    "MEDIAN_HALF_WIDTH_S",
+    "median_half_width_samples",
+    "moving_median",
+    "pellet_nonuniformity_pct",
+    "cof_limit_for_pellet_mm",
+    "dilatometry_range_um",
+    "growth_per_cycle_um",
+    "irreversible_growth_um",
 ]

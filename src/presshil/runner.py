@@ -183,6 +183,7 @@ class _Execution:
             target_mpa=b.target_mpa(step, start),
             start_mpa=start,
             channel_positions_mm=self.identity.channel_positions_mm,
+            die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
         )
         verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
         # metric times are relative to the step; report them on the run's time axis
@@ -265,7 +266,7 @@ class _PromptsToRun:
 
 
 def _shift(v: Verdict, dt: float) -> Verdict:
-    return v if v.t_s is None else replace(v, t_s=v.t_s + dt)
+    return v.on_run_time(dt)  # t_s becomes run time; the detail keeps its step times
 
 
 def _with_detail(v: Verdict, note: str) -> Verdict:

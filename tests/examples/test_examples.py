@@ -48,4 +48,5 @@ def test_overpressure_trips_and_latches(press_sim):
 def test_control_loop_latency(control_loop):
     """One control cycle (heartbeat, command, read): p50, p99 and max in ms."""
     figures = control_loop(setpoint_mpa=5.0, rounds=200)
-    assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["p50_ms"] > 0  # a cycle takes time
+    assert abs(figures["jitter_ms"] - (figures["p99_ms"] - figures["p50_ms"])) < 1e-9

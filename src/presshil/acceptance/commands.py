@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError, PressError, PresshilError, ProtocolError
@@ -28,12 +29,21 @@ def accept_main(
     report_dir: Path | None,
     meta: dict[str, str],
     progress: bool = True,
+    working_range: str | None = None,
+    ask: Callable[[str], str] = input,
 ) -> int:
     """Run acceptance ``suite`` on the press at ``press_url``; write the report to
-    ``report_dir`` (HTML + JSON) when given. Returns the exit code."""
+    ``report_dir`` (HTML + JSON) when given. Returns the exit code.
+
+    ``working_range`` (``"15,50,74"`` or ``"10..74"`` MPa) overrides the suite's working
+    pressures. On ``sim://`` the reference and fresh specimens are swapped in by reopening the
+    simulator; on a real press the operator is asked (``ask``) and must acknowledge.
+    """
     from ..urls import open_press
     from .core import run_acceptance
     from .document import write_report
+    from .specimen import OperatorSpecimens, SimSpecimens
+    from .working import parse_working_range
 
     wall0 = time.perf_counter()
 
@@ -45,6 +55,7 @@ def accept_main(
         from .suite import load_suite
 
         spec = load_suite(suite)  # bad suite: exit 2 before touching the press
+        working = parse_working_range(working_range) if working_range else None
         press = open_press(press_url)
     except (ProtocolError, ConfigError) as exc:
         _err(f"error: {exc}")
@@ -55,7 +66,10 @@ def accept_main(
     try:
         if progress:
             print(f"acceptance suite '{spec.name}' on {press.identity} via {press_url}", flush=True)
-        result = run_acceptance(press, spec, reference_url, meta, progress=say)
+        changer = (SimSpecimens(press_url, spec.specimen.reference_specimen)
+                   if press_url.startswith("sim:") else OperatorSpecimens(ask))
+        result = run_acceptance(press, spec, reference_url, meta, progress=say,
+                                working_pressures_mpa=working, specimens=changer)
     except (ProtocolError, ConfigError) as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..metrics import default_band_mpa
+from ..metrics import cof_limit_for_pellet_mm, default_band_mpa
 from ..press import Press
 from ..protocol import Protocol, parse_protocol
 from ..runner import RunResult, run
@@ -79,23 +79,41 @@ def hold_protocol(suite: Suite) -> Protocol:
     return parse_protocol(text, source=f"{suite.source} [hold]")
 
 
+def uniformity_limits(suite: Suite, settle: bool = False) -> dict[str, float]:
+    """The uniformity expect keys and limits, the pellet's set from its tolerance."""
+    c = suite.uniformity
+    radius = suite.specimen.die_diameter_mm / 2.0
+    out: dict[str, float] = {}
+    if settle:
+        out.update(settle_s=c.settle_s, band_mpa=default_band_mpa(c.at_mpa))
+    out["max_pellet_nonuniformity_pct"] = (c.max_pellet_nonuniformity_pct
+                                           if c.max_pellet_nonuniformity_pct is not None
+                                           else 2.0 * c.pellet_tolerance_pct)
+    out["max_cof_offset_mm"] = (c.max_cof_offset_mm if c.max_cof_offset_mm is not None
+                                else cof_limit_for_pellet_mm(c.pellet_tolerance_pct, radius))
+    if c.max_nonuniformity_pct is not None:
+        out["max_nonuniformity_pct"] = c.max_nonuniformity_pct
+    if c.max_cv_pct is not None:
+        out["max_cv_pct"] = c.max_cv_pct
+    return out
+
+
 def uniformity_protocol(suite: Suite) -> Protocol:
     """Ramp, hold with the uniformity criteria, release."""
     c = suite.uniformity
     text = _header(suite, "acceptance-uniformity", f"uniformity at {c.at_mpa:g} MPa", 20.0)
     text += _step(type="ramp", label="ramp", to_mpa=c.at_mpa, rate_mpa_s=suite.safety.max_rate_mpa_s)
     # settle_s needs a band to define settling; only the uniformity keys are reported
-    text += _step(type="hold", label="hold", duration_s=c.duration_s, expect={
-        "settle_s": c.settle_s, "band_mpa": default_band_mpa(c.at_mpa),
-        "max_nonuniformity_pct": c.max_nonuniformity_pct,
-        "max_cv_pct": c.max_cv_pct, "max_cof_offset_mm": c.max_cof_offset_mm})
+    text += _step(type="hold", label="hold", duration_s=c.duration_s,
+                  expect=uniformity_limits(suite, settle=True))
     text += _step(type="release", label="release", rate_mpa_s=min(5.0, suite.safety.max_rate_mpa_s))
     return parse_protocol(text, source=f"{suite.source} [uniformity]")
 
 
 #: criteria a section reports (None: all); the uniformity hold's band is only its settling aid
 REPORTED: dict[str, set[str] | None] = {
-    "uniformity": {"max_nonuniformity_pct", "max_cv_pct", "max_cof_offset_mm"},
+    "uniformity": {"max_pellet_nonuniformity_pct", "max_nonuniformity_pct", "max_cv_pct",
+                   "max_cof_offset_mm"},
 }
 
 #: section key -> (title, protocol builder)
@@ -151,5 +169,6 @@ __all__ = [
     "run_section",
     "step_response_protocol",
     "trace_of",
+    "uniformity_limits",
     "uniformity_protocol",
 ]

@@ -79,15 +79,25 @@ def relative_resolution_kn(readings_at_rest_kn: Sequence[float], increment_kn: f
     """Resolution ``r`` of the force indicator from readings taken at rest (ISO 7500-1, 6.4.6).
 
     ``increment_kn`` is one step of the last active digit; when not given it is estimated as
-    the smallest non-zero difference between distinct readings. If the readings fluctuate by
-    more than one increment, ``r`` is half the range of fluctuation plus one increment.
+    the smallest non-zero difference between distinct readings. ``r`` is at least one
+    increment, never 0: steady readings give ``r`` = one increment; readings that fluctuate
+    by more than one increment give half the range of fluctuation plus one increment.
+    Raises ``ValueError`` when the readings are all equal and no increment is given (nothing
+    to estimate it from).
     """
     x = np.asarray(readings_at_rest_kn, float)
     if x.size == 0:
         raise ValueError("no readings at rest to estimate the resolution from")
     if increment_kn is None:
         steps = np.diff(np.unique(x))
-        increment_kn = float(steps.min()) if steps.size else 0.0
+        if not steps.size:
+            raise ValueError(
+                f"the {x.size} readings at rest are all {x[0]:g} kN, so the indicator's "
+                "increment cannot be estimated from them; give it as "
+                "[force_verification].indicator_resolution_kn")
+        increment_kn = float(steps.min())
+    if not increment_kn > 0:
+        raise ValueError(f"the indicator increment must be > 0 kN, got {increment_kn!r}")
     spread = float(x.max() - x.min())
     if spread <= increment_kn:
         return float(increment_kn)
@@ -133,13 +143,23 @@ def zero_error_pct(residuals_kn: Sequence[float], range_max_kn: float) -> float:
     return float(worst) / range_max_kn * 100.0
 
 
-def classify(rows: Sequence[ForceRow], f0_pct: float, resolution_kn: float) -> ClassResult:
-    """The best ISO 7500-1 class whose every limit holds at every force (None if class 3 fails)."""
+def classify(rows: Sequence[ForceRow], f0_pct: float, resolution_kn: float,
+             main_lowest_kn: float | None = None) -> ClassResult:
+    """The best ISO 7500-1 class whose every limit holds at every force (None if class 3 fails).
+
+    ``main_lowest_kn`` is the lowest force of the main series (about 20 % of the range;
+    default: the lowest force). A class's range starts at ``k × r`` (k = 400/200/100/67): a
+    supplementary force below it is outside that class's range and not judged for it, but the
+    main series must lie inside.
+    """
     failures: dict[str, list[str]] = {}
-    lowest = min(r.nominal_kn for r in rows)
+    lowest = min(r.nominal_kn for r in rows) if main_lowest_kn is None else main_lowest_kn
     for cls, (q_lim, b_lim, v_lim, f0_lim, a_lim) in CLASS_LIMITS_PCT.items():
         why: list[str] = []
+        floor = LOWEST_FORCE_RESOLUTIONS[cls] * resolution_kn
         for r in rows:
+            if r.nominal_kn < lowest and r.nominal_kn < floor:
+                continue  # a supplementary point below this class's lower limit
             at = f"at {r.nominal_kn:.4g} kN"
             if not abs(r.q_pct) <= q_lim:
                 why.append(f"q = {r.q_pct:+.3f} % {at} (limit ±{q_lim:g} %)")

@@ -34,6 +34,10 @@ class SimReference:
     def __init__(self, press: Press) -> None:
         self._press = press
         self.description = "simulated reference transducer in the load path (sim://, ISO 376 model)"
+        #: the catalogue's transducer (0.02 % gain error) is modelled on an ISO 376 class 00
+        #: instrument; it has no certificate
+        self.iso376_class = "00"
+        self.serial = "SIM-REFERENCE"
 
     def read_kn(self) -> float:
         """The transducer's reading, kN."""

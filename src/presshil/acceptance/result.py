@@ -31,6 +31,7 @@ LABELS = {
     "max_nonuniformity_pct": "channel spread (max − min) / mean",
     "max_cv_pct": "coefficient of variation",
     "max_cof_offset_mm": "centre-of-force offset",
+    "max_pellet_nonuniformity_pct": "pellet pressure spread 8e/R (estimated)",
     "max_residual_mpa": "residual after release",
 }
 

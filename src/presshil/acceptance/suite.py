@@ -8,9 +8,9 @@ A bad file never runs: the :class:`~presshil.errors.ProtocolError` names the fil
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tomllib
-from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..errors import ProtocolError
 from ..library import shipped_dir
 from .iso7500 import CLASSES
+from .metrology import astm_staircase_problems, iso_staircase_problems
 
 SUITE_DIR = Path("protocols") / "acceptance"
 
@@ -36,16 +37,45 @@ class Die(_Model):
     """The die the acceptance runs on: pressure = force / area."""
 
     die_diameter_mm: float = _f(10.0)
+    #: on sim://, the catalogue specimen force verification runs on (the reference in the
+    #: load path); on a real press the operator is asked to put the reference transducer in
+    reference_specimen: str = Field(default="steel-reference-13mm", min_length=1)
+    #: a fresh specimen for each specimen-dependent test (step, ramp, hold, uniformity,
+    #: safety); false: one fresh specimen after the force verification, shared by them
+    fresh_per_test: bool = True
 
+
+class ReferenceInstrument(_Model):
+    """The force-proving instrument (ISO 376) the press is verified against, as its
+    calibration certificate describes it; copied into the report."""
+
+    iso376_class: Literal["00", "0.5", "1", "2"] | None = None
+    serial: str = ""
+    certificate: str = ""
+    #: the certificate's due date (TOML date, 2027-03-31); past it, the verification is flagged
+    due_date: dt.date | None = None
+    #: the certificate's expanded uncertainty (k = 2) of the instrument, %; default: its
+    #: class's interpolation-error limit
+    expanded_uncertainty_pct: float | None = Field(default=None, gt=0, le=5.0)
+    temperature_coefficient_pct_per_k: float = _f(0.005, ge=0.0, le=1.0)
+    calibration_temperature_c: float = _f(20.0, ge=-20.0, le=60.0)
 
 class ForceVerification(_Model):
     """ISO 7500-1 / ASTM E4 force verification against a reference transducer."""
 
     enabled: bool = True
-    #: F_N, the top of the verified range, in % of the lower of the press's force rating and
+    #: the pressures the press is used at, MPa: F_N is the highest on the die; default: the
+    #: target pressures of the protocol library
+    working_pressures_mpa: list[float] | None = Field(default=None, min_length=1)
+    #: instead of the working pressures: F_N in % of the lower of the press's force rating and
     #: the die rating (rated pressure × die area)
-    range_max_pct_of_rating: float = _f(80.0, le=100.0)
+    range_max_pct_of_rating: float | None = Field(default=None, gt=0, le=100.0)
+    #: the ISO 7500-1 staircase in % of F_N (≥ 5 forces from about 20 % to 100 %)
     forces_pct: list[float] = Field(default=[20.0, 40.0, 60.0, 80.0, 100.0], min_length=5)
+    #: add the ISO supplementary points (10, 5, 2 … %) down to the lowest working force
+    supplementary_points: bool = True
+    #: determine reversibility (a decreasing series) — only when the buyer requires it
+    reversibility: bool = False
     preloads: int = Field(default=3, ge=1, le=10)
     series: int = Field(default=3, ge=2, le=10)
     rate_mpa_s: float = _f(20.0)
@@ -54,8 +84,8 @@ class ForceVerification(_Model):
     #: averaging window for each reading
     dwell_s: float = _f(2.0)
     sample_interval_s: float = _f(0.05, le=1.0)
-    #: wait after unloading before the zero is read
-    zero_wait_s: float = _f(5.0, ge=0.0)
+    #: wait after unloading before the zero is read (about 30 s, ISO 7500-1)
+    zero_wait_s: float = _f(30.0, ge=0.0)
     #: one increment of the indicator's last digit; estimated from readings at rest if absent
     indicator_resolution_kn: float | None = Field(default=None, gt=0)
     #: the class the press must reach to pass
@@ -65,12 +95,18 @@ class ForceVerification(_Model):
 
     @model_validator(mode="after")
     def _forces(self) -> ForceVerification:
-        f = self.forces_pct
-        if any(not 0 < x <= 100 for x in f) or any(b <= a for a, b in pairwise(f)):
-            raise ValueError("forces_pct: strictly increasing values in (0, 100] expected")
-        if f[-1] != 100.0 or f[0] > 20.0:
-            raise ValueError("forces_pct: must run from at most 20 % up to exactly 100 % "
-                             "of the range (ISO 7500-1)")
+        why = iso_staircase_problems(self.forces_pct)
+        if why:
+            raise ValueError("forces_pct: " + "; ".join(why) + " (ISO 7500-1)")
+        why = astm_staircase_problems(self.forces_pct)
+        if why:
+            raise ValueError("forces_pct: " + "; ".join(why))
+        if self.working_pressures_mpa is not None and self.range_max_pct_of_rating is not None:
+            raise ValueError("range_max_pct_of_rating: give either it or working_pressures_mpa, "
+                             "not both")
+        if self.working_pressures_mpa is not None and any(
+                not p > 0 for p in self.working_pressures_mpa):
+            raise ValueError("working_pressures_mpa: pressures must be > 0 MPa")
         return self
 
 
@@ -113,15 +149,23 @@ class Hold(_Model):
 
 
 class Uniformity(_Model):
-    """Load sharing across the load-cell array during a hold."""
+    """Pressure uniformity on the pellet, judged from the load-cell array during a hold.
+
+    The limits follow from the pellet tolerance ``±pellet_tolerance_pct``: the estimated pellet
+    spread ``8e/R`` may reach ``2 × tolerance`` and the centre-of-force offset ``e`` the
+    matching ``2·tol·R/8`` (0.0625 mm for ±5 % on a 10 mm die). The load-cell spread and CV
+    describe the cells, not the pellet; they are judged only when given.
+    """
 
     enabled: bool = True
     at_mpa: float = _f(74.0)
     duration_s: float = _f(20.0)
     settle_s: float = _f(5.0, ge=0.0)
-    max_nonuniformity_pct: float = _f(5.0)
-    max_cv_pct: float = _f(2.0)
-    max_cof_offset_mm: float = _f(1.0)
+    pellet_tolerance_pct: float = _f(5.0, le=50.0)
+    max_pellet_nonuniformity_pct: float | None = Field(default=None, gt=0)
+    max_cof_offset_mm: float | None = Field(default=None, gt=0)
+    max_nonuniformity_pct: float | None = Field(default=None, gt=0)
+    max_cv_pct: float | None = Field(default=None, gt=0)
 
 
 class Safety(_Model):
@@ -157,6 +201,7 @@ class _SuiteBody(_Model):
     name: str = Field(min_length=1)
     description: str = ""
     specimen: Die = Die()
+    reference: ReferenceInstrument = ReferenceInstrument()
     force_verification: ForceVerification = ForceVerification()
     step_response: StepResponse = StepResponse()
     ramp_response: RampResponse = RampResponse()
@@ -277,6 +322,7 @@ __all__ = [
     "ForceVerification",
     "Hold",
     "RampResponse",
+    "ReferenceInstrument",
     "Safety",
     "StepResponse",
     "Suite",

@@ -1,0 +1,132 @@
+"""Staircase rules, coverage, reference class and the q budget against hand-worked numbers
+(presshil.acceptance.metrology)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from presshil.acceptance.metrology import (
+    astm_staircase_problems,
+    coverage,
+    iso_staircase_problems,
+    q_uncertainty,
+    reference_class_ok,
+    supplementary_pct,
+)
+
+
+def test_iso_staircase_accepts_the_standard_and_supplementary_points() -> None:
+    assert iso_staircase_problems([20, 40, 60, 80, 100]) == []
+    assert iso_staircase_problems([10, 20, 40, 60, 80, 100]) == []  # 10 % is supplementary
+    assert iso_staircase_problems([25, 40, 55, 70, 85, 100]) == []  # gaps 15, even 15
+
+
+@pytest.mark.parametrize(
+    ("forces", "words"),
+    [
+        ([20, 40, 60, 100], "needs at least 5"),
+        ([10, 20, 40, 60, 100], "4 force(s) from 20 % to 100 %"),
+        ([30, 45, 60, 80, 100], "starts at 30 %"),
+        ([20, 40, 60, 80, 90], "top force is 90 %"),
+        # even spacing (100 − 20)/4 = 20: gaps must lie in 10–30; 20 -> 22 is 2 apart
+        ([20, 22, 60, 80, 100], "20 % → 22 % is not roughly even"),
+        ([20, 51, 60, 80, 100], "20 % → 51 %"),  # 31 > 1.5 × 20
+        ([20, 40, 40, 80, 100], "strictly increasing"),
+        ([0, 20, 40, 60, 80, 100], "strictly increasing"),
+    ],
+)
+def test_iso_staircase_rules(forces: list[float], words: str) -> None:
+    why = iso_staircase_problems(forces)
+    assert any(words in w for w in why), why
+
+
+def test_iso_staircase_gap_edges_are_inside() -> None:
+    # even spacing 20: 20 -> 50 is 30 (1.5 ×) and 50 -> 60 is 10 (0.5 ×), both allowed
+    assert iso_staircase_problems([20, 50, 60, 80, 100]) == []
+
+
+def test_astm_spacing_is_a_twentieth_to_a_third_of_the_range() -> None:
+    # range 100 − 10 = 90: gaps between 4.5 and 30 -> 10, 20, 20, 20, 20 pass
+    assert astm_staircase_problems([10, 20, 40, 60, 80, 100]) == []
+    # range 98: a gap of 4 is below 98/20 = 4.9
+    why = astm_staircase_problems([2, 6, 20, 40, 60, 80, 100])
+    assert len(why) == 1 and "2 % → 6 % is 4 % apart" in why[0] and "4.9–32.7" in why[0]
+    # range 80: 20 -> 60 is 40, above 80/3 = 26.7
+    why = astm_staircase_problems([20, 60, 70, 80, 90, 100])
+    assert len(why) == 1 and "20 % → 60 %" in why[0]
+    assert astm_staircase_problems([20, 40, 60, 100]) == ["4 force(s); ASTM E4 needs at least 5"]
+
+
+def test_supplementary_points_down_to_the_lowest_working_force() -> None:
+    assert supplementary_pct(25.0) == []
+    assert supplementary_pct(20.0) == []
+    assert supplementary_pct(13.5) == [10.0]
+    assert supplementary_pct(10.0) == [10.0]
+    assert supplementary_pct(4.0) == [2.0, 5.0, 10.0]
+    assert supplementary_pct(0.05) == [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
+
+
+def test_coverage_by_hand() -> None:
+    # verified 0.581–5.812 kN, r = 0.0051 kN: class 1 starts at 200 r = 1.02 kN, class 2 at
+    # max(0.581, 100 r = 0.51) = 0.581 kN
+    working = [0.7854, 1.178, 3.927, 5.812]
+    c1 = coverage(working, 0.581, 5.812, 0.0051, "1")
+    assert c1.lower_limit_kn == pytest.approx(1.02) and c1.upper_limit_kn == 5.812
+    assert c1.covered == (1.178, 3.927, 5.812)
+    ((f, why),) = c1.not_covered
+    assert f == 0.7854 and "200 × r = 1.02 kN" in why
+    c2 = coverage(working, 0.581, 5.812, 0.0051, "2")
+    assert c2.lower_limit_kn == 0.581 and c2.covered == tuple(working) and not c2.not_covered
+    c3 = coverage([0.5, 6.0], 0.581, 5.812, 0.0051, "3")
+    assert [w for _, w in c3.not_covered] == ["below the lowest verified force 0.581 kN",
+                                              "above the verified range (top 5.812 kN)"]
+    # the edges are inside
+    assert coverage([0.581, 5.812], 0.581, 5.812, 0.001, "0.5").covered == (0.581, 5.812)
+
+
+def test_reference_class_for_machine_class() -> None:
+    assert reference_class_ok("00", "0.5") and not reference_class_ok("0.5", "0.5")
+    assert reference_class_ok("0.5", "1") and not reference_class_ok("1", "1")
+    assert reference_class_ok("1", "2") and not reference_class_ok("2", "2")
+    assert reference_class_ok("2", "3") and reference_class_ok("00", "3")
+
+
+def test_q_uncertainty_budget_by_hand() -> None:
+    # X = 9.99, 10.00, 10.01 kN at 10 kN: s = 0.01, s/√3 = 0.005774 kN -> 0.05774 % of 10
+    # r = 0.005 kN -> a = 0.05 % -> a/√6 = 0.020412 %
+    # reference U = 0.05 % (k = 2) -> 0.025 %; α = 0.005 %/K, ΔT = 3 K -> 0.015/√3 = 0.0086603 %
+    b = q_uncertainty(10.0, [9.99, 10.00, 10.01], 0.005, 0.05, 0.005, 3.0)
+    assert b.u_repeatability_pct == pytest.approx(0.1 / math.sqrt(3), rel=1e-6)
+    assert b.u_resolution_pct == pytest.approx(0.05 / math.sqrt(6))
+    assert b.u_reference_pct == 0.025
+    assert b.u_temperature_pct == pytest.approx(0.015 / math.sqrt(3))
+    u_c = math.sqrt((0.1 / math.sqrt(3)) ** 2 + 0.05**2 / 6 + 0.025**2 + 0.015**2 / 3)
+    assert b.u_combined_pct == pytest.approx(u_c) and b.expanded_pct == pytest.approx(2 * u_c)
+    # 0.003333 + 0.000417 + 0.000625 + 0.000075 = 0.004450 -> 0.06671 %
+    assert b.u_combined_pct == pytest.approx(0.06671, abs=1e-5)
+    # one series: repeatability unknown, never 0
+    assert math.isnan(q_uncertainty(10.0, [10.0], 0.005, 0.05, 0.0, 0.0).u_repeatability_pct)
+
+
+def test_staircase_edges_and_texts() -> None:
+    assert iso_staircase_problems([0.5, 20, 40, 60, 80, 100]) == []  # 0.5 % is a valid point
+    assert iso_staircase_problems([20, 40, 60, 80, 100.5]) == [
+        "strictly increasing values in (0, 100] expected"]
+    assert iso_staircase_problems([25.5, 44, 62.5, 81, 100]) == [
+        "the main series starts at 25.5 %; it must start at about 20 % (at most 25 %)"]
+    assert iso_staircase_problems([25, 43.75, 62.5, 81.25, 100]) == []
+    assert iso_staircase_problems([20, 22, 40, 80, 100])[0] == (
+        "20 % → 22 % is not roughly even: gaps must lie within 10–30 % (even spacing 20 %)")
+    # ASTM: exactly five forces; gaps of exactly 1/20 and 1/3 of the range are allowed
+    assert astm_staircase_problems([20, 40, 60, 80, 100]) == []
+    assert astm_staircase_problems([20, 24, 40, 60, 80, 100]) == []  # 4 = 80/20
+    assert astm_staircase_problems([10, 20, 30, 40, 70, 100]) == []  # 30 = 90/3
+
+
+def test_coverage_edges() -> None:
+    # a working force exactly at k × r, at the lowest verified force and at the top: covered
+    assert coverage([1.0], 0.5, 2.0, 0.005, "1").covered == (1.0,)
+    assert coverage([0.5, 2.0], 0.5, 2.0, 0.001, "1").covered == (0.5, 2.0)
+    assert q_uncertainty(10.0, [10.0, 10.0], 0.005, 0.05, 0.0, 0.0).nominal_kn == 10.0
