@@ -488,3 +488,26 @@ def test_export_parquet_without_pyarrow_says_how_to_get_it(store, finished_run, 
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(ConfigError, match=r"pip install 'presshil\[parquet\]'"):
         store.export(finished_run, tmp_path / "x.parquet", "parquet")
+
+
+def test_verdicts_keep_their_step_start_and_a_v1_store_is_upgraded(tmp_path) -> None:
+    """A verdict read back names its time bases as the runner did; a store written before
+    verdicts knew their step start opens and gains the column."""
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        run_id = new_run(store)
+        v = Verdict("hold", "band_mpa", 0.3, 0.25, "MPa", False, t_s=37.0).on_run_time(300.0)
+        store.add_verdicts(run_id, [v])
+        store.finish_run(run_id, "failed")
+        [back] = store.verdicts(run_id)
+    assert back.step_start_s == 300.0 and back.where() == "run time t = 337 s (step time 37 s)"
+    db = sqlite3.connect(path)  # make it look like a v1 store: no step_start_s column
+    db.execute("ALTER TABLE verdicts DROP COLUMN step_start_s")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        [old] = store.verdicts(run_id)
+        assert old.step_start_s is None and old.t_s == 337.0
+    columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(verdicts)")}
+    assert "step_start_s" in columns

@@ -14,6 +14,8 @@ below any load cell's resolution.
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import dataclasses
 import functools
@@ -45,7 +47,7 @@ from .trace import sample_row as _as_row
 
 DEFAULT_PATH = DEFAULT_DB
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: verdicts.step_start_s
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -100,7 +102,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     passed    INTEGER NOT NULL,
     detail    TEXT,
     t_s       REAL,
-    channel   INTEGER
+    channel   INTEGER,
+    step_start_s REAL
 );
 CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
 """
@@ -277,6 +280,7 @@ class Store:
             if check:
                 self._quick_check()
             self._db.executescript(_SCHEMA)
+            _upgrade(self._db)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from None
@@ -402,12 +406,12 @@ class Store:
     def add_verdicts(self, run_id: int, verdicts: Any) -> None:
         """Record a run's verdicts (:class:`~presshil.metrics.Verdict`), in one transaction."""
         rows = [(run_id, v.step, v.criterion, v.value, v.limit, v.unit, int(bool(v.passed)),
-                 v.detail, v.t_s, v.channel) for v in verdicts]
+                 v.detail, v.t_s, v.channel, v.step_start_s) for v in verdicts]
         with self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 'INSERT INTO verdicts (run_id, step, criterion, value, "limit", unit, passed, '
-                "detail, t_s, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "detail, t_s, channel, step_start_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
 
     def finish_run(self, run_id: int, status: str) -> None:
@@ -555,13 +559,15 @@ class Store:
         """The run's verdicts in the order they were recorded."""
         self.get_run(run_id)
         with self._db_lock:
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
+            start = "step_start_s" if "step_start_s" in columns else "NULL"  # a v1 store read-only
             rows = self._db.execute(
-                'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel '
-                "FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+                'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel, '
+                f"{start} FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
         # SQLite stores NaN as NULL; give it back as NaN.
         return [Verdict(s, c, math.nan if v is None else v, math.nan if lim is None else lim,
-                        u, bool(p), d or "", t, ch)
-                for s, c, v, lim, u, p, d, t, ch in rows]
+                        u, bool(p), d or "", t, ch, st)
+                for s, c, v, lim, u, p, d, t, ch, st in rows]
 
     def export(self, run_id: int, path: str | Path, format: str = "csv") -> Path:
         """Write the run's samples to ``path`` (a file, or a folder to put run-ID.EXT in).
@@ -688,6 +694,14 @@ class Store:
 _RUN_COLS = ("id, protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
              "identity_json, firmware_version, seed, started_utc, finished_utc, status, pid, "
              "hostname, n_channels, n_samples")
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older presshil up to this schema (columns only added)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(verdicts)")}
+    if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
+            db.execute("ALTER TABLE verdicts ADD COLUMN step_start_s REAL")
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
