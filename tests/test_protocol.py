@@ -447,10 +447,10 @@ def test_expect_key_not_applicable_to_step_type():
           says=("does not apply to a ramp step", "max_tracking_error_mpa"))
 
 
-def test_expect_on_repeat_is_refused():
+def test_a_repeat_takes_only_cycle_criteria():
     fails(HEAD + RAMP + '[[steps]]\ntype = "repeat"\ncount = 1\nexpect = { band_mpa = 1 }\n'
-          '[[steps.steps]]\ntype = "hold"\nduration_s = 1\n', step=1, field="expect",
-          says=("takes no expect",))
+          '[[steps.steps]]\ntype = "hold"\nduration_s = 1\n', step=1, field="expect.band_mpa",
+          says=("does not apply to a repeat step", "max_growth_per_cycle_um"))
 
 
 def test_expect_value_wrong_type():

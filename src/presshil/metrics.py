@@ -315,6 +315,8 @@ class Segment:
     start_mpa: float
     channel_positions_mm: tuple[tuple[float, float], ...] = ()
     die_radius_mm: float | None = None
+    #: ram position (mm) per sample, when the press reports one (NaN where it does not)
+    position: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.t, float)
@@ -581,9 +583,41 @@ def _residual(seg: Segment, settle_s: float, band: float | None) -> _Measured:
                      float(seg.t[-1]))
 
 
+def _positions(seg: Segment, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
+    mask = _window(seg, settle_s)
+    if seg.position is None or not np.all(np.isfinite(seg.position[mask])):
+        raise _Unjudgeable("the press reports no ram position")
+    return seg.t[mask], seg.position[mask]
+
+
+def _dilatometry(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    t, x = _positions(seg, settle_s)
+    i_lo, i_hi = int(np.argmin(x)), int(np.argmax(x))
+    return _Measured(dilatometry_range_um(x),
+                     f"ram from {x[i_lo]:.4f} mm (step time t = {t[i_lo]:g} s) to {x[i_hi]:.4f} mm "
+                     f"(step time t = {t[i_hi]:g} s)", float(t[i_hi]))
+
+
+def _swing(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    mask = _window(seg, settle_s)
+    p, t = seg.pressure[mask], seg.t[mask]
+    i_lo, i_hi = int(np.argmin(p)), int(np.argmax(p))
+    return _Measured(float(p[i_hi] - p[i_lo]),
+                     f"stack pressure from {p[i_lo]:.4g} MPa (step time t = {t[i_lo]:g} s) to "
+                     f"{p[i_hi]:.4g} MPa (step time t = {t[i_hi]:g} s) at a held gap",
+                     float(t[i_hi]))
+
+
 _RAMP, _HOLD, _STEP, _RELEASE = (frozenset({k}) for k in ("ramp", "hold", "step", "release"))
+_GAP = frozenset({"hold_gap"})
 
 EXPECT_KEYS: dict[str, ExpectSpec] = {
+    "max_pressure_swing_mpa": ExpectSpec(
+        "MPa", "max", _GAP, "largest minus smallest stack pressure while the gap is held "
+        "(after settle_s): the stress the cell's breathing and creep cause at a fixed gap"),
+    "max_dilatometry_um": ExpectSpec(
+        "µm", "max", _HOLD | _GAP, "largest minus smallest ram position (after settle_s): the "
+        "cell's breathing stroke at constant pressure; about 0 when the gap is held"),
     "max_tracking_error_mpa": ExpectSpec(
         "MPa", "max", _RAMP, "largest |pressure − active setpoint| over the ramp"),
     "max_overshoot_pct": ExpectSpec(
@@ -634,6 +668,8 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
 
 _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
     "max_tracking_error_mpa": _tracking,
+    "max_pressure_swing_mpa": _swing,
+    "max_dilatometry_um": _dilatometry,
     "max_overshoot_pct": _overshoot,
     "settle_s": _settle,
     "band_mpa": _band_max,
@@ -678,6 +714,38 @@ def evaluate(
     # NaN compares False either way, so a NaN value can never pass.
     return Verdict(step_name, key, m.value, limit, spec.unit, bool(ok), m.detail, m.t_s,
                    m.channel)
+
+
+#: criteria of a ``repeat`` step, judged on the ram position at the start of each iteration
+#: (and after the last): how the cell grows from cycle to cycle
+REPEAT_KEYS: dict[str, ExpectSpec] = {
+    "max_growth_per_cycle_um": ExpectSpec(
+        "µm", "max", frozenset({"repeat"}), "least-squares slope of the ram position at the "
+        "start of each iteration against the iteration number (positive: the stack grows)"),
+    "max_irreversible_growth_um": ExpectSpec(
+        "µm", "max", frozenset({"repeat"}), "ram position after the last iteration minus that "
+        "before the first: the growth the cell did not give back"),
+}
+
+
+def evaluate_cycles(step_name: str, expect: dict[str, float],
+                    positions_mm: ArrayLike) -> list[Verdict]:
+    """Judge a repeat's :data:`REPEAT_KEYS` on the ram position at each iteration boundary
+    (``count + 1`` values, fewer when the run stopped early)."""
+    x = np.asarray(positions_mm, float)
+    out = []
+    for key, limit in expect.items():
+        spec = REPEAT_KEYS[key]
+        if x.size < 2 or not np.all(np.isfinite(x)):
+            why = ("the press reports no ram position" if x.size >= 2
+                   else f"{x.size} iteration boundary(ies) recorded; need at least 2")
+            out.append(Verdict(step_name, key, math.nan, limit, spec.unit, False, f"not judged: {why}"))
+            continue
+        value = growth_per_cycle_um(x) if key == "max_growth_per_cycle_um" else irreversible_growth_um(x)
+        detail = (f"ram at iteration starts {x[0]:.4f} … {x[-1]:.4f} mm over {x.size - 1} "
+                  f"iteration(s)")
+        out.append(Verdict(step_name, key, value, limit, spec.unit, bool(value <= limit), detail))
+    return out
 
 
 def evaluate_all(step_name: str, expect: dict[str, float], seg: Segment) -> list[Verdict]:

@@ -32,6 +32,8 @@ class Capabilities:
     watchdog: bool = True
     #: a latched safe state on STOP
     latched_stop: bool = True
+    #: the ram can be held at a position (constant-gap steps, ``hold_gap``)
+    constant_gap: bool = False
 
     def not_judged(self) -> tuple[str, ...]:
         """One line per capability the press lacks, saying what cannot be judged."""
@@ -49,16 +51,26 @@ class Capabilities:
         """Why a protocol's ``expect`` key cannot be judged on this press (None: it can).
 
         The runner reports such a criterion as "not judged on this press: …", never as a
-        pass computed from a single total-force channel.
+        pass computed from data the press does not have.
         """
         needs = CRITERIA_NEEDS.get(criterion)
         if needs is None or getattr(self, needs):
             return None
-        return f"{criterion}: the press reports no per-channel forces"
+        return f"{criterion}: {_LACKS[needs]}"
 
 
 #: expect keys that need a capability of the press
-CRITERIA_NEEDS = {"max_nonuniformity_pct": "channels", "max_cv_pct": "channels", "max_cof_offset_mm": "channels"}
+CRITERIA_NEEDS = {
+    "max_nonuniformity_pct": "channels",
+    "max_cv_pct": "channels",
+    "max_cof_offset_mm": "channels",
+    "max_pellet_nonuniformity_pct": "channels",
+    "max_dilatometry_um": "positions",
+    "max_growth_per_cycle_um": "positions",
+    "max_irreversible_growth_um": "positions",
+}
+_LACKS = {"channels": "the press reports no per-channel forces",
+          "positions": "the press reports no ram position"}
 
 
 FULL_CAPABILITIES = Capabilities()

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ProtocolError
-from .metrics import EXPECT_KEYS
+from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .steps import behaviour, sequence_nominal_s
 
 STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
@@ -89,6 +89,14 @@ class HoldStep(_StepBase):
     at_mpa: float | None = Field(default=None, ge=0, le=10_000.0)
 
 
+class HoldGapStep(_StepBase):
+    """Hold the ram where it is for ``duration_s`` (constant gap): the stack pressure then
+    follows the cell's breathing and creep instead of a setpoint."""
+
+    type: Literal["hold_gap"]
+    duration_s: float = Field(gt=0, le=31_622_400.0)
+
+
 class ReleaseStep(_StepBase):
     """Ramp down to zero at ``rate_mpa_s`` and open."""
 
@@ -113,15 +121,12 @@ class RepeatStep(_Model):
     count: int = Field(ge=1, le=100_000)
     steps: list[Step] = Field(min_length=1, max_length=1_000)
     label: str | None = Field(default=None, min_length=1, max_length=200)
-
-    @property
-    def expect(self) -> dict[str, float]:
-        """Always empty: criteria belong on the repeated steps."""
-        return {}
+    #: cycle-to-cycle criteria only (growth of the cell); the rest belong on the repeated steps
+    expect: dict[str, float] = Field(default_factory=dict, max_length=32)
 
 
 Step = Annotated[
-    RampStep | HoldStep | ReleaseStep | SetpointStep | RepeatStep,
+    RampStep | HoldStep | HoldGapStep | ReleaseStep | SetpointStep | RepeatStep,
     Field(discriminator="type"),
 ]
 RepeatStep.model_rebuild()
@@ -129,6 +134,7 @@ RepeatStep.model_rebuild()
 _STEP_MODELS: dict[str, type[_Model]] = {
     "ramp": RampStep,
     "hold": HoldStep,
+    "hold_gap": HoldGapStep,
     "release": ReleaseStep,
     "step": SetpointStep,
     "repeat": RepeatStep,
@@ -449,16 +455,16 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
                 f"{rate:g} MPa/s is above limits.max_rate_mpa_s = {lim.max_rate_mpa_s:g} MPa/s",
                 file=source, step=path, field="rate_mpa_s",
             )
-        if s.type != "repeat":
-            _check_expect(s, path, source)
+        _check_expect(s, path, source)
 
     _check_holds(body.steps, "", False, source)
 
 
 def _check_expect(step: Any, path: str, source: str) -> None:
-    allowed = [k for k, spec in EXPECT_KEYS.items() if step.type in spec.applies_to]
+    keys = {**EXPECT_KEYS, **REPEAT_KEYS}
+    allowed = [k for k, spec in keys.items() if step.type in spec.applies_to]
     for key, limit in step.expect.items():
-        spec = EXPECT_KEYS.get(key)
+        spec = keys.get(key)
         if spec is None or step.type not in spec.applies_to:
             why = "unknown expect key" if spec is None else f"does not apply to a {step.type} step"
             raise ProtocolError(

@@ -17,8 +17,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import DeviceFault, PressError, SafetyAbort
-from .metrics import Segment, Verdict, evaluate_all
+from .errors import ConfigError, DeviceFault, PressError, SafetyAbort
+from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
 from .press import Press
 from .protocol import Protocol
 from .results import Progress, RunResult, RunTiming, StepRecord
@@ -106,6 +106,14 @@ class _Execution:
     def release(self, rate_mpa_s: float) -> None:
         self.sampler.call("release", self.press.release, rate_mpa_s)
 
+    def hold_gap(self) -> None:
+        self.sampler.call("hold_gap", self.press.hold_gap)
+
+    def position_mm(self) -> float:
+        """The ram position of the latest sample (NaN before the first or without one)."""
+        last = self.sampler.last_sample
+        return math.nan if last is None else float(last.position_mm)
+
     def collect(self, until: Callable[[Sample, float], bool]) -> None:
         """Sample until ``until(sample, t_step)``; record each sample before judging it."""
         while True:
@@ -183,6 +191,7 @@ class _Execution:
             target_mpa=b.target_mpa(step, start),
             start_mpa=start,
             channel_positions_mm=self.identity.channel_positions_mm,
+            position=rows.position,
             die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
         )
         verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
@@ -231,6 +240,7 @@ class _Execution:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
         seen = 0
+        boundaries = [self.position_mm()]  # ram position at each iteration start, and the end
         try:
             for k in range(step.count):
                 it = f"{iteration}{k + 1}/{step.count} "
@@ -244,10 +254,31 @@ class _Execution:
                         if key not in worst or _worse(v, worst[key][0]):
                             worst[key] = (v, k + 1)
                     seen = k + 1 if inner else seen
+                boundaries.append(self.position_mm())
         finally:
             of = f"{step.count}" if seen == step.count else f"the {seen} judged of {step.count}"
             for v, cycle in worst.values():
                 out.append(_with_detail(v, f"worst of {of} iterations: iteration {cycle}"))
+            cycles = self.judgeable(name, dict(step.expect))
+            if cycles:
+                out.extend(evaluate_cycles(name, cycles, boundaries))
+
+
+def _check_capabilities(protocol: Protocol, press: Press) -> None:
+    """Refuse, before anything is commanded, a protocol that needs what the press cannot do."""
+    caps = getattr(press, "capabilities", None)
+
+    def walk(steps: Sequence[Any], path: str) -> None:
+        for i, step in enumerate(steps):
+            where = f"{path}{i}"
+            if step.type == "hold_gap" and not (caps is not None and caps.constant_gap):
+                raise ConfigError(
+                    f"{protocol.name}: step {where} (hold_gap) needs a press that can hold a "
+                    f"constant gap; {press.url or 'this press'} cannot"
+                )
+            walk(behaviour(step).children(step), f"{where}.")
+
+    walk(protocol.steps, "")
 
 
 class _PromptsToRun:
@@ -331,6 +362,7 @@ def run(
     if seed is None:
         seed = seed_from_url(press.url)
     # configuration before checks: the rated pressure depends on the die area
+    _check_capabilities(protocol, press)
     press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
     identity = press.identity
     protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))

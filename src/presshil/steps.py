@@ -44,6 +44,9 @@ class StepContext(Protocol):
     def release(self, rate_mpa_s: float) -> None:
         """Command the press to ramp down and open."""
 
+    def hold_gap(self) -> None:
+        """Command the press to hold its ram where it is (constant gap)."""
+
     def collect(self, until: Until) -> None:
         """Sample (supervised, recorded) until ``until`` says the step is over."""
 
@@ -226,6 +229,34 @@ class Hold(StepType):
 
 
 @register
+class HoldGap(StepType):
+    """Hold the ram where it is for ``duration_s``: the pressure follows the cell.
+
+    The setpoint the press regulated to is no longer held afterwards: the next step must
+    command a pressure (a ``hold`` without ``at_mpa`` after it is refused by validation).
+    """
+
+    tag = "hold_gap"
+    kind = "hold_gap"
+
+    def nominal_s(self, step: Any, start_mpa: float, max_rate_mpa_s: float) -> float:
+        return float(step.duration_s)
+
+    def setpoint_after(self, step: Any, start_mpa: float) -> float:
+        return start_mpa
+
+    def holds_after(self, step: Any, held_before: bool) -> bool:
+        return False
+
+    def band(self, step: Any, start_mpa: float) -> tuple[float, float] | None:
+        return None  # no pressure band: the pressure is what is measured, not regulated
+
+    def execute(self, step: Any, ctx: StepContext, name: str, start_mpa: float) -> None:
+        ctx.hold_gap()
+        ctx.collect(lambda s, t: t >= step.duration_s)
+
+
+@register
 class Release(StepType):
     """Ramp down to zero and open; over once the press reports RELEASED."""
 
@@ -305,6 +336,7 @@ __all__ = [
     "Ramp",
     "Setpoint",
     "Hold",
+    "HoldGap",
     "Release",
     "Repeat",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from ..bounds import DIE_AREA_MM2, RAMP_RATE_MPA_S
 from ..clock import Clock
 from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
-from ..press import FaultCode, Identity, Press, Sample
+from ..press import Capabilities, FaultCode, Identity, Press, Sample
 from ..urls import PressURL
 from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
 from .cycler import CyclerSink
@@ -76,6 +76,8 @@ class SimClock:
 
 class SimPress(Press):
     """A simulated press: catalogue press + specimen, reference firmware, virtual time."""
+
+    capabilities = Capabilities(constant_gap=True)
 
     def __init__(
         self,

@@ -1,0 +1,95 @@
+"""The constant-gap step (``hold_gap``): the ram is held, the pressure follows the cell.
+
+Judged by the stack-pressure swing and the ram travel at the held gap, and, on a repeat, by
+the cell's growth from cycle to cycle (ram position at each iteration boundary).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import presshil
+from presshil.device.server import start_server
+from presshil.errors import ConfigError, ProtocolError
+from presshil.metrics import evaluate_cycles
+from presshil.protocol import load_protocol, parse_protocol
+from presshil.runner import run
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def gap_run():
+    """Three 2 h charge/discharge cycles at a held gap on the default simulated press."""
+    return run(load_protocol(DATA / "gap-cycling.toml"), presshil.open_press("sim://?seed=1"))
+
+
+def test_a_held_gap_is_judged_on_the_stack_pressure_swing_and_the_ram(gap_run) -> None:
+    assert gap_run.status == "passed", gap_run.failed_verdicts()
+    by = {(v.step, v.criterion): v for v in gap_run.verdicts}
+    swing = by[("discharge", "max_pressure_swing_mpa")]
+    # the breathing cell swings the pressure by MPa at a fixed gap, never by 0
+    assert 0.5 < swing.value < 10.0 and "at a held gap" in swing.detail
+    # the ram really is held: well under a micrometre of travel while the pressure moves
+    assert by[("charge", "max_dilatometry_um")].value < 1.0
+    trace = gap_run.trace
+    cycles = gap_run.step_record("cycles")
+    inside = trace.window(cycles.t_start_s, cycles.t_end_s)
+    assert inside.pressure.max() - inside.pressure.min() > 0.5
+    assert inside.position.max() - inside.position.min() < 0.002  # mm
+
+
+def test_cycle_growth_is_judged_on_the_repeat(gap_run) -> None:
+    by = {(v.step, v.criterion): v for v in gap_run.verdicts}
+    growth = by[("cycles", "max_growth_per_cycle_um")]
+    irreversible = by[("cycles", "max_irreversible_growth_um")]
+    assert math.isfinite(growth.value) and abs(growth.value) < 1.0
+    assert "over 3 iteration(s)" in irreversible.detail
+
+
+def test_growth_metrics_by_hand() -> None:
+    # ram at the iteration boundaries: +2 µm per cycle, 1 µm given back at the end
+    [slope, total] = evaluate_cycles(
+        "cycles", {"max_growth_per_cycle_um": 1.0, "max_irreversible_growth_um": 10.0},
+        [0.100, 0.102, 0.104, 0.105])
+    assert slope.value == pytest.approx(1.7, abs=1e-9) and not slope.passed
+    assert total.value == pytest.approx(5.0) and total.passed
+    [missing] = evaluate_cycles("cycles", {"max_growth_per_cycle_um": 1.0}, [math.nan, math.nan])
+    assert not missing.passed and "no ram position" in missing.detail
+
+
+def _text(extra: str) -> str:
+    return (DATA / "gap-cycling.toml").read_text() + extra
+
+
+def test_a_hold_without_a_pressure_after_a_held_gap_is_refused() -> None:
+    text = _text('\n[[steps]]\ntype = "hold"\nduration_s = 10\n')
+    text = text.replace('[[steps]]\ntype = "release"\nlabel = "release"\nrate_mpa_s = 2.0\n', "")
+    with pytest.raises(ProtocolError, match="hold"):
+        parse_protocol(text)
+
+
+def test_cycle_keys_belong_on_a_repeat_and_gap_keys_on_a_held_gap() -> None:
+    bad = (DATA / "gap-cycling.toml").read_text().replace(
+        "expect = { max_dilatometry_um = 50.0 }", "expect = { max_pressure_swing_mpa = 1.0 }")
+    with pytest.raises(ProtocolError, match="does not apply to a hold step"):
+        parse_protocol(bad)
+    bad = (DATA / "gap-cycling.toml").read_text().replace(
+        "expect = { max_pressure_swing_mpa = 10.0 }\n\n[[steps]]",
+        "expect = { max_growth_per_cycle_um = 1.0 }\n\n[[steps]]")
+    with pytest.raises(ProtocolError, match="does not apply to a hold_gap step"):
+        parse_protocol(bad)
+
+
+def test_a_press_that_cannot_hold_a_gap_is_refused_before_anything_is_commanded() -> None:
+    with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
+        press = presshil.open_press(f"modbus+tcp://{server.endpoints['modbus_tcp']}")
+        try:
+            with pytest.raises(ConfigError, match=r"step 2\.0 \(hold_gap\) needs a press that can hold"):
+                run(load_protocol(DATA / "gap-cycling.toml"), press)
+            assert press.read().setpoint_mpa == 0.0  # nothing was commanded
+        finally:
+            press.close()
