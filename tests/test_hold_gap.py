@@ -93,3 +93,15 @@ def test_a_press_that_cannot_hold_a_gap_is_refused_before_anything_is_commanded(
             assert press.read().setpoint_mpa == 0.0  # nothing was commanded
         finally:
             press.close()
+
+
+def test_dilatometry_and_swing_by_hand() -> None:
+    from presshil.metrics import Segment, evaluate
+
+    seg = Segment("hold_gap", t=[1.0, 2.0, 3.0], setpoint=[15.0] * 3, pressure=[15.0, 16.5, 14.8],
+                  channels=[], target_mpa=15.0, start_mpa=15.0,
+                  position=__import__("numpy").array([0.1000, 0.1003, 0.1001]))
+    ram = evaluate("g", "max_dilatometry_um", 0.5, seg)
+    assert ram.value == pytest.approx(0.3) and ram.passed and ram.t_s == 2.0
+    swing = evaluate("g", "max_pressure_swing_mpa", 1.5, seg)
+    assert swing.value == pytest.approx(1.7) and not swing.passed

@@ -458,7 +458,16 @@ def test_single_sample_fails_where_two_are_needed(key):
     assert not v.passed and "need at least 2" in v.detail
 
 
-@pytest.mark.parametrize("key", sorted(set(EXPECT_KEYS) - NEEDS_TWO))
+NEEDS_POSITION = {"max_dilatometry_um"}
+
+
+@pytest.mark.parametrize("key", sorted(NEEDS_POSITION))
+def test_position_metrics_are_not_judged_without_a_ram_position(key):
+    v = evaluate("s", key, 1e9, empty_segment(_kind(key), 5))
+    assert not v.passed and "no ram position" in v.detail
+
+
+@pytest.mark.parametrize("key", sorted(set(EXPECT_KEYS) - NEEDS_TWO - NEEDS_POSITION))
 def test_single_sample_is_judged_where_one_suffices(key):
     limit = 1e9 if EXPECT_KEYS[key].comparison == "max" else 0.0
     v = evaluate("s", key, limit, empty_segment(_kind(key), 1), band_mpa=0.5)
@@ -505,7 +514,7 @@ def test_segment_from_trace():
 
 
 def test_registry_is_complete_and_consistent():
-    step_types = {"ramp", "hold", "release", "step"}
+    step_types = {"ramp", "hold", "release", "step", "hold_gap"}
     for key, spec in EXPECT_KEYS.items():
         assert spec.comparison in ("max", "min"), key
         assert spec.applies_to and spec.applies_to <= step_types, key

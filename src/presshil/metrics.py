@@ -584,7 +584,7 @@ def _residual(seg: Segment, settle_s: float, band: float | None) -> _Measured:
 
 
 def _positions(seg: Segment, settle_s: float) -> tuple[np.ndarray, np.ndarray]:
-    mask = _window(seg, settle_s)
+    mask = _window(seg, settle_s, need=1)
     if seg.position is None or not np.all(np.isfinite(seg.position[mask])):
         raise _Unjudgeable("the press reports no ram position")
     return seg.t[mask], seg.position[mask]
@@ -599,7 +599,7 @@ def _dilatometry(seg: Segment, settle_s: float, band: float | None) -> _Measured
 
 
 def _swing(seg: Segment, settle_s: float, band: float | None) -> _Measured:
-    mask = _window(seg, settle_s)
+    mask = _window(seg, settle_s, need=1)
     p, t = seg.pressure[mask], seg.t[mask]
     i_lo, i_hi = int(np.argmin(p)), int(np.argmax(p))
     return _Measured(float(p[i_hi] - p[i_lo]),
