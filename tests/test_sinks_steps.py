@@ -153,7 +153,7 @@ type = "ramp"''',
 
 
 def test_every_step_type_has_a_behaviour_and_repeat_durations_match_unrolled() -> None:
-    assert set(registered_tags()) == {"ramp", "hold", "release", "step", "repeat"}
+    assert set(registered_tags()) == {"ramp", "hold", "hold_gap", "release", "step", "repeat"}
     proto = load_protocol(ROOT / "protocols" / "cycling-hold-50mpa.toml")
     rate = proto.limits.max_rate_mpa_s
     for step in proto.steps:

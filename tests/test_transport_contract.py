@@ -3,6 +3,8 @@ protocol on pseudo-terminals, all served by one virtual-press subprocess for the
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from press_contract import DIE_AREA_MM2, PressContract, wait
 
@@ -84,6 +86,10 @@ def test_three_wires_drive_one_press(server, connections) -> None:
     line.stop()
     assert wait(tcp, 0.1).faulted
     rtu.reset()
+    # the served firmware applies a command on its next tick: allow it a bounded moment
+    deadline = time.monotonic() + 1.0
+    while line.read().faulted and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not line.read().faulted
 
 

@@ -139,7 +139,7 @@ def test_stop_refused_without_the_token_and_with_it_ends_the_run_with_exit_3(chr
     with Store(tmp_path / "r.sqlite") as store:
         (info,) = store.list_runs()
         assert info.status == "aborted" and info.n_samples > 0
-        assert any(e.kind == "abort" and "STOP" in e.message for e in store.events(info.id))
+        assert any(e.kind == "stopped" and "STOP" in e.message for e in store.events(info.id))
 
 
 def test_an_operator_prompt_is_acknowledged_from_the_page(chromium):

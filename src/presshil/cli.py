@@ -209,7 +209,7 @@ def _looks_like_suite(path: Path) -> bool:
         return True
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return False  # load_protocol reports the problem
     return "steps" not in data and bool({"force_verification", "safety", "step_response"} & set(data))
 
