@@ -10,7 +10,9 @@ the press ends in a safe state and what was measured is kept.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -30,6 +32,7 @@ from .status import RunStatus
 from .steps import behaviour
 
 if TYPE_CHECKING:
+    from .resume import ResumePoint
     from .store import Store
 
 #: status of a run, as stored in the results store (kept for callers that compare strings)
@@ -58,6 +61,7 @@ class _Execution:
         progress: Callable[[Progress], None] | None,
         timing: RunTiming,
         cancel: threading.Event | None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.protocol = protocol
         self.press = press
@@ -76,7 +80,15 @@ class _Execution:
             max_pressure_mpa=protocol.limits.max_pressure_mpa,
             on_event=self.event,
         )
-        self.setpoint = 0.0
+        #: a resumed run: the time axis goes on from the original start, through the gap
+        self.resume = resume
+        self.t_resume_s = 0.0
+        if resume is not None:
+            self.t_resume_s = resume.now_s()
+            self.sampler.t0 = press.clock.now() - self.t_resume_s
+            # the next deadline is the next slot after now, not the slots of the gap
+            self.sampler._k = int(self.t_resume_s / self.sampler.interval_s)
+        self.setpoint = 0.0 if resume is None else resume.start_setpoint_mpa
         self.events: list[Event] = []
         self.verdicts: list[Verdict] = []
         self.steps: list[StepRecord] = []
@@ -85,6 +97,7 @@ class _Execution:
         self._t_begin = 0.0
         self._columns: RowBuffer | None = None
         self._segment_rows = RowBuffer(self.identity.channel_count)
+        self._cut_step: ResumePoint | None = None
 
     @property
     def wall_clock(self) -> bool:
@@ -151,6 +164,11 @@ class _Execution:
         self._t_begin = self.now()
         self._columns = self._segment_rows if step.expect else None
         self._segment_rows.clear()
+        cut, self._cut_step = self._cut_step, None
+        if cut is not None:  # the step the host was lost in: its time and samples go on
+            self._t_begin = cut.t_step_start_s
+            for row in cut.cut_rows if step.expect else ():
+                self._segment_rows.append(row)
         try:
             b.execute(step, self, name, start)
         finally:
@@ -170,6 +188,10 @@ class _Execution:
             channel_positions_mm=self.identity.channel_positions_mm,
         )
         verdicts = evaluate_all(name, dict(step.expect), segment)
+        if cut is not None:
+            from .resume import gap_note
+
+            verdicts = [_with_detail(v, gap_note(cut, self.t_resume_s)) for v in verdicts]
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, self._t_begin) for v in verdicts]
 
@@ -187,6 +209,14 @@ class _Execution:
             name = step.label or f"{prefix}{j}"
             index = j if top_index is None else top_index
             t_start = self.now()
+            if top_index is None:
+                self.press.check_control()  # nobody took the press over between steps
+                if self.resume is not None:
+                    if j < self.resume.step_index:
+                        continue  # done before the host was lost
+                    if j == self.resume.step_index:
+                        t_start = self.resume.t_step_start_s
+                        self._cut_step = self.resume
             judged = len(out)
             if top_index is None:
                 self.step_label = (name, j, "")
@@ -280,6 +310,7 @@ def run(
     seed: int | None = None,
     timing: RunTiming | None = None,
     keep_trace: bool | None = None,
+    resume: ResumePoint | None = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` and judge it.
 
@@ -294,10 +325,16 @@ def run(
     kind ``stopped`` records why (``cancel.reason`` if the event object has one) and the
     status is ``aborted`` (exit code 3). ``seed`` is recorded only; when not given, the seed
     of a ``sim://…?seed=N`` URL is recorded.
+
+    The run claims the press's control lease first (refused with ``LeaseHeld`` when another
+    master controls the press) and checks between steps that the press is still its own.
+    ``resume`` (from :func:`presshil.resume.plan_resume`) continues a stored run whose host
+    was lost: same run id, steps done are skipped, the gap is recorded as an event.
     """
     timing = timing or RunTiming()
     if seed is None:
         seed = seed_from_url(press.url)
+    token = press.claim_control(resume.token if resume is not None else None)
     # configuration before checks: the rated pressure depends on the die area
     press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
     identity = press.identity
@@ -310,18 +347,26 @@ def run(
         [s for s in (memory,) if s is not None] + list(sinks),
         essential=[store_sink] if store_sink is not None else [],
     )
-    ex = _Execution(protocol, press, fan, progress, timing, cancel)
+    ex = _Execution(protocol, press, fan, progress, timing, cancel, resume)
     watchdog_ms = timing.watchdog_ms
     if watchdog_ms is None:
         watchdog_ms = 1000 if ex.wall_clock else 0
-    fan.start(RunStart(None, protocol, press.url, identity, seed, ex.expected_total_s))
+    run_id = resume.run_id if resume is not None else None
+    fan.start(RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s))
     if store_sink is not None and store_sink.run_id is None:
         raise RuntimeError("the results store did not start the run")
     status = RunStatus.ERROR
     try:
         try:
+            if resume is not None:
+                ex.verdicts.extend(resume.verdicts)  # judged before the gap, already stored
+                _record_gap(ex, resume)
+            if token is not None:
+                ex.event("lease", f"control lease claimed (session token {token})")
+            press.set_on_host_loss(protocol.on_host_loss)
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
-            ex.event("start", f"{protocol.name} on {press.url or identity.model}")
+            if resume is None:
+                ex.event("start", f"{protocol.name} on {press.url or identity.model}")
             ex.run_steps(protocol.steps, "", None, "", ex.verdicts)
             status = RunStatus.PASSED if all(v.passed for v in ex.verdicts) else RunStatus.FAILED
             ex.event("finish", status.value)
@@ -349,6 +394,8 @@ def run(
             _abort(ex, f"internal error: {type(exc).__name__}: {exc}", kind="error")
             raise
     finally:
+        with contextlib.suppress(Exception):  # the link may be gone
+            press.release_control()
         fan.finish(status)
         for broken in fan.failures:
             ex.events.append(Event(None, "sink-error", broken.error))
@@ -365,6 +412,16 @@ def run(
         seed=seed,
         _trace=memory.trace() if memory is not None else None,
         _store=store,
+    )
+
+
+def _record_gap(ex: _Execution, resume: ResumePoint) -> None:
+    """The run goes on after its host was lost: say for how long nothing was sampled."""
+    gap = ex.t_resume_s - resume.last_t_s
+    ex.event(
+        "gap",
+        f"{gap:.3f} s without samples ({resume.last_t_s:.3f}..{ex.t_resume_s:.3f} s): host "
+        f"lost; resumed at step {resume.step_index} by process {os.getpid()}",
     )
 
 

@@ -1,0 +1,227 @@
+"""Taking a run up again after its host was lost (``presshil run --resume RUN_ID``).
+
+A run whose protocol says ``on_host_loss = "hold"`` leaves the press holding its setpoint
+when the host dies. :func:`plan_resume` reads the stored run and works out where it was: the
+top-level steps recorded as ended are done; the next one was cut by the gap. :func:`check_press`
+then compares the press with that point — reads only, the press is left untouched when it
+refuses — and the runner continues the same run id from there (see ``runner.run(resume=…)``).
+
+Where a cut step resumes:
+
+* ``hold`` and ``step``: on the run's time axis, which runs on through the gap, so the step
+  ends when it would have ended had the host stayed (the press held the setpoint meanwhile,
+  and :func:`check_press` checks it still does); a gap longer than what was left ends the
+  step at once.
+* ``ramp`` and ``release``: commanded again to the same target at the same rate; the press
+  continues from the setpoint where it stopped.
+* a ``repeat`` cut by the gap is not resumed (refused with exit code 2).
+
+A step that spans the gap is judged on its samples from both sides of it; its verdicts say
+that the gap was not sampled.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .state import FaultCode, Status
+from .steps import behaviour
+
+if TYPE_CHECKING:
+    from .metrics import Verdict
+    from .press import Press
+    from .protocol import Protocol
+    from .store import RunInfo, Store
+
+#: the press's active setpoint may differ from where the run left it by this much (MPa) …
+SETPOINT_TOLERANCE_MPA = 0.05
+#: … or this fraction of it, whichever is larger
+SETPOINT_TOLERANCE_FRAC = 0.01
+#: a holding press's pressure may differ from its setpoint by this much (MPa) …
+PRESSURE_TOLERANCE_MPA = 0.5
+#: … or this fraction of the setpoint, whichever is larger
+PRESSURE_TOLERANCE_FRAC = 0.05
+#: statuses of a run that may be resumed
+RESUMABLE = ("interrupted",)
+
+_STEP_EVENT = re.compile(r"^(\d+) .* (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
+_TOKEN_EVENT = re.compile(r"session token (\d+)")
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a stored run was when its host was lost, and what the runner needs to go on."""
+
+    run_id: int
+    started_utc: str
+    #: index of the top-level step cut by the gap (== number of steps: all were done)
+    step_index: int
+    #: when that step started, on the run's time axis (s)
+    t_step_start_s: float
+    #: the setpoint the protocol had reached when that step started (MPa)
+    start_setpoint_mpa: float
+    #: time and setpoint of the last stored sample
+    last_t_s: float
+    last_setpoint_mpa: float
+    #: the control-lease session token the run held (None: the press had no lease)
+    token: int | None
+    #: verdicts already stored (steps finished before the gap)
+    verdicts: tuple[Verdict, ...] = ()
+    #: stored samples of the cut step, to judge it on both sides of the gap
+    cut_rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
+
+    def now_s(self) -> float:
+        """The run's time axis now: seconds since the run started (wall clock, UTC)."""
+        started = datetime.fromisoformat(self.started_utc)
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        return max(elapsed, self.last_t_s)
+
+
+def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
+    """Where run ``run_id`` was; :class:`ConfigError` (one line) if it cannot be resumed."""
+    info = store.get_run(run_id)
+    where = f"run {run_id}"
+    if info.status not in RESUMABLE:
+        raise ConfigError(
+            f"{where} is {info.status}: only an interrupted run (its process gone) can be resumed"
+        )
+    if info.protocol_sha256 != protocol.sha256:
+        raise ConfigError(
+            f"{where} ran protocol {info.protocol_name!r} from {info.protocol_source}; "
+            f"{protocol.source} differs from the text stored with the run"
+        )
+    events = store.events(run_id)
+    done = -1
+    t_start = None
+    token = None
+    for ev in events:
+        if ev.kind == "start" and t_start is None:
+            t_start = ev.t or 0.0
+        elif ev.kind == "lease":
+            found = _TOKEN_EVENT.search(ev.message)
+            token = int(found.group(1)) if found else token
+        elif ev.kind == "step":
+            m = _STEP_EVENT.match(ev.message)
+            if m and int(m.group(1)) >= done:
+                done, t_start = int(m.group(1)), float(m.group(4))
+        elif ev.kind in ("abort", "stopped", "finish"):
+            raise ConfigError(f"{where} ended ({ev.kind}: {ev.message}); it cannot be resumed")
+    if t_start is None:
+        raise ConfigError(f"{where} has no start event: it never commanded the press")
+    index = done + 1
+    setpoint = 0.0
+    for step in protocol.steps[:index]:
+        setpoint = behaviour(step).setpoint_after(step, setpoint)
+    if index < len(protocol.steps) and behaviour(protocol.steps[index]).children(
+        protocol.steps[index]
+    ):
+        step = protocol.steps[index]
+        raise ConfigError(
+            f"{where} was cut inside repeat step {step.label or index}: resuming inside a "
+            "repeat is not supported"
+        )
+    last_t, last_sp = t_start, setpoint
+    rows: list[tuple[Any, ...]] = []
+    for row in store.iter_samples(run_id):
+        last_t, last_sp = row[0], row[1]
+        if row[0] >= t_start and index < len(protocol.steps) and protocol.steps[index].expect:
+            rows.append(row)
+    return ResumePoint(
+        run_id=run_id,
+        started_utc=info.started_utc,
+        step_index=index,
+        t_step_start_s=t_start,
+        start_setpoint_mpa=setpoint,
+        last_t_s=last_t,
+        last_setpoint_mpa=last_sp,
+        token=token,
+        verdicts=tuple(store.verdicts(run_id)),
+        cut_rows=tuple(rows),
+    )
+
+
+def check_press(press: Press, protocol: Protocol, point: ResumePoint, info: RunInfo) -> None:
+    """Refuse (:class:`ConfigError`, one line) unless the press is where the run left it.
+
+    Reads only. Checked: no latched fault, die area and soft max as the protocol set them,
+    the host-loss policy, and the active setpoint (and, holding, the pressure) against the
+    last stored sample. The lease is checked when the runner reclaims it with the run's token.
+    """
+    where = f"{press.url}: cannot resume run {point.run_id}: the press does not match it"
+    config = press.read_config()
+    if config is None:
+        raise ConfigError(
+            f"{press.url}: cannot resume run {point.run_id}: this press cannot report its "
+            "configuration (soft max, die area, host-loss policy)"
+        )
+    sample = press.read()
+    if sample.status & Status.FAULT:
+        raise ConfigError(
+            f"{where}: it is in its safe state (fault {_fault_name(sample.fault_code)}, "
+            f"{sample.pressure_mpa:.2f} MPa): it released the cell while the host was away"
+        )
+    _close(where, "die area", config.die_area_mm2, protocol.specimen.die_area_mm2, "mm²")
+    _close(where, "soft max", config.soft_max_mpa, protocol.limits.max_pressure_mpa, "MPa")
+    if config.on_host_loss != protocol.on_host_loss:
+        raise ConfigError(
+            f"{where}: on_host_loss is {config.on_host_loss!r} on the press, "
+            f"{protocol.on_host_loss!r} in the protocol"
+        )
+    if point.step_index >= len(protocol.steps):
+        return
+    step = protocol.steps[point.step_index]
+    sp = sample.setpoint_mpa
+    tol = max(SETPOINT_TOLERANCE_MPA, SETPOINT_TOLERANCE_FRAC * abs(point.last_setpoint_mpa))
+    if step.type in ("ramp", "release"):  # a cut ramp stops between its last sample and target
+        target = behaviour(step).setpoint_after(step, point.start_setpoint_mpa)
+        lo, hi = sorted((point.last_setpoint_mpa, target))
+        ok = lo - tol <= sp <= hi + tol
+        expected = f"{lo:g}..{hi:g} MPa"
+    else:
+        ok = abs(sp - point.last_setpoint_mpa) <= tol
+        expected = f"{point.last_setpoint_mpa:g} ± {tol:g} MPa"
+    if not ok:
+        raise ConfigError(f"{where}: active setpoint {sp:g} MPa, expected {expected}")
+    if step.type in ("hold", "step") and sp > 0:
+        ptol = max(PRESSURE_TOLERANCE_MPA, PRESSURE_TOLERANCE_FRAC * sp)
+        if abs(sample.pressure_mpa - sp) > ptol:
+            raise ConfigError(
+                f"{where}: pressure {sample.pressure_mpa:.3f} MPa, holding {sp:g} ± {ptol:g} MPa"
+            )
+
+
+def _fault_name(code: int) -> str:
+    try:
+        return FaultCode(code).name
+    except ValueError:
+        return str(code)
+
+
+def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
+    if not (math.isfinite(got) and abs(got - want) <= 1e-5 * max(1.0, abs(want))):
+        raise ConfigError(f"{where}: {what} {got:g} {unit} on the press, {want:g} {unit} in the run")
+
+
+def gap_note(point: ResumePoint, t_resume_s: float) -> str:
+    """What a verdict of a step spanning the gap says about it."""
+    return (
+        f"judged on sampled data only: no samples {point.last_t_s:.3f}..{t_resume_s:.3f} s "
+        f"(host lost {t_resume_s - point.last_t_s:.3f} s)"
+    )
+
+
+__all__ = [
+    "PRESSURE_TOLERANCE_FRAC",
+    "PRESSURE_TOLERANCE_MPA",
+    "SETPOINT_TOLERANCE_FRAC",
+    "SETPOINT_TOLERANCE_MPA",
+    "ResumePoint",
+    "check_press",
+    "gap_note",
+    "plan_resume",
+]
