@@ -101,7 +101,7 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
     token = None
     for ev in events:
         if ev.kind == "start" and t_start is None:
-            t_start = ev.t or 0.0
+            t_start = ev.t_s or 0.0
         elif ev.kind == "lease":
             found = _TOKEN_EVENT.search(ev.message)
             token = int(found.group(1)) if found else token
