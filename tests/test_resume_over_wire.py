@@ -7,6 +7,7 @@ SQLite store. Every wait is bounded.
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import sqlite3
@@ -176,7 +177,7 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
     killed_at = time.monotonic()
 
     done = subprocess.run(
-        cli("run", str(proto), "--resume", "1", "--db", str(db), "-q"),
+        cli("run", str(proto), "--resume", "1", "--db", str(db), "-q", "--report", str(tmp_path)),
         capture_output=True,
         text=True,
         timeout=180,
@@ -184,6 +185,11 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resumed at step 1" in done.stdout
+
+    report = json.loads((tmp_path / "run-1.json").read_text())
+    (gap_in_report,) = report["gaps"]
+    assert report["status"] == "passed" and gap_in_report["length_s"] >= 3.0
+    assert (tmp_path / "run-1.png").stat().st_size > 0
 
     store = Store.open_for_reading(db)
     try:
@@ -196,6 +202,7 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
         gap_s = float(gap.message.split(" s ", 1)[0])
         assert gap_s >= 3.0  # at least the time the press spent alone
         assert gap_s < 3.0 + (time.monotonic() - killed_at) + 10.0
+        assert abs(gap_s - gap_in_report["length_s"]) < 1e-2
         steps = [e.message.split()[:3] for e in events if e.kind == "step"]
         assert steps == [["0", "up", "ramp"], ["1", "hold", "hold"], ["2", "down", "release"]]
         (verdict,) = store.verdicts(1)

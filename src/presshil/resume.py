@@ -26,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
@@ -207,6 +208,40 @@ def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
         raise ConfigError(f"{where}: {what} {got:g} {unit} on the press, {want:g} {unit} in the run")
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of a resumed run without samples: the host was lost (seconds, run axis)."""
+
+    t_start_s: float
+    t_end_s: float
+
+    @property
+    def length_s(self) -> float:
+        """How long nothing was sampled."""
+        return self.t_end_s - self.t_start_s
+
+
+_GAP_EVENT = re.compile(r"without samples \((-?[\d.]+)\.\.(-?[\d.]+) s\)")
+
+
+def gap_message(t_start_s: float, t_end_s: float, step_index: int, pid: int) -> str:
+    """The message of a ``gap`` event (read back by :func:`gaps`)."""
+    return (
+        f"{t_end_s - t_start_s:.3f} s without samples ({t_start_s:.3f}..{t_end_s:.3f} s): "
+        f"host lost; resumed at step {step_index} by process {pid}"
+    )
+
+
+def gaps(events: Iterable[Any]) -> list[Gap]:
+    """The gaps recorded among a run's events (``kind == "gap"``), in order."""
+    out = []
+    for ev in events:
+        m = _GAP_EVENT.search(ev.message) if ev.kind == "gap" else None
+        if m:
+            out.append(Gap(float(m.group(1)), float(m.group(2))))
+    return out
+
+
 def gap_note(point: ResumePoint, t_resume_s: float) -> str:
     """What a verdict of a step spanning the gap says about it."""
     return (
@@ -216,6 +251,9 @@ def gap_note(point: ResumePoint, t_resume_s: float) -> str:
 
 
 __all__ = [
+    "Gap",
+    "gap_message",
+    "gaps",
     "PRESSURE_TOLERANCE_FRAC",
     "PRESSURE_TOLERANCE_MPA",
     "SETPOINT_TOLERANCE_FRAC",

@@ -417,12 +417,9 @@ def run(
 
 def _record_gap(ex: _Execution, resume: ResumePoint) -> None:
     """The run goes on after its host was lost: say for how long nothing was sampled."""
-    gap = ex.t_resume_s - resume.last_t_s
-    ex.event(
-        "gap",
-        f"{gap:.3f} s without samples ({resume.last_t_s:.3f}..{ex.t_resume_s:.3f} s): host "
-        f"lost; resumed at step {resume.step_index} by process {os.getpid()}",
-    )
+    from .resume import gap_message
+
+    ex.event("gap", gap_message(resume.last_t_s, ex.t_resume_s, resume.step_index, os.getpid()))
 
 
 def _disarm_if_released(ex: _Execution, watchdog_ms: int) -> None:
