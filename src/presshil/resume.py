@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .metrics import Verdict
     from .press import Press
     from .protocol import Protocol
-    from .store import RunInfo, Store
+    from .store import Store
 
 #: the press's active setpoint may differ from where the run left it by this much (MPa) …
 SETPOINT_TOLERANCE_MPA = 0.05
@@ -146,7 +146,7 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
     )
 
 
-def check_press(press: Press, protocol: Protocol, point: ResumePoint, info: RunInfo) -> None:
+def check_press(press: Press, protocol: Protocol, point: ResumePoint) -> None:
     """Refuse (:class:`ConfigError`, one line) unless the press is where the run left it.
 
     Reads only. Checked: no latched fault, die area and soft max as the protocol set them,

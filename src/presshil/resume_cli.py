@@ -41,7 +41,7 @@ def resume_cmd(
             device = open_press(url)
             try:
                 _same_press(info.identity, device.identity, url, run_id)
-                check_press(device, proto, point, info)
+                check_press(device, proto, point)
                 gap_s = point.now_s() - point.last_t_s
                 out.print(
                     f"[bold]{proto.name}[/] run {run_id} resumed at step {point.step_index} "

@@ -376,13 +376,13 @@ def run(
             _abort(ex, f"stopped: {exc}", kind="stopped")
         except SupervisionAbort as exc:
             status = RunStatus.ABORTED
-            _abort(ex, str(exc))
+            _abort(ex, _who(ex, str(exc)))
         except SafetyAbort as exc:
             status = RunStatus.ABORTED
             _abort(ex, f"safety: {exc}")
         except DeviceFault as exc:
             status = RunStatus.ABORTED
-            _abort(ex, f"device fault: {exc}")
+            _abort(ex, _who(ex, f"device fault: {exc}"))
         except PressError as exc:
             status = RunStatus.ABORTED
             _abort(ex, f"{type(exc).__name__}: {exc}")
@@ -413,6 +413,18 @@ def run(
         _trace=memory.trace() if memory is not None else None,
         _store=store,
     )
+
+
+def _who(ex: _Execution, message: str) -> str:
+    """``message``, and who took the press over if that is why the run stops (the lease
+    names the master that stopped the press or changed its setpoint or limits)."""
+    if "behind this run's back" in message or "stopped by" in message or "lease" in message:
+        return message  # already the lease's own words
+    try:
+        ex.press.check_control()
+    except Exception as exc:  # noqa: BLE001 - the reason is a bonus; the link may be gone
+        return f"{message}; {exc}" if isinstance(exc, PressError) else message
+    return message
 
 
 def _record_gap(ex: _Execution, resume: ResumePoint) -> None:
