@@ -290,3 +290,22 @@ def test_a_stop_from_another_master_ends_the_run_saying_who_stopped_it() -> None
             assert result.status is RunStatus.ABORTED
             assert f"the press was stopped by modbus tcp {here[0]}:{here[1]}" in result.abort_reason
             assert press.read_config().lease_holder == ""  # the run gave its lease up
+
+
+def test_hold_on_a_press_that_cannot_hold_is_bad_input_before_anything_runs() -> None:
+    from presshil.press import Press
+
+    press = open_press("sim://")
+    press.__class__ = type("NoHold", (type(press),), {"set_on_host_loss": Press.set_on_host_loss})
+    with pytest.raises(ProtocolError, match="resume.toml: on_host_loss = 'hold': .* releases"):
+        run(protocol("hold"), press)
+    assert press.read().setpoint_mpa == 0.0  # never commanded
+
+
+def test_a_simulated_run_sets_the_protocols_policy_on_the_press() -> None:
+    press = open_press("sim://")
+    result = run(protocol("hold"), press)
+    assert result.status is RunStatus.PASSED
+    assert press.read_config().on_host_loss == "hold"
+    run(protocol("release"), press)
+    assert press.read_config().on_host_loss == "release"

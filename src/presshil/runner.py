@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import DeviceFault, PressError, SafetyAbort
+from .errors import CapabilityError, DeviceFault, PressError, ProtocolError, SafetyAbort
 from .metrics import Segment, Verdict, evaluate_all
 from .press import Press
 from .protocol import Protocol
@@ -335,26 +335,32 @@ def run(
     if seed is None:
         seed = seed_from_url(press.url)
     token = press.claim_control(resume.token if resume is not None else None)
-    # configuration before checks: the rated pressure depends on the die area
-    press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
-    identity = press.identity
-    protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
-    store_sink = StoreSink(store) if store is not None else None
-    if keep_trace is None:
-        keep_trace = store is None
-    memory = MemorySink() if keep_trace else None
-    fan = FanOut(
-        [s for s in (memory,) if s is not None] + list(sinks),
-        essential=[store_sink] if store_sink is not None else [],
-    )
-    ex = _Execution(protocol, press, fan, progress, timing, cancel, resume)
-    watchdog_ms = timing.watchdog_ms
-    if watchdog_ms is None:
-        watchdog_ms = 1000 if ex.wall_clock else 0
-    run_id = resume.run_id if resume is not None else None
-    fan.start(RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s))
-    if store_sink is not None and store_sink.run_id is None:
-        raise RuntimeError("the results store did not start the run")
+    try:
+        # configuration before checks: the rated pressure depends on the die area
+        press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
+        identity = press.identity
+        protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
+        _set_on_host_loss(press, protocol)
+        store_sink = StoreSink(store) if store is not None else None
+        if keep_trace is None:
+            keep_trace = store is None
+        memory = MemorySink() if keep_trace else None
+        fan = FanOut(
+            [s for s in (memory,) if s is not None] + list(sinks),
+            essential=[store_sink] if store_sink is not None else [],
+        )
+        ex = _Execution(protocol, press, fan, progress, timing, cancel, resume)
+        watchdog_ms = timing.watchdog_ms
+        if watchdog_ms is None:
+            watchdog_ms = 1000 if ex.wall_clock else 0
+        run_id = resume.run_id if resume is not None else None
+        fan.start(RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s))
+        if store_sink is not None and store_sink.run_id is None:
+            raise RuntimeError("the results store did not start the run")
+    except BaseException:
+        with contextlib.suppress(Exception):  # never commanded: give the press back
+            press.release_control()
+        raise
     status = RunStatus.ERROR
     try:
         try:
@@ -363,7 +369,6 @@ def run(
                 _record_gap(ex, resume)
             if token is not None:
                 ex.event("lease", f"control lease claimed (session token {token})")
-            press.set_on_host_loss(protocol.on_host_loss)
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
             if resume is None:
                 ex.event("start", f"{protocol.name} on {press.url or identity.model}")
@@ -413,6 +418,15 @@ def run(
         _trace=memory.trace() if memory is not None else None,
         _store=store,
     )
+
+
+def _set_on_host_loss(press: Press, protocol: Protocol) -> None:
+    """The protocol's loss-of-host policy on the press; a press that cannot hold is bad input
+    for a protocol that asks it to (nothing else is commanded)."""
+    try:
+        press.set_on_host_loss(protocol.on_host_loss)
+    except CapabilityError as exc:
+        raise ProtocolError(f"{protocol.source}: on_host_loss = 'hold': {exc}") from None
 
 
 def _who(ex: _Execution, message: str) -> str:
