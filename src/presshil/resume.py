@@ -14,7 +14,10 @@ Where a cut step resumes:
   step at once.
 * ``ramp`` and ``release``: commanded again to the same target at the same rate; the press
   continues from the setpoint where it stopped.
-* a ``repeat`` cut by the gap is not resumed (refused with exit code 2).
+* a top-level ``repeat`` (with ``on_host_loss = "hold"`` the runner records an
+  ``iteration`` event as each of its iterations starts, with the worst verdicts so far): the
+  iterations before the cut one keep their judgement, the cut iteration runs again from its
+  start. A repeat cut in a run without those events is refused (exit code 2).
 
 A step that spans the gap is judged on its samples from both sides of it; its verdicts say
 that the gap was not sampled.
@@ -22,11 +25,13 @@ that the gap was not sampled.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
@@ -50,6 +55,7 @@ PRESSURE_TOLERANCE_FRAC = 0.05
 #: statuses of a run that may be resumed
 RESUMABLE = ("interrupted",)
 
+_ITERATION_EVENT = re.compile(r"^(\d+) (\d+)/(\d+) started; worst so far: (.*)$")
 _STEP_EVENT = re.compile(r"^(\d+) .* (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 _TOKEN_EVENT = re.compile(r"session token (\d+)")
 
@@ -75,6 +81,10 @@ class ResumePoint:
     verdicts: tuple[Verdict, ...] = ()
     #: stored samples of the cut step, to judge it on both sides of the gap
     cut_rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
+    #: the cut step is a repeat: the iteration (1-based) to run again, 0 otherwise …
+    iteration: int = 0
+    #: … and its worst verdicts over the iterations before, with their iteration
+    repeat_worst: tuple[tuple[Verdict, int], ...] = ()
 
     def now_s(self) -> float:
         """The run's time axis now: seconds since the run started (wall clock, UTC)."""
@@ -100,6 +110,7 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
     done = -1
     t_start = None
     token = None
+    iterations: dict[int, tuple[int, str]] = {}
     for ev in events:
         if ev.kind == "start" and t_start is None:
             t_start = ev.t_s or 0.0
@@ -110,6 +121,10 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
             m = _STEP_EVENT.match(ev.message)
             if m and int(m.group(1)) >= done:
                 done, t_start = int(m.group(1)), float(m.group(4))
+        elif ev.kind == "iteration":
+            it = _ITERATION_EVENT.match(ev.message)
+            if it:
+                iterations[int(it.group(1))] = (int(it.group(2)), it.group(4))
         elif ev.kind in ("abort", "stopped", "finish"):
             raise ConfigError(f"{where} ended ({ev.kind}: {ev.message}); it cannot be resumed")
     if t_start is None:
@@ -118,19 +133,27 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
     setpoint = 0.0
     for step in protocol.steps[:index]:
         setpoint = behaviour(step).setpoint_after(step, setpoint)
+    iteration, worst = 0, ()
     if index < len(protocol.steps) and behaviour(protocol.steps[index]).children(
         protocol.steps[index]
     ):
         step = protocol.steps[index]
-        raise ConfigError(
-            f"{where} was cut inside repeat step {step.label or index}: resuming inside a "
-            "repeat is not supported"
-        )
+        if index not in iterations:
+            raise ConfigError(
+                f"{where} was cut inside repeat step {step.label or index}, which recorded no "
+                "iterations (on_host_loss was not \"hold\"): it cannot be resumed"
+            )
+        iteration, worst_json = iterations[index]
+        worst = _worst_from_json(worst_json)
+        if iteration > 1:  # every iteration starts where the first one left the setpoint
+            setpoint = behaviour(step).setpoint_after(step, setpoint)
     last_t, last_sp = t_start, setpoint
     rows: list[tuple[Any, ...]] = []
     for row in store.iter_samples(run_id):
         last_t, last_sp = row[0], row[1]
-        if row[0] >= t_start and index < len(protocol.steps) and protocol.steps[index].expect:
+        if row[0] >= t_start and not iteration and index < len(protocol.steps) and (
+            protocol.steps[index].expect
+        ):
             rows.append(row)
     return ResumePoint(
         run_id=run_id,
@@ -143,7 +166,33 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
         token=token,
         verdicts=tuple(store.verdicts(run_id)),
         cut_rows=tuple(rows),
+        iteration=iteration,
+        repeat_worst=worst,
     )
+
+
+def iteration_message(index: int, k: int, count: int, worst: Mapping[Any, tuple[Any, int]]) -> str:
+    """The message of an ``iteration`` event: iteration ``k`` of ``count`` of top-level step
+    ``index`` starts, and the worst verdicts of the iterations before (JSON)."""
+    judged = [[dataclasses.asdict(v), cycle] for v, cycle in worst.values()]
+    return f"{index} {k}/{count} started; worst so far: {json.dumps(judged)}"
+
+
+def _worst_from_json(text: str) -> tuple[tuple[Verdict, int], ...]:
+    from .metrics import Verdict
+
+    return tuple((Verdict(**fields), int(cycle)) for fields, cycle in json.loads(text))
+
+
+def _visited(steps: Iterable[Any], start_mpa: float) -> list[float]:
+    """Every setpoint a pass of ``steps`` commands, from ``start_mpa`` (nested repeats once)."""
+    out = [start_mpa]
+    for step in steps:
+        inner = behaviour(step).children(step)
+        out.extend(_visited(inner, out[-1])[1:] if inner else [
+            behaviour(step).setpoint_after(step, out[-1])
+        ])
+    return out
 
 
 def check_press(press: Press, protocol: Protocol, point: ResumePoint) -> None:
@@ -178,9 +227,12 @@ def check_press(press: Press, protocol: Protocol, point: ResumePoint) -> None:
     step = protocol.steps[point.step_index]
     sp = sample.setpoint_mpa
     tol = max(SETPOINT_TOLERANCE_MPA, SETPOINT_TOLERANCE_FRAC * abs(point.last_setpoint_mpa))
-    if step.type in ("ramp", "release"):  # a cut ramp stops between its last sample and target
-        target = behaviour(step).setpoint_after(step, point.start_setpoint_mpa)
-        lo, hi = sorted((point.last_setpoint_mpa, target))
+    if step.type in ("ramp", "release", "repeat"):
+        # a cut ramp stops between its last sample and its target (in a repeat: any target)
+        visited = _visited([step] if step.type != "repeat" else step.steps,
+                           point.start_setpoint_mpa)
+        lo = min(point.last_setpoint_mpa, *visited[1:])
+        hi = max(point.last_setpoint_mpa, *visited[1:])
         ok = lo - tol <= sp <= hi + tol
         expected = f"{lo:g}..{hi:g} MPa"
     else:
@@ -254,6 +306,7 @@ __all__ = [
     "Gap",
     "gap_message",
     "gaps",
+    "iteration_message",
     "PRESSURE_TOLERANCE_FRAC",
     "PRESSURE_TOLERANCE_MPA",
     "SETPOINT_TOLERANCE_FRAC",

@@ -98,6 +98,7 @@ class _Execution:
         self._columns: RowBuffer | None = None
         self._segment_rows = RowBuffer(self.identity.channel_count)
         self._cut_step: ResumePoint | None = None
+        self._cut_repeat: ResumePoint | None = None
 
     @property
     def wall_clock(self) -> bool:
@@ -216,7 +217,10 @@ class _Execution:
                         continue  # done before the host was lost
                     if j == self.resume.step_index:
                         t_start = self.resume.t_step_start_s
-                        self._cut_step = self.resume
+                        if self.resume.iteration:
+                            self._cut_repeat = self.resume
+                        else:
+                            self._cut_step = self.resume
             judged = len(out)
             if top_index is None:
                 self.step_label = (name, j, "")
@@ -247,9 +251,20 @@ class _Execution:
     ) -> None:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
-        seen = 0
+        seen = first = 0
+        # a top-level repeat that may be resumed records where it is at each iteration
+        checkpoints = iteration == "" and self.protocol.on_host_loss == "hold"
+        cut, self._cut_repeat = self._cut_repeat, None
+        if cut is not None:  # resumed: the cut iteration runs again, those before are judged
+            first = cut.iteration - 1
+            worst = {(v.step, v.criterion): (v, c) for v, c in cut.repeat_worst}
+            seen = max((c for _, c in worst.values()), default=0)
         try:
-            for k in range(step.count):
+            for k in range(first, step.count):
+                if checkpoints:
+                    from .resume import iteration_message
+
+                    self.event("iteration", iteration_message(index, k + 1, step.count, worst))
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
                 inner: list[Verdict] = []
@@ -264,7 +279,13 @@ class _Execution:
         finally:
             of = f"{step.count}" if seen == step.count else f"the {seen} judged of {step.count}"
             for v, cycle in worst.values():
-                out.append(_with_detail(v, f"worst of {of} iterations: iteration {cycle}"))
+                v = _with_detail(v, f"worst of {of} iterations: iteration {cycle}")
+                if cut is not None:
+                    from .resume import gap_note
+
+                    v = _with_detail(v, f"{gap_note(cut, self.t_resume_s)}; iteration "
+                                        f"{cut.iteration} was run again after the gap")
+                out.append(v)
 
 
 def _shift(v: Verdict, dt: float) -> Verdict:
