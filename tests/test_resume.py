@@ -16,7 +16,7 @@ from presshil.device.server import start_server
 from presshil.errors import ConfigError, ProtocolError
 from presshil.metrics import Verdict
 from presshil.protocol import parse_protocol
-from presshil.resume import ResumePoint, check_press, gaps, plan_resume
+from presshil.resume import ResumePoint, check_press, gaps, iteration_message, plan_resume
 from presshil.runner import run
 from presshil.sinks import Event
 from presshil.status import RunStatus
@@ -171,11 +171,31 @@ def test_what_cannot_be_resumed_is_one_line(tmp_path: Path, events, status, othe
     assert "\n" not in str(exc.value)
 
 
-def test_a_run_cut_inside_a_repeat_is_refused(tmp_path: Path) -> None:
+def test_a_repeat_without_recorded_iterations_is_refused(tmp_path: Path) -> None:
     proto = protocol(middle="repeat")
     db = stored_run(tmp_path, proto, RAMPED, t_end_s=3.0)
-    with Store(db) as store, pytest.raises(ConfigError, match="inside repeat step middle"):
+    with Store(db) as store, pytest.raises(
+        ConfigError, match="inside repeat step middle, which recorded no iterations"
+    ):
         plan_resume(store, 1, proto)
+
+
+def test_a_run_cut_inside_a_repeat_runs_the_cut_iteration_again(tmp_path: Path) -> None:
+    proto = protocol(middle="repeat")
+    worst = {("middle.0", "c"): (Verdict("middle.0", "c", 0.2, 1.0, "MPa", True, ""), 1)}
+    events = [
+        *RAMPED,
+        (1.2, "iteration", iteration_message(1, 1, 3, {})),
+        (3.2, "iteration", iteration_message(1, 2, 3, worst)),
+    ]
+    db = stored_run(tmp_path, proto, events, t_end_s=4.0)
+    with Store(db) as store:
+        point = plan_resume(store, 1, proto)
+    assert (point.step_index, point.iteration) == (1, 2)
+    assert point.t_step_start_s == pytest.approx(1.2)  # the repeat's start
+    assert point.start_setpoint_mpa == 20.0  # where an iteration starts (after the body)
+    assert point.repeat_worst == ((worst[("middle.0", "c")][0], 1),)
+    assert point.cut_rows == ()
 
 
 def test_a_resumed_run_keeps_its_id_and_numbers_samples_on(tmp_path: Path) -> None:

@@ -60,6 +60,51 @@ rate_mpa_s = 20
 """
 
 
+CYCLING = """
+name = "cycling, shortened"
+on_host_loss = "hold"
+
+[specimen]
+die_diameter_mm = 10
+
+[limits]
+max_pressure_mpa = 60
+max_rate_mpa_s = 50
+
+[sampling]
+rate_hz = 20
+
+[[steps]]
+type = "ramp"
+label = "up"
+to_mpa = 10
+rate_mpa_s = 20
+
+[[steps]]
+type = "repeat"
+label = "cycles"
+count = 6
+
+[[steps.steps]]
+type = "step"
+label = "high"
+to_mpa = 20
+duration_s = 1.5
+expect = { max_steady_state_error_mpa = 1.0 }
+
+[[steps.steps]]
+type = "step"
+label = "low"
+to_mpa = 10
+duration_s = 1.5
+
+[[steps]]
+type = "release"
+label = "down"
+rate_mpa_s = 20
+"""
+
+
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "presshil.cli", *args]
 
@@ -140,9 +185,11 @@ def stored(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def start_and_kill_mid_hold(tmp_path: Path, url: str, policy: str) -> tuple[Path, Path]:
+def start_and_kill_mid_hold(
+    tmp_path: Path, url: str, policy: str, text: str = PROTOCOL
+) -> tuple[Path, Path]:
     proto = tmp_path / f"{policy}.toml"
-    proto.write_text(PROTOCOL.format(policy=policy))
+    proto.write_text(text.format(policy=policy) if text is PROTOCOL else text)
     db = tmp_path / "results.sqlite"
     runner = subprocess.Popen(
         cli("run", str(proto), "--press", url, "--db", str(db), "-q"),
@@ -244,3 +291,33 @@ def test_with_release_the_cell_drops_and_resume_is_refused_leaving_the_press_unt
     assert "does not match" in message and "safe state" in message
     assert read_press(served)["generation"] == before["generation"]  # nothing written
     assert stored(db, "SELECT status FROM runs") == [("interrupted",)]
+
+
+def test_a_host_killed_mid_cycling_resumes_at_the_cut_iteration(tmp_path: Path, served: str) -> None:
+    proto, db = start_and_kill_mid_hold(tmp_path, served, "hold", CYCLING)
+    time.sleep(2.0)
+    assert read_press(served)["host_lost"] == 1
+    done = subprocess.run(
+        cli("run", str(proto), "--resume", "1", "--db", str(db), "-q"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    store = Store.open_for_reading(db)
+    try:
+        assert store.get_run(1).status == "passed"
+        events = store.events(1)
+        started = [e.message.split()[1] for e in events if e.kind == "iteration"]
+        gap_at = [e.kind for e in events].index("gap")
+        before = [e.message.split()[1] for e in events[:gap_at] if e.kind == "iteration"]
+        after = [e.message.split()[1] for e in events[gap_at:] if e.kind == "iteration"]
+        assert before and after[0] == before[-1]  # the cut iteration runs again …
+        assert after[-1] == "6/6" and len(set(started)) == 6  # … and none is skipped
+        (verdict,) = store.verdicts(1)
+        assert verdict.passed and verdict.step == "high"
+        assert "worst of 6 iterations" in verdict.detail
+        assert f"iteration {after[0].split('/')[0]} was run again after the gap" in verdict.detail
+    finally:
+        store.close()
