@@ -225,6 +225,7 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
 
     done = subprocess.run(
         cli("run", str(proto), "--resume", "1", "--db", str(db), "-q", "--report", str(tmp_path)),
+        check=False,
         capture_output=True,
         text=True,
         timeout=180,
@@ -280,6 +281,7 @@ def test_with_release_the_cell_drops_and_resume_is_refused_leaving_the_press_unt
 
     refused = subprocess.run(
         cli("run", str(proto), "--resume", "1", "--db", str(db), "-q"),
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -293,12 +295,15 @@ def test_with_release_the_cell_drops_and_resume_is_refused_leaving_the_press_unt
     assert stored(db, "SELECT status FROM runs") == [("interrupted",)]
 
 
-def test_a_host_killed_mid_cycling_resumes_at_the_cut_iteration(tmp_path: Path, served: str) -> None:
+def test_a_host_killed_mid_cycling_resumes_at_the_cut_iteration(
+    tmp_path: Path, served: str
+) -> None:
     proto, db = start_and_kill_mid_hold(tmp_path, served, "hold", CYCLING)
     time.sleep(2.0)
     assert read_press(served)["host_lost"] == 1
     done = subprocess.run(
         cli("run", str(proto), "--resume", "1", "--db", str(db), "-q"),
+        check=False,
         capture_output=True,
         text=True,
         timeout=180,

@@ -29,9 +29,9 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
@@ -257,7 +257,9 @@ def _fault_name(code: int) -> str:
 
 def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
     if not (math.isfinite(got) and abs(got - want) <= 1e-5 * max(1.0, abs(want))):
-        raise ConfigError(f"{where}: {what} {got:g} {unit} on the press, {want:g} {unit} in the run")
+        raise ConfigError(
+            f"{where}: {what} {got:g} {unit} on the press, {want:g} {unit} in the run"
+        )
 
 
 @dataclass(frozen=True)
@@ -303,16 +305,16 @@ def gap_note(point: ResumePoint, t_resume_s: float) -> str:
 
 
 __all__ = [
-    "Gap",
-    "gap_message",
-    "gaps",
-    "iteration_message",
     "PRESSURE_TOLERANCE_FRAC",
     "PRESSURE_TOLERANCE_MPA",
     "SETPOINT_TOLERANCE_FRAC",
     "SETPOINT_TOLERANCE_MPA",
+    "Gap",
     "ResumePoint",
     "check_press",
+    "gap_message",
     "gap_note",
+    "gaps",
+    "iteration_message",
     "plan_resume",
 ]

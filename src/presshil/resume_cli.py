@@ -48,9 +48,12 @@ def resume_cmd(
                     f"after {gap_s:.1f} s without samples, via [cyan]{url}[/]",
                     highlight=False,
                 )
-                lines = [StepLines(out, len(proto.steps))] if not quiet and not out.is_terminal else []
-                with ProgressView(out, not quiet and out.is_terminal) as view:
-                    result = run(proto, device, store=store, progress=view, sinks=lines, resume=point)
+                terminal = out.is_terminal
+                lines = [StepLines(out, len(proto.steps))] if not quiet and not terminal else []
+                with ProgressView(out, not quiet and terminal) as view:
+                    result = run(
+                        proto, device, store=store, progress=view, sinks=lines, resume=point
+                    )
                     view.finish(completed=result.exit_code in (0, 1))
             finally:
                 device.close()
