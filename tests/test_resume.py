@@ -329,3 +329,26 @@ def test_a_simulated_run_sets_the_protocols_policy_on_the_press() -> None:
     assert press.read_config().on_host_loss == "hold"
     run(protocol("release"), press)
     assert press.read_config().on_host_loss == "release"
+
+
+@pytest.mark.slow
+def test_the_serial_line_claims_the_lease_and_sets_the_policy() -> None:
+    with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0", serial="pty") as server:
+        serial = open_press(f"serial://{server.endpoints['serial']}")
+        watcher = open_press(f"modbus+tcp://{server.endpoints['modbus_tcp']}")
+        try:
+            token = serial.claim_control()
+            assert token is not None
+            serial.set_on_host_loss("hold")
+            config = watcher.read_config()
+            assert config.on_host_loss == "hold" and config.lease_holder.startswith("serial line")
+            serial.check_control()
+            with pytest.raises(LeaseHeld, match=r"another master controls this press \(serial"):
+                watcher.claim_control()
+            serial.release_control()
+            assert watcher.read_config().lease_holder == ""
+            with pytest.raises(ValueError, match="on_host_loss 'keep' unknown"):
+                serial.set_on_host_loss("keep")
+        finally:
+            serial.close()
+            watcher.close()
