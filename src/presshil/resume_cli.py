@@ -34,6 +34,8 @@ def resume_cmd(
 
     with user_errors():
         proto = load_protocol(resolve_protocol(protocol))
+        if not Path(db).is_file():
+            raise ConfigError(f"no results store at {db}: run {run_id} cannot be resumed")
         with Store(db) as store:  # opening it marks a run whose process died interrupted
             info = store.get_run(run_id)
             point = plan_resume(store, run_id, proto)
