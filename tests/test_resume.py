@@ -352,3 +352,21 @@ def test_the_serial_line_claims_the_lease_and_sets_the_policy() -> None:
         finally:
             serial.close()
             watcher.close()
+
+
+def test_resume_without_a_results_store_is_one_line_and_creates_none(tmp_path: Path) -> None:
+    import sys
+
+    proto = tmp_path / "p.toml"
+    proto.write_text(protocol().text)
+    db = tmp_path / "none.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-m", "presshil.cli", "run", str(proto), "--resume", "3", "--db", str(db)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: no results store at {db}: run 3 cannot be resumed"
+    assert not db.exists()
