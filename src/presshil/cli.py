@@ -116,11 +116,16 @@ def run_cmd(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of a simulated press.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     live: Annotated[Optional[str], typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
+    resume: Annotated[Optional[int], typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
     Exit code 0: all criteria passed; 1: a criterion failed; 2: bad input; 3: aborted.
     """
+    if resume is not None:
+        from .resume_cli import resume_cmd
+
+        resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume)
     from .protocol import load_protocol
     from .store import Store
     from .urls import open_press

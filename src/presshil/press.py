@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from .clock import Clock
+from .control import PressConfig, check_policy
 from .errors import CapabilityError
 from .state import SAFE_STOP_BITS, FaultCode, Identity, Sample, Status
 
@@ -141,6 +142,41 @@ class Press(ABC):
             f"press {self.url or type(self).__name__}: this press cannot hold a constant gap "
             "(no ram position control); hold a constant pressure with command() instead"
         )
+
+    # --- control of the press (optional: presses without a lease or host-loss policy) -----
+    def claim_control(self, token: int | None = None) -> int | None:
+        """Claim the press's control lease for this run; the session token, or None when the
+        press has no lease. ``token`` reclaims a lease held with that token (a resumed run).
+
+        Raises :class:`~presshil.errors.DeviceFault` (``LeaseHeld``) when another master
+        controls the press.
+        """
+        return None
+
+    def check_control(self) -> None:
+        """Raise :class:`~presshil.errors.DeviceFault` (``ControlLost``) if the press is no
+        longer this run's: another master took the lease or stopped the press, or the
+        setpoint or limits changed behind the run's back. A no-op without a lease."""
+
+    def release_control(self) -> None:  # noqa: B027 - optional, like the lease itself
+        """Give the control lease up (a no-op without a lease)."""
+
+    def set_on_host_loss(self, policy: str) -> None:
+        """What the press does when its host stops feeding the watchdog: ``release`` (trip to
+        the safe state, every press) or ``hold`` (hold the active setpoint, raise an alarm).
+
+        A press that cannot hold raises :class:`CapabilityError` for ``hold``.
+        """
+        if check_policy(policy) != "release":
+            raise CapabilityError(
+                f"press {self.url or type(self).__name__}: on_host_loss = {policy!r} needs a "
+                "press that holds its setpoint when the host is lost; this one releases"
+            )
+
+    def read_config(self) -> PressConfig | None:
+        """The configuration in force on the press (soft max, die area, watchdog, host-loss
+        policy and alarm, lease holder), or None when the press cannot report it."""
+        return None
 
     def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
         """One control cycle: command, then read. Bindings may do it in one round trip."""

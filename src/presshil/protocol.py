@@ -147,6 +147,8 @@ class _ProtocolBody(_Model):
     specimen: Specimen
     limits: Limits
     sampling: Sampling = Field(default_factory=Sampling)
+    #: what the press does if this host is lost mid-run: trip to the safe state, or hold
+    on_host_loss: Literal["release", "hold"] = "release"
     steps: list[Step] = Field(min_length=1, max_length=1_000)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .resume import gaps
 from .steps import behaviour, setpoint_before
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ def summary(result: RunResult) -> dict:
         "steps": [asdict(s) for s in result.steps],
         "verdicts": [asdict(v) for v in result.verdicts],
         "events": [asdict(e) for e in result.events],
+        "gaps": [
+            {"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "length_s": g.length_s}
+            for g in gaps(result.events)
+        ],
         "jitter_ms": asdict(result.jitter) if result.jitter else None,
     }
 
@@ -75,13 +80,17 @@ def plot_run(result: RunResult, path: Path) -> Path:
     hours = len(trace.t) and trace.t[-1] > 7200
     scale, unit = (3600.0, "h") if hours else (1.0, "s")
     t = np.asarray(trace.t) / scale
+    holes = gaps(result.events)
+    starts = np.asarray([g.t_start_s / scale for g in holes])
 
     def draw(ax, y, **kw):
-        if len(t) > MAX_PLOT_POINTS:
-            tt, yy = _envelope(t, np.asarray(y), MAX_PLOT_POINTS // 2)
-            ax.plot(tt, yy, **kw)
-        else:
-            ax.plot(t, y, **kw)
+        tt, yy = t, np.asarray(y, dtype=float)
+        if len(tt) > MAX_PLOT_POINTS:
+            tt, yy = _envelope(tt, yy, MAX_PLOT_POINTS // 2)
+        if len(starts):  # no line across a stretch without samples (the host was lost)
+            cut = np.searchsorted(tt, starts, side="right")
+            tt, yy = np.insert(tt, cut, starts), np.insert(yy, cut, np.nan)
+        ax.plot(tt, yy, **kw)
 
     fig, (ax, ax_err) = plt.subplots(
         2, 1, figsize=(11, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
@@ -108,6 +117,10 @@ def plot_run(result: RunResult, path: Path) -> Path:
         ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
         ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),
                 fontsize=7, va="top", color="dimgrey", rotation=90)
+    for k, g in enumerate(holes):
+        for a in (ax, ax_err):
+            a.axvspan(g.t_start_s / scale, g.t_end_s / scale, color="grey", alpha=0.2,
+                      hatch="//", label=None if k or a is ax_err else "no samples (host lost)")
     status = result.status.upper()
     ax.set_title(f"{result.protocol.name} on {result.identity.model}: {status}")
     draw(ax_err, np.asarray(trace.pressure) - np.asarray(trace.setpoint), lw=0.8, color="black",

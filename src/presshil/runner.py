@@ -10,14 +10,16 @@ the press ends in a safe state and what was measured is kept.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import ConfigError, DeviceFault, PressError, SafetyAbort
+from .errors import CapabilityError, ConfigError, DeviceFault, PressError, ProtocolError, SafetyAbort
 from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
 from .press import Press
 from .protocol import Protocol
@@ -30,6 +32,7 @@ from .status import RunStatus
 from .steps import behaviour
 
 if TYPE_CHECKING:
+    from .resume import ResumePoint
     from .store import Store
 
 #: status of a run, as stored in the results store (kept for callers that compare strings)
@@ -58,6 +61,7 @@ class _Execution:
         progress: Callable[[Progress], None] | None,
         timing: RunTiming,
         cancel: threading.Event | None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.protocol = protocol
         self.press = press
@@ -76,7 +80,15 @@ class _Execution:
             max_pressure_mpa=protocol.limits.max_pressure_mpa,
             on_event=self.event,
         )
-        self.setpoint = 0.0
+        #: a resumed run: the time axis goes on from the original start, through the gap
+        self.resume = resume
+        self.t_resume_s = 0.0
+        if resume is not None:
+            self.t_resume_s = resume.now_s()
+            self.sampler.t0 = press.clock.now() - self.t_resume_s
+            # the next deadline is the next slot after now, not the slots of the gap
+            self.sampler._k = int(self.t_resume_s / self.sampler.interval_s)
+        self.setpoint = 0.0 if resume is None else resume.start_setpoint_mpa
         self.events: list[Event] = []
         self.verdicts: list[Verdict] = []
         self.steps: list[StepRecord] = []
@@ -85,6 +97,8 @@ class _Execution:
         self._t_begin = 0.0
         self._columns: RowBuffer | None = None
         self._segment_rows = RowBuffer(self.identity.channel_count)
+        self._cut_step: ResumePoint | None = None
+        self._cut_repeat: ResumePoint | None = None
 
     @property
     def wall_clock(self) -> bool:
@@ -174,6 +188,11 @@ class _Execution:
         self._t_begin = self.now()
         self._columns = self._segment_rows if step.expect else None
         self._segment_rows.clear()
+        cut, self._cut_step = self._cut_step, None
+        if cut is not None:  # the step the host was lost in: its time and samples go on
+            self._t_begin = cut.t_step_start_s
+            for row in cut.cut_rows if step.expect else ():
+                self._segment_rows.append(row)
         try:
             b.execute(step, self, name, start)
         finally:
@@ -195,6 +214,10 @@ class _Execution:
             die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
         )
         verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
+        if cut is not None:
+            from .resume import gap_note
+
+            verdicts = [_with_detail(v, gap_note(cut, self.t_resume_s)) for v in verdicts]
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, self._t_begin) for v in verdicts]
 
@@ -212,6 +235,17 @@ class _Execution:
             name = step.label or f"{prefix}{j}"
             index = j if top_index is None else top_index
             t_start = self.now()
+            if top_index is None:
+                self.press.check_control()  # nobody took the press over between steps
+                if self.resume is not None:
+                    if j < self.resume.step_index:
+                        continue  # done before the host was lost
+                    if j == self.resume.step_index:
+                        t_start = self.resume.t_step_start_s
+                        if self.resume.iteration:
+                            self._cut_repeat = self.resume
+                        else:
+                            self._cut_step = self.resume
             judged = len(out)
             band = behaviour(step).band(step, self.setpoint)
             if top_index is None:
@@ -239,10 +273,21 @@ class _Execution:
     ) -> None:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
-        seen = 0
+        seen = first = 0
+        # a top-level repeat that may be resumed records where it is at each iteration
+        checkpoints = iteration == "" and self.protocol.on_host_loss == "hold"
+        cut, self._cut_repeat = self._cut_repeat, None
+        if cut is not None:  # resumed: the cut iteration runs again, those before are judged
+            first = cut.iteration - 1
+            worst = {(v.step, v.criterion): (v, c) for v, c in cut.repeat_worst}
+            seen = max((c for _, c in worst.values()), default=0)
         boundaries = [self.position_mm()]  # ram position at each iteration start, and the end
         try:
-            for k in range(step.count):
+            for k in range(first, step.count):
+                if checkpoints:
+                    from .resume import iteration_message
+
+                    self.event("iteration", iteration_message(index, k + 1, step.count, worst))
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
                 inner: list[Verdict] = []
@@ -258,7 +303,13 @@ class _Execution:
         finally:
             of = f"{step.count}" if seen == step.count else f"the {seen} judged of {step.count}"
             for v, cycle in worst.values():
-                out.append(_with_detail(v, f"worst of {of} iterations: iteration {cycle}"))
+                v = _with_detail(v, f"worst of {of} iterations: iteration {cycle}")
+                if cut is not None:
+                    from .resume import gap_note
+
+                    v = _with_detail(v, f"{gap_note(cut, self.t_resume_s)}; iteration "
+                                        f"{cut.iteration} was run again after the gap")
+                out.append(v)
             cycles = self.judgeable(name, dict(step.expect))
             if cycles:
                 out.extend(evaluate_cycles(name, cycles, boundaries))
@@ -340,6 +391,7 @@ def run(
     timing: RunTiming | None = None,
     keep_trace: bool | None = None,
     operator: Any = None,
+    resume: ResumePoint | None = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` and judge it.
 
@@ -357,39 +409,58 @@ def run(
     operator-guided (monitor-only) press, e.g. a keyboard or a live view; its instructions are
     recorded as ``prompt`` events either way. Expect keys the press has no data for (its
     ``capabilities``) are recorded as ``not-judged`` events, never judged as passed.
+
+    The run claims the press's control lease first (refused with ``LeaseHeld`` when another
+    master controls the press) and checks between steps that the press is still its own.
+    ``resume`` (from :func:`presshil.resume.plan_resume`) continues a stored run whose host
+    was lost: same run id, steps done are skipped, the gap is recorded as an event.
     """
     timing = timing or RunTiming()
     if seed is None:
         seed = seed_from_url(press.url)
-    # configuration before checks: the rated pressure depends on the die area
-    _check_capabilities(protocol, press)
-    press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
-    identity = press.identity
-    protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
-    store_sink = StoreSink(store) if store is not None else None
-    if keep_trace is None:
-        keep_trace = store is None
-    memory = MemorySink() if keep_trace else None
-    sinks = list(sinks)
-    cycler = getattr(press, "cycler_sink", None)
-    if callable(cycler):  # a simulated cell breathes with the protocol's cycling steps
-        sinks.append(cycler())
-    fan = FanOut(
-        [s for s in (memory,) if s is not None] + list(sinks),
-        essential=[store_sink] if store_sink is not None else [],
-    )
-    ex = _Execution(protocol, press, fan, progress, timing, cancel)
-    watchdog_ms = timing.watchdog_ms
-    if watchdog_ms is None:
-        watchdog_ms = 1000 if ex.wall_clock else 0
-    fan.start(RunStart(None, protocol, press.url, identity, seed, ex.expected_total_s))
-    if store_sink is not None and store_sink.run_id is None:
-        raise RuntimeError("the results store did not start the run")
+    _check_capabilities(protocol, press)  # before anything is claimed or commanded
+    token = press.claim_control(resume.token if resume is not None else None)
+    try:
+        # configuration before checks: the rated pressure depends on the die area
+        press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
+        identity = press.identity
+        protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
+        _set_on_host_loss(press, protocol)
+        store_sink = StoreSink(store) if store is not None else None
+        if keep_trace is None:
+            keep_trace = store is None
+        memory = MemorySink() if keep_trace else None
+        sinks = list(sinks)
+        cycler = getattr(press, "cycler_sink", None)
+        if callable(cycler):  # a simulated cell breathes with the protocol's cycling steps
+            sinks.append(cycler())
+        fan = FanOut(
+            [s for s in (memory,) if s is not None] + list(sinks),
+            essential=[store_sink] if store_sink is not None else [],
+        )
+        ex = _Execution(protocol, press, fan, progress, timing, cancel, resume)
+        watchdog_ms = timing.watchdog_ms
+        if watchdog_ms is None:
+            watchdog_ms = 1000 if ex.wall_clock else 0
+        run_id = resume.run_id if resume is not None else None
+        fan.start(RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s))
+        if store_sink is not None and store_sink.run_id is None:
+            raise RuntimeError("the results store did not start the run")
+    except BaseException:
+        with contextlib.suppress(Exception):  # never commanded: give the press back
+            press.release_control()
+        raise
     status = RunStatus.ERROR
     try:
         try:
+            if resume is not None:
+                ex.verdicts.extend(resume.verdicts)  # judged before the gap, already stored
+                _record_gap(ex, resume)
+            if token is not None:
+                ex.event("lease", f"control lease claimed (session token {token})")
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
-            ex.event("start", f"{protocol.name} on {press.url or identity.model}")
+            if resume is None:
+                ex.event("start", f"{protocol.name} on {press.url or identity.model}")
             caps = getattr(press, "capabilities", None)
             for line in caps.not_judged() if caps is not None else ():
                 ex.event("not-judged", f"not judged on this press: {line}")
@@ -407,13 +478,13 @@ def run(
             _abort(ex, f"stopped: {exc}", kind="stopped")
         except SupervisionAbort as exc:
             status = RunStatus.ABORTED
-            _abort(ex, str(exc))
+            _abort(ex, _who(ex, str(exc)))
         except SafetyAbort as exc:
             status = RunStatus.ABORTED
             _abort(ex, f"safety: {exc}")
         except DeviceFault as exc:
             status = RunStatus.ABORTED
-            _abort(ex, f"device fault: {exc}")
+            _abort(ex, _who(ex, f"device fault: {exc}"))
         except PressError as exc:
             status = RunStatus.ABORTED
             _abort(ex, f"{type(exc).__name__}: {exc}")
@@ -427,6 +498,8 @@ def run(
     finally:
         if isinstance(getattr(press, "operator", None), _PromptsToRun):
             press.operator = press.operator.inner  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):  # the link may be gone
+            press.release_control()
         fan.finish(status)
         for broken in fan.failures:
             ex.events.append(Event(None, "sink-error", broken.error))
@@ -444,6 +517,34 @@ def run(
         _trace=memory.trace() if memory is not None else None,
         _store=store,
     )
+
+
+def _set_on_host_loss(press: Press, protocol: Protocol) -> None:
+    """The protocol's loss-of-host policy on the press; a press that cannot hold is bad input
+    for a protocol that asks it to (nothing else is commanded)."""
+    try:
+        press.set_on_host_loss(protocol.on_host_loss)
+    except CapabilityError as exc:
+        raise ProtocolError(f"{protocol.source}: on_host_loss = 'hold': {exc}") from None
+
+
+def _who(ex: _Execution, message: str) -> str:
+    """``message``, and who took the press over if that is why the run stops (the lease
+    names the master that stopped the press or changed its setpoint or limits)."""
+    if "behind this run's back" in message or "stopped by" in message or "lease" in message:
+        return message  # already the lease's own words
+    try:
+        ex.press.check_control()
+    except Exception as exc:  # noqa: BLE001 - the reason is a bonus; the link may be gone
+        return f"{message}; {exc}" if isinstance(exc, PressError) else message
+    return message
+
+
+def _record_gap(ex: _Execution, resume: ResumePoint) -> None:
+    """The run goes on after its host was lost: say for how long nothing was sampled."""
+    from .resume import gap_message
+
+    ex.event("gap", gap_message(resume.last_t_s, ex.t_resume_s, resume.step_index, os.getpid()))
 
 
 def _disarm_if_released(ex: _Execution, watchdog_ms: int) -> None:

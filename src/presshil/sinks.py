@@ -138,6 +138,10 @@ class StoreSink:
         self.run_id: int | None = None
 
     def start(self, run: RunStart) -> None:
+        if run.run_id is not None:  # a resumed run goes on under its id
+            self.store.resume_run(run.run_id)
+            self.run_id = run.run_id
+            return
         self.run_id = self.store.start_run(
             protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
         )

@@ -367,6 +367,26 @@ class Store:
             self._seq[run_id] = 0
         return run_id
 
+    def resume_run(self, run_id: int) -> None:
+        """Take an interrupted run up again in this process: status ``running`` with this
+        pid, finish time cleared; its samples go on numbering after the last one stored."""
+        with self._db_lock:
+            try:
+                cur = self._db.execute(
+                    "UPDATE runs SET status = 'running', finished_utc = NULL, pid = ?, "
+                    "pid_start = ?, hostname = ? WHERE id = ? AND status = 'interrupted'",
+                    (os.getpid(), _pid_start(os.getpid()), socket.gethostname(), run_id))
+            except (sqlite3.Error, OSError) as exc:
+                raise self._write_error(exc) from None
+            if cur.rowcount == 0:
+                row = self._db.execute("SELECT status FROM runs WHERE id = ?",
+                                       (run_id,)).fetchone()
+                if row is None:
+                    raise self._unknown(run_id)
+                raise ConfigError(f"{self.path}: run {run_id} is {row[0]}: only an "
+                                  "interrupted run can be resumed")
+            self._seq[run_id] = self._next_seq(run_id)
+
     def add_sample(self, run_id: int, sample_row: Any) -> None:
         """Buffer one sample: a row ``(t_s, setpoint_mpa, pressure_mpa, force_kn,
         position_mm, status, channels_kn)`` or a :class:`~presshil.press.Sample`."""

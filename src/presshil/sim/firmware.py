@@ -7,6 +7,9 @@ Each tick, in this order, as a 1 kHz controller would:
 1. **safety** on the fresh sample — plausibility of every channel (open wire), over-pressure
    (``min(soft, rated) + margin``), force-rate trip (runaway), following error (stuck actuator),
    communication watchdog. Any trip latches FAULT with its code; only a reset clears it.
+   With the ``hold`` host-loss policy an expired watchdog does not trip: the press holds its
+   active setpoint (a ramp stops where it is) and raises the host-loss alarm, which the
+   host's next heartbeat clears.
 2. **ramp generator** — the active setpoint moves toward the target at the commanded rate,
    clamped to the press's maximum rate (the rate limit lives inside the loop).
 3. **PID** in force units (error = setpoint × die area − measured force), derivative on the
@@ -47,6 +50,8 @@ from .layout import (
     N_CH_FAULT,
     N_FAULT_CODE,
     N_FW_STATE,
+    N_HOST_HOLD,
+    N_HOST_LOST,
     N_LAST_HB_TICK,
     N_LATCHED_BITS,
     N_RELEASED,
@@ -120,6 +125,20 @@ def trip(x, n, code: int, bits: int) -> None:
 
 
 @jit
+def host_lost_hold(x, n) -> None:
+    """The host is gone under the ``hold`` policy: raise the alarm; a ramp stops where it is.
+
+    The active setpoint was accepted under the soft max and only moves toward the target, so
+    holding it never goes above the soft max. A release in progress goes on (it unloads).
+    """
+    n[N_HOST_LOST] = 1
+    if n[N_FW_STATE] == FW_RAMP:
+        x[X_TARGET_MPA] = x[X_SP_MPA]
+        x[X_SP_RATE_MPA_S] = 0.0
+        n[N_FW_STATE] = FW_HOLD
+
+
+@jit
 def trip_limit_mpa(p, x) -> float:
     """Measured pressure above which the over-pressure trip fires."""
     limit = min(x[X_SOFT_MAX_MPA], p[P_RATED_MAX_MPA])
@@ -140,9 +159,11 @@ def _safety(
         trip(x, n, FC_RATE_LIMIT, 0)
         return
     wd = n[N_WDOG_TICKS]
-    if wd > 0 and tick - n[N_LAST_HB_TICK] >= wd:
-        trip(x, n, FC_WATCHDOG, ST_WATCHDOG)
-        return
+    if wd > 0 and n[N_HOST_LOST] == 0 and tick - n[N_LAST_HB_TICK] >= wd:
+        if n[N_HOST_HOLD] == 0:
+            trip(x, n, FC_WATCHDOG, ST_WATCHDOG)
+            return
+        host_lost_hold(x, n)
     state = n[N_FW_STATE]
     if int(p[P_ACT_KIND]) != ACT_MANUAL and (state == FW_RAMP or state == FW_HOLD):
         err_mpa = abs(x[X_SP_MPA] - meas_mpa)

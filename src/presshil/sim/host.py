@@ -112,6 +112,7 @@ class HostCommands:
         ns.latched_bits = 0
         ns.released = 1
         ns.last_hb_tick = ns.tick
+        ns.host_lost = 0
         xs.integral = xs.sp_mpa = xs.target_mpa = xs.sp_rate_mpa_s = 0.0
         xs.follow_s = xs.dfilt = xs.efilt_n = 0.0
         xs.prev_meas_n = xs.meas_p_mpa * xs.die_area_m2 * 1e6
@@ -123,6 +124,7 @@ class HostCommands:
         if not ns.comm_lost:
             self._sync()
             ns.last_hb_tick = ns.tick
+            ns.host_lost = 0  # the host is back: the alarm clears, the hold goes on
 
     def configure(
         self,
@@ -145,6 +147,13 @@ class HostCommands:
                 math.ceil(watchdog_ms * 1e-3 * self._loop_hz - 1e-9) if watchdog_ms > 0 else 0
             )
             ns.last_hb_tick = ns.tick
+            ns.host_lost = 0
+        self.transient()
+
+    def set_on_host_loss(self, hold: bool) -> None:
+        """The loss-of-host policy: hold the active setpoint (True) or trip (False)."""
+        self._sync()
+        self.ns.host_hold = int(hold)
         self.transient()
 
     def hold_gap(self) -> None:

@@ -35,6 +35,7 @@ from .layout import (
     N_FROZEN,
     N_FULL_TICKS,
     N_FW_STATE,
+    N_HOST_LOST,
     N_LAST_HB_TICK,
     N_MACRO_STEPS,
     N_MACRO_TICKS,
@@ -336,7 +337,7 @@ def advance(p, x, n, tick_end: int, ch_true, rec) -> int:
         if can_jump(p, x, n):
             boundary = tick_end
             wd = n[N_WDOG_TICKS]
-            if wd > 0:
+            if wd > 0 and n[N_HOST_LOST] == 0:  # once lost under "hold", nothing more to catch
                 boundary = min(boundary, n[N_LAST_HB_TICK] + wd)
             jump = boundary - 1 - n[N_TICK]
             if jump > 1:

@@ -284,6 +284,10 @@ class SimModel:
             die_area_mm2=die_area_mm2, soft_max_mpa=soft_max_mpa, watchdog_ms=watchdog_ms
         )
 
+    def set_on_host_loss(self, hold: bool) -> None:
+        """The loss-of-host policy: hold the active setpoint (True) or trip (False)."""
+        self.host.set_on_host_loss(hold)
+
     def hold_gap(self) -> None:
         """Hold the ram where it is: the stack force then follows the cell."""
         self.host.hold_gap()

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..bounds import DIE_AREA_MM2, RAMP_RATE_MPA_S
 from ..clock import Clock
+from ..control import PressConfig, check_policy
 from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
 from ..press import Capabilities, FaultCode, Identity, Press, Sample
 from ..urls import PressURL
@@ -251,6 +252,24 @@ class SimPress(Press):
     def heartbeat(self) -> None:
         """Feed the communication watchdog."""
         self.model.heartbeat()
+
+    def set_on_host_loss(self, policy: str) -> None:
+        """``hold``: an expired watchdog leaves the active setpoint held (a ramp stops where it
+        is) with the host-loss alarm up (:meth:`read_config`), cleared by the next heartbeat;
+        ``release``: the watchdog trips into the safe state."""
+        self.model.set_on_host_loss(check_policy(policy) == "hold")
+
+    def read_config(self) -> PressConfig:
+        """Soft max, die area, watchdog, host-loss policy and alarm, as the firmware has them."""
+        m = self.model
+        ns = m.ns
+        return PressConfig(
+            soft_max_mpa=float(m.soft_max_mpa),
+            die_area_mm2=float(m.die_area_mm2),
+            watchdog_ms=round(ns.wdog_ticks * 1000.0 / m.loop_hz) if ns.wdog_ticks else 0,
+            on_host_loss="hold" if ns.host_hold else "release",
+            host_lost=bool(ns.host_lost),
+        )
 
     # ------------------------------------------------------------------ simulator extras
     def advance_to(self, t_s: float) -> None:

@@ -88,7 +88,7 @@ def read_lease(press: ModbusPress) -> LeaseStatus:
 def local_endpoint(press: ModbusPress) -> tuple[str, int] | None:
     """This host's address and port on the press's TCP link (None on RTU)."""
     sock = getattr(press._link.client, "socket", None)
-    if sock is None:
+    if sock is None or not hasattr(sock, "getsockname"):  # RTU: a serial port
         return None
     host, port = sock.getsockname()[:2]
     return str(host), int(port)
@@ -97,12 +97,12 @@ def local_endpoint(press: ModbusPress) -> tuple[str, int] | None:
 def holds_lease(press: ModbusPress, status: LeaseStatus | None = None) -> bool:
     """Whether this link is the lease holder."""
     status = status or read_lease(press)
+    if status.holder is None:
+        return False
     here = local_endpoint(press)
-    return (
-        status.holder is not None
-        and here is not None
-        and ((status.holder.host, status.holder.port) == here)
-    )
+    if here is None:  # a serial line has one master: the holder is this link if it is RTU
+        return status.holder.link == LEASE_LINKS[3] and not status.holder.host
+    return (status.holder.host, status.holder.port) == here
 
 
 def claim_lease(press: ModbusPress, token: int | None = None) -> int:

@@ -20,6 +20,7 @@ SETTERS: dict[str, tuple[str, type]] = {
     "LIM": ("soft_max_pressure", float),
     "AREA": ("die_area", float),
     "WDOG": ("watchdog_timeout", int),
+    "HOSTLOSS": ("on_host_loss", int),
 }
 #: commands that act: keyword -> register-map command number
 ACTIONS = {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}

@@ -22,6 +22,7 @@ watchdog at 0 (off) or keeps calling :meth:`heartbeat`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from dataclasses import replace
 from functools import partial
 
@@ -31,7 +32,8 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from ..clock import Clock, WallClock
-from ..errors import DeviceFault, TransportError
+from ..control import HOST_LOSS_POLICIES, PressConfig, check_policy
+from ..errors import CapabilityError, DeviceFault, TransportError
 from ..press import Identity, Press, Sample
 from ..urls import PressURL
 from .modbus_link import ModbusLink
@@ -53,6 +55,9 @@ from .registers import (
 )
 from .staleness import CounterWatch
 
+if TYPE_CHECKING:
+    from .control_lease import LeaseWatch
+
 _H, _I = Space.HOLDING, Space.INPUT
 
 
@@ -70,6 +75,7 @@ class ModbusPress(Press):
         self._heartbeat = 0
         self._fc23 = True
         self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.0))
+        self._lease: LeaseWatch | None = None
         self._link.connect()
         try:
             self._identity = self._read_identity()
@@ -112,6 +118,7 @@ class ModbusPress(Press):
         for start, run in _contiguous_runs(values):
             regs = encode(_H, start, run)
             self._write(f"configure {', '.join(run)}", start, regs)
+        self._expect(**{k: float(v) for k, v in values.items() if k != "reserved_9"})
         if "die_area" in values:  # a rated pressure is a rated force over the die area
             rated_mpa, rated_kn = self._read_ratings()
             self._identity = replace(
@@ -123,10 +130,12 @@ class ModbusPress(Press):
         self._write(
             "command REGULATE", 0, self._command_regs(COMMAND_REGULATE, setpoint_mpa, rate_mpa_s)
         )
+        self._expect(setpoint=setpoint_mpa, ramp_rate=rate_mpa_s)
 
     def release(self, rate_mpa_s: float) -> None:
         """RELEASE at ``rate_mpa_s`` (setpoint register written as 0)."""
         self._write("command RELEASE", 0, self._command_regs(COMMAND_RELEASE, 0.0, rate_mpa_s))
+        self._expect(setpoint=0.0, ramp_rate=rate_mpa_s)
 
     def stop(self) -> None:
         """STOP: safe state now (latched until :meth:`reset`)."""
@@ -183,11 +192,90 @@ class ModbusPress(Press):
                 raise
             self._fc23 = False
             return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        self._expect(setpoint=setpoint_mpa, ramp_rate=rate_mpa_s)
         return self._sample(rsp.registers, what)
 
     def close(self) -> None:
         """Close the connection; the press object is unusable afterwards."""
         self._link.close()
+
+    # --- control lease and host-loss policy (extension registers 12, 13, 150..161) ---------
+    def claim_control(self, token: int | None = None) -> int | None:
+        """Claim the control lease (holding 12) with ``token`` (a fresh random one by default)
+        and watch it from now on; the token. ``LeaseHeld`` names the master in control."""
+        from .control_lease import LeaseWatch, claim_lease
+
+        token = claim_lease(self, token)
+        self._lease = LeaseWatch(self)
+        return token
+
+    def check_control(self) -> None:
+        """``ControlLost`` if the lease moved, another master stopped the press, or a
+        setpoint or limit this run wrote changed (a no-op before :meth:`claim_control`)."""
+        if self._lease is not None:
+            self._lease.check()
+
+    def release_control(self) -> None:
+        """Give the lease up (token 0) and stop watching it."""
+        if self._lease is not None:
+            from .control_lease import release_lease
+
+            self._lease = None
+            release_lease(self)
+
+    def set_on_host_loss(self, policy: str) -> None:
+        """Write the host-loss policy (holding 13: 0 release, 1 hold).
+
+        A device without the register answers exception 02: ``release`` is then what it does
+        anyway, ``hold`` is refused with a ``CapabilityError``.
+        """
+        value = HOST_LOSS_POLICIES.index(check_policy(policy))
+        try:
+            self._write("configure on_host_loss", 13, encode(_H, 13, {"on_host_loss": value}))
+        except DeviceFault as exc:
+            if exc.code != 2:
+                raise
+            if policy == "release":
+                return
+            raise CapabilityError(
+                f"{self.url}: on_host_loss = 'hold' needs holding register 13, which this "
+                "device does not have (exception 02)"
+            ) from None
+
+    def read_config(self) -> PressConfig | None:
+        """Soft max, watchdog, die area and policy (holding 6..13) with the host-loss alarm and
+        lease holder (input 150..161); None on a device without these registers."""
+        try:
+            rsp = self._link.call(
+                "read limits and policy (FC03 holding 6..13)",
+                lambda c: c.read_holding_registers(6, count=8, device_id=self._unit),
+            )
+            held = decode(_H, 6, list(rsp.registers))
+            rsp = self._link.call(
+                "read the host-loss alarm (FC04 input 160..161)",
+                lambda c: c.read_input_registers(160, count=2, device_id=self._unit),
+            )
+            alarm = decode(_I, 160, list(rsp.registers))
+            from .control_lease import read_lease
+
+            holder = read_lease(self).holder
+        except DeviceFault as exc:
+            if exc.code == 2:
+                return None
+            raise
+        policy = int(held["on_host_loss"])
+        return PressConfig(
+            soft_max_mpa=float(held["soft_max_pressure"]),
+            die_area_mm2=float(held["die_area"]),
+            watchdog_ms=int(held["watchdog_timeout"]),
+            on_host_loss=HOST_LOSS_POLICIES[policy] if policy < 2 else "release",
+            host_lost=bool(alarm["host_lost"]),
+            lease_holder=str(holder) if holder is not None else "",
+        )
+
+    def _expect(self, **values: float) -> None:
+        if self._lease is not None:
+            self._lease.expect(**values)
 
     # --- beyond the contract --------------------------------------------------------------
     def reconnect(self) -> None:

@@ -18,7 +18,7 @@ stopping at the first ``ERR`` so that a refused setpoint changes nothing;
 from __future__ import annotations
 
 from ..clock import Clock, WallClock
-from ..errors import DeviceFault, TransportError
+from ..errors import CapabilityError, DeviceFault, TransportError
 from ..press import SAFE_STOP_BITS, Identity, Press, Sample
 from ..urls import PressURL
 from .line_link import LineLink, accept_ok
@@ -54,6 +54,7 @@ class SerialPress(Press):
         self._link = LineLink(parsed)
         self._clock = WallClock()
         self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.0))
+        self._leased = False
         self._link.connect()
         try:
             self._identity = self._read_identity()
@@ -123,6 +124,73 @@ class SerialPress(Press):
             ["REG", "MEAS?"], [accept_ok, _MEAS], "regulate and read (REG, MEAS?)"
         )
         return self._finish(sample)
+
+    # --- control lease and host-loss policy (line-protocol extensions) ---------------------
+    def claim_control(self, token: int | None = None) -> int | None:
+        """``LEASE <token>`` (a random token by default); ``LeaseHeld`` if another master
+        holds the press. A device without the command (``ERR 1``, unknown) has no lease."""
+        import secrets
+
+        from .control_lease import LeaseHeld
+
+        token = token if token is not None else secrets.randbelow(0xFFFF) + 1
+        try:
+            self._ok(f"LEASE {token}", "claim the control lease")
+        except DeviceFault as exc:
+            if exc.code != 1:
+                raise
+            holder = self._query_lease()
+            if holder in (None, "none"):
+                return None  # not a command this device knows: no lease
+            raise LeaseHeld(
+                f"{self.url}: another master controls this press ({holder}); "
+                "it may be read, not driven",
+                code=1,
+            ) from None
+        self._leased = True
+        return token
+
+    def check_control(self) -> None:
+        """``LEASE?`` must still name this serial line (after :meth:`claim_control`)."""
+        if not self._leased:
+            return
+        holder = self._query_lease()
+        if holder is None or not holder.startswith("serial line"):
+            from .control_lease import ControlLost
+
+            raise ControlLost(
+                f"{self.url}: the control lease is now held by {holder or 'nobody'}", code=1
+            )
+
+    def release_control(self) -> None:
+        """``LEASE 0``."""
+        if self._leased:
+            self._leased = False
+            self._ok("LEASE 0", "release the control lease")
+
+    def set_on_host_loss(self, policy: str) -> None:
+        """``HOSTLOSS 0|1``; a device without the command can only release."""
+        from ..control import HOST_LOSS_POLICIES, check_policy
+
+        value = HOST_LOSS_POLICIES.index(check_policy(policy))
+        try:
+            self._ok(f"HOSTLOSS {value}", "set the host-loss policy")
+        except DeviceFault as exc:
+            if exc.code != 1:
+                raise
+            if policy == "release":
+                return  # a device without the command releases: its watchdog trips
+            raise CapabilityError(
+                f"{self.url}: on_host_loss = 'hold' needs the HOSTLOSS command, which this "
+                "device does not know"
+            ) from None
+
+    def _query_lease(self) -> str | None:
+        try:
+            (reply,) = self._link.exchange(["LEASE?"], [str.strip], "read the lease (LEASE?)")
+        except DeviceFault:
+            return None
+        return reply
 
     def close(self) -> None:
         """Close the port."""

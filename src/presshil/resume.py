@@ -1,0 +1,320 @@
+"""Taking a run up again after its host was lost (``presshil run --resume RUN_ID``).
+
+A run whose protocol says ``on_host_loss = "hold"`` leaves the press holding its setpoint
+when the host dies. :func:`plan_resume` reads the stored run and works out where it was: the
+top-level steps recorded as ended are done; the next one was cut by the gap. :func:`check_press`
+then compares the press with that point — reads only, the press is left untouched when it
+refuses — and the runner continues the same run id from there (see ``runner.run(resume=…)``).
+
+Where a cut step resumes:
+
+* ``hold`` and ``step``: on the run's time axis, which runs on through the gap, so the step
+  ends when it would have ended had the host stayed (the press held the setpoint meanwhile,
+  and :func:`check_press` checks it still does); a gap longer than what was left ends the
+  step at once.
+* ``ramp`` and ``release``: commanded again to the same target at the same rate; the press
+  continues from the setpoint where it stopped.
+* a top-level ``repeat`` (with ``on_host_loss = "hold"`` the runner records an
+  ``iteration`` event as each of its iterations starts, with the worst verdicts so far): the
+  iterations before the cut one keep their judgement, the cut iteration runs again from its
+  start. A repeat cut in a run without those events is refused (exit code 2).
+
+A step that spans the gap is judged on its samples from both sides of it; its verdicts say
+that the gap was not sampled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .state import FaultCode, Status
+from .steps import behaviour
+
+if TYPE_CHECKING:
+    from .metrics import Verdict
+    from .press import Press
+    from .protocol import Protocol
+    from .store import Store
+
+#: the press's active setpoint may differ from where the run left it by this much (MPa) …
+SETPOINT_TOLERANCE_MPA = 0.05
+#: … or this fraction of it, whichever is larger
+SETPOINT_TOLERANCE_FRAC = 0.01
+#: a holding press's pressure may differ from its setpoint by this much (MPa) …
+PRESSURE_TOLERANCE_MPA = 0.5
+#: … or this fraction of the setpoint, whichever is larger
+PRESSURE_TOLERANCE_FRAC = 0.05
+#: statuses of a run that may be resumed
+RESUMABLE = ("interrupted",)
+
+_ITERATION_EVENT = re.compile(r"^(\d+) (\d+)/(\d+) started; worst so far: (.*)$")
+_STEP_EVENT = re.compile(r"^(\d+) .* (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
+_TOKEN_EVENT = re.compile(r"session token (\d+)")
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a stored run was when its host was lost, and what the runner needs to go on."""
+
+    run_id: int
+    started_utc: str
+    #: index of the top-level step cut by the gap (== number of steps: all were done)
+    step_index: int
+    #: when that step started, on the run's time axis (s)
+    t_step_start_s: float
+    #: the setpoint the protocol had reached when that step started (MPa)
+    start_setpoint_mpa: float
+    #: time and setpoint of the last stored sample
+    last_t_s: float
+    last_setpoint_mpa: float
+    #: the control-lease session token the run held (None: the press had no lease)
+    token: int | None
+    #: verdicts already stored (steps finished before the gap)
+    verdicts: tuple[Verdict, ...] = ()
+    #: stored samples of the cut step, to judge it on both sides of the gap
+    cut_rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
+    #: the cut step is a repeat: the iteration (1-based) to run again, 0 otherwise …
+    iteration: int = 0
+    #: … and its worst verdicts over the iterations before, with their iteration
+    repeat_worst: tuple[tuple[Verdict, int], ...] = ()
+
+    def now_s(self) -> float:
+        """The run's time axis now: seconds since the run started (wall clock, UTC)."""
+        started = datetime.fromisoformat(self.started_utc)
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        return max(elapsed, self.last_t_s)
+
+
+def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
+    """Where run ``run_id`` was; :class:`ConfigError` (one line) if it cannot be resumed."""
+    info = store.get_run(run_id)
+    where = f"run {run_id}"
+    if info.status not in RESUMABLE:
+        raise ConfigError(
+            f"{where} is {info.status}: only an interrupted run (its process gone) can be resumed"
+        )
+    if info.protocol_sha256 != protocol.sha256:
+        raise ConfigError(
+            f"{where} ran protocol {info.protocol_name!r} from {info.protocol_source}; "
+            f"{protocol.source} differs from the text stored with the run"
+        )
+    events = store.events(run_id)
+    done = -1
+    t_start = None
+    token = None
+    iterations: dict[int, tuple[int, str]] = {}
+    for ev in events:
+        if ev.kind == "start" and t_start is None:
+            t_start = ev.t_s or 0.0
+        elif ev.kind == "lease":
+            found = _TOKEN_EVENT.search(ev.message)
+            token = int(found.group(1)) if found else token
+        elif ev.kind == "step":
+            m = _STEP_EVENT.match(ev.message)
+            if m and int(m.group(1)) >= done:
+                done, t_start = int(m.group(1)), float(m.group(4))
+        elif ev.kind == "iteration":
+            it = _ITERATION_EVENT.match(ev.message)
+            if it:
+                iterations[int(it.group(1))] = (int(it.group(2)), it.group(4))
+        elif ev.kind in ("abort", "stopped", "finish"):
+            raise ConfigError(f"{where} ended ({ev.kind}: {ev.message}); it cannot be resumed")
+    if t_start is None:
+        raise ConfigError(f"{where} has no start event: it never commanded the press")
+    index = done + 1
+    setpoint = 0.0
+    for step in protocol.steps[:index]:
+        setpoint = behaviour(step).setpoint_after(step, setpoint)
+    iteration, worst = 0, ()
+    if index < len(protocol.steps) and behaviour(protocol.steps[index]).children(
+        protocol.steps[index]
+    ):
+        step = protocol.steps[index]
+        if index not in iterations:
+            raise ConfigError(
+                f"{where} was cut inside repeat step {step.label or index}, which recorded no "
+                "iterations (on_host_loss was not \"hold\"): it cannot be resumed"
+            )
+        iteration, worst_json = iterations[index]
+        worst = _worst_from_json(worst_json)
+        if iteration > 1:  # every iteration starts where the first one left the setpoint
+            setpoint = behaviour(step).setpoint_after(step, setpoint)
+    last_t, last_sp = t_start, setpoint
+    rows: list[tuple[Any, ...]] = []
+    for row in store.iter_samples(run_id):
+        last_t, last_sp = row[0], row[1]
+        if row[0] >= t_start and not iteration and index < len(protocol.steps) and (
+            protocol.steps[index].expect
+        ):
+            rows.append(row)
+    return ResumePoint(
+        run_id=run_id,
+        started_utc=info.started_utc,
+        step_index=index,
+        t_step_start_s=t_start,
+        start_setpoint_mpa=setpoint,
+        last_t_s=last_t,
+        last_setpoint_mpa=last_sp,
+        token=token,
+        verdicts=tuple(store.verdicts(run_id)),
+        cut_rows=tuple(rows),
+        iteration=iteration,
+        repeat_worst=worst,
+    )
+
+
+def iteration_message(index: int, k: int, count: int, worst: Mapping[Any, tuple[Any, int]]) -> str:
+    """The message of an ``iteration`` event: iteration ``k`` of ``count`` of top-level step
+    ``index`` starts, and the worst verdicts of the iterations before (JSON)."""
+    judged = [[dataclasses.asdict(v), cycle] for v, cycle in worst.values()]
+    return f"{index} {k}/{count} started; worst so far: {json.dumps(judged)}"
+
+
+def _worst_from_json(text: str) -> tuple[tuple[Verdict, int], ...]:
+    from .metrics import Verdict
+
+    return tuple((Verdict(**fields), int(cycle)) for fields, cycle in json.loads(text))
+
+
+def _visited(steps: Iterable[Any], start_mpa: float) -> list[float]:
+    """Every setpoint a pass of ``steps`` commands, from ``start_mpa`` (nested repeats once)."""
+    out = [start_mpa]
+    for step in steps:
+        inner = behaviour(step).children(step)
+        out.extend(_visited(inner, out[-1])[1:] if inner else [
+            behaviour(step).setpoint_after(step, out[-1])
+        ])
+    return out
+
+
+def check_press(press: Press, protocol: Protocol, point: ResumePoint) -> None:
+    """Refuse (:class:`ConfigError`, one line) unless the press is where the run left it.
+
+    Reads only. Checked: no latched fault, die area and soft max as the protocol set them,
+    the host-loss policy, and the active setpoint (and, holding, the pressure) against the
+    last stored sample. The lease is checked when the runner reclaims it with the run's token.
+    """
+    where = f"{press.url}: cannot resume run {point.run_id}: the press does not match it"
+    config = press.read_config()
+    if config is None:
+        raise ConfigError(
+            f"{press.url}: cannot resume run {point.run_id}: this press cannot report its "
+            "configuration (soft max, die area, host-loss policy)"
+        )
+    sample = press.read()
+    if sample.status & Status.FAULT:
+        raise ConfigError(
+            f"{where}: it is in its safe state (fault {_fault_name(sample.fault_code)}, "
+            f"{sample.pressure_mpa:.2f} MPa): it released the cell while the host was away"
+        )
+    _close(where, "die area", config.die_area_mm2, protocol.specimen.die_area_mm2, "mm²")
+    _close(where, "soft max", config.soft_max_mpa, protocol.limits.max_pressure_mpa, "MPa")
+    if config.on_host_loss != protocol.on_host_loss:
+        raise ConfigError(
+            f"{where}: on_host_loss is {config.on_host_loss!r} on the press, "
+            f"{protocol.on_host_loss!r} in the protocol"
+        )
+    if point.step_index >= len(protocol.steps):
+        return
+    step = protocol.steps[point.step_index]
+    sp = sample.setpoint_mpa
+    tol = max(SETPOINT_TOLERANCE_MPA, SETPOINT_TOLERANCE_FRAC * abs(point.last_setpoint_mpa))
+    if step.type in ("ramp", "release", "repeat"):
+        # a cut ramp stops between its last sample and its target (in a repeat: any target)
+        visited = _visited([step] if step.type != "repeat" else step.steps,
+                           point.start_setpoint_mpa)
+        lo = min(point.last_setpoint_mpa, *visited[1:])
+        hi = max(point.last_setpoint_mpa, *visited[1:])
+        ok = lo - tol <= sp <= hi + tol
+        expected = f"{lo:g}..{hi:g} MPa"
+    else:
+        ok = abs(sp - point.last_setpoint_mpa) <= tol
+        expected = f"{point.last_setpoint_mpa:g} ± {tol:g} MPa"
+    if not ok:
+        raise ConfigError(f"{where}: active setpoint {sp:g} MPa, expected {expected}")
+    if step.type in ("hold", "step") and sp > 0:
+        ptol = max(PRESSURE_TOLERANCE_MPA, PRESSURE_TOLERANCE_FRAC * sp)
+        if abs(sample.pressure_mpa - sp) > ptol:
+            raise ConfigError(
+                f"{where}: pressure {sample.pressure_mpa:.3f} MPa, holding {sp:g} ± {ptol:g} MPa"
+            )
+
+
+def _fault_name(code: int) -> str:
+    try:
+        return FaultCode(code).name
+    except ValueError:
+        return str(code)
+
+
+def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
+    if not (math.isfinite(got) and abs(got - want) <= 1e-5 * max(1.0, abs(want))):
+        raise ConfigError(
+            f"{where}: {what} {got:g} {unit} on the press, {want:g} {unit} in the run"
+        )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of a resumed run without samples: the host was lost (seconds, run axis)."""
+
+    t_start_s: float
+    t_end_s: float
+
+    @property
+    def length_s(self) -> float:
+        """How long nothing was sampled."""
+        return self.t_end_s - self.t_start_s
+
+
+_GAP_EVENT = re.compile(r"without samples \((-?[\d.]+)\.\.(-?[\d.]+) s\)")
+
+
+def gap_message(t_start_s: float, t_end_s: float, step_index: int, pid: int) -> str:
+    """The message of a ``gap`` event (read back by :func:`gaps`)."""
+    return (
+        f"{t_end_s - t_start_s:.3f} s without samples ({t_start_s:.3f}..{t_end_s:.3f} s): "
+        f"host lost; resumed at step {step_index} by process {pid}"
+    )
+
+
+def gaps(events: Iterable[Any]) -> list[Gap]:
+    """The gaps recorded among a run's events (``kind == "gap"``), in order."""
+    out = []
+    for ev in events:
+        m = _GAP_EVENT.search(ev.message) if ev.kind == "gap" else None
+        if m:
+            out.append(Gap(float(m.group(1)), float(m.group(2))))
+    return out
+
+
+def gap_note(point: ResumePoint, t_resume_s: float) -> str:
+    """What a verdict of a step spanning the gap says about it."""
+    return (
+        f"judged on sampled data only: no samples {point.last_t_s:.3f}..{t_resume_s:.3f} s "
+        f"(host lost {t_resume_s - point.last_t_s:.3f} s)"
+    )
+
+
+__all__ = [
+    "PRESSURE_TOLERANCE_FRAC",
+    "PRESSURE_TOLERANCE_MPA",
+    "SETPOINT_TOLERANCE_FRAC",
+    "SETPOINT_TOLERANCE_MPA",
+    "Gap",
+    "ResumePoint",
+    "check_press",
+    "gap_message",
+    "gap_note",
+    "gaps",
+    "iteration_message",
+    "plan_resume",
+]

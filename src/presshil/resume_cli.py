@@ -1,0 +1,85 @@
+"""``presshil run PROTOCOL --resume RUN_ID``: take a run up again after its host was lost.
+
+The stored run names the press; ``--press`` overrides it (the same press reached another
+way). Nothing is written to the press before :func:`presshil.resume.check_press` has found
+it where the run left it: a mismatch is one line and exit code 2, the press untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .cliview import ProgressView, StepLines, show_verdicts
+from .errors import ConfigError
+
+
+def resume_cmd(
+    protocol: Path,
+    press: str | None,
+    db: Path,
+    report: Path | None,
+    quiet: bool,
+    run_id: int,
+) -> None:
+    """Resume run ``run_id`` of ``protocol`` from ``db``; raises ``typer.Exit`` with the
+    run's exit code."""
+    from .cli import err, out, resolve_protocol, user_errors
+    from .protocol import load_protocol
+    from .resume import check_press, plan_resume
+    from .runner import run
+    from .store import Store
+    from .urls import open_press
+
+    with user_errors():
+        proto = load_protocol(resolve_protocol(protocol))
+        if not Path(db).is_file():
+            raise ConfigError(f"no results store at {db}: run {run_id} cannot be resumed")
+        with Store(db) as store:  # opening it marks a run whose process died interrupted
+            info = store.get_run(run_id)
+            point = plan_resume(store, run_id, proto)
+            url = press or info.press_url
+            device = open_press(url)
+            try:
+                _same_press(info.identity, device.identity, url, run_id)
+                check_press(device, proto, point)
+                gap_s = point.now_s() - point.last_t_s
+                out.print(
+                    f"[bold]{proto.name}[/] run {run_id} resumed at step {point.step_index} "
+                    f"after {gap_s:.1f} s without samples, via [cyan]{url}[/]",
+                    highlight=False,
+                )
+                terminal = out.is_terminal
+                lines = [StepLines(out, len(proto.steps))] if not quiet and not terminal else []
+                with ProgressView(out, not quiet and terminal) as view:
+                    result = run(
+                        proto, device, store=store, progress=view, sinks=lines, resume=point
+                    )
+                    view.finish(completed=result.exit_code in (0, 1))
+            finally:
+                device.close()
+            starts = {r.name: r.t_start_s for r in result.steps}
+            show_verdicts(out, result.verdicts, starts)
+            if result.abort_reason:
+                err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
+            if report is not None:
+                from .report import write_run_report
+
+                paths = write_run_report(result, report)
+                out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
+            out.print(f"run {run_id}: {result.status.upper()} (store {db})", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+def _same_press(stored: dict, identity: object, url: str, run_id: int) -> None:
+    """Refuse another press than the one the run started on (model and serial)."""
+    for key in ("model", "serial"):
+        was, now = stored.get(key), getattr(identity, key, None)
+        if was and now is not None and was != now:
+            raise ConfigError(
+                f"{url}: cannot resume run {run_id}: {key} {now!r}, the run started on {was!r}"
+            )
+
+
+__all__ = ["resume_cmd"]
