@@ -182,4 +182,4 @@ class Press(ABC):
         self.close()
 
 
-__all__ = ["Capabilities", "FULL_CAPABILITIES", "Status", "FaultCode", "Sample", "Identity", "Press", "SAFE_STOP_BITS"]
+__all__ = ["FULL_CAPABILITIES", "SAFE_STOP_BITS", "Capabilities", "FaultCode", "Identity", "Press", "Sample", "Status"]

@@ -479,13 +479,13 @@ def _abort(ex: _Execution, message: str, kind: str = "abort") -> None:
 
 
 __all__ = [
-    "run",
+    "EXIT_CODES",
+    "Event",
+    "JitterStats",
+    "Progress",
     "RunResult",
     "RunTiming",
-    "Progress",
-    "Event",
     "StepRecord",
-    "JitterStats",
-    "EXIT_CODES",
+    "run",
     "seed_from_url",
 ]
