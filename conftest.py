@@ -37,7 +37,7 @@ WALL_CLOCK_TESTS = frozenset({
 })
 
 
-def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001 - pytest hook signature
+def pytest_collection_modifyitems(config, items) -> None:
     import pytest
 
     for item in items:

@@ -12,6 +12,7 @@ grows with the run) as CSV and Parquet. Memory should stay flat while writing an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import tempfile
 import threading
@@ -94,10 +95,8 @@ def main() -> None:
         print(f"write: {n} samples in {dt:.1f} s = {n / dt:,.0f} samples/s; "
               f"file {size_mib:.0f} MiB ({db.stat().st_size / n:.0f} B/sample)")
 
-        try:
+        with contextlib.suppress(ImportError):
             import pyarrow.parquet  # noqa: F401 - import cost (~50 MiB) is not export memory
-        except ImportError:
-            pass
         for fmt in ("csv", "parquet"):
             before = rss_mib()
             t0 = time.perf_counter()

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM_FLAGS, chromium_path
+from browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402 - tests/ is on the path now
 
 
 def make_store(path: Path, kind: str) -> None:

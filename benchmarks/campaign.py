@@ -80,7 +80,9 @@ def holding_state(endpoint: tuple[str, int]) -> dict[str, float]:
         rsp = exchange(s, frame(1, struct.pack(">BHH", 3, 0, 12)))
         assert rsp and rsp[7] == 3, rsp
         w = struct.unpack(">12H", rsp[9:33])
-        f = lambda i: struct.unpack(">f", struct.pack(">HH", w[i], w[i + 1]))[0]  # noqa: E731
+        def f(i: int) -> float:
+            return struct.unpack(">f", struct.pack(">HH", w[i], w[i + 1]))[0]
+
         out = {"setpoint": f(2), "ramp_rate": f(4), "soft_max": f(6), "die_area": f(10)}
         rsp = exchange(s, frame(2, struct.pack(">BHH", 4, 0, 16)))
     assert rsp and rsp[7] == 4, rsp
@@ -348,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every case count")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    k = lambda n: max(1, int(n * args.scale))  # noqa: E731
+    def k(n: int) -> int:
+        return max(1, int(n * args.scale))
+
     import tempfile
 
     rows: list[Row] = []

@@ -126,7 +126,7 @@ def test_hysteresis_shows_in_reversibility(baseline) -> None:
     base_rows = base.section("force_verification").data["rows"]
     assert all(r["v_pct"] is None for r in baseline.section("force_verification").data["rows"])
     ratio = width_pct_fs / cfg.load_cells.hysteresis_pct_fs  # ≈ 2.36
-    for row, base in zip(rows[:-1], base_rows[:-1]):
+    for row, base in zip(rows[:-1], base_rows[:-1], strict=False):
         assert row["v_pct"] < 0
         assert row["v_pct"] / base["v_pct"] == pytest.approx(ratio, rel=0.1)
     v_low = rows[0]["v_pct"]

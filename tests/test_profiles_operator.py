@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import presshil
-from presshil.profiles.server import start_profile_server
 from presshil.profiles.operator import KeyboardOperator, SimulatedOperator
+from presshil.profiles.server import start_profile_server
 from presshil.protocol import load_protocol
 from presshil.runner import run
 from presshil.status import RunStatus

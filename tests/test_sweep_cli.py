@@ -3,6 +3,7 @@ failing variant alone, and resuming a sweep whose client was killed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -133,11 +134,8 @@ def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
         while True:
             done = 0
             if db.exists():
-                with sqlite3.connect(db, timeout=10) as con:
-                    try:
-                        done = con.execute("SELECT COUNT(run_id) FROM sweep_variants").fetchone()[0]
-                    except sqlite3.OperationalError:
-                        pass
+                with sqlite3.connect(db, timeout=10) as con, contextlib.suppress(sqlite3.OperationalError):
+                    done = con.execute("SELECT COUNT(run_id) FROM sweep_variants").fetchone()[0]
             if done >= 2:
                 break
             assert proc.poll() is None, "the sweep ended before it could be killed"

@@ -103,7 +103,7 @@ def _start_cli_run(tmp_path: Path) -> tuple[subprocess.Popen, str]:
             line = lines.get(timeout=1)
         except queue.Empty:
             if proc.poll() is not None:
-                raise AssertionError(f"presshil run ended early: {proc.stderr.read()}")
+                raise AssertionError(f"presshil run ended early: {proc.stderr.read()}") from None
             continue
         if line.startswith("live view: "):
             return proc, line.split("live view: ", 1)[1].strip()

@@ -61,7 +61,6 @@ REPEAT_COUNT = Bound("repeat count", "", 1, 100_000)
 
 
 __all__ = [
-    "Bound",
     "DIE_AREA_MM2",
     "DIE_DIAMETER_MM",
     "DURATION_S",
@@ -70,4 +69,5 @@ __all__ = [
     "REPEAT_COUNT",
     "SAMPLING_RATE_HZ",
     "WATCHDOG_MS",
+    "Bound",
 ]

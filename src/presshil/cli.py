@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
 import typer
@@ -70,11 +70,11 @@ PressOpt = Annotated[
 DbOpt = Annotated[Path, typer.Option("--db", help="Results store (SQLite).")]
 SimPressOpt = Annotated[str, typer.Option("--press", help="The simulated press to serve (sim://…).")]
 PtyOrDevice = "'pty' to create a pseudo-terminal (its path is printed), or a device."
-ModbusRtuOpt = Annotated[Optional[str], typer.Option("--modbus-rtu", help=PtyOrDevice)]
+ModbusRtuOpt = Annotated[str | None, typer.Option("--modbus-rtu", help=PtyOrDevice)]
 BindOpt = Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")]
 
-ServeTcpOpt = Annotated[Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5020).")]
-PlantTcpOpt = Annotated[Optional[str], typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")]
+ServeTcpOpt = Annotated[str | None, typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5020).")]
+PlantTcpOpt = Annotated[str | None, typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")]
 
 
 @contextlib.contextmanager
@@ -111,12 +111,12 @@ def run_cmd(
     press: PressOpt = DEFAULT_PRESS,
     db: DbOpt = DEFAULT_DB,
     report: Annotated[
-        Optional[Path], typer.Option("--report", help="Write a JSON summary and a PNG plot here.")
+        Path | None, typer.Option("--report", help="Write a JSON summary and a PNG plot here.")
     ] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of a simulated press.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of a simulated press.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    live: Annotated[Optional[str], typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
-    resume: Annotated[Optional[int], typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
+    live: Annotated[str | None, typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
+    resume: Annotated[int | None, typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
@@ -252,7 +252,7 @@ def export_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     output: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--output", "-o", help="Output file or folder (default: beside the store)."),
     ] = None,
     db: DbOpt = DEFAULT_DB,
@@ -282,14 +282,14 @@ def serve_cmd(
     press: SimPressOpt = DEFAULT_PRESS,
     modbus_tcp: ServeTcpOpt = None,
     modbus_rtu: ModbusRtuOpt = None,
-    serial: Annotated[Optional[str], typer.Option("--serial", help=PtyOrDevice)] = None,
+    serial: Annotated[str | None, typer.Option("--serial", help=PtyOrDevice)] = None,
     bind: BindOpt = "127.0.0.1",
-    profile: Annotated[Optional[str], typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
-    opcua: Annotated[Optional[str], typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
-    live: Annotated[Optional[str], typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
-    tls_cert: Annotated[Optional[str], typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802).")] = None,
-    tls_key: Annotated[Optional[str], typer.Option("--tls-key", help="Server private key.")] = None,
-    tls_ca: Annotated[Optional[str], typer.Option("--tls-ca", help="CA that client certificates must chain to.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
+    opcua: Annotated[str | None, typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
+    live: Annotated[str | None, typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802).")] = None,
+    tls_key: Annotated[str | None, typer.Option("--tls-key", help="Server private key.")] = None,
+    tls_ca: Annotated[str | None, typer.Option("--tls-ca", help="CA that client certificates must chain to.")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every write.")] = False,
 ) -> None:
     """Serve a simulated press in real time over Modbus TCP/RTU and the serial line protocol."""
@@ -319,15 +319,15 @@ def serve_cmd(
 def accept_cmd(
     press: PressOpt = DEFAULT_PRESS,
     reference: Annotated[
-        Optional[str], typer.Option("--reference", help="Reference force indicator URL (default: the sim's own).")
+        str | None, typer.Option("--reference", help="Reference force indicator URL (default: the sim's own).")
     ] = None,
     suite: Annotated[str, typer.Option("--suite", help="Suite in protocols/acceptance/ (name or path).")] = "standard",
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write the HTML report and JSON twin here.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the HTML report and JSON twin here.")] = None,
     meta: Annotated[
-        Optional[list[str]], typer.Option("--meta", help="Operator metadata KEY=VALUE (repeatable).")
+        list[str] | None, typer.Option("--meta", help="Operator metadata KEY=VALUE (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    working_range: Annotated[Optional[str], typer.Option(
+    working_range: Annotated[str | None, typer.Option(
         "--working-range", help="Working pressures, MPa: 'A,B,C' or 'LO..HI' (default: the protocol library's).")] = None,
 ) -> None:
     """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
@@ -349,7 +349,7 @@ def accept_cmd(
 def report_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
     db: DbOpt = DEFAULT_DB,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file to write.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
 ) -> None:
     """Render the HTML report of a stored run."""
     from .acceptance import report_main
@@ -360,10 +360,6 @@ def report_cmd(
         code = report_main(run_id, db, output)
     raise typer.Exit(code)
 
-
-from .sweep.command import sweep_cmd  # noqa: E402  (robustness sweeps, docs/sweeps.md)
-
-app.command("sweep")(sweep_cmd)
 
 plant_app = typer.Typer(
     help="The plant without its controller, for firmware in the loop (see docs/firmware.md).",
@@ -387,10 +383,13 @@ def plant_serve_cmd(
     raise typer.Exit(code)
 
 
-from .profiles.commands import probe_cmd  # noqa: E402 - device profiles' command
+# commands that live with their own packages, registered once the app exists
+from .profiles.commands import probe_cmd  # noqa: E402
+from .sweep.command import sweep_cmd  # noqa: E402
 from .web.ui_cli import ui_cmd  # noqa: E402
 
 app.command("probe")(probe_cmd)
+app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
 
 

@@ -230,12 +230,12 @@ def runs_view(
 
 
 __all__ = [
-    "fmt_time",
-    "why",
-    "verdict_table",
-    "verdict_lines",
-    "show_verdicts",
     "ProgressView",
     "StepLines",
+    "fmt_time",
     "runs_view",
+    "show_verdicts",
+    "verdict_lines",
+    "verdict_table",
+    "why",
 ]

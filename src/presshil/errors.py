@@ -77,15 +77,15 @@ class SafetyAbort(PressError):
 
 
 __all__ = [
+    "CapabilityError",
+    "CatalogueError",
+    "ConfigError",
+    "DeviceFault",
+    "PressError",
+    "PressURLError",
     "PresshilError",
     "ProtocolError",
-    "ConfigError",
-    "PressURLError",
-    "CatalogueError",
-    "PressError",
+    "SafetyAbort",
     "TransportError",
     "TransportTimeout",
-    "DeviceFault",
-    "CapabilityError",
-    "SafetyAbort",
 ]

@@ -106,11 +106,11 @@ def not_found_message(kind: str, path: Path, rootdir: Path | None = None) -> str
 
 
 __all__ = [
-    "KINDS",
     "DEFAULT_DB",
-    "shipped_dir",
-    "search_dirs",
-    "names",
+    "KINDS",
     "find",
+    "names",
     "not_found_message",
+    "search_dirs",
+    "shipped_dir",
 ]

@@ -153,7 +153,7 @@ class Press(ABC):
         """
         return None
 
-    def check_control(self) -> None:
+    def check_control(self) -> None:  # noqa: B027 - optional, like the lease itself
         """Raise :class:`~presshil.errors.DeviceFault` (``ControlLost``) if the press is no
         longer this run's: another master took the lease or stopped the press, or the
         setpoint or limits changed behind the run's back. A no-op without a lease."""
@@ -218,4 +218,4 @@ class Press(ABC):
         self.close()
 
 
-__all__ = ["Capabilities", "FULL_CAPABILITIES", "Status", "FaultCode", "Sample", "Identity", "Press", "SAFE_STOP_BITS"]
+__all__ = ["FULL_CAPABILITIES", "SAFE_STOP_BITS", "Capabilities", "FaultCode", "Identity", "Press", "Sample", "Status"]

@@ -514,17 +514,17 @@ def _check_holds(steps: list[Any], prefix: str, has_setpoint: bool, source: str)
 
 
 __all__ = [
-    "Protocol",
-    "Specimen",
-    "Limits",
-    "Sampling",
-    "Step",
-    "RampStep",
-    "HoldStep",
-    "ReleaseStep",
-    "SetpointStep",
-    "RepeatStep",
     "STEP_TYPES",
+    "HoldStep",
+    "Limits",
+    "Protocol",
+    "RampStep",
+    "ReleaseStep",
+    "RepeatStep",
+    "Sampling",
+    "SetpointStep",
+    "Specimen",
+    "Step",
     "load_protocol",
     "parse_protocol",
 ]

@@ -171,4 +171,4 @@ def default_path(db: Path, run_id: int, suffix: str) -> Path:
     return Path(db).parent / f"run-{run_id}.{suffix.lstrip('.')}"
 
 
-__all__ = ["summary", "plot_run", "write_run_report", "write_html_report", "default_path"]
+__all__ = ["default_path", "plot_run", "summary", "write_html_report", "write_run_report"]

@@ -130,4 +130,4 @@ class RunResult:
         return [v for v in self.verdicts if not v.passed]
 
 
-__all__ = ["RunResult", "StepRecord", "Progress", "RunTiming"]
+__all__ = ["Progress", "RunResult", "RunTiming", "StepRecord"]

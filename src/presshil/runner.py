@@ -19,7 +19,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import CapabilityError, ConfigError, DeviceFault, PressError, ProtocolError, SafetyAbort
+from .errors import (
+    CapabilityError,
+    ConfigError,
+    DeviceFault,
+    PressError,
+    ProtocolError,
+    SafetyAbort,
+)
 from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
 from .press import Press
 from .protocol import Protocol
@@ -580,13 +587,13 @@ def _abort(ex: _Execution, message: str, kind: str = "abort") -> None:
 
 
 __all__ = [
-    "run",
+    "EXIT_CODES",
+    "Event",
+    "JitterStats",
+    "Progress",
     "RunResult",
     "RunTiming",
-    "Progress",
-    "Event",
     "StepRecord",
-    "JitterStats",
-    "EXIT_CODES",
+    "run",
     "seed_from_url",
 ]

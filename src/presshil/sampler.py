@@ -306,11 +306,11 @@ def rated_pressure_mpa(identity: Identity, die_area_mm2: float | None) -> float:
 
 
 __all__ = [
+    "JitterHistogram",
+    "JitterStats",
     "Sampler",
     "SamplerPolicy",
     "SupervisionAbort",
-    "JitterStats",
-    "JitterHistogram",
     "bring_to_safe_state",
     "rated_pressure_mpa",
 ]

@@ -294,13 +294,13 @@ class QueuedSink:
 
 
 __all__ = [
+    "Event",
+    "FanOut",
+    "MemorySink",
+    "QueuedSink",
     "RunSink",
     "RunStart",
-    "StepBoundary",
     "SampleRow",
-    "Event",
-    "MemorySink",
+    "StepBoundary",
     "StoreSink",
-    "FanOut",
-    "QueuedSink",
 ]

@@ -97,4 +97,4 @@ def fault_text(sample: Sample) -> str:
     return f"{name} (status {Status.describe(sample.status)})"
 
 
-__all__ = ["Status", "FaultCode", "Sample", "Identity", "SAFE_STOP_BITS", "fault_text"]
+__all__ = ["SAFE_STOP_BITS", "FaultCode", "Identity", "Sample", "Status", "fault_text"]

@@ -36,4 +36,4 @@ _EXIT = {
 #: exit code for bad input or usage, for every command
 EXIT_BAD_INPUT = 2
 
-__all__ = ["RunStatus", "EXIT_BAD_INPUT"]
+__all__ = ["EXIT_BAD_INPUT", "RunStatus"]

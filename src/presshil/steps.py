@@ -326,17 +326,17 @@ class Repeat(StepType):
 
 
 __all__ = [
-    "StepType",
+    "Hold",
+    "HoldGap",
+    "Ramp",
+    "Release",
+    "Repeat",
+    "Setpoint",
     "StepContext",
-    "register",
+    "StepType",
     "behaviour",
+    "register",
     "registered_tags",
     "sequence_nominal_s",
     "setpoint_before",
-    "Ramp",
-    "Setpoint",
-    "Hold",
-    "HoldGap",
-    "Release",
-    "Repeat",
 ]

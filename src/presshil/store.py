@@ -15,7 +15,6 @@ below any load cell's resolution.
 from __future__ import annotations
 
 import contextlib
-
 import csv
 import dataclasses
 import functools
@@ -731,7 +730,7 @@ def _run_info(row: tuple[Any, ...]) -> RunInfo:
 
 
 def _rows_to_trace(rows: list[tuple[Any, ...]], width: int) -> Trace:
-    cols = list(zip(*rows))
+    cols = list(zip(*rows, strict=False))
     blobs = b"".join(cols[7])
     channels = np.frombuffer(blobs, "<f4").astype(float)
     # A run's channel count is fixed; a blob of another width would be a corrupt row.
@@ -760,7 +759,7 @@ def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
             ch = [[str(x) for x in row] for row in piece.channels.astype(np.float32)]
             cols = [piece.t.tolist(), piece.setpoint.tolist(), piece.pressure.tolist(),
                     piece.force.tolist(), piece.position.tolist(), piece.status.tolist()]
-            out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch))
+            out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch, strict=False))
 
 
 def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
@@ -781,4 +780,4 @@ def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
                                                     schema=schema))
 
 
-__all__ = ["Store", "StoreWriteError", "RunInfo", "Event", "RUN_STATUSES", "DEFAULT_PATH"]
+__all__ = ["DEFAULT_PATH", "RUN_STATUSES", "Event", "RunInfo", "Store", "StoreWriteError"]

@@ -16,7 +16,7 @@ from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
 from .runner import RunResult
 from .steps import behaviour, setpoint_before
 
-__all__ = ["assert_hold_stable", "assert_uniform", "assert_step_response", "step_segment"]
+__all__ = ["assert_hold_stable", "assert_step_response", "assert_uniform", "step_segment"]
 
 
 def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:

@@ -79,7 +79,7 @@ class Trace:
         for i, r in enumerate(rows):
             if len(r[6]) != width:
                 raise ValueError(f"row {i} has {len(r[6])} channels; expected {width}")
-        cols = list(zip(*(r[:6] for r in rows)))
+        cols = list(zip(*(r[:6] for r in rows), strict=False))
         return cls(
             t=np.asarray(cols[0], float),
             setpoint=np.asarray(cols[1], float),
@@ -100,4 +100,4 @@ class Trace:
                      self.position[rows], self.status[rows], self.channels[rows])
 
 
-__all__ = ["Trace", "SAMPLE_COLUMNS", "sample_row"]
+__all__ = ["SAMPLE_COLUMNS", "Trace", "sample_row"]

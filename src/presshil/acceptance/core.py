@@ -18,10 +18,10 @@ from ..errors import DeviceFault, PressError, TransportError
 from ..metrics import default_band_mpa
 from ..press import Press
 from . import plots
+from .driving import SectionAbort
 from .dynamic import run_section
 from .force import verify_force
 from .reference import ReferenceIndicator, open_reference
-from .driving import SectionAbort
 from .result import ABORTED, SKIPPED, AcceptanceResult, Section
 from .safety import run_safety
 from .specimen import SpecimenChanger

@@ -169,7 +169,7 @@ def safety_png(panels: dict[str, Any], soft_max_mpa: float) -> bytes:
     plt = _plt()
     names = [k for k, rec in panels.items() if rec.t_s]
     fig, axes = plt.subplots(1, max(len(names), 1), figsize=(FIG_W_IN, 2.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=False):
         rec = panels[name]
         t = np.asarray(rec.t_s)
         ax.plot(t, rec.pressure_mpa, lw=1, color="black")

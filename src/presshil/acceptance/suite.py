@@ -305,10 +305,7 @@ def _translate(exc: ValidationError, source: str) -> ProtocolError:
         msg = "missing"
     else:
         msg = f"{msg}, got {value!r}"
-    if len(loc) > 1:
-        field_name = f"[{loc[0]}].{'.'.join(loc[1:])}"
-    else:
-        field_name = ".".join(loc) or None
+    field_name = f"[{loc[0]}].{'.'.join(loc[1:])}" if len(loc) > 1 else ".".join(loc) or None
     extra = len(exc.errors()) - 1
     if extra:
         msg += f" (+{extra} more)"

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ProtocolError
-from ..protocol import load_protocol
 from ..library import shipped_dir
+from ..protocol import load_protocol
 
 _shipped = shipped_dir("protocols")
 #: the protocol library shipped with presshil

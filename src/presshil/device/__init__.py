@@ -17,11 +17,11 @@ from .spawn import SpawnedServer
 from .virtual import VirtualPress
 
 __all__ = [
-    "VirtualPress",
-    "ServerHandle",
-    "start_server",
-    "serve_main",
-    "SpawnedServer",
-    "WireFaults",
     "Refused",
+    "ServerHandle",
+    "SpawnedServer",
+    "VirtualPress",
+    "WireFaults",
+    "serve_main",
+    "start_server",
 ]

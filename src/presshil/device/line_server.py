@@ -77,7 +77,7 @@ class LineServer(PortServer[bytes]):
             line = await self._queue.get()
             try:
                 reply = self.handle(line)
-            except Exception as exc:  # noqa: BLE001 - a model bug answers ERR 4, the port lives on
+            except Exception as exc:
                 log.exception("line command failed: %r", line)
                 reply = format_err(4, f"device failure: {exc}")
             if reply is None:

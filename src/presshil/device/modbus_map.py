@@ -119,7 +119,7 @@ class RegisterMap:
         except Refused as exc:
             log.info("refused: %s", exc)
             return ExcCodes(exc.code)
-        except Exception:  # noqa: BLE001 - a model bug must answer 04, not kill the server
+        except Exception:
             log.exception(
                 "request failed: FC%02d address %d count %d", function_code, address, count
             )
@@ -182,4 +182,4 @@ class RegisterMap:
         return None
 
 
-__all__ = ["RegisterMap", "SUPPORTED"]
+__all__ = ["SUPPORTED", "RegisterMap"]

@@ -52,4 +52,4 @@ class RealtimeDriver(RealtimeLoop):
                 self._stop.wait(self.tick_s)
 
 
-__all__ = ["RealtimeDriver", "MAX_STEP_S"]
+__all__ = ["MAX_STEP_S", "RealtimeDriver"]

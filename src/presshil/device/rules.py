@@ -35,7 +35,7 @@ class Refused(Exception):
         super().__init__(f"exception {code:02d}: {text}")
 
 
-def check_value(name: str, value: float | int, soft_max: float, rated: float) -> None:
+def check_value(name: str, value: float, soft_max: float, rated: float) -> None:
     """Raise :class:`Refused` (code 03) if ``value`` may not be written to ``name``."""
     if name in _FLOATS and not math.isfinite(value):
         raise Refused(ILLEGAL_VALUE, f"{name} {value} is not a finite number")

@@ -149,4 +149,4 @@ def start_server(
     return handle
 
 
-__all__ = ["start_server", "ServerHandle", "parse_hostport", "DEFAULT_TCP_PORT", "TCP_UNITS"]
+__all__ = ["DEFAULT_TCP_PORT", "TCP_UNITS", "ServerHandle", "parse_hostport", "start_server"]

@@ -151,7 +151,7 @@ class VirtualPress:
                 step()
                 clock.sleep_until(clock.now() + 0.02)
             scratch.close()
-        except Exception:  # noqa: BLE001 - warming up is an optimisation, never a failure
+        except Exception:
             log.debug("warm-up of %s failed", self.url, exc_info=True)
 
     def stop(self) -> None:

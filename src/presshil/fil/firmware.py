@@ -9,6 +9,7 @@ The process plumbing is :class:`presshil.serving.process.ReadyProcess`'s.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from pathlib import Path
@@ -75,10 +76,8 @@ class FirmwareProcess(ReadyProcess):
             if line.startswith("STATS "):
                 for item in line.split()[1:]:
                     key, _, value = item.partition("=")
-                    try:
+                    with contextlib.suppress(ValueError):
                         self.stats[key] = float(value)
-                    except ValueError:
-                        pass
         self._close()
         return self.proc.returncode
 

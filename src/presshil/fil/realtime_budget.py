@@ -68,8 +68,8 @@ def check_sensor_fault(
 
 __all__ = [
     "BLAME_SHARE",
-    "HostTooSlow",
     "STALE_SENSOR_BUDGET_MS",
+    "HostTooSlow",
     "budget_report",
     "check_sensor_fault",
 ]

@@ -75,7 +75,7 @@ class RegisterTable:
         names, codec = self._plan(space, start, len(regs))
         raw = codec[0].unpack(codec[1].pack(*regs))
         out: dict[str, Value | list] = {}
-        for (name, index), value in zip(names, raw):
+        for (name, index), value in zip(names, raw, strict=False):
             reg = self.by_name[name]
             if reg.count > 1:
                 out.setdefault(name, [0.0] * reg.count)[index] = value  # type: ignore[index]

@@ -9,7 +9,7 @@ import typer
 
 
 def probe_cmd(
-    url: Annotated[str, typer.Argument(help="Press URL, e.g. modbus+tcp://10.0.0.5:502?profile=plc-hydraulic-press")],
+    url: Annotated[str, typer.Argument(help="Press URL, e.g. modbus+tcp://192.0.2.5:502?profile=plc-hydraulic-press")],
     watch: Annotated[bool, typer.Option("--watch", help="Refresh the table until Ctrl-C.")] = False,
     count: Annotated[int, typer.Option("--count", help="With --watch: stop after N refreshes (0 = until Ctrl-C).")] = 0,
 ) -> None:

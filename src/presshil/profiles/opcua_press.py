@@ -12,6 +12,7 @@ subscribed read costs microseconds against about a millisecond for a polled one
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -139,10 +140,8 @@ class OpcUaProfilePress(ProfilePress):
 
     def close(self) -> None:
         """Disconnect and stop the client's loop."""
-        try:
+        with contextlib.suppress(Exception):  # closing must not raise
             self._loop.run(self._client.disconnect(), timeout_s=2.0)
-        except Exception:  # noqa: BLE001 - closing must not raise
-            pass
         self._loop.close()
 
 

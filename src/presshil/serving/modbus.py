@@ -68,12 +68,12 @@ def build_simdevice(
 
 
 __all__ = [
-    "Action",
     "READ_HOLDING",
     "READ_INPUT",
     "READ_WRITE",
     "SUPPORTED",
     "WRITE_MULTIPLE",
     "WRITE_SINGLE",
+    "Action",
     "build_simdevice",
 ]

@@ -5,6 +5,7 @@ Shared by the virtual press and the plant; the device and plant servers import i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tty
 from collections.abc import Callable
@@ -27,10 +28,8 @@ class ServedPort:
         """Close the device's end (idempotent)."""
         closers, self._close = self._close, []
         for close in closers:
-            try:
+            with contextlib.suppress(OSError):
                 close()
-            except OSError:
-                pass
 
 
 def open_served_port(spec: str, baud: int = 115200) -> ServedPort:

@@ -92,7 +92,7 @@ class RtuServer(PortServer[ModbusPDU]):
             request = await self._queue.get()
             try:
                 await self._answer(request)
-            except Exception:  # noqa: BLE001 - one bad request must not stop the port
+            except Exception:
                 log.exception("RTU request failed: %s", request)
 
     async def _answer(self, request: ModbusPDU) -> None:
@@ -100,7 +100,7 @@ class RtuServer(PortServer[ModbusPDU]):
             return  # another slave's request
         try:
             response = await request.datastore_update(self.datastore, request.dev_id)  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("datastore failed: %s", request)
             response = ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)
         if request.dev_id == 0:

@@ -110,12 +110,12 @@ def line_error(where: str, code: int, text: str) -> DeviceFault:
 
 
 __all__ = [
-    "MODBUS_EXCEPTIONS",
     "LINE_ERRORS",
-    "StaleDataError",
+    "MODBUS_EXCEPTIONS",
     "CorruptReply",
-    "map_link_errors",
-    "translate",
-    "modbus_exception",
+    "StaleDataError",
     "line_error",
+    "map_link_errors",
+    "modbus_exception",
+    "translate",
 ]

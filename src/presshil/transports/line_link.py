@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -79,10 +80,8 @@ class LineLink:
         """Close the port (the next exchange reopens it)."""
         port, self._port = self._port, None
         if port is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken port must not raise
                 port.close()
-            except Exception:  # noqa: BLE001 - closing a broken port must not raise
-                pass
 
     def exchange(self, lines: Sequence[str], accepts: Sequence[Accept], what: str) -> list[Any]:
         """Send ``lines`` in one write; return one accepted reply per line, in order."""
@@ -143,4 +142,4 @@ class LineLink:
         raise TransportTimeout(f"{where}: no reply within {self.timeout_s:g} s")
 
 
-__all__ = ["LineLink", "accept_ok", "Accept"]
+__all__ = ["Accept", "LineLink", "accept_ok"]

@@ -22,9 +22,9 @@ watchdog at 0 (off) or keeps calling :meth:`heartbeat`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from pymodbus.client.base import ModbusBaseSyncClient
 from pymodbus.constants import DeviceInformation

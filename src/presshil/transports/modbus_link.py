@@ -18,6 +18,7 @@ pymodbus carries one request and returns one response; everything else is decide
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -99,10 +100,8 @@ class ModbusLink:
         """Close the connection (the next request reconnects)."""
         client, self._client = self._client, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken link must not raise
                 client.close()
-            except Exception:  # noqa: BLE001 - closing a broken link must not raise
-                pass
 
     def reconnect(self) -> None:
         """Drop the connection and open a fresh one."""
@@ -152,4 +151,4 @@ class ModbusLink:
         return exc
 
 
-__all__ = ["ModbusLink", "TCP_KEYS", "RTU_KEYS"]
+__all__ = ["RTU_KEYS", "TCP_KEYS", "ModbusLink"]

@@ -99,4 +99,4 @@ def open_modbus_tls_press(parsed: PressURL) -> ModbusTlsPress:
     return ModbusTlsPress(parsed)
 
 
-__all__ = ["ModbusTlsLink", "ModbusTlsPress", "TLS_KEYS", "client_context", "open_modbus_tls_press"]
+__all__ = ["TLS_KEYS", "ModbusTlsLink", "ModbusTlsPress", "client_context", "open_modbus_tls_press"]

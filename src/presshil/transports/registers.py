@@ -281,7 +281,7 @@ def decode(
 ) -> dict[str, float | int]:
     """Named scalar values in ``regs`` written at ``start``; every field must be covered whole."""
     fields_, (values, words) = _decode_plan(space, start, len(regs), channels)
-    return dict(zip((r.name for r in fields_), values.unpack(words.pack(*regs))))
+    return dict(zip((r.name for r in fields_), values.unpack(words.pack(*regs)), strict=False))
 
 
 def _codec(regs: tuple[Register, ...]) -> Codec:
@@ -385,29 +385,29 @@ class StateCodec:
 
 
 __all__ = [
-    "MAP_VERSION",
-    "DEVICE_ID",
-    "MAX_CHANNELS",
-    "STATE_MIRROR_BASE",
-    "CHANNEL_POSITION_BASE",
-    "Space",
-    "RegType",
-    "Register",
-    "REGISTERS",
     "BY_NAME",
+    "CHANNEL_POSITION_BASE",
+    "COMMAND_NAMES",
     "COMMAND_NONE",
     "COMMAND_REGULATE",
     "COMMAND_RELEASE",
-    "COMMAND_STOP",
     "COMMAND_RESET",
-    "COMMAND_NAMES",
+    "COMMAND_STOP",
+    "DEVICE_ID",
+    "MAP_VERSION",
+    "MAX_CHANNELS",
+    "REGISTERS",
+    "STATE_MIRROR_BASE",
+    "RegType",
+    "Register",
     "RegisterAddressError",
-    "state_count",
-    "fields",
+    "Space",
+    "StateCodec",
+    "decode",
+    "decode_positions",
     "defined_ranges",
     "encode",
-    "decode",
-    "StateCodec",
     "encode_positions",
-    "decode_positions",
+    "fields",
+    "state_count",
 ]

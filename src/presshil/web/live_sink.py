@@ -313,8 +313,8 @@ def centre_of_force(channels: Any, positions: tuple[tuple[float, float], ...]) -
     total = float(sum(channels))
     if total <= 1e-6:
         return None
-    x = sum(float(f) * p[0] for f, p in zip(channels, positions)) / total
-    y = sum(float(f) * p[1] for f, p in zip(channels, positions)) / total
+    x = sum(float(f) * p[0] for f, p in zip(channels, positions, strict=False)) / total
+    y = sum(float(f) * p[1] for f, p in zip(channels, positions, strict=False)) / total
     return [x, y]
 
 
