@@ -20,6 +20,7 @@ from presshil.errors import ConfigError
 from presshil.press import SAFE_STOP_BITS
 from presshil.protocol import parse_protocol
 from presshil.sinks import RunSink, RunStart, StepBoundary
+from presshil.status import RunStatus
 from presshil.store import Store
 from presshil.web.bridge import run_live
 from presshil.web.live_app import live_app
@@ -90,6 +91,21 @@ def test_a_viewer_that_never_reads_loses_frames_not_the_run():
     assert sink.samples_seen == 10 * VIEWER_QUEUE_FRAMES
     frames = viewer.pull()
     assert frames[-1]["type"] == "points" and frames[-1]["samples"] == sink.samples_seen
+
+
+def test_a_page_opened_mid_batch_gets_every_point_once():
+    """A viewer attaching between two publications: its snapshot and the frames after it
+    together hold each sample time once, in order (no repeated tail on the curve)."""
+    sink = LiveSink(publish_interval_s=3600.0)  # nothing published by time: only on attach
+    sink.start(RunStart(1, protocol(), "sim://", presshil.open_press("sim://").identity, None, 10.0))
+    for k in range(30):
+        sink.sample((k * 0.1, 1.0, 1.0 + 0.01 * k, 1.0, 0.0, 0, (0.25, 0.25, 0.25, 0.25)))
+    viewer = sink.attach()
+    for k in range(30, 40):
+        sink.sample((k * 0.1, 1.0, 1.0 + 0.01 * k, 1.0, 0.0, 0, (0.25, 0.25, 0.25, 0.25)))
+    sink.finish(RunStatus.PASSED)
+    times = [p[0] for f in viewer.pull() if f["type"] in ("snapshot", "points") for p in f["points"]]
+    assert times == sorted(set(times)) and len(times) == 40
 
 
 def test_a_viewer_that_stopped_reading_is_removed():

@@ -116,6 +116,9 @@ class LiveSink:
     def attach(self) -> Viewer:
         """A new viewer; its first frame is a snapshot of everything so far."""
         with self._lock:
+            # hand the pending batch to the viewers already here first: the snapshot then
+            # holds every point once, and the next frame carries only newer ones
+            self._publish_locked(force=True)
             viewer = Viewer(next(self._ids))
             viewer.frames.append({"type": "snapshot", **self._snapshot_locked()})
             self._viewers[viewer.id] = viewer
@@ -147,7 +150,7 @@ class LiveSink:
             "verdicts": list(self.verdicts),
             "events": list(self.events),
             "prompts": [vars(p) for p in self.prompts.values() if not p.acknowledged],
-            "points": list(self._history) + list(self._batch),
+            "points": list(self._history) + list(self._batch),  # batch: empty after attach
             "last": dict(self.last),
             "samples": self.samples_seen,
         }
