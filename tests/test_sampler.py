@@ -113,3 +113,34 @@ def test_jitter_histogram_is_flat_and_reports_percentiles() -> None:
     assert stats.p99_ms == pytest.approx(9.9, abs=0.05)
     assert stats.max_ms == pytest.approx(9.99, abs=1e-6)
     assert h.counts.size == JitterHistogram.BINS + 1
+
+
+class _CounterStuckAt7:
+    """A press whose sample counter never advances, declaring its own staleness limit."""
+
+    stale_after_s = 2.0
+
+    def __init__(self, inner: presshil.Press) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def read(self):
+        import dataclasses
+
+        return dataclasses.replace(self._inner.read(), counter=7)
+
+
+def test_a_press_may_declare_its_own_staleness_limit() -> None:
+    """One staleness policy, in the sampler: a device's own limit (a profile's ``stale_s``)
+    replaces the run's default for that press."""
+    press = _CounterStuckAt7(presshil.open_press("sim://?seed=1"))
+    sampler = Sampler(press, interval_s=0.05, policy=SamplerPolicy(stale_after_s=0.5))
+    t_abort = 0.0
+    with pytest.raises(SupervisionAbort, match="sample counter stuck at 7") as info:
+        for _ in range(200):
+            t_abort, sample = sampler.next()
+            sampler.supervise(sample, t_abort)
+    assert info.value.kind == "stale"
+    assert 2.0 < t_abort <= 2.2  # the press's 2 s, not the policy's 0.5 s

@@ -86,6 +86,9 @@ class Press(ABC):
 
     #: the URL the press was opened with; each binding sets it in its constructor
     url: str = ""
+    #: this device's own limit for a sample counter that does not advance (press-clock
+    #: seconds); None: the run's policy (:class:`~presshil.sampler.SupervisionPolicy`)
+    stale_after_s: float | None = None
     #: what the press can provide (bindings of limited devices override it)
     capabilities: Capabilities = FULL_CAPABILITIES
 

@@ -222,6 +222,12 @@ class Sampler:
                 self.clock.sleep_until(self.clock.now() + backoff)
                 backoff = min(backoff * 2.0, policy.backoff_max_s)
 
+    @property
+    def _stale_after_s(self) -> float:
+        """The press's own limit for a counter that does not advance, else the policy's."""
+        own = getattr(self.press, "stale_after_s", None)
+        return self.policy.stale_after_s if own is None else float(own)
+
     def supervise(self, sample: Sample, t: float, *, allow_fault: bool = False) -> None:
         """Raise :class:`SupervisionAbort` if ``sample`` read at run time ``t`` requires it."""
         limit = self.max_pressure_mpa
@@ -236,7 +242,7 @@ class Sampler:
         if sample.counter != self._last_counter:
             self._last_counter = sample.counter
             self._counter_since_s = t
-        elif t - self._counter_since_s > max(self.policy.stale_after_s, 3 * self.interval_s):
+        elif t - self._counter_since_s > max(self._stale_after_s, 3 * self.interval_s):
             raise SupervisionAbort(
                 f"stale data: sample counter stuck at {sample.counter} for "
                 f"{t - self._counter_since_s:.2f} s",

@@ -16,8 +16,6 @@ from dataclasses import replace
 from ..clock import Clock, WallClock
 from ..errors import DeviceFault, SafetyAbort, TransportError
 from ..press import Capabilities, Identity, Press, Sample
-from ..transports.errormap import StaleDataError
-from ..transports.staleness import CounterWatch
 from .model import Profile
 from .operator import Instruction, OperatorPrompts, default_operator
 from .state import StateMap, specimen_to
@@ -27,27 +25,6 @@ DEFAULT_DIE_AREA_MM2 = math.pi * 5.0**2
 ILLEGAL_VALUE = 3
 
 Values = dict[str, float | tuple[float, ...]]
-
-
-class ValueWatch:
-    """Stale data judged by value change, for devices without a sample counter."""
-
-    def __init__(self, where: str, stale_s: float) -> None:
-        self.where = where
-        self.stale_s = stale_s
-        self._last: object = None
-        self._since = 0.0
-
-    def check(self, values: object) -> None:
-        """Raise :class:`StaleDataError` when ``values`` have not changed for ``stale_s``."""
-        now = time.monotonic()
-        if values != self._last:
-            self._last, self._since = values, now
-        elif self.stale_s > 0 and now - self._since > self.stale_s:
-            raise StaleDataError(
-                f"{self.where}: stale data: no signal value changed for {now - self._since:.1f} s "
-                f"(limit {self.stale_s:g} s; this device has no sample counter)"
-            )
 
 
 class ProfilePress(Press):
@@ -75,11 +52,13 @@ class ProfilePress(Press):
         self._ramp: tuple[float, float, float, float] | None = None
         self._last_values: Values = {}
         sig = profile.signals
-        staleness = profile.staleness or ("counter" if "counter" in sig else "none")
-        self._counter_watch = (
-            CounterWatch(url, profile.stale_s) if staleness == "counter" and "counter" in sig else None
-        )
-        self._value_watch = ValueWatch(url, profile.stale_s) if staleness == "value-change" else None
+        # staleness is judged once, by the sampler, on the sample counter: a device without
+        # one gets a host counter that advances with every read, or (value-change) only when
+        # a raw value changed; the profile's stale_s is the sampler's limit for this device
+        self._staleness = profile.staleness or ("counter" if "counter" in sig else "none")
+        self.stale_after_s = profile.stale_s if self._staleness != "none" else None
+        self._changes = 0
+        self._last_raw: tuple[object, ...] | None = None
         self.capabilities = Capabilities(
             regulates=profile.capabilities.regulates,
             channels="channel_force" in sig,
@@ -234,19 +213,20 @@ class ProfilePress(Press):
                     )
         self._reads += 1
         self._last_values = values
-        sample = self.map.sample(
+        counter_host = self._reads
+        if self._staleness == "value-change":
+            now_raw = tuple(raw.values())
+            if now_raw != self._last_raw:
+                self._last_raw, self._changes = now_raw, self._changes + 1
+            counter_host = self._changes
+        return self.map.sample(
             values,
             die_mm2=self._die_mm2,
             tare=self._tare,
             t_host_s=time.monotonic() - self._t0,
-            counter_host=self._reads,
+            counter_host=counter_host,
             setpoint_host_mpa=self._active_setpoint(),
         )
-        if self._counter_watch is not None:
-            self._counter_watch.check(sample.counter)
-        elif self._value_watch is not None:
-            self._value_watch.check(tuple(raw.values()))
-        return sample
 
     # --- beyond the contract --------------------------------------------------------------
     def tare(self) -> None:
@@ -318,4 +298,4 @@ class ProfilePress(Press):
         self.operator.prompt(instruction)
 
 
-__all__ = ["DEFAULT_DIE_AREA_MM2", "ProfilePress", "ValueWatch"]
+__all__ = ["DEFAULT_DIE_AREA_MM2", "ProfilePress"]
