@@ -193,6 +193,25 @@ def _ramp(x, n, dt: float) -> None:
 
 
 @jit
+def _saturate(x, u: float, integral: float, err: float, u_min: float, u_max: float) -> float:
+    """Clamp ``u`` to [u_min, u_max] with conditional integration (anti-windup): the new
+    ``integral`` is kept only when it does not push further into the limit; either way the
+    stored integral stays within the output range. Shared by the force and the gap loop."""
+    if u > u_max:
+        if err < 0.0:
+            x[X_INTEGRAL] = integral
+        u = u_max
+    elif u < u_min:
+        if err > 0.0:
+            x[X_INTEGRAL] = integral
+        u = u_min
+    else:
+        x[X_INTEGRAL] = integral
+    x[X_INTEGRAL] = min(max(x[X_INTEGRAL], u_min), u_max)
+    return u
+
+
+@jit
 def _pid(p, x, meas_n: float, dt: float) -> float:
     """Controller output for this tick (anti-windup: integrate only when not pushing a limit)."""
     area = x[X_DIE_AREA_M2]
@@ -209,17 +228,7 @@ def _pid(p, x, meas_n: float, dt: float) -> float:
         integral = x[X_INTEGRAL] + p[P_KI] * err * dt
     u = pd + integral
     u_min = p[P_U_MIN]
-    if u > u_max:
-        if err < 0.0:
-            x[X_INTEGRAL] = integral
-        u = u_max
-    elif u < u_min:
-        if err > 0.0:
-            x[X_INTEGRAL] = integral
-        u = u_min
-    else:
-        x[X_INTEGRAL] = integral
-    x[X_INTEGRAL] = min(max(x[X_INTEGRAL], u_min), u_max)
+    u = _saturate(x, u, integral, err, u_min, u_max)
     x[X_EFILT_N] += p[P_E_ALPHA] * (err - x[X_EFILT_N])
     return u
 
@@ -275,17 +284,7 @@ def _gap_pi(p, x, dt: float) -> float:
     u = p[P_GAP_KP] * err + integral
     u_max = p[P_U_MAX]
     u_min = p[P_U_MIN]
-    if u > u_max:
-        if err < 0.0:
-            x[X_INTEGRAL] = integral
-        u = u_max
-    elif u < u_min:
-        if err > 0.0:
-            x[X_INTEGRAL] = integral
-        u = u_min
-    else:
-        x[X_INTEGRAL] = integral
-    x[X_INTEGRAL] = min(max(x[X_INTEGRAL], u_min), u_max)
+    u = _saturate(x, u, integral, err, u_min, u_max)
     return u
 
 
