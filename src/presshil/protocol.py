@@ -506,7 +506,7 @@ def _check_holds(steps: list[Any], prefix: str, has_setpoint: bool, source: str)
         if b.needs_held_setpoint(s) and not has_setpoint:
             raise ProtocolError(
                 f"a {s.type} step without at_mpa holds the current setpoint, and there is none "
-                "here (no ramp or step before it, or a release since); add at_mpa or a ramp",
+                "here (no ramp or step before it, or a release or hold_gap since); add at_mpa or a ramp",
                 file=source, step=path, field="at_mpa",
             )
         has_setpoint = b.holds_after(s, has_setpoint)
