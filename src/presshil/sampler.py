@@ -127,6 +127,9 @@ class Sampler:
         self.clock = press.clock
         self.interval_s = float(interval_s)
         self.policy = policy or SamplerPolicy()
+        # the press's own limit for a counter that does not advance, else the policy's
+        own = getattr(press, "stale_after_s", None)
+        self._stale_after_s = self.policy.stale_after_s if own is None else float(own)
         self.max_pressure_mpa = max_pressure_mpa
         self.on_event = on_event
         self.t0 = self.clock.now() if t0 is None else t0
@@ -221,12 +224,6 @@ class Sampler:
                     ) from exc
                 self.clock.sleep_until(self.clock.now() + backoff)
                 backoff = min(backoff * 2.0, policy.backoff_max_s)
-
-    @property
-    def _stale_after_s(self) -> float:
-        """The press's own limit for a counter that does not advance, else the policy's."""
-        own = getattr(self.press, "stale_after_s", None)
-        return self.policy.stale_after_s if own is None else float(own)
 
     def supervise(self, sample: Sample, t: float, *, allow_fault: bool = False) -> None:
         """Raise :class:`SupervisionAbort` if ``sample`` read at run time ``t`` requires it."""
