@@ -6,7 +6,9 @@ what the firmware reports and what really happened come over different wires.
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+import time
+
+from ..errors import ConfigError, TransportTimeout
 from ..plant.registers import (
     INJECT_CODES,
     INJECT_COUNT,
@@ -25,15 +27,25 @@ from ..urls import PressURL, parse_press_url
 class PlantLink:
     """A Modbus TCP client of the plant server at ``HOST:PORT``."""
 
-    def __init__(self, hostport: str, timeout_s: float = 0.5) -> None:
+    def __init__(self, hostport: str, timeout_s: float = 1.0, ready_s: float = 15.0) -> None:
         # the judge's own link is not polled through a sampler: it keeps one retry of its own
         url = f"modbus+tcp://{hostport}?timeout={timeout_s}&retries=1"
         parsed: PressURL = parse_press_url(url)
         self.hostport = hostport
         self._link = ModbusLink(parsed)
-        self._link.connect()
-        self.nameplate = self._read(NAMEPLATE_START, NAMEPLATE_COUNT, "read nameplate")
-        self.n_channels = int(self._read(1, 1, "read channel count")["channel_count"])
+        # a plant that has just started may answer its first requests late (a cold start on a
+        # loaded machine): the nameplate and channel count are waited for up to ``ready_s``
+        deadline = time.monotonic() + ready_s
+        while True:
+            try:
+                self._link.connect()
+                self.nameplate = self._read(NAMEPLATE_START, NAMEPLATE_COUNT, "read nameplate")
+                self.n_channels = int(self._read(1, 1, "read channel count")["channel_count"])
+                break
+            except TransportTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+                self._link.close()
 
     def _read(self, start: int, count: int, what: str) -> dict:
         rsp = self._link.call(

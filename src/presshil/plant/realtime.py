@@ -50,8 +50,9 @@ class PlantDriver(RealtimeLoop):
             lag.add(max(0.0, self.plant_time_now() - newest) * 1e3)
             # sleep to the due time of the next sample
             wait = (newest + dt) - self.plant_time_now()
-            if wait > 0:
-                time.sleep(wait)
+            # behind: still yield, so a request waiting for the lock is not starved while the
+            # thread catches up (a lock released and retaken at once is rarely handed over)
+            time.sleep(max(0.0, wait))
 
 
 __all__ = ["PlantDriver"]
