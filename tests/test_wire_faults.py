@@ -16,6 +16,7 @@ from presshil import DeviceFault, Press, TransportError, TransportTimeout
 from presshil.device import SpawnedServer, WireFaults, start_server
 from presshil.transports.errormap import CorruptReply, StaleDataError
 from presshil.transports.modbus_link import ModbusLink
+from presshil.transports.registers import Space, encode
 from presshil.urls import parse_press_url
 
 SIM_URL = "sim://?seed=1"
@@ -120,19 +121,30 @@ def test_noise_on_the_line_protocol_is_skipped(server) -> None:
 
 def test_exception_03_is_a_device_fault_value_out_of_range(server) -> None:
     press = open_wire(server, "modbus_tcp")
+    link = ModbusLink(parse_press_url(server.urls["modbus_tcp"]))
     try:
         rated = press.identity.rated_max_pressure_mpa
+        before = press.read().setpoint_mpa
+        # the press refuses what it can judge itself before anything goes on the wire ...
         for call in (
             lambda: press.command(rated + 1.0, 10.0),
             lambda: press.command(5.0, -1.0),
             lambda: press.command(math.nan, 10.0),
             lambda: press.configure(die_area_mm2=-1.0),
             lambda: press.configure(soft_max_mpa=rated * 2),
+            lambda: press.configure(watchdog_ms=70_000),
         ):
-            with pytest.raises(DeviceFault, match="exception 03: value out of range") as info:
+            with pytest.raises(DeviceFault, match="nothing written") as info:
                 call()
             assert info.value.code == 3
+        assert press.read().setpoint_mpa == before
+        # ... and the device's own refusal (exception 03) is the same error, naming the write
+        words = encode(Space.HOLDING, 0, {"command": 1, "heartbeat": 1, "setpoint": rated + 1.0, "ramp_rate": 10.0})
+        with pytest.raises(DeviceFault, match="setpoint: exception 03: value out of range") as info:
+            link.call("setpoint", lambda c: c.write_registers(0, words, device_id=1))
+        assert info.value.code == 3
     finally:
+        link.close()
         press.close()
 
 

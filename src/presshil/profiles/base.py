@@ -114,7 +114,7 @@ class ProfilePress(Press):
         cmds = self.profile.commands
         if die_area_mm2 is not None:
             if not die_area_mm2 > 0:
-                raise DeviceFault(f"{self.url}: die area {die_area_mm2:g} mm² must be > 0", code=ILLEGAL_VALUE)
+                raise DeviceFault(f"{self.url}: die area {die_area_mm2:g} mm² must be > 0; nothing written", code=ILLEGAL_VALUE)
             self._die_mm2 = float(die_area_mm2)
             self._identity = replace(self._identity, rated_max_pressure_mpa=self._rated_pressure())
             if "die_area" in cmds:
@@ -125,7 +125,7 @@ class ProfilePress(Press):
                 soft_max_mpa = rated  # asked "at the rating" of the die area just set
             if not 0 < soft_max_mpa <= rated * (1 + 1e-9):
                 raise DeviceFault(
-                    f"{self.url}: soft max {soft_max_mpa:g} MPa outside (0, {rated:g}] MPa (rated)",
+                    f"{self.url}: soft max {soft_max_mpa:g} MPa outside (0, {rated:g}] MPa (rated); nothing written",
                     code=ILLEGAL_VALUE,
                 )
             self._soft_max_mpa = float(soft_max_mpa)
@@ -152,11 +152,7 @@ class ProfilePress(Press):
             self._ramp = (time.monotonic(), self._active_setpoint(), setpoint_mpa, rate_mpa_s)
             self._setpoint_mpa = setpoint_mpa
             return
-        items: list[tuple[str, float | None]] = [("setpoint", self._as("setpoint", setpoint_mpa))]
-        if "rate" in self.profile.commands:
-            items.append(("rate", self._as("rate", rate_mpa_s)))
-        items.append(("regulate", None))
-        self.send("command REGULATE", items)
+        self.send("command REGULATE", self._regulate_items(setpoint_mpa, rate_mpa_s))
         self._setpoint_mpa = setpoint_mpa
 
     def release(self, rate_mpa_s: float) -> None:
@@ -169,9 +165,12 @@ class ProfilePress(Press):
             self._setpoint_mpa = 0.0
             return
         items: list[tuple[str, float | None]] = []
-        if "rate" in self.profile.commands and rate_mpa_s > 0:
+        cmds = self.profile.commands
+        if "rate" in cmds and rate_mpa_s > 0:
             items.append(("rate", self._as("rate", rate_mpa_s)))
-        items.append(("release" if "release" in self.profile.commands else "stop", None))
+            if "release" in cmds:  # unloading at a rate is a ramp to 0
+                items.append(("setpoint", 0.0))
+        items.append(("release" if "release" in cmds else "stop", None))
         self.send("command RELEASE", items)
         self._setpoint_mpa = 0.0
 
@@ -204,6 +203,10 @@ class ProfilePress(Press):
             self._abort_reported = True  # once: the safe-state path reads again afterwards
             raise SafetyAbort(f"{self.url}: the operator aborted the run")
         raw, values = self.read_values()
+        return self._sample_of(raw, values)
+
+    def _sample_of(self, raw: Values, values: Values) -> Sample:
+        """The sample of one reading of every signal (checked, counted, derived)."""
         for name, value in values.items():
             for x in value if isinstance(value, tuple) else (value,):
                 if not math.isfinite(x):
@@ -270,6 +273,14 @@ class ProfilePress(Press):
         quantity = self.map.quantities.get("cmd:" + command, "pressure")
         return specimen_to(quantity, value_mpa, self._die_mm2, self.map.ram_mm2)
 
+    def _regulate_items(self, setpoint_mpa: float, rate_mpa_s: float) -> list[tuple[str, float | None]]:
+        """The writes of REGULATE: setpoint, rate where the press takes one, the command."""
+        items: list[tuple[str, float | None]] = [("setpoint", self._as("setpoint", setpoint_mpa))]
+        if "rate" in self.profile.commands:
+            items.append(("rate", self._as("rate", rate_mpa_s)))
+        items.append(("regulate", None))
+        return items
+
     def _check_setpoint(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
         limit = min(self._soft_max_mpa, self._identity.rated_max_pressure_mpa)
         if not math.isfinite(setpoint_mpa) or not 0.0 <= setpoint_mpa <= limit:
@@ -279,7 +290,7 @@ class ProfilePress(Press):
                 code=ILLEGAL_VALUE,
             )
         if not rate_mpa_s > 0:
-            raise DeviceFault(f"{self.url}: ramp rate {rate_mpa_s:g} MPa/s must be > 0", code=ILLEGAL_VALUE)
+            raise DeviceFault(f"{self.url}: ramp rate {rate_mpa_s:g} MPa/s must be > 0; nothing written", code=ILLEGAL_VALUE)
 
     def _pump_text(self, setpoint_mpa: float, rate_mpa_s: float) -> str:
         shown = ""

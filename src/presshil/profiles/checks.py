@@ -89,6 +89,13 @@ def check_profile(p: Profile) -> None:
     _check_required(p)
     if p.transport == "modbus":
         _check_overlaps(p)
+    elif p.state_mirror is not None or p.device.identify == "fc43":
+        key = "state_mirror" if p.state_mirror is not None else "device.identify"
+        raise ProfileCheck(key, f"{key} is a Modbus feature; this profile's transport is {p.transport}")
+    if p.state_mirror is not None and len({s.space for s in p.signals.values()}) != 1:
+        raise ProfileCheck(
+            "state_mirror", "a state mirror copies one block: every signal must be in one space"
+        )
 
 
 def _check_where(

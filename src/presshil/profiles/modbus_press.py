@@ -10,20 +10,31 @@ registers back and refuses a mismatch.
 
 from __future__ import annotations
 
+import math
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+
+from pymodbus.client.base import ModbusBaseSyncClient
+from pymodbus.constants import DeviceInformation
+from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from ..errors import DeviceFault, TransportError
+from ..press import Sample
 from ..transports.modbus_link import ModbusLink
 from ..urls import PressURL
-from .base import ProfilePress, Values
-from .codec import Block, decode_words, encode_words, plan_reads, runs
+from .base import ILLEGAL_VALUE, ProfilePress, Values
+from .codec import Block, Converter, decode_words, encode_words, plan_reads, runs
 from .model import Command, Profile
 from .operator import OperatorPrompts
 
 _FMT_CHAR = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}
+#: the raw values an integer command register can take
+_RANGE = {"int16": (-(2**15), 2**15 - 1), "uint16": (0, 2**16 - 1), "int32": (-(2**31), 2**31 - 1),
+          "uint32": (0, 2**32 - 1), "bool": (0, 1)}
 _READ = {
     "input": ("FC04", "read_input_registers"),
     "holding": ("FC03", "read_holding_registers"),
@@ -35,17 +46,69 @@ _READ = {
 class ModbusProfilePress(ProfilePress):
     """A press on Modbus whose registers a profile describes."""
 
+    #: the link class (:mod:`presshil.transports.modbus_tls` puts TLS under the same press)
+    link_class: type[ModbusLink] = ModbusLink
+
     def __init__(self, parsed: PressURL, profile: Profile, *, operator: OperatorPrompts | None = None) -> None:
         super().__init__(parsed.raw, profile, operator=operator)
         query = {k: v for k, v in parsed.query.items() if k != "profile"}
-        self._link = ModbusLink(replace(parsed, query=query))
+        self._link = self.link_class(replace(parsed, query=query))
         self._unit = self._link.unit
+        self._pending: list[tuple[float, str, int, bool]] = []  # (due, space, address, is_coil)
+        self._plan()
+        self._link.connect()
+        if profile.device.identify == "fc43":
+            try:
+                self._identify()
+            except BaseException:
+                self._link.close()
+                raise
+
+    def _plan(self) -> None:
+        """The block reads of the profile's signals, and whether a cycle can be one FC23."""
+        profile = self.profile
         self.blocks: list[Block] = plan_reads(
             ((n, s) for n, s in profile.signals.items()), profile.max_block, profile.max_gap
         )
-        self._pending: list[tuple[float, str, int, bool]] = []  # (due, space, address, is_coil)
+        self._fc23 = (
+            profile.state_mirror is not None
+            and len(self.blocks) == 1
+            and self.blocks[0].space in ("input", "holding")
+        )
+        self._fc23_what: dict[tuple[int, int], str] = {}
         self._compile()
-        self._link.connect()
+
+    def _identify(self) -> None:
+        """Vendor, model, serial and firmware from FC43/14, the profile's where not given."""
+        info = self.device_information()
+        d = self.profile.device
+        self._identity = replace(
+            self._identity,
+            vendor=info.get(0x00) or d.vendor,
+            model=info.get(0x05) or info.get(0x01) or d.model,
+            serial=info.get(0x80) or d.serial,
+            firmware=info.get(0x02) or d.firmware,
+        )
+
+    def device_information(self) -> dict[int, str]:
+        """FC43/14 extended device identification, all objects (empty if not supported)."""
+        info: dict[int, str] = {}
+        object_id = 0
+        for _ in range(8):  # bounded: a few "more follows" continuations at most
+            try:
+                rsp = self._link.call(
+                    "read device identification (FC43/14)", partial(_fc43, object_id, self._unit)
+                )
+            except DeviceFault:
+                return info
+            assert isinstance(rsp, ReadDeviceInformationResponse)
+            for key, value in rsp.information.items():
+                raw = value[0] if isinstance(value, list) else value
+                info[key] = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            if not rsp.more_follows or rsp.next_object_id <= object_id:
+                break
+            object_id = rsp.next_object_id
+        return info
 
     # --- reading --------------------------------------------------------------------------
     def _compile(self) -> None:
@@ -59,7 +122,7 @@ class ModbusProfilePress(ProfilePress):
             self._requests.append(
                 (what, lambda c, m=method, a=start, n=count, u=unit: getattr(c, m)(a, count=n, device_id=u))
             )
-            fast = []
+            fast: list[tuple[str, str | None, int, bool, Converter | None]] = []
             for name in block.signals:
                 sig = self.profile.signals[name]
                 order = sig.word_order or self.profile.word_order
@@ -106,22 +169,26 @@ class ModbusProfilePress(ProfilePress):
                     for name in block.signals:
                         errors[name] = f"exception {exc.code:02d} reading {block.describe()}" if exc.code else str(exc)
                     continue
-            packed = None
-            for name, fmt, offset, many, conv in decoders:
-                if fmt is None:
-                    r = self.decode_signal(name, data, block.start)
-                    conv = self.map.converters[name]
-                else:
-                    if packed is None:
-                        packed = struct.pack(f">{len(data)}H", *data)
-                    r = struct.unpack_from(fmt, packed, offset)
-                    if not many:
-                        r = r[0]
-                raw[name] = r
-                values[name] = (
-                    tuple(conv.to_canonical(x) for x in r) if isinstance(r, tuple) else conv.to_canonical(r)
-                )
+            self._decode(block, decoders, data, raw, values)
         return raw, values
+
+    def _decode(self, block: Block, decoders: list, data: list, raw: Values, values: Values) -> None:
+        """Every signal of ``block`` out of its reply ``data`` into ``raw`` and ``values``."""
+        packed = None
+        for name, fmt, offset, many, conv in decoders:
+            if fmt is None:
+                r = self.decode_signal(name, data, block.start)
+                conv = self.map.converters[name]
+            else:
+                if packed is None:
+                    packed = struct.pack(f">{len(data)}H", *data)
+                r = struct.unpack_from(fmt, packed, offset)
+                if not many:
+                    r = r[0]
+            raw[name] = r
+            values[name] = (
+                tuple(conv.to_canonical(x) for x in r) if isinstance(r, tuple) else conv.to_canonical(r)
+            )
 
     def decode_signal(self, name: str, data: list, start: int) -> float | tuple[float, ...]:
         """A signal's raw device number(s) out of a block read starting at ``start``."""
@@ -144,21 +211,7 @@ class ModbusProfilePress(ProfilePress):
         """Write the commands in ``items``: registers that sit together in one request."""
         self._flush_pulses(force=True)
         cmds = self.profile.commands
-        holding: dict[int, int] = {}
-        coils: dict[int, bool] = {}
-        for name, value in items:
-            cmd = cmds[name]
-            raw = cmd.value if value is None else self.map.converters["cmd:" + name].to_raw(value)
-            assert raw is not None
-            if cmd.space == "coil":
-                coils[cmd.address or 0] = bool(raw)
-            else:
-                holding.update(self._words(cmd, raw))
-        hb = self.profile.heartbeat
-        if holding and hb is not None and hb.space == "holding" and hb.address is not None:
-            # the heartbeat rides along with every register write (it may bridge a run)
-            self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
-            holding[hb.address] = self._hb
+        holding, coils = self._assemble(items)
         const = {cmds[n].address for n, v in items if v is None}
         for start, words in sorted(runs(holding), key=lambda r: (any(a in const for a in range(r[0], r[0] + len(r[1]))), r[0])):
             self._call(
@@ -175,6 +228,81 @@ class ModbusProfilePress(ProfilePress):
                 self._confirm(what, name, cmd, holding, coils)
             if value is None and cmd.pulse_ms:
                 self._pending.append((now + cmd.pulse_ms / 1000.0, cmd.space, cmd.address or 0, cmd.space == "coil"))
+
+    def _assemble(self, items: list[tuple[str, float | None]]) -> tuple[dict[int, int], dict[int, bool]]:
+        """The register words and coil values ``items`` write (all converted and range-checked
+        before anything is sent), with the heartbeat riding along with register writes."""
+        cmds = self.profile.commands
+        holding: dict[int, int] = {}
+        coils: dict[int, bool] = {}
+        for name, value in items:
+            cmd = cmds[name]
+            raw = cmd.value if value is None else self.map.converters["cmd:" + name].to_raw(value)
+            assert raw is not None
+            if cmd.space == "coil":
+                coils[cmd.address or 0] = bool(raw)
+            else:
+                holding.update(self._words(name, cmd, raw))
+        hb = self.profile.heartbeat
+        if holding and hb is not None and hb.space == "holding" and hb.address is not None:
+            # the heartbeat rides along with every register write (it may bridge a run)
+            self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
+            holding[hb.address] = self._hb
+        return holding, coils
+
+    def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
+        """One control cycle: one FC23 round trip (write the REGULATE registers, read the
+        state mirror) where the profile has a ``state_mirror`` and the writes sit together;
+        else, or on a device that refuses FC23 or the mirror (exception 01/02), a write then
+        a read."""
+        if not (self._fc23 and self.capabilities.regulates):
+            return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        self._check_setpoint(setpoint_mpa, rate_mpa_s)
+        items = self._regulate_items(setpoint_mpa, rate_mpa_s)
+        cmds = self.profile.commands
+        holding, coils = self._assemble(items)
+        plan = runs(holding)
+        if coils or len(plan) != 1 or any(cmds[n].confirm or cmds[n].pulse_ms for n, _ in items):
+            self._fc23 = False  # the same every cycle: decided once
+            return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        self._flush_pulses(force=True)
+        (start, words), block = plan[0], self.blocks[0]
+        mirror = self.profile.state_mirror or 0
+        what = self._fc23_what.get((start, len(words)))
+        if what is None:
+            what = self._fc23_what[(start, len(words))] = (
+                f"command and read (FC23 write holding {start}..{start + len(words) - 1}, "
+                f"read holding {mirror}..{mirror + block.count - 1})"
+            )
+        try:
+            rsp = self._link.call(
+                what,
+                lambda c: c.readwrite_registers(
+                    read_address=mirror,
+                    read_count=block.count,
+                    write_address=start,
+                    values=words,
+                    device_id=self._unit,
+                ),
+            )
+        except DeviceFault as exc:
+            if exc.code not in (1, 2):  # 01: no FC23, 02: no state mirror: fall back
+                raise
+            self._fc23 = False
+            return super().command_and_read(setpoint_mpa, rate_mpa_s)
+        self._setpoint_mpa = setpoint_mpa
+        data = list(rsp.registers)
+        if len(data) < block.count:
+            raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
+        raw: Values = {}
+        values: Values = {}
+        self._decode(block, self._decoders[0], data, raw, values)
+        return self._sample_of(raw, values)
+
+    @property
+    def uses_fc23(self) -> bool:
+        """Whether :meth:`command_and_read` is (still) one FC23 round trip."""
+        return self._fc23
 
     def send_heartbeat(self, value: int) -> None:
         """FC06 (or FC05 for a coil) of the heartbeat value."""
@@ -200,7 +328,14 @@ class ModbusProfilePress(ProfilePress):
         return f"ModbusProfilePress({self.url!r}, profile={self.profile.name!r})"
 
     # --- helpers --------------------------------------------------------------------------
-    def _words(self, cmd: Command, raw: float) -> dict[int, int]:
+    def _words(self, name: str, cmd: Command, raw: float) -> dict[int, int]:
+        low, high = _RANGE.get(cmd.data_type, (-math.inf, math.inf))
+        if not (math.isfinite(raw) and low <= round(raw) <= high) and cmd.data_type not in ("float32", "float64"):
+            raise DeviceFault(
+                f"{self.url}: {name} {raw:g} does not fit {cmd.data_type} "
+                f"({low:g}..{high:g}) at holding {cmd.address}; nothing written",
+                code=ILLEGAL_VALUE,
+            )
         words = encode_words(raw, cmd.data_type, cmd.word_order or self.profile.word_order)
         return {(cmd.address or 0) + i: w for i, w in enumerate(words)}
 
@@ -223,8 +358,9 @@ class ModbusProfilePress(ProfilePress):
         address = cmd.address or 0
         if cmd.space == "coil":
             rsp = self._link.call(f"{what}: confirm {name} (FC01 coil {address})", lambda c: c.read_coils(address, count=1, device_id=self._unit))
-            ok = bool(rsp.bits[0]) == coils[address]
-            got, want = rsp.bits[0], coils[address]
+            got: object = bool(rsp.bits[0])
+            want: object = coils[address]
+            ok = got == want
         else:
             width = cmd.width
             rsp = self._link.call(
@@ -240,6 +376,13 @@ class ModbusProfilePress(ProfilePress):
                 f"read back {got}",
                 code=4,
             )
+
+
+def _fc43(object_id: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    """FC43/14 extended device identification from ``object_id`` on."""
+    return client.read_device_information(
+        read_code=DeviceInformation.EXTENDED, object_id=object_id, device_id=unit
+    )
 
 
 def open_profile_modbus(parsed: PressURL, profile: Profile) -> ModbusProfilePress:

@@ -176,6 +176,9 @@ class Device(_Strict):
     model: str = "press"
     serial: str = "unknown"
     firmware: str = "unknown"
+    #: ``"fc43"``: a Modbus device names itself (FC43/14 device identification, read once at
+    #: connect); the strings above are then only what a device that does not answer shows
+    identify: Literal["profile", "fc43"] = "profile"
 
 
 class Capabilities(_Strict):
@@ -225,6 +228,9 @@ class Profile(_Strict):
     signals: dict[str, Signal]
     commands: dict[str, Command] = {}
     heartbeat: Heartbeat | None = None
+    #: Modbus: the holding address at which the device mirrors its one block of signals; a
+    #: control cycle (command, then read) is then one FC23 round trip
+    state_mirror: int | None = Field(default=None, ge=0, le=65535)
 
     @field_validator("signals")
     @classmethod

@@ -73,6 +73,10 @@ class StateMap:
                 self.converters["cmd:" + name] = Converter.of(cmd, kind)
         status = profile.signals.get("status")
         self._bits = status.bits if status is not None and status.bits else None
+        #: the bits are presshil's own (map v1): the word is taken as it is, masked to them
+        self._own_mask: int | None = None
+        if self._bits is not None and all(Status[n] == 1 << i for n, i in self._bits.items()):
+            self._own_mask = sum(1 << i for i in self._bits.values())
         self._values = (
             {int(k): _status_of(v) for k, v in status.values.items()}
             if status is not None and status.values
@@ -88,6 +92,8 @@ class StateMap:
             return int(Status.READY)
         if self._values is not None:
             return int(self._values.get(int(raw), Status.FAULT))
+        if self._own_mask is not None:
+            return int(raw) & self._own_mask
         if self._bits is not None:
             bits = 0
             for name, index in self._bits.items():
