@@ -42,9 +42,16 @@ class ProfileDatastore:
         for sig in profile.signals.values():
             self.defined[sig.space].update(range(sig.address or 0, (sig.address or 0) + sig.width))
         modbus = profile.transport == "modbus"
-        for block in plan_reads(profile.signals.items(), profile.max_block, profile.max_gap) if modbus else ():
+        blocks = plan_reads(profile.signals.items(), profile.max_block, profile.max_gap) if modbus else []
+        for block in blocks:
             # registers a profile's reads bridge (max_gap) exist on the device and read 0
             self.defined[block.space].update(range(block.start, block.start + block.count))
+        #: (first holding address, count, space and first address shown there): the state
+        #: mirror of a profile with ``state_mirror`` (read-only; FC23 reads it)
+        self.mirror: tuple[int, int, str, int] | None = None
+        if profile.state_mirror is not None and len(blocks) == 1:
+            b = blocks[0]
+            self.mirror = (profile.state_mirror, b.count, b.space, b.start)
         self.written: dict[str, dict[int, int]] = {"holding": {}, "coil": {}}
         for cmd in profile.commands.values():
             self.defined[cmd.space].update(range(cmd.address or 0, (cmd.address or 0) + cmd.width))
@@ -67,7 +74,11 @@ class ProfileDatastore:
         space = _SPACE.get(func_code)
         if space is None:
             return ExcCodes.ILLEGAL_FUNCTION
-        if any(a not in self.defined[space] for a in range(address, address + count)):
+        shown, shift = space, 0
+        m = self.mirror
+        if space == "holding" and m is not None and m[0] <= address and address + count <= m[0] + m[1]:
+            shown, shift = m[2], m[3] - m[0]  # the mirror shows the state block
+        elif any(a not in self.defined[space] for a in range(address, address + count)):
             return ExcCodes.ILLEGAL_ADDRESS
         delay = self.vp.faults.reply_delay_s
         if delay > 0:
@@ -75,13 +86,13 @@ class ProfileDatastore:
 
             await asyncio.sleep(delay)
         try:
-            image = self.image(space, self.vp.sample())
+            image = self.image(shown, self.vp.sample())
         except Exception:
             log.exception("profile read failed")
             return ExcCodes.DEVICE_FAILURE
-        if space in ("coil", "discrete"):
-            return [bool(image.get(a, 0)) for a in range(address, address + count)]
-        return [image.get(a, 0) for a in range(address, address + count)]
+        if shown in ("coil", "discrete"):
+            return [bool(image.get(a + shift, 0)) for a in range(address, address + count)]
+        return [image.get(a + shift, 0) for a in range(address, address + count)]
 
     async def async_setValues(self, device_id: int, func_code: int, address: int, values: Any) -> Any:
         """Host writes: keep them, then apply what they mean to the virtual press."""
