@@ -57,12 +57,17 @@ class ModbusProfilePress(ProfilePress):
         self._pending: list[tuple[float, str, int, bool]] = []  # (due, space, address, is_coil)
         self._plan()
         self._link.connect()
-        if profile.device.identify == "fc43":
-            try:
-                self._identify()
-            except BaseException:
-                self._link.close()
-                raise
+        try:
+            self._connected()
+        except BaseException:
+            self._link.close()
+            raise
+
+    def _connected(self) -> None:
+        """What is read from the device once connected (its FC43 identity, where the
+        profile says it names itself); the link is closed if this raises."""
+        if self.profile.device.identify == "fc43":
+            self._identify()
 
     def _plan(self) -> None:
         """The block reads of the profile's signals, and whether a cycle can be one FC23."""

@@ -81,19 +81,15 @@ class ModbusPress(ModbusProfilePress):
 
     def __init__(self, parsed: PressURL) -> None:
         self._rated = (0.0, 0.0)  # (MPa, kN) as the device reports them
+        self._watch = CounterWatch(parsed.raw, parsed.get_float("stale", 0.0))
+        self._lease: LeaseWatch | None = None
         super().__init__(parsed, map_v1_profile())
         #: staleness is judged by the run's own policy on the device's counter
         self.stale_after_s = None
-        self._watch = CounterWatch(self.url, parsed.get_float("stale", 0.0))
-        self._lease: LeaseWatch | None = None
-        try:
-            self._describe()
-        except BaseException:
-            self._link.close()
-            raise
 
-    def _describe(self) -> None:
+    def _connected(self) -> None:
         """Ratings, channel count and positions from the device; the plan follows them."""
+        super()._connected()
         self._rated = self._read_ratings()
         rsp = self._link.call(
             "read channel count (FC04 input 14)",
