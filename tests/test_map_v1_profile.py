@@ -9,6 +9,8 @@ work for any profile, and the profile emulation serves them.
 
 from __future__ import annotations
 
+import socket
+import struct
 import time
 import tomllib
 from pathlib import Path
@@ -20,6 +22,7 @@ from presshil.device import start_server
 from presshil.profiles import ProfileError, parse_profile
 from presshil.profiles.modbus_press import ModbusProfilePress
 from presshil.profiles.server import start_profile_server
+from presshil.serving.tcp import WireLimits
 from presshil.transports.modbus import ModbusPress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,3 +175,56 @@ def test_a_value_that_does_not_fit_its_register_is_refused_before_anything_is_wr
             assert info.value.code == 3 and sent == []
         finally:
             press.close()
+
+
+def test_the_profile_emulation_is_served_by_the_hardened_tcp_server() -> None:
+    """``serve --profile`` answers on the same hardened server as ``serve``: strict request
+    checks (now with the bit function codes a PLC map needs), a connection cap."""
+    limits = WireLimits(max_connections=3, idle_timeout_s=30.0, log_interval_s=30.0)
+    with start_profile_server(
+        "sim://auto-hydraulic-25t?seed=3", "plc-hydraulic-press", modbus_tcp="127.0.0.1:0", limits=limits
+    ) as srv:
+        host, port = srv.endpoints["modbus_tcp"].rsplit(":", 1)
+        held = [socket.create_connection((host, int(port)), timeout=3.0) for _ in range(3)]
+        try:
+            m = held[0]
+            # FC01: the four push-button coils read back as released
+            assert mbap(m, struct.pack(">BHH", 1, 0, 4)) == bytes([1, 1, 0])
+            # FC05 with a value that is neither ON nor OFF: exception 03, nothing pressed
+            assert mbap(m, struct.pack(">BHH", 5, 1, 0x1234)) == bytes([0x85, 3])
+            # FC15 whose byte count does not match its quantity: exception 03
+            assert mbap(m, struct.pack(">BHHBB", 15, 0, 4, 2, 0)) == bytes([0x8F, 3])
+            # FC08 (diagnostics) is not served: exception 01
+            assert mbap(m, struct.pack(">BHH", 8, 0, 0)) == bytes([0x88, 1])
+            # a register outside the PLC map: exception 02, as before
+            assert mbap(m, struct.pack(">BHH", 3, 900, 1)) == bytes([0x83, 2])
+            extra = socket.create_connection((host, int(port)), timeout=2.0)
+            with pytest.raises((ConnectionError, OSError)):
+                mbap(extra, struct.pack(">BHH", 3, 0, 1))
+            extra.close()
+            assert srv._tcp is not None and srv._tcp.refused >= 1
+            for sock in held:  # the connections under the cap are still served
+                assert mbap(sock, struct.pack(">BHH", 3, 0, 1))[0] == 3
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def mbap(sock: socket.socket, pdu: bytes) -> bytes:
+    """Send one Modbus TCP request PDU (unit 1) and return the reply PDU."""
+    sock.sendall(struct.pack(">HHHB", 7, 0, len(pdu) + 1, 1) + pdu)
+    head = b""
+    while len(head) < 7:
+        chunk = sock.recv(7 - len(head))
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        head += chunk
+    tid, _, length, _ = struct.unpack(">HHHB", head)
+    body = b""
+    while len(body) < length - 1:
+        chunk = sock.recv(length - 1 - len(body))
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        body += chunk
+    assert tid == 7
+    return body

@@ -13,13 +13,12 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.pdu.device import ModbusDeviceIdentification
-from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.pdu.device import ModbusControlBlock, ModbusDeviceIdentification
 
 from ..errors import ConfigError
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
+from ..serving.tcp import COILS, SERVED, WireLimits
 from .emulation import ProfileDatastore
 from .model import Profile
 
@@ -90,18 +89,6 @@ class ProfileServerHandle(ServerBase):
         d = self.profile.device
         return ModbusDeviceIdentification(info={0x00: d.vendor, 0x01: d.model, 0x02: d.firmware, 0x05: d.model})
 
-    async def _start_store_tcp(self, host: str, port: int) -> None:
-        placeholder = SimDevice(1, simdata=([SimData(0, values=False, datatype=DataType.BITS)],) * 2 + ([SimData(0, values=0, datatype=DataType.REGISTERS)],) * 2)
-        server = ModbusTcpServer(placeholder, address=(host, port), identity=self.identification())
-        server.context = self.store  # type: ignore[assignment]
-        try:
-            await server.serve_forever(background=True)
-        except RuntimeError:
-            raise ConfigError(f"cannot listen for Modbus TCP on {host}:{port} (address in use or not local)") from None
-        self._tcp = server
-        sockname = server.transport.sockets[0].getsockname()  # type: ignore[attr-defined]
-        self.endpoints["modbus_tcp"] = f"{host}:{sockname[1]}"
-
     def _rtu(self, port: ServedPort) -> Any:
         from ..serving.rtu_server import RtuServer
 
@@ -118,8 +105,13 @@ def start_profile_server(
     serial: str | None = None,
     bind: str = "127.0.0.1",
     baud: int = 115200,
+    limits: WireLimits | None = None,
 ) -> ProfileServerHandle:
-    """Serve the simulated ``press`` (a ``sim://`` URL or a VirtualPress) through a profile."""
+    """Serve the simulated ``press`` (a ``sim://`` URL or a VirtualPress) through a profile.
+
+    Modbus TCP is the same hardened server as ``presshil serve``'s (``limits``: its
+    connection cap, idle timeout and log interval), answering the bit function codes too.
+    """
     from ..device.virtual import VirtualPress
     from .loader import load_profile
 
@@ -137,12 +129,16 @@ def start_profile_server(
             raise ConfigError(f"--opcua needs asyncua (pip install 'presshil[opcua]'): {exc}") from None
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press)
     handle = ProfileServerHandle(vp, profile, profile_ref, baud)
+    handle.limits = limits or handle.limits
+    ModbusControlBlock().Identity.update(handle.identification())  # FC43 answers with it
     vp.warm_up()
     vp.start()
     steps: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if modbus_tcp:
         tcp = modbus_tcp
-        steps.append(lambda: handle._start_store_tcp(*parse_hostport(tcp, bind)))
+        # the hardened server of presshil serve (connection cap, idle timeout, strict
+        # request checks), answering the bit function codes too: profiles have coils
+        steps.append(lambda: handle._start_tcp(handle.store, *parse_hostport(tcp, bind), functions=SERVED | COILS))
     if modbus_rtu:
         steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu))
     if serial:

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from .master import Master
 from .port_server import PortServer
 from .ports import ServedPort, open_served_port
-from .tcp import ModbusTcpService, WireLimits
+from .tcp import SERVED, ModbusTcpService, WireLimits
 from .tls import TlsConfig, role_of_certificate
 
 #: unit ids a Modbus TCP request may carry: the map's device id, and 255 ("this device")
@@ -149,10 +149,22 @@ class ServerBase:
             self.stop()
             raise
 
-    async def _start_tcp(self, regs: RegisterDevice, host: str, port: int) -> None:
-        """Listen for Modbus TCP (TLS when :attr:`tls` is set) on ``host``:``port`` (loop)."""
+    async def _start_tcp(
+        self,
+        regs: RegisterDevice | Any,
+        host: str,
+        port: int,
+        functions: frozenset[int] = SERVED,
+    ) -> None:
+        """Listen for Modbus TCP (TLS when :attr:`tls` is set) on ``host``:``port`` (loop).
+
+        ``regs``: a register map (served through pymodbus' ``SimCore`` of its ``simdevice()``)
+        or a datastore of its own (``async_getValues``/``async_setValues``).
+        """
+        datastore = SimCore(regs.simdevice()) if hasattr(regs, "simdevice") else regs
         server = ModbusTcpService(
-            SimCore(regs.simdevice()),
+            datastore,
+            functions=functions,
             units=TCP_UNITS,
             limits=self.limits,
             tls=self.tls.server_context() if self.tls is not None else None,

@@ -27,6 +27,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pymodbus.framer import FramerSocket
 from pymodbus.pdu import DecodePDU, ModbusPDU
@@ -44,10 +45,13 @@ READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE, DEVICE_ID_FC
     23,
     43,
 )
+READ_COILS, READ_DISCRETE, WRITE_COIL, WRITE_COILS = 1, 2, 5, 15
 #: function codes served; everything else is answered with exception 01
 SERVED = frozenset({READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE, 43})
+#: the bit function codes, served where the device has coils or discrete inputs (profiles)
+COILS = frozenset({READ_COILS, READ_DISCRETE, WRITE_COIL, WRITE_COILS})
 #: function codes that write
-WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE})
+WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE, WRITE_COIL, WRITE_COILS})
 ILLEGAL_FUNCTION, ILLEGAL_VALUE, GATEWAY_TARGET = 1, 3, 0x0B
 _MBAP = struct.Struct(">HHHB")
 
@@ -92,12 +96,28 @@ def _exception(fc: int, code: int) -> bytes:
     return bytes([(fc & 0x7F) | 0x80, code])
 
 
-def check_request(pdu: bytes) -> tuple[int, str] | None:
+def check_request(pdu: bytes, served: frozenset[int] = SERVED) -> tuple[int, str] | None:
     """``(exception code, why)`` for a request PDU the server will not execute, else None."""
     fc = pdu[0]
-    if fc not in SERVED:
+    if fc not in served:
         return ILLEGAL_FUNCTION, f"function code {fc} is not served"
     body = pdu[1:]
+    if fc in (READ_COILS, READ_DISCRETE, WRITE_COIL):
+        if len(body) != 4:
+            return ILLEGAL_VALUE, f"FC{fc:02d} body is {len(body)} bytes, expected 4"
+        _, qty = struct.unpack(">HH", body)
+        if fc == WRITE_COIL and qty not in (0x0000, 0xFF00):
+            return ILLEGAL_VALUE, f"FC05 value {qty:#06x} is neither 0xFF00 nor 0x0000"
+        if fc != WRITE_COIL and not 1 <= qty <= 2000:
+            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} outside 1..2000"
+        return None
+    if fc == WRITE_COILS:
+        if len(body) < 5:
+            return ILLEGAL_VALUE, "FC15 body too short"
+        _, qty, nbytes = struct.unpack(">HHB", body[:5])
+        if not 1 <= qty <= 1968 or nbytes != (qty + 7) // 8 or len(body) != 5 + nbytes:
+            return ILLEGAL_VALUE, f"FC15 quantity {qty} / byte count {nbytes} inconsistent"
+        return None
     if fc == DEVICE_ID_FC:
         if len(body) != 3 or body[0] != 0x0E:
             return ILLEGAL_FUNCTION, "FC43 serves MEI type 14 (read device identification) only"
@@ -127,11 +147,12 @@ def check_request(pdu: bytes) -> tuple[int, str] | None:
 
 
 class ModbusTcpService:
-    """A Modbus TCP (or TLS) server for one ``SimCore`` datastore, in an asyncio loop."""
+    """A Modbus TCP (or TLS) server for one datastore (pymodbus' ``SimCore``, or anything
+    with its ``async_getValues``/``async_setValues``), in an asyncio loop."""
 
     def __init__(
         self,
-        datastore: SimCore,
+        datastore: SimCore | Any,
         *,
         units: frozenset[int],
         device_id: int = 1,
@@ -140,8 +161,11 @@ class ModbusTcpService:
         role_of: Callable[[bytes | None], Role] | None = None,
         read_only: bool = False,
         on_disconnect: Callable[[Master], None] | None = None,
+        functions: frozenset[int] = SERVED,
     ) -> None:
         self.datastore = datastore
+        #: the function codes this server answers (the rest: exception 01)
+        self.functions = functions
         self.units = units
         self.device_id = device_id
         self.limits = limits or WireLimits()
@@ -265,7 +289,7 @@ class ModbusTcpService:
 
         if unit not in self.units:
             return frame(_exception(fc, GATEWAY_TARGET))
-        refused = check_request(pdu)
+        refused = check_request(pdu, self.functions)
         if refused is not None:
             code, why = refused
             self.badlog.bad(client, f"exception {code:02d}", why)
@@ -292,6 +316,7 @@ class ModbusTcpService:
 
 
 __all__ = [
+    "COILS",
     "SERVED",
     "WRITES",
     "ModbusTcpService",
