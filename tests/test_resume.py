@@ -370,3 +370,24 @@ def test_resume_without_a_results_store_is_one_line_and_creates_none(tmp_path: P
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: no results store at {db}: run 3 cannot be resumed"
     assert not db.exists()
+
+
+def test_seed_with_resume_is_refused_in_one_line(tmp_path: Path) -> None:
+    import sys
+
+    proto = tmp_path / "p.toml"
+    proto.write_text(protocol().text)
+    db = tmp_path / "none.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-m", "presshil.cli", "run", str(proto), "--resume", "3", "--seed", "4", "--db", str(db)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: --seed does not apply to --resume: run 3 goes on with the press it stored "
+        "(give --press to reach the same press another way)"
+    )
+    assert not db.exists()

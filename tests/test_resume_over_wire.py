@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import signal
 import sqlite3
 import subprocess
@@ -224,7 +225,8 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
     killed_at = time.monotonic()
 
     done = subprocess.run(
-        cli("run", str(proto), "--resume", "1", "--db", str(db), "-q", "--report", str(tmp_path)),
+        cli("run", str(proto), "--resume", "1", "--db", str(db), "-q", "--report", str(tmp_path),
+            "--live", "127.0.0.1:0"),
         check=False,
         capture_output=True,
         text=True,
@@ -233,6 +235,8 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resumed at step 1" in done.stdout
+    # the resumed run is watchable like any other: its live view served, link with token
+    assert re.search(r"live view: http://127\.0\.0\.1:[1-9]\d*/\?token=\w+", done.stdout), done.stdout
 
     report = json.loads((tmp_path / "run-1.json").read_text())
     (gap_in_report,) = report["gaps"]

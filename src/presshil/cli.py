@@ -125,7 +125,13 @@ def run_cmd(
     if resume is not None:
         from .resume_cli import resume_cmd
 
-        resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume)
+        if seed is not None:
+            with user_errors():
+                raise ConfigError(
+                    f"--seed does not apply to --resume: run {resume} goes on with the press it "
+                    "stored (give --press to reach the same press another way)"
+                )
+        resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume, live)
     from .protocol import load_protocol
     from .store import Store
     from .urls import open_press

@@ -22,13 +22,13 @@ def resume_cmd(
     report: Path | None,
     quiet: bool,
     run_id: int,
+    live: str | None = None,
 ) -> None:
     """Resume run ``run_id`` of ``protocol`` from ``db``; raises ``typer.Exit`` with the
     run's exit code."""
     from .cli import err, out, resolve_protocol, user_errors
     from .protocol import load_protocol
     from .resume import check_press, plan_resume
-    from .runner import run
     from .store import Store
     from .urls import open_press
 
@@ -52,7 +52,9 @@ def resume_cmd(
                 )
                 terminal = out.is_terminal
                 lines = [StepLines(out, len(proto.steps))] if not quiet and not terminal else []
-                with ProgressView(out, not quiet and terminal) as view:
+                from .web.cli_live import live_view
+
+                with ProgressView(out, not quiet and terminal) as view, live_view(live, out) as run:
                     result = run(
                         proto, device, store=store, progress=view, sinks=lines, resume=point
                     )
