@@ -391,3 +391,38 @@ def test_seed_with_resume_is_refused_in_one_line(tmp_path: Path) -> None:
         "(give --press to reach the same press another way)"
     )
     assert not db.exists()
+
+
+# --- the lease token is the store's alone -----------------------------------------------------
+@pytest.mark.slow
+def test_the_lease_token_is_kept_for_resume_but_never_in_an_event(tmp_path: Path) -> None:
+    proto = parse_protocol(BODY.format(extra="", soft_max=60, middle="hold", middle_body="duration_s = 0.5")
+                           .replace("to_mpa = 20", "to_mpa = 2"), "short.toml")
+    db = tmp_path / "results.sqlite"
+    with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0") as server:
+        url = f"modbus+tcp://{server.endpoints['modbus_tcp']}"
+        with open_press(url) as press, Store(db) as store:
+            result = run(proto, press, store=store)
+            token = store.lease_token(result.run_id)
+            stored = [e.message for e in store.events(result.run_id)]
+    assert result.exit_code == 0 and token is not None and token > 0
+    assert "control lease claimed" in stored
+    for text in [*stored, *(e.message for e in result.events)]:
+        assert "token" not in text.lower(), text
+
+
+def test_a_store_written_before_v3_has_its_tokens_moved_out_of_the_events(tmp_path: Path) -> None:
+    db = stored_run(tmp_path, protocol(), RAMPED, t_end_s=3.0)
+    con = sqlite3.connect(db)  # as an older presshil left it: no token column, token in the text
+    con.execute("ALTER TABLE runs DROP COLUMN lease_token")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.lease_token(1) == 4242
+        assert [e.message for e in store.events(1) if e.kind == "lease"] == ["control lease claimed"]
+        assert plan_resume(store, 1, protocol()).token == 4242
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert con.execute("SELECT COUNT(*) FROM events WHERE message LIKE '%4242%'").fetchone()[0] == 0
+    con.close()

@@ -155,6 +155,8 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
             protocol.steps[index].expect
         ):
             rows.append(row)
+    stored_token = store.lease_token(run_id)
+    token = stored_token if stored_token is not None else token
     return ResumePoint(
         run_id=run_id,
         started_utc=info.started_utc,

@@ -450,7 +450,9 @@ def run(
         if watchdog_ms is None:
             watchdog_ms = 1000 if ex.wall_clock else 0
         run_id = resume.run_id if resume is not None else None
-        fan.start(RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s))
+        fan.start(
+            RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s, lease_token=token)
+        )
         if store_sink is not None and store_sink.run_id is None:
             raise RuntimeError("the results store did not start the run")
     except BaseException:
@@ -464,7 +466,7 @@ def run(
                 ex.verdicts.extend(resume.verdicts)  # judged before the gap, already stored
                 _record_gap(ex, resume)
             if token is not None:
-                ex.event("lease", f"control lease claimed (session token {token})")
+                ex.event("lease", "control lease claimed")  # its token is the store's alone
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
             if resume is None:
                 ex.event("start", f"{protocol.name} on {press.url or identity.model}")

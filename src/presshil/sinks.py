@@ -39,6 +39,9 @@ class RunStart:
     identity: Any  # presshil.press.Identity
     seed: int | None
     expected_total_s: float
+    #: the control-lease session token the run holds (kept by the store for ``--resume``
+    #: only: it is never part of an event, an export or a page)
+    lease_token: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -141,10 +144,12 @@ class StoreSink:
         if run.run_id is not None:  # a resumed run goes on under its id
             self.store.resume_run(run.run_id)
             self.run_id = run.run_id
-            return
-        self.run_id = self.store.start_run(
-            protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
-        )
+        else:
+            self.run_id = self.store.start_run(
+                protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
+            )
+        if run.lease_token is not None:
+            self.store.set_lease_token(self.run_id, run.lease_token)
 
     def sample(self, row: SampleRow) -> None:
         if self.run_id is not None:

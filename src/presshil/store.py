@@ -21,6 +21,7 @@ import functools
 import json
 import math
 import os
+import re
 import socket
 import sqlite3
 import struct
@@ -46,7 +47,7 @@ from .trace import sample_row as _as_row
 
 DEFAULT_PATH = DEFAULT_DB
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 2  # 2: verdicts.step_start_s
+SCHEMA_VERSION = 3  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS runs (
     pid_start        TEXT,     -- boot id + process start tick: tells a reused pid apart
     hostname         TEXT,
     n_channels       INTEGER,
-    n_samples        INTEGER NOT NULL DEFAULT 0
+    n_samples        INTEGER NOT NULL DEFAULT 0,
+    lease_token      INTEGER   -- the control-lease session token, for --resume only
 );
 -- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
 -- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
@@ -365,6 +367,22 @@ class Store:
             assert run_id is not None  # an INSERT always sets it
             self._seq[run_id] = 0
         return run_id
+
+    def set_lease_token(self, run_id: int, token: int) -> None:
+        """Keep the control-lease session token run ``run_id`` holds (for ``--resume``)."""
+        with self._db_lock:
+            try:
+                self._db.execute("UPDATE runs SET lease_token = ? WHERE id = ?", (int(token), run_id))
+            except (sqlite3.Error, OSError) as exc:
+                raise self._write_error(exc) from None
+
+    def lease_token(self, run_id: int) -> int | None:
+        """The control-lease session token run ``run_id`` held, or None."""
+        with self._db_lock:
+            row = self._db.execute("SELECT lease_token FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._unknown(run_id)
+        return None if row[0] is None else int(row[0])
 
     def resume_run(self, run_id: int) -> None:
         """Take an interrupted run up again in this process: status ``running`` with this
@@ -721,6 +739,32 @@ def _upgrade(db: sqlite3.Connection) -> None:
     if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
             db.execute("ALTER TABLE verdicts ADD COLUMN step_start_s REAL")
+    if "lease_token" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+        # v2 and older kept the lease token in an event's text, which exports and pages show:
+        # it moves to its own column and the events keep only that the lease was claimed
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("ALTER TABLE runs ADD COLUMN lease_token INTEGER")
+                rows = db.execute(
+                    "SELECT id, run_id, message FROM events WHERE kind = 'lease' "
+                    "AND message LIKE '%session token %'"
+                ).fetchall()
+                for event_id, run_id, message in rows:
+                    found = _TOKEN_IN_TEXT.search(message)
+                    if found:
+                        db.execute("UPDATE runs SET lease_token = ? WHERE id = ?",
+                                   (int(found.group(1)), run_id))
+                    db.execute("UPDATE events SET message = ? WHERE id = ?",
+                               (_TOKEN_IN_TEXT.sub("", message), event_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+#: how stores before v3 wrote the lease token into the ``lease`` event
+_TOKEN_IN_TEXT = re.compile(r" \(session token (\d+)\)")
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
