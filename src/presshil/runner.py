@@ -426,14 +426,24 @@ def run(
     if seed is None:
         seed = seed_from_url(press.url)
     _check_capabilities(protocol, press)  # before anything is claimed or commanded
-    token = press.claim_control(resume.token if resume is not None else None)
+    # a resumed run is taken in the store first: a second resumer of the same run is refused
+    # there, before it touches the press the first one is driving
+    resumed_in = store if resume is not None and store is not None else None
+    if resumed_in is not None:
+        resumed_in.resume_run(resume.run_id)  # type: ignore[union-attr]
+    try:
+        token = press.claim_control(resume.token if resume is not None else None)
+    except BaseException:
+        if resumed_in is not None:
+            resumed_in.give_back_run(resume.run_id)  # type: ignore[union-attr]
+        raise
     try:
         # configuration before checks: the rated pressure depends on the die area
         press.configure(die_area_mm2=protocol.specimen.die_area_mm2)
         identity = press.identity
         protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
         _set_on_host_loss(press, protocol)
-        store_sink = StoreSink(store) if store is not None else None
+        store_sink = StoreSink(store, resumed=resumed_in is not None) if store is not None else None
         if keep_trace is None:
             keep_trace = store is None
         memory = MemorySink() if keep_trace else None
@@ -458,6 +468,9 @@ def run(
     except BaseException:
         with contextlib.suppress(Exception):  # never commanded: give the press back
             press.release_control()
+        if resumed_in is not None:  # and the run: it can be resumed again
+            with contextlib.suppress(Exception):
+                resumed_in.give_back_run(resume.run_id)  # type: ignore[union-attr]
         raise
     status = RunStatus.ERROR
     try:

@@ -136,13 +136,17 @@ class StoreSink:
     step ends, so an abort keeps those already judged.
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, *, resumed: bool = False) -> None:
         self.store = store
         self.run_id: int | None = None
+        #: the resumed run was already taken up in the store (by the runner, before it
+        #: touched the press)
+        self.resumed = resumed
 
     def start(self, run: RunStart) -> None:
         if run.run_id is not None:  # a resumed run goes on under its id
-            self.store.resume_run(run.run_id)
+            if not self.resumed:
+                self.store.resume_run(run.run_id)
             self.run_id = run.run_id
         else:
             self.run_id = self.store.start_run(

@@ -404,6 +404,17 @@ class Store:
                                   "interrupted run can be resumed")
             self._seq[run_id] = self._next_seq(run_id)
 
+    def give_back_run(self, run_id: int) -> None:
+        """Undo :meth:`resume_run` of this process when the resumed run could not start
+        (the press refused it): ``interrupted`` again, so that it can be resumed later."""
+        with self._db_lock:
+            try:
+                self._db.execute(
+                    "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' "
+                    "AND pid = ?", (run_id, os.getpid()))
+            except (sqlite3.Error, OSError) as exc:
+                raise self._write_error(exc) from None
+
     def add_sample(self, run_id: int, sample_row: Any) -> None:
         """Buffer one sample: a row ``(t_s, setpoint_mpa, pressure_mpa, force_kn,
         position_mm, status, channels_kn)`` or a :class:`~presshil.press.Sample`."""
