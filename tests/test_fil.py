@@ -24,6 +24,14 @@ WHY = missing_build_tools()
 pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"firmware not buildable: {WHY}")]
 
 
+def judged(result: presshil.RunResult) -> presshil.RunResult:
+    """``result``, or a skip saying why when this machine could not keep real time: the run
+    then ends as ``HostTooSlow`` with the measured lag, and the firmware was not judged."""
+    if result.abort_reason and "HostTooSlow" in result.abort_reason:
+        pytest.skip(f"this machine could not keep real time, the firmware was not judged: {result.abort_reason}")
+    return result
+
+
 @pytest.fixture(scope="module")
 def firmware() -> Path:
     """The reference firmware, built from firmware/."""
@@ -35,7 +43,7 @@ def test_short_assembly_passes_in_the_loop_as_in_process(firmware: Path) -> None
     proto = presshil.load_protocol(SHORT)
     in_process = presshil.run(proto, presshil.open_press("sim://?seed=1"))
     with FilPress.start(firmware, plant="sim://?seed=1") as press:
-        result = presshil.run(proto, press)
+        result = judged(presshil.run(proto, press))
         reported = list(press.reported)
     assert in_process.passed
     assert result.passed, [v for v in result.verdicts if not v.passed] or result.abort_reason
@@ -57,7 +65,7 @@ def test_library_step_response_passes_in_the_loop_as_in_process(firmware: Path) 
     proto = presshil.load_protocol(ROOT / "protocols" / "step-response-74mpa.toml")
     in_process = presshil.run(proto, presshil.open_press("sim://?seed=1"))
     with FilPress.start(firmware, plant="sim://?seed=1") as press:
-        result = presshil.run(proto, press)
+        result = judged(presshil.run(proto, press))
     assert in_process.passed
     assert result.passed, [v for v in result.verdicts if not v.passed] or result.abort_reason
     assert [(v.step, v.criterion) for v in result.verdicts] == [
