@@ -8,6 +8,10 @@ publishing interval old, a stopped server caught by the counter's staleness chec
 ``mode=poll`` reads every signal in one Read service call per :meth:`read`. On loopback a
 subscribed read costs microseconds against about a millisecond for a polled one
 (benchmarks/bench_profiles.py measures both), hence the default.
+
+A server that goes away is reconnected to by asyncua's own supervisor (``auto_reconnect``,
+backing off up to 2 s between attempts, the session reactivated or created anew and the
+subscription recreated); until then a request is a ``TransportError``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from .model import COMMANDS, Profile
 from .operator import OperatorPrompts
 
 KEYS = {"profile", "timeout", "mode", "publish_ms"}
+#: longest wait between two reconnection attempts to a lost server
+RECONNECT_MAX_DELAY_S = 2.0
 
 
 class _Changes:
@@ -54,7 +60,15 @@ class OpcUaProfilePress(ProfilePress):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
         self._endpoint = f"opc.tcp://{parsed.target}"
         self._loop = LoopThread()
-        self._client = Client(self._endpoint, timeout=self._timeout_s)
+        # a lost server is reconnected in the background (subscriptions recreated); reads and
+        # writes in between fail as transport errors, which the run's sampler retries within
+        # its budget, and a subscription's values meanwhile are caught as stale by the counter
+        self._client = Client(
+            self._endpoint,
+            timeout=self._timeout_s,
+            auto_reconnect=True,
+            reconnect_max_delay=RECONNECT_MAX_DELAY_S,
+        )
         try:
             self._run(self._client.connect(), "connect")
         except BaseException:
