@@ -13,10 +13,11 @@ import pytest
 
 import presshil
 from presshil.device.server import start_server
-from presshil.errors import ConfigError, ProtocolError
+from presshil.errors import CapabilityError, ConfigError, DeviceFault, ProtocolError
 from presshil.metrics import evaluate_cycles
 from presshil.protocol import load_protocol, parse_protocol
 from presshil.runner import run
+from presshil.transports.registers import COMMAND_HOLD_GAP, Space, encode
 
 DATA = Path(__file__).parent / "data"
 
@@ -84,13 +85,75 @@ def test_cycle_keys_belong_on_a_repeat_and_gap_keys_on_a_held_gap() -> None:
         parse_protocol(bad)
 
 
-def test_a_press_that_cannot_hold_a_gap_is_refused_before_anything_is_commanded() -> None:
+SHORT_GAP = """
+name = "gap over a wire"
+[specimen]
+die_diameter_mm = 10.0
+[limits]
+max_pressure_mpa = 40.0
+max_rate_mpa_s = 50.0
+[sampling]
+rate_hz = 20
+[[steps]]
+type = "ramp"
+label = "set-15"
+to_mpa = 15.0
+rate_mpa_s = 20.0
+[[steps]]
+type = "hold"
+label = "settle"
+duration_s = 1.0
+[[steps]]
+type = "hold_gap"
+label = "gap"
+duration_s = 2.0
+expect = { max_dilatometry_um = 2.0 }
+[[steps]]
+type = "release"
+label = "down"
+rate_mpa_s = 20.0
+"""
+
+
+def test_a_held_gap_over_a_wire_holds_the_ram_as_in_process() -> None:
+    """HOLD_GAP (command 5) on map v1: the served press says it can (input 105 bit 0), the
+    run holds the ram over Modbus TCP and judges it as it does in-process."""
+    proto = parse_protocol(SHORT_GAP, "gap-wire.toml")
     with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
         press = presshil.open_press(f"modbus+tcp://{server.endpoints['modbus_tcp']}")
         try:
+            assert press.capabilities.constant_gap
+            result = run(proto, press)
+        finally:
+            press.close()
+    in_process = run(proto, presshil.open_press("sim://?seed=1"))
+    assert result.status == "passed", result.failed_verdicts() or result.abort_reason
+    assert [(v.step, v.criterion) for v in result.verdicts] == [
+        (v.step, v.criterion) for v in in_process.verdicts
+    ]
+    (ram,) = [v for v in result.verdicts if v.criterion == "max_dilatometry_um"]
+    assert ram.value < 2.0  # the ram held, over the wire
+    held = result.trace.window(*(lambda r: (r.t_start_s + 0.2, r.t_end_s))(result.step_record("gap")))
+    assert held.position.max() - held.position.min() < 0.002  # mm
+
+
+def test_a_press_that_cannot_hold_a_gap_is_refused_before_anything_is_commanded() -> None:
+    """The manual press (nobody regulates its ram) says so in input 105: the protocol is
+    refused before the run claims or commands anything; a HOLD_GAP written anyway is
+    exception 03."""
+    with start_server("sim://manual-hydraulic-15t?seed=1", modbus_tcp="127.0.0.1:0") as server:
+        press = presshil.open_press(f"modbus+tcp://{server.endpoints['modbus_tcp']}")
+        try:
+            assert not press.capabilities.constant_gap
             with pytest.raises(ConfigError, match=r"step 2\.0 \(hold_gap\) needs a press that can hold"):
                 run(load_protocol(DATA / "gap-cycling.toml"), press)
             assert press.read().setpoint_mpa == 0.0  # nothing was commanded
+            with pytest.raises(CapabilityError, match="cannot hold a constant gap"):
+                press.hold_gap()  # refused here, nothing written
+            words = encode(Space.HOLDING, 0, {"command": COMMAND_HOLD_GAP, "heartbeat": 7})
+            with pytest.raises(DeviceFault, match="exception 03") as info:
+                press._link.call("HOLD_GAP", lambda c: c.write_registers(0, words, device_id=1))
+            assert info.value.code == 3
         finally:
             press.close()
 

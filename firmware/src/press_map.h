@@ -19,6 +19,7 @@
 #define PRESS_IN_RATED_MAX_PRESSURE 100 /* f32, MPa */
 #define PRESS_IN_RATED_MAX_FORCE 102 /* f32, kN */
 #define PRESS_IN_MAP_VERSION 104 /* u16, - */
+#define PRESS_IN_CAPABILITIES 105 /* u16, - */
 #define PRESS_IN_CHANNEL_POSITION 110 /* f32, mm */
 #define PRESS_IN_LEASE_HOLDER_LINK 150 /* u16, - */
 #define PRESS_IN_LEASE_HOLDER_IPV4 151 /* u32, - */

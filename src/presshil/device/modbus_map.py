@@ -54,7 +54,7 @@ class RegisterMap:
         self.codec = StateCodec(self.channels)
 
     def ratings(self) -> list[int]:
-        """Input registers 100..104 (the rated pressure follows the die area)."""
+        """Input registers 100..105 (the rated pressure follows the die area)."""
         ident = self.press.identity
         return encode(
             Space.INPUT,
@@ -63,6 +63,7 @@ class RegisterMap:
                 "rated_max_pressure": ident.rated_max_pressure_mpa,
                 "rated_max_force": ident.rated_max_force_kn,
                 "map_version": MAP_VERSION,
+                "capabilities": self.press.capability_bits(),
             },
         )
 

@@ -14,12 +14,14 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DeviceFault, PressError
+from ..errors import CapabilityError, DeviceFault, PressError
 from ..press import Identity, Press, Sample, Status
 from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease, LeaseRefused
 from ..serving.master import Role, current_master
 from ..transports.registers import (
+    CAPABILITY_CONSTANT_GAP,
+    COMMAND_HOLD_GAP,
     COMMAND_REGULATE,
     COMMAND_RELEASE,
     COMMAND_RESET,
@@ -117,6 +119,11 @@ class VirtualPress:
         """The press's identity, read again after every configuration change (its rated
         pressure follows the die area)."""
         return self._identity
+
+    def capability_bits(self) -> int:
+        """Input register 105: what this press can do beyond the contract."""
+        caps = getattr(self.press, "capabilities", None)
+        return CAPABILITY_CONSTANT_GAP if caps is not None and caps.constant_gap else 0
 
     @property
     def lock(self) -> Any:
@@ -293,11 +300,15 @@ class VirtualPress:
             self._call(self.press.stop)
         elif command == COMMAND_RESET:
             self._call(self.press.reset)
+        elif command == COMMAND_HOLD_GAP:
+            self._call(self.press.hold_gap)
         p["command"] = command
 
     def _call(self, action: Any) -> None:
         try:
             action()
+        except CapabilityError as exc:  # a command this press cannot carry out
+            raise Refused(ILLEGAL_VALUE, str(exc)) from exc
         except DeviceFault as exc:
             raise Refused(
                 ILLEGAL_VALUE if exc.code == ILLEGAL_VALUE else DEVICE_FAILURE, str(exc)

@@ -66,6 +66,7 @@ class ProfilePress(Press):
             counter="counter" in sig,
             watchdog="watchdog" in profile.commands,
             latched_stop=profile.capabilities.regulates,
+            constant_gap=profile.capabilities.regulates and "hold_gap" in profile.commands,
         )
         d = profile.device
         self._identity = Identity(
@@ -187,6 +188,12 @@ class ProfilePress(Press):
         """RESET (a press without a reset command has nothing to clear)."""
         if "reset" in self.profile.commands:
             self.send("command RESET", [("reset", None)])
+
+    def hold_gap(self) -> None:
+        """HOLD_GAP: hold the ram where it is (a press whose profile has the command)."""
+        if not self.capabilities.constant_gap:
+            super().hold_gap()  # CapabilityError, nothing written
+        self.send("command HOLD_GAP", [("hold_gap", None)])
 
     def heartbeat(self) -> None:
         """Write a new heartbeat value where the profile has a heartbeat register."""

@@ -27,7 +27,7 @@ from .state import StateMap, specimen_from, specimen_to
 log = logging.getLogger("presshil.profiles")
 
 _SPACE = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 6: "holding", 16: "holding", 23: "holding", 4: "input"}
-_V1_COMMAND = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
+_V1_COMMAND = {"regulate": 1, "release": 2, "stop": 3, "reset": 4, "hold_gap": 5}
 
 
 class ProfileDatastore:

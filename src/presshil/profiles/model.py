@@ -45,6 +45,7 @@ COMMANDS = {
     "stop": "const",
     "reset": "const",
     "tare": "const",
+    "hold_gap": "const",
     "watchdog": "time",
     "soft_max": None,
     "die_area": "area",

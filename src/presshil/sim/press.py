@@ -95,6 +95,8 @@ class SimPress(Press):
     ) -> None:
         self.url = url
         press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
+        if isinstance(press_cfg.actuator, ManualCfg):  # nobody regulates the ram position
+            self.capabilities = Capabilities(constant_gap=False)
         spec_cfg = specimen if isinstance(specimen, SpecimenCfg) else load_specimen(specimen)[0]
         self.model = SimModel(
             press_cfg,

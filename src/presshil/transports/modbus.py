@@ -44,6 +44,7 @@ from ..profiles.model import Profile
 from ..profiles.state import StateMap
 from ..urls import PressURL
 from .registers import (
+    CAPABILITY_CONSTANT_GAP,
     CHANNEL_POSITION_BASE,
     MAP_VERSION,
     MAX_CHANNELS,
@@ -110,6 +111,18 @@ class ModbusPress(ModbusProfilePress):
             rated_max_force_kn=self._rated[1],
             channel_count=channels,
             channel_positions_mm=self._read_positions(channels),
+        )
+        # HOLD_GAP (command 5) only where the device says it can (input 105, extension)
+        try:
+            rsp = self._link.call(
+                "read capabilities (FC04 input 105)",
+                lambda c: c.read_input_registers(105, count=1, device_id=self._unit),
+            )
+            bits = int(rsp.registers[0])
+        except DeviceFault:
+            bits = 0
+        self.capabilities = replace(
+            self.capabilities, constant_gap=bool(bits & CAPABILITY_CONSTANT_GAP)
         )
 
     # --- contract -------------------------------------------------------------------------

@@ -117,6 +117,17 @@ REGISTERS: tuple[Register, ...] = (
     Register("rated_max_force", _I, 102, F32, "R", "kN", "rated max force"),
     Register("map_version", _I, 104, U16, "R", "", "register map version (1)"),
     Register(
+        "capabilities",
+        _I,
+        105,
+        U16,
+        "R",
+        "",
+        "what the press can do beyond the contract, one bit each: bit 0 hold a constant gap "
+        "(command 5); a device without this register can do none of it",
+        extension=True,
+    ),
+    Register(
         "channel_position",
         _I,
         CHANNEL_POSITION_BASE,
@@ -136,8 +147,10 @@ REGISTERS: tuple[Register, ...] = (
         "RW",
         "",
         "command: 0 none, 1 REGULATE (go to setpoint at ramp "
-        "rate and hold), 2 RELEASE, 3 STOP (safe state now), 4 RESET_FAULT; executed after the "
-        "other registers of the same write; reads back the last accepted command",
+        "rate and hold), 2 RELEASE, 3 STOP (safe state now), 4 RESET_FAULT, 5 HOLD_GAP (ext: "
+        "hold the ram at its present position, the pressure then follows the cell; REGULATE or "
+        "RELEASE leaves it; exception 03 on a press without bit 0 of input 105); executed after "
+        "the other registers of the same write; reads back the last accepted command",
     ),
     Register(
         "heartbeat",
@@ -235,8 +248,10 @@ REGISTERS: tuple[Register, ...] = (
     ),
 )
 
-COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET = range(5)
-COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT"}
+COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, COMMAND_HOLD_GAP = range(6)
+COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT", 5: "HOLD_GAP"}
+#: bits of input register 105 (``capabilities``)
+CAPABILITY_CONSTANT_GAP = 1 << 0
 
 BY_NAME: Mapping[str, Register] = {r.name: r for r in REGISTERS}
 
@@ -387,6 +402,8 @@ class StateCodec:
 __all__ = [
     "BY_NAME",
     "CHANNEL_POSITION_BASE",
+    "CAPABILITY_CONSTANT_GAP",
+    "COMMAND_HOLD_GAP",
     "COMMAND_NAMES",
     "COMMAND_NONE",
     "COMMAND_REGULATE",
