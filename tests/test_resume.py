@@ -429,31 +429,33 @@ def test_a_store_written_before_v3_has_its_tokens_moved_out_of_the_events(tmp_pa
 
 
 # --- one resumer at a time --------------------------------------------------------------------
-@pytest.mark.slow
-def test_a_second_resumer_is_refused_before_it_touches_the_press(tmp_path: Path) -> None:
+@pytest.fixture
+def interrupted(tmp_path: Path):
+    """``(protocol, store, press URL, plan)``: an interrupted run cut in its hold, its store
+    open, and a served press it could be resumed on."""
     proto = protocol()
     db = stored_run(tmp_path, proto, RAMPED, t_end_s=3.0)
-    with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0") as server:
-        url = f"modbus+tcp://{server.endpoints['modbus_tcp']}"
-        with Store(db) as store, open_press(url) as press:
-            point = plan_resume(store, 1, proto)  # both resumers found the run interrupted …
-            store.resume_run(1)  # … and the first took it up
-            before = press.read_config()
-            with pytest.raises(ConfigError, match="run 1 is running: only an interrupted run can be resumed"):
-                run(proto, press, store=store, resume=point)
-            assert press.read_config() == before  # no lease claimed, nothing configured
-            assert store.get_run(1).status == "running"  # still the first resumer's
+    with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0") as server, Store(db) as store:
+        yield proto, store, f"modbus+tcp://{server.endpoints['modbus_tcp']}", plan_resume(store, 1, proto)
 
 
 @pytest.mark.slow
-def test_a_resume_the_press_refuses_gives_the_run_back(tmp_path: Path) -> None:
-    proto = protocol()
-    db = stored_run(tmp_path, proto, RAMPED, t_end_s=3.0)
-    with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0") as server:
-        url = f"modbus+tcp://{server.endpoints['modbus_tcp']}"
-        with Store(db) as store, open_press(url) as other, open_press(url) as press:
-            point = plan_resume(store, 1, proto)
-            claim_lease(other, 1234)  # another master controls the press
-            with pytest.raises(LeaseHeld):
-                run(proto, press, store=store, resume=point)
-            assert store.get_run(1).status == "interrupted"  # it can be resumed later
+def test_a_second_resumer_is_refused_before_it_touches_the_press(interrupted) -> None:
+    proto, store, url, point = interrupted  # both resumers found the run interrupted …
+    with open_press(url) as press:
+        store.resume_run(1)  # … and the first took it up
+        before = press.read_config()
+        with pytest.raises(ConfigError, match="run 1 is running: only an interrupted run can be resumed"):
+            run(proto, press, store=store, resume=point)
+        assert press.read_config() == before  # no lease claimed, nothing configured
+        assert store.get_run(1).status == "running"  # still the first resumer's
+
+
+@pytest.mark.slow
+def test_a_resume_the_press_refuses_gives_the_run_back(interrupted) -> None:
+    proto, store, url, point = interrupted
+    with open_press(url) as other, open_press(url) as press:
+        claim_lease(other, 1234)  # another master controls the press
+        with pytest.raises(LeaseHeld):
+            run(proto, press, store=store, resume=point)
+        assert store.get_run(1).status == "interrupted"  # it can be resumed later

@@ -92,6 +92,15 @@ class RateLimitedLog:
         self.logger.warning("%s: %s: %s%s", client, kind, detail, tail)
 
 
+#: requests of a fixed 4-byte body: the largest quantity (0: the second word is a value)
+_FIXED = {READ_COILS: 2000, READ_DISCRETE: 2000, READ_HOLDING: 125, READ_INPUT: 125, WRITE_COIL: 0, WRITE_SINGLE: 0}
+#: multiple writes: the largest quantity and the byte count a quantity takes
+_MULTIPLE: dict[int, tuple[int, Callable[[int], int]]] = {
+    WRITE_COILS: (1968, lambda q: (q + 7) // 8),
+    WRITE_MULTIPLE: (123, lambda q: 2 * q),
+}
+
+
 def _exception(fc: int, code: int) -> bytes:
     return bytes([(fc & 0x7F) | 0x80, code])
 
@@ -102,39 +111,27 @@ def check_request(pdu: bytes, served: frozenset[int] = SERVED) -> tuple[int, str
     if fc not in served:
         return ILLEGAL_FUNCTION, f"function code {fc} is not served"
     body = pdu[1:]
-    if fc in (READ_COILS, READ_DISCRETE, WRITE_COIL):
+    if fc in _FIXED:  # address + quantity (or value): 4 bytes
         if len(body) != 4:
             return ILLEGAL_VALUE, f"FC{fc:02d} body is {len(body)} bytes, expected 4"
         _, qty = struct.unpack(">HH", body)
         if fc == WRITE_COIL and qty not in (0x0000, 0xFF00):
             return ILLEGAL_VALUE, f"FC05 value {qty:#06x} is neither 0xFF00 nor 0x0000"
-        if fc != WRITE_COIL and not 1 <= qty <= 2000:
-            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} outside 1..2000"
+        most = _FIXED[fc]
+        if most and not 1 <= qty <= most:
+            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} outside 1..{most}"
         return None
-    if fc == WRITE_COILS:
+    if fc in _MULTIPLE:  # address, quantity, byte count, values
         if len(body) < 5:
-            return ILLEGAL_VALUE, "FC15 body too short"
+            return ILLEGAL_VALUE, f"FC{fc:02d} body too short"
         _, qty, nbytes = struct.unpack(">HHB", body[:5])
-        if not 1 <= qty <= 1968 or nbytes != (qty + 7) // 8 or len(body) != 5 + nbytes:
-            return ILLEGAL_VALUE, f"FC15 quantity {qty} / byte count {nbytes} inconsistent"
+        most, size = _MULTIPLE[fc]
+        if not 1 <= qty <= most or nbytes != size(qty) or len(body) != 5 + nbytes:
+            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} / byte count {nbytes} inconsistent"
         return None
     if fc == DEVICE_ID_FC:
         if len(body) != 3 or body[0] != 0x0E:
             return ILLEGAL_FUNCTION, "FC43 serves MEI type 14 (read device identification) only"
-        return None
-    if fc in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
-        if len(body) != 4:
-            return ILLEGAL_VALUE, f"FC{fc:02d} body is {len(body)} bytes, expected 4"
-        _, qty = struct.unpack(">HH", body)
-        if fc != WRITE_SINGLE and not 1 <= qty <= 125:
-            return ILLEGAL_VALUE, f"FC{fc:02d} quantity {qty} outside 1..125"
-        return None
-    if fc == WRITE_MULTIPLE:
-        if len(body) < 5:
-            return ILLEGAL_VALUE, "FC16 body too short"
-        _, qty, nbytes = struct.unpack(">HHB", body[:5])
-        if not 1 <= qty <= 123 or nbytes != 2 * qty or len(body) != 5 + nbytes:
-            return ILLEGAL_VALUE, f"FC16 quantity {qty} / byte count {nbytes} inconsistent"
         return None
     if len(body) < 9:  # FC23
         return ILLEGAL_VALUE, "FC23 body too short"
