@@ -104,6 +104,7 @@ def stored_run(
             t = k / 10
             sp = min(20.0, 20.0 * t)
             store.add_sample(run_id, (t, sp, sp - 0.01, sp * 0.0785, 1.0, 7, (sp * 0.02,) * 4))
+        store.set_lease_token(run_id, 4242)  # the run held the press's lease
         for t, kind, message in events:
             store.add_event(run_id, t, kind, message)
         store.add_verdicts(run_id, verdicts)
@@ -116,7 +117,7 @@ def stored_run(
 
 
 RAMPED = [
-    (0.0, "lease", "control lease claimed (session token 4242)"),
+    (0.0, "lease", "control lease claimed"),
     (0.01, "start", "resume me on modbus+tcp://127.0.0.1:1"),
     (1.2, "step", "0 up ramp 0.010..1.200"),
 ]
@@ -415,6 +416,7 @@ def test_a_store_written_before_v3_has_its_tokens_moved_out_of_the_events(tmp_pa
     db = stored_run(tmp_path, protocol(), RAMPED, t_end_s=3.0)
     con = sqlite3.connect(db)  # as an older presshil left it: no token column, token in the text
     con.execute("ALTER TABLE runs DROP COLUMN lease_token")
+    con.execute("UPDATE events SET message = 'control lease claimed (session token 4242)' WHERE kind = 'lease'")
     con.execute("PRAGMA user_version = 2")
     con.commit()
     con.close()

@@ -57,7 +57,6 @@ RESUMABLE = ("interrupted",)
 
 _ITERATION_EVENT = re.compile(r"^(\d+) (\d+)/(\d+) started; worst so far: (.*)$")
 _STEP_EVENT = re.compile(r"^(\d+) .* (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
-_TOKEN_EVENT = re.compile(r"session token (\d+)")
 
 
 @dataclass(frozen=True)
@@ -109,14 +108,10 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
     events = store.events(run_id)
     done = -1
     t_start = None
-    token = None
     iterations: dict[int, tuple[int, str]] = {}
     for ev in events:
         if ev.kind == "start" and t_start is None:
             t_start = ev.t_s or 0.0
-        elif ev.kind == "lease":
-            found = _TOKEN_EVENT.search(ev.message)
-            token = int(found.group(1)) if found else token
         elif ev.kind == "step":
             m = _STEP_EVENT.match(ev.message)
             if m and int(m.group(1)) >= done:
@@ -155,8 +150,6 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
             protocol.steps[index].expect
         ):
             rows.append(row)
-    stored_token = store.lease_token(run_id)
-    token = stored_token if stored_token is not None else token
     return ResumePoint(
         run_id=run_id,
         started_utc=info.started_utc,
@@ -165,7 +158,7 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
         start_setpoint_mpa=setpoint,
         last_t_s=last_t,
         last_setpoint_mpa=last_sp,
-        token=token,
+        token=store.lease_token(run_id),
         verdicts=tuple(store.verdicts(run_id)),
         cut_rows=tuple(rows),
         iteration=iteration,

@@ -263,8 +263,7 @@ class ModbusPress(ModbusProfilePress):
     # --- helpers --------------------------------------------------------------------------
     def _rated_pressure(self) -> float:
         """The device's own rated pressure (it follows the die area it was configured with)."""
-        rated = getattr(self, "_rated", None)
-        return rated[0] if rated and rated[0] > 0 else super()._rated_pressure()
+        return self._rated[0] if self._rated[0] > 0 else super()._rated_pressure()
 
     def _write(self, what: str, start: int, regs: list[int]) -> None:
         label = f"{what} (FC16 holding {start}..{start + len(regs) - 1})"
