@@ -31,6 +31,12 @@ def chart_points(page) -> int:
     return page.evaluate("data[0].length")
 
 
+def last_point(page) -> tuple[int, float]:
+    """The chart's point count and its last time, read in one go."""
+    n, t = page.evaluate("[data[0].length, data[0][data[0].length - 1]]")
+    return n, t
+
+
 def test_live_curve_advances_during_a_run_and_the_page_is_not_blank(chromium, tmp_path: Path):
     sink = LiveSink()
     press = presshil.open_press("sim://?seed=5")
@@ -43,10 +49,11 @@ def test_live_curve_advances_during_a_run_and_the_page_is_not_blank(chromium, tm
         try:
             page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)
             page.wait_for_function("typeof data !== 'undefined' && data[0].length > 5", timeout=15_000)
-            n1, t1 = chart_points(page), page.evaluate("data[0][data[0].length - 1]")
+            # length and last time read together: frames keep arriving between two evaluates
+            n1, t1 = last_point(page)
             page.wait_for_function(f"data[0].length > {n1} + 5", timeout=15_000)
-            t2 = page.evaluate("data[0][data[0].length - 1]")
-            assert t2 > t1
+            n2, t2 = last_point(page)
+            assert t2 > t1, (n1, t1, n2, t2)
             assert page.inner_text("#protocol") == "live-test"
             page.wait_for_function("document.getElementById('step').textContent.includes('hold')",
                                    timeout=15_000)
