@@ -154,6 +154,18 @@ def test_help_reads_well() -> None:
     assert "--press" in run_help.stdout and "Exit code" in run_help.stdout
 
 
+@pytest.mark.parametrize("command", ["run", "check", "runs", "export", "serve", "accept", "report",
+                                     "probe", "sweep", "ui", "plant serve"])
+def test_every_help_page_keeps_its_words(command: str) -> None:
+    """Rich markup eats a bracketed word it takes for a style tag (``[safety]``), and
+    reStructuredText quotes show up literally: neither may reach a help page."""
+    result = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "``" not in result.stdout, result.stdout
+    if command == "check":
+        assert "[force_verification]" in result.stdout and "[safety]" in result.stdout
+
+
 def test_version() -> None:
     import presshil
 

@@ -190,9 +190,9 @@ def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
 def check_cmd(
     protocol: Annotated[list[Path], typer.Argument(help="Protocol or acceptance suite file(s) to validate.")],
 ) -> None:
-    """Validate protocol and acceptance suite files without running them (exit 2 on the first
-    bad one). A file under an ``acceptance/`` folder, or with a ``[force_verification]`` or
-    ``[safety]`` table, is validated as a suite."""
+    r"""Validate protocol and acceptance suite files without running them (exit 2 on the first
+    bad one). A file under an acceptance/ folder, or with a \[force_verification] or
+    \[safety] table, is validated as a suite."""
     from .protocol import load_protocol
 
     with user_errors():
@@ -265,7 +265,7 @@ def export_cmd(
 ) -> None:
     """Export one run's samples as CSV or Parquet.
 
-    Without --output the file is ``run-ID.csv`` (or ``.parquet``) in the results store's
+    Without --output the file is run-ID.csv (or .parquet) in the results store's
     folder, never the current directory.
     """
     from .store import Store

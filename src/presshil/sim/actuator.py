@@ -27,6 +27,7 @@ import math
 
 from .jitcache import jit
 from .layout import (
+    ACT_HYDRAULIC,
     AF_RUNAWAY,
     AF_STUCK,
     AM_DRIVE,
@@ -51,12 +52,15 @@ from .layout import (
     P_SUPPLY_PA,
     P_VALVE_ALPHA,
     P_VALVE_FLOW_M3_S,
+    P_VALVE_LINEARISE,
     X_ACT_STATE,
     X_GAP_M,
+    X_INTEGRAL,
     X_LEAK_EXTRA_LAMBDA,
     X_OP_PHASE,
     X_OP_RELEASE_OPEN,
     X_OP_STROKE,
+    X_U,
 )
 
 
@@ -156,6 +160,28 @@ def manual(p, x, n, mode: int, force_n: float, dt: float):
 
 
 @jit
+def hold_output(p, x, kind: int, v_src: float, force_n: float) -> bool:
+    """Set the actuator, controller output and integrator that hold the ram at source
+    velocity ``v_src`` (m/s) under ``force_n``, as a settled loop would have them (the
+    jumps of a hold use it). False, and nothing set, if the valve could not pass that flow."""
+    if kind == ACT_HYDRAULIC:
+        q = v_src * p[P_PISTON_AREA_M2]
+        spool = spool_for_flow(p, q, force_n)
+        if abs(spool) > 0.9 or q > 0.9 * valve_flow(p, 1.0, force_n, True):
+            return False
+        x[X_ACT_STATE] = spool
+        x[X_U] = spool
+        # with valve linearisation the controller's output is a flow demand (fraction of
+        # rated valve flow); without it, the spool opening itself
+        x[X_INTEGRAL] = q / p[P_VALVE_FLOW_M3_S] if p[P_VALVE_LINEARISE] > 0.0 else spool
+    else:
+        x[X_ACT_STATE] = v_src
+        x[X_U] = v_src
+        x[X_INTEGRAL] = v_src
+    return True
+
+
+@jit
 def drive(p, x, n, kind: int, mode: int, u: float, force_n: float, dt: float):
     """Dispatch to the actuator of ``kind`` (ACT_HYDRAULIC / ACT_SERVO / ACT_MANUAL)."""
     if kind == 0:
@@ -165,4 +191,4 @@ def drive(p, x, n, kind: int, mode: int, u: float, force_n: float, dt: float):
     return manual(p, x, n, mode, force_n, dt)
 
 
-__all__ = ["AM_HOLD", "AM_OPEN", "AM_UNLOAD", "drive", "spool_for_flow", "valve_flow"]
+__all__ = ["AM_HOLD", "AM_OPEN", "AM_UNLOAD", "drive", "hold_output", "spool_for_flow", "valve_flow"]

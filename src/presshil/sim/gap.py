@@ -19,7 +19,6 @@ from __future__ import annotations
 from . import actuator, platen, sensors, specimen
 from .jitcache import jit
 from .layout import (
-    ACT_HYDRAULIC,
     N_COUNTER,
     N_MACRO_STEPS,
     N_MACRO_TICKS,
@@ -31,27 +30,21 @@ from .layout import (
     P_LI_RECOVERY_S,
     P_N_CH,
     P_OIL_COMPLIANCE_M_N,
-    P_PISTON_AREA_M2,
     P_SPEC_AREA_M2,
-    P_VALVE_FLOW_M3_S,
-    P_VALVE_LINEARISE,
     RING_LEN,
     X_ACT_FLOW,
-    X_ACT_STATE,
     X_C_EL_M_N,
     X_CREEP_HARDNESS,
     X_CREEP_STRAIN,
     X_DFILT,
     X_EFILT_N,
     X_FORCE_N,
-    X_INTEGRAL,
     X_LEAK_EXTRA_LAMBDA,
     X_PMAX_PA,
     X_PREV_MEAS_N,
     X_RING_N,
     X_SWELL_M,
     X_SWELL_RATE_M_S,
-    X_U,
 )
 
 #: largest relative force change of one sub-step
@@ -99,18 +92,8 @@ def macro_step_gap(p, x, n, ticks: int, ch_true, kind: int) -> bool:
     df_dt = (rate_sw - h_li * specimen.creep_rate_per_s(p, f, e, s)) / c_fs
     lam = p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]
     v_src = lam * f + p[P_OIL_COMPLIANCE_M_N] * df_dt
-    if kind == ACT_HYDRAULIC:
-        q = v_src * p[P_PISTON_AREA_M2]
-        spool = actuator.spool_for_flow(p, q, f)
-        if abs(spool) > 0.9 or q > 0.9 * actuator.valve_flow(p, 1.0, f, True):
-            return False
-        x[X_ACT_STATE] = spool
-        x[X_U] = spool
-        x[X_INTEGRAL] = q / p[P_VALVE_FLOW_M3_S] if p[P_VALVE_LINEARISE] > 0.0 else spool
-    else:
-        x[X_ACT_STATE] = v_src
-        x[X_U] = v_src
-        x[X_INTEGRAL] = v_src
+    if not actuator.hold_output(p, x, kind, v_src, f):
+        return False
     # load cells: hysteresis moved along the force change, delay line at the new forces
     nch = int(p[P_N_CH])
     k_stack = 1.0 / x[X_C_EL_M_N]

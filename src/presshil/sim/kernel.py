@@ -56,12 +56,9 @@ from .layout import (
     P_LI_H_M,
     P_N_CH,
     P_OIL_COMPLIANCE_M_N,
-    P_PISTON_AREA_M2,
     P_SETTLE_BAND_N,
     P_SETTLE_TICKS,
     P_SPEC_AREA_M2,
-    P_VALVE_FLOW_M3_S,
-    P_VALVE_LINEARISE,
     R_CH_N,
     R_FAULT_CODE,
     R_MEAS_FORCE_N,
@@ -76,7 +73,6 @@ from .layout import (
     RET_RECORD_FULL,
     RING_LEN,
     X_ACT_FLOW,
-    X_ACT_STATE,
     X_C_EL_M_N,
     X_CREEP_HARDNESS,
     X_CREEP_STRAIN,
@@ -85,7 +81,6 @@ from .layout import (
     X_EFILT_N,
     X_FORCE_N,
     X_GAP_M,
-    X_INTEGRAL,
     X_LEAK_EXTRA_LAMBDA,
     X_MEAS_CH_N,
     X_MEAS_FORCE_N,
@@ -293,21 +288,10 @@ def macro_step(p, x, n, ticks: int, ch_true) -> bool:
     v_creep = p[P_LI_H_M] * specimen.creep_rate_per_s(p, f, eps_new, hardness)
     v_need = v_creep - x[X_SWELL_RATE_M_S]  # ram speed that keeps the force constant
     kind = int(p[P_ACT_KIND])
-    if kind == ACT_HYDRAULIC:
-        lam = p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]
-        q = (v_need + lam * f) * p[P_PISTON_AREA_M2]
-        spool = actuator.spool_for_flow(p, q, f)
-        if abs(spool) > 0.9 or q > 0.9 * actuator.valve_flow(p, 1.0, f, True):
-            return False
-        x[X_ACT_STATE] = spool
-        x[X_U] = spool
-        # with valve linearisation the controller's output is a flow demand (fraction of
-        # rated valve flow); without it, the spool opening itself
-        x[X_INTEGRAL] = q / p[P_VALVE_FLOW_M3_S] if p[P_VALVE_LINEARISE] > 0.0 else spool
-    else:
-        x[X_ACT_STATE] = v_need
-        x[X_U] = v_need
-        x[X_INTEGRAL] = v_need
+    # a hydraulic ram also makes up what leaks past the piston; a screw does not leak
+    v_src = v_need + (p[P_LEAK_LAMBDA] + x[X_LEAK_EXTRA_LAMBDA]) * f if kind == ACT_HYDRAULIC else v_need
+    if not actuator.hold_output(p, x, kind, v_src, f):
+        return False
     # the delay line holds the steady channel forces
     nch = int(p[P_N_CH])
     platen.split(p, f, stack_stiffness(p, x), ch_true)
