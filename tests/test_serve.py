@@ -187,6 +187,44 @@ def test_raw_fc43_identity(master, tcp_server) -> None:
     assert tcp_server.press.identity.vendor.encode() in rsp
 
 
+def fc43_objects(endpoint: str) -> dict[int, bytes]:
+    """Every object of FC43/14 'regular' identification, read by hand."""
+    m = RawMaster(endpoint)
+    try:
+        rsp = m.request(bytes([0x2B, 0x0E, 0x02, 0x00]))
+    finally:
+        m.close()
+    assert rsp[:3] == bytes([0x2B, 0x0E, 0x02]), rsp
+    objects, at = {}, 7
+    for _ in range(rsp[6]):
+        oid, length = rsp[at], rsp[at + 1]
+        objects[oid] = rsp[at + 2:at + 2 + length]
+        at += 2 + length
+    return objects
+
+
+def test_servers_in_one_process_each_answer_fc43_with_their_own_identity() -> None:
+    """pymodbus keeps one identity per process; ours is per server, so a press, a plant and
+    a profile emulation started side by side each name themselves."""
+    from presshil.plant.server import start_plant_server
+    from presshil.profiles.server import start_profile_server
+
+    with (
+        start_server("sim://servo-electric-10t?seed=1", modbus_tcp="127.0.0.1:0") as press,
+        start_plant_server("sim://auto-hydraulic-25t?seed=1", modbus_tcp="127.0.0.1:0") as plant,
+        start_profile_server("sim://?seed=1", "presshil-v1", modbus_tcp="127.0.0.1:0") as profile,
+    ):
+        served = {
+            "press": fc43_objects(press.endpoints["modbus_tcp"]),
+            "plant": fc43_objects(plant.endpoints["modbus_tcp"]),
+            "profile": fc43_objects(profile.endpoints["modbus_tcp"]),
+        }
+    assert served["press"][0x05] == press.press.identity.model.encode()
+    assert served["plant"][0x05].startswith(b"plant: ")
+    assert served["profile"][0x02] == b"map v1"  # the profile's [device] firmware
+    assert len({objs[0x05] for objs in served.values()}) == 3, served
+
+
 def test_line_protocol_by_hand_on_the_pty() -> None:
     with start_server(SIM_URL, serial="pty") as handle:
         fd = os.open(handle.endpoints["serial"], os.O_RDWR | os.O_NOCTTY)

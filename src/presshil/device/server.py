@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
@@ -97,7 +96,13 @@ class ServerHandle(ServerBase):
 
         def make(port: ServedPort) -> RtuServer | LineServer:
             if kind == "modbus_rtu":
-                return RtuServer(port, SimCore(regmap.simdevice()), self.press, baud=self.baud)
+                return RtuServer(
+                    port,
+                    SimCore(regmap.simdevice()),
+                    self.press,
+                    baud=self.baud,
+                    identity=self.identification,
+                )
             return LineServer(port, self.press)
 
         return make
@@ -134,8 +139,7 @@ def start_server(
     handle.read_only = read_only
     vp.read_only = read_only
     regmap = RegisterMap(vp)
-    # FC43 identity lives in pymodbus' process-wide control block
-    ModbusControlBlock().Identity.update(regmap.identification())
+    handle.identification = regmap.identification()  # what FC43 answers
     vp.warm_up()
     vp.start()
     steps: list[Callable[[], Coroutine[Any, Any, None]]] = []

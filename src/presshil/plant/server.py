@@ -17,7 +17,6 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.pdu.device import ModbusControlBlock
 from pymodbus.simulator.simcore import SimCore
 
 from ..serving.faults import WireFaults
@@ -83,6 +82,7 @@ class PlantServerHandle(ServerBase):
             SimCore(self.registers.simdevice()),
             _Wires(),
             baud=self.baud,
+            identity=self.identification,
         )
 
 
@@ -103,7 +103,7 @@ def start_plant_server(
         modbus_tcp = f"{bind}:{DEFAULT_PLANT_PORT}"
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     handle = PlantServerHandle(model, baud)
-    ModbusControlBlock().Identity.update(handle.registers.identification())
+    handle.identification = handle.registers.identification()
     steps: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if modbus_tcp:
         tcp = modbus_tcp  # the address is parsed inside the guard: a bad one stops the handle

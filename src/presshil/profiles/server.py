@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.pdu.device import ModbusControlBlock, ModbusDeviceIdentification
+from pymodbus.pdu.device import ModbusDeviceIdentification
 
 from ..errors import ConfigError
 from ..serving.loop import ServerBase, parse_hostport
@@ -84,7 +84,7 @@ class ProfileServerHandle(ServerBase):
                 log.debug("stop hook failed", exc_info=True)
         super().stop()
 
-    def identification(self) -> ModbusDeviceIdentification:
+    def device_identification(self) -> ModbusDeviceIdentification:
         """FC43 objects from the profile's device section."""
         d = self.profile.device
         return ModbusDeviceIdentification(info={0x00: d.vendor, 0x01: d.model, 0x02: d.firmware, 0x05: d.model})
@@ -92,7 +92,13 @@ class ProfileServerHandle(ServerBase):
     def _rtu(self, port: ServedPort) -> Any:
         from ..serving.rtu_server import RtuServer
 
-        return RtuServer(port, self.store, self.press, baud=self.baud)  # type: ignore[arg-type]
+        return RtuServer(
+            port,
+            self.store,  # type: ignore[arg-type]
+            self.press,
+            baud=self.baud,
+            identity=self.identification,
+        )
 
 
 def start_profile_server(
@@ -130,7 +136,7 @@ def start_profile_server(
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press)
     handle = ProfileServerHandle(vp, profile, profile_ref, baud)
     handle.limits = limits or handle.limits
-    ModbusControlBlock().Identity.update(handle.identification())  # FC43 answers with it
+    handle.identification = handle.device_identification()  # what FC43 answers
     vp.warm_up()
     vp.start()
     steps: list[Callable[[], Coroutine[Any, Any, None]]] = []

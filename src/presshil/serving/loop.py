@@ -114,6 +114,8 @@ class ServerBase:
         self.tls: TlsConfig | None = None
         #: refuse every write (exception 01)
         self.read_only = False
+        #: what this server answers to FC43/14 (read device identification)
+        self.identification: ModbusDeviceIdentification | None = None
         self._servers: list[PortServer[Any]] = []
         self._ports: list[ServedPort] = []
         self._stopped = False
@@ -188,6 +190,7 @@ class ServerBase:
             role_of=role_of_certificate,
             read_only=self.read_only,
             on_disconnect=self._disconnected,
+            identity=self.identification,
         )
         try:
             _, bound = await server.start(host, port)

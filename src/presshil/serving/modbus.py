@@ -11,9 +11,13 @@ measures latency and injects plant faults).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from pymodbus.constants import ExcCodes
+from pymodbus.constants import DeviceInformation, ExcCodes
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentification
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
@@ -67,6 +71,31 @@ def build_simdevice(
     )
 
 
+def identity_reply(
+    request: ReadDeviceInformationRequest, identity: ModbusDeviceIdentification, device_id: int
+) -> ModbusPDU:
+    """FC43/14 (read device identification) answered from this server's own ``identity``.
+
+    pymodbus answers it from one process-wide control block, so two servers in one process
+    would both answer with whichever identity was set last; the checks are pymodbus' own.
+    """
+    if not 0x00 <= request.object_id <= 0xFF or not 0x00 <= request.read_code <= 0x04:
+        return ExceptionResponse(request.function_code, ExcCodes.ILLEGAL_VALUE)
+    information = DeviceInformationFactory.get(
+        SimpleNamespace(Identity=identity), request.read_code, request.object_id
+    )
+    if request.read_code == DeviceInformation.SPECIFIC and (
+        0x07 <= request.object_id < 0x80 or not information.get(request.object_id)
+    ):
+        return ExceptionResponse(request.function_code, ExcCodes.ILLEGAL_ADDRESS)
+    return ReadDeviceInformationResponse(
+        read_code=request.read_code,
+        information=information,
+        dev_id=device_id,
+        transaction_id=request.transaction_id,
+    )
+
+
 __all__ = [
     "READ_HOLDING",
     "READ_INPUT",
@@ -76,4 +105,5 @@ __all__ = [
     "WRITE_SINGLE",
     "Action",
     "build_simdevice",
+    "identity_reply",
 ]

@@ -18,11 +18,14 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusIOException
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest
 from pymodbus.simulator.simcore import SimCore
 
 from ..transports.registers import DEVICE_ID
 from .faults import WireFaults
 from .master import Link, Master, current_master
+from .modbus import identity_reply
 from .port_server import PortServer
 from .ports import ServedPort
 
@@ -48,9 +51,12 @@ class RtuServer(PortServer[ModbusPDU]):
         *,
         baud: int = 115200,
         unit: int = DEVICE_ID,
+        identity: ModbusDeviceIdentification | None = None,
     ) -> None:
         super().__init__(port)
         self.datastore = datastore
+        #: what FC43/14 answers (None: pymodbus' process-wide identity)
+        self.identity = identity
         self.press = press  # its faults are read on every reply (a press or the plant)
         self.unit = unit
         #: the one master on this port
@@ -99,7 +105,10 @@ class RtuServer(PortServer[ModbusPDU]):
         if request.dev_id not in (self.unit, 0):
             return  # another slave's request
         try:
-            response = await request.datastore_update(self.datastore, request.dev_id)  # type: ignore[arg-type]
+            if self.identity is not None and isinstance(request, ReadDeviceInformationRequest):
+                response = identity_reply(request, self.identity, request.dev_id)
+            else:
+                response = await request.datastore_update(self.datastore, request.dev_id)  # type: ignore[arg-type]
         except Exception:
             log.exception("datastore failed: %s", request)
             response = ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)

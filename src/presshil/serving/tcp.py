@@ -31,9 +31,12 @@ from typing import Any
 
 from pymodbus.framer import FramerSocket
 from pymodbus.pdu import DecodePDU, ModbusPDU
+from pymodbus.pdu.device import ModbusDeviceIdentification
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest
 from pymodbus.simulator.simcore import SimCore
 
 from .master import Link, Master, Role, current_master
+from .modbus import identity_reply
 
 log = logging.getLogger("presshil.serving")
 
@@ -159,8 +162,11 @@ class ModbusTcpService:
         read_only: bool = False,
         on_disconnect: Callable[[Master], None] | None = None,
         functions: frozenset[int] = SERVED,
+        identity: ModbusDeviceIdentification | None = None,
     ) -> None:
         self.datastore = datastore
+        #: what FC43/14 answers (None: pymodbus' process-wide identity)
+        self.identity = identity
         #: the function codes this server answers (the rest: exception 01)
         self.functions = functions
         self.units = units
@@ -303,7 +309,10 @@ class ModbusTcpService:
         if request is None:
             return frame(_exception(fc, ILLEGAL_VALUE))
         try:
-            response = await request.datastore_update(self.datastore, self.device_id)  # type: ignore[arg-type]
+            if self.identity is not None and isinstance(request, ReadDeviceInformationRequest):
+                response = identity_reply(request, self.identity, self.device_id)
+            else:
+                response = await request.datastore_update(self.datastore, self.device_id)  # type: ignore[arg-type]
         except Exception:
             log.exception("%s: FC%02d failed", client, fc)
             return frame(_exception(fc, 4))
