@@ -14,14 +14,11 @@ below any load cell's resolution.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import dataclasses
 import functools
 import json
 import math
 import os
-import re
 import socket
 import sqlite3
 import struct
@@ -41,74 +38,12 @@ from .errors import ConfigError, PressError, PresshilError
 from .library import DEFAULT_DB
 from .metrics import Verdict
 from .sinks import Event
-from .status import RunStatus
+from .store_export import write_csv, write_parquet
+from .store_schema import RUN_STATUSES, SCHEMA, SCHEMA_VERSION, upgrade
 from .trace import Trace
 from .trace import sample_row as _as_row
 
 DEFAULT_PATH = DEFAULT_DB
-RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 3  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events)
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id               INTEGER PRIMARY KEY,
-    protocol_name    TEXT NOT NULL,
-    protocol_source  TEXT,
-    protocol_text    TEXT NOT NULL,
-    protocol_sha256  TEXT NOT NULL,
-    press_url        TEXT NOT NULL,
-    identity_json    TEXT NOT NULL,
-    firmware_version TEXT,
-    seed             INTEGER,
-    started_utc      TEXT NOT NULL,
-    finished_utc     TEXT,
-    status           TEXT NOT NULL CHECK (status IN {RUN_STATUSES!r}),
-    pid              INTEGER,
-    pid_start        TEXT,     -- boot id + process start tick: tells a reused pid apart
-    hostname         TEXT,
-    n_channels       INTEGER,
-    n_samples        INTEGER NOT NULL DEFAULT 0,
-    lease_token      INTEGER   -- the control-lease session token, for --resume only
-);
--- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
--- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
-CREATE TABLE IF NOT EXISTS samples (
-    run_id   INTEGER NOT NULL REFERENCES runs(id),
-    seq      INTEGER NOT NULL,
-    t        REAL,
-    setpoint REAL,
-    pressure REAL,
-    force    REAL,
-    position REAL,
-    status   INTEGER,
-    channels BLOB,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    id      INTEGER PRIMARY KEY,
-    run_id  INTEGER NOT NULL REFERENCES runs(id),
-    t       REAL,
-    kind    TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_run ON events(run_id);
-CREATE TABLE IF NOT EXISTS verdicts (
-    id        INTEGER PRIMARY KEY,
-    run_id    INTEGER NOT NULL REFERENCES runs(id),
-    step      TEXT NOT NULL,
-    criterion TEXT NOT NULL,
-    value     REAL,
-    "limit"   REAL,
-    unit      TEXT,
-    passed    INTEGER NOT NULL,
-    detail    TEXT,
-    t_s       REAL,
-    channel   INTEGER,
-    step_start_s REAL
-);
-CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
-"""
-
 _SAMPLE_COLS = "t, setpoint, pressure, force, position, status, channels"
 
 
@@ -280,8 +215,8 @@ class Store:
                                   f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
             if check:
                 self._quick_check()
-            self._db.executescript(_SCHEMA)
-            _upgrade(self._db)
+            self._db.executescript(SCHEMA)
+            upgrade(self._db)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from None
@@ -631,7 +566,7 @@ class Store:
         if path.is_dir():
             path = path / f"run-{run_id}.{format}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = _write_csv if format == "csv" else _write_parquet
+        writer = write_csv if format == "csv" else write_parquet
         # written beside the target and renamed on success: never a partial export
         tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
@@ -744,40 +679,6 @@ _RUN_COLS = ("id, protocol_name, protocol_source, protocol_text, protocol_sha256
              "hostname, n_channels, n_samples")
 
 
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Bring a store written by an older presshil up to this schema (columns only added)."""
-    columns = {r[1] for r in db.execute("PRAGMA table_info(verdicts)")}
-    if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
-        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
-            db.execute("ALTER TABLE verdicts ADD COLUMN step_start_s REAL")
-    if "lease_token" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
-        # v2 and older kept the lease token in an event's text, which exports and pages show:
-        # it moves to its own column and the events keep only that the lease was claimed
-        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("ALTER TABLE runs ADD COLUMN lease_token INTEGER")
-                rows = db.execute(
-                    "SELECT id, run_id, message FROM events WHERE kind = 'lease' "
-                    "AND message LIKE '%session token %'"
-                ).fetchall()
-                for event_id, run_id, message in rows:
-                    found = _TOKEN_IN_TEXT.search(message)
-                    if found:
-                        db.execute("UPDATE runs SET lease_token = ? WHERE id = ?",
-                                   (int(found.group(1)), run_id))
-                    db.execute("UPDATE events SET message = ? WHERE id = ?",
-                               (_TOKEN_IN_TEXT.sub("", message), event_id))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-
-#: how stores before v3 wrote the lease token into the ``lease`` event
-_TOKEN_IN_TEXT = re.compile(r" \(session token (\d+)\)")
-
-
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     values = list(row)
     values[6] = json.loads(values[6])
@@ -799,40 +700,6 @@ def _rows_to_trace(rows: list[tuple[Any, ...]], width: int) -> Trace:
         status=np.array(cols[6], np.int64),
         channels=channels,
     )
-
-
-EXPORT_COLUMNS = ("t_s", "setpoint_mpa", "pressure_mpa", "force_kn", "position_mm", "status")
-
-
-def _write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
-    header = [*EXPORT_COLUMNS, *(f"ch{i + 1}_kn" for i in range(width))]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(header)
-        for piece in chunks:
-            # str() of a float32 is its shortest exact decimal ("1.1", not 1.100000023841858).
-            ch = [[str(x) for x in row] for row in piece.channels.astype(np.float32)]
-            cols = [piece.t.tolist(), piece.setpoint.tolist(), piece.pressure.tolist(),
-                    piece.force.tolist(), piece.position.tolist(), piece.status.tolist()]
-            out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch, strict=False))
-
-
-def _write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
-    try:
-        import pyarrow as pa  # optional: imported on use
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise ConfigError("parquet export needs pyarrow: pip install 'presshil[parquet]' "
-                          "(or export --format csv)") from exc
-    fields = [pa.field(c, pa.int32() if c == "status" else pa.float64()) for c in EXPORT_COLUMNS]
-    schema = pa.schema(fields + [pa.field(f"ch{i + 1}_kn", pa.float32()) for i in range(width)])
-    with pq.ParquetWriter(path, schema) as writer:
-        for piece in chunks:
-            arrays = [piece.t, piece.setpoint, piece.pressure, piece.force, piece.position,
-                      piece.status.astype(np.int32)]
-            arrays += [piece.channels[:, i].astype(np.float32) for i in range(width)]
-            writer.write_table(pa.Table.from_arrays([pa.array(a) for a in arrays],
-                                                    schema=schema))
 
 
 __all__ = ["DEFAULT_PATH", "RUN_STATUSES", "Event", "RunInfo", "Store", "StoreWriteError"]

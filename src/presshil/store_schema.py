@@ -1,0 +1,113 @@
+"""The results store's SQLite schema, its version, and the upgrade of older stores.
+
+Upgrades only add: a column, or a value moved out of free text into its column. A store
+written by a newer presshil (a higher ``user_version``) is refused by the store, not changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+
+from .status import RunStatus
+
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+SCHEMA_VERSION = 3  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events)
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    id               INTEGER PRIMARY KEY,
+    protocol_name    TEXT NOT NULL,
+    protocol_source  TEXT,
+    protocol_text    TEXT NOT NULL,
+    protocol_sha256  TEXT NOT NULL,
+    press_url        TEXT NOT NULL,
+    identity_json    TEXT NOT NULL,
+    firmware_version TEXT,
+    seed             INTEGER,
+    started_utc      TEXT NOT NULL,
+    finished_utc     TEXT,
+    status           TEXT NOT NULL CHECK (status IN {RUN_STATUSES!r}),
+    pid              INTEGER,
+    pid_start        TEXT,     -- boot id + process start tick: tells a reused pid apart
+    hostname         TEXT,
+    n_channels       INTEGER,
+    n_samples        INTEGER NOT NULL DEFAULT 0,
+    lease_token      INTEGER   -- the control-lease session token, for --resume only
+);
+-- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
+-- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
+CREATE TABLE IF NOT EXISTS samples (
+    run_id   INTEGER NOT NULL REFERENCES runs(id),
+    seq      INTEGER NOT NULL,
+    t        REAL,
+    setpoint REAL,
+    pressure REAL,
+    force    REAL,
+    position REAL,
+    status   INTEGER,
+    channels BLOB,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id      INTEGER PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs(id),
+    t       REAL,
+    kind    TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id);
+CREATE TABLE IF NOT EXISTS verdicts (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    step      TEXT NOT NULL,
+    criterion TEXT NOT NULL,
+    value     REAL,
+    "limit"   REAL,
+    unit      TEXT,
+    passed    INTEGER NOT NULL,
+    detail    TEXT,
+    t_s       REAL,
+    channel   INTEGER,
+    step_start_s REAL
+);
+CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
+"""
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older presshil up to this schema (columns only added)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(verdicts)")}
+    if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
+            db.execute("ALTER TABLE verdicts ADD COLUMN step_start_s REAL")
+    if "lease_token" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+        # v2 and older kept the lease token in an event's text, which exports and pages show:
+        # it moves to its own column and the events keep only that the lease was claimed
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("ALTER TABLE runs ADD COLUMN lease_token INTEGER")
+                rows = db.execute(
+                    "SELECT id, run_id, message FROM events WHERE kind = 'lease' "
+                    "AND message LIKE '%session token %'"
+                ).fetchall()
+                for event_id, run_id, message in rows:
+                    found = _TOKEN_IN_TEXT.search(message)
+                    if found:
+                        db.execute("UPDATE runs SET lease_token = ? WHERE id = ?",
+                                   (int(found.group(1)), run_id))
+                    db.execute("UPDATE events SET message = ? WHERE id = ?",
+                               (_TOKEN_IN_TEXT.sub("", message), event_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+#: how stores before v3 wrote the lease token into the ``lease`` event
+_TOKEN_IN_TEXT = re.compile(r" \(session token (\d+)\)")
+
+
+__all__ = ["RUN_STATUSES", "SCHEMA", "SCHEMA_VERSION", "upgrade"]
