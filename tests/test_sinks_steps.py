@@ -69,12 +69,12 @@ def test_a_failing_sink_is_dropped_and_the_run_goes_on() -> None:
 
 def test_a_slow_viewer_behind_a_queue_does_not_slow_the_run() -> None:
     slow = QueuedSink(_Slow(), maxsize=10)
-    t0 = time.perf_counter()
     result = run(quick(), presshil.open_press("sim://?seed=1"), sinks=[slow])
-    took = time.perf_counter() - t0
     assert result.status == PASSED
-    assert slow.dropped > 0  # 300+ samples at 10 ms each would take > 3 s
-    assert took < 30.0  # generous bound: only the queue limit, never the viewer, paces the run
+    # the run did not wait for the viewer: samples it could not take were dropped, and the
+    # stored trace still has every one (300+ samples at 10 ms each would take > 3 s)
+    assert slow.dropped > 0
+    assert len(slow.inner.trace()) < len(result.trace)
     assert slow.inner.status is RunStatus.PASSED
 
 
