@@ -171,3 +171,19 @@ def test_version() -> None:
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"presshil {presshil.__version__}"
+
+
+def test_a_bad_press_url_lists_a_valid_form_of_every_scheme(tmp_path) -> None:
+    """The message of an unknown scheme shows how to write each URL presshil can open."""
+    from presshil.urls import _BINDINGS, VALID_FORMS
+
+    assert {form.split("://", 1)[0] for form in VALID_FORMS} == set(_BINDINGS)
+    result = CliRunner().invoke(
+        app, ["run", str(ROOT / "protocols" / "assembly-74mpa.toml"), "--press", "nope://x",
+              "--db", str(tmp_path / "r.sqlite")],
+    )
+    assert result.exit_code == 2
+    assert "unknown scheme 'nope'" in result.output
+    for form in VALID_FORMS:
+        assert form in result.output
+    assert not (tmp_path / "r.sqlite").exists()  # refused before the store was touched

@@ -64,7 +64,9 @@ PressOpt = Annotated[
         "--press",
         envvar="PRESSHIL_PRESS",
         help="Press URL: sim://NAME?specimen=SPEC&seed=N, modbus+tcp://HOST:PORT, "
-        "modbus+rtu:///dev/…, serial:///dev/…",
+        "modbus+tls://HOST:802?cert=…&key=…&ca=…, modbus+rtu:///dev/…, serial:///dev/…, "
+        "opcua://HOST:4840?profile=…, fil://?firmware=…; add ?profile=NAME for a device's "
+        "own map (docs/profiles.md).",
     ),
 ]
 DbOpt = Annotated[Path, typer.Option("--db", help="Results store (SQLite).")]
