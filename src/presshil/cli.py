@@ -295,7 +295,7 @@ def serve_cmd(
     profile: Annotated[str | None, typer.Option("--profile", help="Serve through this device profile's map (name or path).")] = None,
     opcua: Annotated[str | None, typer.Option("--opcua", help="HOST:PORT for OPC UA (needs --profile).")] = None,
     live: Annotated[str | None, typer.Option("--live", help="Also serve a live view of the press on [HOST:]PORT.")] = None,
-    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802).")] = None,
+    tls_cert: Annotated[str | None, typer.Option("--tls-cert", help="Server certificate: Modbus/TCP Security (port 802); with --opcua, OPC UA security (RSA, application URI in subjectAltName).")] = None,
     tls_key: Annotated[str | None, typer.Option("--tls-key", help="Server private key.")] = None,
     tls_ca: Annotated[str | None, typer.Option("--tls-ca", help="CA that client certificates must chain to.")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every write.")] = False,
@@ -306,11 +306,13 @@ def serve_cmd(
     with user_errors():
         secured = bool(tls_cert or tls_key or tls_ca or read_only)
         if profile or opcua:  # a device's own map: see presshil.profiles
-            if live is not None or secured:
-                raise ConfigError("--profile/--opcua serve a device's own map; --live, --tls-* and --read-only apply to the presshil map only")
+            if live is not None or read_only:
+                raise ConfigError("--profile/--opcua serve a device's own map; --live and --read-only apply to the presshil map only")
             from .profiles.commands import profile_serve_main
+            from .serving.tls import TlsConfig
 
-            raise typer.Exit(profile_serve_main(press, profile or "", modbus_tcp, modbus_rtu, opcua, serial, bind))
+            tls = TlsConfig.from_flags(tls_cert, tls_key, tls_ca)
+            raise typer.Exit(profile_serve_main(press, profile or "", modbus_tcp, modbus_rtu, opcua, serial, bind, tls=tls))
         if live is not None:
             if secured:
                 raise ConfigError("--live cannot be combined with --tls-* or --read-only yet; serve the secured press without --live")

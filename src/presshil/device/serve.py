@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..serving.main import (  # noqa: F401 - EXIT_* are this module's names too
     EXIT_FAILED,
     EXIT_OK,
@@ -25,17 +25,18 @@ from .server import start_server
 PROG = "presshil serve"
 
 
-def warn_if_exposed(endpoint: str | None, tls: bool) -> None:
-    """Warn on stderr when Modbus TCP listens beyond loopback without TLS."""
+def warn_if_exposed(endpoint: str | None, tls: bool, what: str = "Modbus TCP") -> None:
+    """Warn on stderr when ``what`` (Modbus TCP or OPC UA) listens beyond loopback without TLS."""
     if endpoint is None or tls:
         return
-    host = endpoint.rsplit(":", 1)[0].strip("[]")
+    host = endpoint.split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
     if not is_loopback(host):
+        remedy = ("--tls-cert/--tls-key/--tls-ca (Modbus/TCP Security), --read-only"
+                  if what == "Modbus TCP" else "--tls-cert/--tls-key/--tls-ca (signed and encrypted sessions)")
         print(
-            f"{PROG}: warning: Modbus TCP on {endpoint} without TLS: anyone who can reach "
+            f"{PROG}: warning: {what} on {endpoint} without TLS: anyone who can reach "
             "this address can read the press and, unless another master holds its lease, "
-            "control it; serve with --tls-cert/--tls-key/--tls-ca (Modbus/TCP Security), "
-            "--read-only, or on 127.0.0.1",
+            f"control it; serve with {remedy}, or on 127.0.0.1",
             file=sys.stderr,
             flush=True,
         )
@@ -66,11 +67,11 @@ def serve_main(
     ``ready`` is called once listening, with the endpoints and press URLs. Exit codes:
     0 stopped by a signal, 2 bad input (URL, address in use, device), 3 the model failed.
     """
-    given = [f for f in (tls_cert, tls_key, tls_ca) if f]
-    if given and len(given) != 3:
-        print(f"{PROG}: --tls-cert, --tls-key and --tls-ca go together", file=sys.stderr)
+    try:
+        tls = TlsConfig.from_flags(tls_cert, tls_key, tls_ca)
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    tls = TlsConfig(Path(tls_cert), Path(tls_key), Path(tls_ca)) if given else None  # type: ignore[arg-type]
     handle = start_or_report(
         PROG,
         lambda: start_server(

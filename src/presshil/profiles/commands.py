@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..serving.tls import TlsConfig
 
 
 def probe_cmd(
@@ -30,8 +33,12 @@ def profile_serve_main(
     opcua: str | None,
     serial: str | None,
     bind: str,
+    *,
+    tls: TlsConfig | None = None,
 ) -> int:
-    """``presshil serve --profile``: the simulated press through a device's own map."""
+    """``presshil serve --profile``: the simulated press through a device's own map
+    (``tls``: Modbus/TCP Security, or OPC UA signed and encrypted sessions)."""
+    from ..device.serve import warn_if_exposed
     from ..serving.main import EXIT_USAGE, announce, run_until_signal, start_or_report
     from .server import start_profile_server
 
@@ -42,11 +49,14 @@ def profile_serve_main(
     handle = start_or_report(
         prog,
         lambda: start_profile_server(
-            press, profile, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, opcua=opcua, serial=serial, bind=bind
+            press, profile, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, opcua=opcua, serial=serial,
+            bind=bind, tls=tls,
         ),
     )
     if handle is None:
         return EXIT_USAGE
+    warn_if_exposed(handle.endpoints.get("modbus_tcp"), tls is not None)
+    warn_if_exposed(handle.endpoints.get("opcua"), tls is not None, "OPC UA")
 
     def ready() -> None:
         info = handle.info()

@@ -4,6 +4,10 @@ Every signal of the profile is a variable at its node id, refreshed from the sim
 every ``PERIOD_S``; every value command (setpoint, rate, …) and the heartbeat is a writable
 variable whose changes are applied to the press on the next refresh; REGULATE, RELEASE,
 STOP and RESET are methods of the object their ``node`` names.
+
+With the server's TLS files (``--tls-cert``, ``--tls-key``, ``--tls-ca``) only secured
+endpoints are offered (see :mod:`presshil.profiles.opcua_security`); without them the
+endpoint is NoSecurity, for a bench on a trusted network.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from asyncua import Server, ua
 from ..errors import ConfigError
 from ..serving.loop import parse_hostport
 from .model import COMMANDS
+from .opcua_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
 PERIOD_S = 0.005
@@ -34,7 +39,11 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     await server.init()
     server.set_endpoint(f"opc.tcp://{host}:{port}/presshil")
     server.set_server_name(f"{profile.device.vendor} {profile.device.model}")
-    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+    trust = None
+    if handle.tls is not None:
+        trust = await secure_server(server, handle.tls.cert, handle.tls.key, handle.tls.ca)
+    else:
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     idx = await server.register_namespace(NAMESPACE)
     objects = server.nodes.objects
     parents: dict[str, Any] = {}
@@ -81,6 +90,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     try:
         await server.start()
     except OSError as exc:
+        if trust is not None:
+            trust.close()
         raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
     task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync))
     sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
@@ -90,6 +101,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     async def shutdown() -> None:
         task.cancel()
         await server.stop()
+        if trust is not None:
+            trust.close()
 
     handle.on_stop.append(shutdown)
 

@@ -9,6 +9,10 @@ publishing interval old, a stopped server caught by the counter's staleness chec
 subscribed read costs microseconds against about a millisecond for a polled one
 (benchmarks/bench_profiles.py measures both), hence the default.
 
+A secured server (signed and encrypted sessions, certificates both ways) takes
+``cert=CLIENT.pem&key=CLIENT.key&ca=TRUSTED.pem`` and optionally ``security=`` and
+``security_mode=`` (see :mod:`presshil.profiles.opcua_security`).
+
 A server that goes away is reconnected to by asyncua's own supervisor (``auto_reconnect``,
 backing off up to 2 s between attempts, the session reactivated or created anew and the
 subscription recreated); until then a request is a ``TransportError``.
@@ -27,9 +31,16 @@ from ..serving.loop import LoopThread
 from ..urls import PressURL
 from .base import ProfilePress, Values
 from .model import COMMANDS, Profile
+from .opcua_security import SECURITY_KEYS, ClientSecurity
 from .operator import OperatorPrompts
 
-KEYS = {"profile", "timeout", "mode", "publish_ms"}
+KEYS = {"profile", "timeout", "mode", "publish_ms"} | SECURITY_KEYS
+#: what a refused session suggests, by whether this client asked for security
+_REFUSED_HINT = {
+    False: " (a server that requires security needs cert=, key= and ca= in the URL)",
+    True: " (check that ca= trusts the server's certificate, that the server trusts this "
+    "client's, and that both offer the same security= and security_mode=)",
+}
 #: longest wait between two reconnection attempts to a lost server
 RECONNECT_MAX_DELAY_S = 2.0
 
@@ -59,6 +70,8 @@ class OpcUaProfilePress(ProfilePress):
         if self.mode not in ("poll", "subscribe"):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
         self._endpoint = f"opc.tcp://{parsed.target}"
+        security = ClientSecurity.from_query(parsed.query, parsed.raw)
+        self._trust: Any = None
         self._loop = LoopThread()
         # a lost server is reconnected in the background (subscriptions recreated); reads and
         # writes in between fail as transport errors, which the run's sampler retries within
@@ -70,9 +83,13 @@ class OpcUaProfilePress(ProfilePress):
             reconnect_max_delay=RECONNECT_MAX_DELAY_S,
         )
         try:
-            self._run(self._client.connect(), "connect")
+            if security is not None:
+                self._trust = self._loop.run(security.apply(self._client, parsed.raw))
+            self._connect(secured=security is not None)
         except BaseException:
             self._loop.close()
+            if self._trust is not None:
+                self._trust.close()
             raise
         self._names = list(profile.signals)
         self._nodes = [self._client.get_node(profile.signals[n].node) for n in self._names]
@@ -88,6 +105,18 @@ class OpcUaProfilePress(ProfilePress):
             self._run(subscribe(), "subscribe")
             if not self._changes.event.wait(self._timeout_s * 5):
                 raise TransportTimeout(f"{self.url}: subscription delivered no values within {self._timeout_s * 5:g} s")
+
+    def _connect(self, *, secured: bool) -> None:
+        """Open the session; a refusal (no endpoint of this security, an untrusted
+        certificate either way) is a transport error that says which."""
+        try:
+            self._run(self._client.connect(), "connect")
+        except DeviceFault as exc:  # a status code during connect: the session was refused
+            raise TransportError(f"{exc}{_REFUSED_HINT[secured]}") from None
+        except ua.UaError as exc:
+            raise TransportError(f"{self.url}: connect: {exc}{_REFUSED_HINT[secured]}") from None
+        except ValueError as exc:  # asyncua's check of a server certificate it cannot read
+            raise TransportError(f"{self.url}: connect: {exc}") from None
 
     def _run(self, coro: Any, what: str) -> Any:
         try:
@@ -157,6 +186,10 @@ class OpcUaProfilePress(ProfilePress):
         with contextlib.suppress(Exception):  # closing must not raise
             self._loop.run(self._client.disconnect(), timeout_s=2.0)
         self._loop.close()
+        if self._trust is not None:
+            self._trust.close()
+        if self._trust is not None:
+            self._trust.close()
 
 
 __all__ = ["OpcUaProfilePress"]

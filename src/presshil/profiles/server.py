@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
 from ..serving.tcp import COILS, SERVED, WireLimits
+from ..serving.tls import TlsConfig
 from .emulation import ProfileDatastore
 from .model import Profile
 
@@ -112,11 +113,14 @@ def start_profile_server(
     bind: str = "127.0.0.1",
     baud: int = 115200,
     limits: WireLimits | None = None,
+    tls: TlsConfig | None = None,
 ) -> ProfileServerHandle:
     """Serve the simulated ``press`` (a ``sim://`` URL or a VirtualPress) through a profile.
 
     Modbus TCP is the same hardened server as ``presshil serve``'s (``limits``: its
     connection cap, idle timeout and log interval), answering the bit function codes too.
+    With ``tls``, Modbus TCP is Modbus/TCP Security (roles from the client certificate) and
+    OPC UA offers only signed and encrypted sessions with certificates checked both ways.
     """
     from ..device.virtual import VirtualPress
     from .loader import load_profile
@@ -128,6 +132,8 @@ def start_profile_server(
             raise ConfigError(f"profile {profile.name!r} describes a {profile.transport} device; it cannot be served as {transport}")
     if not any(want.values()):
         raise ConfigError(f"profile {profile.name!r}: give an endpoint for its {profile.transport} transport")
+    if tls is not None and not (modbus_tcp or opcua):
+        raise ConfigError("--tls-cert/--tls-key/--tls-ca secure a Modbus TCP or an OPC UA endpoint; none is served")
     if opcua:
         try:
             from .opcua_emulation import start_opcua
@@ -136,6 +142,7 @@ def start_profile_server(
     vp = press if isinstance(press, VirtualPress) else VirtualPress(press)
     handle = ProfileServerHandle(vp, profile, profile_ref, baud)
     handle.limits = limits or handle.limits
+    handle.tls = tls
     handle.identification = handle.device_identification()  # what FC43 answers
     vp.warm_up()
     vp.start()

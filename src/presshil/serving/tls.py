@@ -36,6 +36,16 @@ class TlsConfig:
     key: Path
     ca: Path
 
+    @classmethod
+    def from_flags(cls, cert: str | None, key: str | None, ca: str | None) -> TlsConfig | None:
+        """``--tls-cert``/``--tls-key``/``--tls-ca``: all three (a config) or none (None)."""
+        given = [f for f in (cert, key, ca) if f]
+        if not given:
+            return None
+        if len(given) != 3:
+            raise ConfigError("--tls-cert, --tls-key and --tls-ca go together")
+        return cls(Path(cert or ""), Path(key or ""), Path(ca or ""))
+
     def server_context(self) -> ssl.SSLContext:
         """A TLS ≥ 1.2 server context requiring a client certificate signed by :attr:`ca`."""
         for flag, path in (
