@@ -15,7 +15,7 @@ from tls_certs import ThrowawayCA
 
 import presshil
 from presshil.device.server import start_server
-from presshil.errors import DeviceFault, PressURLError, TransportError
+from presshil.errors import DeviceFault, PressError, PressURLError, TransportError
 from presshil.serving.master import Role
 from presshil.serving.tls import TlsConfig, role_name, role_of_certificate
 from presshil.transports.control_lease import (
@@ -189,3 +189,30 @@ def test_the_watch_names_who_stopped_the_press_and_what_changed(tcp_server) -> N
     finally:
         runner.close()
         intruder.close()
+
+
+def test_a_device_profile_served_over_modbus_tls_honours_roles(pki) -> None:
+    """``serve --profile`` with TLS files: ``modbus+tls://…&profile=`` drives the device's own
+    map; an observer certificate reads and its commands are refused; plain TCP gets nothing."""
+    from presshil.profiles.server import start_profile_server
+
+    cert, key = pki["server"]
+    with start_profile_server(SIM_URL, "plc-hydraulic-press", modbus_tcp="127.0.0.1:0",
+                              tls=TlsConfig(cert, key, pki["ca"])) as srv:
+        operator = presshil.open_press(tls_url(srv, pki, "operator") + "&profile=plc-hydraulic-press")
+        observer = presshil.open_press(tls_url(srv, pki, "observer") + "&profile=plc-hydraulic-press")
+        try:
+            assert operator.read().counter >= 0 and observer.read().counter >= 0
+            operator.command(5.0, 10.0)
+            with pytest.raises(PressError):
+                observer.command(6.0, 10.0)
+        finally:
+            operator.safe_state()
+            operator.close()
+            observer.close()
+        plain = presshil.open_press(f"modbus+tcp://{srv.endpoints['modbus_tcp']}?profile=plc-hydraulic-press&timeout=0.3")
+        try:
+            with pytest.raises(PressError):
+                plain.read()  # a TLS port does not answer plain Modbus TCP
+        finally:
+            plain.close()

@@ -18,7 +18,7 @@ from .press import Press
 VALID_FORMS = (
     "sim://NAME?specimen=SPEC&seed=N&faults=F   (sim:// alone = the default simulated press)",
     "modbus+tcp://HOST:PORT?unit=1&timeout=0.05&profile=NAME_OR_PATH",
-    "modbus+tls://HOST:802?cert=CLIENT.crt&key=CLIENT.key&ca=CA.crt   (docs/security.md)",
+    "modbus+tls://HOST:802?cert=CLIENT.crt&key=CLIENT.key&ca=CA.crt&profile=NAME_OR_PATH   (docs/security.md)",
     "modbus+rtu:///dev/ttyUSB0?baud=115200&parity=N&unit=1&profile=NAME_OR_PATH",
     "serial:///dev/ttyUSB0?baud=115200&profile=NAME_OR_PATH",
     "opcua://HOST:4840/PATH?profile=NAME_OR_PATH",
@@ -37,7 +37,7 @@ _BINDINGS = {
 }
 #: with ``profile=``, these schemes go to the profile-driven binding
 _PROFILE_BINDING = "presshil.profiles.connect:open_profile_press"
-_PROFILE_SCHEMES = {"modbus+tcp", "modbus+rtu", "serial", "opcua"}
+_PROFILE_SCHEMES = {"modbus+tcp", "modbus+rtu", "modbus+tls", "serial", "opcua"}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from ..urls import PressURL
 from .loader import load_profile
 
 #: the transport each URL scheme speaks
-_TRANSPORT = {"modbus+tcp": "modbus", "modbus+rtu": "modbus", "opcua": "opcua", "serial": "ascii"}
+_TRANSPORT = {"modbus+tcp": "modbus", "modbus+rtu": "modbus", "modbus+tls": "modbus", "opcua": "opcua", "serial": "ascii"}
 
 
 def open_profile_press(parsed: PressURL) -> Press:
@@ -24,6 +24,10 @@ def open_profile_press(parsed: PressURL) -> Press:
             f"device, the URL a {want} one"
         )
     if want == "modbus":
+        if parsed.scheme == "modbus+tls":
+            from ..transports.modbus_tls import ModbusTlsProfilePress
+
+            return ModbusTlsProfilePress(parsed, profile)
         from .modbus_press import ModbusProfilePress
 
         return ModbusProfilePress(parsed, profile)

@@ -17,6 +17,7 @@ from pathlib import Path
 from pymodbus.client import ModbusTlsClient
 
 from ..errors import PressURLError
+from ..profiles.modbus_press import ModbusProfilePress
 from ..urls import PressURL
 from .modbus import ModbusPress
 from .modbus_link import ModbusLink
@@ -94,9 +95,22 @@ class ModbusTlsPress(ModbusPress):
     link_class = ModbusTlsLink
 
 
+class ModbusTlsProfilePress(ModbusProfilePress):
+    """A device's own Modbus map (``profile=``) on Modbus/TCP Security."""
+
+    link_class = ModbusTlsLink
+
+
 def open_modbus_tls_press(parsed: PressURL) -> ModbusTlsPress:
     """Open a press from a parsed ``modbus+tls://`` URL."""
     return ModbusTlsPress(parsed)
 
 
-__all__ = ["TLS_KEYS", "ModbusTlsLink", "ModbusTlsPress", "client_context", "open_modbus_tls_press"]
+__all__ = [
+    "TLS_KEYS",
+    "ModbusTlsLink",
+    "ModbusTlsPress",
+    "ModbusTlsProfilePress",
+    "client_context",
+    "open_modbus_tls_press",
+]
