@@ -10,6 +10,9 @@
 - **OPC UA read cycle vs raw asyncua**: the ``opcua-press`` profile's ``read()`` polling
   (one Read service call) against ``client.read_values`` of the same nodes on the same kind
   of client loop — goal ≤ 1.2×; the subscribed ``read()`` reported beside it;
+- **secured OPC UA vs NoSecurity**: the same polled ``read()`` on a Basic256Sha256
+  SignAndEncrypt session and on a NoSecurity one, interleaved — the price of security,
+  stated (no goal);
 - **Modbus RTU on a pty**: one FC04 request with presshil's select-driven client against
   pymodbus' own sleep-polling serial client, median per request, beside the wire time
   the same bytes take at 115200 baud, 8N1 (a pty has no baud rate) — goal ≤ 0.5 ms.
@@ -162,6 +165,40 @@ def test_opcua_read_cycle_vs_raw_asyncua() -> None:
             loop.close()
             poll.close()
             sub.close()
+
+
+def test_secured_opcua_read_vs_nosecurity(tmp_path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tls_certs import ThrowawayCA
+
+    from presshil.serving.tls import TlsConfig
+
+    lab = ThrowawayCA(tmp_path, "bench CA", use_rsa=True)
+    press_cert, press_key = lab.issue("press", server=True, uri="urn:presshil:bench:press")
+    host_cert, host_key = lab.issue("host", uri="urn:presshil:bench:host")
+    sim = "sim://auto-hydraulic-25t?seed=1"
+    with (
+        start_profile_server(sim, "opcua-press", opcua="127.0.0.1:0") as plain_srv,
+        start_profile_server(sim, "opcua-press", opcua="127.0.0.1:0",
+                             tls=TlsConfig(press_cert, press_key, lab.path)) as secured_srv,
+    ):
+        plain = presshil.open_press(plain_srv.urls["opcua"] + "&mode=poll")
+        secured = presshil.open_press(
+            secured_srv.urls["opcua"] + f"&mode=poll&cert={host_cert}&key={host_key}&ca={lab.path}"
+        )
+        try:
+            for _ in range(100):
+                plain.read(), secured.read()
+            base, ours = interleaved_ms(plain.read, secured.read, 1000)
+            LINES.append(
+                f"OPC UA polled read: NoSecurity {base:.3f} ms, Basic256Sha256 SignAndEncrypt "
+                f"{ours:.3f} ms -> ratio {ours / base:.2f}x (the price of security, no goal)"
+            )
+        finally:
+            plain.close()
+            secured.close()
 
 
 def test_rtu_request_overhead_on_a_pty(server) -> None:
