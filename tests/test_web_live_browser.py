@@ -71,6 +71,30 @@ def test_live_curve_advances_during_a_run_and_the_page_is_not_blank(chromium, tm
     assert results["r"].status == "passed"
 
 
+def test_the_answer_to_stop_stays_when_the_run_ends(chromium):
+    """The run's end follows the STOP at once: its message is added to the answer, so the
+    operator still reads that the STOP was accepted (and a test waiting for it sees it)."""
+    sink = LiveSink(publish_interval_s=0.0)
+    ident = presshil.open_press("sim://").identity
+    with BackgroundServer(live_app(sink)) as srv:
+        page = chromium.new_page()
+        try:
+            page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)
+            sink.start(RunStart(8, protocol(), "sim://", ident, None, 20.0))
+            page.wait_for_function("document.getElementById('protocol').textContent === 'live-test'",
+                                   timeout=15_000)
+            page.click("#stop")
+            page.wait_for_function("document.getElementById('message').textContent.includes('STOP accepted')",
+                                   timeout=10_000)
+            assert sink.cancel.is_set()
+            sink.finish("aborted")
+            page.wait_for_function("document.getElementById('message').textContent.includes('run ended: aborted')",
+                                   timeout=10_000)
+            assert page.inner_text("#message").startswith("STOP accepted")
+        finally:
+            page.close()
+
+
 def test_a_verdict_appears_when_its_step_ends(chromium):
     """The page shows a verdict the moment the sink gets it, while the run still goes."""
     sink = LiveSink(publish_interval_s=0.0)

@@ -132,7 +132,12 @@ function onFrame(f) {
     case "event": addEvent(f); break;
     case "prompt": addPrompt(f); break;
     case "prompt-ack": { const el = $(`prompt-${f.id}`); if (el) el.remove(); break; }
-    case "finish": info.state = "finished"; setStatus(f.status); showStep(null); say(`run ended: ${f.status}`, f.status === "passed"); break;
+    case "finish": {
+      info.state = "finished"; setStatus(f.status); showStep(null);
+      // keep the answer to the operator's STOP on screen: the end it caused follows it
+      const before = $("message").textContent, kept = before.includes("STOP accepted") ? `${before} ` : "";
+      say(`${kept}run ended: ${f.status}`, f.status === "passed"); break;
+    }
   }
   if (f.dropped) $("samples").title = `${f.dropped} frames dropped for this viewer (slow connection)`;
 }
