@@ -4,6 +4,7 @@ ends the run aborted (exit 3)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -29,6 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def chart_points(page) -> int:
     return page.evaluate("data[0].length")
+
+
+@contextlib.contextmanager
+def page_on_a_driven_sink(chromium, run_id: int):
+    """A page on a live view whose sink the test drives by hand; the run has started."""
+    sink = LiveSink(publish_interval_s=0.0)
+    ident = presshil.open_press("sim://").identity
+    with BackgroundServer(live_app(sink)) as srv:
+        page = chromium.new_page()
+        try:
+            page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)
+            sink.start(RunStart(run_id, protocol(), "sim://", ident, None, 20.0))
+            yield sink, page
+        finally:
+            page.close()
 
 
 def last_point(page) -> tuple[int, float]:
@@ -74,50 +90,33 @@ def test_live_curve_advances_during_a_run_and_the_page_is_not_blank(chromium, tm
 def test_the_answer_to_stop_stays_when_the_run_ends(chromium):
     """The run's end follows the STOP at once: its message is added to the answer, so the
     operator still reads that the STOP was accepted (and a test waiting for it sees it)."""
-    sink = LiveSink(publish_interval_s=0.0)
-    ident = presshil.open_press("sim://").identity
-    with BackgroundServer(live_app(sink)) as srv:
-        page = chromium.new_page()
-        try:
-            page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)
-            sink.start(RunStart(8, protocol(), "sim://", ident, None, 20.0))
-            page.wait_for_function("document.getElementById('protocol').textContent === 'live-test'",
-                                   timeout=15_000)
-            page.click("#stop")
-            page.wait_for_function("document.getElementById('message').textContent.includes('STOP accepted')",
-                                   timeout=10_000)
-            assert sink.cancel.is_set()
-            sink.finish("aborted")
-            page.wait_for_function("document.getElementById('message').textContent.includes('run ended: aborted')",
-                                   timeout=10_000)
-            assert page.inner_text("#message").startswith("STOP accepted")
-        finally:
-            page.close()
+    with page_on_a_driven_sink(chromium, run_id=8) as (sink, page):
+        page.wait_for_function("document.getElementById('protocol').textContent === 'live-test'",
+                               timeout=15_000)
+        page.click("#stop")
+        page.wait_for_function("document.getElementById('message').textContent.includes('STOP accepted')",
+                               timeout=10_000)
+        assert sink.cancel.is_set()
+        sink.finish("aborted")
+        page.wait_for_function("document.getElementById('message').textContent.includes('run ended: aborted')",
+                               timeout=10_000)
+        assert page.inner_text("#message").startswith("STOP accepted")
 
 
 def test_a_verdict_appears_when_its_step_ends(chromium):
     """The page shows a verdict the moment the sink gets it, while the run still goes."""
-    sink = LiveSink(publish_interval_s=0.0)
-    ident = presshil.open_press("sim://").identity
-    with BackgroundServer(live_app(sink)) as srv:
-        page = chromium.new_page()
-        try:
-            page.goto(f"{srv.url}/?token={sink.token}", timeout=15_000)
-            sink.start(RunStart(7, protocol(), "sim://", ident, None, 20.0))
-            sink.step(StepBoundary(1, "hold", "hold", 0.0, None, (10.0, 0.5)))
-            for k in range(50):
-                sink.sample((k * 0.1, 10.0, 10.0 + 0.01 * (k % 3), 0.8, 0.05, 7, (0.2, 0.2, 0.2, 0.2)))
-            page.wait_for_function("data[0].length >= 50", timeout=15_000)
-            assert page.locator("#verdicts tbody tr.verdict").count() == 0
-            sink.step(StepBoundary(1, "hold", "hold", 0.0, 4.9, (10.0, 0.5)))
-            sink.verdict(Verdict("hold", "band_mpa", 0.02, 0.5, "MPa", True))
-            page.wait_for_selector("#verdicts tbody tr.verdict", timeout=10_000)
-            row = page.inner_text("#verdicts tbody tr.verdict")
-            assert "band_mpa" in row and "PASS" in row
-            assert page.inner_text("#status") == "running"
-        finally:
-            page.close()
-
+    with page_on_a_driven_sink(chromium, run_id=7) as (sink, page):
+        sink.step(StepBoundary(1, "hold", "hold", 0.0, None, (10.0, 0.5)))
+        for k in range(50):
+            sink.sample((k * 0.1, 10.0, 10.0 + 0.01 * (k % 3), 0.8, 0.05, 7, (0.2, 0.2, 0.2, 0.2)))
+        page.wait_for_function("data[0].length >= 50", timeout=15_000)
+        assert page.locator("#verdicts tbody tr.verdict").count() == 0
+        sink.step(StepBoundary(1, "hold", "hold", 0.0, 4.9, (10.0, 0.5)))
+        sink.verdict(Verdict("hold", "band_mpa", 0.02, 0.5, "MPa", True))
+        page.wait_for_selector("#verdicts tbody tr.verdict", timeout=10_000)
+        row = page.inner_text("#verdicts tbody tr.verdict")
+        assert "band_mpa" in row and "PASS" in row
+        assert page.inner_text("#status") == "running"
 
 def _start_cli_run(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     proto = tmp_path / "long.toml"
