@@ -33,6 +33,7 @@ def pki(tmp_path_factory) -> SimpleNamespace:
         stranger=other.issue("stranger", uri="urn:presshil:test:stranger"),
         fake_press=other.issue("fake-press", server=True, uri="urn:presshil:test:press"),
         no_uri=lab.issue("no-uri"),
+        ec=ThrowawayCA(folder, "EC CA").issue("ec-host", uri="urn:presshil:test:ec-host"),
     )
 
 
@@ -106,12 +107,13 @@ def test_a_trust_list_folder_works_as_ca(pki, tmp_path) -> None:
         ("&cert={cert}&key={key}&ca={ca}&security_mode=None", "use Sign or SignAndEncrypt"),
         ("&cert=/nonexistent.pem&key={key}&ca={ca}", "cert file '/nonexistent.pem' not found"),
         ("&cert={no_uri}&key={no_uri_key}&ca={ca}", "application URI in subjectAltName"),
+        ("&cert={ec}&key={ec_key}&ca={ca}", "needs an RSA key"),
     ],
-    ids=["key-missing", "old-policy", "bad-mode", "no-file", "no-uri"],
+    ids=["key-missing", "old-policy", "bad-mode", "no-file", "no-uri", "not-rsa"],
 )
 def test_bad_security_urls_are_one_line_errors_before_any_connection(pki, query, says) -> None:
     filled = query.format(cert=pki.host[0], key=pki.host[1], ca=pki.ca, no_uri=pki.no_uri[0],
-                          no_uri_key=pki.no_uri[1])
+                          no_uri_key=pki.no_uri[1], ec=pki.ec[0], ec_key=pki.ec[1])
     # port 1: nothing listens, so an error that names the URL came before any connection
     with pytest.raises(ConfigError) as err:
         presshil.open_press(f"opcua://127.0.0.1:1/presshil?profile=opcua-press{filled}")

@@ -31,6 +31,7 @@ from asyncua.crypto.uacrypto import CertProperties
 from asyncua.crypto.validator import CertificateValidator
 from asyncua.crypto.validator import CertificateValidatorOptions as Check
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ConfigError, PressURLError
 
@@ -68,13 +69,19 @@ def _pem_or_der(path: Path) -> str:
 
 
 def application_uri(cert_path: Path, where: str) -> str:
-    """The ``URI`` of the certificate's subjectAltName: its OPC UA application URI."""
+    """The ``URI`` of the certificate's subjectAltName: its OPC UA application URI. The
+    certificate must be RSA: every OPC UA security policy presshil speaks is."""
     data = cert_path.read_bytes()
     try:
         cert = (x509.load_pem_x509_certificate(data) if _pem_or_der(cert_path) == "pem"
                 else x509.load_der_x509_certificate(data))
     except ValueError as exc:
         raise ConfigError(f"{where}: {cert_path}: not an X.509 certificate ({exc})") from None
+    if not isinstance(cert.public_key(), rsa.RSAPublicKey):
+        raise ConfigError(
+            f"{where}: {cert_path}: an OPC UA application certificate needs an RSA key "
+            f"(this one is {type(cert.public_key()).__name__.lstrip('_')})"
+        )
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         uris = san.get_values_for_type(x509.UniformResourceIdentifier)
