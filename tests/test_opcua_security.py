@@ -168,3 +168,20 @@ def test_presshil_serve_secures_a_profile_from_the_command_line(pki) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_probe_of_a_secured_press_prints_no_library_chatter(pki) -> None:
+    """``presshil probe`` on a secured press: its table, and none of asyncua's routine
+    WARNING lines (subscription revisions, host names) on the terminal."""
+    import subprocess
+    import sys
+
+    with serve(pki) as srv:
+        proc = subprocess.run(
+            [sys.executable, "-m", "presshil.cli", "probe", secured(srv.urls["opcua"], pki.host, pki.ca)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "counter" in proc.stdout and "READY" in proc.stdout
+    assert "Revised values" not in proc.stderr + proc.stdout
+    assert "does not contain the hostname" not in proc.stderr + proc.stdout

@@ -8,6 +8,7 @@ line, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,10 @@ def _root(
     ] = False,
 ) -> None:
     """Hardware-in-the-loop tests for battery-assembly presses."""
+    # asyncua (OPC UA) logs routine negotiation at WARNING ("Revised values returned differ
+    # …", "certificate does not contain the hostname …"); what goes wrong reaches the user
+    # as presshil's own one-line errors, so the command line shows asyncua's errors only
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
 
 
 PressOpt = Annotated[
