@@ -146,6 +146,42 @@ def test_browse_open_zoom_overlay_trend(chromium, ui, tmp_path: Path):
         page.close()
 
 
+def test_a_late_answer_to_a_tick_keeps_the_chosen_alignment_step(chromium, ui):
+    """Each tick asks the server for the steps to align on. An answer that arrives after the
+    operator chose a step (here held back until then) must not reset the choice."""
+    page = chromium.new_page(viewport={"width": 1300, "height": 1000})
+    seen: list[str] = []
+    held = []
+
+    def hold_the_second(route):
+        seen.append(route.request.url)
+        if len(seen) == 2:
+            held.append(route)  # answered below, after the step is chosen
+        else:
+            route.continue_()
+
+    try:
+        page.goto(ui.url + "/", timeout=15_000)
+        page.wait_for_selector("#runs tbody tr.run", timeout=15_000)
+        page.route("**/api/runs/1", hold_the_second)
+        page.check("input.pick[value='1']")
+        page.wait_for_function("[...document.querySelectorAll('#align-step option')].some(o => o.value === 'step-up-74')",
+                               timeout=10_000)
+        page.check("input.pick[value='3']")  # its request is held
+        page.select_option("#align-step", "step-up-74")
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the second tick's request never came"
+        held[0].continue_()
+        page.wait_for_timeout(1000)  # the late answer is applied by now
+        assert page.eval_on_selector("#align-step", "s => s.value") == "step-up-74"
+        assert page.locator("#align-step option").count() > 1
+    finally:
+        page.close()
+
+
 def test_presshil_ui_command_serves_and_refuses_bad_input(tmp_path: Path, store_path: Path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"not a database " * 200)

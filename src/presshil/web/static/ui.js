@@ -89,11 +89,16 @@ function zoomTo(u, id, keys) {
 
 function picked() { return [...document.querySelectorAll("input.pick:checked")].map((x) => Number(x.value)).sort((a, b) => a - b); }
 
+let alignAsked = 0;   // the latest tick's request: an older answer arriving late is dropped
 async function refreshAlignSteps() {
-  const ids = picked(); const sel = $("align-step"); const keep = sel.value;
+  const ids = picked();
   if (!ids.length) return;
+  const asked = ++alignAsked;
   try {
     const run = await getJSON(`api/runs/${ids[0]}`);
+    if (asked !== alignAsked) return;
+    // the choice as it stands now: the operator may have picked a step while this was asked
+    const sel = $("align-step"), keep = sel.value;
     sel.innerHTML = '<option value="">(run start)</option>';
     for (const s of run.steps) { const o = document.createElement("option"); o.value = s.name; o.textContent = `${s.index}: ${s.name} (${s.kind})`; sel.appendChild(o); }
     sel.value = keep;
