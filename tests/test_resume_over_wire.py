@@ -236,7 +236,8 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resumed at step 1" in done.stdout
     # the resumed run is watchable like any other: its live view served, link with token
-    assert re.search(r"live view: http://127\.0\.0\.1:[1-9]\d*/\?token=\w+", done.stdout), done.stdout
+    # the token is token_urlsafe: letters, digits, "-" and "_" (it may begin with "-")
+    assert re.search(r"live view: http://127\.0\.0\.1:[1-9]\d*/\?token=[\w-]+", done.stdout), done.stdout
 
     report = json.loads((tmp_path / "run-1.json").read_text())
     (gap_in_report,) = report["gaps"]
