@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import PressURLError
@@ -72,6 +73,20 @@ class PressURL:
             raise PressURLError(
                 f"press URL {self.raw!r}: parameter '{key}' must be an integer, got {self.query[key]!r}"
             ) from None
+
+    def get_files(self, keys: tuple[str, ...], needed_for: str, folders: frozenset[str] = frozenset()) -> dict[str, Path]:
+        """The files the query names under ``keys`` (each required; those in ``folders`` may
+        be folders), with an error naming the key when one is missing or not there."""
+        found: dict[str, Path] = {}
+        for key in keys:
+            value = self.query.get(key, "")
+            if not value:
+                raise PressURLError(f"press URL {self.raw!r}: '{key}=' is required {needed_for}")
+            path = Path(value)
+            if not (path.is_file() or (key in folders and path.is_dir())):
+                raise PressURLError(f"press URL {self.raw!r}: {key} file {value!r} not found")
+            found[key] = path
+        return found
 
     def check_keys(self, allowed: set[str]) -> None:
         """Reject query parameters the binding does not know."""

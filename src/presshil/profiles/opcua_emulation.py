@@ -41,7 +41,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     server.set_server_name(f"{profile.device.vendor} {profile.device.model}")
     trust = None
     if handle.tls is not None:
-        trust = await secure_server(server, handle.tls.cert, handle.tls.key, handle.tls.ca)
+        trust = await secure_server(server, handle.tls)
     else:
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     idx = await server.register_namespace(NAMESPACE)

@@ -70,7 +70,7 @@ class OpcUaProfilePress(ProfilePress):
         if self.mode not in ("poll", "subscribe"):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
         self._endpoint = f"opc.tcp://{parsed.target}"
-        security = ClientSecurity.from_query(parsed.query, parsed.raw)
+        security = ClientSecurity.from_url(parsed)
         self._trust: Any = None
         self._loop = LoopThread()
         # a lost server is reconnected in the background (subscriptions recreated); reads and

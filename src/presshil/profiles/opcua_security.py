@@ -34,6 +34,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ConfigError, PressURLError
+from ..serving.tls import TlsConfig
+from ..urls import PressURL
 
 #: the URL keys of a secured OPC UA press
 SECURITY_KEYS = {"security", "security_mode", "cert", "key", "ca"}
@@ -54,18 +56,9 @@ SERVER_POLICIES = [
 _CHECKS = Check.TIME_RANGE | Check.URI | Check.TRUSTED | Check.REVOKED
 
 
-def _files(flag_of: dict[str, str], paths: dict[str, str], where: str) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for key, value in paths.items():
-        path = Path(value)
-        if not value or not path.exists():
-            raise ConfigError(f"{where}: {flag_of[key]} {value!r}: no such file")
-        found[key] = path
-    return found
-
-
-def _pem_or_der(path: Path) -> str:
-    return "pem" if path.read_bytes()[:64].lstrip().startswith(b"-----BEGIN") else "der"
+def _pem_or_der(path: Path, data: bytes | None = None) -> str:
+    head = (data if data is not None else path.read_bytes())[:64]
+    return "pem" if head.lstrip().startswith(b"-----BEGIN") else "der"
 
 
 def application_uri(cert_path: Path, where: str) -> str:
@@ -73,7 +66,7 @@ def application_uri(cert_path: Path, where: str) -> str:
     certificate must be RSA: every OPC UA security policy presshil speaks is."""
     data = cert_path.read_bytes()
     try:
-        cert = (x509.load_pem_x509_certificate(data) if _pem_or_der(cert_path) == "pem"
+        cert = (x509.load_pem_x509_certificate(data) if _pem_or_der(cert_path, data) == "pem"
                 else x509.load_der_x509_certificate(data))
     except ValueError as exc:
         raise ConfigError(f"{where}: {cert_path}: not an X.509 certificate ({exc})") from None
@@ -133,8 +126,9 @@ class ClientSecurity:
     ca: Path
 
     @classmethod
-    def from_query(cls, query: dict[str, str], url: str) -> ClientSecurity | None:
+    def from_url(cls, parsed: PressURL) -> ClientSecurity | None:
         """None for an unsecured URL (no security key at all); else every key checked."""
+        query, url = parsed.query, parsed.raw
         if not SECURITY_KEYS & set(query):
             return None
         policy = query.get("security", "Basic256Sha256")
@@ -145,15 +139,12 @@ class ClientSecurity:
         mode = query.get("security_mode", "SignAndEncrypt")
         if mode not in MODES:
             raise PressURLError(f"press URL {url!r}: security_mode={mode!r}; use Sign or SignAndEncrypt")
-        for key in ("cert", "key", "ca"):
-            if not query.get(key):
-                raise PressURLError(
-                    f"press URL {url!r}: '{key}=' is required for a secured OPC UA session "
-                    "(cert=CLIENT.pem&key=CLIENT.key&ca=TRUSTED.pem or a trust-list folder)"
-                )
-            if not Path(query[key]).exists():
-                raise PressURLError(f"press URL {url!r}: {key} file {query[key]!r} not found")
-        return cls(policy, mode, Path(query["cert"]), Path(query["key"]), Path(query["ca"]))
+        files = parsed.get_files(
+            ("cert", "key", "ca"),
+            "for a secured OPC UA session (cert=CLIENT.pem&key=CLIENT.key&ca=TRUSTED.pem or a trust-list folder)",
+            folders=frozenset({"ca"}),
+        )
+        return cls(policy, mode, files["cert"], files["key"], files["ca"])
 
     async def apply(self, client: Client, url: str) -> _TrustList:
         """Secure ``client`` before it connects; the trust list is the caller's to close."""
@@ -179,11 +170,11 @@ class ClientSecurity:
         return trust
 
 
-async def secure_server(server: Server, cert: Path, key: Path, ca: Path) -> _TrustList:
-    """Offer only secured endpoints, present ``cert``/``key``, accept clients trusted by
-    ``ca`` (a file or a trust-list folder). Call before the server starts."""
-    flags = {"cert": "--tls-cert", "key": "--tls-key", "ca": "--tls-ca"}
-    files = _files(flags, {"cert": str(cert), "key": str(key), "ca": str(ca)}, "OPC UA")
+async def secure_server(server: Server, tls: TlsConfig) -> _TrustList:
+    """Offer only secured endpoints, present ``tls.cert``/``tls.key``, accept clients trusted
+    by ``tls.ca`` (a file or a trust-list folder). Call before the server starts."""
+    tls.check_files(ca_folder_ok=True)
+    files = {"cert": tls.cert, "key": tls.key, "ca": tls.ca}
     uri = application_uri(files["cert"], "--tls-cert")
     await server.set_application_uri(uri)
     server.set_security_policy(SERVER_POLICIES)

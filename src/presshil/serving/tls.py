@@ -46,15 +46,19 @@ class TlsConfig:
             raise ConfigError("--tls-cert, --tls-key and --tls-ca go together")
         return cls(Path(cert or ""), Path(key or ""), Path(ca or ""))
 
-    def server_context(self) -> ssl.SSLContext:
-        """A TLS ≥ 1.2 server context requiring a client certificate signed by :attr:`ca`."""
+    def check_files(self, *, ca_folder_ok: bool = False) -> None:
+        """Each file exists (``ca`` may be a trust-list folder where ``ca_folder_ok``)."""
         for flag, path in (
             ("--tls-cert", self.cert),
             ("--tls-key", self.key),
             ("--tls-ca", self.ca),
         ):
-            if not Path(path).is_file():
+            if not (Path(path).is_file() or (ca_folder_ok and flag == "--tls-ca" and Path(path).is_dir())):
                 raise ConfigError(f"{flag} {path}: no such file")
+
+    def server_context(self) -> ssl.SSLContext:
+        """A TLS ≥ 1.2 server context requiring a client certificate signed by :attr:`ca`."""
+        self.check_files()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.verify_mode = ssl.CERT_REQUIRED

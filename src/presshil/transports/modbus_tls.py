@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
-from pathlib import Path
 
 from pymodbus.client import ModbusTlsClient
 
@@ -28,14 +27,7 @@ DEFAULT_TLS_TIMEOUT_S = 0.5
 
 def client_context(parsed: PressURL) -> ssl.SSLContext:
     """The TLS ≥ 1.2 client context a ``modbus+tls://`` URL describes."""
-    files: dict[str, str] = {}
-    for key in ("cert", "key", "ca"):
-        value = parsed.query.get(key, "")
-        if not value:
-            raise PressURLError(f"press URL {parsed.raw!r}: '{key}=' is required for modbus+tls")
-        if not Path(value).is_file():
-            raise PressURLError(f"press URL {parsed.raw!r}: {key} file {value!r} not found")
-        files[key] = value
+    files = parsed.get_files(("cert", "key", "ca"), "for modbus+tls")
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=files["ca"])
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
