@@ -11,7 +11,7 @@ import pytest
 from tls_certs import ThrowawayCA
 
 import presshil
-from presshil.errors import ConfigError, PressURLError, TransportError
+from presshil.errors import ConfigError, TransportError
 from presshil.profiles.server import start_profile_server
 from presshil.serving.tls import TlsConfig
 
@@ -40,6 +40,17 @@ def pki(tmp_path_factory) -> SimpleNamespace:
 def serve(pki: SimpleNamespace, press_cert: tuple[Path, Path] | None = None):
     cert, key = press_cert or pki.press
     return start_profile_server(SIM, "opcua-press", opcua="127.0.0.1:0", tls=TlsConfig(cert, key, pki.ca))
+
+
+def reads_fresh_values(press, within_s: float = 10.0) -> bool:
+    """Whether the press's sample counter advances within ``within_s`` (values arrive)."""
+    first = press.read().counter
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if press.read().counter != first:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def secured(url: str, cert: tuple[Path, Path], ca: Path, extra: str = "") -> str:
@@ -94,7 +105,7 @@ def test_a_trust_list_folder_works_as_ca(pki, tmp_path) -> None:
     with serve(pki) as srv:
         press = presshil.open_press(secured(srv.urls["opcua"], pki.host, tmp_path))
         try:
-            assert press.read().counter >= 0
+            assert reads_fresh_values(press)
         finally:
             press.close()
 
@@ -118,7 +129,6 @@ def test_bad_security_urls_are_one_line_errors_before_any_connection(pki, query,
     with pytest.raises(ConfigError) as err:
         presshil.open_press(f"opcua://127.0.0.1:1/presshil?profile=opcua-press{filled}")
     assert says in str(err.value) and "\n" not in str(err.value)
-    assert isinstance(err.value, (PressURLError, ConfigError))
 
 
 def test_tls_files_on_a_server_without_a_tcp_or_opcua_endpoint_are_refused(pki) -> None:
@@ -157,7 +167,7 @@ def test_presshil_serve_secures_a_profile_from_the_command_line(pki) -> None:
         assert url, proc.stderr.read() if proc.stderr else "no listening line"
         press = presshil.open_press(secured(url, pki.host, pki.ca))
         try:
-            assert press.read().counter >= 0
+            assert reads_fresh_values(press)
         finally:
             press.close()
         with pytest.raises(TransportError):
