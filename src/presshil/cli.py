@@ -152,16 +152,19 @@ def run_cmd(
         except BaseException:
             device.close()
             raise
-        with store:  # open until the report has read the trace back
+        from .web.cli_live import live_view
+
+        # the store stays open until the report has read the trace back; the live view
+        # serves the finished run after the verdicts are printed
+        with store, contextlib.ExitStack() as serving:
             try:
+                run = serving.enter_context(live_view(live, out))
                 out.print(
                     f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
                 )
                 show = not quiet and out.is_terminal
                 lines = [StepLines(out, len(proto.steps))] if not quiet and not out.is_terminal else []
-                from .web.cli_live import live_view
-
-                with ProgressView(out, show) as view, live_view(live, out) as run:
+                with ProgressView(out, show) as view:
                     result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines)
                     view.finish(completed=result.status in (RunStatus.PASSED, RunStatus.FAILED))
             finally:
