@@ -200,26 +200,12 @@ def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
 def check_cmd(
     protocol: Annotated[list[Path], typer.Argument(help="Protocol or acceptance suite file(s) to validate.")],
 ) -> None:
-    r"""Validate protocol and acceptance suite files without running them (exit 2 on the first
-    bad one). A file under an acceptance/ folder, or with a \[force_verification] or
-    \[safety] table, is validated as a suite."""
-    from .protocol import load_protocol
+    r"""Validate protocol and acceptance suite files without running them: every file, every
+    error in it, then exit 2 if any was bad. A file under an acceptance/ folder, or with a
+    \[force_verification] or \[safety] table, is validated as a suite."""
+    from .check import check_files
 
-    with user_errors():
-        for path in protocol:
-            resolved = resolve_protocol(path)
-            if _looks_like_suite(resolved):
-                from .acceptance.suite import load_suite
-
-                suite = load_suite(resolved)
-                out.print(f"[green]ok[/] {path}: acceptance suite {suite.name}", highlight=False)
-                continue
-            proto = load_protocol(resolved)
-            out.print(
-                f"[green]ok[/] {path}: {proto.name}, {len(proto.steps)} steps, "
-                f"about {fmt_time(proto.nominal_duration_s())} long",
-                highlight=False,
-            )
+    raise typer.Exit(check_files(protocol, out, err))
 
 
 def _looks_like_suite(path: Path) -> bool:
