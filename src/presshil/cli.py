@@ -252,10 +252,10 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
 @app.command("export")
 def export_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
-    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    format: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: what the --output name ends in, else csv).")] = None,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Output file or folder (default: beside the store)."),
+        str | None,
+        typer.Option("--output", "-o", help="Output file, or a folder given with a trailing / (created if needed; default: beside the store)."),
     ] = None,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
@@ -264,19 +264,19 @@ def export_cmd(
     Without --output the file is run-ID.csv (or .parquet) in the results store's
     folder, never the current directory.
     """
+    from .export_target import export_target
     from .store import Store
 
     with user_errors():
-        if format not in ("csv", "parquet"):
-            raise ConfigError(f"--format must be csv or parquet, not {format!r}")
+        target, fmt = export_target(output, run_id, format, db.parent)
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
         store = Store.open_for_reading(db)
-        from .report import default_path
-
-        path = store.export(run_id, output or default_path(db, run_id, format), format)
+        try:
+            path = store.export(run_id, target, fmt)
+        finally:
+            store.close()
         out.print(f"wrote {path}", highlight=False)
-        store.close()
 
 
 @app.command("serve")

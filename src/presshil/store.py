@@ -35,6 +35,7 @@ from typing import Any, Self
 import numpy as np
 
 from .errors import ConfigError, PressError, PresshilError
+from .export_target import require_samples
 from .library import DEFAULT_DB
 from .metrics import Verdict
 from .sinks import Event
@@ -562,6 +563,7 @@ class Store:
         if format not in ("csv", "parquet"):
             raise ConfigError(f"export format {format!r} is not one of: csv, parquet")
         info = self.get_run(run_id)
+        require_samples(info)  # never a header-only file that looks like an export
         path = Path(path)
         if path.is_dir():
             path = path / f"run-{run_id}.{format}"

@@ -50,6 +50,8 @@ async function openRunView(id) {
     for (const row of document.querySelectorAll("#runs tr.run")) row.classList.toggle("sel", row.dataset.id == id);
     $("run-title").textContent = `run ${run.id}: ${run.protocol} on ${run.press} (${run.firmware || "?"}) ${run.status}, ${run.n_samples} samples`;
     $("export-csv").href = `api/runs/${id}/export?format=csv`; $("export-parquet").href = `api/runs/${id}/export?format=parquet`;
+    // a run with no stored samples (a passed sweep variant) has nothing to export
+    $("export").hidden = !run.n_samples; $("no-export").hidden = !!run.n_samples;
     const tb = $("run-verdicts").tBodies[0]; tb.innerHTML = "";
     for (const v of run.verdicts) {
       const row = document.createElement("tr"); row.className = "verdict";
