@@ -79,6 +79,10 @@ def accept_main(
     finally:
         press.close()  # the suite leaves the press released
     _print_summary(result)
+    from .advice import closing_lines
+
+    for line in closing_lines(result, press_url, suite, spec.force_verification.required_class):
+        print(line, flush=True)
     if report_dir is not None:
         html_path, json_path = write_report(result, report_dir)
         print(f"report: {html_path}\n        {json_path}", flush=True)
