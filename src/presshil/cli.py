@@ -22,6 +22,7 @@ from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus
+from .wording import step_labels
 
 EXIT_OK = RunStatus.PASSED.exit_code
 EXIT_FAILED = RunStatus.FAILED.exit_code
@@ -170,7 +171,7 @@ def run_cmd(
             finally:
                 device.close()
             starts = {r.name: r.t_start_s for r in result.steps}
-            show_verdicts(out, result.verdicts, starts)
+            show_verdicts(out, result.verdicts, starts, step_labels(result.steps, len(proto.steps)))
             for event in result.events:  # what the press could not provide data for
                 if event.kind == "not-judged":
                     out.print(f"[yellow]{event.message}[/]", highlight=False, soft_wrap=True)

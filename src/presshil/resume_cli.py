@@ -14,6 +14,7 @@ import typer
 
 from .cliview import ProgressView, StepLines, show_verdicts
 from .errors import ConfigError
+from .wording import step_labels
 
 
 def resume_cmd(
@@ -66,7 +67,7 @@ def resume_cmd(
             finally:
                 device.close()
             starts = {r.name: r.t_start_s for r in result.steps}
-            show_verdicts(out, result.verdicts, starts)
+            show_verdicts(out, result.verdicts, starts, step_labels(result.steps, len(proto.steps)))
             if result.abort_reason:
                 err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
             if report is not None:
