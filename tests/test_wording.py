@@ -56,3 +56,32 @@ def test_runs_prints_key_value_lines_that_read_back(tmp_path: Path):
     fields = dict(pair.split("=", 1) for pair in shlex.split(line))
     assert fields["id"] == "1" and fields["status"] == "passed"
     assert "started_utc" in fields and " " in fields["started_utc"]  # one field, quoted
+
+
+def test_the_json_report_has_no_float_noise(tmp_path: Path):
+    import json
+
+    from presshil.report import without_float_noise
+
+    assert without_float_noise({"v": [0.05988797899999554, 2, "x", float("inf")]}) == {
+        "v": [0.059887979, 2, "x", float("inf")]}
+    proto = ROOT / "tests" / "data" / "quick-hold.toml"
+    result = CliRunner().invoke(app, ["run", str(proto), "--db", str(tmp_path / "r.sqlite"), "-q",
+                                      "--report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    values = [v["value"] for v in json.loads((tmp_path / "run-1.json").read_text())["verdicts"]]
+    assert values and all(len(repr(v).replace("-", "").lstrip("0.")) <= 16 for v in values)
+    assert all(v == float(f"{v:.12g}") for v in values)
+
+
+def test_one_bad_override_of_a_list_is_said_once():
+    import pytest
+
+    from presshil.errors import ConfigError
+    from presshil.urls import open_press
+
+    with pytest.raises(ConfigError) as exc:
+        open_press("sim://?load_cells.gain_error_pct=abc")
+    message = str(exc.value)
+    assert message.count("unable to parse string as a number") == 1, message
+    assert "key 'load_cells.gain_error_pct':" in message

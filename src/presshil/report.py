@@ -12,9 +12,10 @@ and the tolerance band of every hold step that has one.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +51,19 @@ def summary(result: RunResult) -> dict:
         ],
         "jitter_ms": asdict(result.jitter) if result.jitter else None,
     }
+
+
+def without_float_noise(obj: Any) -> Any:
+    """``obj`` with every float rounded to 12 significant digits: 0.059887979, not
+    0.05988797899999554 (arithmetic noise far below any sensor, which the CSV export, stored
+    to 9 decimals, does not show either)."""
+    if isinstance(obj, float):
+        return float(f"{obj:.12g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: without_float_noise(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [without_float_noise(v) for v in obj]
+    return obj
 
 
 def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +160,7 @@ def write_run_report(result: RunResult, directory: Path, *, html: bool = False) 
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"run-{result.run_id}" if result.run_id is not None else result.protocol.name
     json_path = directory / f"{stem}.json"
-    json_path.write_text(json.dumps(summary(result), indent=2, default=float) + "\n")
+    json_path.write_text(json.dumps(without_float_noise(summary(result)), indent=2, default=float) + "\n")
     png_path = plot_run(result, directory / f"{stem}.png")
     paths = [json_path, png_path]
     store = result._store

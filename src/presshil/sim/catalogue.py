@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -336,7 +337,8 @@ def _load(path: Path, model: type[BaseModel]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        # one value given for every element of a list fails once per element: say it once
+        problems = "; ".join(dict.fromkeys(re.sub(r"\.\d+': ", "': ", _describe(e)) for e in exc.errors()))
         raise CatalogueError(f"{path}: {problems}") from None
 
 
@@ -382,7 +384,8 @@ def with_overrides(cfg: BaseModel, overrides: dict[str, str], where: str) -> Any
     try:
         return type(cfg).model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        # one value given for every element of a list fails once per element: say it once
+        problems = "; ".join(dict.fromkeys(re.sub(r"\.\d+': ", "': ", _describe(e)) for e in exc.errors()))
         raise CatalogueError(f"{where}: override rejected: {problems}") from None
 
 
