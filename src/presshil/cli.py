@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 import typer
 from rich.console import Console
 
+from .cli_help import tidy_help
 from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
 from .library import DEFAULT_DB
@@ -405,6 +406,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_ABORTED)
+
+
+tidy_help(app)  # after every command is registered: plain help pages (see cli_help)
 
 
 if __name__ == "__main__":

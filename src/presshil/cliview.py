@@ -20,6 +20,9 @@ from rich.table import Table
 from .metrics import Verdict
 from .wording import criterion_label, criterion_name, fmt_num, step_label
 
+#: narrower terminals get the verdicts as lines: a table there would fold names into shreds
+TABLE_MIN_WIDTH = 110
+
 
 def fmt_time(seconds: float) -> str:
     """``H:MM:SS`` of ``seconds`` (negative shows as 0)."""
@@ -60,7 +63,8 @@ def verdict_table(
     table = Table(title="Verdicts")
     for col in ("step", "criterion", "value", "limit", "result"):
         # step and criterion fold rather than being cut short on a narrow terminal
-        table.add_column(col, no_wrap=col not in ("step", "criterion"), overflow="fold")
+        flexible = col in ("step", "criterion")
+        table.add_column(col, no_wrap=not flexible, overflow="fold", ratio=1 if flexible else None)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         table.add_column("why", overflow="fold", ratio=1)
@@ -105,9 +109,10 @@ def show_verdicts(
     console: Console, verdicts: Sequence[Verdict], step_starts: dict[str, float],
     labels: dict[str, str] | None = None,
 ) -> None:
-    """A table on a terminal, plain untruncated lines otherwise; ``labels`` numbers the
+    """A table on a terminal at least :data:`TABLE_MIN_WIDTH` wide, plain untruncated lines
+    otherwise (a narrow terminal, a log, a pipe); ``labels`` numbers the
     steps (:func:`presshil.wording.step_labels`)."""
-    if console.is_terminal:
+    if console.is_terminal and console.width >= TABLE_MIN_WIDTH:
         console.print(verdict_table(verdicts, step_starts, labels))
     else:
         for line in verdict_lines(verdicts, step_starts, labels):
@@ -129,7 +134,7 @@ class ProgressView:
         self.last: Any = None
         self.bar = Progress(
             TextColumn("[bold]{task.fields[step]}[/]"),
-            BarColumn(),
+            BarColumn(bar_width=None),  # the bar takes what the text leaves: one line at 80 columns
             TextColumn("{task.percentage:>5.1f}%"),
             TextColumn("{task.fields[pressure]}"),
             TextColumn("{task.fields[clock]}"),
@@ -171,9 +176,8 @@ class ProgressView:
             self.task,
             completed=fraction,
             step=step,
-            pressure=f"{p.pressure_mpa:7.2f} MPa (sp {p.setpoint_mpa:6.2f})",
-            clock=f"t={fmt_time(p.t_s)} / {fmt_time(total)}  "
-            f"wall {fmt_time(time.perf_counter() - self.wall0)}",
+            pressure=f"{p.pressure_mpa:.2f} MPa (sp {p.setpoint_mpa:.2f})",
+            clock=f"{fmt_time(p.t_s)}/{fmt_time(total)} wall {fmt_time(time.perf_counter() - self.wall0)}",
         )
 
 
