@@ -36,3 +36,14 @@ def test_a_passed_run_gets_no_advice_and_a_real_press_no_simulator_hint():
     assert lines[0] == "why it failed: 8 criteria outside the limit"
     assert lines[7] == "  … and 2 more (listed above)"
     assert not any("servo-electric" in line for line in lines)
+
+
+def test_a_criterion_not_tested_shows_dashes_not_units_without_numbers(capsys):
+    from presshil.acceptance.commands import _print_summary
+
+    temp = Criterion("force_verification", "temperature in 10–35 °C", None, None, "°C", "not tested",
+                     detail="the press reports no temperature")
+    res = result(Criterion.judge("force_verification", "accuracy |q| (class 1)", 0.3, 1.0, "%"), temp)
+    _print_summary(res)
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "temperature" in x]
+    assert line.split() == ["NOT", "TESTED", "temperature", "in", "10–35", "°C", "—", "limit", "—"]

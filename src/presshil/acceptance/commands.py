@@ -99,8 +99,9 @@ def _print_summary(result) -> None:
         for c in s.criteria:
             from .document import fmt
 
-            value = f"{fmt(c.value)} {c.unit}".strip()
-            limit = f"{c.comparison} {fmt(c.limit)} {c.unit}".strip()
+            # a number with no value is a dash, never "— °C"; a missing limit is not "≤ —"
+            value = "—" if c.value is None else f"{fmt(c.value)} {c.unit}".strip()
+            limit = "—" if c.limit is None else f"{c.comparison} {fmt(c.limit)} {c.unit}".strip()
             print(f"  {c.status.upper():<10} {c.name:<{width}}  {value:>14}  limit {limit}")
     fv = next((s for s in result.sections if s.key == "force_verification"), None)
     cls = (result.iso_class or "none") if fv is not None and fv.data.get("rows") else "not verified"
