@@ -51,3 +51,13 @@ def test_long_runs_read_in_hours_and_an_unloaded_press_has_no_centre_of_force(ch
         assert page.inner_text("#cof") == "-"
         assert page.inner_text("#events").startswith("1:02:03 status: released")
         page.screenshot(path=str(tmp_path / "live-hours.png"))
+
+
+def test_a_verdict_shows_its_name_key_and_four_significant_digits(chromium):
+    from presshil.metrics import Verdict
+
+    with page_on_a_driven_sink(chromium, run_id=5) as (sink, page):
+        sink.verdict(Verdict("hold", "max_drift_mpa_per_min", 5.491e-05, 0.05, "MPa/min", True))
+        page.wait_for_selector("#verdicts tbody tr.verdict", timeout=15_000)
+        cells = page.eval_on_selector_all("#verdicts tbody tr.verdict td", "els => els.map(e => e.textContent)")
+        assert cells == ["hold", "drift [max_drift_mpa_per_min]", "0.00005491", "0.05", "MPa/min", "PASS"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..sinks import RunStart, SampleRow, StepBoundary
 from ..status import RunStatus
+from ..wording import criterion_name
 
 #: frames a viewer may have waiting before the oldest are dropped
 VIEWER_QUEUE_FRAMES = 64
@@ -278,6 +279,7 @@ class LiveSink:
     def verdict(self, verdict: Any) -> None:
         """A criterion was judged."""
         item = {"step": verdict.step, "criterion": verdict.criterion,
+                "name": criterion_name(verdict.criterion),  # what the page shows beside the key
                 "value": _num(verdict.value), "limit": _num(verdict.limit), "unit": verdict.unit,
                 "passed": bool(verdict.passed), "detail": verdict.detail, "t_s": verdict.t_s}
         with self._lock:

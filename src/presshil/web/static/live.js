@@ -15,6 +15,8 @@ function fmtTime(s, d = 1, hms = false) {
   return `${s < 0 ? "-" : ""}${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
 }
 let lastStep = null;
+// four significant digits, written out for ordinary values (0.00005491, not 5.491e-5 or 0.0000)
+const fmtNum = (x) => (x === null || x === undefined) ? "-" : String(parseFloat(Number(x).toPrecision(4)));
 const TIME_INCRS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
   7200, 10800, 21600, 43200, 86400, 172800, 432000, 864000];
 
@@ -93,7 +95,8 @@ function showEnded() {
 function addVerdict(v) {
   const tr = document.createElement("tr");
   tr.className = "verdict";
-  for (const x of [v.step, v.criterion, fmt(v.value, 4), fmt(v.limit, 4), v.unit]) {
+  const crit = v.name && v.name !== v.criterion ? `${v.name} [${v.criterion}]` : v.criterion;
+  for (const x of [v.step, crit, fmtNum(v.value), fmtNum(v.limit), v.unit]) {
     const td = document.createElement("td"); td.textContent = x; tr.appendChild(td);
   }
   const td = document.createElement("td"); td.textContent = v.passed ? "PASS" : "FAIL";
