@@ -30,6 +30,7 @@ def test_the_page_keeps_the_final_state_when_the_server_stops(chromium, tmp_path
         page.wait_for_function("document.getElementById('message').textContent.includes('stopped serving')",
                                timeout=15_000)
         assert page.inner_text("#step") == "ended in step 3/3 down"  # not "step -/3"
+        assert page.is_disabled("#stop")  # nothing left to stop
         assert page.inner_text("#status") == "passed"
         assert page.inner_text("#message").startswith("run ended: passed")
         n = page.evaluate("data[0].length")
