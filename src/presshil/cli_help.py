@@ -68,8 +68,13 @@ def _patch_typer() -> None:
 
     from typer import core, rich_utils
 
-    option_type = core.TyperOption.display_type_rich
-    param_type = core._TyperParameter.display_type_rich
+    # typer's help internals differ between releases (pyproject allows >=0.12): wrap only
+    # what this release has, and leave its own rendering where it has not
+    parameter = getattr(core, "_TyperParameter", None)
+    option_type = getattr(core.TyperOption, "display_type_rich", None)
+    param_type = getattr(parameter, "display_type_rich", None)
+    if option_type is None or param_type is None or not hasattr(core.TyperArgument, "_usage_display_name"):
+        return
 
     def option_display(self: Any, ctx: Any) -> str | None:
         if self.is_flag:
@@ -90,7 +95,9 @@ def _patch_typer() -> None:
     core.TyperArgument.display_type_rich = param_display  # type: ignore[method-assign]
     core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
 
-    console = rich_utils._get_rich_console
+    console = getattr(rich_utils, "_get_rich_console", None)
+    if console is None:
+        return
 
     def tidy_console(stderr: bool = False) -> Any:
         made = console(stderr=stderr)
