@@ -14,7 +14,7 @@ import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -295,6 +295,8 @@ class _Execution:
                     from .resume import iteration_message
 
                     self.event("iteration", iteration_message(index, k + 1, step.count, worst))
+                if iteration == "":  # a cycle of the run: exports count cycles by these
+                    self.event("cycle", f"{name} iteration {k + 1}/{step.count}")
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
                 inner: list[Verdict] = []
@@ -399,6 +401,7 @@ def run(
     keep_trace: bool | None = None,
     operator: Any = None,
     resume: ResumePoint | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` and judge it.
 
@@ -421,6 +424,7 @@ def run(
     master controls the press) and checks between steps that the press is still its own.
     ``resume`` (from :func:`presshil.resume.plan_resume`) continues a stored run whose host
     was lost: same run id, steps done are skipped, the gap is recorded as an event.
+    ``meta`` (KEY=VALUE, see :mod:`presshil.run_meta`) is stored with the run.
     """
     timing = timing or RunTiming()
     if seed is None:
@@ -461,7 +465,8 @@ def run(
             watchdog_ms = 1000 if ex.wall_clock else 0
         run_id = resume.run_id if resume is not None else None
         fan.start(
-            RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s, lease_token=token)
+            RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s, lease_token=token,
+                     meta=dict(meta or {}))
         )
         if store_sink is not None and store_sink.run_id is None:
             raise RuntimeError("the results store did not start the run")

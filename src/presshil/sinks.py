@@ -42,6 +42,8 @@ class RunStart:
     #: the control-lease session token the run holds (kept by the store for ``--resume``
     #: only: it is never part of an event, an export or a page)
     lease_token: int | None = field(default=None, repr=False)
+    #: run metadata, KEY=VALUE (``presshil run --meta``, the protocol's ``[meta]``)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class StoreSink:
             self.run_id = run.run_id
         else:
             self.run_id = self.store.start_run(
-                protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
+                protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed,
+                meta=run.meta,
             )
         if run.lease_token is not None:
             self.store.set_lease_token(self.run_id, run.lease_token)

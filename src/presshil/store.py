@@ -278,11 +278,12 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def start_run(self, *, protocol: Any, press_url: str, identity: Any,
-                  seed: int | None) -> int:
+                  seed: int | None, meta: dict[str, str] | None = None) -> int:
         """Record a new run as ``running`` and return its id.
 
         ``protocol`` is a :class:`~presshil.protocol.Protocol`; ``identity`` a dict (or the
-        press's :class:`~presshil.press.Identity`), stored as JSON.
+        press's :class:`~presshil.press.Identity`), stored as JSON; ``meta`` the run's
+        KEY=VALUE metadata.
         """
         ident = (dataclasses.asdict(identity)
                  if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
@@ -291,12 +292,12 @@ class Store:
             cur = self._db.execute(
                 "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
                 "protocol_sha256, press_url, identity_json, firmware_version, seed, "
-                "started_utc, status, pid, pid_start, hostname) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                "started_utc, status, pid, pid_start, hostname, meta_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                 (protocol.name, getattr(protocol, "source", None), protocol.text,
                  protocol.sha256, press_url, json.dumps(ident, default=str),
                  ident.get("firmware"), seed, _utc_now(), os.getpid(),
-                 _pid_start(os.getpid()), socket.gethostname()),
+                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {}))),
             )
             run_id = cur.lastrowid
             assert run_id is not None  # an INSERT always sets it
@@ -527,6 +528,20 @@ class Store:
             if i == n:
                 break
         return out[:i]
+
+    @_reading
+    def metas(self) -> dict[int, dict[str, str]]:
+        """Every run's metadata (KEY=VALUE) by run id; empty for runs without (older stores)."""
+        with self._db_lock:
+            if "meta_json" not in {r[1] for r in self._db.execute("PRAGMA table_info(runs)")}:
+                return {}  # a store older than v4, opened read-only
+            rows = self._db.execute("SELECT id, meta_json FROM runs").fetchall()
+        return {i: json.loads(m) if m else {} for i, m in rows}
+
+    def meta(self, run_id: int) -> dict[str, str]:
+        """Run ``run_id``'s metadata (KEY=VALUE)."""
+        self.get_run(run_id)
+        return self.metas().get(run_id, {})
 
     @_reading
     def events(self, run_id: int) -> list[Event]:

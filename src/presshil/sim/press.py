@@ -3,7 +3,7 @@
 ::
 
     sim://NAME?specimen=SPEC&seed=N&faults=F&fidelity=fast|full&cycling=off|START
-              &tilt_mrad=X,Y&die_offset_mm=X,Y
+              &tilt_mrad=X,Y&die_offset_mm=X,Y&cycler_bdf=PATH
 
 ``sim://`` alone is the default press (``auto-hydraulic-25t``) with the default specimen
 (``nmc-lpscl-li-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
@@ -13,6 +13,8 @@ files. See ``docs/simulator.md``.
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -46,7 +48,8 @@ _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 #: the steel reference cylinder for force verification (``swap_specimen(REFERENCE_SPECIMEN)``)
 REFERENCE_SPECIMEN = "steel-reference-13mm"
 
-URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm"}
+URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
+            "cycler_bdf"}
 
 #: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
 ILLEGAL_VALUE = 3
@@ -92,8 +95,12 @@ class SimPress(Press):
         tilt_mrad: tuple[float, float] | None = None,
         die_offset_mm: tuple[float, float] | None = None,
         url: str = "",
+        cycler_bdf: str | None = None,
     ) -> None:
         self.url = url
+        #: where the cycler's own BDF file is written when the press is closed (None: not)
+        self.cycler_bdf = cycler_bdf
+        self._opened_unix_s = time.time()
         press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
         if isinstance(press_cfg.actuator, ManualCfg):  # nobody regulates the ram position
             self.capabilities = Capabilities(constant_gap=False)
@@ -348,6 +355,22 @@ class SimPress(Press):
         step — begins, so the breathing follows the protocol's charge and discharge steps."""
         return self.model.cycler_sink()
 
+    def write_cycler_bdf(self, path: str | Path) -> Path:
+        """Write what the cycler beside this press recorded (voltage, current, cycle and step
+        counts, on its own clock) as a BDF file: ``.bdf.csv`` or ``.bdf.parquet``."""
+        from ..battery.sim_cycler import write_cycler_bdf
+
+        b = self.model.specimen_cfg.breathing
+        half = b.period_s / 2.0 if b is not None else 3600.0
+        return write_cycler_bdf(Path(path), self.model.cycler.phases, self.model.env.now,
+                                self._opened_unix_s, half_period_s=half)
+
+    def close(self) -> None:
+        """Write the cycler's BDF file when the URL asked for one (``cycler_bdf=PATH``)."""
+        if self.cycler_bdf:
+            path, self.cycler_bdf = self.cycler_bdf, None
+            self.write_cycler_bdf(path)
+
     def start_cycling(self, at_s: float | None = None) -> None:
         """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""
         b = self.model.specimen_cfg.breathing
@@ -453,6 +476,7 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         tilt_mrad=_pair(parsed, "tilt_mrad"),
         die_offset_mm=_pair(parsed, "die_offset_mm"),
         url=parsed.raw,
+        cycler_bdf=parsed.query.get("cycler_bdf") or None,
     )
 
 
