@@ -199,3 +199,51 @@ def test_an_eclab_text_export_is_placed_by_its_acquisition_start(run_store: tupl
     result = _join(db, src, out, "--mapping", "eclab")
     assert result.exit_code == 0, result.output
     assert out.is_file()
+
+
+def test_the_cycle_table_reads_charge_and_discharge_from_the_current() -> None:
+    from presshil.battery.cycles import cycle_table, trend_per_cycle
+
+    t_cyc = np.arange(0.0, 40.0, 1.0)
+    current = np.where((t_cyc % 20) < 10, 1e-3, -1e-3)  # charge 10 s, discharge 10 s, twice
+    t_press = np.arange(0.0, 40.0, 0.5)
+    rows = cycle_table(t_cyc, current, t_press, t_press.copy())  # pressure = t, in MPa
+    # charge rows 0..9 and 20..29, discharges 10..19 and 30..39; the swing spans the cycle
+    assert [(r.cycle, r.charge_start_mpa, r.charge_end_mpa, r.discharge_start_mpa,
+             r.discharge_end_mpa, r.swing_mpa) for r in rows] == [
+        (1, 0.0, 9.0, 10.0, 19.0, 19.0), (2, 20.0, 29.0, 30.0, 39.0, 19.0)]
+    assert trend_per_cycle(rows, "charge_end_mpa") == pytest.approx(20.0)
+    assert trend_per_cycle(rows, "swing_mpa") == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(trend_per_cycle(rows[:1], "swing_mpa"))  # one cycle: no trend
+
+
+def test_report_with_the_cycler_adds_the_figure_and_one_row_a_cycle(
+        run_store: tuple[Path, Path], tmp_path: Path) -> None:
+    db, cycler = run_store
+    html = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", "1", "--db", str(db), "--output", str(html),
+                                      "--cycler", str(cycler), "--offset", "cycling"])
+    assert result.exit_code == 0, result.output
+    text = html.read_text(encoding="utf-8")
+    assert "Beside the cycler" in text and "Figure 2" in text
+    table = text.split("<th class=\"num\">Swing</th></tr>", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 2  # the two cycles of the run
+    png = tmp_path / "run-1-cycles.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_formats_own_reader_reads_what_presshil_writes(run_store: tuple[Path, Path],
+                                                           tmp_path: Path) -> None:
+    bdf = pytest.importorskip("bdf", reason="the format's reader: pip install 'presshil[bdf]'")
+    db, cycler = run_store
+    out = tmp_path / "run-1.bdf.csv"
+    result = CliRunner().invoke(app, ["export", "1", "--format", "bdf", "--db", str(db),
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = bdf.read(str(out))
+    mine = read_cycler(out)
+    assert np.array_equal(frame["Applied Pressure / Pa"].to_numpy(), mine.columns[C.APPLIED_PRESSURE])
+    assert np.array_equal(frame["Unix Time / s"].to_numpy(), mine.unix_s)
+    assert frame["Voltage / V"].isna().all()
+    theirs = bdf.read(str(cycler))  # the simulated cycler's file too
+    assert np.array_equal(theirs["Current / A"].to_numpy(), read_cycler(cycler).columns[C.CURRENT])

@@ -78,13 +78,13 @@ def resolve(table: MetaTable, given: Mapping[str, str], *, source: str,
     missing = [k for k in table.required if not meta.get(k)]
     if missing and ask is None:
         flags = " ".join(f"--meta {k}=…" for k in missing)
-        raise ConfigError(f"{source}: [meta] requires {', '.join(missing)}; give {flags} "
+        raise ConfigError(f"{source}: meta.required: {', '.join(missing)} not given; give {flags} "
                           "(not asked: not on a terminal)")
     for key in missing:
         assert ask is not None
         value = ask(key).strip()
         if not value:
-            raise ConfigError(f"{source}: [meta] requires {key}; no value given")
+            raise ConfigError(f"{source}: meta.required: {key}: no value given")
         meta[key] = value
     return meta
 
