@@ -247,3 +247,21 @@ def test_the_formats_own_reader_reads_what_presshil_writes(run_store: tuple[Path
     assert frame["Voltage / V"].isna().all()
     theirs = bdf.read(str(cycler))  # the simulated cycler's file too
     assert np.array_equal(theirs["Current / A"].to_numpy(), read_cycler(cycler).columns[C.CURRENT])
+
+
+def test_the_simulated_cyclers_rows_by_hand() -> None:
+    from presshil.battery.sim_cycler import CURRENT_A, cycler_columns
+
+    cols = cycler_columns([(100.0, "charge"), (1300.0, "discharge"), (2500.0, "rest")],
+                          t_end_s=2600.0, interval_s=100.0, half_period_s=1200.0)
+    t = cols[C.TEST_TIME]
+    assert t.tolist() == [100.0 * i for i in range(26)]  # from the first charge, to the end
+    i = t.tolist().index
+    ir = CURRENT_A * 50.0
+    # half charged at 600 s into the charge; full when the discharge begins; empty at rest
+    assert cols[C.VOLTAGE][i(600.0)] == pytest.approx(3.4 + 0.4 + ir, abs=1e-12)
+    assert cols[C.VOLTAGE][i(1200.0)] == pytest.approx(4.2 - ir, abs=1e-12)
+    assert cols[C.VOLTAGE][i(2500.0)] == pytest.approx(3.4, abs=1e-12)
+    assert cols[C.CURRENT][[i(0.0), i(1200.0), i(2500.0)]].tolist() == [CURRENT_A, -CURRENT_A, 0.0]
+    assert cols[C.STEP_COUNT][[i(0.0), i(1199.0 // 100 * 100), i(1200.0), i(2500.0)]].tolist() == [1, 1, 2, 3]
+    assert set(cols[C.CYCLE_COUNT].tolist()) == {1}

@@ -108,6 +108,9 @@ def figure_png(t0_unix: float, press_unix_s: np.ndarray, pressure_mpa: np.ndarra
     ax_c.plot(n, [r.discharge_end_mpa for r in rows], "s-", ms=3, label="end of discharge")
     ax_c.set_ylabel("pressure (MPa)")
     ax_c.set_xlabel("cycle")
+    from matplotlib.ticker import MaxNLocator
+
+    ax_c.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_s = ax_c.twinx()
     ax_s.bar(n, [r.swing_mpa for r in rows], alpha=0.25, color="grey", label="swing")
     ax_s.set_ylabel("swing (MPa)")

@@ -41,7 +41,8 @@ def cycler_columns(phases: Sequence[tuple[float, str]], t_end_s: float, interval
     grid = np.arange(t0, t_end_s + 1e-9, interval_s)
     t = np.unique(np.concatenate([grid, starts[:-1]]))
     t = t[t <= t_end_s]
-    k = np.searchsorted(starts, t, side="right") - 1  # the phase each row is in
+    # the phase each row is in (a row at the very end belongs to the last phase)
+    k = np.minimum(np.searchsorted(starts, t, side="right") - 1, len(phases) - 1)
     kinds = np.array([p[1] for p in phases])
     sign = np.select([kinds == "charge", kinds == "discharge"], [1.0, -1.0], 0.0)[k]
     current = sign * CURRENT_A

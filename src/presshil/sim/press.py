@@ -369,7 +369,11 @@ class SimPress(Press):
         """Write the cycler's BDF file when the URL asked for one (``cycler_bdf=PATH``)."""
         if self.cycler_bdf:
             path, self.cycler_bdf = self.cycler_bdf, None
-            self.write_cycler_bdf(path)
+            try:
+                self.write_cycler_bdf(path)
+            except OSError as exc:
+                raise ConfigError(f"{path}: cannot write the cycler's file: "
+                                  f"{exc.strerror or exc}") from None
 
     def start_cycling(self, at_s: float | None = None) -> None:
         """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""
@@ -476,8 +480,21 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         tilt_mrad=_pair(parsed, "tilt_mrad"),
         die_offset_mm=_pair(parsed, "die_offset_mm"),
         url=parsed.raw,
-        cycler_bdf=parsed.query.get("cycler_bdf") or None,
+        cycler_bdf=_cycler_file(parsed),
     )
+
+
+def _cycler_file(parsed: PressURL) -> str | None:
+    """The URL's ``cycler_bdf=PATH``, checked before anything runs: a BDF file name in an
+    existing folder."""
+    value = parsed.query.get("cycler_bdf") or None
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.name.lower().endswith((".csv", ".parquet")) or not path.parent.is_dir():
+        raise PressURLError(f"press URL {parsed.raw!r}: cycler_bdf must name a .bdf.csv or "
+                            f".bdf.parquet file in an existing folder, got {value!r}")
+    return value
 
 
 def specimen_url(url: str, specimen: str) -> str:
