@@ -265,3 +265,34 @@ def test_the_simulated_cyclers_rows_by_hand() -> None:
     assert cols[C.CURRENT][[i(0.0), i(1200.0), i(2500.0)]].tolist() == [CURRENT_A, -CURRENT_A, 0.0]
     assert cols[C.STEP_COUNT][[i(0.0), i(1199.0 // 100 * 100), i(1200.0), i(2500.0)]].tolist() == [1, 1, 2, 3]
     assert set(cols[C.CYCLE_COUNT].tolist()) == {1}
+
+
+def test_a_biologic_mpr_file_is_read_through_galvani(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    galvani = pytest.importorskip("galvani", reason="optional: pip install 'presshil[galvani]'")
+    data = np.zeros(3, dtype=[("flags", "u1"), ("time/s", "f8"), ("Ewe/V", "f4"), ("I/mA", "f8")])
+    data["time/s"] = [0.0, 10.0, 20.0]
+    data["Ewe/V"] = [3.5, 3.625, 3.75]  # exact in float32
+    data["I/mA"] = [0.0, 0.785, 0.785]
+
+    class FakeMPR:  # galvani's parser is the edge: no .mpr file can be written by a test
+        def __init__(self, path: str) -> None:
+            self.data = data
+            self.timestamp = datetime(2026, 12, 7, 1, 0, 0)
+
+    monkeypatch.setattr(galvani.BioLogic, "MPRfile", FakeMPR)
+    src = tmp_path / "gcpl.mpr"
+    src.write_bytes(b"BIO-LOGIC MODULAR FILE")
+    table = read_cycler(src)
+    t0 = datetime(2026, 12, 7, 1, 0, 0, tzinfo=UTC).timestamp()
+    assert table.unix_s.tolist() == [t0, t0 + 10.0, t0 + 20.0]
+    assert table.columns[C.VOLTAGE].tolist() == [3.5, 3.625, 3.75]
+    assert table.columns[C.CURRENT].tolist() == pytest.approx([0.0, 0.785e-3, 0.785e-3], rel=1e-15)
+
+
+def test_an_arbin_res_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from presshil.errors import ConfigError
+
+    src = tmp_path / "cell.res"
+    src.write_bytes(b"\x00")
+    with pytest.raises(ConfigError, match=r"cell.res: Arbin .res files are not read .* --mapping"):
+        read_cycler(src)

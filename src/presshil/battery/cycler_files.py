@@ -2,7 +2,7 @@
 
 Read: BDF CSV or Parquet (headers as preferred labels or machine-readable names), or a
 cycler's own text export through a column mapping (TOML; ``eclab`` and ``neware`` ship with
-presshil, see ``mappings/``). Every value comes out in the BDF unit of its column. A file
+presshil, see ``mappings/``), or a BioLogic ``.mpr`` file through galvani (optional). Every value comes out in the BDF unit of its column. A file
 without ``Unix Time / s`` is placed by its ``Test Time / s`` from a start given by the caller
 (the press run's start, so that ``--offset`` moves it).
 
@@ -179,9 +179,43 @@ def _read_parquet(path: Path) -> dict[str, np.ndarray]:
     return cols
 
 
+#: where a BioLogic .mpr file keeps the current, in order of preference (mA); the last is the
+#: control current of a galvanostatic technique (GCPL), the setpoint rather than a reading
+MPR_CURRENT = ("I/mA", "<I>/mA", "control/V/mA")
+
+
 def _read_galvani(path: Path) -> dict[str, np.ndarray]:
-    raise ConfigError(f"{path}: BioLogic .mpr / Arbin .res files are not read yet; export the "
-                      "cycler's data as text and give --mapping eclab (or a mapping of your own)")
+    if path.suffix.lower() == ".res":
+        raise ConfigError(f"{path}: Arbin .res files are not read (they need mdbtools); export "
+                          "the cycler's data as CSV and give --mapping")
+    try:
+        from galvani import BioLogic  # optional: pip install 'presshil[galvani]'
+    except ImportError:
+        raise ConfigError(f"{path}: reading BioLogic .mpr files needs galvani: pip install "
+                          "'presshil[galvani]' (or export as text and give --mapping eclab)") from None
+    try:
+        mpr = BioLogic.MPRfile(str(path))
+    except Exception as exc:  # noqa: BLE001 - galvani raises many kinds for a bad file
+        raise ConfigError(f"{path}: cannot read as a BioLogic .mpr file: {exc}") from None
+    data = mpr.data
+    names = data.dtype.names or ()
+    if "time/s" not in names:
+        raise ConfigError(f"{path}: no usable time column: needs 'time/s' (columns: "
+                          f"{', '.join(names)})")
+    cols = {C.TEST_TIME: np.asarray(data["time/s"], float)}
+    start = getattr(mpr, "timestamp", None)
+    if start is not None:  # EC-Lab's local time without a zone: read as UTC (see --offset)
+        t0 = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
+        cols[C.UNIX_TIME] = t0 + cols[C.TEST_TIME]
+    if "Ewe/V" in names:
+        cols[C.VOLTAGE] = np.asarray(data["Ewe/V"], float)
+    for name in MPR_CURRENT:
+        if name in names:
+            cols[C.CURRENT] = np.asarray(data[name], float) * 1e-3
+            break
+    if "cycle number" in names:
+        cols[C.CYCLE_COUNT] = np.asarray(data["cycle number"], float)
+    return cols
 
 
 def _read_text_table(path: Path, mapping: dict[str, Any]) -> dict[str, np.ndarray]:
