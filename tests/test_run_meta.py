@@ -103,3 +103,47 @@ def test_metadata_is_stored_listed_and_filterable(tmp_path: Path) -> None:
     made = CliRunner().invoke(app, ["report", "1", "--db", str(db), "--output", str(report)])
     assert made.exit_code == 0, made.output
     assert "<th>cell_id</th><td>C-17</td>" in report.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # a subprocess on a pseudo-terminal
+def test_a_missing_required_key_is_asked_for_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "r.sqlite"
+    path = _protocol(tmp_path, '[meta]\nrequired = ["cell_id"]\n')
+    main, side = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "run", str(path), "--db", str(db),
+                             "-q"], stdin=side, stdout=side, stderr=side, close_fds=True)
+    os.close(side)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not answered and b"meta-short: cell_id" in seen:
+                os.write(main, b"C-42\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    assert answered, seen.decode(errors="replace")
+    assert code == 0, seen.decode(errors="replace")
+    with Store.open_for_reading(db) as store:
+        assert store.meta(1) == {"cell_id": "C-42"}
