@@ -46,6 +46,23 @@ def load_cycler(store: Any, run_id: int, cycler: Path, mapping: str | None) -> C
     return read_cycler(cycler, mapping, start_unix_s=t0)
 
 
+def resolve_offset(store: Any, run_id: int, cyc: CyclerTable, offset: str | float) -> float:
+    """``--offset``: seconds added to the cycler's clock, or ``cycling`` (estimated from the
+    start of cycling both records saw, :func:`.join.estimate_offset`)."""
+    if offset == "cycling":
+        t0 = datetime.fromisoformat(store.get_run(run_id).started_utc).timestamp()
+        cycles = step_starts(store.events(run_id)).cycles_s
+        start = float(t0 + cycles[0]) if cycles.size else None
+        return estimate_offset(start, cyc.unix_s, cyc.columns.get(C.CURRENT), str(cyc.source))
+    try:
+        shift = float(offset)
+    except ValueError:
+        raise ConfigError(f"--offset takes SECONDS or 'cycling', not {offset!r}") from None
+    if not np.isfinite(shift):
+        raise ConfigError(f"--offset must be a finite number of seconds, not {offset!r}")
+    return shift
+
+
 def join_run(store: Any, run_id: int, cycler_path: Path, output: Path, *,
              offset: str | float = 0.0, onto: str = "cycler", mapping: str | None = None,
              max_gap_s: float | None = None) -> JoinSummary:
@@ -58,25 +75,17 @@ def join_run(store: Any, run_id: int, cycler_path: Path, output: Path, *,
     trace = store.load_trace(run_id)
     press_unix = t0 + trace.t
     where = str(cycler_path)
-    if offset == "cycling":
-        cycles = step_starts(store.events(run_id)).cycles_s
-        start = float(t0 + cycles[0]) if cycles.size else None
-        shift = estimate_offset(start, cyc.unix_s, cyc.columns.get(C.CURRENT), where)
-    else:
-        try:
-            shift = float(offset)
-        except ValueError:
-            raise ConfigError(f"--offset takes SECONDS or 'cycling', not {offset!r}") from None
-        if not np.isfinite(shift):
-            raise ConfigError(f"--offset must be a finite number of seconds, not {offset!r}")
+    shift = resolve_offset(store, run_id, cyc, offset)
     cyc_unix = cyc.unix_s + shift
     check_overlap(cyc_unix, press_unix, where)
     if onto == "cycler":
         gap = max_gap_s if max_gap_s is not None else default_max_gap(press_unix)
         at = interpolator(press_unix, cyc_unix, gap)
-        names = [C.UNIX_TIME, C.TEST_TIME, *cyc.columns]
-        cols = [cyc_unix, cyc.test_time_s, *cyc.columns.values()]
         extra = press_columns(trace)
+        # a column both files have (a cycler that logged a pressure) is the press's here
+        own = {k: v for k, v in cyc.columns.items() if k not in extra}
+        names = [C.UNIX_TIME, C.TEST_TIME, *own]
+        cols = [cyc_unix, cyc.test_time_s, *own.values()]
         times, joined = cyc_unix, at
     else:
         gap = max_gap_s if max_gap_s is not None else default_max_gap(cyc_unix)
@@ -103,4 +112,4 @@ def join_run(store: Any, run_id: int, cycler_path: Path, output: Path, *,
                        joined.max_span_s, shift)
 
 
-__all__ = ["JoinSummary", "join_run", "load_cycler", "press_columns"]
+__all__ = ["JoinSummary", "join_run", "load_cycler", "press_columns", "resolve_offset"]
