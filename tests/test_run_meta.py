@@ -70,6 +70,8 @@ def test_a_meta_value_that_is_not_text_is_a_protocol_error(tmp_path: Path) -> No
 
 def test_a_missing_required_key_off_a_terminal_is_refused_before_anything_runs(tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
+    resumed = CliRunner().invoke(app, ["run", "x.toml", "--resume", "1", "--meta", "a=b"])
+    assert resumed.exit_code == 2 and "--meta does not apply to --resume" in resumed.output
     path = _protocol(tmp_path, '[meta]\nrequired = ["cell_id"]\n')
     result = CliRunner().invoke(app, ["run", str(path), "--db", str(db), "-q"])
     assert result.exit_code == 2, result.output
@@ -117,8 +119,9 @@ def test_a_missing_required_key_is_asked_for_on_a_terminal(tmp_path: Path) -> No
     db = tmp_path / "r.sqlite"
     path = _protocol(tmp_path, '[meta]\nrequired = ["cell_id"]\n')
     main, side = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # a person at a terminal
     proc = subprocess.Popen([sys.executable, "-m", "presshil.cli", "run", str(path), "--db", str(db),
-                             "-q"], stdin=side, stdout=side, stderr=side, close_fds=True)
+                             "-q"], stdin=side, stdout=side, stderr=side, close_fds=True, env=env)
     os.close(side)
     seen, answered = b"", False
     deadline = time.monotonic() + 120

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,6 +140,10 @@ def run_cmd(
                     f"--seed does not apply to --resume: run {resume} goes on with the press it "
                     "stored (give --press to reach the same press another way)"
                 )
+        if meta:
+            with user_errors():
+                raise ConfigError(f"--meta does not apply to --resume: run {resume} keeps the "
+                                  "metadata it was stored with")
         resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume, live)
     from .protocol import load_protocol
     from .store import Store
@@ -149,7 +154,9 @@ def run_cmd(
         from .run_meta import parse_pairs
         from .run_meta import resolve as resolve_meta
 
-        asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if sys.stdin.isatty() else None
+        # asked only where a person can answer: a terminal, and not a CI job (CI=… set)
+        interactive = sys.stdin.isatty() and not os.environ.get("CI")
+        asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
         run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
         url = with_seed(press, seed)
         device = open_press(url)
