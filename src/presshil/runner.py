@@ -14,6 +14,7 @@ import contextlib
 import math
 import os
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, StepBoundary, S
 from .state import Sample
 from .status import RunStatus
 from .steps import behaviour
+from .temperature import aligned_temperatures
 
 if TYPE_CHECKING:
     from .resume import ResumePoint
@@ -104,6 +106,8 @@ class _Execution:
         self._t_begin = 0.0
         self._columns: RowBuffer | None = None
         self._segment_rows = RowBuffer(self.identity.channel_count)
+        #: the temperature of each row of ``_segment_rows`` (NaN where the press gave none)
+        self._segment_temps = array("d")
         self._cut_step: ResumePoint | None = None
         self._cut_repeat: ResumePoint | None = None
 
@@ -153,8 +157,12 @@ class _Execution:
                 tuple(sample.channels_kn),
             )
             self.sink.sample(row)
+            temperature_c = getattr(sample, "temperature_c", None)
+            if temperature_c is not None:
+                self.sink.temperature(row[0], round(temperature_c, 9))
             if self._columns is not None:
                 self._columns.append(row)
+                self._segment_temps.append(math.nan if temperature_c is None else temperature_c)
             self.sampler.supervise(sample, t)
             if self.progress is not None:
                 name, index, iteration = self.step_label
@@ -195,6 +203,7 @@ class _Execution:
         self._t_begin = self.now()
         self._columns = self._segment_rows if step.expect else None
         self._segment_rows.clear()
+        del self._segment_temps[:]
         cut, self._cut_step = self._cut_step, None
         if cut is not None:  # the step the host was lost in: its time and samples go on
             self._t_begin = cut.t_step_start_s
@@ -218,6 +227,7 @@ class _Execution:
             start_mpa=start,
             channel_positions_mm=self.identity.channel_positions_mm,
             position=rows.position,
+            temperature=aligned_temperatures(self._segment_temps, len(rows)),
             die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
         )
         verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)

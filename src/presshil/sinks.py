@@ -162,6 +162,11 @@ class StoreSink:
         if self.run_id is not None:
             self.store.add_sample(self.run_id, row)
 
+    def temperature(self, t_s: float, temperature_c: float) -> None:
+        """The temperature of the sample at ``t_s`` (kept beside the samples)."""
+        if self.run_id is not None:
+            self.store.add_temperature(self.run_id, t_s, temperature_c)
+
     def event(self, t_s: float | None, kind: str, message: str) -> None:
         if self.run_id is not None:
             self.store.add_event(self.run_id, t_s, kind, message)
@@ -228,6 +233,23 @@ class FanOut:
 
     def event(self, t_s: float | None, kind: str, message: str) -> None:
         self._each("event", t_s, kind, message)
+
+    def temperature(self, t_s: float, temperature_c: float) -> None:
+        """The temperature of the sample at ``t_s``, to the sinks that keep one: the method
+        is optional for a sink, and one without it is simply not asked."""
+        having = [s for s in (*self.essential, *self.sinks) if hasattr(s, "temperature")]
+        if len(having) == len(self.essential) + len(self.sinks):
+            self._each("temperature", t_s, temperature_c)
+            return
+        essential, sinks = self.essential, self.sinks
+        self.essential = [s for s in essential if s in having]
+        self.sinks = [s for s in sinks if s in having]
+        try:
+            self._each("temperature", t_s, temperature_c)
+        finally:
+            # a sink _each dropped stays dropped; those never asked stay in
+            self.sinks = [s for s in sinks if s in self.sinks or s not in having]
+            self.essential = essential
 
     def step(self, boundary: StepBoundary) -> None:
         self._each("step", boundary)

@@ -191,6 +191,7 @@ class Store:
         self._wake = threading.Event()
         self._buffer: list[tuple[Any, ...]] = []
         self._events: list[tuple[int, float | None, str, str]] = []
+        self._temps: list[tuple[int, float, float]] = []  # (run, t, °C), written with samples
         self._oldest_s = 0.0  # monotonic time of the oldest buffered sample
         self._seq: dict[int, int] = {}
         self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
@@ -377,6 +378,20 @@ class Store:
             self._wake.set()
         if size >= 8 * self.max_buffer_rows:  # the flusher cannot keep up: write here
             self.flush()
+
+    def add_temperature(self, run_id: int, t_s: float, temperature_c: float) -> None:
+        """Buffer the temperature of the sample at ``t_s``; written in the samples'
+        transaction (see :mod:`presshil.store_temperature`)."""
+        with self._buf_lock:
+            self._temps.append((run_id, t_s, temperature_c))
+
+    def temperatures(self, run_id: int, t_from_s: float = -math.inf,
+                     t_to_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+        """The run's temperatures with ``t_from_s <= t <= t_to_s``: (times s, °C)."""
+        from .store_temperature import read_temperatures
+
+        with self._db_lock:
+            return read_temperatures(self._db, run_id, t_from_s, t_to_s)
 
     def add_event(self, run_id: int, t_s: float | None, kind: str, message: str) -> None:
         """Record an event: queued with the samples and written by the flusher within moments
@@ -585,7 +600,10 @@ class Store:
         # written beside the target and renamed on success: never a partial export
         tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
-            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0)
+            from .store_temperature import temperature_of
+
+            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0,
+                   temperature_of(self, run_id))
             os.replace(tmp, path)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot write the export: {exc.strerror or exc}") from None
@@ -600,7 +618,8 @@ class Store:
         with self._buf_lock:
             buffer, pending, events = self._buffer, self._pending, self._events
             self._buffer, self._pending, self._events = [], {}, []
-        if not buffer and not events:
+            temps, self._temps = self._temps, []
+        if not buffer and not events and not temps:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -613,6 +632,9 @@ class Store:
                 [(rows, width, run) for run, (rows, width) in pending.items()])
             self._db.executemany(
                 "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)", events)
+            if temps:
+                self._db.executemany("INSERT OR REPLACE INTO temperatures (run_id, t, "
+                                     "temperature_c) VALUES (?, ?, ?)", temps)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:

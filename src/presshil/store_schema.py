@@ -13,8 +13,8 @@ import sqlite3
 from .status import RunStatus
 
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 4  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
-#                    4: runs.meta_json (run metadata, KEY=VALUE)
+SCHEMA_VERSION = 5  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
+#                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS verdicts (
     step_start_s REAL
 );
 CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
+-- v5: the temperature (°C) of the samples of a press that reports one, keyed by the
+-- sample's time; a side table, so the samples' rows keep their shape (docs/results-store.md)
+CREATE TABLE IF NOT EXISTS temperatures (
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    t             REAL NOT NULL,
+    temperature_c REAL NOT NULL,
+    PRIMARY KEY (run_id, t)
+) WITHOUT ROWID;
 """
 
 

@@ -5,7 +5,8 @@ Columns, SI units as the format asks: ``Test Time / s`` (run time), ``Unix Time 
 run's start plus run time), ``Voltage / V`` and ``Current / A`` left empty (required by the
 format; a press measures neither: the cycler's file brings them, see :mod:`.join`),
 ``Applied Pressure / Pa``, ``Step Count / 1`` and ``Cycle Count / 1``
-(:mod:`presshil.run_record`), then presshil's own: setpoint, force, ram position, status and
+(:mod:`presshil.run_record`), ``Ambient Temperature / degC`` when the press reported a
+temperature, then presshil's own: setpoint, force, ram position, status and
 one force column per load cell.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..run_record import StepStarts, step_starts
+from ..store_temperature import temperature_of
 from ..trace import Trace
 from . import columns as C
 
@@ -40,18 +42,20 @@ def sidecar_path(path: Path) -> Path:
     return path.with_suffix(".metadata.json")
 
 
-def header(n_channels: int) -> list[str]:
-    """The columns of a press run's BDF file with ``n_channels`` load cells."""
+def header(n_channels: int, temperature: bool = False) -> list[str]:
+    """The columns of a press run's BDF file with ``n_channels`` load cells (and the ambient
+    temperature when the press reported one)."""
     return [C.TEST_TIME, C.UNIX_TIME, C.VOLTAGE, C.CURRENT, C.APPLIED_PRESSURE, C.STEP_COUNT,
-            C.CYCLE_COUNT, C.SETPOINT_PRESSURE, C.APPLIED_FORCE, C.RAM_POSITION, C.PRESS_STATUS,
+            C.CYCLE_COUNT, *([C.AMBIENT_TEMPERATURE] if temperature else []), C.SETPOINT_PRESSURE, C.APPLIED_FORCE, C.RAM_POSITION, C.PRESS_STATUS,
             *(C.channel_force(i + 1) for i in range(n_channels))]
 
 
-def _columns(piece: Trace, t0_unix: float, starts: StepStarts) -> list[np.ndarray]:
+def _columns(piece: Trace, t0_unix: float, starts: StepStarts,
+             temperature: Callable[[Trace], np.ndarray] | None = None) -> list[np.ndarray]:
     steps, cycles = starts.counts(piece.t)
     nan = np.full(len(piece), np.nan)
     cols = [piece.t, t0_unix + piece.t, nan, nan, piece.pressure * 1e6, steps, cycles,
-            piece.setpoint * 1e6, piece.force * 1e3, piece.position * 1e-3,
+            *([temperature(piece)] if temperature is not None else []), piece.setpoint * 1e6, piece.force * 1e3, piece.position * 1e-3,
             piece.status.astype(np.int64)]
     # load cells are stored as float32 kN; N as float64 of that exact value
     cols += [piece.channels[:, i].astype(np.float32).astype(float) * 1e3
@@ -98,12 +102,13 @@ def export_bdf(store: Any, run_id: int, path: Path) -> Path:
     width = info.n_channels or 0
     t0 = datetime.fromisoformat(info.started_utc).timestamp()
     starts = step_starts(store.events(run_id))
-    chunks = (_columns(p, t0, starts) for p in store.iter_chunks(run_id))
+    temperature = temperature_of(store, run_id)
+    chunks = (_columns(p, t0, starts, temperature) for p in store.iter_chunks(run_id))
     side = sidecar_path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     tmp_side = side.with_name(f".{side.name}.{os.getpid()}.partial")
     try:
-        write_columns(tmp, header(width), chunks, bdf_kind(path))
+        write_columns(tmp, header(width, temperature is not None), chunks, bdf_kind(path))
         tmp_side.write_text(json.dumps(metadata(store, run_id), indent=2, default=str) + "\n",
                             encoding="utf-8")
         os.replace(tmp, path)

@@ -41,6 +41,7 @@ from .layout import (
     X_SP_MPA,
 )
 from .model import SimModel
+from .room import Room
 
 #: int-state fields of a sample, in Sample order (the tick stamps it)
 _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
@@ -49,7 +50,7 @@ _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 REFERENCE_SPECIMEN = "steel-reference-13mm"
 
 URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
-            "cycler_bdf"}
+            "cycler_bdf", "tc_compensation_pct_per_c"}
 
 #: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
 ILLEGAL_VALUE = 3
@@ -81,7 +82,7 @@ class SimClock:
 class SimPress(Press):
     """A simulated press: catalogue press + specimen, reference firmware, virtual time."""
 
-    capabilities = Capabilities(constant_gap=True)
+    capabilities = Capabilities(constant_gap=True, temperature=True)
 
     def __init__(
         self,
@@ -96,6 +97,7 @@ class SimPress(Press):
         die_offset_mm: tuple[float, float] | None = None,
         url: str = "",
         cycler_bdf: str | None = None,
+        tc_compensation_pct_per_c: float | None = None,
     ) -> None:
         self.url = url
         #: where the cycler's own BDF file is written when the press is closed (None: not)
@@ -103,8 +105,12 @@ class SimPress(Press):
         self._opened_unix_s = time.time()
         press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
         if isinstance(press_cfg.actuator, ManualCfg):  # nobody regulates the ram position
-            self.capabilities = Capabilities(constant_gap=False)
+            self.capabilities = Capabilities(constant_gap=False, temperature=True)
         spec_cfg = specimen if isinstance(specimen, SpecimenCfg) else load_specimen(specimen)[0]
+        #: the room's temperature and the load cells' span at it (presshil.sim.room)
+        self.room = Room(press_cfg.room, seed,
+                         press_cfg.load_cells.temperature_coefficient_pct_per_c,
+                         tc_compensation_pct_per_c)
         self.model = SimModel(
             press_cfg,
             spec_cfg,
@@ -244,7 +250,7 @@ class SimPress(Press):
         if self._last is not None and ints == self._last_ints:
             return self._last
         sp, p, f, pos, *channels = m.x[self._sample_floats].tolist()
-        sample = Sample(
+        sample = self.room.apply(Sample(
             t_s=ints[0] * m.dt,
             counter=ints[1],
             status=ints[2],
@@ -254,7 +260,7 @@ class SimPress(Press):
             force_kn=f * 1e-3,
             position_mm=pos * 1e3,
             channels_kn=tuple(c * 1e-3 for c in channels),
-        )
+        ))
         self._last, self._last_ints = sample, ints
         return sample
 
@@ -481,6 +487,8 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         die_offset_mm=_pair(parsed, "die_offset_mm"),
         url=parsed.raw,
         cycler_bdf=_cycler_file(parsed),
+        tc_compensation_pct_per_c=(parsed.get_float("tc_compensation_pct_per_c", 0.0)
+                                   if "tc_compensation_pct_per_c" in parsed.query else None),
     )
 
 
