@@ -42,7 +42,8 @@ def test_bdf_csv_has_the_formats_column_names_in_order(stored: Path, tmp_path: P
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == [
         "Test Time / s", "Unix Time / s", "Voltage / V", "Current / A", "Applied Pressure / Pa",
-        "Step Count / 1", "Cycle Count / 1", "Setpoint Pressure / Pa", "Applied Force / N",
+        "Step Count / 1", "Cycle Count / 1", "Ambient Temperature / degC",  # the sim's room
+        "Setpoint Pressure / Pa", "Applied Force / N",
         "Ram Position / m", "Press Status / 1", "Load Cell 1 Force / N", "Load Cell 2 Force / N",
         "Load Cell 3 Force / N", "Load Cell 4 Force / N",
     ]
