@@ -204,8 +204,11 @@ class FanOut:
         self.sinks: list[RunSink] = list(sinks)
         self.failures: list[_Broken] = []
 
-    def _each(self, method: str, *args: Any) -> None:
+    def _each(self, method: str, *args: Any, optional: bool = False) -> None:
+        # optional: a sink without the method is not asked (not a failure)
         for sink in self.essential:
+            if optional and not hasattr(sink, method):
+                continue
             if sink in self._failed_essential:
                 # the run is already stopping because of it: record what still can be
                 with contextlib.suppress(Exception):
@@ -217,6 +220,8 @@ class FanOut:
                 self._failed_essential.append(sink)
                 raise
         for sink in list(self.sinks):
+            if optional and not hasattr(sink, method):
+                continue
             try:
                 getattr(sink, method)(*args)
             except Exception as exc:  # noqa: BLE001 - a viewer must not break a run
@@ -237,19 +242,7 @@ class FanOut:
     def temperature(self, t_s: float, temperature_c: float) -> None:
         """The temperature of the sample at ``t_s``, to the sinks that keep one: the method
         is optional for a sink, and one without it is simply not asked."""
-        having = [s for s in (*self.essential, *self.sinks) if hasattr(s, "temperature")]
-        if len(having) == len(self.essential) + len(self.sinks):
-            self._each("temperature", t_s, temperature_c)
-            return
-        essential, sinks = self.essential, self.sinks
-        self.essential = [s for s in essential if s in having]
-        self.sinks = [s for s in sinks if s in having]
-        try:
-            self._each("temperature", t_s, temperature_c)
-        finally:
-            # a sink _each dropped stays dropped; those never asked stay in
-            self.sinks = [s for s in sinks if s in self.sinks or s not in having]
-            self.essential = essential
+        self._each("temperature", t_s, temperature_c, optional=True)
 
     def step(self, boundary: StepBoundary) -> None:
         self._each("step", boundary)

@@ -250,17 +250,20 @@ class SimPress(Press):
         if self._last is not None and ints == self._last_ints:
             return self._last
         sp, p, f, pos, *channels = m.x[self._sample_floats].tolist()
-        sample = self.room.apply(Sample(
-            t_s=ints[0] * m.dt,
+        t_s = ints[0] * m.dt
+        temp, k = self.room.reading(t_s)  # the room, and the cells' span in it
+        sample = Sample(
+            t_s=t_s,
             counter=ints[1],
             status=ints[2],
             fault_code=ints[3],
             setpoint_mpa=sp,
-            pressure_mpa=p,
-            force_kn=f * 1e-3,
+            pressure_mpa=p * k,
+            force_kn=f * 1e-3 * k,
             position_mm=pos * 1e3,
-            channels_kn=tuple(c * 1e-3 for c in channels),
-        ))
+            channels_kn=tuple(c * 1e-3 * k for c in channels),
+            temperature_c=temp,
+        )
         self._last, self._last_ints = sample, ints
         return sample
 

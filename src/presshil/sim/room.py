@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..state import Sample
-from ..temperature import compensate_all, span_factor
+from ..temperature import compensate, span_factor
 
 
 class RoomCfg(BaseModel):
@@ -69,18 +69,24 @@ class Room:
             value = round(value / c.resolution_c) * c.resolution_c
         return round(value, 9)
 
-    def apply(self, sample: Sample) -> Sample:
-        """The sample as the press reports it: its temperature, the forces read at it, and
-        the host's compensation (:func:`presshil.temperature.compensate`) when declared."""
-        temp = self.temperature_c(sample.t_s)
+    def reading(self, t_s: float) -> tuple[float, float]:
+        """(temperature °C, the factor the press's forces are read with at ``t_s``): the
+        cells' span at that temperature, divided by the host's compensation when declared
+        (:func:`presshil.temperature.span_factor`; 1.0 for cells that do not drift)."""
+        temp = self.temperature_c(t_s)
+        if self.coefficient_pct_per_c == 0.0 and self.compensation_pct_per_c is None:
+            return temp, 1.0
         k = span_factor(temp, self.coefficient_pct_per_c, self.cfg.calibration_c)
-        p, f, ch = sample.pressure_mpa * k, sample.force_kn * k, [c * k for c in sample.channels_kn]
         if self.compensation_pct_per_c is not None:
-            beta, cal = self.compensation_pct_per_c, self.cfg.calibration_c
-            p, f = compensate_all((p, f), temp, beta, cal)
-            ch = list(compensate_all(ch, temp, beta, cal))
-        return replace(sample, temperature_c=temp, pressure_mpa=p, force_kn=f,
-                       channels_kn=tuple(ch))
+            k = compensate(k, temp, self.compensation_pct_per_c, self.cfg.calibration_c)
+        return temp, k
+
+    def apply(self, sample: Sample) -> Sample:
+        """The sample as the press reports it: its temperature, and its forces read at it."""
+        temp, k = self.reading(sample.t_s)
+        return replace(sample, temperature_c=temp, pressure_mpa=sample.pressure_mpa * k,
+                       force_kn=sample.force_kn * k,
+                       channels_kn=tuple(c * k for c in sample.channels_kn))
 
 
 __all__ = ["Room", "RoomCfg"]
