@@ -295,3 +295,30 @@ def test_a_v4_store_gains_the_temperatures_table(tmp_path: Path) -> None:
     assert db.execute("PRAGMA user_version").fetchone()[0] == 5
     assert db.execute("SELECT name FROM sqlite_master WHERE name = 'temperatures'").fetchone()
     db.close()
+
+
+def test_rows_carried_over_a_resume_have_no_temperature() -> None:
+    from presshil.temperature import aligned_temperatures
+
+    # 4 rows in the step, the first 2 from before the host was lost: NaN, NaN, then the two
+    got = aligned_temperatures([21.5, 21.6], 4)
+    assert np.isnan(got[:2]).all() and got[2:].tolist() == [21.5, 21.6]
+    assert aligned_temperatures([], 0).size == 0
+
+
+def test_the_key_belongs_to_holds_only() -> None:
+    from presshil.errors import ProtocolError
+
+    ramp = HOLD.replace('expect = { max_temperature_change_c = LIMIT }', '').replace(
+        'rate_mpa_s = 5.0', 'rate_mpa_s = 5.0\nexpect = { max_temperature_change_c = 1.0 }')
+    with pytest.raises(ProtocolError, match="max_temperature_change_c"):
+        parse_protocol(ramp)
+
+
+@pytest.mark.parametrize("value", ["nan", "0.8", "abc"])
+def test_a_bad_compensation_in_the_url_is_one_line(value) -> None:
+    from presshil.errors import PressURLError
+
+    with pytest.raises(PressURLError, match="tc_compensation_pct_per_c") as err:
+        presshil.open_press(f"sim://?tc_compensation_pct_per_c={value}")
+    assert "\n" not in str(err.value)

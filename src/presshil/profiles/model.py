@@ -195,9 +195,9 @@ class Temperature(_Strict):
     by ``1 + α/100 · (T − calibration_c)`` (see presshil.temperature)."""
 
     #: α, the cells' span coefficient in % of reading per °C (their data sheet's)
-    load_cell_coefficient_pct_per_c: float = Field(ge=-0.5, le=0.5)
+    load_cell_coefficient_pct_per_c: float = Field(ge=-0.5, le=0.5, allow_inf_nan=False)
     #: the temperature the cells were calibrated at
-    calibration_c: float = Field(default=20.0, ge=-50, le=100)
+    calibration_c: float = Field(default=20.0, ge=-50, le=100, allow_inf_nan=False)
 
 
 class Rating(_Strict):

@@ -490,9 +490,20 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         die_offset_mm=_pair(parsed, "die_offset_mm"),
         url=parsed.raw,
         cycler_bdf=_cycler_file(parsed),
-        tc_compensation_pct_per_c=(parsed.get_float("tc_compensation_pct_per_c", 0.0)
-                                   if "tc_compensation_pct_per_c" in parsed.query else None),
+        tc_compensation_pct_per_c=_compensation(parsed),
     )
+
+
+def _compensation(parsed: PressURL) -> float | None:
+    """The URL's ``tc_compensation_pct_per_c`` (None: no compensation), within ±0.5 %/°C like
+    a profile's coefficient."""
+    if "tc_compensation_pct_per_c" not in parsed.query:
+        return None
+    value = parsed.get_float("tc_compensation_pct_per_c", 0.0)
+    if not -0.5 <= value <= 0.5:  # NaN fails too
+        raise PressURLError(f"press URL {parsed.raw!r}: tc_compensation_pct_per_c must be "
+                            f"between -0.5 and 0.5 (% of reading per °C), got {value!r}")
+    return value
 
 
 def _cycler_file(parsed: PressURL) -> str | None:
