@@ -385,11 +385,13 @@ class Store:
         with self._buf_lock:
             self._temps.append((run_id, t_s, temperature_c))
 
+    @_reading
     def temperatures(self, run_id: int, t_from_s: float = -math.inf,
                      t_to_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
         """The run's temperatures with ``t_from_s <= t <= t_to_s``: (times s, °C)."""
         from .store_temperature import read_temperatures
 
+        self.flush()
         with self._db_lock:
             return read_temperatures(self._db, run_id, t_from_s, t_to_s)
 
