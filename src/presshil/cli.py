@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,6 +127,7 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     live: Annotated[str | None, typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="Run metadata KEY=VALUE, stored with the run (repeatable); the protocol's [meta] required keys are asked for on a terminal.")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
@@ -140,6 +142,10 @@ def run_cmd(
                     f"--seed does not apply to --resume: run {resume} goes on with the press it "
                     "stored (give --press to reach the same press another way)"
                 )
+        if meta:
+            with user_errors():
+                raise ConfigError(f"--meta does not apply to --resume: run {resume} keeps the "
+                                  "metadata it was stored with")
         resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume, live)
     from .protocol import load_protocol
     from .store import Store
@@ -147,6 +153,13 @@ def run_cmd(
 
     with user_errors():
         proto = load_protocol(resolve_protocol(protocol))
+        from .run_meta import parse_pairs
+        from .run_meta import resolve as resolve_meta
+
+        # asked only where a person can answer: a terminal, and not a CI job (CI=… set)
+        interactive = sys.stdin.isatty() and not os.environ.get("CI")
+        asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
+        run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
         url = with_seed(press, seed)
         device = open_press(url)
         try:
@@ -167,7 +180,8 @@ def run_cmd(
                 show = not quiet and out.is_terminal
                 lines = [StepLines(out, len(proto.steps))] if not quiet and not out.is_terminal else []
                 with ProgressView(out, show) as view:
-                    result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines)
+                    result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines,
+                                 meta=run_meta)
                     view.finish(completed=result.status in (RunStatus.PASSED, RunStatus.FAILED))
             finally:
                 device.close()
@@ -241,20 +255,22 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             dt = datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)
             return fmt_time(dt.total_seconds())
 
+        metas = store.metas()
         rows = [
             (str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
-             (r.started or "")[:16].replace("T", " "), took(r), r.status)
+             (r.started or "")[:16].replace("T", " "), took(r), r.status,
+             " ".join(f"{k}={v}" for k, v in metas.get(r.id, {}).items()))
             for r in store.list_runs()
         ]
         runs_view(out, f"Runs in {db}", rows,
-                  ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"))
+                  ("id", "protocol", "press", "seed", "started (UTC)", "took", "status", "meta"))
         store.close()
 
 
 @app.command("export")
 def export_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
-    format: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: what the --output name ends in, else csv).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="csv, parquet or bdf (Battery Data Format: .bdf.csv or .bdf.parquet; default: what the --output name ends in, else csv).")] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Output file, or a folder given with a trailing / (created if needed; default: beside the store)."),
@@ -275,7 +291,12 @@ def export_cmd(
             raise ConfigError(f"no results store at {db}")
         store = Store.open_for_reading(db)
         try:
-            path = store.export(run_id, target, fmt)
+            if fmt == "bdf":
+                from .battery.commands import export_bdf_cmd
+
+                path = export_bdf_cmd(store, run_id, target, db)
+            else:
+                path = store.export(run_id, target, fmt)
         finally:
             store.close()
         out.print(f"wrote {path}", highlight=False)
@@ -356,13 +377,29 @@ def report_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
     db: DbOpt = DEFAULT_DB,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
+    cycler: Annotated[Path | None, typer.Option("--cycler", help="The cycler's data file (BDF, or a text export with --mapping): voltage and current under the pressure, and a per-cycle table.")] = None,
+    offset: Annotated[str, typer.Option("--offset", help="With --cycler: seconds added to the cycler's clock, or 'cycling'.")] = "0",
+    mapping: Annotated[str | None, typer.Option("--mapping", help="With --cycler: column mapping of a text export (eclab, neware, or a TOML file).")] = None,
 ) -> None:
-    """Render the HTML report of a stored run."""
+    """Render the HTML report of a stored run (with --cycler: beside the cell's electrochemistry)."""
     from .acceptance import report_main
 
     with user_errors():
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
+        if cycler is not None:
+            from .battery.commands import report_with_cycler
+            from .report import default_path
+            from .store import Store
+
+            store = Store.open_for_reading(db)
+            try:
+                paths = report_with_cycler(store, run_id, cycler, output or default_path(db, run_id, "html"),
+                                           offset=offset, mapping=mapping)
+            finally:
+                store.close()
+            out.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+            raise typer.Exit(EXIT_OK)
         code = report_main(run_id, db, output)
     raise typer.Exit(code)
 
@@ -390,6 +427,7 @@ def plant_serve_cmd(
 
 
 # commands that live with their own packages, registered once the app exists
+from .battery.join_cli import join_cmd  # noqa: E402
 from .profiles.commands import probe_cmd  # noqa: E402
 from .sweep.command import sweep_cmd  # noqa: E402
 from .web.ui_cli import ui_cmd  # noqa: E402
@@ -397,6 +435,7 @@ from .web.ui_cli import ui_cmd  # noqa: E402
 app.command("probe")(probe_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
+app.command("join")(join_cmd)
 
 
 def main() -> None:

@@ -22,7 +22,9 @@ from typing import Any
 from .errors import ConfigError
 
 #: format name -> file suffixes it writes, the default first; a new format adds itself here
-FORMATS: dict[str, tuple[str, ...]] = {"csv": (".csv",), "parquet": (".parquet",)}
+FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",), "parquet": (".parquet",), "bdf": (".bdf.csv", ".bdf.parquet"),
+}
 DEFAULT_FORMAT = "csv"
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
+from .run_meta import MetaTable
 from .steps import behaviour, sequence_nominal_s
 
 STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
@@ -150,6 +151,8 @@ class _ProtocolBody(_Model):
     #: what the press does if this host is lost mid-run: trip to the safe state, or hold
     on_host_loss: Literal["release", "hold"] = "release"
     steps: list[Step] = Field(min_length=1, max_length=1_000)
+    #: run metadata: required keys and fixed values (presshil.run_meta)
+    meta: MetaTable = Field(default_factory=MetaTable)
 
 
 class Protocol(_ProtocolBody):

@@ -46,12 +46,14 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
         "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
         "plot_png_base64": base64.b64encode(png).decode() if png else None,
         "no_samples": None if png else no_samples_reason(info),
+        "meta": store.meta(run_id),
     }
 
 
-def render_stored_run(store: Store, run_id: int) -> str:
-    """The HTML report of stored run ``run_id`` (ConfigError if there is no such run)."""
-    doc = stored_run_dict(store, run_id)
+def render_stored_run(store: Store, run_id: int, extra: dict[str, Any] | None = None) -> str:
+    """The HTML report of stored run ``run_id`` (ConfigError if there is no such run);
+    ``extra`` adds sections (``cycler``: :func:`presshil.battery.cycles.cycler_section`)."""
+    doc = {**stored_run_dict(store, run_id), **(extra or {})}
     return environment().get_template("run_report.html.j2").render(doc=doc)
 
 

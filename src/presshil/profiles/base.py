@@ -16,6 +16,7 @@ from dataclasses import replace
 from ..clock import Clock, WallClock
 from ..errors import DeviceFault, SafetyAbort, TransportError
 from ..press import Capabilities, Identity, Press, Sample
+from ..temperature import compensated
 from .model import Profile
 from .operator import Instruction, OperatorPrompts, default_operator
 from .state import StateMap, specimen_to
@@ -67,6 +68,7 @@ class ProfilePress(Press):
             watchdog="watchdog" in profile.commands,
             latched_stop=profile.capabilities.regulates,
             constant_gap=profile.capabilities.regulates and "hold_gap" in profile.commands,
+            temperature="temperature" in sig,
         )
         d = profile.device
         self._identity = Identity(
@@ -229,7 +231,10 @@ class ProfilePress(Press):
             if now_raw != self._last_raw:
                 self._last_raw, self._changes = now_raw, self._changes + 1
             counter_host = self._changes
-        return self.map.sample(
+        temperature = values.get("temperature")
+        if isinstance(temperature, (int, float)):
+            values = compensated(values, float(temperature), self.profile.temperature)
+        sample = self.map.sample(
             values,
             die_mm2=self._die_mm2,
             tare=self._tare,
@@ -237,6 +242,9 @@ class ProfilePress(Press):
             counter_host=counter_host,
             setpoint_host_mpa=self._active_setpoint(),
         )
+        if isinstance(temperature, (int, float)):
+            sample = replace(sample, temperature_c=float(temperature))
+        return sample
 
     # --- beyond the contract --------------------------------------------------------------
     def tare(self) -> None:

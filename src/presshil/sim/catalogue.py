@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import CatalogueError
 from ..library import shipped_dir
+from .room import RoomCfg
 
 DEFAULT_PRESS = "auto-hydraulic-25t"
 DEFAULT_SPECIMEN = "nmc-lpscl-li-10mm"
@@ -130,6 +131,9 @@ class LoadCellsCfg(_Strict):
     noise_n_rms: NonNeg
     resolution_n: NonNeg
     delay_ms: Annotated[float, Field(ge=0, le=30)]
+    #: span temperature coefficient, % of reading per °C (0: cells that do not drift;
+    #: see presshil.sim.room)
+    temperature_coefficient_pct_per_c: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
 
     @model_validator(mode="after")
     def _per_channel(self) -> LoadCellsCfg:
@@ -195,6 +199,7 @@ class PressCfg(_Strict):
     position_sensor: PositionSensorCfg
     reference_transducer: ReferenceCfg
     firmware: FirmwareCfg
+    room: RoomCfg = RoomCfg()
 
     @model_validator(mode="after")
     def _tuning(self) -> PressCfg:

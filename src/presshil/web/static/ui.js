@@ -30,7 +30,7 @@ async function loadRuns() {
       const tr = document.createElement("tr"); tr.dataset.id = r.id; tr.className = "run";
       const td = cell(tr, ""); const cb = document.createElement("input"); cb.type = "checkbox"; cb.className = "pick"; cb.value = r.id;
       cb.onchange = refreshAlignSteps; td.appendChild(cb);
-      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.started_utc, r.n_samples]) cell(tr, x);
+      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.started_utc, r.n_samples, Object.entries(r.meta || {}).map(([k, v]) => `${k}=${v}`).join(" ")]) cell(tr, x);
       tr.cells[5].className = r.status === "passed" ? "pass" : (r.status === "running" ? "" : "fail");
       for (let i = 1; i < tr.cells.length; i++) tr.cells[i].onclick = () => openRunView(r.id);
       tb.appendChild(tr);
