@@ -132,5 +132,5 @@ def test_unknown_format_is_one_line_exit_2(stored: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["export", "1", "--format", "hdf5", "--db", str(stored),
                                       "--output", str(tmp_path / "x")])
     assert result.exit_code == 2
-    assert "csv, parquet or bdf" in result.output
+    assert "csv, parquet, bdf" in result.output
     assert not list(tmp_path.iterdir())

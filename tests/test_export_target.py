@@ -97,7 +97,7 @@ def test_export_target_rules(tmp_path: Path):
     assert export_target(None, 3, "parquet", tmp_path) == (tmp_path / "run-3.parquet", "parquet")
     assert export_target("out.txt", 3, None, tmp_path) == (Path("out.txt"), "csv")
     assert export_target(str(tmp_path), 3, "parquet", tmp_path / "x") == (tmp_path / "run-3.parquet", "parquet")
-    with pytest.raises(ConfigError, match="--format must be one of: csv, parquet, not 'xls'"):
+    with pytest.raises(ConfigError, match="--format must be one of: csv, parquet, bdf, not 'xls'"):
         export_target("a.csv", 3, "xls", tmp_path)
 
 

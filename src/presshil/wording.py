@@ -19,6 +19,7 @@ CRITERION_NAMES: dict[str, str] = {
     "max_dilatometry_um": "ram stroke (dilatometry)",
     "max_tracking_error_mpa": "ramp tracking error",
     "max_overshoot_pct": "overshoot",
+    "max_temperature_change_c": "temperature change over the hold",
     "settle_s": "time to enter the band",
     "band_mpa": "largest deviation after settling",
     "min_in_band_pct": "samples in band",
