@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from .iso7500 import LOWEST_FORCE_RESOLUTIONS, ForceRow, Reading
+from .iso7500 import LOWEST_FORCE_RESOLUTIONS, ForceRow, Reading, class_rank
 from .metrology import (
     ISO376_INTERPOLATION_PCT,
     MAX_TEMPERATURE_CHANGE_K,
     REFERENCE_CLASS_FOR,
     TEMPERATURE_RANGE_C,
     coverage,
+    lowest_judged_kn,
     q_uncertainty,
     reference_class_ok,
 )
@@ -36,8 +37,12 @@ def _list(values: list[str]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def coverage_sentence(cls: str, cov, working_mpa: list[float], area: float) -> str:
+def coverage_sentence(cls: str, cov, working_mpa: list[float], area: float,
+                      met: bool = True) -> str:
     """``Class 1 covers 15, 50 … MPa (…); it does not cover 10 MPa (0.785 kN): …``."""
+    if not met:
+        return (f"Class {cls} is not met, so it covers none of the working pressures "
+                f"({_list([f'{p:g}' for p in working_mpa])} MPa are not covered by class {cls}).")
     by_kn = {round(p * area / 1000.0, 12): p for p in working_mpa}
     inside = [f"{by_kn[round(f, 12)]:g}" for f in cov.covered]
     text = (f"Class {cls} holds from {cov.lower_limit_kn:.4g} kN "
@@ -57,29 +62,35 @@ def judge_claims(section: Section, cfg: ForceVerification, rows: list[ForceRow],
                  instrument: ReferenceInstrument, reference, temperatures: list[list[float]],
                  stated_temperature_c: float | None, today: str | None) -> None:
     """Append the coverage, reference, temperature and uncertainty criteria and notes."""
-    lowest = min(r.nominal_kn for r in rows)
-    top = max(r.nominal_kn for r in rows)
+    nominals = [r.nominal_kn for r in rows]
+    top = max(nominals)
+    main_lowest = section.data.get("main_series_lowest_kn", min(nominals))
     if working_kn:
-        _coverage(section, cfg, achieved, working_mpa, working_kn, lowest, top, resolution_kn,
-                  area)
+        _coverage(section, cfg, achieved, working_mpa, working_kn, nominals, main_lowest, top,
+                  resolution_kn, area)
     ref = _instrument(section, cfg, instrument, reference, today)
     delta_k = _temperature(section, instrument, temperatures, stated_temperature_c)
     _budget(section, rows, increasing, resolution_kn, ref, instrument, delta_k)
 
 
-def _coverage(section, cfg, achieved, working_mpa, working_kn, lowest, top, r, area) -> None:
+def _coverage(section, cfg, achieved, working_mpa, working_kn, nominals, main_lowest, top, r,
+              area) -> None:
     classes = [c for c in dict.fromkeys([achieved, cfg.required_class]) if c is not None]
     sentences = {}
     for cls in classes:
-        cov = coverage(working_kn, lowest, top, r, cls)
-        sentences[cls] = coverage_sentence(cls, cov, working_mpa, area)
+        # a class's range starts at the lowest force judged for it; a point measured below
+        # k × r was not judged for the class and verifies nothing for it
+        lowest = lowest_judged_kn(nominals, main_lowest, r, cls)
+        met = class_rank(achieved) <= class_rank(cls)
+        cov = coverage(working_kn, lowest, top, r, cls, met=met)
+        sentences[cls] = coverage_sentence(cls, cov, working_mpa, area, met)
         section.notes.append(sentences[cls])
         section.criteria.append(Criterion.judge(
             SECTION, f"lower limit of class {cls} ≤ lowest working force", cov.lower_limit_kn,
             min(working_kn), "kN", "≤",
-            detail=f"max(lowest verified force {lowest:.4g} kN, "
+            detail=f"the lowest force judged for class {cls}, {lowest:.4g} kN (a force below "
                    f"{LOWEST_FORCE_RESOLUTIONS[cls]:g} × r = "
-                   f"{LOWEST_FORCE_RESOLUTIONS[cls] * r:.4g} kN)"))
+                   f"{LOWEST_FORCE_RESOLUTIONS[cls] * r:.4g} kN is not judged for it)"))
         section.criteria.append(Criterion(
             SECTION, f"working pressures covered (class {cls})",
             f"{len(cov.covered)} of {len(working_kn)}", "all", "",

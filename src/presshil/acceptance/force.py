@@ -30,10 +30,14 @@ from .iso7500 import (
     class_rank,
     classify,
     force_rows,
-    relative_resolution_kn,
     zero_error_pct,
 )
-from .metrology import astm_staircase_problems, iso_staircase_problems, supplementary_pct
+from .metrology import (
+    astm_staircase_problems,
+    iso_staircase_problems,
+    resolution_at_rest_kn,
+    supplementary_pct,
+)
 from .reference import ReferenceIndicator
 from .result import ABORTED, FAIL, NOT_TESTED, PASS, Criterion, Section
 from .suite import ForceVerification, ReferenceInstrument
@@ -159,8 +163,10 @@ def verify_force(
         if press.read().faulted:
             press.reset()
         drv.release(cfg.rate_mpa_s)
-        _, _, at_rest = drv.average(max(cfg.dwell_s, 1.0))
-        resolution = relative_resolution_kn(at_rest, cfg.indicator_resolution_kn)
+        _, _, at_rest = drv.average(cfg.resolution_window_s)
+        # readings of dwell_s each, like every reading of the staircase
+        n_readings = max(1, int(cfg.resolution_window_s / cfg.dwell_s))
+        resolution = resolution_at_rest_kn(at_rest, n_readings, cfg.indicator_resolution_kn)
         for k in range(cfg.preloads):
             progress(f"preload {k + 1}/{cfg.preloads} to {f_n:.4g} kN")
             drv.go_to(p_n, cfg.rate_mpa_s)
@@ -185,6 +191,8 @@ def verify_force(
 
     section.data.update(
         resolution_kn=resolution, zero_residuals_kn=residuals,
+        resolution_window=f"{cfg.resolution_window_s:g} s at rest as {n_readings} readings of "
+                          f"{cfg.dwell_s:g} s: r = mean half range of fluctuation + one increment",
         readings={"increasing": [[vars(r) for r in s] for s in increasing],
                   "decreasing": [vars(r) for r in decreasing]},
         _trace=rec)

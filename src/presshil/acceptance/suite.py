@@ -86,6 +86,9 @@ class ForceVerification(_Model):
     sample_interval_s: float = _f(0.05, le=1.0)
     #: wait after unloading before the zero is read (about 30 s, ISO 7500-1)
     zero_wait_s: float = _f(30.0, ge=0.0)
+    #: the readings at rest that give the resolution r: this long, as readings of dwell_s each
+    #: (r = their mean half range of fluctuation + one increment; stable from run to run)
+    resolution_window_s: float = _f(30.0, le=600.0)
     #: one increment of the indicator's last digit; estimated from readings at rest if absent
     indicator_resolution_kn: float | None = Field(default=None, gt=0)
     #: the class the press must reach to pass
