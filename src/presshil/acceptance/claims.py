@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 from .iso7500 import LOWEST_FORCE_RESOLUTIONS, ForceRow, Reading, class_rank
 from .metrology import (
@@ -125,6 +126,20 @@ def _instrument(section, cfg, inst: ReferenceInstrument, reference, today) -> di
             f"{info['serial'] or '(not given)'}" + ("" if inst.due_date >= day else
                                                       ": EXPIRED, the verification is void")))
     need = REFERENCE_CLASS_FOR[cfg.required_class]
+    _instrument_class(section, cfg, cls, need)
+    if getattr(reference, "simulated", False):
+        # a model transducer has no certificate: no check on one can pass (a failing one
+        # still fails)
+        info["simulated"] = True
+        for i, c in enumerate(section.criteria):
+            if c.name.startswith("reference ") and c.status == PASS:
+                section.criteria[i] = replace(
+                    c, status=NOT_TESTED, detail="simulated reference: no calibration "
+                    "certificate applies to it (" + c.detail + ")")
+    return info
+
+
+def _instrument_class(section, cfg, cls, need) -> None:
     if cls is None:
         section.criteria.append(Criterion(
             SECTION, "reference ISO 376 class", None, need, "", NOT_TESTED, "at least",
@@ -135,7 +150,6 @@ def _instrument(section, cfg, inst: ReferenceInstrument, reference, today) -> di
             SECTION, "reference ISO 376 class", cls, need, "", PASS if ok else FAIL, "at least",
             f"machine class {cfg.required_class} needs an ISO 376 class {need} instrument or "
             f"finer" + ("" if ok else f"; class {cls} is too coarse")))
-    return info
 
 
 def _temperature(section, inst: ReferenceInstrument, temperatures, stated) -> float:

@@ -38,6 +38,7 @@ from .metrology import (
     resolution_at_rest_kn,
     supplementary_pct,
 )
+from .procedure import apply_decision_rule, establish
 from .reference import ReferenceIndicator
 from .result import ABORTED, FAIL, NOT_TESTED, PASS, Criterion, Section
 from .suite import ForceVerification, ReferenceInstrument
@@ -217,6 +218,8 @@ def verify_force(
     judge_claims(section, cfg, rows, increasing, resolution, cls.achieved, working_mpa,
                  working_kn, die_area_mm2, instrument or ReferenceInstrument(), reference,
                  temperatures, stated_temperature_c, today)
+    apply_decision_rule(section, cfg.decision_rule, CLASS_LIMITS_PCT[cfg.required_class][0],
+                        in_class)
     if late:
         section.notes.append("AT_SETPOINT not reported in time at " + ", ".join(late)
                              + "; read anyway (the readings are normalised to the nominal).")
@@ -233,6 +236,8 @@ def verify_force(
         },
         _rows=rows,
     )
+    establish(section, cfg.series, cfg.zero_wait_s, getattr(reference, "simulated", False),
+              cfg.purpose == "informative")
     return section.finish()
 
 

@@ -20,6 +20,7 @@ from ..errors import ProtocolError
 from ..library import shipped_dir
 from .iso7500 import CLASSES
 from .metrology import astm_staircase_problems, iso_staircase_problems
+from .procedure import procedure_problems
 
 SUITE_DIR = Path("protocols") / "acceptance"
 
@@ -77,7 +78,7 @@ class ForceVerification(_Model):
     #: determine reversibility (a decreasing series) — only when the buyer requires it
     reversibility: bool = False
     preloads: int = Field(default=3, ge=1, le=10)
-    series: int = Field(default=3, ge=2, le=10)
+    series: int = Field(default=3, ge=1, le=10)
     rate_mpa_s: float = _f(20.0)
     #: wait after the press reports AT_SETPOINT (or its ramp has ended) before reading
     settle_s: float = _f(3.0, ge=0.0)
@@ -93,6 +94,12 @@ class ForceVerification(_Model):
     indicator_resolution_kn: float | None = Field(default=None, gt=0)
     #: the class the press must reach to pass
     required_class: Literal["0.5", "1", "2", "3"] = "1"
+    #: "verification": the ISO 7500-1 procedure (3 series, zero after ~30 s) is enforced;
+    #: "informative": any procedure, and every report says "informative, not ISO 7500-1"
+    purpose: Literal["verification", "informative"] = "verification"
+    #: how a value is judged against its limit: "guard_band" (ILAC-G8: pass when value + U ≤
+    #: limit, fail when value > limit, inconclusive between) or "simple" (value ≤ limit)
+    decision_rule: Literal["guard_band", "simple"] = "guard_band"
     astm_max_error_pct: float = _f(1.0)
     astm_max_run_difference_pct: float = _f(1.0)
 
@@ -104,6 +111,9 @@ class ForceVerification(_Model):
         why = astm_staircase_problems(self.forces_pct)
         if why:
             raise ValueError("forces_pct: " + "; ".join(why))
+        if self.purpose == "verification":
+            for key, problem in procedure_problems(self.series, self.zero_wait_s):
+                raise ValueError(f"{key}: {problem}; or set purpose = \"informative\"")
         if self.working_pressures_mpa is not None and self.range_max_pct_of_rating is not None:
             raise ValueError("range_max_pct_of_rating: give either it or working_pressures_mpa, "
                              "not both")
