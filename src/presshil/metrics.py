@@ -542,6 +542,21 @@ def _pellet(seg: Segment, settle_s: float, band: float | None) -> _Measured:
                         f"(ch{worst + 1} farthest from the mean)", channel=worst)
 
 
+def _channel_shift(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    from .consistency import channel_share_shift_pct
+
+    m = _window(seg, settle_s)
+    try:
+        shift, start, end = channel_share_shift_pct(seg.channels[m])
+    except ValueError as exc:
+        raise _Unjudgeable(str(exc)) from None
+    i = int(np.argmax(np.abs(shift)))
+    return _Measured(float(abs(shift[i])), f"largest change on ch{i + 1}: its share of the total "
+                     f"force went from {start[i]:.3g} % to {end[i]:.3g} % ({shift[i]:+.3g} %) "
+                     "between the first and last 10 % of the hold (a drifting load cell or a "
+                     "load that moved shifts it)", channel=i)
+
+
 def _rise(seg: Segment, settle_s: float, band: float | None) -> _Measured:
     _window(seg, 0.0)
     size = _step_size(seg)
@@ -653,6 +668,11 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "%", "max", _HOLD,
         "estimated pellet pressure (max − min) / mean × 100 = 800·e/R, e the centre-of-force "
         "offset after settle_s and R the die radius (a rigid platen on an elastic pellet)"),
+    "max_channel_shift_pct": ExpectSpec(
+        "%", "max", _HOLD,
+        "largest change of a channel's share of the total force, first vs last 10 % of the "
+        "samples after settle_s, in % of its starting share: the channels' consistency with "
+        "the controlled signal (a drifting load cell moves its share)"),
     "max_rise_s": ExpectSpec(
         "s", "max", _STEP, "10–90 % rise time of the step, crossings interpolated"),
     "settling_time_s": ExpectSpec(
@@ -680,6 +700,7 @@ _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
     "max_cv_pct": _cv,
     "max_cof_offset_mm": _cof,
     "max_pellet_nonuniformity_pct": _pellet,
+    "max_channel_shift_pct": _channel_shift,
     "max_rise_s": _rise,
     "settling_time_s": _step_settle,
     "max_steady_state_error_mpa": _steady_state,

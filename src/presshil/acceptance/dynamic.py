@@ -74,7 +74,8 @@ def hold_protocol(suite: Suite) -> Protocol:
     text += _step(type="ramp", label="ramp", to_mpa=c.at_mpa, rate_mpa_s=suite.safety.max_rate_mpa_s)
     text += _step(type="hold", label="hold", duration_s=c.duration_s, expect={
         "settle_s": c.settle_s, "band_mpa": band, "min_in_band_pct": c.min_in_band_pct,
-        "max_drift_mpa_per_min": c.max_drift_mpa_per_min})
+        "max_drift_mpa_per_min": c.max_drift_mpa_per_min,
+        "max_channel_shift_pct": c.max_channel_shift_pct})
     text += _step(type="release", label="release", rate_mpa_s=min(5.0, suite.safety.max_rate_mpa_s))
     return parse_protocol(text, source=f"{suite.source} [hold]")
 

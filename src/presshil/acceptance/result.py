@@ -35,6 +35,7 @@ LABELS = {
     "max_cof_offset_mm": "centre-of-force offset",
     "max_pellet_nonuniformity_pct": "pellet pressure spread 8e/R (estimated)",
     "max_residual_mpa": "residual after release",
+    "max_channel_shift_pct": "channel consistency (share of the total force)",
 }
 
 

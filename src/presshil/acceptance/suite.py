@@ -158,6 +158,9 @@ class Hold(_Model):
     band_mpa: float | None = Field(default=None, gt=0)
     min_in_band_pct: float = _f(99.0, le=100.0)
     max_drift_mpa_per_min: float = _f(0.05)
+    #: the load cells' consistency with the controlled signal: largest change of a channel's
+    #: share of the total force over the hold, % of its share (a drifting cell moves it)
+    max_channel_shift_pct: float = _f(1.0)
     rate_hz: float = _f(5.0)
 
 
