@@ -226,7 +226,8 @@ def test_pellet_verdict_from_channel_forces():
     v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0,
                  hold_segment([74.0] * 5, channels=ch, radius=5.0))
     assert v.value == approx(160.0) and not v.passed and v.channel == 0
-    assert "e = 1 mm" in v.detail and "spread 40 %" in v.detail
+    assert "centre of force 1 mm from the declared die position (0, 0) mm" in v.detail
+    assert "cannot see radially symmetric non-uniformity" in v.detail
     v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0, hold_segment([74.0] * 5))
     assert not v.passed and "die radius" in v.detail
 
@@ -267,7 +268,7 @@ def hold_segment(p, channels=None, target=74.0, t0=0.0, dt=1.0, radius=None):
         channels = np.full((p.size, 4), 5.81 / 4)
     return Segment("hold", t, np.full(p.size, target), p, np.asarray(channels, float),
                    target_mpa=target, start_mpa=target, channel_positions_mm=POS,
-                   die_radius_mm=radius)
+                   die_radius_mm=radius, die_placement_tolerance_mm=0.0)
 
 
 def by_key(verdicts):
@@ -432,7 +433,8 @@ def test_release_residual():
 
 def empty_segment(kind, n):
     return Segment(kind, np.arange(float(n)), np.full(n, 74.0), np.full(n, 74.0),
-                   np.ones((n, 4)), 74.0, 10.0, POS, die_radius_mm=5.0)
+                   np.ones((n, 4)), 74.0, 10.0, POS, die_radius_mm=5.0,
+                   die_placement_tolerance_mm=0.0)
 
 
 def _kind(key):
@@ -448,7 +450,7 @@ def test_empty_segment_fails_with_detail(key):
 
 # A slope, a rise, a settling time or an integral needs two samples; a level needs one.
 NEEDS_TWO = {"max_tracking_error_mpa", "max_overshoot_pct", "settle_s", "max_drift_mpa_per_min",
-             "max_rise_s", "settling_time_s", "max_steady_state_error_mpa", "max_iae_mpa_s"}
+             "max_channel_shift_pct", "max_rise_s", "settling_time_s", "max_steady_state_error_mpa", "max_iae_mpa_s"}
 
 
 @pytest.mark.parametrize("key", sorted(NEEDS_TWO))
@@ -608,11 +610,21 @@ HOLD_GOLDEN = {
                               "step time t = 4 s"),
     "max_cv_pct": (10.2137646171, 4.0, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 1.667, ch4 "
                                           "2.178 kN; ch3 farthest from the mean"),
+    # U by hand: c = (3.33, -0.22)/8.001 mm; levers |rᵢ - c| 9.584, 10.036, 10.416, 9.981 mm;
+    # Fᵢ·lever/ΣF 2.396, 2.704, 2.170, 2.717 -> root sum of squares 5.014 mm × 0.05 % =
+    # 0.0025 mm; U = 2 × 0.0025 = 0.005 mm, on the pellet 800 × 0.005 / 5 = 0.8 %
     "max_cof_offset_mm": (0.4175915661, None, 2, "time-averaged forces ch1 2, ch2 2.156, ch3 "
-                                                 "1.667, ch4 2.178 kN; largest deviation on ch3"),
-    "max_pellet_nonuniformity_pct": (66.8146505705, None, 2, "8e/R with centre-of-force offset "
-                                     "e = 0.418 mm on a die of radius R = 5 mm; load-cell spread "
-                                     "25.6 % (ch3 farthest from the mean)"),
+                          "1.667, ch4 2.178 kN; centre of force 0.418 mm from the declared die "
+                          "position (0, 0) mm, U = 0.005 mm (k = 2: placement ±0 mm → 0 mm, "
+                          "channel gains → 0.0025 mm); largest deviation on ch3"),
+    "max_pellet_nonuniformity_pct": (66.8146505705, None, 2, "8e/R = 66.8 % ± 0.8 % (U, k = 2) "
+                                     "on a die of radius R = 5 mm; time-averaged forces ch1 2, "
+                                     "ch2 2.156, ch3 1.667, ch4 2.178 kN; centre of force 0.418 "
+                                     "mm from the declared die position (0, 0) mm, U = 0.005 mm "
+                                     "(k = 2: placement ±0 mm → 0 mm, channel gains → 0.0025 "
+                                     "mm); largest deviation on ch3; a centre-of-force estimate "
+                                     "cannot see radially symmetric non-uniformity (die-wall "
+                                     "friction, punch cupping)"),
 }
 
 
@@ -621,7 +633,7 @@ def golden_hold():
     ch = np.tile([2.0, 2.1, 1.7, 2.2], (p.size, 1))
     ch[3] = [2.0, 2.6, 1.4, 2.0]
     return Segment("hold", 1.0 + np.arange(p.size), np.full(p.size, 50.0), p, ch, 50.0, 50.0,
-                   POS, die_radius_mm=5.0)
+                   POS, die_radius_mm=5.0, die_placement_tolerance_mm=0.0)
 
 
 @pytest.mark.parametrize("key", sorted(HOLD_GOLDEN))
@@ -754,7 +766,7 @@ def test_pellet_needs_a_positive_radius():
     v = evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg)
     assert v.detail == "not judged: the pellet estimate needs the die radius (the protocol's [specimen])"
     seg = Segment("hold", np.arange(3.0), np.full(3, 74.0), np.full(3, 74.0), np.ones((3, 4)),
-                  74.0, 74.0, POS, die_radius_mm=0.5)
+                  74.0, 74.0, POS, die_radius_mm=0.5, die_placement_tolerance_mm=0.0)
     assert evaluate("h", "max_pellet_nonuniformity_pct", 1.0, seg).value == approx(0.0)
 
 

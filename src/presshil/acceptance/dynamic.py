@@ -20,7 +20,9 @@ from .suite import Suite
 def _header(suite: Suite, name: str, description: str, rate_hz: float = 50.0) -> str:
     return (
         f'name = "{name}"\ndescription = "{description}"\n\n'
-        f"[specimen]\ndie_diameter_mm = {suite.specimen.die_diameter_mm!r}\n\n"
+        f"[specimen]\ndie_diameter_mm = {suite.specimen.die_diameter_mm!r}\n"
+        f"die_position_mm = {list(suite.specimen.die_position_mm)!r}\n"
+        f"die_placement_tolerance_mm = {suite.specimen.die_placement_tolerance_mm!r}\n\n"
         f"[limits]\nmax_pressure_mpa = {suite.safety.soft_max_mpa!r}\n"
         f"max_rate_mpa_s = {suite.safety.max_rate_mpa_s!r}\n\n"
         f"[sampling]\nrate_hz = {rate_hz!r}\n"

@@ -38,6 +38,10 @@ class Die(_Model):
     """The die the acceptance runs on: pressure = force / area."""
 
     die_diameter_mm: float = _f(10.0)
+    #: where the die is meant to be, from the press axis, mm, and how well it is placed there
+    #: (± mm on each axis; 0.02: a centring fixture); the pellet estimate's uncertainty
+    die_position_mm: list[float] = Field(default=[0.0, 0.0], min_length=2, max_length=2)
+    die_placement_tolerance_mm: float = _f(0.02, ge=0.0, le=50.0)
     #: on sim://, the catalogue specimen force verification runs on (the reference in the
     #: load path); on a real press the operator is asked to put the reference transducer in
     reference_specimen: str = Field(default="steel-reference-13mm", min_length=1)
