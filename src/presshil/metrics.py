@@ -430,12 +430,21 @@ def _tracking(seg: Segment, settle_s: float, band: float | None) -> _Measured:
 
 
 def _overshoot(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    from .overshoot import overshoot
+
     _window(seg, 0.0)
     size = _step_size(seg)
-    p, how = _smoothed(seg)
-    v, i = overshoot_pct(p, seg.start_mpa, seg.target_mpa)
-    return _Measured(v, f"peak {p[i]:.4g} MPa ({how}) at step time t = {seg.t[i]:g} s for a "
-                        f"{size:+g} MPa step to {seg.target_mpa:g} MPa", float(seg.t[i]))
+    # settle_s here is the step's settling window (its settling_time_s limit), 0 if none
+    end = settle_s if settle_s > 0 else math.inf
+    o = overshoot(seg.t, seg.pressure, seg.setpoint, seg.start_mpa, seg.target_mpa, end)
+    floor = (f"beyond a noise floor of 3σ = {3 * o.sigma_mpa:.2g} MPa ({o.settled_samples} "
+             "settled samples)" if o.settled_samples >= 3 else "no settled samples for a noise "
+             "floor")
+    return _Measured(o.pct, f"peak {o.peak_mpa:.4g} MPa (0.1 s average) at step time "
+                            f"t = {o.t_peak_s:g} s, "
+                            f"judged from t = {o.window_s[0]:g} s (setpoint at the target) to "
+                            f"{o.window_s[1]:g} s, {floor}, for a {size:+g} MPa step to "
+                            f"{seg.target_mpa:g} MPa", o.t_peak_s)
 
 
 def _settle(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
@@ -662,8 +671,10 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "MPa", "max", _RAMP, "largest |pressure − active setpoint| over the ramp"),
     "max_overshoot_pct": ExpectSpec(
         "%", "max", _RAMP | _STEP,
-        "largest excursion of the moving median (±0.05 s) past the target, in % of "
-        "|target − start|; 0 if never past"),
+        "largest excursion of the 0.1 s moving average past target + 3σ (σ the noise of the "
+        "settled response), from the "
+        "moment the setpoint reaches the target to the end of the settling window (the step's "
+        "settling_time_s, else the segment's end), in % of |target − start|; 0 if never past"),
     "settle_s": ExpectSpec(
         "s", "max", _HOLD,
         "time from the hold's command until pressure enters target ± band_mpa for good; the "
@@ -806,7 +817,10 @@ def evaluate_all(step_name: str, expect: dict[str, float], seg: Segment) -> list
     """One verdict per expect key of a step, in the order the protocol lists them."""
     settle = expect.get("settle_s", 0.0)
     band = expect.get("band_mpa")
-    return [evaluate(step_name, key, limit, seg, settle_s=settle, band_mpa=band)
+    # a step's overshoot is judged up to the end of its settling window
+    window = expect.get("settling_time_s", 0.0)
+    return [evaluate(step_name, key, limit, seg,
+                     settle_s=window if key == "max_overshoot_pct" else settle, band_mpa=band)
             for key, limit in expect.items()]
 
 
