@@ -10,12 +10,16 @@ import pytest
 from presshil.acceptance.metrology import (
     astm_staircase_problems,
     coverage,
+    coverage_factor,
     iso_staircase_problems,
     lowest_judged_kn,
     q_uncertainty,
     reference_class_ok,
+    repeatability_b_uncertainty_pct,
     resolution_at_rest_kn,
     supplementary_pct,
+    welch_satterthwaite,
+    zero_uncertainty_pct,
 )
 
 
@@ -107,7 +111,12 @@ def test_q_uncertainty_budget_by_hand() -> None:
     assert b.u_reference_pct == 0.025
     assert b.u_temperature_pct == pytest.approx(0.015 / math.sqrt(3))
     u_c = math.sqrt((0.1 / math.sqrt(3)) ** 2 + 0.05**2 / 6 + 0.025**2 + 0.015**2 / 3)
-    assert b.u_combined_pct == pytest.approx(u_c) and b.expanded_pct == pytest.approx(2 * u_c)
+    assert b.u_combined_pct == pytest.approx(u_c)
+    # Welch–Satterthwaite: only the repeatability has finite dof (n − 1 = 2):
+    # ν = u_c⁴ / (u_rep⁴ / 2) = 2 × (0.066708 / 0.057735)⁴ = 3.5645; t(95.45 %, 3.5645) = 3.019
+    assert b.effective_dof == pytest.approx(3.5645, rel=1e-4)
+    assert b.coverage_factor == pytest.approx(3.019, abs=1e-3)
+    assert b.expanded_pct == pytest.approx(3.019 * u_c, rel=1e-3)  # 0.2014 %, not 2 u_c
     # 0.003333 + 0.000417 + 0.000625 + 0.000075 = 0.004450 -> 0.06671 %
     assert b.u_combined_pct == pytest.approx(0.06671, abs=1e-5)
     # one series: repeatability unknown, never 0
@@ -172,3 +181,18 @@ def test_resolution_at_rest_by_hand() -> None:
         resolution_at_rest_kn([], 1)
     with pytest.raises(ValueError, match="must be > 0"):
         resolution_at_rest_kn([0.1, 0.2], 1, increment_kn=0.0)
+
+
+def test_coverage_factor_and_welch_satterthwaite_by_hand() -> None:
+    # JCGM 100 Table G.2 (95.45 %): ν = 2 -> 4.53, 4 -> 2.87, 10 -> 2.28, ∞ -> 2.00
+    assert coverage_factor(2) == pytest.approx(4.53, abs=0.005)
+    assert coverage_factor(4) == pytest.approx(2.87, abs=0.005)
+    assert coverage_factor(10) == pytest.approx(2.28, abs=0.005)
+    assert coverage_factor(math.inf) == pytest.approx(2.00, abs=1e-4)
+    assert math.isnan(coverage_factor(0))
+    # two components 0.3 (ν = 4) and 0.4 (∞): u_c² = 0.25, ν = 0.0625 / (0.0081/4) = 30.86
+    assert welch_satterthwaite([(0.3, 4), (0.4, math.inf)]) == pytest.approx(30.864, rel=1e-4)
+    assert welch_satterthwaite([(0.3, math.inf)]) == math.inf
+    # f0: r = 5 N on F_N = 5 kN: 0.005/(2√3)/5 = 0.0288675 %; b: a = 0.1 % -> 0.040825 %
+    assert zero_uncertainty_pct(0.005, 5.0) == pytest.approx(0.0288675, rel=1e-6)
+    assert repeatability_b_uncertainty_pct(0.1) == pytest.approx(0.0408248, rel=1e-6)

@@ -197,7 +197,8 @@ def _budget(section, rows, increasing, r, ref: dict, inst: ReferenceInstrument,
                       "u_resolution_pct": b.u_resolution_pct,
                       "u_repeatability_pct": b.u_repeatability_pct,
                       "u_temperature_pct": b.u_temperature_pct,
-                      "u_combined_pct": b.u_combined_pct, "U_pct": b.expanded_pct})
+                      "u_combined_pct": b.u_combined_pct, "dof": b.effective_dof,
+                      "k": b.coverage_factor, "U_pct": b.expanded_pct})
     section.data["q_uncertainty"] = table
     if u_ref is None:
         section.notes.append("Uncertainty of q not computed: the reference's uncertainty is "
@@ -205,7 +206,8 @@ def _budget(section, rows, increasing, r, ref: dict, inst: ReferenceInstrument,
         return
     worst = max(table, key=lambda x: x["U_pct"])
     section.notes.append(
-        f"Uncertainty of q (k = 2): at most ±{worst['U_pct']:.3g} % at {worst['nominal_kn']:.4g} "
+        f"Uncertainty of q (k = {worst['k']:.3g} from Student's t at ν_eff = {worst['dof']:.3g}, "
+        f"Welch–Satterthwaite): at most ±{worst['U_pct']:.3g} % at {worst['nominal_kn']:.4g} "
         f"kN (reference {worst['u_reference_pct']:.3g} %, resolution "
         f"{worst['u_resolution_pct']:.3g} %, repeatability {worst['u_repeatability_pct']:.3g} %, "
         f"temperature {worst['u_temperature_pct']:.3g} %, standard uncertainties; ΔT = "

@@ -19,7 +19,9 @@ by hand (``docs/acceptance.md`` works the examples):
 * :func:`reference_class_ok` and :data:`REFERENCE_CLASS_FOR`: the ISO 376 class of the
   force-proving instrument a machine class needs.
 * :func:`q_uncertainty`: the budget of ``q`` at one force (reference, resolution,
-  repeatability, temperature), standard uncertainties combined in quadrature, ``U = 2 u_c``.
+  repeatability, temperature), standard uncertainties combined in quadrature, ``U = k u_c``
+  with k from Student's t at the Welch–Satterthwaite degrees of freedom; budgets of f₀ and b
+  (:func:`zero_uncertainty_pct`, :func:`repeatability_b_uncertainty_pct`).
 """
 
 from __future__ import annotations
@@ -196,15 +198,44 @@ def reference_class_ok(reference_class: str, machine_class: str) -> bool:
     return ISO376_CLASSES.index(reference_class) <= ISO376_CLASSES.index(need)
 
 
+#: coverage probability of the expanded uncertainties (k = 2.00 for infinite degrees of freedom)
+COVERAGE_PROBABILITY = 0.9545
+
+
+def coverage_factor(dof: float) -> float:
+    """``k`` from Student's t for ``dof`` effective degrees of freedom at 95.45 % (two-sided):
+    2.00 for ∞, 4.53 for 2, 2.87 for 4 (JCGM 100, G.3)."""
+    from scipy.stats import norm, t
+
+    if not dof > 0:
+        return math.nan
+    p = 0.5 + COVERAGE_PROBABILITY / 2.0
+    return float(norm.ppf(p) if math.isinf(dof) else t.ppf(p, dof))
+
+
+def welch_satterthwaite(components: Sequence[tuple[float, float]]) -> float:
+    """Effective degrees of freedom ``u_c⁴ / Σ uᵢ⁴/νᵢ`` of ``(uᵢ, νᵢ)`` (νᵢ = inf for a Type B
+    component taken as exactly known; inf when every component is)."""
+    u_c2 = sum(u * u for u, _ in components)
+    den = sum(u**4 / nu for u, nu in components if math.isfinite(nu) and u > 0)
+    return math.inf if den == 0 else u_c2 * u_c2 / den
+
+
 @dataclass(frozen=True)
 class QBudget:
-    """Standard uncertainties of q at one force, in % of the force, and their combination."""
+    """Standard uncertainties of q at one force, in % of the force, and their combination.
+
+    Degrees of freedom: the repeatability ``n − 1`` (Type A from n series); the reference,
+    resolution and temperature are Type B taken as exactly known (∞). ``U = k·u_c`` with k from
+    Student's t at the Welch–Satterthwaite effective degrees of freedom.
+    """
 
     nominal_kn: float
     u_reference_pct: float
     u_resolution_pct: float
     u_repeatability_pct: float
     u_temperature_pct: float
+    repeatability_dof: float = math.inf
 
     @property
     def u_combined_pct(self) -> float:
@@ -213,9 +244,22 @@ class QBudget:
                          + self.u_repeatability_pct**2 + self.u_temperature_pct**2)
 
     @property
+    def effective_dof(self) -> float:
+        """Welch–Satterthwaite effective degrees of freedom."""
+        return welch_satterthwaite([(self.u_reference_pct, math.inf),
+                                    (self.u_resolution_pct, math.inf),
+                                    (self.u_repeatability_pct, self.repeatability_dof),
+                                    (self.u_temperature_pct, math.inf)])
+
+    @property
+    def coverage_factor(self) -> float:
+        """``k`` from Student's t at :attr:`effective_dof`, 95.45 %."""
+        return coverage_factor(self.effective_dof)
+
+    @property
     def expanded_pct(self) -> float:
-        """``U = 2 · u_c`` (coverage factor 2, about 95 %)."""
-        return 2.0 * self.u_combined_pct
+        """``U = k · u_c``."""
+        return self.coverage_factor * self.u_combined_pct
 
 
 def q_uncertainty(
@@ -247,7 +291,19 @@ def q_uncertainty(
         u_repeatability_pct=rep,
         u_temperature_pct=abs(temperature_coefficient_pct_per_k * temperature_deviation_k)
         / math.sqrt(3.0),
+        repeatability_dof=float(xs.size - 1) if xs.size > 1 else math.nan,
     )
+
+
+def zero_uncertainty_pct(resolution_kn: float, range_max_kn: float) -> float:
+    """Standard uncertainty of f₀, % of F_N: the zero reading within ±r/2 (rectangular),
+    ``r / (2√3) / F_N`` (Type B, ∞ degrees of freedom: U = 2u)."""
+    return resolution_kn / (2.0 * math.sqrt(3.0)) / range_max_kn * 100.0
+
+
+def repeatability_b_uncertainty_pct(a_pct: float) -> float:
+    """Standard uncertainty of b, %: two readings each within ±r/2, ``a / √6`` (Type B, ∞)."""
+    return a_pct / math.sqrt(6.0)
 
 
 __all__ = [
@@ -261,6 +317,10 @@ __all__ = [
     "QBudget",
     "astm_staircase_problems",
     "coverage",
+    "coverage_factor",
+    "repeatability_b_uncertainty_pct",
+    "welch_satterthwaite",
+    "zero_uncertainty_pct",
     "iso_staircase_problems",
     "lowest_judged_kn",
     "q_uncertainty",

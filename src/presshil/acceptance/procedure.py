@@ -106,6 +106,7 @@ def apply_decision_rule(section, rule: str, q_limit_pct: float, rows) -> None:
         key = (order[status], abs(r.q_pct) + (0.0 if math.isnan(u) else u))
         if key > (order[worst[0]], worst[1] + (0.0 if math.isnan(worst[2]) else worst[2])):
             worst = (status, abs(r.q_pct), u, r.nominal_kn)
+    _guard_b_and_f0(section, rule, rows)
     if math.isnan(worst[1]):
         return
     for i, c in enumerate(section.criteria):
@@ -148,3 +149,28 @@ def establish(section, series: int, zero_wait_s: float, simulated_reference: boo
         "established", "", FAIL, "=", text))
     section.notes.insert(0, text[0].upper() + text[1:] + ".")
     return why
+
+
+def _guard_b_and_f0(section, rule: str, rows) -> None:
+    """The decision rule on b (each judged force, U = 2·a/√6) and f₀ (U = 2·r/(2√3)/F_N)."""
+    from dataclasses import replace
+
+    from .metrology import repeatability_b_uncertainty_pct, zero_uncertainty_pct
+
+    order = {PASS: 0, INCONCLUSIVE: 1, FAIL: 2}
+    for i, c in enumerate(section.criteria):
+        if c.name.startswith("repeatability b") and c.status != "not tested" and rows:
+            got = [(decide(r.b_pct, 2 * repeatability_b_uncertainty_pct(r.a_pct), c.limit, rule),
+                    r) for r in rows]
+            status, r = max(got, key=lambda g: order[g[0]])
+            u = 2 * repeatability_b_uncertainty_pct(r.a_pct)
+            section.criteria[i] = replace(c, status=status, detail=(
+                f"{c.detail}; U(b) = {u:.3g} % at {r.nominal_kn:.4g} kN (k = 2, resolution)"))
+        elif c.name.startswith("zero |f0|") and isinstance(c.value, float):
+            r_kn = section.data.get("resolution_kn")
+            f_n = section.data.get("range_max_kn")
+            if not r_kn or not f_n:
+                continue
+            u = 2 * zero_uncertainty_pct(r_kn, f_n)
+            section.criteria[i] = replace(c, status=decide(c.value, u, c.limit, rule), detail=(
+                f"{c.detail}; U(f0) = {u:.3g} % (k = 2, resolution of the zero reading)"))
