@@ -98,3 +98,36 @@ def test_informative_two_series_on_a_simulated_reference_establishes_no_class() 
     assert any(n.startswith("SIMULATED REFERENCE") for n in fv.notes)
     assert any(n.startswith("Decision rule: guarded acceptance (ILAC-G8)") for n in fv.notes)
     assert result.exit_code == 1
+
+
+def test_q_within_its_uncertainty_of_the_limit_is_inconclusive() -> None:
+    from presshil.acceptance.iso7500 import ForceRow
+    from presshil.acceptance.procedure import apply_decision_rule
+    from presshil.acceptance.result import Criterion, Section
+
+    # |q| = 0.85 % at 1 kN with U = 0.2 %: 1.05 > 1 % (class 1) -> inconclusive; at 5 kN
+    # |q| = 0.3 % with U = 0.1 % passes
+    rows = [ForceRow(1.0, 1.0, 0.85, 0.1, math.nan, 0.1, (0.85,)),
+            ForceRow(5.0, 5.0, -0.3, 0.1, math.nan, 0.02, (-0.3,))]
+
+    def section(rule_u: float) -> Section:
+        s = Section("force_verification", "t")
+        s.criteria.append(Criterion("force_verification", "accuracy |q| (class 1)", 0.85, 1.0,
+                                    "%", "pass", "≤", "worst +0.85 % at 1 kN"))
+        s.data["q_uncertainty"] = [{"nominal_kn": 1.0, "U_pct": rule_u},
+                                   {"nominal_kn": 5.0, "U_pct": 0.1}]
+        return s
+
+    s = section(0.2)
+    apply_decision_rule(s, "guard_band", 1.0, rows)
+    (c,) = s.criteria
+    assert c.status == "inconclusive" and "|q| + U = 0.8500 + 0.2000 % at 1 kN" in c.detail
+    assert s.finish().status == "failed"  # inconclusive is not a pass
+    s = section(0.2)
+    apply_decision_rule(s, "simple", 1.0, rows)
+    assert s.criteria[0].status == "pass"
+    assert s.notes == ["Decision rule: simple acceptance (ILAC-G8): pass when value ≤ limit; "
+                       "the uncertainty is reported, not used."]
+    s = section(0.1)
+    apply_decision_rule(s, "guard_band", 1.0, rows)
+    assert s.criteria[0].status == "pass"

@@ -100,12 +100,13 @@ def apply_decision_rule(section, rule: str, q_limit_pct: float, rows) -> None:
     budget = {round(b["nominal_kn"], 9): b["U_pct"] for b in section.data.get("q_uncertainty", [])}
     order = {PASS: 0, INCONCLUSIVE: 1, FAIL: 2}
     worst = (PASS, math.nan, math.nan, math.nan)
+    best_key = (-1, -math.inf)
     for r in rows:
         u = budget.get(round(r.nominal_kn, 9), math.nan)
         status = decide(abs(r.q_pct), u, q_limit_pct, rule)
         key = (order[status], abs(r.q_pct) + (0.0 if math.isnan(u) else u))
-        if key > (order[worst[0]], worst[1] + (0.0 if math.isnan(worst[2]) else worst[2])):
-            worst = (status, abs(r.q_pct), u, r.nominal_kn)
+        if key > best_key:
+            best_key, worst = key, (status, abs(r.q_pct), u, r.nominal_kn)
     _guard_b_and_f0(section, rule, rows)
     if math.isnan(worst[1]):
         return
