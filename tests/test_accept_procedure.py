@@ -131,3 +131,18 @@ def test_q_within_its_uncertainty_of_the_limit_is_inconclusive() -> None:
     s = section(0.1)
     apply_decision_rule(s, "guard_band", 1.0, rows)
     assert s.criteria[0].status == "pass"
+
+
+def test_check_refuses_the_suite_naming_its_table_and_key(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from presshil.cli import app
+
+    folder = tmp_path / "acceptance"
+    folder.mkdir()
+    bad = folder / "two.toml"
+    bad.write_text('name = "two"\n[force_verification]\nseries = 2\n')
+    res = CliRunner().invoke(app, ["check", str(bad)])
+    assert res.exit_code == 2
+    assert ("field '[force_verification].series': 2 increasing series; ISO 7500-1 (6.4.5) asks "
+            "for 3") in " ".join(res.output.split())
