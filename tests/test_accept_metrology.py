@@ -10,10 +10,16 @@ import pytest
 from presshil.acceptance.metrology import (
     astm_staircase_problems,
     coverage,
+    coverage_factor,
     iso_staircase_problems,
+    lowest_judged_kn,
     q_uncertainty,
     reference_class_ok,
+    repeatability_b_uncertainty_pct,
+    resolution_at_rest_kn,
     supplementary_pct,
+    welch_satterthwaite,
+    zero_uncertainty_pct,
 )
 
 
@@ -80,8 +86,10 @@ def test_coverage_by_hand() -> None:
     c2 = coverage(working, 0.581, 5.812, 0.0051, "2")
     assert c2.lower_limit_kn == 0.581 and c2.covered == tuple(working) and not c2.not_covered
     c3 = coverage([0.5, 6.0], 0.581, 5.812, 0.0051, "3")
-    assert [w for _, w in c3.not_covered] == ["below the lowest verified force 0.581 kN",
-                                              "above the verified range (top 5.812 kN)"]
+    assert [w for _, w in c3.not_covered] == [
+        "not covered by class 3: below 0.581 kN, the lowest force judged for class 3; no force "
+        "between was verified for it",
+        "not covered by class 3: above the verified range (top 5.812 kN)"]
     # the edges are inside
     assert coverage([0.581, 5.812], 0.581, 5.812, 0.001, "0.5").covered == (0.581, 5.812)
 
@@ -103,7 +111,12 @@ def test_q_uncertainty_budget_by_hand() -> None:
     assert b.u_reference_pct == 0.025
     assert b.u_temperature_pct == pytest.approx(0.015 / math.sqrt(3))
     u_c = math.sqrt((0.1 / math.sqrt(3)) ** 2 + 0.05**2 / 6 + 0.025**2 + 0.015**2 / 3)
-    assert b.u_combined_pct == pytest.approx(u_c) and b.expanded_pct == pytest.approx(2 * u_c)
+    assert b.u_combined_pct == pytest.approx(u_c)
+    # Welch–Satterthwaite: only the repeatability has finite dof (n − 1 = 2):
+    # ν = u_c⁴ / (u_rep⁴ / 2) = 2 × (0.066708 / 0.057735)⁴ = 3.5645; t(95.45 %, 3.5645) = 3.019
+    assert b.effective_dof == pytest.approx(3.5645, rel=1e-4)
+    assert b.coverage_factor == pytest.approx(3.019, abs=1e-3)
+    assert b.expanded_pct == pytest.approx(3.019 * u_c, rel=1e-3)  # 0.2014 %, not 2 u_c
     # 0.003333 + 0.000417 + 0.000625 + 0.000075 = 0.004450 -> 0.06671 %
     assert b.u_combined_pct == pytest.approx(0.06671, abs=1e-5)
     # one series: repeatability unknown, never 0
@@ -130,3 +143,56 @@ def test_coverage_edges() -> None:
     assert coverage([1.0], 0.5, 2.0, 0.005, "1").covered == (1.0,)
     assert coverage([0.5, 2.0], 0.5, 2.0, 0.001, "1").covered == (0.5, 2.0)
     assert q_uncertainty(10.0, [10.0, 10.0], 0.005, 0.05, 0.0, 0.0).nominal_kn == 10.0
+
+
+def test_a_point_not_judged_for_a_class_verifies_nothing_for_it() -> None:
+    # the audit case: staircase 0.581 (10 %), 1.162 (20 %) … 5.812 kN, r = 3.7 N. Class 1's
+    # lower limit 200 r = 0.74 kN lies above 0.581 kN, so the 10 % point is not judged for
+    # class 1 (its a = 0.64 % would fail 0.5 %); the next judged force is 1.162 kN, and 10 MPa
+    # (0.7854 kN) lies between: not covered by class 1, though it is above 200 r
+    nominals = [0.5812, 1.1624, 2.3248, 3.4872, 4.6496, 5.812]
+    assert lowest_judged_kn(nominals, 1.1624, 0.0037, "1") == 1.1624
+    assert lowest_judged_kn(nominals, 1.1624, 0.0037, "2") == 0.5812  # 100 r = 0.37 kN
+    c1 = coverage([0.7854, 1.178, 5.812], 1.1624, 5.812, 0.0037, "1")
+    assert c1.lower_limit_kn == 1.1624 and c1.covered == (1.178, 5.812)
+    ((f, why),) = c1.not_covered
+    assert f == 0.7854 and why.startswith("not covered by class 1: below 1.162 kN, the lowest "
+                                          "force judged for class 1")
+    # a class that was not met covers nothing
+    c0 = coverage([0.7854, 5.812], 1.1624, 5.812, 0.0037, "0.5", met=False)
+    assert c0.covered == () and [w for _, w in c0.not_covered] == [
+        "not covered by class 0.5: the class is not met"] * 2
+    with pytest.raises(ValueError, match="no force was judged for class 0.5"):
+        lowest_judged_kn([0.1], 1.0, 0.01, "0.5")
+
+
+def test_resolution_at_rest_by_hand() -> None:
+    # two readings of four samples, increment 1 N: ranges 4 N and 2 N -> half 2 and 1 N,
+    # mean 1.5 N, + 1 N = 2.5 N (the range of the whole window, 5 N, would give 3.5 N)
+    x = [0.100, 0.104, 0.101, 0.102, 0.105, 0.103, 0.104, 0.104]
+    assert resolution_at_rest_kn(x, 2) == pytest.approx(0.0025)
+    assert resolution_at_rest_kn(x, 1) == pytest.approx(0.0035)
+    # steady within one increment: one increment; the increment given wins over the estimate
+    assert resolution_at_rest_kn([0.1, 0.101, 0.1], 3) == pytest.approx(0.001)
+    assert resolution_at_rest_kn(x, 2, increment_kn=0.002) == pytest.approx(0.0035)
+    with pytest.raises(ValueError, match="indicator_resolution_kn"):
+        resolution_at_rest_kn([0.1, 0.1], 1)
+    with pytest.raises(ValueError, match="no readings"):
+        resolution_at_rest_kn([], 1)
+    with pytest.raises(ValueError, match="must be > 0"):
+        resolution_at_rest_kn([0.1, 0.2], 1, increment_kn=0.0)
+
+
+def test_coverage_factor_and_welch_satterthwaite_by_hand() -> None:
+    # JCGM 100 Table G.2 (95.45 %): ν = 2 -> 4.53, 4 -> 2.87, 10 -> 2.28, ∞ -> 2.00
+    assert coverage_factor(2) == pytest.approx(4.53, abs=0.005)
+    assert coverage_factor(4) == pytest.approx(2.87, abs=0.005)
+    assert coverage_factor(10) == pytest.approx(2.28, abs=0.005)
+    assert coverage_factor(math.inf) == pytest.approx(2.00, abs=1e-4)
+    assert math.isnan(coverage_factor(0))
+    # two components 0.3 (ν = 4) and 0.4 (∞): u_c² = 0.25, ν = 0.0625 / (0.0081/4) = 30.86
+    assert welch_satterthwaite([(0.3, 4), (0.4, math.inf)]) == pytest.approx(30.864, rel=1e-4)
+    assert welch_satterthwaite([(0.3, math.inf)]) == math.inf
+    # f0: r = 5 N on F_N = 5 kN: 0.005/(2√3)/5 = 0.0288675 %; b: a = 0.1 % -> 0.040825 %
+    assert zero_uncertainty_pct(0.005, 5.0) == pytest.approx(0.0288675, rel=1e-6)
+    assert repeatability_b_uncertainty_pct(0.1) == pytest.approx(0.0408248, rel=1e-6)

@@ -241,6 +241,8 @@ def test_tilted_platen_fails_assembly_uniformity() -> None:
                  presshil.open_press("sim://?seed=1&tilt_mrad=5,0"))
     assert result.status == FAILED
     failed = {v.criterion for v in result.failed_verdicts()}
-    assert "max_nonuniformity_pct" in failed, result.failed_verdicts()
-    # the pressure itself is still regulated: only the spread across the cells is wrong
+    # 5 mrad through the compaction curve: e ≈ 0.23 mm, 8e/R ≈ 37 % on the pellet, while the
+    # cells 40 mm out spread only e/20 ≈ 1.2 %: the pellet fails, the cells' own limit does not
+    assert failed == {"max_pellet_nonuniformity_pct", "max_cof_offset_mm"}, failed
+    # the pressure itself is still regulated: only the pressure across the pellet is wrong
     assert {v.criterion for v in result.verdicts if v.passed} >= {"band_mpa", "max_drift_mpa_per_min"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from presshil import CatalogueError, PressURLError, Status, open_press
 from presshil.sim import SimPress
 from presshil.sim.catalogue import available, load_press, load_specimen
+from presshil.sim.layout import P_COF_X_M
 
 CATALOGUE = Path(__file__).parents[1] / "sims"
 PRESSES = ["auto-hydraulic-25t", "servo-electric-10t", "manual-hydraulic-15t"]
@@ -213,8 +215,9 @@ class TestURLs:
         )
         assert isinstance(press, SimPress)
         assert press.model.fidelity == "full" and press.model.seed == 9
-        # positions are reported relative to the die centre: shifted by the die offset
+        # positions are reported as mounted, from the press axis: the die offset is hidden
+        # from the press (a real press does not know where the die actually sits)
         shipped = load_press("servo-electric-10t")[0].load_cells.positions_mm
-        assert press.identity.channel_positions_mm[0] == pytest.approx(
-            (shipped[0][0] - 1.0, shipped[0][1])
-        )
+        assert press.identity.channel_positions_mm[0] == pytest.approx(shipped[0])
+        assert press.model.p[P_COF_X_M] * 1000 == pytest.approx(1.0 - np.mean(
+            [x for x, _ in shipped]))

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .cli_help import tidy_help
 from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
@@ -93,7 +94,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ProtocolError, ConfigError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escape: a field such as '[force_verification].series' is text, not rich markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
     except PressError as exc:
         err.print(f"[bold red]aborted:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)

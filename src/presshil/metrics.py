@@ -302,8 +302,10 @@ class Segment:
     up to one sample period after 0. Settling times and settle allowances are measured from
     that 0, not from the first sample. ``setpoint`` is the press's active (ramped) setpoint,
     ``target_mpa`` the step's goal and ``start_mpa`` the setpoint it started from.
-    ``channels`` is (n, N) in kN; ``channel_positions_mm`` the load cells' (x, y) from the die
-    centre; ``die_radius_mm`` the pellet's radius (for the pellet non-uniformity).
+    ``channels`` is (n, N) in kN; ``channel_positions_mm`` the load cells' (x, y) as mounted,
+    from the press axis; ``die_radius_mm`` the pellet's radius, ``die_position_mm`` where the
+    die was declared to be (same frame) and ``die_placement_tolerance_mm`` how well it is
+    placed there (for the centre-of-force offset and the pellet estimate, :mod:`.pellet`).
     """
 
     kind: str
@@ -319,6 +321,8 @@ class Segment:
     position: np.ndarray | None = None
     #: temperature (°C) per sample, when the press reports one (NaN where it does not)
     temperature: np.ndarray | None = None
+    die_position_mm: tuple[float, float] = (0.0, 0.0)
+    die_placement_tolerance_mm: float | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.t, float)
@@ -371,6 +375,8 @@ class _Measured(NamedTuple):
     detail: str
     t_s: float | None = None
     channel: int | None = None
+    #: expanded uncertainty of a "max" value: it passes only when value + U ≤ limit
+    u_expanded: float = 0.0
 
 
 class _Unjudgeable(Exception):
@@ -426,12 +432,21 @@ def _tracking(seg: Segment, settle_s: float, band: float | None) -> _Measured:
 
 
 def _overshoot(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    from .overshoot import overshoot
+
     _window(seg, 0.0)
     size = _step_size(seg)
-    p, how = _smoothed(seg)
-    v, i = overshoot_pct(p, seg.start_mpa, seg.target_mpa)
-    return _Measured(v, f"peak {p[i]:.4g} MPa ({how}) at step time t = {seg.t[i]:g} s for a "
-                        f"{size:+g} MPa step to {seg.target_mpa:g} MPa", float(seg.t[i]))
+    # settle_s here is the step's settling window (its settling_time_s limit), 0 if none
+    end = settle_s if settle_s > 0 else math.inf
+    o = overshoot(seg.t, seg.pressure, seg.setpoint, seg.start_mpa, seg.target_mpa, end)
+    floor = (f"beyond a noise floor of 3σ = {3 * o.sigma_mpa:.2g} MPa ({o.settled_samples} "
+             "settled samples)" if o.settled_samples >= 3 else "no settled samples for a noise "
+             "floor")
+    return _Measured(o.pct, f"peak {o.peak_mpa:.4g} MPa (0.1 s average) at step time "
+                            f"t = {o.t_peak_s:g} s, "
+                            f"judged from t = {o.window_s[0]:g} s (setpoint at the target) to "
+                            f"{o.window_s[1]:g} s, {floor}, for a {size:+g} MPa step to "
+                            f"{seg.target_mpa:g} MPa", o.t_peak_s)
 
 
 def _settle(seg: Segment, settle_s: float, band_mpa: float | None) -> _Measured:
@@ -519,29 +534,63 @@ def _cv(seg: Segment, settle_s: float, band: float | None) -> _Measured:
 
 
 def _cof(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    e, u, text, worst = _die_offset(seg, settle_s, "centre of force")
+    return _Measured(e, text, channel=worst, u_expanded=u)
+
+
+def _die_offset(seg: Segment, settle_s: float, what: str) -> tuple[float, float, str, int]:
+    """Offset of the centre of force from the declared die position, its U, a text, and the
+    channel farthest from the mean."""
+    from .pellet import offset_from_die_mm, offset_uncertainty_mm
+
     _, ch, means = _channels(seg, settle_s)
     if len(seg.channel_positions_mm) != ch.shape[1]:
-        raise _Unjudgeable(f"centre of force needs a position for each of the {ch.shape[1]} "
+        raise _Unjudgeable(f"the {what} needs a position for each of the {ch.shape[1]} "
                            f"channels; the press reports {len(seg.channel_positions_mm)}")
-    v = cof_offset_mm(means, seg.channel_positions_mm)
+    if seg.die_placement_tolerance_mm is None:
+        raise _Unjudgeable("the die position is not declared: set [specimen]."
+                           "die_placement_tolerance_mm (and die_position_mm)")
+    e = offset_from_die_mm(means, seg.channel_positions_mm, seg.die_position_mm)
+    u_p, u_g, big_u = offset_uncertainty_mm(means, seg.channel_positions_mm,
+                                            seg.die_placement_tolerance_mm)
     _, worst = nonuniformity_pct(means)
-    return _Measured(v, f"{_forces_text(means)}; largest deviation on ch{worst + 1}",
-                     channel=worst)
+    d = seg.die_position_mm
+    return e, big_u, (f"{_forces_text(means)}; centre of force {e:.3g} mm from the declared die "
+                      f"position ({d[0]:g}, {d[1]:g}) mm, U = {big_u:.2g} mm (k = 2: placement "
+                      f"±{seg.die_placement_tolerance_mm:g} mm → {u_p:.2g} mm, channel gains → "
+                      f"{u_g:.2g} mm); largest deviation on ch{worst + 1}"), worst
 
 
 def _pellet(seg: Segment, settle_s: float, band: float | None) -> _Measured:
-    _, ch, means = _channels(seg, settle_s)
-    if len(seg.channel_positions_mm) != ch.shape[1]:
-        raise _Unjudgeable(f"the pellet estimate needs a position for each of the {ch.shape[1]} "
-                           f"channels; the press reports {len(seg.channel_positions_mm)}")
+    from .pellet import BLIND_SPOT, LIFT_OFF_PCT
+
     if seg.die_radius_mm is None or not seg.die_radius_mm > 0:
         raise _Unjudgeable("the pellet estimate needs the die radius (the protocol's [specimen])")
-    e = cof_offset_mm(means, seg.channel_positions_mm)
+    e, u, text, worst = _die_offset(seg, settle_s, "pellet estimate")
     v = pellet_nonuniformity_pct(e, seg.die_radius_mm)
-    spread, worst = nonuniformity_pct(means)
-    return _Measured(v, f"8e/R with centre-of-force offset e = {e:.3g} mm on a die of radius "
-                        f"R = {seg.die_radius_mm:g} mm; load-cell spread {spread:.3g} % "
-                        f"(ch{worst + 1} farthest from the mean)", channel=worst)
+    big_u = pellet_nonuniformity_pct(u, seg.die_radius_mm)
+    if v > LIFT_OFF_PCT:
+        return _Measured(math.inf, f"pellet partly unloaded (lift-off): 8e/R would be {v:.3g} %, "
+                         f"above {LIFT_OFF_PCT:g} % one edge carries no load; {text}; "
+                         f"{BLIND_SPOT}", channel=worst)
+    return _Measured(v, f"8e/R = {v:.3g} % ± {big_u:.2g} % (U, k = 2) on a die of radius "
+                        f"R = {seg.die_radius_mm:g} mm; {text}; {BLIND_SPOT}", channel=worst,
+                     u_expanded=big_u)
+
+
+def _channel_shift(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    from .consistency import channel_share_shift_pct
+
+    m = _window(seg, settle_s)
+    try:
+        shift, start, end = channel_share_shift_pct(seg.channels[m])
+    except ValueError as exc:
+        raise _Unjudgeable(str(exc)) from None
+    i = int(np.argmax(np.abs(shift)))
+    return _Measured(float(abs(shift[i])), f"largest change on ch{i + 1}: its share of the total "
+                     f"force went from {start[i]:.3g} % to {end[i]:.3g} % ({shift[i]:+.3g} %) "
+                     "between the first and last 10 % of the hold (a drifting load cell or a "
+                     "load that moved shifts it)", channel=i)
 
 
 def _rise(seg: Segment, settle_s: float, band: float | None) -> _Measured:
@@ -636,8 +685,10 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "MPa", "max", _RAMP, "largest |pressure − active setpoint| over the ramp"),
     "max_overshoot_pct": ExpectSpec(
         "%", "max", _RAMP | _STEP,
-        "largest excursion of the moving median (±0.05 s) past the target, in % of "
-        "|target − start|; 0 if never past"),
+        "largest excursion of the 0.1 s moving average past target + 3σ (σ the noise of the "
+        "settled response), from the "
+        "moment the setpoint reaches the target to the end of the settling window (the step's "
+        "settling_time_s, else the segment's end), in % of |target − start|; 0 if never past"),
     "settle_s": ExpectSpec(
         "s", "max", _HOLD,
         "time from the hold's command until pressure enters target ± band_mpa for good; the "
@@ -662,11 +713,18 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
     "max_cof_offset_mm": ExpectSpec(
         "mm", "max", _HOLD,
         "distance of the centre of force (channel-force-weighted load-cell position) from "
-        "the die centre, after settle_s"),
+        "the declared die position, after settle_s; passes when e + U ≤ limit"),
     "max_pellet_nonuniformity_pct": ExpectSpec(
         "%", "max", _HOLD,
         "estimated pellet pressure (max − min) / mean × 100 = 800·e/R, e the centre-of-force "
-        "offset after settle_s and R the die radius (a rigid platen on an elastic pellet)"),
+        "offset from the declared die position after settle_s and R the die radius (a rigid "
+        "platen on an elastic pellet); passes when value + U ≤ limit; above 200 % the pellet "
+        "is partly unloaded (lift-off)"),
+    "max_channel_shift_pct": ExpectSpec(
+        "%", "max", _HOLD,
+        "largest change of a channel's share of the total force, first vs last 10 % of the "
+        "samples after settle_s, in % of its starting share: the channels' consistency with "
+        "the controlled signal (a drifting load cell moves its share)"),
     "max_rise_s": ExpectSpec(
         "s", "max", _STEP, "10–90 % rise time of the step, crossings interpolated"),
     "settling_time_s": ExpectSpec(
@@ -697,6 +755,7 @@ _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
     "max_cv_pct": _cv,
     "max_cof_offset_mm": _cof,
     "max_pellet_nonuniformity_pct": _pellet,
+    "max_channel_shift_pct": _channel_shift,
     "max_rise_s": _rise,
     "settling_time_s": _step_settle,
     "max_steady_state_error_mpa": _steady_state,
@@ -729,8 +788,14 @@ def evaluate(
     except _Unjudgeable as exc:
         return Verdict(step_name, key, math.nan, limit, spec.unit, False, f"not judged: {exc}")
     ok = m.value <= limit if spec.comparison == "max" else m.value >= limit
+    detail = m.detail
+    if ok and m.u_expanded > 0 and not m.value + m.u_expanded <= limit:
+        # guarded acceptance: within U of the limit is inconclusive, which is not a pass
+        ok = False
+        detail = (f"inconclusive (not a pass): value + U = {m.value + m.u_expanded:.3g} > "
+                  f"{limit:g}; " + detail)
     # NaN compares False either way, so a NaN value can never pass.
-    return Verdict(step_name, key, m.value, limit, spec.unit, bool(ok), m.detail, m.t_s,
+    return Verdict(step_name, key, m.value, limit, spec.unit, bool(ok), detail, m.t_s,
                    m.channel)
 
 
@@ -770,7 +835,10 @@ def evaluate_all(step_name: str, expect: dict[str, float], seg: Segment) -> list
     """One verdict per expect key of a step, in the order the protocol lists them."""
     settle = expect.get("settle_s", 0.0)
     band = expect.get("band_mpa")
-    return [evaluate(step_name, key, limit, seg, settle_s=settle, band_mpa=band)
+    # a step's overshoot is judged up to the end of its settling window
+    window = expect.get("settling_time_s", 0.0)
+    return [evaluate(step_name, key, limit, seg,
+                     settle_s=window if key == "max_overshoot_pct" else settle, band_mpa=band)
             for key, limit in expect.items()]
 
 

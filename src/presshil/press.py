@@ -68,6 +68,7 @@ CRITERIA_NEEDS = {
     "max_cv_pct": "channels",
     "max_cof_offset_mm": "channels",
     "max_pellet_nonuniformity_pct": "channels",
+    "max_channel_shift_pct": "channels",
     "max_dilatometry_um": "positions",
     "max_growth_per_cycle_um": "positions",
     "max_irreversible_growth_um": "positions",

@@ -40,6 +40,11 @@ class Specimen(_Model):
     die_diameter_mm: float | None = Field(default=None, ge=0.8, le=252.0)
     # Stored under another name so that the property below can always answer the area.
     die_area_given_mm2: float | None = Field(default=None, ge=0.5, le=50_000.0, alias="die_area_mm2")
+    #: where the die is meant to be, from the press axis (the load cells' frame), mm
+    die_position_mm: list[float] = Field(default=[0.0, 0.0], min_length=2, max_length=2)
+    #: how well it is placed there, ± mm on each axis (a centring fixture: 0.02); needed by
+    #: max_cof_offset_mm and max_pellet_nonuniformity_pct
+    die_placement_tolerance_mm: float | None = Field(default=None, ge=0.0, le=50.0)
 
     @model_validator(mode="after")
     def _exactly_one_size(self) -> Specimen:
@@ -478,6 +483,12 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
                 file=source, step=path, field="rate_mpa_s",
             )
         _check_expect(s, path, source)
+        pellet = {"max_cof_offset_mm", "max_pellet_nonuniformity_pct"} & set(s.expect)
+        if pellet and body.specimen.die_placement_tolerance_mm is None:
+            raise ProtocolError(
+                f"expect.{sorted(pellet)[0]} needs the die's declared position: set "
+                "specimen.die_placement_tolerance_mm (± mm, e.g. 0.02 with a centring fixture)",
+                file=source, field="specimen.die_placement_tolerance_mm")
 
     _check_holds(body.steps, "", False, source)
 

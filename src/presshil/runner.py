@@ -229,6 +229,9 @@ class _Execution:
             position=rows.position,
             temperature=aligned_temperatures(self._segment_temps, len(rows)),
             die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
+            die_position_mm=(self.protocol.specimen.die_position_mm[0],
+                             self.protocol.specimen.die_position_mm[1]),
+            die_placement_tolerance_mm=self.protocol.specimen.die_placement_tolerance_mm,
         )
         verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
         if cut is not None:

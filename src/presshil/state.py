@@ -83,7 +83,8 @@ class Identity:
     rated_max_pressure_mpa: float
     rated_max_force_kn: float
     channel_count: int
-    #: load-cell positions (x, y) in mm relative to the die centre, one per channel
+    #: load-cell positions (x, y) in mm as mounted, from the press axis, one per channel (a
+    #: protocol declares where the die sits in this frame)
     channel_positions_mm: tuple[tuple[float, float], ...] = field(default=())
 
     def __str__(self) -> str:

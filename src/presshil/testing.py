@@ -42,6 +42,9 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
         target_mpa=b.target_mpa(proto_step, start),
         start_mpa=start,
         channel_positions_mm=result.identity.channel_positions_mm,
+        die_position_mm=(result.protocol.specimen.die_position_mm[0],
+                         result.protocol.specimen.die_position_mm[1]),
+        die_placement_tolerance_mm=result.protocol.specimen.die_placement_tolerance_mm,
     )
     return record.name, seg
 

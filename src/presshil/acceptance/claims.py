@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
-from .iso7500 import LOWEST_FORCE_RESOLUTIONS, ForceRow, Reading
+from .iso7500 import LOWEST_FORCE_RESOLUTIONS, ForceRow, Reading, class_rank
 from .metrology import (
     ISO376_INTERPOLATION_PCT,
     MAX_TEMPERATURE_CHANGE_K,
     REFERENCE_CLASS_FOR,
     TEMPERATURE_RANGE_C,
     coverage,
+    lowest_judged_kn,
     q_uncertainty,
     reference_class_ok,
 )
@@ -36,8 +38,12 @@ def _list(values: list[str]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def coverage_sentence(cls: str, cov, working_mpa: list[float], area: float) -> str:
+def coverage_sentence(cls: str, cov, working_mpa: list[float], area: float,
+                      met: bool = True) -> str:
     """``Class 1 covers 15, 50 … MPa (…); it does not cover 10 MPa (0.785 kN): …``."""
+    if not met:
+        return (f"Class {cls} is not met, so it covers none of the working pressures "
+                f"({_list([f'{p:g}' for p in working_mpa])} MPa are not covered by class {cls}).")
     by_kn = {round(p * area / 1000.0, 12): p for p in working_mpa}
     inside = [f"{by_kn[round(f, 12)]:g}" for f in cov.covered]
     text = (f"Class {cls} holds from {cov.lower_limit_kn:.4g} kN "
@@ -57,29 +63,35 @@ def judge_claims(section: Section, cfg: ForceVerification, rows: list[ForceRow],
                  instrument: ReferenceInstrument, reference, temperatures: list[list[float]],
                  stated_temperature_c: float | None, today: str | None) -> None:
     """Append the coverage, reference, temperature and uncertainty criteria and notes."""
-    lowest = min(r.nominal_kn for r in rows)
-    top = max(r.nominal_kn for r in rows)
+    nominals = [r.nominal_kn for r in rows]
+    top = max(nominals)
+    main_lowest = section.data.get("main_series_lowest_kn", min(nominals))
     if working_kn:
-        _coverage(section, cfg, achieved, working_mpa, working_kn, lowest, top, resolution_kn,
-                  area)
+        _coverage(section, cfg, achieved, working_mpa, working_kn, nominals, main_lowest, top,
+                  resolution_kn, area)
     ref = _instrument(section, cfg, instrument, reference, today)
     delta_k = _temperature(section, instrument, temperatures, stated_temperature_c)
     _budget(section, rows, increasing, resolution_kn, ref, instrument, delta_k)
 
 
-def _coverage(section, cfg, achieved, working_mpa, working_kn, lowest, top, r, area) -> None:
+def _coverage(section, cfg, achieved, working_mpa, working_kn, nominals, main_lowest, top, r,
+              area) -> None:
     classes = [c for c in dict.fromkeys([achieved, cfg.required_class]) if c is not None]
     sentences = {}
     for cls in classes:
-        cov = coverage(working_kn, lowest, top, r, cls)
-        sentences[cls] = coverage_sentence(cls, cov, working_mpa, area)
+        # a class's range starts at the lowest force judged for it; a point measured below
+        # k × r was not judged for the class and verifies nothing for it
+        lowest = lowest_judged_kn(nominals, main_lowest, r, cls)
+        met = class_rank(achieved) <= class_rank(cls)
+        cov = coverage(working_kn, lowest, top, r, cls, met=met)
+        sentences[cls] = coverage_sentence(cls, cov, working_mpa, area, met)
         section.notes.append(sentences[cls])
         section.criteria.append(Criterion.judge(
             SECTION, f"lower limit of class {cls} ≤ lowest working force", cov.lower_limit_kn,
             min(working_kn), "kN", "≤",
-            detail=f"max(lowest verified force {lowest:.4g} kN, "
+            detail=f"the lowest force judged for class {cls}, {lowest:.4g} kN (a force below "
                    f"{LOWEST_FORCE_RESOLUTIONS[cls]:g} × r = "
-                   f"{LOWEST_FORCE_RESOLUTIONS[cls] * r:.4g} kN)"))
+                   f"{LOWEST_FORCE_RESOLUTIONS[cls] * r:.4g} kN is not judged for it)"))
         section.criteria.append(Criterion(
             SECTION, f"working pressures covered (class {cls})",
             f"{len(cov.covered)} of {len(working_kn)}", "all", "",
@@ -114,6 +126,20 @@ def _instrument(section, cfg, inst: ReferenceInstrument, reference, today) -> di
             f"{info['serial'] or '(not given)'}" + ("" if inst.due_date >= day else
                                                       ": EXPIRED, the verification is void")))
     need = REFERENCE_CLASS_FOR[cfg.required_class]
+    _instrument_class(section, cfg, cls, need)
+    if getattr(reference, "simulated", False):
+        # a model transducer has no certificate: no check on one can pass (a failing one
+        # still fails)
+        info["simulated"] = True
+        for i, c in enumerate(section.criteria):
+            if c.name.startswith("reference ") and c.status == PASS:
+                section.criteria[i] = replace(
+                    c, status=NOT_TESTED, detail="simulated reference: no calibration "
+                    "certificate applies to it (" + c.detail + ")")
+    return info
+
+
+def _instrument_class(section, cfg, cls, need) -> None:
     if cls is None:
         section.criteria.append(Criterion(
             SECTION, "reference ISO 376 class", None, need, "", NOT_TESTED, "at least",
@@ -124,7 +150,6 @@ def _instrument(section, cfg, inst: ReferenceInstrument, reference, today) -> di
             SECTION, "reference ISO 376 class", cls, need, "", PASS if ok else FAIL, "at least",
             f"machine class {cfg.required_class} needs an ISO 376 class {need} instrument or "
             f"finer" + ("" if ok else f"; class {cls} is too coarse")))
-    return info
 
 
 def _temperature(section, inst: ReferenceInstrument, temperatures, stated) -> float:
@@ -172,7 +197,8 @@ def _budget(section, rows, increasing, r, ref: dict, inst: ReferenceInstrument,
                       "u_resolution_pct": b.u_resolution_pct,
                       "u_repeatability_pct": b.u_repeatability_pct,
                       "u_temperature_pct": b.u_temperature_pct,
-                      "u_combined_pct": b.u_combined_pct, "U_pct": b.expanded_pct})
+                      "u_combined_pct": b.u_combined_pct, "dof": b.effective_dof,
+                      "k": b.coverage_factor, "U_pct": b.expanded_pct})
     section.data["q_uncertainty"] = table
     if u_ref is None:
         section.notes.append("Uncertainty of q not computed: the reference's uncertainty is "
@@ -180,7 +206,8 @@ def _budget(section, rows, increasing, r, ref: dict, inst: ReferenceInstrument,
         return
     worst = max(table, key=lambda x: x["U_pct"])
     section.notes.append(
-        f"Uncertainty of q (k = 2): at most ±{worst['U_pct']:.3g} % at {worst['nominal_kn']:.4g} "
+        f"Uncertainty of q (k = {worst['k']:.3g} from Student's t at ν_eff = {worst['dof']:.3g}, "
+        f"Welch–Satterthwaite): at most ±{worst['U_pct']:.3g} % at {worst['nominal_kn']:.4g} "
         f"kN (reference {worst['u_reference_pct']:.3g} %, resolution "
         f"{worst['u_resolution_pct']:.3g} %, repeatability {worst['u_repeatability_pct']:.3g} %, "
         f"temperature {worst['u_temperature_pct']:.3g} %, standard uncertainties; ΔT = "

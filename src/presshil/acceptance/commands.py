@@ -105,6 +105,10 @@ def _print_summary(result) -> None:
             print(f"  {c.status.upper():<10} {c.name:<{width}}  {value:>14}  limit {limit}")
     fv = next((s for s in result.sections if s.key == "force_verification"), None)
     cls = (result.iso_class or "none") if fv is not None and fv.data.get("rows") else "not verified"
+    if fv is not None and fv.data.get("class_not_established"):
+        cls = "class not established: " + "; ".join(fv.data["class_not_established"])
+    if fv is not None and fv.data.get("reference_instrument", {}).get("simulated"):
+        print("Reference: SIMULATED (no certificate applies)")
     print(f"ISO 7500-1 class: {cls}; overall: {result.status.upper()}", flush=True)
 
 

@@ -65,7 +65,11 @@ def report_dict(result: AcceptanceResult) -> dict[str, Any]:
         "kind": "presshil press acceptance report",
         "presshil_version": __version__,
         "overall": {"status": result.status, "passed": result.passed,
-                    "exit_code": result.exit_code, "iso7500_class": result.iso_class},
+                    "exit_code": result.exit_code, "iso7500_class": result.iso_class,
+                    "class_not_established": fv.data.get("class_not_established") if fv else None,
+                    "reference_simulated": bool(fv and fv.data.get("reference_instrument", {})
+                                                .get("simulated")),
+                    "decision_rule": fv.data.get("decision_rule") if fv else None},
         "press": {"url": result.press_url, **_clean(asdict(result.identity))},
         "reference": result.reference,
         "suite": {"name": result.suite_name, "source": result.suite_source,

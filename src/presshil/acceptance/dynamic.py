@@ -20,7 +20,9 @@ from .suite import Suite
 def _header(suite: Suite, name: str, description: str, rate_hz: float = 50.0) -> str:
     return (
         f'name = "{name}"\ndescription = "{description}"\n\n'
-        f"[specimen]\ndie_diameter_mm = {suite.specimen.die_diameter_mm!r}\n\n"
+        f"[specimen]\ndie_diameter_mm = {suite.specimen.die_diameter_mm!r}\n"
+        f"die_position_mm = {list(suite.specimen.die_position_mm)!r}\n"
+        f"die_placement_tolerance_mm = {suite.specimen.die_placement_tolerance_mm!r}\n\n"
         f"[limits]\nmax_pressure_mpa = {suite.safety.soft_max_mpa!r}\n"
         f"max_rate_mpa_s = {suite.safety.max_rate_mpa_s!r}\n\n"
         f"[sampling]\nrate_hz = {rate_hz!r}\n"
@@ -74,7 +76,8 @@ def hold_protocol(suite: Suite) -> Protocol:
     text += _step(type="ramp", label="ramp", to_mpa=c.at_mpa, rate_mpa_s=suite.safety.max_rate_mpa_s)
     text += _step(type="hold", label="hold", duration_s=c.duration_s, expect={
         "settle_s": c.settle_s, "band_mpa": band, "min_in_band_pct": c.min_in_band_pct,
-        "max_drift_mpa_per_min": c.max_drift_mpa_per_min})
+        "max_drift_mpa_per_min": c.max_drift_mpa_per_min,
+        "max_channel_shift_pct": c.max_channel_shift_pct})
     text += _step(type="release", label="release", rate_mpa_s=min(5.0, suite.safety.max_rate_mpa_s))
     return parse_protocol(text, source=f"{suite.source} [hold]")
 

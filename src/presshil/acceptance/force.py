@@ -30,10 +30,15 @@ from .iso7500 import (
     class_rank,
     classify,
     force_rows,
-    relative_resolution_kn,
     zero_error_pct,
 )
-from .metrology import astm_staircase_problems, iso_staircase_problems, supplementary_pct
+from .metrology import (
+    astm_staircase_problems,
+    iso_staircase_problems,
+    resolution_at_rest_kn,
+    supplementary_pct,
+)
+from .procedure import apply_decision_rule, establish
 from .reference import ReferenceIndicator
 from .result import ABORTED, FAIL, NOT_TESTED, PASS, Criterion, Section
 from .suite import ForceVerification, ReferenceInstrument
@@ -159,8 +164,10 @@ def verify_force(
         if press.read().faulted:
             press.reset()
         drv.release(cfg.rate_mpa_s)
-        _, _, at_rest = drv.average(max(cfg.dwell_s, 1.0))
-        resolution = relative_resolution_kn(at_rest, cfg.indicator_resolution_kn)
+        _, _, at_rest = drv.average(cfg.resolution_window_s)
+        # readings of dwell_s each, like every reading of the staircase
+        n_readings = max(1, int(cfg.resolution_window_s / cfg.dwell_s))
+        resolution = resolution_at_rest_kn(at_rest, n_readings, cfg.indicator_resolution_kn)
         for k in range(cfg.preloads):
             progress(f"preload {k + 1}/{cfg.preloads} to {f_n:.4g} kN")
             drv.go_to(p_n, cfg.rate_mpa_s)
@@ -185,6 +192,8 @@ def verify_force(
 
     section.data.update(
         resolution_kn=resolution, zero_residuals_kn=residuals,
+        resolution_window=f"{cfg.resolution_window_s:g} s at rest as {n_readings} readings of "
+                          f"{cfg.dwell_s:g} s: r = mean half range of fluctuation + one increment",
         readings={"increasing": [[vars(r) for r in s] for s in increasing],
                   "decreasing": [vars(r) for r in decreasing]},
         _trace=rec)
@@ -209,6 +218,8 @@ def verify_force(
     judge_claims(section, cfg, rows, increasing, resolution, cls.achieved, working_mpa,
                  working_kn, die_area_mm2, instrument or ReferenceInstrument(), reference,
                  temperatures, stated_temperature_c, today)
+    apply_decision_rule(section, cfg.decision_rule, CLASS_LIMITS_PCT[cfg.required_class][0],
+                        in_class)
     if late:
         section.notes.append("AT_SETPOINT not reported in time at " + ", ".join(late)
                              + "; read anyway (the readings are normalised to the nominal).")
@@ -225,6 +236,8 @@ def verify_force(
         },
         _rows=rows,
     )
+    establish(section, cfg.series, cfg.zero_wait_s, getattr(reference, "simulated", False),
+              cfg.purpose == "informative")
     return section.finish()
 
 

@@ -10,12 +10,18 @@ by hand (``docs/acceptance.md`` works the examples):
   of the range apart)?
 * :func:`supplementary_pct`: the ISO supplementary points (10, 5, 2, 1, 0.5, 0.2, 0.1 %) down
   to and including the lowest working force.
-* :func:`coverage`: which working forces a class covers: inside the verified range and above
-  its lower limit ``k × r`` (k = 400/200/100/67 for classes 0.5/1/2/3).
+* :func:`coverage`: which working forces a class covers: from the lowest force that was judged
+  for that class (inside its range, at or above ``k × r``; k = 400/200/100/67 for classes
+  0.5/1/2/3) and passed, to the top of the verified range.
+* :func:`resolution_at_rest_kn`: ``r`` by the ISO 7500-1 rule over a defined window: half the
+  range of fluctuation of a reading, averaged over the readings of the window, plus one
+  increment.
 * :func:`reference_class_ok` and :data:`REFERENCE_CLASS_FOR`: the ISO 376 class of the
   force-proving instrument a machine class needs.
 * :func:`q_uncertainty`: the budget of ``q`` at one force (reference, resolution,
-  repeatability, temperature), standard uncertainties combined in quadrature, ``U = 2 u_c``.
+  repeatability, temperature), standard uncertainties combined in quadrature, ``U = k u_c``
+  with k from Student's t at the Welch–Satterthwaite degrees of freedom; budgets of f₀ and b
+  (:func:`zero_uncertainty_pct`, :func:`repeatability_b_uncertainty_pct`).
 """
 
 from __future__ import annotations
@@ -99,33 +105,88 @@ def supplementary_pct(lowest_working_pct: float) -> list[float]:
     return sorted(out)
 
 
+def resolution_at_rest_kn(readings_at_rest_kn: Sequence[float], n_readings: int,
+                          increment_kn: float | None = None) -> float:
+    """``r`` from the indications at rest, split into ``n_readings`` consecutive readings.
+
+    ISO 7500-1 (6.4.6): one increment when the indication is steady, else half the range of
+    fluctuation plus one increment. The range of one reading's fluctuation is a noisy
+    statistic (over 2 s of a noisy indicator it moves ±20 % from one run to the next), so it
+    is taken per reading and averaged over ``n_readings`` readings: the same rule, stable from
+    run to run. ``increment_kn`` as in :func:`~.iso7500.relative_resolution_kn` (estimated
+    from the smallest step between distinct readings when absent).
+    """
+    x = np.asarray(readings_at_rest_kn, float)
+    if x.size == 0:
+        raise ValueError("no readings at rest to estimate the resolution from")
+    if increment_kn is None:
+        steps = np.diff(np.unique(x))
+        if not steps.size:
+            raise ValueError(
+                f"the {x.size} readings at rest are all {x[0]:g} kN, so the indicator's "
+                "increment cannot be estimated from them; give it as "
+                "[force_verification].indicator_resolution_kn")
+        increment_kn = float(steps.min())
+    if not increment_kn > 0:
+        raise ValueError(f"the indicator increment must be > 0 kN, got {increment_kn!r}")
+    if float(x.max() - x.min()) <= increment_kn:
+        return float(increment_kn)
+    chunks = np.array_split(x, max(1, min(int(n_readings), x.size)))
+    half_range = float(np.mean([float(c.max() - c.min()) / 2.0 for c in chunks]))
+    return half_range + float(increment_kn)
+
+
 @dataclass(frozen=True)
 class Coverage:
     """Which working forces a class covers, and why the others are not."""
 
-    lower_limit_kn: float  # the class's lower limit: max(lowest verified force, k × r)
+    #: the class's lower limit: the lowest force judged for the class (and passed)
+    lower_limit_kn: float
     upper_limit_kn: float
     covered: tuple[float, ...]  # working forces, kN
     not_covered: tuple[tuple[float, str], ...]  # (force kN, reason)
 
 
+def lowest_judged_kn(nominals_kn: Sequence[float], main_lowest_kn: float, resolution_kn: float,
+                     cls: str) -> float:
+    """The lowest force judged for class ``cls``: the main series always, a supplementary
+    point only at or above the class's lower limit ``k × r``."""
+    floor = LOWEST_FORCE_RESOLUTIONS[cls] * resolution_kn
+    judged = [float(f) for f in nominals_kn if f >= main_lowest_kn or f >= floor]
+    if not judged:
+        raise ValueError(f"no force was judged for class {cls}")
+    return min(judged)
+
+
 def coverage(
-    working_kn: Sequence[float], lowest_kn: float, top_kn: float, resolution_kn: float, cls: str
+    working_kn: Sequence[float], lowest_kn: float, top_kn: float, resolution_kn: float, cls: str,
+    met: bool = True,
 ) -> Coverage:
-    """The working forces inside ``[max(lowest_kn, k·r), top_kn]`` for class ``cls``."""
+    """The working forces inside ``[lowest_kn, top_kn]`` for class ``cls``.
+
+    ``lowest_kn`` is the lowest force judged *for this class* (:func:`lowest_judged_kn`):
+    a point measured below ``k × r`` was not judged for the class, and nothing between it and
+    the next judged force was verified for it. ``met``: the class held at every judged force
+    (when it did not, it covers nothing).
+    """
     k = LOWEST_FORCE_RESOLUTIONS[cls]
     lower = max(lowest_kn, k * resolution_kn)
     covered: list[float] = []
     missing: list[tuple[float, str]] = []
     tol = 1e-9 * max(top_kn, 1.0)
     for f in sorted(float(x) for x in working_kn):
-        if f > top_kn + tol:
-            missing.append((f, f"above the verified range (top {top_kn:.4g} kN)"))
-        elif f < lowest_kn - tol:
-            missing.append((f, f"below the lowest verified force {lowest_kn:.4g} kN"))
+        if not met:
+            missing.append((f, f"not covered by class {cls}: the class is not met"))
+        elif f > top_kn + tol:
+            missing.append((f, f"not covered by class {cls}: above the verified range "
+                               f"(top {top_kn:.4g} kN)"))
         elif f < k * resolution_kn - tol:
-            missing.append((f, f"below {k:g} × r = {k * resolution_kn:.4g} kN, the class "
-                               f"{cls} lower limit"))
+            missing.append((f, f"not covered by class {cls}: below {k:g} × r = "
+                               f"{k * resolution_kn:.4g} kN, the class {cls} lower limit"))
+        elif f < lowest_kn - tol:
+            missing.append((f, f"not covered by class {cls}: below {lowest_kn:.4g} kN, the "
+                               f"lowest force judged for class {cls}; no force between was "
+                               "verified for it"))
         else:
             covered.append(f)
     return Coverage(lower, top_kn, tuple(covered), tuple(missing))
@@ -137,15 +198,44 @@ def reference_class_ok(reference_class: str, machine_class: str) -> bool:
     return ISO376_CLASSES.index(reference_class) <= ISO376_CLASSES.index(need)
 
 
+#: coverage probability of the expanded uncertainties (k = 2.00 for infinite degrees of freedom)
+COVERAGE_PROBABILITY = 0.9545
+
+
+def coverage_factor(dof: float) -> float:
+    """``k`` from Student's t for ``dof`` effective degrees of freedom at 95.45 % (two-sided):
+    2.00 for ∞, 4.53 for 2, 2.87 for 4 (JCGM 100, G.3)."""
+    from scipy.stats import norm, t
+
+    if not dof > 0:
+        return math.nan
+    p = 0.5 + COVERAGE_PROBABILITY / 2.0
+    return float(norm.ppf(p) if math.isinf(dof) else t.ppf(p, dof))
+
+
+def welch_satterthwaite(components: Sequence[tuple[float, float]]) -> float:
+    """Effective degrees of freedom ``u_c⁴ / Σ uᵢ⁴/νᵢ`` of ``(uᵢ, νᵢ)`` (νᵢ = inf for a Type B
+    component taken as exactly known; inf when every component is)."""
+    u_c2 = sum(u * u for u, _ in components)
+    den = sum(u**4 / nu for u, nu in components if math.isfinite(nu) and u > 0)
+    return math.inf if den == 0 else u_c2 * u_c2 / den
+
+
 @dataclass(frozen=True)
 class QBudget:
-    """Standard uncertainties of q at one force, in % of the force, and their combination."""
+    """Standard uncertainties of q at one force, in % of the force, and their combination.
+
+    Degrees of freedom: the repeatability ``n − 1`` (Type A from n series); the reference,
+    resolution and temperature are Type B taken as exactly known (∞). ``U = k·u_c`` with k from
+    Student's t at the Welch–Satterthwaite effective degrees of freedom.
+    """
 
     nominal_kn: float
     u_reference_pct: float
     u_resolution_pct: float
     u_repeatability_pct: float
     u_temperature_pct: float
+    repeatability_dof: float = math.inf
 
     @property
     def u_combined_pct(self) -> float:
@@ -154,9 +244,22 @@ class QBudget:
                          + self.u_repeatability_pct**2 + self.u_temperature_pct**2)
 
     @property
+    def effective_dof(self) -> float:
+        """Welch–Satterthwaite effective degrees of freedom."""
+        return welch_satterthwaite([(self.u_reference_pct, math.inf),
+                                    (self.u_resolution_pct, math.inf),
+                                    (self.u_repeatability_pct, self.repeatability_dof),
+                                    (self.u_temperature_pct, math.inf)])
+
+    @property
+    def coverage_factor(self) -> float:
+        """``k`` from Student's t at :attr:`effective_dof`, 95.45 %."""
+        return coverage_factor(self.effective_dof)
+
+    @property
     def expanded_pct(self) -> float:
-        """``U = 2 · u_c`` (coverage factor 2, about 95 %)."""
-        return 2.0 * self.u_combined_pct
+        """``U = k · u_c``."""
+        return self.coverage_factor * self.u_combined_pct
 
 
 def q_uncertainty(
@@ -188,7 +291,19 @@ def q_uncertainty(
         u_repeatability_pct=rep,
         u_temperature_pct=abs(temperature_coefficient_pct_per_k * temperature_deviation_k)
         / math.sqrt(3.0),
+        repeatability_dof=float(xs.size - 1) if xs.size > 1 else math.nan,
     )
+
+
+def zero_uncertainty_pct(resolution_kn: float, range_max_kn: float) -> float:
+    """Standard uncertainty of f₀, % of F_N: the zero reading within ±r/2 (rectangular),
+    ``r / (2√3) / F_N`` (Type B, ∞ degrees of freedom: U = 2u)."""
+    return resolution_kn / (2.0 * math.sqrt(3.0)) / range_max_kn * 100.0
+
+
+def repeatability_b_uncertainty_pct(a_pct: float) -> float:
+    """Standard uncertainty of b, %: two readings each within ±r/2, ``a / √6`` (Type B, ∞)."""
+    return a_pct / math.sqrt(6.0)
 
 
 __all__ = [
@@ -202,8 +317,14 @@ __all__ = [
     "QBudget",
     "astm_staircase_problems",
     "coverage",
+    "coverage_factor",
+    "repeatability_b_uncertainty_pct",
+    "welch_satterthwaite",
+    "zero_uncertainty_pct",
     "iso_staircase_problems",
+    "lowest_judged_kn",
     "q_uncertainty",
     "reference_class_ok",
+    "resolution_at_rest_kn",
     "supplementary_pct",
 ]

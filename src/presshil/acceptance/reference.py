@@ -38,6 +38,8 @@ class SimReference:
         #: instrument; it has no certificate
         self.iso376_class = "00"
         self.serial = "SIM-REFERENCE"
+        #: a model, not an instrument: no certificate check can pass on it
+        self.simulated = True
 
     def read_kn(self) -> float:
         """The transducer's reading, kN."""

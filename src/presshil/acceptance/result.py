@@ -10,6 +10,8 @@ from ..metrics import Verdict
 from ..press import Identity
 
 PASS, FAIL, NOT_TESTED = "pass", "fail", "not tested"
+#: a value within its expanded uncertainty of the limit (guard-band decision rule): not a pass
+INCONCLUSIVE = "inconclusive"
 #: section and overall states
 PASSED, FAILED, ABORTED, SKIPPED = "passed", "failed", "aborted", "skipped"
 EXIT_CODES = {PASSED: 0, FAILED: 1, ABORTED: 3}
@@ -33,6 +35,7 @@ LABELS = {
     "max_cof_offset_mm": "centre-of-force offset",
     "max_pellet_nonuniformity_pct": "pellet pressure spread 8e/R (estimated)",
     "max_residual_mpa": "residual after release",
+    "max_channel_shift_pct": "channel consistency (share of the total force)",
 }
 
 
@@ -123,7 +126,8 @@ class Section:
         """Set ``status`` from the criteria (an abort stays an abort)."""
         if self.status in (ABORTED, SKIPPED):
             return self
-        self.status = FAILED if any(c.status == FAIL for c in self.criteria) else PASSED
+        self.status = FAILED if any(c.status in (FAIL, INCONCLUSIVE) for c in self.criteria) \
+            else PASSED
         return self
 
 
@@ -151,10 +155,11 @@ class AcceptanceResult:
     @property
     def status(self) -> str:
         """``aborted`` if a test was aborted, else ``failed`` if a criterion failed, else
-        ``passed`` (criteria marked *not tested* do not fail the press but are listed)."""
+        ``passed`` (criteria marked *not tested* do not fail the press but are listed; an
+        *inconclusive* one is not a pass)."""
         if any(s.status == ABORTED for s in self.sections):
             return ABORTED
-        if any(c.status == FAIL for c in self.criteria):
+        if any(c.status in (FAIL, INCONCLUSIVE) for c in self.criteria):
             return FAILED
         return PASSED
 
@@ -177,7 +182,8 @@ class AcceptanceResult:
 
     @property
     def iso_class(self) -> str | None:
-        """The ISO 7500-1 class the force verification supports (None: none, or not run)."""
+        """The ISO 7500-1 class the force verification established (None: none, not
+        established — see ``data["class_not_established"]`` — or not run)."""
         try:
             return self.section("force_verification").data.get("iso_class")
         except KeyError:
@@ -189,6 +195,7 @@ __all__ = [
     "EXIT_CODES",
     "FAIL",
     "FAILED",
+    "INCONCLUSIVE",
     "NOT_TESTED",
     "PASS",
     "PASSED",

@@ -20,6 +20,7 @@ from ..errors import ProtocolError
 from ..library import shipped_dir
 from .iso7500 import CLASSES
 from .metrology import astm_staircase_problems, iso_staircase_problems
+from .procedure import procedure_problems
 
 SUITE_DIR = Path("protocols") / "acceptance"
 
@@ -37,6 +38,10 @@ class Die(_Model):
     """The die the acceptance runs on: pressure = force / area."""
 
     die_diameter_mm: float = _f(10.0)
+    #: where the die is meant to be, from the press axis, mm, and how well it is placed there
+    #: (± mm on each axis; 0.02: a centring fixture); the pellet estimate's uncertainty
+    die_position_mm: list[float] = Field(default=[0.0, 0.0], min_length=2, max_length=2)
+    die_placement_tolerance_mm: float = _f(0.02, ge=0.0, le=50.0)
     #: on sim://, the catalogue specimen force verification runs on (the reference in the
     #: load path); on a real press the operator is asked to put the reference transducer in
     reference_specimen: str = Field(default="steel-reference-13mm", min_length=1)
@@ -77,7 +82,7 @@ class ForceVerification(_Model):
     #: determine reversibility (a decreasing series) — only when the buyer requires it
     reversibility: bool = False
     preloads: int = Field(default=3, ge=1, le=10)
-    series: int = Field(default=3, ge=2, le=10)
+    series: int = Field(default=3, ge=1, le=10)
     rate_mpa_s: float = _f(20.0)
     #: wait after the press reports AT_SETPOINT (or its ramp has ended) before reading
     settle_s: float = _f(3.0, ge=0.0)
@@ -86,10 +91,19 @@ class ForceVerification(_Model):
     sample_interval_s: float = _f(0.05, le=1.0)
     #: wait after unloading before the zero is read (about 30 s, ISO 7500-1)
     zero_wait_s: float = _f(30.0, ge=0.0)
+    #: the readings at rest that give the resolution r: this long, as readings of dwell_s each
+    #: (r = their mean half range of fluctuation + one increment; stable from run to run)
+    resolution_window_s: float = _f(30.0, le=600.0)
     #: one increment of the indicator's last digit; estimated from readings at rest if absent
     indicator_resolution_kn: float | None = Field(default=None, gt=0)
     #: the class the press must reach to pass
     required_class: Literal["0.5", "1", "2", "3"] = "1"
+    #: "verification": the ISO 7500-1 procedure (3 series, zero after ~30 s) is enforced;
+    #: "informative": any procedure, and every report says "informative, not ISO 7500-1"
+    purpose: Literal["verification", "informative"] = "verification"
+    #: how a value is judged against its limit: "guard_band" (ILAC-G8: pass when value + U ≤
+    #: limit, fail when value > limit, inconclusive between) or "simple" (value ≤ limit)
+    decision_rule: Literal["guard_band", "simple"] = "guard_band"
     astm_max_error_pct: float = _f(1.0)
     astm_max_run_difference_pct: float = _f(1.0)
 
@@ -101,6 +115,9 @@ class ForceVerification(_Model):
         why = astm_staircase_problems(self.forces_pct)
         if why:
             raise ValueError("forces_pct: " + "; ".join(why))
+        if self.purpose == "verification":
+            for key, problem in procedure_problems(self.series, self.zero_wait_s):
+                raise ValueError(f"{key}: {problem}; or set purpose = \"informative\"")
         if self.working_pressures_mpa is not None and self.range_max_pct_of_rating is not None:
             raise ValueError("range_max_pct_of_rating: give either it or working_pressures_mpa, "
                              "not both")
@@ -145,6 +162,9 @@ class Hold(_Model):
     band_mpa: float | None = Field(default=None, gt=0)
     min_in_band_pct: float = _f(99.0, le=100.0)
     max_drift_mpa_per_min: float = _f(0.05)
+    #: the load cells' consistency with the controlled signal: largest change of a channel's
+    #: share of the total force over the hold, % of its share (a drifting cell moves it)
+    max_channel_shift_pct: float = _f(1.0)
     rate_hz: float = _f(5.0)
 
 

@@ -96,8 +96,7 @@ def macro_step_gap(p, x, n, ticks: int, ch_true, kind: int) -> bool:
         return False
     # load cells: hysteresis moved along the force change, delay line at the new forces
     nch = int(p[P_N_CH])
-    k_stack = 1.0 / x[X_C_EL_M_N]
-    platen.split(p, f, k_stack, ch_true)
+    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true)
     meas = 0.0
     for i in range(nch):
         sensors.travel_hysteresis(p, x, i, ch_true[i])

@@ -169,7 +169,7 @@ def _tick(p, x, n, ch_true, rec, external: bool) -> bool:
     kind = int(p[P_ACT_KIND])
     f_true = x[X_FORCE_N]
     # load cells: true split, delay line, reading chain
-    platen.split(p, f_true, stack_stiffness(p, x), ch_true)
+    platen.split(p, f_true, specimen.tilt_stiffness(p, x), ch_true)
     pos = (n[N_RING_POS] + 1) % RING_LEN
     n[N_RING_POS] = pos
     delay = int(p[P_DELAY_TICKS])
@@ -249,7 +249,7 @@ def hold_equilibrium_force(p, x, ch_true) -> float:
     """
     target = x[X_SP_MPA] * 1e6 * x[X_DIE_AREA_M2]
     nch = int(p[P_N_CH])
-    k_stack = stack_stiffness(p, x)
+    k_stack = specimen.tilt_stiffness(p, x)
     f0 = x[X_FORCE_N]
     f1 = f0 * (1.0 + 1e-4) + 1e-3
     g0 = 0.0
@@ -294,7 +294,7 @@ def macro_step(p, x, n, ticks: int, ch_true) -> bool:
         return False
     # the delay line holds the steady channel forces
     nch = int(p[P_N_CH])
-    platen.split(p, f, stack_stiffness(p, x), ch_true)
+    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true)
     for i in range(nch):
         base = X_RING_N + i * RING_LEN
         for j in range(RING_LEN):

@@ -18,7 +18,7 @@ from .firmware import trip_limit_mpa
 from .layout import FW_STATE_NAMES, MAX_CH
 from .platen import split
 from .rng import STREAM_REFERENCE, normal
-from .specimen import elastic_compliance
+from .specimen import elastic_compliance, tilt_stiffness
 from .state import FloatState, IntState, Params
 
 
@@ -79,7 +79,8 @@ class PlantView:
     def true_channel_forces_n(self) -> np.ndarray:
         """True per-channel forces the platen puts on the load cells (N)."""
         out = np.zeros(MAX_CH)
-        split(self.ps.array, self.xs.force_n, self.stack_stiffness_n_per_m, out)
+        split(self.ps.array, self.xs.force_n, float(tilt_stiffness(self.ps.array, self.xs.array)),
+              out)
         return out[: int(self.ps.n_ch)].copy()
 
     def reference_force_n(self, seed: int) -> float:

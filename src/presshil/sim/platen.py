@@ -15,7 +15,9 @@ The centre of force moves for two reasons:
 * an **off-centre die** (``die_offset_mm``): ``e`` is the die centre;
 * a **tilted platen** (face slope ``s``, rad): the stack is compressed more on the low side,
   a linear pressure gradient ``(k_stack / A) s`` over the die face, whose moment is
-  ``M_tilt = k_stack s R² / 4`` (second moment of a disc, ``I = π R⁴ / 4``). The shift
+  ``M_tilt = k_stack s R² / 4`` (second moment of a disc, ``I = π R⁴ / 4``). ``k_stack`` is the
+  stiffness the tilt acts through (:func:`.specimen.tilt_stiffness`: the compaction curve's
+  tangent, since the tilt is there while the powder compacts). The shift
   ``M_tilt / F`` is capped at ``R / 4``, where the far edge would lose contact.
 """
 

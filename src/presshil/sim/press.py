@@ -32,8 +32,6 @@ from .layout import (
     N_FAULT_CODE,
     N_SAMPLE_TICK,
     N_STATUS,
-    P_COF_X_M,
-    P_COF_Y_M,
     X_MEAS_CH_N,
     X_MEAS_FORCE_N,
     X_MEAS_P_MPA,
@@ -145,11 +143,9 @@ class SimPress(Press):
         cfg = self.model.press_cfg
         ident = cfg.identity
         pos = np.array(cfg.load_cells.positions_mm, dtype=float)
-        # the model keeps the die centre relative to the cells' centroid; report the cells
-        # relative to the die centre, as the contract asks
-        p = self.model.p
-        die = pos.mean(axis=0) + np.array([p[P_COF_X_M], p[P_COF_Y_M]]) * 1000.0
-        rel = tuple((float(px - die[0]), float(py - die[1])) for px, py in pos)
+        # the cells as mounted, from the press axis (the catalogue's frame): a real press does
+        # not know where the die actually sits (platen.die_offset_mm is hidden from it)
+        rel = tuple((float(px), float(py)) for px, py in pos)
         return Identity(
             vendor=ident.vendor,
             model=ident.model,

@@ -93,20 +93,40 @@ def compression(p, x, force_n: float) -> float:
 @jit
 def tangent_compliance(p, x, force_n: float) -> float:
     """d(compression)/dF (m/N): plastic + elastic on the virgin curve, elastic below it."""
-    area = p[P_SPEC_AREA_M2]
-    pressure = force_n / area
-    c_el = x[X_C_EL_M_N]
+    pressure = force_n / p[P_SPEC_AREA_M2]
     if pressure < x[X_PMAX_PA] or p[P_POW_HECKEL_K_PER_PA] <= 0.0:
+        return x[X_C_EL_M_N]
+    return virgin_compliance(p, x, pressure)
+
+
+@jit
+def virgin_compliance(p, x, pressure_pa: float) -> float:
+    """d(compression)/dF (m/N) on the compaction (virgin) curve at ``pressure_pa``."""
+    area = p[P_SPEC_AREA_M2]
+    c_el = x[X_C_EL_M_N]
+    if p[P_POW_HECKEL_K_PER_PA] <= 0.0:
         return c_el
     # on the virgin curve pmax follows the pressure: differentiate through D(p)
     k = p[P_POW_HECKEL_K_PER_PA]
-    d = relative_density(p, pressure)
+    d = relative_density(p, pressure_pa)
     dd_dp = k * (1.0 - d)
     h_s = p[P_POW_H_SOLID_M]
     m = p[P_POW_E_EXP]
     plastic = h_s * dd_dp / (d * d * area)
     dcel_dp = -(m + 1.0) * h_s / (p[P_POW_E_DENSE_PA] * area) * d ** (-(m + 2.0)) * dd_dp
-    return plastic + c_el + force_n * dcel_dp / area
+    return plastic + c_el + pressure_pa * dcel_dp
+
+
+@jit
+def tilt_stiffness(p, x) -> float:
+    """Stiffness (N/m) a platen tilt acts through: the tilt is there from first contact, so
+    the extra compression on the low side was taken up along the compaction curve; the
+    pressure gradient it left is that of the curve's tangent at the highest pressure reached
+    (docs/simulator.md works it by hand). A formed pellet tilted afterwards would see the
+    elastic stiffness ``1 / c_el`` instead."""
+    if x[X_PMAX_PA] <= 0.0:
+        return 1.0 / x[X_C_EL_M_N]
+    return 1.0 / virgin_compliance(p, x, x[X_PMAX_PA])
 
 
 @jit
