@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from .errors import PresshilError, ProtocolError
 from .status import EXIT_BAD_INPUT
 
@@ -52,9 +54,9 @@ def check_files(paths: Sequence[Path], out: Any, err: Any) -> int:
         except PresshilError as exc:
             bad += 1
             for line in problems(exc):
-                err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
             continue
-        out.print(f"[green]ok[/] {path}: {what}", highlight=False, soft_wrap=True)
+        out.print(f"[green]ok[/] {escape(str(path))}: {escape(str(what))}", highlight=False, soft_wrap=True)
     if bad:
         err.print(f"{bad} of {len(paths)} file{'s' if len(paths) != 1 else ''} with errors", highlight=False)
         return EXIT_BAD_INPUT

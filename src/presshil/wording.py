@@ -27,6 +27,7 @@ CRITERION_NAMES: dict[str, str] = {
     "max_rms_error_mpa": "RMS error",
     "max_nonuniformity_pct": "channel force spread",
     "max_cv_pct": "channel force variation (CV)",
+    "max_channel_shift_pct": "load-cell share shift over the hold",
     "max_cof_offset_mm": "centre-of-force offset",
     "max_pellet_nonuniformity_pct": "pellet pressure spread (estimated)",
     "max_rise_s": "rise time 10–90 %",
