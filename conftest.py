@@ -23,6 +23,7 @@ WALL_CLOCK_MODULES = frozenset({
     "test_examples_over_wire.py",
     "test_fil.py",
     "test_fil_broken.py",
+    "test_lease_contract.py",
     "test_plant.py",
     "test_runner_over_wire.py",
     "test_serve.py",

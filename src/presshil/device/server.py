@@ -17,8 +17,8 @@ from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
 from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
-from ..serving.master import Master
 from ..serving.ports import ServedPort
 from ..serving.rtu_server import RtuServer
 from ..serving.tcp import WireLimits
@@ -85,8 +85,10 @@ class ServerHandle(ServerBase):
     def _stop_model(self) -> None:
         self.press.stop()
 
-    def _disconnected(self, master: Master) -> None:
-        self.press.lease.disconnected(master)
+    @property
+    def lease(self) -> ControlLease:
+        """The virtual press's control lease (shared by every wire)."""
+        return self.press.lease
 
     # --- start-up, in the loop ------------------------------------------------------------
     def _port_server(

@@ -44,6 +44,12 @@ class ProfileServerHandle(ServerBase):
         return self.press.faults
 
     @property
+    def lease(self) -> Any:
+        """The virtual press's control lease: the profile's wires share it (an implicit
+        lease ends with its TCP connection, as on map v1)."""
+        return self.press.lease
+
+    @property
     def failed(self) -> BaseException | None:
         """The error that stopped the press model, if any."""
         return self.press.driver.error
