@@ -24,6 +24,8 @@ WALL_CLOCK_MODULES = frozenset({
     "test_fil.py",
     "test_fil_broken.py",
     "test_lease_contract.py",
+    "test_web_guard.py",
+    "test_web_guard_browser.py",
     "test_plant.py",
     "test_runner_over_wire.py",
     "test_serve.py",
