@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .criterion_bounds import check_step
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .steps import behaviour, sequence_nominal_s
@@ -458,6 +459,7 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
                 file=source, step=path, field="rate_mpa_s",
             )
         _check_expect(s, path, source)
+        check_step(s, path, source, body)  # limits a run can measure (criterion_bounds)
 
     _check_holds(body.steps, "", False, source)
 
