@@ -27,6 +27,7 @@ WALL_CLOCK_MODULES = frozenset({
     "test_web_guard.py",
     "test_web_guard_browser.py",
     "test_web_fuzz.py",
+    "test_tls_refusals.py",
     "test_plant.py",
     "test_runner_over_wire.py",
     "test_serve.py",

@@ -51,7 +51,7 @@ class ServerHandle(ServerBase):
         """Press URLs a host opens, one per endpoint."""
         urls = {}
         if "modbus_tcp" in self.endpoints:
-            urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1"
+            urls["modbus_tcp"] = f"{self.tcp_scheme}://{self.endpoints['modbus_tcp']}?unit=1"
         if "modbus_rtu" in self.endpoints:
             urls["modbus_rtu"] = (
                 f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1"

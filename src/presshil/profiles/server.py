@@ -60,7 +60,7 @@ class ProfileServerHandle(ServerBase):
         urls = {}
         ref = self.profile_ref
         if "modbus_tcp" in self.endpoints:
-            urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1&profile={ref}"
+            urls["modbus_tcp"] = f"{self.tcp_scheme}://{self.endpoints['modbus_tcp']}?unit=1&profile={ref}"
         if "modbus_rtu" in self.endpoints:
             urls["modbus_rtu"] = f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1&profile={ref}"
         if "serial" in self.endpoints:

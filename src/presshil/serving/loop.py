@@ -122,6 +122,12 @@ class ServerBase:
         self._stopped = False
 
     @property
+    def tcp_scheme(self) -> str:
+        """The scheme of the TCP endpoint's press URL: ``modbus+tls`` when served over TLS
+        (a ``modbus+tcp://`` URL to a TLS port only ever gets EOF)."""
+        return "modbus+tls" if self.tls is not None else "modbus+tcp"
+
+    @property
     def lease(self) -> ControlLease | None:
         """The control lease of the served device (None: it has none)."""
         return None

@@ -188,6 +188,8 @@ class ModbusTcpService:
         self.on_disconnect = on_disconnect
         self.badlog = RateLimitedLog(self.limits.log_interval_s)
         self.connections: set[asyncio.StreamWriter] = set()
+        #: connections whose TLS handshake is in progress
+        self._handshaking = 0
         #: each connection's master and when it last completed a request (monotonic)
         self._active: dict[asyncio.StreamWriter, tuple[Master, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -203,8 +205,7 @@ class ModbusTcpService:
             self._connection,
             host,
             port,
-            ssl=self.tls,
-            ssl_handshake_timeout=self.limits.handshake_timeout_s if self.tls else None,
+            # TLS is started per connection (_handshake), so a refused handshake is logged
             reuse_address=True,
             backlog=max(self.limits.max_connections, 16),
         )
@@ -254,13 +255,18 @@ class ModbusTcpService:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         master = self._master(writer)
         client = master.host  # the key of the rate-limited log: a new port is the same client
-        if len(self.connections) >= self.limits.max_connections and not self._make_room(master):
+        busy = len(self.connections) + self._handshaking  # a handshake in progress holds a slot
+        if busy >= self.limits.max_connections and not self._make_room(master):
             self.refused += 1
             self.badlog.bad(
                 master.host, "connection cap", f"{self.limits.max_connections} open; closed"
             )
             writer.transport.abort()
             return
+        if self.tls is not None:
+            if not await self._handshake(writer, master.host):
+                return
+            master = self._master(writer)  # the role and name come from the certificate
         self.connections.add(writer)
         self._active[writer] = (master, time.monotonic())
         task = asyncio.current_task()
@@ -297,6 +303,22 @@ class ModbusTcpService:
             writer.transport.abort()
             if self.on_disconnect is not None:
                 self.on_disconnect(master)
+
+    async def _handshake(self, writer: asyncio.StreamWriter, host: str) -> bool:
+        """TLS on a new connection; a refusal (other CA, expired, no certificate, not TLS,
+        too slow) is logged rate-limited with its reason and the connection closed."""
+        assert self.tls is not None
+        self._handshaking += 1
+        try:
+            await writer.start_tls(self.tls, ssl_handshake_timeout=self.limits.handshake_timeout_s)
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or type(exc).__name__
+            self.badlog.bad(host, "TLS handshake refused", str(reason)[:200])
+            writer.transport.abort()
+            return False
+        finally:
+            self._handshaking -= 1
+        return True
 
     def _make_room(self, newcomer: Master) -> bool:
         """At the cap: close the connection idle longest (if idle long enough and not the
