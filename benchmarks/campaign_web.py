@@ -167,6 +167,8 @@ def http_call(port: int, method: str, target: str, host: str, headers: dict, bod
         return r.status
     except TimeoutError:
         return None
+    except ConnectionError:
+        return 0  # the HTTP layer closed it (a request line or header over its limits)
     finally:
         conn.close()
 
