@@ -193,7 +193,7 @@ def test_a_viewer_that_disconnects_mid_run_costs_nothing(tmp_path: Path):
         th.start()
         wait_for(lambda: sink.samples_seen > 5, what="samples")
         with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as c:
-            c.sendall(b"GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             got = b""
             while b"data:" not in got:
                 got += c.recv(4096)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .criterion_bounds import check_step
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .run_meta import MetaTable
@@ -489,6 +490,7 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
                 f"expect.{sorted(pellet)[0]} needs the die's declared position: set "
                 "specimen.die_placement_tolerance_mm (± mm, e.g. 0.02 with a centring fixture)",
                 file=source, field="specimen.die_placement_tolerance_mm")
+        check_step(s, path, source, body)  # limits a run can measure (criterion_bounds)
 
     _check_holds(body.steps, "", False, source)
 

@@ -127,6 +127,22 @@ def _flusher(ref: weakref.ref[Store], stop: threading.Event, wake: threading.Eve
         del store
 
 
+def _peek_version(path: Path) -> int:
+    """The schema version of ``path`` (0: no presshil schema), read without writing to it;
+    -1 when SQLite cannot read it (the read-only open then reports why)."""
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    try:
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return -1
+    return version if "runs" in tables else 0
+
+
 class StoreWriteError(PressError):
     """The store could not write (disk full, I/O error): the run cannot go on unrecorded.
 
@@ -232,8 +248,13 @@ class Store:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no results store at {path}")
+        version = _peek_version(path)
+        if version == 0:  # an empty file, or another program's database: never made a store
+            raise ConfigError(f"{path}: not a results store (no presshil schema in it); give the --db "
+                              "of a store that `presshil run` wrote")
+        # a read never writes: only a store of an older schema is opened writable, to upgrade
         writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-        return cls(path, read_only=not writable, check=True)
+        return cls(path, read_only=not (writable and 0 < version < SCHEMA_VERSION), check=True)
 
     def _open_read_only(self, check: bool) -> None:
         if not self.path.is_file():

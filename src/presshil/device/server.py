@@ -17,8 +17,8 @@ from pymodbus.simulator.simcore import SimCore
 
 from ..press import Press
 from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease
 from ..serving.loop import TCP_UNITS, ServerBase, parse_hostport
-from ..serving.master import Master
 from ..serving.ports import ServedPort
 from ..serving.rtu_server import RtuServer
 from ..serving.tcp import WireLimits
@@ -51,7 +51,7 @@ class ServerHandle(ServerBase):
         """Press URLs a host opens, one per endpoint."""
         urls = {}
         if "modbus_tcp" in self.endpoints:
-            urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1"
+            urls["modbus_tcp"] = f"{self.tcp_scheme}://{self.endpoints['modbus_tcp']}?unit=1"
         if "modbus_rtu" in self.endpoints:
             urls["modbus_rtu"] = (
                 f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1"
@@ -85,8 +85,10 @@ class ServerHandle(ServerBase):
     def _stop_model(self) -> None:
         self.press.stop()
 
-    def _disconnected(self, master: Master) -> None:
-        self.press.lease.disconnected(master)
+    @property
+    def lease(self) -> ControlLease:
+        """The virtual press's control lease (shared by every wire)."""
+        return self.press.lease
 
     # --- start-up, in the loop ------------------------------------------------------------
     def _port_server(

@@ -20,8 +20,8 @@ from typing import Any
 from pymodbus.simulator.simcore import SimCore
 
 from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease
 from ..serving.loop import ServerBase, parse_hostport
-from ..serving.master import Master
 from ..serving.ports import ServedPort
 from ..serving.rtu_server import RtuServer
 from .modbus_map import PlantRegisters
@@ -73,8 +73,10 @@ class PlantServerHandle(ServerBase):
     def _stop_model(self) -> None:
         self.driver.stop()
 
-    def _disconnected(self, master: Master) -> None:
-        self.registers.lease.disconnected(master)
+    @property
+    def lease(self) -> ControlLease:
+        """The actuator's control lease."""
+        return self.registers.lease
 
     def _rtu_server(self, port: ServedPort) -> RtuServer:
         return RtuServer(

@@ -21,6 +21,7 @@ from asyncua import Server, ua
 from ..errors import ConfigError
 from ..serving.loop import parse_hostport
 from .model import COMMANDS
+from .opcua_log import rate_limit_asyncua
 from .opcua_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
@@ -35,6 +36,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     host, port = parse_hostport(spec, bind)
     profile = handle.profile
     store = handle.store
+    # a peer's malformed messages: one line per client and kind per interval, no traceback
+    rate_limit_asyncua(handle.limits.log_interval_s)
     server = Server()
     await server.init()
     server.set_endpoint(f"opc.tcp://{host}:{port}/presshil")

@@ -44,6 +44,12 @@ class ProfileServerHandle(ServerBase):
         return self.press.faults
 
     @property
+    def lease(self) -> Any:
+        """The virtual press's control lease: the profile's wires share it (an implicit
+        lease ends with its TCP connection, as on map v1)."""
+        return self.press.lease
+
+    @property
     def failed(self) -> BaseException | None:
         """The error that stopped the press model, if any."""
         return self.press.driver.error
@@ -54,7 +60,7 @@ class ProfileServerHandle(ServerBase):
         urls = {}
         ref = self.profile_ref
         if "modbus_tcp" in self.endpoints:
-            urls["modbus_tcp"] = f"modbus+tcp://{self.endpoints['modbus_tcp']}?unit=1&profile={ref}"
+            urls["modbus_tcp"] = f"{self.tcp_scheme}://{self.endpoints['modbus_tcp']}?unit=1&profile={ref}"
         if "modbus_rtu" in self.endpoints:
             urls["modbus_rtu"] = f"modbus+rtu://{self.endpoints['modbus_rtu']}?baud={self.baud}&unit=1&profile={ref}"
         if "serial" in self.endpoints:

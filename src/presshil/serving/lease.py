@@ -69,6 +69,9 @@ class ControlLease:
         self._generation = 0
         self._refused = 0
         self._pinned = False
+        #: the address of a holder whose connection ended, and when: its reconnect keeps a
+        #: slot under the connection cap for the lease's lifetime
+        self._left: tuple[str, float] | None = None
 
     # --- state ----------------------------------------------------------------------------
     def pin(self) -> None:
@@ -92,6 +95,17 @@ class ControlLease:
         """The master holding the lease, or None."""
         with self._lock:
             return self._current()
+
+    def reserved_for(self, host: str) -> bool:
+        """Whether ``host`` holds the lease, or held it when its connection ended no longer
+        ago than the lease lasts (it is reconnecting): a server keeps it a connection slot."""
+        with self._lock:
+            holder = self._current()
+            if holder is not None and holder.host == host:
+                return True
+            left = self._left
+            window = max(self.expiry_s, self.watchdog_s)
+            return left is not None and left[0] == host and self._clock() - left[1] <= window
 
     def view(self) -> LeaseView:
         """A snapshot for the registers."""
@@ -150,8 +164,11 @@ class ControlLease:
         """``master``'s connection is gone: an implicit lease (no token) ends with it; a
         token lease stays until it expires, so its holder can reconnect and take it back."""
         with self._lock:
-            if self._holder == master and self._token == 0:
-                self._holder = None
+            if self._holder == master:
+                if master.host:
+                    self._left = (master.host, self._clock())
+                if self._token == 0:
+                    self._holder = None
 
     def changed_config(self) -> None:
         """Count one accepted change of setpoint, rate, limits, watchdog or die area."""

@@ -24,6 +24,7 @@ from pymodbus.simulator import SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from ..errors import ConfigError
+from .lease import ControlLease
 from .master import Master
 from .port_server import PortServer
 from .ports import ServedPort, open_served_port
@@ -120,8 +121,21 @@ class ServerBase:
         self._ports: list[ServedPort] = []
         self._stopped = False
 
+    @property
+    def tcp_scheme(self) -> str:
+        """The scheme of the TCP endpoint's press URL: ``modbus+tls`` when served over TLS
+        (a ``modbus+tcp://`` URL to a TLS port only ever gets EOF)."""
+        return "modbus+tls" if self.tls is not None else "modbus+tcp"
+
+    @property
+    def lease(self) -> ControlLease | None:
+        """The control lease of the served device (None: it has none)."""
+        return None
+
     def _disconnected(self, master: Master) -> None:
-        """A TCP master's connection ended (subclasses with a lease release it)."""
+        """A TCP master's connection ended: an implicit lease it held ends with it."""
+        if self.lease is not None:
+            self.lease.disconnected(master)
 
     def _stop_model(self) -> None:
         """Stop the model once the servers are down (subclasses)."""
@@ -191,6 +205,7 @@ class ServerBase:
             read_only=self.read_only,
             on_disconnect=self._disconnected,
             identity=self.identification,
+            lease=self.lease,
         )
         try:
             _, bound = await server.start(host, port)

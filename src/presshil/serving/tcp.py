@@ -4,7 +4,10 @@ pymodbus' datastore, request decoder and response encoding are used as they are;
 module owns the connection handling, because a served press must hold up against any
 client on its port:
 
-- at most :attr:`WireLimits.max_connections` connections; more are closed at once;
+- at most :attr:`WireLimits.max_connections` connections; a new one over the cap evicts the
+  connection idle longest (at least :attr:`WireLimits.evict_idle_s`; never the lease
+  holder's), or, if none is that idle, is closed at once — unless it comes from the lease
+  holder's address (a reconnect), which always finds a slot;
 - a connection idle (no complete request) for :attr:`WireLimits.idle_timeout_s` is closed;
 - requests on one connection are answered one by one, in order (pipelining works);
 - only the documented function codes are served: 03, 04, 06, 16, 23 and 43/14; any other
@@ -68,6 +71,8 @@ class WireLimits:
     log_interval_s: float = 10.0
     #: the TLS handshake must complete within this
     handshake_timeout_s: float = 10.0
+    #: at the cap, a connection idle at least this long is closed to make room for a new one
+    evict_idle_s: float = 5.0
 
 
 class RateLimitedLog:
@@ -163,8 +168,12 @@ class ModbusTcpService:
         on_disconnect: Callable[[Master], None] | None = None,
         functions: frozenset[int] = SERVED,
         identity: ModbusDeviceIdentification | None = None,
+        lease: Any = None,
     ) -> None:
         self.datastore = datastore
+        #: the device's :class:`~presshil.serving.lease.ControlLease` (None: no lease): its
+        #: holder's connection is never evicted and its reconnect always finds a slot
+        self.lease = lease
         #: what FC43/14 answers (None: pymodbus' process-wide identity)
         self.identity = identity
         #: the function codes this server answers (the rest: exception 01)
@@ -179,6 +188,10 @@ class ModbusTcpService:
         self.on_disconnect = on_disconnect
         self.badlog = RateLimitedLog(self.limits.log_interval_s)
         self.connections: set[asyncio.StreamWriter] = set()
+        #: connections whose TLS handshake is in progress
+        self._handshaking = 0
+        #: each connection's master and when it last completed a request (monotonic)
+        self._active: dict[asyncio.StreamWriter, tuple[Master, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         #: connections refused because of the cap, since start
         self.refused = 0
@@ -192,8 +205,7 @@ class ModbusTcpService:
             self._connection,
             host,
             port,
-            ssl=self.tls,
-            ssl_handshake_timeout=self.limits.handshake_timeout_s if self.tls else None,
+            # TLS is started per connection (_handshake), so a refused handshake is logged
             reuse_address=True,
             backlog=max(self.limits.max_connections, 16),
         )
@@ -243,14 +255,20 @@ class ModbusTcpService:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         master = self._master(writer)
         client = master.host  # the key of the rate-limited log: a new port is the same client
-        if len(self.connections) >= self.limits.max_connections:
+        busy = len(self.connections) + self._handshaking  # a handshake in progress holds a slot
+        if busy >= self.limits.max_connections and not self._make_room(master):
             self.refused += 1
             self.badlog.bad(
                 master.host, "connection cap", f"{self.limits.max_connections} open; closed"
             )
             writer.transport.abort()
             return
+        if self.tls is not None:
+            if not await self._handshake(writer, master.host):
+                return
+            master = self._master(writer)  # the role and name come from the certificate
         self.connections.add(writer)
+        self._active[writer] = (master, time.monotonic())
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -269,6 +287,7 @@ class ModbusTcpService:
                 async with asyncio.timeout(idle):
                     pdu = await reader.readexactly(length - 1)
                 reply = await self._answer(client, master, tid, unit, pdu)
+                self._active[writer] = (master, time.monotonic())
                 writer.write(reply)
                 async with asyncio.timeout(idle):
                     await writer.drain()
@@ -280,9 +299,51 @@ class ModbusTcpService:
             if task is not None:
                 self._tasks.discard(task)
             self.connections.discard(writer)
+            self._active.pop(writer, None)
             writer.transport.abort()
             if self.on_disconnect is not None:
                 self.on_disconnect(master)
+
+    async def _handshake(self, writer: asyncio.StreamWriter, host: str) -> bool:
+        """TLS on a new connection; a refusal (other CA, expired, no certificate, not TLS,
+        too slow) is logged rate-limited with its reason and the connection closed."""
+        assert self.tls is not None
+        self._handshaking += 1
+        try:
+            await writer.start_tls(self.tls, ssl_handshake_timeout=self.limits.handshake_timeout_s)
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or type(exc).__name__
+            self.badlog.bad(host, "TLS handshake refused", str(reason)[:200])
+            writer.transport.abort()
+            return False
+        finally:
+            self._handshaking -= 1
+        return True
+
+    def _make_room(self, newcomer: Master) -> bool:
+        """At the cap: close the connection idle longest (if idle long enough and not the
+        lease holder's), or let the lease holder's reconnect in over the cap; whether the
+        newcomer may stay."""
+        holder = self.lease.holder if self.lease is not None else None
+        now = time.monotonic()
+        idlest = min(
+            ((at, w, m) for w, (m, at) in self._active.items() if m != holder and w in self.connections),
+            default=None,
+            key=lambda item: item[0],
+        )
+        if idlest is not None and now - idlest[0] >= self.limits.evict_idle_s:
+            at, victim, who = idlest
+            self.badlog.bad(
+                who.host, "connection cap",
+                f"{self.limits.max_connections} open; {who} idle {now - at:.0f} s closed for {newcomer}",
+            )
+            self.connections.discard(victim)
+            self._active.pop(victim, None)
+            victim.transport.abort()
+            return True
+        reserved = self.lease is not None and self.lease.reserved_for(newcomer.host)
+        # one slot over the cap, kept for the lease holder coming back (a new port)
+        return reserved and len(self.connections) <= self.limits.max_connections
 
     async def _answer(self, client: str, master: Master, tid: int, unit: int, pdu: bytes) -> bytes:
         fc = pdu[0]

@@ -8,8 +8,9 @@ Endpoints (all JSON unless noted):
 - ``POST /api/stop`` with the run's token: set the run's cancel event (403 without it);
 - ``POST /api/prompts/{id}/ack`` with the token: acknowledge an operator prompt.
 
-The token is taken from the ``X-Presshil-Token`` header, a ``token`` query parameter or a JSON
-body ``{"token": …}``.
+The token is taken from the ``X-Presshil-Token`` header, a JSON body ``{"token": …}`` or a
+form field ``token`` — never from a query parameter, which lands in logs and Referer headers.
+Requests from another site are refused before they get here (:mod:`presshil.web.guard`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .guard import parse_id
 from .live_sink import LiveSink
 
 STATIC = Path(__file__).parent / "static"
@@ -64,17 +67,25 @@ class CleanJSON(JSONResponse):
 
 
 async def request_token(request: Request) -> str | None:
-    """The token a request carries (header, query or JSON body), or None."""
-    token = request.headers.get("x-presshil-token") or request.query_params.get("token")
+    """The token a request carries (header, JSON body or form field), or None."""
+    token = request.headers.get("x-presshil-token")
     if token:
         return token
-    if request.headers.get("content-type", "").startswith("application/json"):
+    kind = request.headers.get("content-type", "")
+    raw = await request.body()  # bounded by the guard (MAX_BODY_BYTES)
+    if kind.startswith("application/json"):
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # malformed, or nested beyond the parser
             return None
         if isinstance(body, dict) and isinstance(body.get("token"), str):
             return body["token"]
+    elif kind.startswith("application/x-www-form-urlencoded"):
+        try:
+            values = parse_qs(raw.decode("latin-1"), max_num_fields=8).get("token")
+        except ValueError:  # more fields than a STOP form has
+            return None
+        return values[0] if values else None
     return None
 
 
@@ -134,13 +145,15 @@ def live_routes(sink: LiveSink) -> list[Any]:
 
     async def ack(request: Request) -> Response:
         raw = request.path_params["prompt_id"]
-        if not raw.isdigit():
-            return CleanJSON({"ok": False, "error": f"prompt id {raw!r} is not a number"}, status_code=400)
-        outcome = sink.acknowledge(int(raw), await request_token(request))
+        try:
+            prompt = parse_id(raw, "prompt id")
+        except ValueError as exc:
+            return CleanJSON({"ok": False, "error": str(exc)}, status_code=400)
+        outcome = sink.acknowledge(prompt, await request_token(request))
         if outcome == "token":
             return CleanJSON({"ok": False, "error": f"acknowledge {TOKEN_REFUSED}"}, status_code=403)
         if outcome == "unknown":
-            return CleanJSON({"ok": False, "error": f"no open prompt {raw}"}, status_code=404)
+            return CleanJSON({"ok": False, "error": f"no open prompt {prompt}"}, status_code=404)
         return CleanJSON({"ok": True})
 
     return [

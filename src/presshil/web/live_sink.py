@@ -186,7 +186,9 @@ class LiveSink:
     # -- operator actions (server side) ----------------------------------------------------
     def check_token(self, token: str | None) -> bool:
         """Is ``token`` this run's token? (constant-time comparison)"""
-        return bool(token) and secrets.compare_digest(str(token), self.token)
+        # as bytes: compare_digest refuses a str with non-ASCII characters (TypeError)
+        given = str(token or "").encode("utf-8", "surrogatepass")
+        return bool(given) and secrets.compare_digest(given, self.token.encode())
 
     def stop(self, token: str | None) -> bool:
         """Set the run's cancel event if ``token`` is right; False (and nothing done) if not."""

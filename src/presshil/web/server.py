@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any, Self
 
 import uvicorn
@@ -34,12 +35,18 @@ def parse_bind(text: str, *, default_port: int) -> tuple[str, int]:
 class BackgroundServer:
     """uvicorn serving ``app`` on ``host:port`` in a daemon thread (port 0 picks a free one).
 
-    ``start()`` returns once the socket listens (or raises :class:`ConfigError` when it
+    Only requests for ``host`` (loopback names, IP literals) and ``allow_hosts`` are served
+    (:class:`~presshil.web.guard.WebGuard`). ``start()`` returns once the socket listens (or raises :class:`ConfigError` when it
     cannot, e.g. the port is taken); ``stop()`` shuts it down within ``timeout_s``.
     """
 
-    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0) -> None:
-        self.app = app
+    def __init__(self, app: Any, host: str = DEFAULT_HOST, port: int = 0,
+                 allow_hosts: Iterable[str] = ()) -> None:
+        from .guard import WebGuard
+
+        # Host and Origin checks, body limit and headers, for every app served (see guard)
+        self.app = WebGuard(app, bound_host=host, allow_hosts=allow_hosts)
+        app = self.app
         self.host = host
         self.port = port
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",

@@ -11,7 +11,7 @@ Endpoints (JSON unless noted):
 - ``GET /api/trend?criterion=&step=&protocol=`` one criterion's value and limit per run.
 
 Errors are ``{"error": "…"}`` with 400 (bad parameter), 404 (no such run) or 503 (store
-unreadable).
+unreadable); a run id is 0..2**63-1 in ASCII digits, and an echoed value is cut short.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import ConfigError
+from .guard import parse_id, shown
 from .live_app import STATIC, CleanJSON
 from .results import FILTERS, Results, RunFilter
 
@@ -46,15 +47,15 @@ def _float(request: Request, name: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise BadRequest(f"parameter {name}={raw!r} is not a finite number")
+        raise BadRequest(f"parameter {name}={shown(raw)} is not a finite number")
     return value
 
 
 def _run_id(request: Request) -> int:
-    raw = request.path_params["run_id"]
-    if not raw.isdigit():
-        raise BadRequest(f"run id {raw!r} is not a number")
-    return int(raw)
+    try:
+        return parse_id(request.path_params["run_id"], "run id")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def ui_app(results: Results) -> Starlette:
@@ -96,7 +97,7 @@ def ui_app(results: Results) -> Starlette:
         run_id = _run_id(request)
         fmt = request.query_params.get("format", "csv")
         if fmt not in ("csv", "parquet"):
-            raise BadRequest(f"export format {fmt!r} is not one of: csv, parquet")
+            raise BadRequest(f"export format {shown(fmt)} is not one of: csv, parquet")
         tmp = Path(tempfile.mkdtemp(prefix="presshil-export-"))
         try:
             path = results.store.export(run_id, tmp / f"run-{run_id}.{fmt}", fmt)

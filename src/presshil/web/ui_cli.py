@@ -14,6 +14,9 @@ DEFAULT_UI_BIND = "127.0.0.1:8765"
 def ui_cmd(
     db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
     bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to serve on (loopback by default).")] = DEFAULT_UI_BIND,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", metavar="NAME", help="Also answer requests for this host name (a lab name for the machine); repeatable. "
+        "Loopback names, IP addresses and the --bind host are always answered.")] = None,
 ) -> None:
     """Browse stored runs: filter, open, zoom, overlay runs, trend a criterion, export.
 
@@ -38,7 +41,7 @@ def ui_cmd(
     try:
         threading.Thread(target=_warm, args=(results,), name="presshil-ui-warm", daemon=True).start()
         try:
-            server = BackgroundServer(ui_app(results), host, port).start()
+            server = BackgroundServer(ui_app(results), host, port, allow_hosts=allow_host or ()).start()
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -1,0 +1,200 @@
+"""One lease contract, run against every server that has a lease: map v1 (``presshil serve``),
+a device profile (``presshil serve --profile``) and the plant's actuator (``presshil plant
+serve``). Raw Modbus frames over real loopback sockets; every wait is bounded by a socket
+timeout.
+
+The contract (docs/security.md): an implicit lease ends with its connection; another master
+may read and STOP but not drive while a lease is held; the connection cap never locks out the
+lease holder's reconnect, and at the cap the longest-idle connection (never the holder's)
+makes room.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from test_wire_hardening import Raw, closed_by_server
+
+from presshil.serving.tcp import WireLimits
+
+REFUSED = 0x01  # exception 01: "not allowed for you"
+
+
+@dataclass
+class Server:
+    """How to drive one kind of server: claim its lease, drive it, stop it."""
+
+    name: str
+    handle: Any
+    claim: Any  # (Raw) -> None: take the lease implicitly (watchdog + heartbeat, or a command)
+    drive: Any  # (Raw) -> bytes: a write only the holder may make
+    stop: Any  # (Raw) -> bytes: STOP (DRIVE_SAFE on the plant)
+    read: Any  # (Raw) -> list[int]: a read any master may make
+
+    def connections(self) -> int:
+        return len(self.handle._tcp.connections)
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.handle.endpoints["modbus_tcp"])
+
+
+def fc06(m: Raw, address: int, value: int) -> bytes:
+    return m.request(struct.pack(">BHH", 6, address, value))
+
+
+def fc05(m: Raw, address: int, on: bool) -> bytes:
+    return m.request(struct.pack(">BHH", 5, address, 0xFF00 if on else 0))
+
+
+def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
+    """Until ``predicate()`` holds (bounded): the server sees a close asynchronously."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def refused(reply: bytes) -> bool:
+    return reply[0] & 0x80 != 0 and reply[1] == REFUSED
+
+
+def accepted(reply: bytes) -> bool:
+    return reply[0] & 0x80 == 0
+
+
+@contextmanager
+def map_v1(limits: WireLimits) -> Iterator[Server]:
+    from presshil.device.server import start_server
+
+    with start_server("sim://?seed=3", modbus_tcp="127.0.0.1:0", limits=limits) as h:
+        def claim(m: Raw) -> None:
+            assert accepted(fc06(m, 8, 3000)) and accepted(fc06(m, 1, 7))  # watchdog, heartbeat
+
+        yield Server("map v1", h, claim, lambda m: fc06(m, 1, 8), lambda m: m.write(0, [3, 9]),
+                     lambda m: m.read_input(0, 1))
+
+
+@contextmanager
+def profile(limits: WireLimits) -> Iterator[Server]:
+    from presshil.profiles.server import start_profile_server
+
+    with start_profile_server("sim://auto-hydraulic-25t?seed=1", "plc-hydraulic-press",
+                              modbus_tcp="127.0.0.1:0", limits=limits) as h:
+        def claim(m: Raw) -> None:
+            # the issue's sequence: FC06 holding 13 = 3000 (watchdog), 14 = 7 (heartbeat)
+            assert accepted(fc06(m, 13, 3000)) and accepted(fc06(m, 14, 7))
+
+        yield Server("profile", h, claim, lambda m: fc06(m, 14, 8), lambda m: fc05(m, 1, True),
+                     lambda m: m.read_holding(0, 1))
+
+
+@contextmanager
+def plant(limits: WireLimits) -> Iterator[Server]:
+    from presshil.plant.registers import (
+        ACTUATOR_COUNT,
+        ACTUATOR_START,
+        DRIVE_FOLLOW,
+        DRIVE_SAFE,
+        TABLE,
+    )
+    from presshil.plant.server import start_plant_server
+    from presshil.regtable.core import Space
+
+    def command(mode: int, demand: float) -> list[int]:
+        values = {"drive_mode": mode, "demand": demand, "based_on": 1}
+        return TABLE.encode(Space.HOLDING, ACTUATOR_START, ACTUATOR_COUNT, values)
+
+    with start_plant_server("sim://?seed=2", modbus_tcp="127.0.0.1:0") as h:
+        h._tcp.limits = limits  # the plant takes no limits argument; its service reads them live
+
+        def claim(m: Raw) -> None:
+            assert accepted(m.write(ACTUATOR_START, command(DRIVE_FOLLOW, 0.1)))
+
+        yield Server("plant", h, claim, lambda m: m.write(ACTUATOR_START, command(DRIVE_FOLLOW, 0.2)),
+                     lambda m: m.write(ACTUATOR_START, command(DRIVE_SAFE, 0.0)),
+                     lambda m: m.read_input(0, 1))
+
+
+SERVERS = {"map-v1": map_v1, "profile": profile, "plant": plant}
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def kind(request) -> Any:
+    return SERVERS[request.param]
+
+
+def test_an_implicit_lease_ends_with_its_connection(kind) -> None:
+    with kind(WireLimits()) as srv:
+        first = Raw(srv.endpoint, timeout_s=10.0)
+        srv.claim(first)
+        first.close()
+        wait_for(lambda: srv.connections() == 0)
+        # the lost run of the issue: a new connection of the same host heartbeats (or commands)
+        second = Raw(srv.endpoint, timeout_s=10.0)
+        try:
+            assert accepted(srv.drive(second)), srv.name
+        finally:
+            second.close()
+
+
+def test_another_master_may_stop_but_not_drive_while_the_lease_is_held(kind) -> None:
+    with kind(WireLimits()) as srv:
+        holder, other = Raw(srv.endpoint, timeout_s=10.0), Raw(srv.endpoint, timeout_s=10.0)
+        try:
+            srv.claim(holder)
+            assert refused(srv.drive(other))
+            assert accepted(srv.drive(holder))
+            assert accepted(srv.stop(other))  # STOP from anyone, always
+        finally:
+            holder.close()
+            other.close()
+
+
+def test_the_holders_reconnect_finds_a_slot_when_idle_peers_fill_the_cap(kind) -> None:
+    # eviction off (no peer is idle an hour): only the slot kept for the holder lets it in
+    with kind(WireLimits(max_connections=3, evict_idle_s=3600.0)) as srv:
+        holder = Raw(srv.endpoint, timeout_s=10.0)
+        srv.claim(holder)
+        peers = [Raw(srv.endpoint, timeout_s=10.0) for _ in range(2)]
+        for p in peers:
+            srv.read(p)
+        holder.close()
+        wait_for(lambda: srv.connections() == 2)
+        peers.append(Raw(srv.endpoint, timeout_s=10.0))  # an idle peer takes the slot the holder left
+        srv.read(peers[-1])
+        back = Raw(srv.endpoint, timeout_s=10.0)  # the holder again, from a new port: over the cap
+        stranger = Raw(srv.endpoint, timeout_s=10.0)
+        try:
+            assert accepted(srv.drive(back)), srv.name
+            with pytest.raises((ConnectionError, OSError)):
+                srv.read(stranger)  # the kept slot is the holder's only
+        finally:
+            for m in (*peers, back, stranger):
+                m.close()
+
+
+def test_at_the_cap_the_longest_idle_connection_makes_room_but_never_the_holders(kind) -> None:
+    with kind(WireLimits(max_connections=3, evict_idle_s=0.0)) as srv:
+        holder = Raw(srv.endpoint, timeout_s=10.0)
+        srv.claim(holder)
+        oldest, younger = Raw(srv.endpoint, timeout_s=10.0), Raw(srv.endpoint, timeout_s=10.0)
+        newcomer = None
+        try:
+            srv.read(oldest)
+            srv.read(younger)
+            newcomer = Raw(srv.endpoint, timeout_s=10.0)
+            assert len(srv.read(newcomer)) == 1
+            assert closed_by_server(oldest.sock)  # idle longest apart from the holder
+            assert len(srv.read(younger)) == 1
+            assert accepted(srv.drive(holder))  # the holder, idle longer still, kept its line
+        finally:
+            for m in (holder, oldest, younger, newcomer):
+                if m is not None:
+                    m.close()
