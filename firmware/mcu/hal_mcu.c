@@ -370,6 +370,29 @@ static size_t handle(hostif_t *hi, const uint8_t *req, uint8_t *pdu)
     return 2;
 }
 
+void hal_mcu_warm_up_host(struct hostif *scratch)
+{
+    /* each kind of request the host sends, answered once into a scratch buffer */
+    static const uint8_t requests[][32] = {
+        {1, 0x04, 0, 0, 0, 24},
+        {1, 0x04, 0, 100, 0, 6},
+        {1, 0x04, 0, 110, 0, 16},
+        {1, 0x03, 0, 0, 0, 12},
+        {1, 0x06, 0, 1, 0, 7},
+        {1, 0x10, 0, 0, 0, 2, 4, 0, 0, 0, 9},
+        {1, 0x10, 0, 8, 0, 1, 2, 0, 0},
+        {1, 0x17, 1, 0, 0, 24, 0, 1, 0, 1, 2, 0, 10},
+        {1, 0x2B, 0x0E, 1, 0},
+        {1, 0x05, 0, 0, 0xFF, 0},
+    };
+    static uint8_t pdu[MBRTU_MAX_ADU];
+    uint32_t requests_before = host_requests;
+    for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++)
+        (void)handle(scratch, requests[i], pdu);
+    (void)mbrtu_crc(pdu, sizeof pdu);
+    host_requests = requests_before;
+}
+
 int hal_host_service(struct hostif *hi, uint64_t deadline_us)
 {
     static uint8_t pdu[MBRTU_MAX_ADU];

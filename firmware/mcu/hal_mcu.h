@@ -50,6 +50,10 @@ void console_puts(const char *s);
 void fmt_str(char *buf, unsigned cap, unsigned *pos, const char *s);
 void fmt_u32(char *buf, unsigned cap, unsigned *pos, uint32_t v);
 void fmt_hex(char *buf, unsigned cap, unsigned *pos, uint32_t v);
+/* Answer one request of each kind on a scratch host interface, replies discarded (see
+ * main.c: warming QEMU's translation cache before READY). */
+struct hostif;
+void hal_mcu_warm_up_host(struct hostif *scratch);
 void hal_mcu_stats(uint32_t *plant_errors, uint32_t *host_requests);
 
 #endif /* HAL_MCU_H */
