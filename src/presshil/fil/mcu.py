@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, PressError, PressURLError, TransportError
+from ..errors import ConfigError, DeviceFault, PressError, PressURLError, TransportError
 from ..transports.modbus import ModbusPress
 from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
@@ -48,10 +48,17 @@ class McuFilPress(FilPress):
     """:class:`FilPress` whose firmware runs under QEMU; a crash is named as such."""
 
     firmware: QemuFirmware
+    #: the host link's pty, held open for the run (see :func:`hold_pty_open`)
+    _held_fd: int | None = None
 
     def _host_call(self, call: Any) -> Any:
         try:
             return call()
+        except DeviceFault:
+            # a command refused because the firmware tripped on stale sensors the plant's lag
+            # explains is the host's fault: the judged read says so (HostTooSlow), else re-raise
+            super().read()
+            raise
         except TransportError as exc:
             crash = self.firmware.crash if self.firmware is not None else None
             if crash is None and self.firmware is not None and not self.firmware.running:
@@ -68,12 +75,24 @@ class McuFilPress(FilPress):
         """As :meth:`FilPress.command_and_read`; a crash raises :class:`FirmwareCrashed`."""
         return self._host_call(lambda: super(McuFilPress, self).command_and_read(setpoint_mpa, rate_mpa_s))
 
+    def configure(self, **kwargs: Any) -> None:
+        """As :meth:`FilPress.configure`; a refusal the host's lag explains is HostTooSlow."""
+        self._host_call(lambda: super(McuFilPress, self).configure(**kwargs))
+
+    def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """As :meth:`FilPress.command`; a refusal the host's lag explains is HostTooSlow."""
+        self._host_call(lambda: super(McuFilPress, self).command(setpoint_mpa, rate_mpa_s))
+
+    def release(self, rate_mpa_s: float) -> None:
+        """As :meth:`FilPress.release`; a refusal the host's lag explains is HostTooSlow."""
+        self._host_call(lambda: super(McuFilPress, self).release(rate_mpa_s))
+
     def close(self) -> None:
         """As :meth:`FilPress.close`, then release the held host pty."""
         try:
             super().close()
         finally:
-            fd = getattr(self, "_held_fd", None)
+            fd = self._held_fd
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
