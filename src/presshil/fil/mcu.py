@@ -35,6 +35,9 @@ from .qemu import (
     wait_until,
 )
 
+#: the plant drops its actuator when no command came for this long (ms): several of the MCU
+#: loop's longest periods on a loaded machine, far beyond its 4 ms period
+LINK_QUIET_MS = 250.0
 #: the URL keys of the MCU form (beside fil://'s own)
 MCU_KEYS = {"target", "host_uart", "plant_uart", "ready_timeout", "icount"}
 
@@ -131,7 +134,9 @@ def start_mcu(
     check_elf(elf)
     if host_uart == plant_uart:
         raise ConfigError(f"host_uart and plant_uart are both {host_uart}: they must differ")
-    plant_proc = SpawnedPlant(plant, modbus_rtu="pty")
+    # QEMU is stopped from outside and a crashed binary stops talking: the plant drops its
+    # actuator when its link has been quiet for LINK_QUIET_MS
+    plant_proc = SpawnedPlant(plant, modbus_rtu="pty", link_quiet_ms=LINK_QUIET_MS)
     fw: QemuFirmware | None = None
     link: PlantLink | None = None
     held: int | None = None
