@@ -102,11 +102,15 @@ def test_short_assembly_passes_on_the_mcu_build_judged_by_the_plant(elf: Path) -
 def test_a_paused_plant_ends_as_host_too_slow_not_as_a_firmware_failure(elf: Path) -> None:
     press = start(elf, "sim://?seed=1")
     with press:
-        press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
-        press.command(20.0, 10.0)
-        deadline = time.monotonic() + 15.0
-        while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        try:
+            press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
+            press.command(20.0, 10.0)
+            deadline = time.monotonic() + 15.0
+            while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except HostTooSlow as exc:  # before the pause: the machine itself was too slow
+            pytest.skip(f"this machine could not keep real time before the pause: {exc}")
+        assert press.read().pressure_mpa >= 15.0
         pid = press.plant_process.pid
         os.kill(pid, signal.SIGSTOP)  # the plant gets no CPU: its samples stop
         time.sleep(0.3)
