@@ -31,10 +31,12 @@
 
 /* The MCU build's control period. Its plant link is Modbus RTU: one sensor read and one
  * actuator write are ~70 bytes, 6 ms at 115.2 kBd on a real line, so 1 kHz (the host build's
- * rate over TCP) is out of reach; 250 Hz leaves QEMU idle time (WFI) between periods, which
- * the plant's own real-time thread needs on a shared machine. control.c takes dt each step. */
+ * rate over TCP) is out of reach (≈150 Hz at most). 100 Hz is 20x the control crossover
+ * (5 Hz) and leaves QEMU idle (WFI) between periods: on a shared machine the plant's own
+ * real-time thread needs that CPU (at 250 Hz the latency tail under load was ten times
+ * longer). control.c takes the measured dt each step. */
 #ifndef FW_MCU_LOOP_HZ
-#define FW_MCU_LOOP_HZ 250
+#define FW_MCU_LOOP_HZ 100
 #endif
 
 void hal_mcu_init(void);

@@ -6,7 +6,7 @@
  * the host until the next period's deadline (absolute deadlines; an overrun restarts the
  * schedule and is counted). The console UART says what the host build says on stdout:
  *
- *   READY host=uart2 plant=uart1 revision=1.0.0 loop_hz=250 hydraulic    once serving
+ *   READY host=uart2 plant=uart1 revision=1.0.0 loop_hz=100 hydraulic    once serving
  *   STATS loops=… loop_hz=… overruns=… sensor_errors=… plant_errors=… host_requests=…
  *         max_period_us=… (the longest control period so far)
  *                                                                        every second
