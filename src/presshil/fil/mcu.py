@@ -36,7 +36,7 @@ from .qemu import (
 )
 
 #: the plant drops its actuator when no command came for this long (ms): several of the MCU
-#: loop's longest periods on a loaded machine, far beyond its 4 ms period
+#: loop's longest periods on a loaded machine, far beyond its 10 ms period
 LINK_QUIET_MS = 250.0
 #: the URL keys of the MCU form (beside fil://'s own)
 MCU_KEYS = {"target", "host_uart", "plant_uart", "ready_timeout", "icount"}
