@@ -129,3 +129,35 @@ def test_mcu_url_keys_belong_to_target() -> None:
         presshil.open_press("fil://?firmware=@reference&target=mps2-an385&host_uart=3")
     with pytest.raises(PressURLError, match="@no-such"):
         presshil.open_press("fil://?firmware=@no-such&target=mps2-an385")
+
+
+@pytest.mark.timeout(120)
+def test_a_users_elf_on_other_uarts(tmp_path: Path) -> None:
+    """``firmware=PATH.elf&host_uart=N&plant_uart=M``: the reference sources built with the
+    host on UART 3 and the plant on UART 4 (console on UART 0) run only when told so."""
+    import shutil
+
+    fw = tmp_path / "fw"
+    shutil.copytree(ROOT / "firmware", fw, ignore=shutil.ignore_patterns("build"))
+    subprocess.run(
+        ["make", "-s", "-C", str(fw), "TARGET=mps2-an385", "BUILD=out", "CROSS=arm-none-eabi-",
+         "MCU_EXTRA=-DFW_UART_HOST=3 -DFW_UART_PLANT=4"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    elf = fw / "out" / "mps2-an385" / "presshil-fw.elf"
+    url = f"fil://?firmware={elf}&target=mps2-an385&host_uart=3&plant_uart=4&ready_timeout=30"
+    try:
+        press = presshil.open_press(url)
+    except HostTooSlow as exc:
+        pytest.skip(f"this machine could not keep real time while QEMU started: {exc}")
+    with press:
+        assert isinstance(press, McuFilPress)
+        assert "-serial" in press.firmware.argv
+        serials = [press.firmware.argv[i + 1] for i, a in enumerate(press.firmware.argv) if a == "-serial"]
+        assert serials[0] == "stdio" and serials[3] == "pty" and serials[4].startswith("/dev/")
+        assert serials[1] == serials[2] == "null"
+        assert press.identity.firmware.startswith("1.0.0")
+        assert press.host.read().counter > 0
+    # the same binary on the default UARTs never hears the plant: no READY
+    with pytest.raises(Exception, match="did not print READY"):
+        presshil.open_press(f"fil://?firmware={elf}&target=mps2-an385&ready_timeout=3")

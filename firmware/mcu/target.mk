@@ -2,6 +2,7 @@
 #
 #   make TARGET=mps2-an385            build/mps2-an385/presshil-fw.elf
 #   make TARGET=mps2-an385 broken     build/mps2-an385/presshil-fw-FLAVOUR.elf
+#   MCU_EXTRA="-DFW_UART_HOST=3 -DFW_UART_PLANT=4"   other UARTs (console: the lowest free)
 #
 # control.c and hostif.c are the host build's, unchanged; the HAL (hal_mcu.c), the Modbus RTU
 # master and slave (mbrtu.c), the UART driver, the startup code and the linker script are the
@@ -16,8 +17,9 @@ CROSS ?= arm-none-eabi-
 MCU_CC := $(CROSS)gcc
 MCU_BUILD := $(BUILD)/$(TARGET)
 MCU_FLAGS := -mcpu=cortex-m3 -mthumb -mfloat-abi=soft
+MCU_EXTRA ?=
 MCU_CFLAGS := $(MCU_FLAGS) -std=c99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-ffunction-sections -fdata-sections -ffreestanding -Isrc -Imcu
+	-ffunction-sections -fdata-sections -ffreestanding -Isrc -Imcu $(MCU_EXTRA)
 MCU_LDFLAGS = $(MCU_FLAGS) --specs=nano.specs -nostartfiles -Wl,--gc-sections \
 	-Wl,-T,mcu/$(TARGET).ld -Wl,-Map,$(MCU_BUILD)/$(basename $(notdir $@)).map
 MCU_LDLIBS := -lm -lc -lgcc
