@@ -25,6 +25,10 @@
 #include "hal_mcu.h"
 #include "hostif.h"
 
+#ifndef FW_STATS_PERIOD_US
+#define FW_STATS_PERIOD_US 1000000u /* a STATS line every second */
+#endif
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -138,7 +142,7 @@ int main(void)
                                     " loop_hz=" STR(FW_MCU_LOOP_HZ) " servo-electric\n");
 
     const uint64_t period = 1000000u / FW_MCU_LOOP_HZ;
-    uint64_t next = hal_time_us(), prev = next, loops = 0, next_stats = next + 1000000u;
+    uint64_t next = hal_time_us(), prev = next, loops = 0, next_stats = next + FW_STATS_PERIOD_US;
     uint32_t overruns = 0, sensor_errors = 0, max_period_us = 0;
     hal_sensors_t s;
     memset(&s, 0, sizeof s);
@@ -161,7 +165,7 @@ int main(void)
         }
         if (now >= next_stats) {
             stats_line(loops, now - boot, overruns, sensor_errors, max_period_us);
-            next_stats += 1000000u;
+            next_stats += FW_STATS_PERIOD_US;
         }
         hal_host_service(&hi, next);
     }
