@@ -20,7 +20,7 @@
 #include "plant_map.h"
 #include "press_map.h"
 
-#define PLANT_TIMEOUT_US 15000u   /* one miss + resync stays well inside the 50 ms stale-sensor limit */
+#define PLANT_TIMEOUT_US 35000u   /* + a resync (at most 10 ms) stays inside the 50 ms stale-sensor limit */
 #define MAX_REQUESTS_PER_SERVICE 8
 
 static uart_t uarts[MPS2_UART_COUNT];
