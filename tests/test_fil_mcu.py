@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import presshil
-from presshil.errors import PressURLError
+from presshil.errors import PressURLError, TransportTimeout
 from presshil.fil import FLAVOURS, build_firmware
 from presshil.fil.build import missing_mcu_build_tools
 from presshil.fil.mcu import McuFilPress, start_mcu
@@ -108,7 +108,7 @@ def test_a_paused_plant_ends_as_host_too_slow_not_as_a_firmware_failure(elf: Pat
             deadline = time.monotonic() + 15.0
             while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
                 time.sleep(0.05)
-        except HostTooSlow as exc:  # before the pause: the machine itself was too slow
+        except (HostTooSlow, TransportTimeout) as exc:  # before the pause: the machine was too slow
             pytest.skip(f"this machine could not keep real time before the pause: {exc}")
         assert press.read().pressure_mpa >= 15.0
         pid = press.plant_process.pid

@@ -116,7 +116,7 @@ def start_mcu(
     plant: str = "sim://",
     host_uart: int = REFERENCE_UARTS["host"],
     plant_uart: int = REFERENCE_UARTS["plant"],
-    timeout_s: float = 0.2,
+    timeout_s: float = 0.5,
     ready_timeout_s: float = 20.0,
     icount_shift: int | None = None,
     url: str | None = None,
@@ -206,6 +206,8 @@ def open_mcu_press(parsed: PressURL, timeout: float) -> McuFilPress:
     """A ``fil://…&target=BOARD`` URL (called by :func:`presshil.fil.press.open_fil_press`)."""
     q = parsed.query
     target = q["target"]
+    # an emulated UART on a busy machine answers later than a socket: 0.5 s unless told
+    timeout = timeout if "timeout" in q else 0.5
     firmware = q.get("firmware", "")
     if not firmware:
         raise PressURLError(f"press URL {parsed.raw!r}: target= needs firmware=@FLAVOUR or PATH.elf")
