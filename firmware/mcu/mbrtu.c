@@ -145,12 +145,9 @@ static size_t request_length(const uint8_t *f, size_t have)
 
 size_t mbrtu_slave_poll(mbrtu_slave_t *s, uart_t *u, uint64_t now_us)
 {
-    if (s->len > 0 && now_us - s->last_rx_us > SLAVE_GAP_US) {
-        s->len = 0; /* a silence ends a partial frame */
-        s->dropped++;
-    }
-    int b;
+    int b, got = 0;
     while ((b = uart_getc(u)) >= 0) {
+        got = 1;
         s->last_rx_us = now_us;
         if (s->len >= sizeof s->buf) {
             s->len = 0;
@@ -179,6 +176,13 @@ size_t mbrtu_slave_poll(mbrtu_slave_t *s, uart_t *u, uint64_t now_us)
         if (s->buf[0] != s->unit && s->buf[0] != 0)
             continue; /* another device's request */
         return n;
+    }
+    /* A silence ends a partial frame - judged only with the ring empty: bytes that arrived
+     * while the loop was busy elsewhere (a control period) sit in the ring, and the time
+     * since we last took one is not silence on the line. */
+    if (!got && s->len > 0 && now_us - s->last_rx_us > SLAVE_GAP_US) {
+        s->len = 0;
+        s->dropped++;
     }
     return 0;
 }
