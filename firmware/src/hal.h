@@ -3,10 +3,12 @@
  *
  * The control code (control.c) and the host interface (hostif.c) are portable C99 with no
  * I/O of their own: everything that touches hardware or time goes through these functions.
- * Two ports exist or are sketched:
+ * Ports that exist or are sketched:
  *
  *   hal_posix.c   host build: the "hardware" is the presshil plant server (Modbus client,
  *                 libmodbus) and the host link is a Modbus TCP server (libmodbus).
+ *   ../mcu/hal_mcu.c  Cortex-M3 on QEMU's mps2-an385 (make TARGET=mps2-an385): the plant
+ *                 over a Modbus RTU master on a UART, the host over an RTU slave on another.
  *   (your MCU)    ADC + encoder for hal_read_sensors, DAC/PWM + relay outputs for
  *                 hal_write_actuator, a free-running timer for hal_time_us, a Modbus RTU or
  *                 TCP slave stack feeding hostif_* for hal_host_service. See docs/firmware.md.

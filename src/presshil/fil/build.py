@@ -35,31 +35,73 @@ def missing_build_tools() -> str | None:
     return None
 
 
-def build_firmware(flavour: str = "", build_dir: Path | str | None = None) -> Path:
+#: MCU boards the reference firmware builds for (``make TARGET=…``, firmware/mcu/)
+MCU_TARGETS = ("mps2-an385",)
+
+
+def missing_mcu_build_tools() -> str | None:
+    """Why the MCU build cannot be made here (cross compiler or newlib-nano missing), or None."""
+    if not (FIRMWARE_DIR / "mcu" / "target.mk").is_file():
+        return f"no MCU firmware sources at {FIRMWARE_DIR / 'mcu'} (not a source checkout)"
+    if shutil.which("make") is None:
+        return "'make' not found (apt-get install make)"
+    if shutil.which("arm-none-eabi-gcc") is None:
+        return "'arm-none-eabi-gcc' not found (apt-get install gcc-arm-none-eabi)"
+    probe = subprocess.run(
+        ["arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-print-file-name=libc_nano.a"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if not Path(probe.stdout.strip()).is_absolute():
+        return "newlib-nano not found (apt-get install libnewlib-arm-none-eabi)"
+    return None
+
+
+def build_firmware(
+    flavour: str = "", build_dir: Path | str | None = None, *, target: str | None = None
+) -> Path:
     """Build one flavour (see :data:`FLAVOURS`) with ``make``; the path of the binary.
 
     ``build_dir`` defaults to ``firmware/build``. ``make`` rebuilds only what changed.
-    Raises :class:`ConfigError` with the compiler's output when the build fails.
+    ``target`` (one of :data:`MCU_TARGETS`) builds the bare-metal ELF for that board instead
+    of the host program. Raises :class:`ConfigError` with the compiler's output when the
+    build fails.
     """
     if flavour not in FLAVOURS:
         raise ConfigError(f"firmware flavour {flavour!r} unknown; one of {sorted(FLAVOURS)}")
-    why = missing_build_tools()
+    if target is not None and target not in MCU_TARGETS:
+        raise ConfigError(
+            f"the reference firmware has no build for target={target!r}; it builds for "
+            f"{', '.join(MCU_TARGETS)} (firmware=PATH.elf runs your own binary on other boards)"
+        )
+    why = missing_build_tools() if target is None else missing_mcu_build_tools()
     if why:
         raise ConfigError(f"cannot build the firmware: {why}")
     build = Path(build_dir) if build_dir is not None else FIRMWARE_DIR / "build"
-    target = build.resolve() / FLAVOURS[flavour]
+    if target is None:
+        binary = build.resolve() / FLAVOURS[flavour]
+    else:
+        binary = build.resolve() / target / f"{FLAVOURS[flavour]}.elf"
+    make_target = [f"TARGET={target}"] if target else []
     proc = subprocess.run(
-        ["make", "-s", "-C", str(FIRMWARE_DIR), f"BUILD={build.resolve()}", str(target)],
+        ["make", "-s", "-C", str(FIRMWARE_DIR), f"BUILD={build.resolve()}", *make_target,
+         str(binary)],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    if proc.returncode != 0 or not target.is_file():
+    if proc.returncode != 0 or not binary.is_file():
         raise ConfigError(
             f"firmware build failed ({flavour or 'reference'}):\n{proc.stderr[-4000:]}"
         )
-    return target
+    return binary
 
 
-__all__ = ["FIRMWARE_DIR", "FLAVOURS", "build_firmware", "missing_build_tools"]
+__all__ = [
+    "FIRMWARE_DIR",
+    "FLAVOURS",
+    "MCU_TARGETS",
+    "build_firmware",
+    "missing_build_tools",
+    "missing_mcu_build_tools",
+]

@@ -5,6 +5,8 @@
     fil://?firmware=PATH&plant=sim://NAME%3Fseed%3D1     start plant + firmware
     fil://?firmware=@reference                            build firmware/ first (@FLAVOUR)
     fil://?host=HOST:PORT&plant_at=HOST:PORT              both already running
+    fil://?firmware=@reference&target=mps2-an385          the MCU build under QEMU
+                                                          (presshil.fil.mcu)
 
 The host side is presshil's :class:`~presshil.transports.modbus.ModbusPress` on the
 firmware's host interface (press register map v1): commands, status, fault codes, the
@@ -38,6 +40,8 @@ from .plant_link import PlantLink
 from .realtime_budget import budget_report, check_sensor_fault
 
 URL_KEYS = {"firmware", "firmware_args", "plant", "link", "host", "plant_at", "timeout"}
+#: the MCU form's keys (``target=BOARD`` runs the firmware under QEMU: presshil.fil.mcu)
+MCU_URL_KEYS = {"target", "host_uart", "plant_uart", "ready_timeout", "icount"}
 #: reported samples kept for comparison (about 2.7 h at 50 Hz)
 REPORTED_MAX = 500_000
 
@@ -259,11 +263,20 @@ def _firmware_command(value: str) -> str | Path:
 
 def open_fil_press(parsed: PressURL) -> FilPress:
     """Open a ``fil://`` URL (called by :func:`presshil.open_press`)."""
-    parsed.check_keys(URL_KEYS)
+    parsed.check_keys(URL_KEYS | MCU_URL_KEYS)
     q = parsed.query
     timeout = parsed.get_float("timeout", 0.2)
     if not math.isfinite(timeout) or timeout <= 0:
         raise PressURLError(f"press URL {parsed.raw!r}: timeout must be > 0")
+    if "target" in q:
+        from .mcu import open_mcu_press
+
+        return open_mcu_press(parsed, timeout)
+    if MCU_URL_KEYS & set(q):
+        raise PressURLError(
+            f"press URL {parsed.raw!r}: {', '.join(sorted(MCU_URL_KEYS & set(q)))} apply to "
+            "target=BOARD (firmware under QEMU) only"
+        )
     if "host" in q:
         if "firmware" in q or "plant" in q:
             raise PressURLError(

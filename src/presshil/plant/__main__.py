@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--json", action="store_true", help="print JSON ready/timing lines")
+    parser.add_argument(
+        "--link-quiet-ms",
+        type=float,
+        default=None,
+        help="drop the actuator to SAFE when no command came for this long (default: never)",
+    )
     args = parser.parse_args(argv)
     return plant_serve_main(
         args.press,
@@ -28,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         args.bind,
         baud=args.baud,
         json_lines=args.json,
+        link_quiet_ms=args.link_quiet_ms,
     )
 
 

@@ -38,6 +38,8 @@ from .registers import (
     TRUTH_START,
 )
 
+_COUNTER_ADDRESS = 2  # plant map input 2..3: sample_counter
+
 log = logging.getLogger("presshil.plant")
 #: the actuator's lease lapses after this long without a command from its holder
 PLANT_LEASE_EXPIRY_S = 1.0
@@ -120,7 +122,10 @@ class PlantRegisters:
         end = address + count
         if space is Space.INPUT:
             if address < SENSOR_START + SENSOR_COUNT and end > SENSOR_START:
-                self._note_read()
+                # a controller's loop reads the sample counter (input 2); a one-off read of the
+                # channel count (input 1, at start-up) is not a loop's and opens no gap
+                if address <= _COUNTER_ADDRESS < end:
+                    self._note_read()
                 image.update(enumerate(self._sensor_block(), start=SENSOR_START))
             if address < NAMEPLATE_START + NAMEPLATE_COUNT and end > NAMEPLATE_START:
                 image.update(enumerate(self._nameplate, start=NAMEPLATE_START))

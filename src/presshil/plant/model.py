@@ -98,6 +98,10 @@ class PlantModel:
         self.drive_mode = DRIVE_SAFE
         self.demand = 0.0
         self._estop_until = -math.inf
+        #: drop the actuator to SAFE when no command came for this long (plant time, s);
+        #: None: hold the last command (see :meth:`advance_to`)
+        self.link_quiet_s: float | None = None
+        self._last_command_s = 0.0
         self.model.set_actuator(AM_UNLOAD, 0.0)
 
     @staticmethod
@@ -117,6 +121,16 @@ class PlantModel:
     def advance_to(self, t_s: float) -> None:
         """Advance the plant to ``t_s`` (every tick at or before it has run)."""
         self.model.advance_to(t_s)
+        quiet = self.link_quiet_s
+        if (
+            quiet is not None
+            and self.drive_mode != DRIVE_SAFE
+            and self.model.now() - self._last_command_s > quiet
+        ):
+            # the valve amplifier's / drive's own watchdog: a controller that stopped talking
+            # (crashed, killed, an emulator stopped from outside) leaves the press safe
+            self.drive_mode, self.demand = DRIVE_SAFE, 0.0
+            self._apply_drive()
         if self.estop_pressed and self.model.now() >= self._estop_until:
             self._estop_until = -math.inf
             self._apply_drive()
@@ -170,6 +184,7 @@ class PlantModel:
             raise ValueError(f"demand {demand} is not a finite number")
         self.drive_mode = drive_mode
         self.demand = demand
+        self._last_command_s = self.model.now()
         self._apply_drive()
 
     def _apply_drive(self) -> None:

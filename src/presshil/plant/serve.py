@@ -30,6 +30,7 @@ def plant_serve_main(
     *,
     baud: int = 115200,
     json_lines: bool = False,
+    link_quiet_ms: float | None = None,
 ) -> int:
     """Serve the plant of ``press_url`` until SIGINT or SIGTERM; return an exit code.
 
@@ -45,7 +46,12 @@ def plant_serve_main(
     handle = start_or_report(
         PROG,
         lambda: start_plant_server(
-            press_url, modbus_tcp=modbus_tcp, modbus_rtu=modbus_rtu, bind=bind, baud=baud
+            press_url,
+            modbus_tcp=modbus_tcp,
+            modbus_rtu=modbus_rtu,
+            bind=bind,
+            baud=baud,
+            link_quiet_ms=link_quiet_ms,
         ),
     )
     if handle is None:

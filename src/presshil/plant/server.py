@@ -95,12 +95,16 @@ def start_plant_server(
     modbus_rtu: str | None = None,
     bind: str = "127.0.0.1",
     baud: int = 115200,
+    link_quiet_ms: float | None = None,
 ) -> PlantServerHandle:
     """Start the plant in real time and serve it; ``modbus_rtu="pty"`` creates a pty.
 
     With no endpoint at all, Modbus TCP on ``bind``:5021. Port 0 picks a free port.
+    ``link_quiet_ms``: drop the actuator to SAFE when no command came for that long.
     """
     model = plant if isinstance(plant, PlantModel) else PlantModel(plant)
+    if link_quiet_ms is not None:
+        model.link_quiet_s = link_quiet_ms * 1e-3
     if not (modbus_tcp or modbus_rtu):
         modbus_tcp = f"{bind}:{DEFAULT_PLANT_PORT}"
     sys.setswitchinterval(SWITCH_INTERVAL_S)

@@ -31,8 +31,11 @@ class SpawnedPlant(SpawnedBase):
         modbus_tcp: str | None = "127.0.0.1:0",
         modbus_rtu: str | None = None,
         ready_timeout_s: float = 60.0,
+        link_quiet_ms: float | None = None,
     ) -> None:
         args = [sys.executable, "-m", "presshil.plant", "--json", "--press", press]
+        if link_quiet_ms is not None:
+            args += ["--link-quiet-ms", str(link_quiet_ms)]
         if modbus_tcp:
             args += ["--modbus-tcp", modbus_tcp]
         if modbus_rtu:
