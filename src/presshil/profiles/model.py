@@ -154,6 +154,9 @@ class Command(_Strict):
     pulse_ms: int = Field(default=0, ge=0, le=10000)
     #: read the register back after writing and refuse a mismatch
     confirm: bool = False
+    #: OPC UA method arguments: names of value commands (passed in their declared units) or
+    #: constants, converted to each argument's declared data type
+    args: list[bool | int | float | str] | None = None
 
     @property
     def width(self) -> int:
