@@ -90,6 +90,8 @@ def check_profile(p: Profile) -> None:
     if p.transport == "opcua":
         _check_node_ids(p)
     _check_required(p)
+    if (p.device.identify == "nameplate" or p.device.identification) and p.transport != "opcua":
+        raise ProfileCheck("device.identify", f"the nameplate is an OPC UA feature; this profile's transport is {p.transport}")
     if p.transport == "modbus":
         _check_overlaps(p)
     elif p.state_mirror is not None or p.device.identify == "fc43":

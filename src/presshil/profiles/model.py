@@ -182,7 +182,11 @@ class Device(_Strict):
     firmware: str = "unknown"
     #: ``"fc43"``: a Modbus device names itself (FC43/14 device identification, read once at
     #: connect); the strings above are then only what a device that does not answer shows
-    identify: Literal["profile", "fc43"] = "profile"
+    #: ``"nameplate"``: an OPC UA press names itself by its DI / Machinery Identification
+    #: (Manufacturer, Model, SerialNumber, SoftwareRevision, HardwareRevision), read once at
+    #: connect from ``identification`` (a node id) or the first one found by browsing
+    identify: Literal["profile", "fc43", "nameplate"] = "profile"
+    identification: str | None = None
 
 
 class Capabilities(_Strict):

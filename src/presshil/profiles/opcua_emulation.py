@@ -102,6 +102,12 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         var = await objects.add_variable(node_id(cmd.node), ua.QualifiedName(name, idx), 0.0)
         await var.set_writable()
         writable[name] = var
+    if profile.device.identify == "nameplate":
+        from .opcua_nameplate import serve_nameplate
+
+        ident = profile.device.identification
+        press_obj = await parent(next((c.node for c in profile.commands.values() if c.method and c.node), f"nsu={NAMESPACE};s=Press"))
+        await serve_nameplate(server, press_obj, node_id(ident) if ident else None, profile.device, idx)
     if profile.heartbeat is not None and profile.heartbeat.node is not None:
         var = await objects.add_variable(node_id(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
         await var.set_writable()

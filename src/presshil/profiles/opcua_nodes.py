@@ -110,6 +110,8 @@ def profile_node_texts(profile: Profile) -> list[tuple[str, str]]:
     hb = profile.heartbeat
     if hb is not None and hb.node is not None:
         out.append(("heartbeat.node", hb.node))
+    if profile.device.identification:
+        out.append(("device.identification", profile.device.identification))
     return out
 
 

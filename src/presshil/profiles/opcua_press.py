@@ -126,6 +126,8 @@ class OpcUaProfilePress(ProfilePress):
                 self._trust = self._loop.run(security.apply(self._client, parsed.raw))
             self._connect(secured=security is not None)
             self.plan: NodePlan = self._run(plan_nodes(self._client, profile, check=check_nodes), "check nodes")
+            if profile.device.identify == "nameplate":
+                self._read_nameplate()
             self._watch = self._loop.run(self._start_watch())
             self._names = list(profile.signals)
             self._use_plan(self.plan)
@@ -144,6 +146,16 @@ class OpcUaProfilePress(ProfilePress):
             raise TransportError(f"{self.url}: connect: {exc}{_REFUSED_HINT[secured]}") from None
         except ValueError as exc:  # asyncua's check of a server certificate it cannot read
             raise TransportError(f"{self.url}: connect: {exc}") from None
+
+    def _read_nameplate(self) -> None:
+        """The identity from the server's Identification; the profile's strings fill gaps."""
+        from dataclasses import replace
+
+        from .opcua_nameplate import read_nameplate
+
+        ident = self.profile.device.identification
+        found = self._run(read_nameplate(self._client, self.plan.namespaces, ident), "read the nameplate")
+        self._identity = replace(self._identity, **found)
 
     async def _start_watch(self) -> Any:
         """Count the client's state changes, and the sessions it re-establishes, in its loop
