@@ -66,6 +66,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         return parents[text]
 
     writable: dict[str, Any] = {}
+    methods: list[tuple[Any, ...]] = []
     sync = _Sync(store, writable)
     variables: dict[str, Any] = {}
     for name, sig in profile.signals.items():
@@ -96,7 +97,9 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
                 return []
 
             inargs = [_argument(profile, a, i) for i, a in enumerate(args)]
-            await obj.add_method(node_id(cmd.method), ua.QualifiedName(name, idx), method, inargs, [])
+            # a method's InputArguments property gets the next free numeric id of its
+            # namespace: made after every node the profile numbers, it cannot take one's id
+            methods.append((obj, node_id(cmd.method), ua.QualifiedName(name, idx), method, inargs))
             continue
         assert cmd.node is not None
         var = await objects.add_variable(node_id(cmd.node), ua.QualifiedName(name, idx), 0.0)
@@ -112,6 +115,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         var = await objects.add_variable(node_id(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
         await var.set_writable()
         writable["heartbeat"] = var
+    for obj, mid, bname, func, inargs in sorted(methods, key=lambda m: len(m[4])):
+        await obj.add_method(mid, bname, func, inargs, [])
     try:
         await server.start()
     except OSError as exc:
