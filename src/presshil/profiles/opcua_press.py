@@ -217,13 +217,17 @@ class OpcUaProfilePress(ProfilePress):
         self._resolved_session = seen
 
     def _run(self, coro: Any, what: str) -> Any:
-        changes = self._state_changes
+        connected = UaClientState.CONNECTED
+        before, changes = self._client.uaclient.state, self._state_changes
         try:
             return self._loop.run(coro, timeout_s=self._timeout_s * 2)
         except ua.UaStatusCodeError as exc:
-            # a request that met a reconnect (the state changed while it ran, or the client is
-            # not connected now) may be refused for want of a session: that is the link
-            reconnecting = changes != self._state_changes or self._client.uaclient.state is not UaClientState.CONNECTED
+            # a request that met a reconnect (sent before the session was back, the state
+            # changed while it ran, or not connected now) may be refused for want of a
+            # session: that is the link, not the device
+            reconnecting = (
+                before is not connected or changes != self._state_changes or self._client.uaclient.state is not connected
+            )
             if is_connection_loss(exc.code, reconnecting=reconnecting):
                 raise TransportError(f"{self.url}: {what}: {exc} (the session is being re-established)") from None
             raise DeviceFault(f"{self.url}: {what}: {exc}", code=4) from None
