@@ -52,6 +52,8 @@ _REFUSED_HINT = {
 }
 #: longest wait between two reconnection attempts to a lost server
 RECONNECT_MAX_DELAY_S = 2.0
+#: least time allowed for the node checks at connect (a dozen requests or more)
+SETUP_TIMEOUT_S = 15.0
 
 
 class _Changes:
@@ -100,6 +102,8 @@ class OpcUaProfilePress(ProfilePress):
         if self.mode not in ("poll", "subscribe"):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
         self._publish_ms = parsed.get_float("publish_ms", 10.0)
+        #: the node checks and the nameplate are many requests in one step, made once
+        self._setup_s = max(SETUP_TIMEOUT_S, self._timeout_s * 10)
         self._endpoint = f"opc.tcp://{parsed.target}"
         security = ClientSecurity.from_url(parsed)
         self._trust: Any = None
@@ -125,7 +129,9 @@ class OpcUaProfilePress(ProfilePress):
             if security is not None:
                 self._trust = self._loop.run(security.apply(self._client, parsed.raw))
             self._connect(secured=security is not None)
-            self.plan: NodePlan = self._run(plan_nodes(self._client, profile, check=check_nodes), "check nodes")
+            self.plan: NodePlan = self._run(
+                plan_nodes(self._client, profile, check=check_nodes), "check nodes", timeout_s=self._setup_s
+            )
             if profile.device.identify == "nameplate":
                 self._read_nameplate()
             self._watch = self._loop.run(self._start_watch())
@@ -154,7 +160,7 @@ class OpcUaProfilePress(ProfilePress):
         from .opcua_nameplate import read_nameplate
 
         ident = self.profile.device.identification
-        found = self._run(read_nameplate(self._client, self.plan.namespaces, ident), "read the nameplate")
+        found = self._run(read_nameplate(self._client, self.plan.namespaces, ident), "read the nameplate", timeout_s=self._setup_s)
         self._identity = replace(self._identity, **found)
 
     async def _start_watch(self) -> Any:
@@ -216,11 +222,13 @@ class OpcUaProfilePress(ProfilePress):
             self._use_plan(plan)
         self._resolved_session = seen
 
-    def _run(self, coro: Any, what: str) -> Any:
+    def _run(self, coro: Any, what: str, *, timeout_s: float | None = None) -> Any:
+        """Run ``coro`` (bounded by ``timeout_s``, default twice the URL's timeout) and map
+        asyncua's errors to presshil's."""
         connected = UaClientState.CONNECTED
         before, changes = self._client.uaclient.state, self._state_changes
         try:
-            return self._loop.run(coro, timeout_s=self._timeout_s * 2)
+            return self._loop.run(coro, timeout_s=timeout_s or self._timeout_s * 2)
         except ua.UaStatusCodeError as exc:
             # a request that met a reconnect (sent before the session was back, the state
             # changed while it ran, or not connected now) may be refused for want of a
@@ -232,7 +240,7 @@ class OpcUaProfilePress(ProfilePress):
                 raise TransportError(f"{self.url}: {what}: {exc} (the session is being re-established)") from None
             raise DeviceFault(f"{self.url}: {what}: {exc}", code=4) from None
         except TimeoutError as exc:
-            raise TransportTimeout(f"{self.url}: {what}: no answer within {self._timeout_s:g} s") from exc
+            raise TransportTimeout(f"{self.url}: {what}: no answer within {timeout_s or self._timeout_s:g} s") from exc
         except (OSError, ConnectionError) as exc:
             raise TransportError(f"{self.url}: {what}: {exc}") from None
 
