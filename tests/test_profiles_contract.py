@@ -78,10 +78,11 @@ def test_a_profile_read_is_one_round_trip_when_signals_sit_together(map_v1_serve
         press.close()
 
 
-@pytest.fixture(scope="module")
-def opcua_server():
-    """The OPC UA press profile, served by the simulated servo press."""
-    with start_profile_server("sim://auto-hydraulic-25t?seed=1", "opcua-press", opcua="127.0.0.1:0") as srv:
+@pytest.fixture(scope="module", params=["opcua-press", "opcua-servo-press"])
+def opcua_server(request):
+    """An OPC UA press profile (the second: nsu= numeric ids, START with arguments, a
+    nameplate), served by the simulated press."""
+    with start_profile_server("sim://auto-hydraulic-25t?seed=1", request.param, opcua="127.0.0.1:0") as srv:
         yield srv
 
 

@@ -86,7 +86,12 @@ def check_profile(p: Profile) -> None:
             except UnitError as exc:
                 raise ProfileCheck(f"{key}.unit", str(exc)) from None
         _check_where(p, key, cmd.address, cmd.node or cmd.method, cmd.request, cmd.data_type, None)
+        _check_args(p, name, cmd.args, cmd.method)
+    if p.transport == "opcua":
+        _check_node_ids(p)
     _check_required(p)
+    if (p.device.identify == "nameplate" or p.device.identification) and p.transport != "opcua":
+        raise ProfileCheck("device.identify", f"the nameplate is an OPC UA feature; this profile's transport is {p.transport}")
     if p.transport == "modbus":
         _check_overlaps(p)
     elif p.state_mirror is not None or p.device.identify == "fc43":
@@ -110,6 +115,34 @@ def _check_where(
         raise ProfileCheck(f"{key}.request", "an ASCII signal or command needs a request")
     if bit is not None and data_type not in ("bool", "uint16", "int16"):
         raise ProfileCheck(f"{key}.bit", "bit applies to a 16-bit register (data_type bool)")
+
+
+def _check_args(p: Profile, name: str, args: list | None, method: str | None) -> None:
+    """A method's ``args``: value commands this profile has, or constants."""
+    if args is None:
+        return
+    key = f"commands.{name}.args"
+    if method is None:
+        raise ProfileCheck(key, "args are passed to an OPC UA method: this command has no method")
+    for arg in args:
+        if isinstance(arg, str) and arg in COMMANDS:
+            if COMMANDS[arg] == "const":
+                raise ProfileCheck(key, f"'{arg}' is an action; an argument names a value command (setpoint, rate, soft_max, die_area, watchdog)")
+            if arg not in p.commands:
+                raise ProfileCheck(key, f"'{arg}' names a command this profile does not have (commands.{arg})")
+
+
+def _check_node_ids(p: Profile) -> None:
+    """Every node id is well formed (asyncua parses it); needs asyncua, as OPC UA does."""
+    try:
+        from .opcua_nodes import parse_node_id, profile_node_texts
+    except ImportError:  # without asyncua the press cannot be opened anyway, and says why
+        return
+    for key, text in profile_node_texts(p):
+        try:
+            parse_node_id(text)
+        except ValueError as exc:
+            raise ProfileCheck(key, str(exc)) from None
 
 
 def _check_required(p: Profile) -> None:

@@ -155,6 +155,9 @@ class Command(_Strict):
     pulse_ms: int = Field(default=0, ge=0, le=10000)
     #: read the register back after writing and refuse a mismatch
     confirm: bool = False
+    #: OPC UA method arguments: names of value commands (passed in their declared units) or
+    #: constants, converted to each argument's declared data type
+    args: list[bool | int | float | str] | None = None
 
     @property
     def width(self) -> int:
@@ -180,7 +183,11 @@ class Device(_Strict):
     firmware: str = "unknown"
     #: ``"fc43"``: a Modbus device names itself (FC43/14 device identification, read once at
     #: connect); the strings above are then only what a device that does not answer shows
-    identify: Literal["profile", "fc43"] = "profile"
+    #: ``"nameplate"``: an OPC UA press names itself by its DI / Machinery Identification
+    #: (Manufacturer, Model, SerialNumber, SoftwareRevision, HardwareRevision), read once at
+    #: connect from ``identification`` (a node id) or the first one found by browsing
+    identify: Literal["profile", "fc43", "nameplate"] = "profile"
+    identification: str | None = None
 
 
 class Capabilities(_Strict):

@@ -3,7 +3,12 @@
 Every signal of the profile is a variable at its node id, refreshed from the simulated press
 every ``PERIOD_S``; every value command (setpoint, rate, …) and the heartbeat is a writable
 variable whose changes are applied to the press on the next refresh; REGULATE, RELEASE,
-STOP and RESET are methods of the object their ``node`` names.
+STOP and RESET are methods of the object their ``node`` names; a method with ``args`` takes
+them as input arguments (value commands in their device units, constants as declared).
+
+Namespaces: ``SPARE_NAMESPACES`` spare URIs are registered first, then every ``nsu=`` URI of
+the profile (and presshil's own), so the press's namespace index is not the usual 2: a client
+that assumes an index is caught. ``ns=N`` node ids of a profile get their index as written.
 
 With the server's TLS files (``--tls-cert``, ``--tls-key``, ``--tls-ca``) only secured
 endpoints are offered (see :mod:`presshil.profiles.opcua_security`); without them the
@@ -20,13 +25,16 @@ from asyncua import Server, ua
 
 from ..errors import ConfigError
 from ..serving.loop import parse_hostport
-from .model import COMMANDS
+from .model import COMMANDS, Profile
 from .opcua_log import rate_limit_asyncua
+from .opcua_nodes import Namespaces, parse_node_id, profile_node_texts
 from .opcua_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
 PERIOD_S = 0.005
 NAMESPACE = "urn:presshil:press"
+#: namespaces registered before the profile's own (a test changes it across a restart)
+SPARE_NAMESPACES = 1
 _V1 = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
 _PARAM = {"setpoint": "setpoint", "rate": "ramp_rate", "soft_max": "soft_max_pressure", "die_area": "die_area"}
 
@@ -47,49 +55,71 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         trust = await secure_server(server, handle.tls)
     else:
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-    idx = await server.register_namespace(NAMESPACE)
+    names = await _register_namespaces(server, profile)
+    idx = names.uris.index(NAMESPACE)
     objects = server.nodes.objects
     parents: dict[str, Any] = {}
 
-    async def parent(node_id: str) -> Any:
-        if node_id not in parents:
-            parents[node_id] = await objects.add_object(ua.NodeId.from_string(node_id), ua.QualifiedName(node_id.split("=")[-1], idx))
-        return parents[node_id]
+    def node_id(text: str) -> ua.NodeId:
+        return names.resolve(text)
+
+    async def parent(text: str) -> Any:
+        if text not in parents:
+            parents[text] = await objects.add_object(node_id(text), ua.QualifiedName(text.split("=")[-1], idx))
+        return parents[text]
 
     writable: dict[str, Any] = {}
+    methods: list[tuple[Any, ...]] = []
     sync = _Sync(store, writable)
     variables: dict[str, Any] = {}
     for name, sig in profile.signals.items():
         assert sig.node is not None
-        variables[name] = await objects.add_variable(ua.NodeId.from_string(sig.node), ua.QualifiedName(name, idx), 0.0)
+        variables[name] = await objects.add_variable(node_id(sig.node), ua.QualifiedName(name, idx), 0.0)
     for name, cmd in profile.commands.items():
         if COMMANDS[name] == "const":
             if cmd.method is None:
                 continue
-            obj = await parent(cmd.node or "ns=2;s=Press")
+            obj = await parent(cmd.node or f"nsu={NAMESPACE};s=Press")
+            args = list(cmd.args or [])
 
-            async def method(_parent: Any, code: int = _V1.get(name, 0), cname: str = name) -> list:
+            async def method(
+                _parent: Any, *inputs: Any, code: int = _V1.get(name, 0), cname: str = name, args: list = args
+            ) -> list:
                 if cname == "tare":
                     store.tare_kn = store.vp.sample().force_kn
                     return []
                 updates = await sync.collect()  # values written before the call go first
-                updates["command"] = code
                 try:
+                    for arg, given in zip(args, inputs, strict=False):
+                        if isinstance(arg, str) and arg in profile.commands:
+                            sync.apply(arg, float(given.Value if isinstance(given, ua.Variant) else given), updates)
+                    updates["command"] = code
                     store.vp.apply(updates)
                 except Exception as exc:
                     raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
                 return []
 
-            await obj.add_method(ua.NodeId.from_string(cmd.method), ua.QualifiedName(name, idx), method, [], [])
+            inargs = [_argument(profile, a, i) for i, a in enumerate(args)]
+            # a method's InputArguments property gets the next free numeric id of its
+            # namespace: made after every node the profile numbers, it cannot take one's id
+            methods.append((obj, node_id(cmd.method), ua.QualifiedName(name, idx), method, inargs))
             continue
         assert cmd.node is not None
-        var = await objects.add_variable(ua.NodeId.from_string(cmd.node), ua.QualifiedName(name, idx), 0.0)
+        var = await objects.add_variable(node_id(cmd.node), ua.QualifiedName(name, idx), 0.0)
         await var.set_writable()
         writable[name] = var
+    if profile.device.identify == "nameplate":
+        from .opcua_nameplate import serve_nameplate
+
+        ident = profile.device.identification
+        press_obj = await parent(next((c.node for c in profile.commands.values() if c.method and c.node), f"nsu={NAMESPACE};s=Press"))
+        await serve_nameplate(server, press_obj, node_id(ident) if ident else None, profile.device, idx)
     if profile.heartbeat is not None and profile.heartbeat.node is not None:
-        var = await objects.add_variable(ua.NodeId.from_string(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
+        var = await objects.add_variable(node_id(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
         await var.set_writable()
         writable["heartbeat"] = var
+    for obj, mid, bname, func, inargs in sorted(methods, key=lambda m: len(m[4])):
+        await obj.add_method(mid, bname, func, inargs, [])
     try:
         await server.start()
     except OSError as exc:
@@ -110,6 +140,44 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     handle.on_stop.append(shutdown)
 
 
+async def _register_namespaces(server: Server, profile: Profile) -> Namespaces:
+    """Spare namespaces, then the profile's URIs and presshil's own; then as many more as
+    the highest ``ns=N`` a profile writes needs."""
+    for i in range(SPARE_NAMESPACES):
+        await server.register_namespace(f"urn:presshil:emulation:spare-{i}")
+    uris = [NAMESPACE]
+    highest = 0
+    for _, text in profile_node_texts(profile):
+        node = parse_node_id(text)
+        uri = getattr(node, "NamespaceUri", None)
+        if uri and uri not in uris:
+            uris.append(uri)
+        elif not uri:
+            highest = max(highest, node.NamespaceIndex)
+    for uri in uris:
+        await server.register_namespace(uri)
+    array = await server.get_namespace_array()
+    while len(array) <= highest:
+        await server.register_namespace(f"urn:presshil:emulation:index-{len(array)}")
+        array = await server.get_namespace_array()
+    return Namespaces(tuple(array))
+
+
+def _argument(profile: Profile, arg: object, i: int) -> ua.Argument:
+    """The declared input argument for one of a method's ``args``."""
+    out = ua.Argument()
+    if isinstance(arg, str) and arg in profile.commands:
+        out.Name, vtype = arg, ua.VariantType.Double
+    else:
+        out.Name = f"arg{i + 1}"
+        vtype = {bool: ua.VariantType.Boolean, int: ua.VariantType.Int32, str: ua.VariantType.String}.get(
+            type(arg), ua.VariantType.Double
+        )
+    out.DataType = ua.NodeId(vtype.value)
+    out.ValueRank = -1
+    return out
+
+
 class _Sync:
     """Turns the host's writes to command variables into the press's parameters."""
 
@@ -120,11 +188,6 @@ class _Sync:
 
     async def collect(self) -> dict[str, float | int]:
         """The parameters written since the last call (map-v1 names)."""
-        from .state import specimen_from
-
-        store = self.store
-        conv = store.map.converters
-        die = store._die_mm2()
         updates: dict[str, float | int] = {}
         for name, var in self.writable.items():
             data = await var.read_data_value()
@@ -133,16 +196,24 @@ class _Sync:
             if stamp == self.seen.get(name):
                 continue  # not written since: a device applies every write, even of the same value
             self.seen[name] = stamp
-            if name == "heartbeat":
-                updates["heartbeat"] = int(value) & 0xFFFF
-            elif name == "watchdog":
-                updates["watchdog_timeout"] = int(round(conv["cmd:watchdog"].to_canonical(value) * 1000))
-            elif name in _PARAM:
-                canonical = conv["cmd:" + name].to_canonical(value)
-                if name in ("setpoint", "rate", "soft_max"):
-                    canonical = specimen_from(store.map.quantities["cmd:" + name], canonical, die, store.ram_mm2)
-                updates[_PARAM[name]] = canonical
+            self.apply(name, value, updates)
         return updates
+
+    def apply(self, name: str, value: float, updates: dict[str, float | int]) -> None:
+        """One command's value in device units as the press's parameter (map-v1 names)."""
+        from .state import specimen_from
+
+        store = self.store
+        conv = store.map.converters
+        if name == "heartbeat":
+            updates["heartbeat"] = int(value) & 0xFFFF
+        elif name == "watchdog":
+            updates["watchdog_timeout"] = int(round(conv["cmd:watchdog"].to_canonical(value) * 1000))
+        elif name in _PARAM:
+            canonical = conv["cmd:" + name].to_canonical(value)
+            if name in ("setpoint", "rate", "soft_max"):
+                canonical = specimen_from(store.map.quantities["cmd:" + name], canonical, store._die_mm2(), store.ram_mm2)
+            updates[_PARAM[name]] = canonical
 
 
 async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync) -> None:

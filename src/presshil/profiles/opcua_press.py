@@ -13,24 +13,33 @@ A secured server (signed and encrypted sessions, certificates both ways) takes
 ``cert=CLIENT.pem&key=CLIENT.key&ca=TRUSTED.pem`` and optionally ``security=`` and
 ``security_mode=`` (see :mod:`presshil.profiles.opcua_security`).
 
+Node ids may name their namespace by URI (``nsu=URI;i=…``): they are resolved against the
+server's NamespaceArray at connect and after every reconnect, and every node is checked at
+connect (:mod:`presshil.profiles.opcua_check`) before anything is written.
+
 A server that goes away is reconnected to by asyncua's own supervisor (``auto_reconnect``,
 backing off up to 2 s between attempts, the session reactivated or created anew and the
-subscription recreated); until then a request is a ``TransportError``.
+subscription recreated); until then a request is a ``TransportError``, and so is a status
+code that says the session is gone (:func:`presshil.profiles.opcua_nodes.is_connection_loss`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from typing import Any
 
 from asyncua import Client, ua
+from asyncua.client.ua_client import UaClientState
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..serving.loop import LoopThread
 from ..urls import PressURL
 from .base import ProfilePress, Values
 from .model import COMMANDS, Profile
+from .opcua_check import NodePlan, convert, plan_nodes
+from .opcua_nodes import is_connection_loss, shown
 from .opcua_security import SECURITY_KEYS, ClientSecurity
 from .operator import OperatorPrompts
 
@@ -43,36 +52,70 @@ _REFUSED_HINT = {
 }
 #: longest wait between two reconnection attempts to a lost server
 RECONNECT_MAX_DELAY_S = 2.0
+#: least time allowed for the node checks at connect (a dozen requests or more)
+SETUP_TIMEOUT_S = 15.0
 
 
 class _Changes:
-    """Subscription handler: keeps the latest value of every node."""
+    """Subscription handler: keeps the latest value (and status) of every monitored node."""
 
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
         self.latest: dict[str, float] = {}
+        #: signal name -> the bad status the server last reported for its monitored item
+        self.bad: dict[str, str] = {}
         self.event = threading.Event()
 
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
-        self.latest[self.names[node.nodeid.to_string()]] = val
+        name = self.names.get(node.nodeid.to_string())
+        if name is None:
+            return
+        status = data.monitored_item.Value.StatusCode
+        if status is not None and not status.is_good():
+            self.bad[name] = status.name
+            return
+        self.bad.pop(name, None)
+        self.latest[name] = val
         if len(self.latest) == len(self.names):
             self.event.set()
 
 
 class OpcUaProfilePress(ProfilePress):
-    """A press behind an OPC UA server, described by a profile."""
+    """A press behind an OPC UA server, described by a profile.
 
-    def __init__(self, parsed: PressURL, profile: Profile, *, operator: OperatorPrompts | None = None) -> None:
+    ``check_nodes=False`` skips the node checks at connect (node ids are still resolved);
+    only for measuring what the checks cost.
+    """
+
+    def __init__(
+        self,
+        parsed: PressURL,
+        profile: Profile,
+        *,
+        operator: OperatorPrompts | None = None,
+        check_nodes: bool = True,
+    ) -> None:
         super().__init__(parsed.raw, profile, operator=operator)
         parsed.check_keys(KEYS)
         self._timeout_s = parsed.get_float("timeout", 1.0)
         self.mode = parsed.query.get("mode", "subscribe")
         if self.mode not in ("poll", "subscribe"):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
+        self._publish_ms = parsed.get_float("publish_ms", 10.0)
+        #: the node checks and the nameplate are many requests in one step, made once
+        self._setup_s = max(SETUP_TIMEOUT_S, self._timeout_s * 10)
         self._endpoint = f"opc.tcp://{parsed.target}"
         security = ClientSecurity.from_url(parsed)
         self._trust: Any = None
         self._loop = LoopThread()
+        #: state changes of the client seen so far, and sessions established (the first is 1):
+        #: a request that spans a change ran while the link was being re-established
+        self._state_changes = 0
+        self._sessions = 1
+        self._resolved_session = 1
+        self._watch: Any = None
+        self._subscribed: _Changes | None = None
+        self._sub: Any = None
         # a lost server is reconnected in the background (subscriptions recreated); reads and
         # writes in between fail as transport errors, which the run's sampler retries within
         # its budget, and a subscription's values meanwhile are caught as stale by the counter
@@ -86,25 +129,17 @@ class OpcUaProfilePress(ProfilePress):
             if security is not None:
                 self._trust = self._loop.run(security.apply(self._client, parsed.raw))
             self._connect(secured=security is not None)
+            self.plan: NodePlan = self._run(
+                plan_nodes(self._client, profile, check=check_nodes), "check nodes", timeout_s=self._setup_s
+            )
+            if profile.device.identify == "nameplate":
+                self._read_nameplate()
+            self._watch = self._loop.run(self._start_watch())
+            self._names = list(profile.signals)
+            self._use_plan(self.plan)
         except BaseException:
-            self._loop.close()
-            if self._trust is not None:
-                self._trust.close()
+            self.close()
             raise
-        self._names = list(profile.signals)
-        self._nodes = [self._client.get_node(profile.signals[n].node) for n in self._names]
-        self._changes: _Changes | None = None
-        if self.mode == "subscribe":
-            self._changes = _Changes({profile.signals[n].node or "": n for n in self._names})
-            publish_ms = parsed.get_float("publish_ms", 10.0)
-
-            async def subscribe() -> None:
-                sub = await self._client.create_subscription(publish_ms, self._changes)
-                await sub.subscribe_data_change(self._nodes)
-
-            self._run(subscribe(), "subscribe")
-            if not self._changes.event.wait(self._timeout_s * 5):
-                raise TransportTimeout(f"{self.url}: subscription delivered no values within {self._timeout_s * 5:g} s")
 
     def _connect(self, *, secured: bool) -> None:
         """Open the session; a refusal (no endpoint of this security, an untrusted
@@ -118,21 +153,106 @@ class OpcUaProfilePress(ProfilePress):
         except ValueError as exc:  # asyncua's check of a server certificate it cannot read
             raise TransportError(f"{self.url}: connect: {exc}") from None
 
-    def _run(self, coro: Any, what: str) -> Any:
+    def _read_nameplate(self) -> None:
+        """The identity from the server's Identification; the profile's strings fill gaps."""
+        from dataclasses import replace
+
+        from .opcua_nameplate import read_nameplate
+
+        ident = self.profile.device.identification
+        found = self._run(read_nameplate(self._client, self.plan.namespaces, ident), "read the nameplate", timeout_s=self._setup_s)
+        self._identity = replace(self._identity, **found)
+
+    async def _start_watch(self) -> Any:
+        """Count the client's state changes, and the sessions it re-establishes, in its loop
+        (the loop's close cancels the task)."""
+        async def watch() -> None:
+            async with self._client.uaclient.subscribe_state() as sub:
+                while True:
+                    state = await sub.next_change()
+                    self._state_changes += 1
+                    if state is UaClientState.CONNECTED:
+                        self._sessions += 1  # a namespace index may have moved meanwhile
+
+        return asyncio.get_running_loop().create_task(watch())
+
+    def _use_plan(self, plan: NodePlan) -> None:
+        """Read through ``plan``'s nodes (a new subscription in subscribe mode)."""
+        self.plan = plan
+        self._nodes = [self._client.get_node(plan.signals[n]) for n in self._names]
+        if self.mode != "subscribe":
+            return
+        changes = _Changes({plan.signals[n].to_string(): n for n in self._names})
+        old = self._sub
+
+        async def subscribe() -> Any:
+            sub = await self._client.create_subscription(self._publish_ms, changes)
+            handles = await sub.subscribe_data_change(self._nodes)
+            refused = [
+                f"signal '{n}' ({shown(self.profile.signals[n].node or '', plan.signals[n])}): {h.name}"
+                for n, h in zip(self._names, handles, strict=True)
+                if isinstance(h, ua.StatusCode) and not h.is_good()
+            ]
+            if old is not None:  # a deleted subscription is not recreated by the supervisor
+                with contextlib.suppress(Exception):
+                    await old.delete()
+            return sub, refused
+
+        self._sub, refused = self._run(subscribe(), "subscribe")
+        if refused:
+            raise TransportError(f"{self.url}: subscription refused: {'; '.join(refused)}")
+        self._subscribed = changes
+        if not changes.event.wait(self._timeout_s * 5):
+            missing = [n for n in self._names if n not in changes.latest]
+            why = "; ".join(f"'{n}' {changes.bad[n]}" for n in missing if n in changes.bad)
+            raise TransportTimeout(
+                f"{self.url}: subscription delivered no values within {self._timeout_s * 5:g} s "
+                f"for {', '.join(missing)}" + (f" ({why})" if why else "")
+            )
+
+    def _follow_namespaces(self) -> None:
+        """After a reconnect, resolve the node ids again: a restarted server may have
+        registered its namespaces in another order."""
+        if self._sessions == self._resolved_session:
+            return
+        seen = self._sessions
+        plan = self._run(plan_nodes(self._client, self.profile, check=False), "resolve nodes")
+        plan.write_types, plan.arg_types = self.plan.write_types, self.plan.arg_types
+        if plan.namespaces != self.plan.namespaces:
+            self._use_plan(plan)
+        self._resolved_session = seen
+
+    def _run(self, coro: Any, what: str, *, timeout_s: float | None = None) -> Any:
+        """Run ``coro`` (bounded by ``timeout_s``, default twice the URL's timeout) and map
+        asyncua's errors to presshil's."""
+        connected = UaClientState.CONNECTED
+        before, changes = self._client.uaclient.state, self._state_changes
         try:
-            return self._loop.run(coro, timeout_s=self._timeout_s * 2)
+            return self._loop.run(coro, timeout_s=timeout_s or self._timeout_s * 2)
         except ua.UaStatusCodeError as exc:
+            # a request that met a reconnect (sent before the session was back, the state
+            # changed while it ran, or not connected now) may be refused for want of a
+            # session: that is the link, not the device
+            reconnecting = (
+                before is not connected or changes != self._state_changes or self._client.uaclient.state is not connected
+            )
+            if is_connection_loss(exc.code, reconnecting=reconnecting):
+                raise TransportError(f"{self.url}: {what}: {exc} (the session is being re-established)") from None
             raise DeviceFault(f"{self.url}: {what}: {exc}", code=4) from None
         except TimeoutError as exc:
-            raise TransportTimeout(f"{self.url}: {what}: no answer within {self._timeout_s:g} s") from exc
+            raise TransportTimeout(f"{self.url}: {what}: no answer within {timeout_s or self._timeout_s:g} s") from exc
         except (OSError, ConnectionError) as exc:
             raise TransportError(f"{self.url}: {what}: {exc}") from None
 
     def read_values(self, errors: dict[str, str] | None = None) -> tuple[Values, Values]:
         """Every signal: one Read service call (poll) or the subscription's latest values."""
-        if self._changes is not None:
-            latest = self._changes.latest
-            numbers = [latest[n] for n in self._names]
+        self._follow_namespaces()
+        if self._subscribed is not None:
+            latest, bad = self._subscribed.latest, self._subscribed.bad
+            if bad and errors is None:
+                items = "; ".join(f"signal '{n}' ({self.source(n)}): {s}" for n, s in bad.items())
+                raise TransportError(f"{self.url}: subscription reports {items}")
+            numbers = [latest.get(n) if n not in bad else bad[n] for n in self._names]
         else:
             numbers = self._run(self._client.read_values(self._nodes), "read signals")
         raw: Values = {}
@@ -142,7 +262,7 @@ class OpcUaProfilePress(ProfilePress):
             try:
                 x = float(number)
             except (TypeError, ValueError):
-                message = f"signal '{name}' ({self.profile.signals[name].node}) is {number!r}, not a number"
+                message = f"signal '{name}' ({self.source(name)}) is {number!r}, not a number"
                 if errors is not None:
                     errors[name] = message
                     continue
@@ -151,35 +271,75 @@ class OpcUaProfilePress(ProfilePress):
             values[name] = conv[name].to_canonical(x)
         return raw, values
 
+    def source(self, name: str) -> str:
+        """The signal's node as written, with the index a ``nsu=`` URI resolved to."""
+        plan = getattr(self, "plan", None)
+        node = self.profile.signals[name].node or ""
+        return shown(node, plan.signals.get(name) if plan is not None else None)
+
+    def _variant(self, name: str, value: float) -> ua.Variant:
+        vtype = self.plan.write_types.get(name, ua.VariantType.Double)
+        try:
+            return ua.Variant(convert(value, vtype), vtype)
+        except ValueError as exc:
+            raise DeviceFault(f"{self.url}: {name}: {exc}; nothing written", code=3) from None
+
+    def _arguments(self, name: str, device: dict[str, float]) -> list[ua.Variant]:
+        """A method's input arguments: value commands in their device units, or constants."""
+        cmd = self.profile.commands[name]
+        types = self.plan.arg_types.get(name, ())
+        out = []
+        for i, arg in enumerate(cmd.args or []):
+            vtype = types[i] if i < len(types) else ua.VariantType.Double
+            if isinstance(arg, str) and arg in self.profile.commands:
+                if arg not in device:
+                    raise DeviceFault(f"{self.url}: {name}: argument '{arg}' was not given; nothing written", code=3)
+                value: object = device[arg]
+            else:
+                value = arg
+            try:
+                out.append(ua.Variant(convert(value, vtype), vtype))
+            except ValueError as exc:
+                raise DeviceFault(f"{self.url}: {name}: argument {i + 1}: {exc}; nothing written", code=3) from None
+        return out
+
     def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
-        """Value commands in one Write service call, then each method call."""
+        """Value commands in one Write service call, then each method call (with its
+        arguments). Values a method takes as arguments are passed to it, not written."""
+        self._follow_namespaces()
         cmds = self.profile.commands
-        nodes, numbers, calls = [], [], []
+        device: dict[str, float] = {}
         for name, value in items:
-            cmd = cmds[name]
+            if COMMANDS[name] != "const" and value is not None:
+                device[name] = float(self.map.converters["cmd:" + name].to_raw(value))
+        as_args = {a for name, _ in items for a in (cmds[name].args or []) if isinstance(a, str)}
+        nodes, variants, calls = [], [], []
+        for name, value in items:
             if COMMANDS[name] == "const" or value is None:
-                calls.append(cmd)
-                continue
-            nodes.append(self._client.get_node(cmd.node))
-            numbers.append(ua.Variant(float(self.map.converters["cmd:" + name].to_raw(value)), ua.VariantType.Double))
+                cmd = cmds[name]
+                if cmd.method is not None:
+                    calls.append((name, self._arguments(name, device)))
+                else:
+                    nodes.append(self._client.get_node(self.plan.variables[name]))
+                    variants.append(self._variant(name, float(cmd.value or 0.0)))
+            elif name not in as_args or name not in self.plan.variables:
+                nodes.append(self._client.get_node(self.plan.variables[name]))
+                variants.append(self._variant(name, device[name]))
 
         async def go() -> None:
             if nodes:
-                await self._client.write_values(nodes, numbers)
-            for cmd in calls:
-                if cmd.method is not None:
-                    await self._client.get_node(cmd.node).call_method(ua.NodeId.from_string(cmd.method))
-                else:
-                    await self._client.get_node(cmd.node).write_value(ua.Variant(float(cmd.value or 0), ua.VariantType.Double))
+                await self._client.write_values(nodes, variants)
+            for name, args in calls:
+                obj, meth = self.plan.methods[name]
+                await self._client.get_node(obj).call_method(meth, *args)
 
         self._run(go(), what)
 
     def send_heartbeat(self, value: int) -> None:
         """Write the heartbeat variable."""
-        hb = self.profile.heartbeat
-        assert hb is not None and hb.node is not None
-        node = self._client.get_node(hb.node)
-        self._run(node.write_value(ua.Variant(float(value), ua.VariantType.Double)), "heartbeat")
+        self._follow_namespaces()
+        node = self._client.get_node(self.plan.variables["heartbeat"])
+        self._run(node.write_value(self._variant("heartbeat", float(value))), "heartbeat")
 
     def close(self) -> None:
         """Disconnect and stop the client's loop."""
@@ -188,8 +348,7 @@ class OpcUaProfilePress(ProfilePress):
         self._loop.close()
         if self._trust is not None:
             self._trust.close()
-        if self._trust is not None:
-            self._trust.close()
+            self._trust = None
 
 
 __all__ = ["OpcUaProfilePress"]

@@ -33,6 +33,8 @@ from .tls import TlsConfig, role_of_certificate
 
 #: unit ids a Modbus TCP request may carry: the map's device id, and 255 ("this device")
 TCP_UNITS = frozenset({1, 255})
+#: longest wait for one start-up step of a server (binding a port, an OPC UA address space)
+STARTUP_TIMEOUT_S = 60.0
 #: the port shown in the example of a bad ``--modbus-tcp`` message
 _EXAMPLE_PORT = 5020
 
@@ -177,7 +179,9 @@ class ServerBase:
         """
         try:
             for step in steps:
-                self._loop.run(step())
+                # an OPC UA server builds its standard address space as it starts: seconds of
+                # CPU, many more on a loaded machine; a start-up step is not a request
+                self._loop.run(step(), timeout_s=STARTUP_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
