@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
+from .rate_check import RATE_KEYS
 from .steps import behaviour, sequence_nominal_s
 
 STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
@@ -463,7 +464,7 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
 
 
 def _check_expect(step: Any, path: str, source: str) -> None:
-    keys = {**EXPECT_KEYS, **REPEAT_KEYS}
+    keys = {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}
     allowed = [k for k, spec in keys.items() if step.type in spec.applies_to]
     for key, limit in step.expect.items():
         spec = keys.get(key)

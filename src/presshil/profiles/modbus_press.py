@@ -81,6 +81,17 @@ class ModbusProfilePress(ProfilePress):
             and self.blocks[0].space in ("input", "holding")
         )
         self._fc23_what: dict[tuple[int, int], str] = {}
+        #: (space, address) of every register and coil written one at a time (FC06/FC05)
+        self._single: set[tuple[str, int]] = set()
+        for name, cmd in profile.commands.items():
+            if profile.write_mode(name) == "single":
+                at = cmd.address or 0
+                self._single.update((cmd.space, a) for a in range(at, at + (1 if cmd.space == "coil" else cmd.width)))
+        hb = profile.heartbeat
+        if hb is not None and profile.write == "single":
+            self._single.add((hb.space, hb.address or 0))
+        if self._single:
+            self._fc23 = False  # FC23 writes several registers at once: not for such a device
         self._compile()
 
     def _identify(self) -> None:
@@ -213,19 +224,25 @@ class ModbusProfilePress(ProfilePress):
 
     # --- writing --------------------------------------------------------------------------
     def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
-        """Write the commands in ``items``: registers that sit together in one request."""
+        """Write the commands in ``items``: registers that sit together in one request (FC16,
+        coils FC15), or one FC06/FC05 per register where the profile says ``write =
+        "single"``; values before actions, the words of a value in ascending address order."""
         self._flush_pulses(force=True)
         cmds = self.profile.commands
         holding, coils = self._assemble(items)
-        const = {cmds[n].address for n, v in items if v is None}
-        for start, words in sorted(runs(holding), key=lambda r: (any(a in const for a in range(r[0], r[0] + len(r[1]))), r[0])):
-            self._call(
-                f"{what} (FC16 holding {start}..{start + len(words) - 1})",
-                lambda c, s=start, w=words: c.write_registers(s, w, device_id=self._unit),
-            )
-        for start, bits in runs({a: int(b) for a, b in coils.items()}):
-            label = f"{what} (FC15 coils {start}..{start + len(bits) - 1})"
-            self._call(label, lambda c, s=start, b=bits: c.write_coils(s, [bool(x) for x in b], device_id=self._unit))
+        const = {(cmds[n].space, cmds[n].address) for n, v in items if v is None}
+        done: list[str] = []
+        for label, call in self._write_plan(what, holding, coils, const):
+            try:
+                self._call(label, call)
+            except DeviceFault as exc:
+                if not done:
+                    raise
+                raise DeviceFault(
+                    f"{exc}; written before it: {', '.join(done)}; nothing after it was written",
+                    code=exc.code,
+                ) from exc
+            done.append(label.rsplit("(", 1)[-1].rstrip(")"))
         now = time.monotonic()
         for name, value in items:
             cmd = cmds[name]
@@ -233,6 +250,46 @@ class ModbusProfilePress(ProfilePress):
                 self._confirm(what, name, cmd, holding, coils)
             if value is None and cmd.pulse_ms:
                 self._pending.append((now + cmd.pulse_ms / 1000.0, cmd.space, cmd.address or 0, cmd.space == "coil"))
+
+    def _write_plan(
+        self, what: str, holding: dict[int, int], coils: dict[int, bool], const: set[tuple[str, int | None]]
+    ) -> list[tuple[str, Callable]]:
+        """The requests that write ``holding`` and ``coils``: (label, request), values first."""
+        unit = self._unit
+        ops: list[tuple[tuple[bool, int, int], str, Callable]] = []
+        single_h = {a: w for a, w in holding.items() if ("holding", a) in self._single}
+        for start, words in runs({a: w for a, w in holding.items() if a not in single_h}):
+            is_const = any(("holding", a) in const for a in range(start, start + len(words)))
+            ops.append(((is_const, 0, start), f"{what} (FC16 holding {start}..{start + len(words) - 1})",
+                        partial(_fc16, start, words, unit)))
+        for a, w in single_h.items():
+            ops.append(((("holding", a) in const, 0, a), f"{what} (FC06 holding {a} = {w})", partial(_fc06, a, w, unit)))
+        single_c = {a: b for a, b in coils.items() if ("coil", a) in self._single}
+        for start, bits in runs({a: int(b) for a, b in coils.items() if a not in single_c}):
+            is_const = any(("coil", a) in const for a in range(start, start + len(bits)))
+            ops.append(((is_const, 1, start), f"{what} (FC15 coils {start}..{start + len(bits) - 1})",
+                        partial(_fc15, start, [bool(x) for x in bits], unit)))
+        for a, b in single_c.items():
+            ops.append(((("coil", a) in const, 1, a), f"{what} (FC05 coil {a} = {int(b)})", partial(_fc05, a, b, unit)))
+        return [(label, call) for _key, label, call in sorted(ops, key=lambda op: op[0])]
+
+    def write_plan(self) -> list[tuple[str, str]]:
+        """(command, function codes) of every command and the heartbeat, as ``send`` writes
+        them (``probe`` shows it)."""
+        plan = []
+        names = [*self.profile.commands] + (["heartbeat"] if self.profile.heartbeat is not None else [])
+        for name in names:
+            item = self.profile.commands.get(name) or self.profile.heartbeat
+            assert item is not None
+            coil = item.space == "coil"
+            width = 1 if coil or name == "heartbeat" else item.width  # type: ignore[union-attr]
+            where = f"{item.space} {item.address}" + (f"..{(item.address or 0) + width - 1}" if width > 1 else "")
+            if ("coil" if coil else "holding", item.address or 0) in self._single:
+                fc = ("FC05" if coil else "FC06") + (f" × {width}, ascending addresses (not atomic)" if width > 1 else "")
+            else:
+                fc = "FC15" if coil else "FC16"
+            plan.append((name, f"{fc} {where}"))
+        return plan
 
     def _assemble(self, items: list[tuple[str, float | None]]) -> tuple[dict[int, int], dict[int, bool]]:
         """The register words and coil values ``items`` write (all converted and range-checked
@@ -295,7 +352,10 @@ class ModbusProfilePress(ProfilePress):
                 raise
             self._fc23 = False
             return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._setpoint_mpa = setpoint_mpa
+        if self.setpoint_modelled:
+            self._commanded(setpoint_mpa, rate_mpa_s)
+        else:
+            self._setpoint_mpa = setpoint_mpa
         data = list(rsp.registers)
         if len(data) < block.count:
             raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
@@ -310,14 +370,24 @@ class ModbusProfilePress(ProfilePress):
         return self._fc23
 
     def send_heartbeat(self, value: int) -> None:
-        """FC06 (or FC05 for a coil) of the heartbeat value."""
+        """The heartbeat value on its own: FC06 (a coil: FC05) on a ``single`` device, else
+        FC16 (FC15) of that one register."""
         hb = self.profile.heartbeat
         assert hb is not None and hb.address is not None
-        address = hb.address
-        if hb.space == "coil":
-            self._call(f"heartbeat (FC05 coil {address})", lambda c: c.write_coil(address, bool(value & 1), device_id=self._unit))
+        self._write_one("heartbeat", hb.space, hb.address, value if hb.space != "coil" else value & 1)
+
+    def _write_one(self, what: str, space: str, address: int, value: int) -> None:
+        """One register or coil, with the function code its ``write`` mode says."""
+        unit = self._unit
+        if space == "coil":
+            if (space, address) in self._single:
+                self._call(f"{what} (FC05 coil {address})", partial(_fc05, address, bool(value), unit))
+            else:
+                self._call(f"{what} (FC15 coil {address})", partial(_fc15, address, [bool(value)], unit))
+        elif (space, address) in self._single:
+            self._call(f"{what} (FC06 holding {address})", partial(_fc06, address, value, unit))
         else:
-            self._call(f"heartbeat (FC06 holding {address})", lambda c: c.write_register(address, value, device_id=self._unit))
+            self._call(f"{what} (FC16 holding {address})", partial(_fc16, address, [value], unit))
 
     def close(self) -> None:
         """Finish pending pulses (bounded), then close the link."""
@@ -353,11 +423,8 @@ class ModbusProfilePress(ProfilePress):
         now = time.monotonic()
         due = [p for p in self._pending if force or p[0] <= now]
         self._pending = [p for p in self._pending if p not in due]
-        for _due, _space, address, is_coil in due:
-            if is_coil:
-                self._call(f"end of pulse (FC05 coil {address})", lambda c, a=address: c.write_coil(a, False, device_id=self._unit))
-            else:
-                self._call(f"end of pulse (FC06 holding {address})", lambda c, a=address: c.write_register(a, 0, device_id=self._unit))
+        for _due, space, address, _is_coil in due:
+            self._write_one("end of pulse", space, address, 0)
 
     def _confirm(self, what: str, name: str, cmd: Command, holding: dict[int, int], coils: dict[int, bool]) -> None:
         address = cmd.address or 0
@@ -381,6 +448,22 @@ class ModbusProfilePress(ProfilePress):
                 f"read back {got}",
                 code=4,
             )
+
+
+def _fc16(start: int, words: list[int], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_registers(start, words, device_id=unit)
+
+
+def _fc06(address: int, word: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_register(address, word, device_id=unit)
+
+
+def _fc15(start: int, bits: list[bool], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_coils(start, bits, device_id=unit)
+
+
+def _fc05(address: int, bit: bool, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_coil(address, bit, device_id=unit)
 
 
 def _fc43(object_id: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
