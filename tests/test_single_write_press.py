@@ -295,3 +295,35 @@ def test_a_press_that_unloads_far_faster_than_commanded_fails_the_release_rate_l
     # at the firmware's 50 MPa/s: (50 − 5) / 5 = 900 % too fast; lag takes a little off
     assert 500.0 < release.value <= 905.0, release.detail
     assert "faster" in release.detail and "commanded 5 MPa/s" in release.detail
+
+
+def test_a_device_busy_answer_is_asked_again_by_the_sampler(vendor_server) -> None:
+    from pymodbus.constants import ExcCodes
+
+    from presshil.sampler import Sampler
+    from presshil.transports.errormap import DeviceBusy
+
+    store = vendor_server.store
+    inner = store.async_getValues
+    busy = [2]
+
+    async def busy_twice(device_id, func_code, address, count=1):
+        if busy[0] > 0:
+            busy[0] -= 1
+            return ExcCodes.DEVICE_BUSY
+        return await inner(device_id, func_code, address, count)
+
+    store.async_getValues = busy_twice
+    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    events: list[tuple[str, str]] = []
+    try:
+        with pytest.raises(DeviceBusy, match="exception 06"):
+            press.read()  # one attempt: the binding does not retry
+        busy[0] = 2
+        sampler = Sampler(press, interval_s=0.02, on_event=lambda k, m: events.append((k, m)))
+        sample = sampler.call("read", press.read)  # the sampler asks again within its budget
+        assert sample.pressure_mpa < 1.0
+        assert busy[0] == 0
+    finally:
+        store.async_getValues = inner
+        press.close()
