@@ -327,3 +327,12 @@ def test_a_device_busy_answer_is_asked_again_by_the_sampler(vendor_server) -> No
     finally:
         store.async_getValues = inner
         press.close()
+
+
+def test_a_map_v1_url_on_a_device_with_its_own_map_suggests_a_profile(vendor_server) -> None:
+    bare = "modbus+tcp://" + vendor_server.endpoints["modbus_tcp"] + "?timeout=1"
+    with pytest.raises(DeviceFault) as info:
+        presshil.open_press(bare)
+    text = str(info.value)
+    assert "read ratings (FC04 input 100..104)" in text and "exception 02" in text
+    assert "?profile=NAME_OR_PATH" in text
