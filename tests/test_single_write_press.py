@@ -121,6 +121,11 @@ def vendor_file(tmp_path):
     return path
 
 
+def _url(srv) -> str:
+    """The press URL with a timeout that holds on a loaded two-core machine."""
+    return srv.urls["modbus_tcp"] + "&timeout=1"
+
+
 @pytest.fixture
 def vendor_server(vendor_file):
     with start_profile_server("sim://auto-hydraulic-25t?seed=5", str(vendor_file), modbus_tcp="127.0.0.1:0") as srv:
@@ -197,7 +202,7 @@ def test_probe_shows_the_write_plan(vendor_server) -> None:
 
 
 def test_a_float_setpoint_goes_out_as_two_fc06_low_word_first(vendor_server) -> None:
-    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    press = presshil.open_press(_url(vendor_server))
     try:
         plan = dict(press.write_plan())
         assert plan["setpoint"] == "FC06 × 2, ascending addresses (not atomic) holding 10..11"
@@ -224,7 +229,7 @@ def test_a_float_setpoint_goes_out_as_two_fc06_low_word_first(vendor_server) -> 
 
 
 def test_a_device_refusing_the_second_word_is_named_with_what_was_written(vendor_server) -> None:
-    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    press = presshil.open_press(_url(vendor_server))
     try:
         press.make_safe(die_area_mm2=math.pi * 25)
         # the host allows the profile's 25 tf (3121 MPa on this die); the device's die set
@@ -246,7 +251,7 @@ def test_a_device_refusing_the_second_word_is_named_with_what_was_written(vendor
 def test_a_ramp_hold_release_on_the_vendor_press_is_judged_against_the_modelled_ramp(
     vendor_server, tmp_path
 ) -> None:
-    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    press = presshil.open_press(_url(vendor_server))
     try:
         result = presshil.run(_protocol(tmp_path), press)
     finally:
@@ -283,7 +288,7 @@ def test_a_press_that_unloads_far_faster_than_commanded_fails_the_release_rate_l
         return apply(updates)
 
     vp.apply = dumps_on_release
-    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    press = presshil.open_press(_url(vendor_server))
     try:
         result = presshil.run(_protocol(tmp_path), press)
     finally:
@@ -314,7 +319,7 @@ def test_a_device_busy_answer_is_asked_again_by_the_sampler(vendor_server) -> No
         return await inner(device_id, func_code, address, count)
 
     store.async_getValues = busy_twice
-    press = presshil.open_press(vendor_server.urls["modbus_tcp"])
+    press = presshil.open_press(_url(vendor_server))
     events: list[tuple[str, str]] = []
     try:
         with pytest.raises(DeviceBusy, match="exception 06"):

@@ -80,7 +80,8 @@ class ModbusProfilePress(ProfilePress):
             and len(self.blocks) == 1
             and self.blocks[0].space in ("input", "holding")
         )
-        self._fc23_what: dict[tuple[int, int], str] = {}
+        #: the last FC23 command: (key, start, words, heartbeat index, label)
+        self._fc23_last: tuple[tuple[float, ...], int, tuple[int, ...], int | None, str] | None = None
         #: (space, address) of every register and coil written one at a time (FC06/FC05)
         self._single: set[tuple[str, int]] = set()
         for name, cmd in profile.commands.items():
@@ -131,6 +132,10 @@ class ModbusProfilePress(ProfilePress):
         """Per block: its request, and how each signal comes out of the reply's bytes."""
         self._requests = []
         self._decoders = []
+        #: per block, where every signal is a plain number: one precompiled struct for the
+        #: whole reply and each signal's (name, first, count, many, gain, bias) — nothing
+        #: per sample that can be done once
+        self._whole: list[tuple[struct.Struct, struct.Struct, tuple] | None] = []
         for block in self.blocks:
             fc, method = _READ[block.space]
             what = f"read {', '.join(block.signals)} ({fc} {block.describe()})"
@@ -155,6 +160,7 @@ class ModbusProfilePress(ProfilePress):
                 else:
                     fast.append((name, None, 0, False, None))
             self._decoders.append(fast)
+            self._whole.append(_whole_block(block, fast, self.map.converters))
 
     def read_block(self, block: Block) -> list[int] | list[bool]:
         """One block read (the request a profile's read is made of)."""
@@ -175,9 +181,14 @@ class ModbusProfilePress(ProfilePress):
         refuses is recorded there (per signal) instead of raising (``probe`` does this)."""
         raw: Values = {}
         values: Values = {}
-        for block, (what, request), decoders in zip(self.blocks, self._requests, self._decoders, strict=True):
+        for block, (what, request), decoders, whole in zip(
+            self.blocks, self._requests, self._decoders, self._whole, strict=True
+        ):
             if errors is None:
                 data = self._read(block, what, request)
+                if whole is not None and len(data) == block.count:
+                    _decode_whole(whole, data, raw, values)
+                    continue
             else:
                 try:
                     data = self._read(block, what, request)
@@ -319,23 +330,42 @@ class ModbusProfilePress(ProfilePress):
         a read."""
         if not (self._fc23 and self.capabilities.regulates):
             return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._check_setpoint(setpoint_mpa, rate_mpa_s)
-        items = self._regulate_items(setpoint_mpa, rate_mpa_s)
-        cmds = self.profile.commands
-        holding, coils = self._assemble(items)
-        plan = runs(holding)
-        if coils or len(plan) != 1 or any(cmds[n].confirm or cmds[n].pulse_ms for n, _ in items):
-            self._fc23 = False  # the same every cycle: decided once
-            return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._flush_pulses(force=True)
-        (start, words), block = plan[0], self.blocks[0]
-        mirror = self.profile.state_mirror or 0
-        what = self._fc23_what.get((start, len(words)))
-        if what is None:
-            what = self._fc23_what[(start, len(words))] = (
+        key = (setpoint_mpa, rate_mpa_s, self._die_mm2, self._soft_max_mpa, self._identity.rated_max_pressure_mpa)
+        cached = self._fc23_last
+        if cached is not None and cached[0] == key:
+            # the same command as the last cycle (a held setpoint): checked, converted and
+            # encoded then; only the heartbeat moves
+            _key, start, template, hb_at, what = cached
+            words = list(template)
+            if hb_at is not None:
+                hb = self.profile.heartbeat
+                assert hb is not None
+                self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
+                words[hb_at] = self._hb
+        else:
+            self._check_setpoint(setpoint_mpa, rate_mpa_s)
+            items = self._regulate_items(setpoint_mpa, rate_mpa_s)
+            cmds = self.profile.commands
+            holding, coils = self._assemble(items)
+            plan = runs(holding)
+            if coils or len(plan) != 1 or any(cmds[n].confirm or cmds[n].pulse_ms for n, _ in items):
+                self._fc23 = False  # the same every cycle: decided once
+                return super().command_and_read(setpoint_mpa, rate_mpa_s)
+            start, words = plan[0]
+            mirror = self.profile.state_mirror or 0
+            what = (
                 f"command and read (FC23 write holding {start}..{start + len(words) - 1}, "
-                f"read holding {mirror}..{mirror + block.count - 1})"
+                f"read holding {mirror}..{mirror + self.blocks[0].count - 1})"
             )
+            hb_cfg = self.profile.heartbeat
+            hb_at = None
+            if hb_cfg is not None and hb_cfg.space == "holding" and hb_cfg.address is not None:
+                hb_at = hb_cfg.address - start if start <= hb_cfg.address < start + len(words) else None
+            self._fc23_last = (key, start, tuple(words), hb_at, what)
+        if self._pending:
+            self._flush_pulses(force=True)
+        block = self.blocks[0]
+        mirror = self.profile.state_mirror or 0
         try:
             rsp = self._link.call(
                 what,
@@ -361,7 +391,11 @@ class ModbusProfilePress(ProfilePress):
             raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
         raw: Values = {}
         values: Values = {}
-        self._decode(block, self._decoders[0], data, raw, values)
+        whole = self._whole[0]
+        if whole is not None and len(data) == block.count:
+            _decode_whole(whole, data, raw, values)
+        else:
+            self._decode(block, self._decoders[0], data, raw, values)
         return self._sample_of(raw, values)
 
     @property
@@ -448,6 +482,40 @@ class ModbusProfilePress(ProfilePress):
                 f"read back {got}",
                 code=4,
             )
+
+
+def _whole_block(block: Block, fast: list, converters: dict[str, Converter]) -> tuple | None:
+    """One struct for a whole register block whose signals are all plain numbers (None when
+    one needs bits, bools or a word order other than big-endian)."""
+    if block.space not in ("input", "holding") or any(fmt is None for _n, fmt, *_ in fast):
+        return None
+    parts, entries, at, first = [], [], 0, 0
+    for name, fmt, offset, many, conv in sorted(fast, key=lambda d: d[2]):
+        if offset < at:
+            return None  # overlapping signals (bits of one word): the general path
+        parts.append("x" * (offset - at) + fmt[1:])
+        n = len(fmt) - 1
+        size = struct.calcsize(fmt)
+        entries.append((name, first, n, many, conv.gain, conv.bias))
+        at, first = offset + size, first + n
+    if at > 2 * block.count:
+        return None
+    return struct.Struct(f">{block.count}H"), struct.Struct(">" + "".join(parts)), tuple(entries)
+
+
+def _decode_whole(whole: tuple, data: list, raw: Values, values: Values) -> None:
+    """Every signal of a block out of its reply, through the precompiled structs."""
+    pack, unpack, entries = whole
+    flat = unpack.unpack_from(pack.pack(*data))
+    for name, first, n, many, gain, bias in entries:
+        if many:
+            r = flat[first : first + n]
+            raw[name] = r
+            values[name] = tuple(x * gain + bias for x in r)
+        else:
+            x = flat[first]
+            raw[name] = x
+            values[name] = x * gain + bias
 
 
 def _fc16(start: int, words: list[int], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
