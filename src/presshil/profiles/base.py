@@ -227,7 +227,10 @@ class ProfilePress(Press):
 
     def _sample_of(self, raw: Values, values: Values) -> Sample:
         """The sample of one reading of every signal (checked, counted, derived)."""
-        for name, value in values.items():
+        total = 0.0  # one sum first: the per-signal search only when something is not finite
+        for value in values.values():
+            total += sum(value) if isinstance(value, tuple) else value
+        for name, value in values.items() if not math.isfinite(total) else ():
             for x in value if isinstance(value, tuple) else (value,):
                 if not math.isfinite(x):
                     raise TransportError(
