@@ -42,7 +42,7 @@ def test_a_log_gets_a_line_per_step_and_untruncated_reasons_with_both_time_bases
     out = result.stdout
     assert "step 2/3 hold-20 (hold) started at run time t=4.0 s" in out
     assert "step 3/3 (release) ended at run time" in out
-    [fail] = [line for line in out.splitlines() if line.strip().startswith("FAIL hold-20 band_mpa")]
+    [fail] = [line for line in out.splitlines() if line.strip().startswith("FAIL step 2/3 hold-20: largest deviation after settling")]
     reason = out.splitlines()[out.splitlines().index(fail) + 1]
     m = re.search(r"run time t = ([\d.]+) s \(step time ([\d.]+) s\)", reason)
     assert m, reason

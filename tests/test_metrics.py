@@ -467,7 +467,12 @@ def test_position_metrics_are_not_judged_without_a_ram_position(key):
     assert not v.passed and "no ram position" in v.detail
 
 
-@pytest.mark.parametrize("key", sorted(set(EXPECT_KEYS) - NEEDS_TWO - NEEDS_POSITION))
+# a temperature criterion needs the press's temperature (tests/test_temperature.py)
+NEEDS_TEMPERATURE = {"max_temperature_change_c"}
+
+
+@pytest.mark.parametrize("key", sorted(set(EXPECT_KEYS) - NEEDS_TWO - NEEDS_POSITION
+                                       - NEEDS_TEMPERATURE))
 def test_single_sample_is_judged_where_one_suffices(key):
     limit = 1e9 if EXPECT_KEYS[key].comparison == "max" else 0.0
     v = evaluate("s", key, limit, empty_segment(_kind(key), 1), band_mpa=0.5)

@@ -271,7 +271,7 @@ def test_missing_section():
 
 
 def test_several_errors_reported_as_first_plus_count():
-    fails(HEAD + '[[steps]]\ntype = "ramp"\n', step=0, field="to_mpa", says=("(+1 more)",))
+    fails(HEAD + '[[steps]]\ntype = "ramp"\n', step=0, field="to_mpa", says=("(+1 more; presshil check lists them)",))
 
 
 def test_wrong_type_string_for_number():

@@ -425,7 +425,9 @@ def test_a_store_written_before_v3_has_its_tokens_moved_out_of_the_events(tmp_pa
         assert [e.message for e in store.events(1) if e.kind == "lease"] == ["control lease claimed"]
         assert plan_resume(store, 1, protocol()).token == 4242
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    from presshil.store_schema import SCHEMA_VERSION
+
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # the current one
     assert con.execute("SELECT COUNT(*) FROM events WHERE message LIKE '%4242%'").fetchone()[0] == 0
     con.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,12 @@ from urllib.parse import parse_qsl, urlencode
 import typer
 from rich.console import Console
 
+from .cli_help import tidy_help
 from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus
+from .wording import step_labels
 
 EXIT_OK = RunStatus.PASSED.exit_code
 EXIT_FAILED = RunStatus.FAILED.exit_code
@@ -124,6 +127,7 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     live: Annotated[str | None, typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="Run metadata KEY=VALUE, stored with the run (repeatable); the protocol's [meta] required keys are asked for on a terminal.")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
@@ -138,6 +142,10 @@ def run_cmd(
                     f"--seed does not apply to --resume: run {resume} goes on with the press it "
                     "stored (give --press to reach the same press another way)"
                 )
+        if meta:
+            with user_errors():
+                raise ConfigError(f"--meta does not apply to --resume: run {resume} keeps the "
+                                  "metadata it was stored with")
         resume_cmd(protocol, None if press == DEFAULT_PRESS else press, db, report, quiet, resume, live)
     from .protocol import load_protocol
     from .store import Store
@@ -145,6 +153,13 @@ def run_cmd(
 
     with user_errors():
         proto = load_protocol(resolve_protocol(protocol))
+        from .run_meta import parse_pairs
+        from .run_meta import resolve as resolve_meta
+
+        # asked only where a person can answer: a terminal, and not a CI job (CI=… set)
+        interactive = sys.stdin.isatty() and not os.environ.get("CI")
+        asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
+        run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
         url = with_seed(press, seed)
         device = open_press(url)
         try:
@@ -152,22 +167,26 @@ def run_cmd(
         except BaseException:
             device.close()
             raise
-        with store:  # open until the report has read the trace back
+        from .web.cli_live import live_view
+
+        # the store stays open until the report has read the trace back; the live view
+        # serves the finished run after the verdicts are printed
+        with store, contextlib.ExitStack() as serving:
             try:
+                run = serving.enter_context(live_view(live, out))
                 out.print(
                     f"[bold]{proto.name}[/] on {device.identity} via [cyan]{url}[/]", highlight=False
                 )
                 show = not quiet and out.is_terminal
                 lines = [StepLines(out, len(proto.steps))] if not quiet and not out.is_terminal else []
-                from .web.cli_live import live_view
-
-                with ProgressView(out, show) as view, live_view(live, out) as run:
-                    result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines)
+                with ProgressView(out, show) as view:
+                    result = run(proto, device, store=store, progress=view, seed=seed, sinks=lines,
+                                 meta=run_meta)
                     view.finish(completed=result.status in (RunStatus.PASSED, RunStatus.FAILED))
             finally:
                 device.close()
             starts = {r.name: r.t_start_s for r in result.steps}
-            show_verdicts(out, result.verdicts, starts)
+            show_verdicts(out, result.verdicts, starts, step_labels(result.steps, len(proto.steps)))
             for event in result.events:  # what the press could not provide data for
                 if event.kind == "not-judged":
                     out.print(f"[yellow]{event.message}[/]", highlight=False, soft_wrap=True)
@@ -197,26 +216,12 @@ def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
 def check_cmd(
     protocol: Annotated[list[Path], typer.Argument(help="Protocol or acceptance suite file(s) to validate.")],
 ) -> None:
-    r"""Validate protocol and acceptance suite files without running them (exit 2 on the first
-    bad one). A file under an acceptance/ folder, or with a \[force_verification] or
-    \[safety] table, is validated as a suite."""
-    from .protocol import load_protocol
+    r"""Validate protocol and acceptance suite files without running them: every file, every
+    error in it, then exit 2 if any was bad. A file under an acceptance/ folder, or with a
+    \[force_verification] or \[safety] table, is validated as a suite."""
+    from .check import check_files
 
-    with user_errors():
-        for path in protocol:
-            resolved = resolve_protocol(path)
-            if _looks_like_suite(resolved):
-                from .acceptance.suite import load_suite
-
-                suite = load_suite(resolved)
-                out.print(f"[green]ok[/] {path}: acceptance suite {suite.name}", highlight=False)
-                continue
-            proto = load_protocol(resolved)
-            out.print(
-                f"[green]ok[/] {path}: {proto.name}, {len(proto.steps)} steps, "
-                f"about {fmt_time(proto.nominal_duration_s())} long",
-                highlight=False,
-            )
+    raise typer.Exit(check_files(protocol, out, err))
 
 
 def _looks_like_suite(path: Path) -> bool:
@@ -250,23 +255,25 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             dt = datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)
             return fmt_time(dt.total_seconds())
 
+        metas = store.metas()
         rows = [
             (str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
-             (r.started or "")[:16].replace("T", " "), took(r), r.status)
+             (r.started or "")[:16].replace("T", " "), took(r), r.status,
+             " ".join(f"{k}={v}" for k, v in metas.get(r.id, {}).items()))
             for r in store.list_runs()
         ]
         runs_view(out, f"Runs in {db}", rows,
-                  ("id", "protocol", "press", "seed", "started (UTC)", "took", "status"))
+                  ("id", "protocol", "press", "seed", "started (UTC)", "took", "status", "meta"))
         store.close()
 
 
 @app.command("export")
 def export_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
-    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    format: Annotated[str | None, typer.Option("--format", help="csv, parquet or bdf (Battery Data Format: .bdf.csv or .bdf.parquet; default: what the --output name ends in, else csv).")] = None,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Output file or folder (default: beside the store)."),
+        str | None,
+        typer.Option("--output", "-o", help="Output file, or a folder given with a trailing / (created if needed; default: beside the store)."),
     ] = None,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
@@ -275,19 +282,24 @@ def export_cmd(
     Without --output the file is run-ID.csv (or .parquet) in the results store's
     folder, never the current directory.
     """
+    from .export_target import export_target
     from .store import Store
 
     with user_errors():
-        if format not in ("csv", "parquet"):
-            raise ConfigError(f"--format must be csv or parquet, not {format!r}")
+        target, fmt = export_target(output, run_id, format, db.parent)
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
         store = Store.open_for_reading(db)
-        from .report import default_path
+        try:
+            if fmt == "bdf":
+                from .battery.commands import export_bdf_cmd
 
-        path = store.export(run_id, output or default_path(db, run_id, format), format)
+                path = export_bdf_cmd(store, run_id, target, db)
+            else:
+                path = store.export(run_id, target, fmt)
+        finally:
+            store.close()
         out.print(f"wrote {path}", highlight=False)
-        store.close()
 
 
 @app.command("serve")
@@ -365,13 +377,29 @@ def report_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
     db: DbOpt = DEFAULT_DB,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
+    cycler: Annotated[Path | None, typer.Option("--cycler", help="The cycler's data file (BDF, or a text export with --mapping): voltage and current under the pressure, and a per-cycle table.")] = None,
+    offset: Annotated[str, typer.Option("--offset", help="With --cycler: seconds added to the cycler's clock, or 'cycling'.")] = "0",
+    mapping: Annotated[str | None, typer.Option("--mapping", help="With --cycler: column mapping of a text export (eclab, neware, or a TOML file).")] = None,
 ) -> None:
-    """Render the HTML report of a stored run."""
+    """Render the HTML report of a stored run (with --cycler: beside the cell's electrochemistry)."""
     from .acceptance import report_main
 
     with user_errors():
         if not db.exists():
             raise ConfigError(f"no results store at {db}")
+        if cycler is not None:
+            from .battery.commands import report_with_cycler
+            from .report import default_path
+            from .store import Store
+
+            store = Store.open_for_reading(db)
+            try:
+                paths = report_with_cycler(store, run_id, cycler, output or default_path(db, run_id, "html"),
+                                           offset=offset, mapping=mapping)
+            finally:
+                store.close()
+            out.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+            raise typer.Exit(EXIT_OK)
         code = report_main(run_id, db, output)
     raise typer.Exit(code)
 
@@ -399,6 +427,7 @@ def plant_serve_cmd(
 
 
 # commands that live with their own packages, registered once the app exists
+from .battery.join_cli import join_cmd  # noqa: E402
 from .profiles.commands import probe_cmd  # noqa: E402
 from .sweep.command import sweep_cmd  # noqa: E402
 from .web.ui_cli import ui_cmd  # noqa: E402
@@ -406,6 +435,7 @@ from .web.ui_cli import ui_cmd  # noqa: E402
 app.command("probe")(probe_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
+app.command("join")(join_cmd)
 
 
 def main() -> None:
@@ -415,6 +445,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_ABORTED)
+
+
+tidy_help(app)  # after every command is registered: plain help pages (see cli_help)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .metrics import Verdict
+from .wording import criterion_label, criterion_name, fmt_num, step_label
+
+#: narrower terminals get the verdicts as lines: a table there would fold names into shreds
+TABLE_MIN_WIDTH = 110
 
 
 def fmt_time(seconds: float) -> str:
@@ -49,23 +54,27 @@ def why(v: Verdict, step_starts: dict[str, float]) -> str:
 
 
 def verdict_table(
-    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None
+    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Table:
-    """The verdicts as a rich table; details (worst sample, channel) only for failures."""
+    """The verdicts as a rich table; details (worst sample, channel) only for failures.
+    ``labels`` numbers the steps (``2/3 hold-74``); the criterion shows its name over its key."""
     starts = step_starts or {}
     table = Table(title="Verdicts")
-    for col in ("step", "criterion", "value", "limit", "unit", "result"):
-        table.add_column(col, no_wrap=col != "step")
+    for col in ("step", "criterion", "value", "limit", "result"):
+        # step and criterion fold rather than being cut short on a narrow terminal
+        flexible = col in ("step", "criterion")
+        table.add_column(col, no_wrap=not flexible, overflow="fold", ratio=1 if flexible else None)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         table.add_column("why", overflow="fold", ratio=1)
     for v in verdicts:
+        name = criterion_name(v.criterion)
         row = [
-            v.step,
-            v.criterion,
-            f"{v.value:.4g}",
-            f"{v.limit:.4g}",
-            v.unit,
+            escape(step_label(v.step, labels or {})),
+            escape(v.criterion) if name == v.criterion else f"{escape(name)}\n[dim]{escape(v.criterion)}[/]",
+            f"{fmt_num(v.value)} {v.unit}".strip(),  # the unit beside the number: one column less
+            f"{fmt_num(v.limit)} {v.unit}".strip(),
             "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]",
         ]
         if failed:
@@ -75,17 +84,21 @@ def verdict_table(
 
 
 def verdict_lines(
-    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None
+    verdicts: Sequence[Verdict], step_starts: dict[str, float] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> list[str]:
-    """The verdicts as plain lines for a log: ``PASS step criterion = value (limit L unit)``,
+    """The verdicts as plain lines for a log:
+    ``PASS step 2/3 hold-74: drift = 0.00005491 MPa/min (limit 0.05 MPa/min) [max_drift_mpa_per_min]``,
     a failure followed by its whole reason on the next line."""
     starts = step_starts or {}
     lines = ["Verdicts:"]
     for v in verdicts:
         unit = f" {v.unit}" if v.unit else ""
+        label = criterion_label(v.criterion)
+        name, _, key = label.partition(" [")
         lines.append(
-            f"  {'PASS' if v.passed else 'FAIL'} {v.step} {v.criterion} = {v.value:.4g}{unit} "
-            f"(limit {v.limit:.4g}{unit})"
+            f"  {'PASS' if v.passed else 'FAIL'} step {step_label(v.step, labels or {})}: {name} = "
+            f"{fmt_num(v.value)}{unit} (limit {fmt_num(v.limit)}{unit})" + (f" [{key}" if key else "")
         )
         if not v.passed:
             lines.append(f"       why: {why(v, starts)}")
@@ -93,13 +106,16 @@ def verdict_lines(
 
 
 def show_verdicts(
-    console: Console, verdicts: Sequence[Verdict], step_starts: dict[str, float]
+    console: Console, verdicts: Sequence[Verdict], step_starts: dict[str, float],
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """A table on a terminal, plain untruncated lines otherwise."""
-    if console.is_terminal:
-        console.print(verdict_table(verdicts, step_starts))
+    """A table on a terminal at least :data:`TABLE_MIN_WIDTH` wide, plain untruncated lines
+    otherwise (a narrow terminal, a log, a pipe); ``labels`` numbers the
+    steps (:func:`presshil.wording.step_labels`)."""
+    if console.is_terminal and console.width >= TABLE_MIN_WIDTH:
+        console.print(verdict_table(verdicts, step_starts, labels))
     else:
-        for line in verdict_lines(verdicts, step_starts):
+        for line in verdict_lines(verdicts, step_starts, labels):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -118,7 +134,7 @@ class ProgressView:
         self.last: Any = None
         self.bar = Progress(
             TextColumn("[bold]{task.fields[step]}[/]"),
-            BarColumn(),
+            BarColumn(bar_width=None),  # the bar takes what the text leaves: one line at 80 columns
             TextColumn("{task.percentage:>5.1f}%"),
             TextColumn("{task.fields[pressure]}"),
             TextColumn("{task.fields[clock]}"),
@@ -160,9 +176,8 @@ class ProgressView:
             self.task,
             completed=fraction,
             step=step,
-            pressure=f"{p.pressure_mpa:7.2f} MPa (sp {p.setpoint_mpa:6.2f})",
-            clock=f"t={fmt_time(p.t_s)} / {fmt_time(total)}  "
-            f"wall {fmt_time(time.perf_counter() - self.wall0)}",
+            pressure=f"{p.pressure_mpa:.2f} MPa (sp {p.setpoint_mpa:.2f})",
+            clock=f"{fmt_time(p.t_s)}/{fmt_time(total)} wall {fmt_time(time.perf_counter() - self.wall0)}",
         )
 
 
@@ -222,11 +237,23 @@ def runs_view(
     console.print(f"{title}:", highlight=False, markup=False)
     for row in rows:
         console.print(
-            "  " + "  ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True) if v != ""),
+            "  " + " ".join(f"{_key(c)}={_value(v)}" for c, v in zip(columns, row, strict=True) if v != ""),
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
+
+
+def _key(column: str) -> str:
+    """A column title as a key: ``started (UTC)`` -> ``started_utc``."""
+    return re.sub(r"\W+", "_", column.lower()).strip("_")
+
+
+def _value(text: str) -> str:
+    """A value that reads back as one field: quoted when it holds a space."""
+    import shlex
+
+    return shlex.quote(text) if any(c.isspace() for c in text) else text
 
 
 __all__ = [

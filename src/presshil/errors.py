@@ -26,6 +26,8 @@ class ProtocolError(PresshilError, ValueError):
         self.step = step
         self.field = field
         self.reason = message
+        #: further problems found in the same file (``presshil check`` lists them all)
+        self.also: list[ProtocolError] = []
         where = []
         if file is not None:
             where.append(str(file))

@@ -317,6 +317,8 @@ class Segment:
     die_radius_mm: float | None = None
     #: ram position (mm) per sample, when the press reports one (NaN where it does not)
     position: np.ndarray | None = None
+    #: temperature (°C) per sample, when the press reports one (NaN where it does not)
+    temperature: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.t, float)
@@ -608,6 +610,18 @@ def _swing(seg: Segment, settle_s: float, band: float | None) -> _Measured:
                      float(t[i_hi]))
 
 
+def _temperature(seg: Segment, settle_s: float, band: float | None) -> _Measured:
+    from .temperature import temperature_change_c
+
+    mask = _window(seg, settle_s, need=1)
+    if seg.temperature is None or not np.any(np.isfinite(seg.temperature[mask])):
+        raise _Unjudgeable("the press reported no temperature during the hold")
+    t, c = seg.t[mask], seg.temperature[mask]
+    v, i_lo, i_hi = temperature_change_c(c)
+    return _Measured(v, f"temperature from {c[i_lo]:.3f} °C (step time t = {t[i_lo]:g} s) to "
+                        f"{c[i_hi]:.3f} °C (step time t = {t[i_hi]:g} s)", float(t[i_hi]))
+
+
 _RAMP, _HOLD, _STEP, _RELEASE = (frozenset({k}) for k in ("ramp", "hold", "step", "release"))
 _GAP = frozenset({"hold_gap"})
 
@@ -664,6 +678,9 @@ EXPECT_KEYS: dict[str, ExpectSpec] = {
         "MPa·s", "max", _STEP, "∫|pressure − active setpoint| dt over the step, trapezoidal"),
     "max_residual_mpa": ExpectSpec(
         "MPa", "max", _RELEASE, "|pressure| at the last sample of the release"),
+    "max_temperature_change_c": ExpectSpec(
+        "°C", "max", _HOLD | _GAP, "largest minus smallest temperature the press reports over "
+        "the hold (after settle_s): how far the room moved while the cell was held"),
 }
 
 _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
@@ -685,6 +702,7 @@ _METRICS: dict[str, Callable[[Segment, float, float | None], _Measured]] = {
     "max_steady_state_error_mpa": _steady_state,
     "max_iae_mpa_s": _iae,
     "max_residual_mpa": _residual,
+    "max_temperature_change_c": _temperature,
 }
 
 

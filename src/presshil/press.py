@@ -35,6 +35,8 @@ class Capabilities:
     latched_stop: bool = True
     #: the ram can be held at a position (constant-gap steps, ``hold_gap``)
     constant_gap: bool = False
+    #: a temperature reading (the press room or the load cells), °C
+    temperature: bool = False
 
     def not_judged(self) -> tuple[str, ...]:
         """One line per capability the press lacks, saying what cannot be judged."""
@@ -69,9 +71,11 @@ CRITERIA_NEEDS = {
     "max_dilatometry_um": "positions",
     "max_growth_per_cycle_um": "positions",
     "max_irreversible_growth_um": "positions",
+    "max_temperature_change_c": "temperature",
 }
 _LACKS = {"channels": "the press reports no per-channel forces",
-          "positions": "the press reports no ram position"}
+          "positions": "the press reports no ram position",
+          "temperature": "the press reports no temperature"}
 
 
 FULL_CAPABILITIES = Capabilities()

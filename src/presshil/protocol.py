@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .rate_check import RATE_KEYS
+from .run_meta import MetaTable
 from .steps import behaviour, sequence_nominal_s
 
 STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
@@ -151,6 +152,8 @@ class _ProtocolBody(_Model):
     #: what the press does if this host is lost mid-run: trip to the safe state, or hold
     on_host_loss: Literal["release", "hold"] = "release"
     steps: list[Step] = Field(min_length=1, max_length=1_000)
+    #: run metadata: required keys and fixed values (presshil.run_meta)
+    meta: MetaTable = Field(default_factory=MetaTable)
 
 
 class Protocol(_ProtocolBody):
@@ -354,8 +357,27 @@ def _describe(value: Any) -> str:
 
 
 def _translate(exc: ValidationError, source: str) -> ProtocolError:
-    errors = exc.errors()
-    err = errors[0]
+    """The first problem as the error; every other one in its ``also`` (each once)."""
+    return gather_errors([_translate_error(err, source) for err in exc.errors()])
+
+
+def more_suffix(n: int) -> str:
+    """What a one-line error adds when the file has ``n`` more problems."""
+    return f" (+{n} more; presshil check lists them)"
+
+
+def gather_errors(errors: list[ProtocolError]) -> ProtocolError:
+    """The first of ``errors`` (said once each), noting how many more ``presshil check`` lists."""
+    unique = list({str(e): e for e in errors}.values())
+    first = unique[0]
+    if len(unique) > 1:
+        first = ProtocolError(first.reason + more_suffix(len(unique) - 1),
+                              file=first.file, step=first.step, field=first.field)
+    first.also = unique[1:]
+    return first
+
+
+def _translate_error(err: Any, source: str) -> ProtocolError:
     step_path, step_type, model, field_parts = _split_loc(tuple(err["loc"]))
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -407,8 +429,6 @@ def _translate(exc: ValidationError, source: str) -> ProtocolError:
             field = "specimen.die_diameter_mm|die_area_mm2"
     else:
         msg = f"{err['msg']}, got {_describe(value)}"
-    if len(errors) > 1:
-        msg += f" (+{len(errors) - 1} more)"
     return ProtocolError(msg, file=source, step=step_path, field=field)
 
 

@@ -4,17 +4,19 @@ report of a stored run.
 Where files go when nobody says: beside the results store (``results/run-7.html`` for
 ``results/presshil.sqlite``), never the current directory (:func:`default_path`).
 
-The plot shows the measured pressure, each load-cell channel as the pressure it would mean
-if every channel carried the same force (so imbalance shows as spread), the active setpoint,
-and the tolerance band of every hold step that has one.
+The plot shows the measured pressure, the active setpoint and the tolerance band of every
+hold step that has one; below it each load-cell channel's deviation from the mean channel in
+% (an imbalance shows, and no channel hides under the pressure line); then pressure minus
+setpoint.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,6 +54,19 @@ def summary(result: RunResult) -> dict:
     }
 
 
+def without_float_noise(obj: Any) -> Any:
+    """``obj`` with every float rounded to 12 significant digits: 0.059887979, not
+    0.05988797899999554 (arithmetic noise far below any sensor, which the CSV export, stored
+    to 9 decimals, does not show either)."""
+    if isinstance(obj, float):
+        return float(f"{obj:.12g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: without_float_noise(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [without_float_noise(v) for v in obj]
+    return obj
+
+
 def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     """Min/max envelope of ``y`` over ``buckets`` equal slices (keeps spikes visible)."""
     edges = np.linspace(0, len(t), buckets + 1).astype(int)
@@ -67,21 +82,46 @@ def _envelope(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, n
     return np.asarray(tt), np.asarray(yy)
 
 
+#: channel colours: none of them black or red (pressure and setpoint)
+CHANNEL_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink",
+                   "tab:cyan", "tab:olive")
+#: channel shares are drawn only while the press carries at least this fraction of its peak force
+SHARE_MIN_FRACTION = 0.05
+#: tick spacings of a time axis in h:mm:ss, seconds
+_TIME_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def _time_axis(ax: Any, total_s: float) -> str:
+    """Seconds up to 10 minutes; beyond, ticks on whole minutes or hours labelled h:mm:ss.
+    Returns the axis label."""
+    if total_s <= 600:
+        return "run time (s)"
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    from .cliview import fmt_time
+
+    step = next((s for s in _TIME_STEPS_S if total_s / s <= 8), _TIME_STEPS_S[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: fmt_time(x)))
+    return "run time (h:mm:ss)"
+
+
 def plot_run(result: RunResult, path: Path) -> Path:
-    """Write the pressure-time plot of ``result`` to ``path`` (PNG)."""
+    """Write the plot of ``result`` to ``path`` (PNG): pressure with setpoint and tolerance
+    bands; each load-cell channel's deviation from the mean channel (%), in its own colour, so
+    an imbalance shows and no channel hides under the pressure; pressure − setpoint. Step names
+    stand above the plot, the legends beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     trace = result.trace
-    area = result.protocol.specimen.die_area_mm2
     n_ch = trace.channels.shape[1] if trace.channels.ndim == 2 else 0
-    hours = len(trace.t) and trace.t[-1] > 7200
-    scale, unit = (3600.0, "h") if hours else (1.0, "s")
-    t = np.asarray(trace.t) / scale
+    t = np.asarray(trace.t, dtype=float)
+    total_s = float(t[-1]) if len(t) else 0.0
     holes = gaps(result.events)
-    starts = np.asarray([g.t_start_s / scale for g in holes])
+    starts = np.asarray([g.t_start_s for g in holes])
 
     def draw(ax, y, **kw):
         tt, yy = t, np.asarray(y, dtype=float)
@@ -92,14 +132,31 @@ def plot_run(result: RunResult, path: Path) -> Path:
             tt, yy = np.insert(tt, cut, starts), np.insert(yy, cut, np.nan)
         ax.plot(tt, yy, **kw)
 
-    fig, (ax, ax_err) = plt.subplots(
-        2, 1, figsize=(11, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
-    )
-    for ch in range(n_ch):
-        as_pressure = trace.channels[:, ch] * n_ch * 1000.0 / area
-        draw(ax, as_pressure, lw=0.7, alpha=0.6, label=f"channel {ch + 1} (× N)")
+    panels = 3 if n_ch else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(11, 9 if n_ch else 7.5), dpi=110, sharex=True,
+                             gridspec_kw={"height_ratios": [3, 2, 2][:panels]})
+    ax, ax_err = axes[0], axes[-1]
     draw(ax, trace.pressure, lw=1.3, color="black", label="pressure")
     draw(ax, trace.setpoint, lw=1.0, ls="--", color="tab:red", label="setpoint")
+    if n_ch:
+        ax_ch = axes[1]
+        ch = np.asarray(trace.channels, dtype=float)
+        mean = ch.mean(axis=1)
+        loaded = mean >= SHARE_MIN_FRACTION * max(float(mean.max()), 1e-12)
+        # a moving mean over 1 s or a thousandth of the run, whichever is longer: the load
+        # cells' noise would otherwise paint one band over the other
+        span_s = max(1.0, total_s / 1000.0)
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+        window = max(1, min(len(t), int(round(span_s / max(dt, 1e-9)))))
+        kernel = np.ones(window) / window
+        for k in range(n_ch):
+            # deviation from the mean channel, % of it: 0 for a perfectly shared load
+            share = (ch[:, k] - mean) / np.where(loaded, mean, 1.0) * 100.0
+            share = np.where(loaded, np.convolve(share, kernel, mode="same"), np.nan)
+            draw(ax_ch, share, lw=1.2, color=CHANNEL_COLOURS[k % len(CHANNEL_COLOURS)],
+                 label=f"load cell {k + 1}")
+        ax_ch.axhline(0.0, color="grey", lw=0.6)
+        ax_ch.set_ylabel(f"load cell − mean of cells\n(%, {span_s:.0f} s mean)")
     labelled = False
     steps = result.protocol.steps
     for rec in result.steps:
@@ -108,30 +165,41 @@ def plot_run(result: RunResult, path: Path) -> Path:
         if band is not None:
             target, width = band
             settle = step.expect.get("settle_s", 0.0)
-            span = [(rec.t_start_s + settle) / scale, rec.t_end_s / scale]
+            span = [rec.t_start_s + settle, rec.t_end_s]
             ax.fill_between(span, target - width, target + width, color="tab:green", alpha=0.15,
                             label=None if labelled else "tolerance band")
             ax_err.fill_between(span, -width, width, color="tab:green", alpha=0.15,
                                 label=None if labelled else "tolerance band")
             labelled = True
-        ax.axvline(rec.t_start_s / scale, color="grey", lw=0.5, alpha=0.5)
-        ax.text(rec.t_start_s / scale, 1.0, f" {rec.name}", transform=ax.get_xaxis_transform(),
-                fontsize=7, va="top", color="dimgrey", rotation=90)
+        for a in axes:
+            a.axvline(rec.t_start_s, color="grey", lw=0.5, alpha=0.5)
+    # step names above the plot, numbered as the command line numbers them, off the curves
+    top = ax.secondary_xaxis("top")
+    ticks: list[float] = []
+    names: list[str] = []
+    for r in result.steps:  # steps closer than 3 % of the run share one label
+        if ticks and r.t_start_s - ticks[-1] < 0.03 * max(total_s, 1e-9):
+            names[-1] += f", {r.index + 1} {r.name}"
+        else:
+            ticks.append(r.t_start_s)
+            names.append(f"{r.index + 1} {r.name}")
+    top.set_xticks(ticks, labels=names, fontsize=7, rotation=30, ha="left")
+    top.tick_params(length=0)
     for k, g in enumerate(holes):
-        for a in (ax, ax_err):
-            a.axvspan(g.t_start_s / scale, g.t_end_s / scale, color="grey", alpha=0.2,
-                      hatch="//", label=None if k or a is ax_err else "no samples (host lost)")
+        for a in axes:
+            a.axvspan(g.t_start_s, g.t_end_s, color="grey", alpha=0.2,
+                      hatch="//", label=None if k or a is not ax else "no samples (host lost)")
     status = result.status.upper()
-    ax.set_title(f"{result.protocol.name} on {result.identity.model}: {status}")
+    ax.set_title(f"{result.protocol.name} on {result.identity.model}: {status}", pad=28)
     draw(ax_err, np.asarray(trace.pressure) - np.asarray(trace.setpoint), lw=0.8, color="black",
          label="pressure − setpoint")
     ax_err.axhline(0.0, color="tab:red", lw=0.8, ls="--")
-    ax_err.set_xlabel(f"time ({unit})")
+    ax_err.set_xlabel(_time_axis(ax_err, total_s))
     ax_err.set_ylabel("error (MPa)")
     ax.set_ylabel("pressure (MPa)")
-    for a in (ax, ax_err):
+    for a in axes:
         a.grid(alpha=0.3)
-        a.legend(loc="center right" if a is ax else "upper right", fontsize=8)
+        a.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -146,7 +214,7 @@ def write_run_report(result: RunResult, directory: Path, *, html: bool = False) 
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"run-{result.run_id}" if result.run_id is not None else result.protocol.name
     json_path = directory / f"{stem}.json"
-    json_path.write_text(json.dumps(summary(result), indent=2, default=float) + "\n")
+    json_path.write_text(json.dumps(without_float_noise(summary(result)), indent=2, default=float) + "\n")
     png_path = plot_run(result, directory / f"{stem}.png")
     paths = [json_path, png_path]
     store = result._store

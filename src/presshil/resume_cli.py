@@ -7,12 +7,14 @@ it where the run left it: a mismatch is one line and exit code 2, the press unto
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
 
 from .cliview import ProgressView, StepLines, show_verdicts
 from .errors import ConfigError
+from .wording import step_labels
 
 
 def resume_cmd(
@@ -36,7 +38,9 @@ def resume_cmd(
         proto = load_protocol(resolve_protocol(protocol))
         if not Path(db).is_file():
             raise ConfigError(f"no results store at {db}: run {run_id} cannot be resumed")
-        with Store(db) as store:  # opening it marks a run whose process died interrupted
+        # opening the store marks a run whose process died interrupted; the live view (entered
+        # into the same stack) serves the finished run after the verdicts are printed
+        with Store(db) as store, contextlib.ExitStack() as serving:
             info = store.get_run(run_id)
             point = plan_resume(store, run_id, proto)
             url = press or info.press_url
@@ -54,7 +58,8 @@ def resume_cmd(
                 lines = [StepLines(out, len(proto.steps))] if not quiet and not terminal else []
                 from .web.cli_live import live_view
 
-                with ProgressView(out, not quiet and terminal) as view, live_view(live, out) as run:
+                run = serving.enter_context(live_view(live, out))
+                with ProgressView(out, not quiet and terminal) as view:
                     result = run(
                         proto, device, store=store, progress=view, sinks=lines, resume=point
                     )
@@ -62,7 +67,7 @@ def resume_cmd(
             finally:
                 device.close()
             starts = {r.name: r.t_start_s for r in result.steps}
-            show_verdicts(out, result.verdicts, starts)
+            show_verdicts(out, result.verdicts, starts, step_labels(result.steps, len(proto.steps)))
             if result.abort_reason:
                 err.print(f"[bold red]aborted:[/] {result.abort_reason}", highlight=False)
             if report is not None:

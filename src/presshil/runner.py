@@ -14,7 +14,8 @@ import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -39,6 +40,7 @@ from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, StepBoundary, S
 from .state import Sample
 from .status import RunStatus
 from .steps import behaviour
+from .temperature import aligned_temperatures
 
 if TYPE_CHECKING:
     from .resume import ResumePoint
@@ -106,6 +108,8 @@ class _Execution:
         self._t_begin = 0.0
         self._columns: RowBuffer | None = None
         self._segment_rows = RowBuffer(self.identity.channel_count)
+        #: the temperature of each row of ``_segment_rows`` (NaN where the press gave none)
+        self._segment_temps = array("d")
         self._cut_step: ResumePoint | None = None
         self._cut_repeat: ResumePoint | None = None
         self._rounding_notes: set[str] = set()
@@ -184,8 +188,12 @@ class _Execution:
                 tuple(sample.channels_kn),
             )
             self.sink.sample(row)
+            temperature_c = getattr(sample, "temperature_c", None)
+            if temperature_c is not None:
+                self.sink.temperature(row[0], round(temperature_c, 9))
             if self._columns is not None:
                 self._columns.append(row)
+                self._segment_temps.append(math.nan if temperature_c is None else temperature_c)
             self.sampler.supervise(sample, t)
             if self.progress is not None:
                 name, index, iteration = self.step_label
@@ -227,6 +235,7 @@ class _Execution:
         judged = bool(step.expect) or b.kind in RATE_KINDS  # ramps and releases: the rate line
         self._columns = self._segment_rows if judged else None
         self._segment_rows.clear()
+        del self._segment_temps[:]
         cut, self._cut_step = self._cut_step, None
         if cut is not None:  # the step the host was lost in: its time and samples go on
             self._t_begin = cut.t_step_start_s
@@ -250,6 +259,7 @@ class _Execution:
             start_mpa=start,
             channel_positions_mm=self.identity.channel_positions_mm,
             position=rows.position,
+            temperature=aligned_temperatures(self._segment_temps, len(rows)),
             die_radius_mm=math.sqrt(self.protocol.specimen.die_area_mm2 / math.pi),
         )
         expect = dict(step.expect)
@@ -330,6 +340,8 @@ class _Execution:
                     from .resume import iteration_message
 
                     self.event("iteration", iteration_message(index, k + 1, step.count, worst))
+                if iteration == "":  # a cycle of the run: exports count cycles by these
+                    self.event("cycle", f"{name} iteration {k + 1}/{step.count}")
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
                 inner: list[Verdict] = []
@@ -434,6 +446,7 @@ def run(
     keep_trace: bool | None = None,
     operator: Any = None,
     resume: ResumePoint | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` and judge it.
 
@@ -456,6 +469,7 @@ def run(
     master controls the press) and checks between steps that the press is still its own.
     ``resume`` (from :func:`presshil.resume.plan_resume`) continues a stored run whose host
     was lost: same run id, steps done are skipped, the gap is recorded as an event.
+    ``meta`` (KEY=VALUE, see :mod:`presshil.run_meta`) is stored with the run.
     """
     timing = timing or RunTiming()
     if seed is None:
@@ -496,7 +510,8 @@ def run(
             watchdog_ms = 1000 if ex.wall_clock else 0
         run_id = resume.run_id if resume is not None else None
         fan.start(
-            RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s, lease_token=token)
+            RunStart(run_id, protocol, press.url, identity, seed, ex.expected_total_s, lease_token=token,
+                     meta=dict(meta or {}))
         )
         if store_sink is not None and store_sink.run_id is None:
             raise RuntimeError("the results store did not start the run")

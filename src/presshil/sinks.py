@@ -42,6 +42,8 @@ class RunStart:
     #: the control-lease session token the run holds (kept by the store for ``--resume``
     #: only: it is never part of an event, an export or a page)
     lease_token: int | None = field(default=None, repr=False)
+    #: run metadata, KEY=VALUE (``presshil run --meta``, the protocol's ``[meta]``)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class StoreSink:
             self.run_id = run.run_id
         else:
             self.run_id = self.store.start_run(
-                protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed
+                protocol=run.protocol, press_url=run.press_url, identity=run.identity, seed=run.seed,
+                meta=run.meta,
             )
         if run.lease_token is not None:
             self.store.set_lease_token(self.run_id, run.lease_token)
@@ -158,6 +161,11 @@ class StoreSink:
     def sample(self, row: SampleRow) -> None:
         if self.run_id is not None:
             self.store.add_sample(self.run_id, row)
+
+    def temperature(self, t_s: float, temperature_c: float) -> None:
+        """The temperature of the sample at ``t_s`` (kept beside the samples)."""
+        if self.run_id is not None:
+            self.store.add_temperature(self.run_id, t_s, temperature_c)
 
     def event(self, t_s: float | None, kind: str, message: str) -> None:
         if self.run_id is not None:
@@ -196,8 +204,11 @@ class FanOut:
         self.sinks: list[RunSink] = list(sinks)
         self.failures: list[_Broken] = []
 
-    def _each(self, method: str, *args: Any) -> None:
+    def _each(self, method: str, *args: Any, optional: bool = False) -> None:
+        # optional: a sink without the method is not asked (not a failure)
         for sink in self.essential:
+            if optional and not hasattr(sink, method):
+                continue
             if sink in self._failed_essential:
                 # the run is already stopping because of it: record what still can be
                 with contextlib.suppress(Exception):
@@ -209,6 +220,8 @@ class FanOut:
                 self._failed_essential.append(sink)
                 raise
         for sink in list(self.sinks):
+            if optional and not hasattr(sink, method):
+                continue
             try:
                 getattr(sink, method)(*args)
             except Exception as exc:  # noqa: BLE001 - a viewer must not break a run
@@ -225,6 +238,11 @@ class FanOut:
 
     def event(self, t_s: float | None, kind: str, message: str) -> None:
         self._each("event", t_s, kind, message)
+
+    def temperature(self, t_s: float, temperature_c: float) -> None:
+        """The temperature of the sample at ``t_s``, to the sinks that keep one: the method
+        is optional for a sink, and one without it is simply not asked."""
+        self._each("temperature", t_s, temperature_c, optional=True)
 
     def step(self, boundary: StepBoundary) -> None:
         self._each("step", boundary)

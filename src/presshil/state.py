@@ -63,6 +63,8 @@ class Sample:
     force_kn: float
     position_mm: float
     channels_kn: tuple[float, ...]
+    #: press-room (or load-cell) temperature in °C, when the press reports one
+    temperature_c: float | None = None
 
     @property
     def faulted(self) -> bool:

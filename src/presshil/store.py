@@ -35,6 +35,7 @@ from typing import Any, Self
 import numpy as np
 
 from .errors import ConfigError, PressError, PresshilError
+from .export_target import require_samples
 from .library import DEFAULT_DB
 from .metrics import Verdict
 from .sinks import Event
@@ -191,6 +192,7 @@ class Store:
         self._wake = threading.Event()
         self._buffer: list[tuple[Any, ...]] = []
         self._events: list[tuple[int, float | None, str, str]] = []
+        self._temps: list[tuple[int, float, float]] = []  # (run, t, °C), written with samples
         self._oldest_s = 0.0  # monotonic time of the oldest buffered sample
         self._seq: dict[int, int] = {}
         self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
@@ -278,11 +280,12 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def start_run(self, *, protocol: Any, press_url: str, identity: Any,
-                  seed: int | None) -> int:
+                  seed: int | None, meta: dict[str, str] | None = None) -> int:
         """Record a new run as ``running`` and return its id.
 
         ``protocol`` is a :class:`~presshil.protocol.Protocol`; ``identity`` a dict (or the
-        press's :class:`~presshil.press.Identity`), stored as JSON.
+        press's :class:`~presshil.press.Identity`), stored as JSON; ``meta`` the run's
+        KEY=VALUE metadata.
         """
         ident = (dataclasses.asdict(identity)
                  if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
@@ -291,12 +294,12 @@ class Store:
             cur = self._db.execute(
                 "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
                 "protocol_sha256, press_url, identity_json, firmware_version, seed, "
-                "started_utc, status, pid, pid_start, hostname) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                "started_utc, status, pid, pid_start, hostname, meta_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                 (protocol.name, getattr(protocol, "source", None), protocol.text,
                  protocol.sha256, press_url, json.dumps(ident, default=str),
                  ident.get("firmware"), seed, _utc_now(), os.getpid(),
-                 _pid_start(os.getpid()), socket.gethostname()),
+                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {}))),
             )
             run_id = cur.lastrowid
             assert run_id is not None  # an INSERT always sets it
@@ -376,6 +379,22 @@ class Store:
             self._wake.set()
         if size >= 8 * self.max_buffer_rows:  # the flusher cannot keep up: write here
             self.flush()
+
+    def add_temperature(self, run_id: int, t_s: float, temperature_c: float) -> None:
+        """Buffer the temperature of the sample at ``t_s``; written in the samples'
+        transaction (see :mod:`presshil.store_temperature`)."""
+        with self._buf_lock:
+            self._temps.append((run_id, t_s, temperature_c))
+
+    @_reading
+    def temperatures(self, run_id: int, t_from_s: float = -math.inf,
+                     t_to_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+        """The run's temperatures with ``t_from_s <= t <= t_to_s``: (times s, °C)."""
+        from .store_temperature import read_temperatures
+
+        self.flush()
+        with self._db_lock:
+            return read_temperatures(self._db, run_id, t_from_s, t_to_s)
 
     def add_event(self, run_id: int, t_s: float | None, kind: str, message: str) -> None:
         """Record an event: queued with the samples and written by the flusher within moments
@@ -529,6 +548,20 @@ class Store:
         return out[:i]
 
     @_reading
+    def metas(self) -> dict[int, dict[str, str]]:
+        """Every run's metadata (KEY=VALUE) by run id; empty for runs without (older stores)."""
+        with self._db_lock:
+            if "meta_json" not in {r[1] for r in self._db.execute("PRAGMA table_info(runs)")}:
+                return {}  # a store older than v4, opened read-only
+            rows = self._db.execute("SELECT id, meta_json FROM runs").fetchall()
+        return {i: json.loads(m) if m else {} for i, m in rows}
+
+    def meta(self, run_id: int) -> dict[str, str]:
+        """Run ``run_id``'s metadata (KEY=VALUE)."""
+        self.get_run(run_id)
+        return self.metas().get(run_id, {})
+
+    @_reading
     def events(self, run_id: int) -> list[Event]:
         """The run's events in the order they were recorded."""
         self.get_run(run_id)
@@ -562,6 +595,7 @@ class Store:
         if format not in ("csv", "parquet"):
             raise ConfigError(f"export format {format!r} is not one of: csv, parquet")
         info = self.get_run(run_id)
+        require_samples(info)  # never a header-only file that looks like an export
         path = Path(path)
         if path.is_dir():
             path = path / f"run-{run_id}.{format}"
@@ -570,7 +604,10 @@ class Store:
         # written beside the target and renamed on success: never a partial export
         tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
-            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0)
+            from .store_temperature import temperature_of
+
+            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0,
+                   temperature_of(self, run_id))
             os.replace(tmp, path)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot write the export: {exc.strerror or exc}") from None
@@ -585,7 +622,8 @@ class Store:
         with self._buf_lock:
             buffer, pending, events = self._buffer, self._pending, self._events
             self._buffer, self._pending, self._events = [], {}, []
-        if not buffer and not events:
+            temps, self._temps = self._temps, []
+        if not buffer and not events and not temps:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -598,6 +636,9 @@ class Store:
                 [(rows, width, run) for run, (rows, width) in pending.items()])
             self._db.executemany(
                 "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)", events)
+            if temps:
+                self._db.executemany("INSERT OR REPLACE INTO temperatures (run_id, t, "
+                                     "temperature_c) VALUES (?, ?, ?)", temps)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:

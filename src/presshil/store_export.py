@@ -1,13 +1,15 @@
 """A stored run's samples as a CSV or Parquet file, written chunk by chunk.
 
 Columns: ``t_s, setpoint_mpa, pressure_mpa, force_kn, position_mm, status`` and one
-``chN_kn`` per load cell; channel forces keep their stored float32 values exactly.
+``chN_kn`` per load cell; channel forces keep their stored float32 values exactly. A run whose
+press reported a temperature has a last column ``temperature_c`` (empty / null where a sample
+has none); other runs' files are as before.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,14 @@ from .trace import Trace
 EXPORT_COLUMNS = ("t_s", "setpoint_mpa", "pressure_mpa", "force_kn", "position_mm", "status")
 
 
-def write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
-    header = [*EXPORT_COLUMNS, *(f"ch{i + 1}_kn" for i in range(width))]
+#: a function giving the temperature (°C, NaN: none) of each sample of a chunk
+TemperatureOf = Callable[[Trace], np.ndarray]
+
+
+def write_csv(path: Path, chunks: Iterator[Trace], width: int,
+              temperature: TemperatureOf | None = None) -> None:
+    header = [*EXPORT_COLUMNS, *(f"ch{i + 1}_kn" for i in range(width)),
+              *(["temperature_c"] if temperature is not None else [])]
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(header)
@@ -28,10 +36,16 @@ def write_csv(path: Path, chunks: Iterator[Trace], width: int) -> None:
             ch = [[str(x) for x in row] for row in piece.channels.astype(np.float32)]
             cols = [piece.t.tolist(), piece.setpoint.tolist(), piece.pressure.tolist(),
                     piece.force.tolist(), piece.position.tolist(), piece.status.tolist()]
+            if temperature is not None:
+                temp = ["" if c != c else repr(c) for c in temperature(piece).tolist()]
+                out.writerows([*fixed, *chans, c] for *fixed, chans, c
+                              in zip(*cols, ch, temp, strict=False))
+                continue
             out.writerows([*fixed, *chans] for *fixed, chans in zip(*cols, ch, strict=False))
 
 
-def write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
+def write_parquet(path: Path, chunks: Iterator[Trace], width: int,
+                  temperature: TemperatureOf | None = None) -> None:
     try:
         import pyarrow as pa  # optional: imported on use
         import pyarrow.parquet as pq
@@ -39,14 +53,18 @@ def write_parquet(path: Path, chunks: Iterator[Trace], width: int) -> None:
         raise ConfigError("parquet export needs pyarrow: pip install 'presshil[parquet]' "
                           "(or export --format csv)") from exc
     fields = [pa.field(c, pa.int32() if c == "status" else pa.float64()) for c in EXPORT_COLUMNS]
-    schema = pa.schema(fields + [pa.field(f"ch{i + 1}_kn", pa.float32()) for i in range(width)])
+    schema = pa.schema(fields + [pa.field(f"ch{i + 1}_kn", pa.float32()) for i in range(width)]
+                       + ([pa.field("temperature_c", pa.float64())] if temperature else []))
     with pq.ParquetWriter(path, schema) as writer:
         for piece in chunks:
             arrays = [piece.t, piece.setpoint, piece.pressure, piece.force, piece.position,
                       piece.status.astype(np.int32)]
             arrays += [piece.channels[:, i].astype(np.float32) for i in range(width)]
-            writer.write_table(pa.Table.from_arrays([pa.array(a) for a in arrays],
-                                                    schema=schema))
+            pieces = [pa.array(a) for a in arrays]
+            if temperature is not None:
+                c = temperature(piece)
+                pieces.append(pa.array(c, mask=np.isnan(c)))
+            writer.write_table(pa.Table.from_arrays(pieces, schema=schema))
 
 
 __all__ = ["EXPORT_COLUMNS", "write_csv", "write_parquet"]

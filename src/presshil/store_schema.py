@@ -13,7 +13,8 @@ import sqlite3
 from .status import RunStatus
 
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 3  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events)
+SCHEMA_VERSION = 5  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
+#                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
     hostname         TEXT,
     n_channels       INTEGER,
     n_samples        INTEGER NOT NULL DEFAULT 0,
-    lease_token      INTEGER   -- the control-lease session token, for --resume only
+    lease_token      INTEGER,  -- the control-lease session token, for --resume only
+    meta_json        TEXT      -- run metadata, a JSON object KEY: VALUE (--meta, [meta])
 );
 -- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
 -- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
@@ -73,6 +75,14 @@ CREATE TABLE IF NOT EXISTS verdicts (
     step_start_s REAL
 );
 CREATE INDEX IF NOT EXISTS verdicts_run ON verdicts(run_id);
+-- v5: the temperature (°C) of the samples of a press that reports one, keyed by the
+-- sample's time; a side table, so the samples' rows keep their shape (docs/results-store.md)
+CREATE TABLE IF NOT EXISTS temperatures (
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    t             REAL NOT NULL,
+    temperature_c REAL NOT NULL,
+    PRIMARY KEY (run_id, t)
+) WITHOUT ROWID;
 """
 
 
@@ -82,6 +92,9 @@ def upgrade(db: sqlite3.Connection) -> None:
     if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
             db.execute("ALTER TABLE verdicts ADD COLUMN step_start_s REAL")
+    if "meta_json" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+            db.execute("ALTER TABLE runs ADD COLUMN meta_json TEXT")
     if "lease_token" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
         # v2 and older kept the lease token in an event's text, which exports and pages show:
         # it moves to its own column and the events keep only that the lease was claimed

@@ -79,6 +79,10 @@ def accept_main(
     finally:
         press.close()  # the suite leaves the press released
     _print_summary(result)
+    from .advice import closing_lines
+
+    for line in closing_lines(result, press_url, suite, spec.force_verification.required_class):
+        print(line, flush=True)
     if report_dir is not None:
         html_path, json_path = write_report(result, report_dir)
         print(f"report: {html_path}\n        {json_path}", flush=True)
@@ -95,8 +99,9 @@ def _print_summary(result) -> None:
         for c in s.criteria:
             from .document import fmt
 
-            value = f"{fmt(c.value)} {c.unit}".strip()
-            limit = f"{c.comparison} {fmt(c.limit)} {c.unit}".strip()
+            # a number with no value is a dash, never "— °C"; a missing limit is not "≤ —"
+            value = "—" if c.value is None else f"{fmt(c.value)} {c.unit}".strip()
+            limit = "—" if c.limit is None else f"{c.comparison} {fmt(c.limit)} {c.unit}".strip()
             print(f"  {c.status.upper():<10} {c.name:<{width}}  {value:>14}  limit {limit}")
     fv = next((s for s in result.sections if s.key == "force_verification"), None)
     cls = (result.iso_class or "none") if fv is not None and fv.data.get("rows") else "not verified"

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from .. import __version__
+from ..export_target import no_samples_reason
 from ..store import Store
 from . import plots
 from .document import environment
@@ -18,7 +19,8 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
     verdicts = store.verdicts(run_id)
     events = store.events(run_id)
     trace = store.load_trace(run_id)
-    png = plots.stored_run_png(trace, f"run {run_id}: {info.protocol_name} — {info.status}")
+    # a run with no samples (a passed sweep variant) gets the reason, not an empty plot
+    png = plots.stored_run_png(trace, f"run {run_id}: {info.protocol_name} — {info.status}") if len(trace) else None
     ident = info.identity or {}
     return {
         "document": f"RUN-{run_id}",
@@ -42,13 +44,16 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
             "t_s": None if v.t_s is None or not math.isfinite(v.t_s) else v.t_s,
         } for v in verdicts],
         "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
-        "plot_png_base64": base64.b64encode(png).decode(),
+        "plot_png_base64": base64.b64encode(png).decode() if png else None,
+        "no_samples": None if png else no_samples_reason(info),
+        "meta": store.meta(run_id),
     }
 
 
-def render_stored_run(store: Store, run_id: int) -> str:
-    """The HTML report of stored run ``run_id`` (ConfigError if there is no such run)."""
-    doc = stored_run_dict(store, run_id)
+def render_stored_run(store: Store, run_id: int, extra: dict[str, Any] | None = None) -> str:
+    """The HTML report of stored run ``run_id`` (ConfigError if there is no such run);
+    ``extra`` adds sections (``cycler``: :func:`presshil.battery.cycles.cycler_section`)."""
+    doc = {**stored_run_dict(store, run_id), **(extra or {})}
     return environment().get_template("run_report.html.j2").render(doc=doc)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -285,7 +285,13 @@ def parse_suite(text: str, source: str = "<string>") -> Suite:
 
 
 def _translate(exc: ValidationError, source: str) -> ProtocolError:
-    err = exc.errors()[0]
+    """The first problem as the error; every other one in its ``also``."""
+    from ..protocol import gather_errors
+
+    return gather_errors([_translate_error(err, source) for err in exc.errors()])
+
+
+def _translate_error(err: Any, source: str) -> ProtocolError:
     loc = [str(p) for p in err["loc"]]
     kind = err["type"]
     value = err.get("input")
@@ -306,9 +312,6 @@ def _translate(exc: ValidationError, source: str) -> ProtocolError:
     else:
         msg = f"{msg}, got {value!r}"
     field_name = f"[{loc[0]}].{'.'.join(loc[1:])}" if len(loc) > 1 else ".".join(loc) or None
-    extra = len(exc.errors()) - 1
-    if extra:
-        msg += f" (+{extra} more)"
     return ProtocolError(msg, file=source, field=field_name)
 
 

@@ -17,6 +17,7 @@ from ..clock import Clock, WallClock
 from ..errors import DeviceFault, SafetyAbort, TransportError
 from ..press import Capabilities, Identity, Press, Sample
 from ..setpoint_model import AsWritten, SetpointRamp
+from ..temperature import compensated
 from .model import Profile
 from .operator import Instruction, OperatorPrompts, default_operator
 from .state import StateMap, specimen_from, specimen_to
@@ -78,6 +79,7 @@ class ProfilePress(Press):
             watchdog="watchdog" in profile.commands,
             latched_stop=profile.capabilities.regulates,
             constant_gap=profile.capabilities.regulates and "hold_gap" in profile.commands,
+            temperature="temperature" in sig,
         )
         d = profile.device
         self._identity = Identity(
@@ -245,6 +247,9 @@ class ProfilePress(Press):
             if now_raw != self._last_raw:
                 self._last_raw, self._changes = now_raw, self._changes + 1
             counter_host = self._changes
+        temperature = values.get("temperature")
+        if isinstance(temperature, (int, float)):
+            values = compensated(values, float(temperature), self.profile.temperature)
         sample = self.map.sample(
             values,
             die_mm2=self._die_mm2,
@@ -253,6 +258,8 @@ class ProfilePress(Press):
             counter_host=counter_host,
             setpoint_host_mpa=self._active_setpoint(),
         )
+        if isinstance(temperature, (int, float)):
+            sample = replace(sample, temperature_c=float(temperature))
         self._last_pressure_mpa = sample.pressure_mpa
         return sample
 

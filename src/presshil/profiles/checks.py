@@ -134,6 +134,9 @@ def _check_required(p: Profile) -> None:
             raise ProfileCheck("signals.status", "a regulating profile needs a status signal")
     if p.heartbeat is not None and p.transport == "modbus" and p.heartbeat.address is None:
         raise ProfileCheck("heartbeat.address", "a Modbus heartbeat needs an address")
+    if p.temperature is not None and "temperature" not in sig:
+        raise ProfileCheck("temperature", "load-cell compensation needs signals.temperature "
+                                          "(where the press reports its temperature)")
 
 
 def _check_write_modes(p: Profile) -> None:

@@ -38,6 +38,7 @@ SIGNALS = {
     "fault_code": "count",
     "counter": "count",
     "device_time": "time",
+    "temperature": "temperature",  # the press room's or the load cells' temperature, °C
 }
 #: command name -> dimension of the value written (None: a constant)
 COMMANDS = {
@@ -193,6 +194,17 @@ class Capabilities(_Strict):
     regulates: bool = True
 
 
+class Temperature(_Strict):
+    """Load-cell temperature compensation, with the ``temperature`` signal: every force the
+    load cells give (``force``, ``channel_force`` and a pressure made from them) is divided
+    by ``1 + α/100 · (T − calibration_c)`` (see presshil.temperature)."""
+
+    #: α, the cells' span coefficient in % of reading per °C (their data sheet's)
+    load_cell_coefficient_pct_per_c: float = Field(ge=-0.5, le=0.5, allow_inf_nan=False)
+    #: the temperature the cells were calibrated at
+    calibration_c: float = Field(default=20.0, ge=-50, le=100, allow_inf_nan=False)
+
+
 class Rating(_Strict):
     """Ratings as quantities with units (``"250 kN"``)."""
 
@@ -236,6 +248,8 @@ class Profile(_Strict):
     signals: dict[str, Signal]
     commands: dict[str, Command] = {}
     heartbeat: Heartbeat | None = None
+    #: load-cell temperature compensation (needs the ``temperature`` signal)
+    temperature: Temperature | None = None
     #: Modbus: the holding address at which the device mirrors its one block of signals; a
     #: control cycle (command, then read) is then one FC23 round trip
     state_mirror: int | None = Field(default=None, ge=0, le=65535)
@@ -304,4 +318,5 @@ __all__ = [
     "Profile",
     "Rating",
     "Signal",
+    "Temperature",
 ]

@@ -18,6 +18,7 @@ CANONICAL = {
     "area": "mm2",
     "time": "s",
     "count": "",
+    "temperature": "degC",
 }
 
 #: unit -> (dimension, factor to the canonical unit)
@@ -51,6 +52,9 @@ UNITS: dict[str, tuple[str, float]] = {
     "in²": ("area", 645.16),
     "s": ("time", 1.0),
     "ms": ("time", 1e-3),
+    # a temperature in kelvin or °F needs an offset: give it with the signal's scale/offset
+    "degC": ("temperature", 1.0),
+    "°C": ("temperature", 1.0),
     "": ("count", 1.0),
 }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import CatalogueError
 from ..library import shipped_dir
+from .room import RoomCfg
 
 DEFAULT_PRESS = "auto-hydraulic-25t"
 DEFAULT_SPECIMEN = "nmc-lpscl-li-10mm"
@@ -129,6 +131,9 @@ class LoadCellsCfg(_Strict):
     noise_n_rms: NonNeg
     resolution_n: NonNeg
     delay_ms: Annotated[float, Field(ge=0, le=30)]
+    #: span temperature coefficient, % of reading per °C (0: cells that do not drift;
+    #: see presshil.sim.room)
+    temperature_coefficient_pct_per_c: Annotated[float, Field(ge=-0.5, le=0.5)] = 0.0
 
     @model_validator(mode="after")
     def _per_channel(self) -> LoadCellsCfg:
@@ -194,6 +199,7 @@ class PressCfg(_Strict):
     position_sensor: PositionSensorCfg
     reference_transducer: ReferenceCfg
     firmware: FirmwareCfg
+    room: RoomCfg = RoomCfg()
 
     @model_validator(mode="after")
     def _tuning(self) -> PressCfg:
@@ -336,7 +342,8 @@ def _load(path: Path, model: type[BaseModel]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        # one value given for every element of a list fails once per element: say it once
+        problems = "; ".join(dict.fromkeys(re.sub(r"\.\d+': ", "': ", _describe(e)) for e in exc.errors()))
         raise CatalogueError(f"{path}: {problems}") from None
 
 
@@ -382,7 +389,8 @@ def with_overrides(cfg: BaseModel, overrides: dict[str, str], where: str) -> Any
     try:
         return type(cfg).model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        # one value given for every element of a list fails once per element: say it once
+        problems = "; ".join(dict.fromkeys(re.sub(r"\.\d+': ", "': ", _describe(e)) for e in exc.errors()))
         raise CatalogueError(f"{where}: override rejected: {problems}") from None
 
 

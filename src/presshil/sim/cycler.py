@@ -42,6 +42,11 @@ class Cycler:
         self.phase: str | None = None
         #: virtual time the present cycling started (its first charge), None before
         self.started_at_s: float | None = None
+        #: (virtual time, "charge" | "discharge" | "rest") at each phase change of the present
+        #: cycling, until its schedule ended: what the cycler's own data file is written from
+        #: (presshil.battery.sim_cycler)
+        self.phases: list[tuple[float, str]] = []
+        self._recording = False
 
     @property
     def breathes(self) -> bool:
@@ -58,8 +63,20 @@ class Cycler:
     def stop(self) -> None:
         """End the present cycling (the breathing rate is left as it is)."""
         self._generation += 1
+        self.end_record()
         self.phase = None
         self.started_at_s = None
+
+    def end_record(self) -> None:
+        """The cycler's schedule is over (the protocol's cycling ended): its record ends with
+        a rest now. The cell's breathing is left as it is."""
+        if self._recording:
+            self.phases.append((self.env.now, "rest"))
+            self._recording = False
+
+    def _record(self, phase: str) -> None:
+        if self._recording:
+            self.phases.append((self.env.now, phase))
 
     def _run(self, start_s: float, generation: int) -> Generator[simpy.Event, Any, None]:
         b = self.breathing
@@ -72,13 +89,16 @@ class Cycler:
         if generation != self._generation:
             return
         self.started_at_s = self.env.now
+        self.phases, self._recording = [], True  # the record is of the present cycling
         while True:
             self.phase = "charge"
+            self._record("charge")
             self._set_rate(grow)
             yield self.env.timeout(half)
             if generation != self._generation:
                 return
             self.phase = "discharge"
+            self._record("discharge")
             self._set_rate(shrink)
             yield self.env.timeout(half)
             if generation != self._generation:
@@ -109,10 +129,13 @@ class CyclerSink:
         """Events are not needed."""
 
     def step(self, boundary: Any) -> None:
-        """The first top-level repeat step that starts begins the cycling."""
+        """The first top-level repeat step that starts begins the cycling; when it ends, the
+        cycler's record ends (the cell goes on breathing as it was)."""
         if not self._done and boundary.t_end_s is None and boundary.kind == "repeat":
             self._cycler.start(self._now())
             self._done = True
+        elif self._done and boundary.t_end_s is not None and boundary.kind == "repeat":
+            self._cycler.end_record()
 
     def verdict(self, verdict: Any) -> None:
         """Verdicts are not needed."""

@@ -3,7 +3,7 @@
 ::
 
     sim://NAME?specimen=SPEC&seed=N&faults=F&fidelity=fast|full&cycling=off|START
-              &tilt_mrad=X,Y&die_offset_mm=X,Y
+              &tilt_mrad=X,Y&die_offset_mm=X,Y&cycler_bdf=PATH
 
 ``sim://`` alone is the default press (``auto-hydraulic-25t``) with the default specimen
 (``nmc-lpscl-li-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
@@ -13,6 +13,8 @@ files. See ``docs/simulator.md``.
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +41,7 @@ from .layout import (
     X_SP_MPA,
 )
 from .model import SimModel
+from .room import Room
 
 #: int-state fields of a sample, in Sample order (the tick stamps it)
 _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
@@ -46,7 +49,8 @@ _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 #: the steel reference cylinder for force verification (``swap_specimen(REFERENCE_SPECIMEN)``)
 REFERENCE_SPECIMEN = "steel-reference-13mm"
 
-URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm"}
+URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
+            "cycler_bdf", "tc_compensation_pct_per_c"}
 
 #: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
 ILLEGAL_VALUE = 3
@@ -78,7 +82,7 @@ class SimClock:
 class SimPress(Press):
     """A simulated press: catalogue press + specimen, reference firmware, virtual time."""
 
-    capabilities = Capabilities(constant_gap=True)
+    capabilities = Capabilities(constant_gap=True, temperature=True)
 
     def __init__(
         self,
@@ -92,12 +96,21 @@ class SimPress(Press):
         tilt_mrad: tuple[float, float] | None = None,
         die_offset_mm: tuple[float, float] | None = None,
         url: str = "",
+        cycler_bdf: str | None = None,
+        tc_compensation_pct_per_c: float | None = None,
     ) -> None:
         self.url = url
+        #: where the cycler's own BDF file is written when the press is closed (None: not)
+        self.cycler_bdf = cycler_bdf
+        self._opened_unix_s = time.time()
         press_cfg = press if isinstance(press, PressCfg) else load_press(press)[0]
         if isinstance(press_cfg.actuator, ManualCfg):  # nobody regulates the ram position
-            self.capabilities = Capabilities(constant_gap=False)
+            self.capabilities = Capabilities(constant_gap=False, temperature=True)
         spec_cfg = specimen if isinstance(specimen, SpecimenCfg) else load_specimen(specimen)[0]
+        #: the room's temperature and the load cells' span at it (presshil.sim.room)
+        self.room = Room(press_cfg.room, seed,
+                         press_cfg.load_cells.temperature_coefficient_pct_per_c,
+                         tc_compensation_pct_per_c)
         self.model = SimModel(
             press_cfg,
             spec_cfg,
@@ -237,16 +250,19 @@ class SimPress(Press):
         if self._last is not None and ints == self._last_ints:
             return self._last
         sp, p, f, pos, *channels = m.x[self._sample_floats].tolist()
+        t_s = ints[0] * m.dt
+        temp, k = self.room.reading(t_s)  # the room, and the cells' span in it
         sample = Sample(
-            t_s=ints[0] * m.dt,
+            t_s=t_s,
             counter=ints[1],
             status=ints[2],
             fault_code=ints[3],
             setpoint_mpa=sp,
-            pressure_mpa=p,
-            force_kn=f * 1e-3,
+            pressure_mpa=p * k,
+            force_kn=f * 1e-3 * k,
             position_mm=pos * 1e3,
-            channels_kn=tuple(c * 1e-3 for c in channels),
+            channels_kn=tuple(c * 1e-3 * k for c in channels),
+            temperature_c=temp,
         )
         self._last, self._last_ints = sample, ints
         return sample
@@ -347,6 +363,26 @@ class SimPress(Press):
         cycler with a charge when the protocol's cycling — its first top-level ``repeat``
         step — begins, so the breathing follows the protocol's charge and discharge steps."""
         return self.model.cycler_sink()
+
+    def write_cycler_bdf(self, path: str | Path) -> Path:
+        """Write what the cycler beside this press recorded (voltage, current, cycle and step
+        counts, on its own clock) as a BDF file: ``.bdf.csv`` or ``.bdf.parquet``."""
+        from ..battery.sim_cycler import write_cycler_bdf
+
+        b = self.model.specimen_cfg.breathing
+        half = b.period_s / 2.0 if b is not None else 3600.0
+        return write_cycler_bdf(Path(path), self.model.cycler.phases, self.model.env.now,
+                                self._opened_unix_s, half_period_s=half)
+
+    def close(self) -> None:
+        """Write the cycler's BDF file when the URL asked for one (``cycler_bdf=PATH``)."""
+        if self.cycler_bdf:
+            path, self.cycler_bdf = self.cycler_bdf, None
+            try:
+                self.write_cycler_bdf(path)
+            except OSError as exc:
+                raise ConfigError(f"{path}: cannot write the cycler's file: "
+                                  f"{exc.strerror or exc}") from None
 
     def start_cycling(self, at_s: float | None = None) -> None:
         """Start the cycler (breathing) at ``at_s`` (default now), if the specimen breathes."""
@@ -453,7 +489,34 @@ def open_sim_press(parsed: PressURL) -> SimPress:
         tilt_mrad=_pair(parsed, "tilt_mrad"),
         die_offset_mm=_pair(parsed, "die_offset_mm"),
         url=parsed.raw,
+        cycler_bdf=_cycler_file(parsed),
+        tc_compensation_pct_per_c=_compensation(parsed),
     )
+
+
+def _compensation(parsed: PressURL) -> float | None:
+    """The URL's ``tc_compensation_pct_per_c`` (None: no compensation), within ±0.5 %/°C like
+    a profile's coefficient."""
+    if "tc_compensation_pct_per_c" not in parsed.query:
+        return None
+    value = parsed.get_float("tc_compensation_pct_per_c", 0.0)
+    if not -0.5 <= value <= 0.5:  # NaN fails too
+        raise PressURLError(f"press URL {parsed.raw!r}: tc_compensation_pct_per_c must be "
+                            f"between -0.5 and 0.5 (% of reading per °C), got {value!r}")
+    return value
+
+
+def _cycler_file(parsed: PressURL) -> str | None:
+    """The URL's ``cycler_bdf=PATH``, checked before anything runs: a BDF file name in an
+    existing folder."""
+    value = parsed.query.get("cycler_bdf") or None
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.name.lower().endswith((".csv", ".parquet")) or not path.parent.is_dir():
+        raise PressURLError(f"press URL {parsed.raw!r}: cycler_bdf must name a .bdf.csv or "
+                            f".bdf.parquet file in an existing folder, got {value!r}")
+    return value
 
 
 def specimen_url(url: str, specimen: str) -> str:

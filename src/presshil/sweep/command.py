@@ -31,9 +31,19 @@ def _is_sweep_file(path: Path) -> bool:
 
 
 class _Bar:
-    """A rich progress bar: runs done, pass rate so far, ETA."""
+    """A rich progress bar: runs done, pass rate so far, ETA. Not on a terminal (``lines``),
+    a plain line at every tenth of the variants and at least every ``LINE_EVERY_S`` seconds,
+    so a piped sweep of minutes shows it is alive."""
 
-    def __init__(self, console: Any, enabled: bool) -> None:
+    LINE_EVERY_S = 30.0
+
+    def __init__(self, console: Any, enabled: bool, lines: bool = False) -> None:
+        self.console = console
+        self.lines = lines and not enabled
+        self.wall0 = time.monotonic()
+        self.last_line = self.wall0
+        self.total = 0
+        self.next_tenth = 1
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -58,11 +68,22 @@ class _Bar:
 
     def created(self, sweep_id: int, total: int) -> None:
         self.task = self.bar.add_task("sweep", total=total, sweep=sweep_id, rate="—")
+        self.total = total
 
     def progress(self, tally: Any) -> None:
+        rate = "—" if math.isnan(tally.pass_rate) else f"{100 * tally.pass_rate:.1f} %"
         if self.task is not None:
-            rate = "—" if math.isnan(tally.pass_rate) else f"{100 * tally.pass_rate:.1f} %"
             self.bar.update(self.task, completed=tally.done, rate=rate)
+        if self.lines and self.total:
+            now = time.monotonic()
+            tenth = tally.done * 10 // self.total
+            if tenth >= self.next_tenth or now - self.last_line >= self.LINE_EVERY_S:
+                self.next_tenth = tenth + 1
+                self.last_line = now
+                from ..cliview import fmt_time
+
+                self.console.print(f"  {tally.done}/{self.total} variants done, pass {rate}, "
+                                   f"wall {fmt_time(now - self.wall0)}", highlight=False, soft_wrap=True)
 
 
 def sweep_cmd(
@@ -75,14 +96,14 @@ def sweep_cmd(
         "truncnormal(mu,sigma,lo,hi). Repeatable.")] = None,
     suite: Annotated[str | None, typer.Option(
         "--suite", help="Sweep an acceptance suite (presshil accept) instead of a protocol.")] = None,
-    runs: Annotated[int | None, typer.Option("--runs", help="Monte Carlo variants.")] = None,
+    runs: Annotated[int | None, typer.Option("--runs", help="Monte Carlo variants (default: 32, or the sweep file's).")] = None,
     grid: Annotated[bool, typer.Option("--grid", help="Every combination of the axes.")] = False,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampling and of each variant's press.")] = None,
-    method: Annotated[str | None, typer.Option("--method", help="Monte Carlo design: lhs or sobol.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the sampling and of each variant's press (default: 0).")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="Monte Carlo design: lhs or sobol (default: lhs).")] = None,
     cluster: Annotated[str | None, typer.Option(
         "--cluster", help="Dask scheduler tcp://HOST:PORT (default: a local cluster, one worker per core).")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Workers of the local cluster.")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Variants per Dask task.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Workers of the local cluster (default: one per core).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Variants per Dask task (default: chosen from the variants and workers).")] = None,
     keep_traces: Annotated[str, typer.Option(
         "--keep-traces", help="Traces stored: all, failed (failed and aborted runs) or none.")] = "failed",
     db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
@@ -149,7 +170,7 @@ def sweep_cmd(
             raise SweepError(f"--workers must be ≥ 1, got {workers}")
         store = Store(db)
         with store:
-            bar = _Bar(out, not quiet and out.is_terminal)
+            bar = _Bar(out, not quiet and out.is_terminal, lines=not quiet)
             t0 = time.perf_counter()
             kwargs: dict[str, Any] = {
                 "cluster": cluster, "n_workers": workers, "keep_traces": keep_traces,

@@ -1,9 +1,16 @@
-"""``presshil run --live``: serve the live view while the run goes, print its link."""
+"""``presshil run --live``: serve the live view while the run goes, print its link.
+
+When the run ends the finished run stays served while a page shows it (until the page is
+closed or Ctrl-C), and for ``PRESSHIL_LIVE_LINGER`` seconds for a page to open, so a
+simulated run that ends in seconds can still be looked at. Then every open stream gets a
+last frame and ends before the server stops: nothing is cancelled mid-stream.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +20,15 @@ from ..errors import ConfigError
 DEFAULT_LIVE_PORT = 8766
 #: virtual seconds per wall second for a simulated press (demonstrations, browser tests)
 PACE_ENV = "PRESSHIL_LIVE_PACE"
+#: seconds the finished run stays served for a page to open (a page already open keeps it)
+LINGER_ENV = "PRESSHIL_LIVE_LINGER"
+#: grace when a person may be at the terminal; 0 in scripts (stdin not a terminal)
+DEFAULT_LINGER_S = 60.0
+#: a page that reloads reconnects within its retry time (1 s); wait this long before
+#: taking "no page open" for an answer
+RECONNECT_S = 3.0
+#: how long open streams get to send their last frame when the server stops
+CLOSE_S = 2.0
 
 
 def pace_from_env() -> float | None:
@@ -27,6 +43,55 @@ def pace_from_env() -> float | None:
     if not value > 0:
         raise ConfigError(f"{PACE_ENV}={raw!r}: expected a positive number of run seconds per wall second")
     return value
+
+
+def linger_from_env(interactive: bool) -> float:
+    """Seconds the finished run stays served for a page to open: ``PRESSHIL_LIVE_LINGER``, else
+    :data:`DEFAULT_LINGER_S` when ``interactive`` (someone may click the link) and 0 when not."""
+    raw = os.environ.get(LINGER_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LINGER_S if interactive else 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"{LINGER_ENV}={raw!r}: expected a number of seconds >= 0")
+    return value
+
+
+def linger(sink: Any, url: str, console: Any, grace_s: float, poll_s: float = 0.1) -> None:
+    """Keep serving the finished run while a page shows it, and ``grace_s`` for one to open;
+    Ctrl-C ends it. Returns at once after STOP (the operator is at the page and saw the end)."""
+    if sink.cancel.is_set() or (grace_s <= 0 and sink.viewer_count == 0):
+        return
+    wait = f", or {grace_s:g} s for one to open" if grace_s > 0 else ""
+    console.print(f"live view: the finished run stays at [link]{url}[/link] while a page shows it{wait}; "
+                  "Ctrl-C to stop serving", highlight=False, soft_wrap=True)
+    deadline = time.monotonic() + grace_s
+    absent_since: float | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            if sink.viewer_count:
+                absent_since = None
+            else:
+                absent_since = now if absent_since is None else absent_since
+                if now >= deadline and now - absent_since >= RECONNECT_S:
+                    return
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        return
+
+
+def stop_serving(server: Any, sink: Any, timeout_s: float = CLOSE_S) -> None:
+    """End every open stream with its last frame, then stop the server (no stream is left to
+    be cancelled, so no traceback reaches the terminal and no browser sees a broken stream)."""
+    sink.close()
+    deadline = time.monotonic() + timeout_s
+    while sink.viewer_count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.stop()
 
 
 @contextlib.contextmanager
@@ -45,6 +110,7 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
 
     host, port = parse_bind(bind, default_port=DEFAULT_LIVE_PORT)
     speed = pace_from_env()
+    grace_s = linger_from_env(sys.stdin.isatty() and console.is_terminal)
     sink = LiveSink()
     server = BackgroundServer(live_app(sink), host, port).start()
     console.print(f"live view: [link]{server.url}/?token={sink.token}[/link]", highlight=False, soft_wrap=True)
@@ -56,9 +122,13 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
             return run_live(protocol, press, sinks=[*sinks, sink], cancel=sink.cancel, speed=speed, **kwargs)
 
         yield run_with_view
-    finally:
-        time.sleep(2 * 0.1 + 0.3)  # let open pages collect the final frame
-        server.stop()
+    except BaseException:
+        stop_serving(server, sink)
+        raise
+    if sink.info.get("state") == "finished":
+        linger(sink, f"{server.url}/?token={sink.token}", console, grace_s)
+    stop_serving(server, sink)
 
 
-__all__ = ["DEFAULT_LIVE_PORT", "PACE_ENV", "live_view", "pace_from_env"]
+__all__ = ["DEFAULT_LIVE_PORT", "LINGER_ENV", "PACE_ENV", "linger", "linger_from_env", "live_view", "pace_from_env",
+           "stop_serving"]

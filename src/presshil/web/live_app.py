@@ -34,6 +34,9 @@ STATIC = Path(__file__).parent / "static"
 POLL_S = 0.1
 KEEPALIVE_S = 10.0
 
+#: the last frame of every stream when the server stops serving
+CLOSED_FRAME = {"type": "closed"}
+
 TOKEN_REFUSED = ("refused: this action needs the run's token; open the link printed in the "
                  "terminal where the run was started (it ends in ?token=…)")
 
@@ -82,11 +85,16 @@ async def sse_frames(request: Request, sink: LiveSink) -> AsyncIterator[str]:
     try:
         yield "retry: 1000\n\n"
         while True:
+            closing = sink.closed  # read before pulling: frames sent before the close are all here
             frames = viewer.pull()
             for frame in frames:
                 if viewer.dropped:
                     frame = {**frame, "dropped": viewer.dropped}
                 yield f"data: {dumps(frame)}\n\n"
+            if closing:
+                # the page stops reconnecting on this frame and keeps what it shows
+                yield f"data: {dumps(CLOSED_FRAME)}\n\n"
+                return
             if frames:
                 idle = 0.0
             else:
@@ -149,4 +157,4 @@ def live_app(sink: LiveSink) -> Starlette:
     return Starlette(routes=[*live_routes(sink), Mount("/static", StaticFiles(directory=STATIC), name="static")])
 
 
-__all__ = ["TOKEN_REFUSED", "CleanJSON", "dumps", "live_app", "live_routes", "request_token"]
+__all__ = ["CLOSED_FRAME", "TOKEN_REFUSED", "CleanJSON", "dumps", "live_app", "live_routes", "request_token"]

@@ -25,9 +25,12 @@ from typing import Any
 
 from ..sinks import RunStart, SampleRow, StepBoundary
 from ..status import RunStatus
+from ..wording import criterion_name
 
 #: frames a viewer may have waiting before the oldest are dropped
 VIEWER_QUEUE_FRAMES = 64
+#: pressure below which the live view shows no centre of force (released: load-cell noise)
+COF_MIN_MPA = 1.0
 
 
 @dataclass
@@ -111,6 +114,8 @@ class LiveSink:
         self.status: str = RunStatus.RUNNING.value
         self._positions: tuple[tuple[float, float], ...] = ()
         self._step_count = 0
+        #: set when the server is about to stop: every open stream ends cleanly
+        self.closed = False
 
     # -- viewers (server side) -------------------------------------------------------------
     def attach(self) -> Viewer:
@@ -231,7 +236,8 @@ class LiveSink:
     def sample(self, row: SampleRow) -> None:
         """One sample: appended to the batch; published at most every publish interval."""
         t, sp, p, f, pos, status, channels = row
-        cof = centre_of_force(channels, self._positions)
+        # below COF_MIN_MPA the channels read noise: a centre of force there is meaningless
+        cof = centre_of_force(channels, self._positions) if p >= COF_MIN_MPA else None
         point = [t, sp, p, *(float(c) for c in channels)]
         with self._lock:
             self.samples_seen += 1
@@ -273,6 +279,7 @@ class LiveSink:
     def verdict(self, verdict: Any) -> None:
         """A criterion was judged."""
         item = {"step": verdict.step, "criterion": verdict.criterion,
+                "name": criterion_name(verdict.criterion),  # what the page shows beside the key
                 "value": _num(verdict.value), "limit": _num(verdict.limit), "unit": verdict.unit,
                 "passed": bool(verdict.passed), "detail": verdict.detail, "t_s": verdict.t_s}
         with self._lock:
@@ -288,6 +295,14 @@ class LiveSink:
             self.info["state"] = "finished"
             self.current_step = None
             self._broadcast_locked({"type": "finish", "status": self.status})
+
+    def close(self) -> None:
+        """The server is about to stop: every stream sends what it holds, then ends (a browser
+        keeps the final state instead of a broken connection, and the server has no stream
+        to cancel)."""
+        with self._lock:
+            self._publish_locked(force=True)
+            self.closed = True
 
 
 def thin(points: list[list[float]], max_points: int) -> list[list[float]]:
@@ -325,4 +340,4 @@ def _num(x: float) -> float | None:
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-__all__ = ["VIEWER_QUEUE_FRAMES", "LiveSink", "Prompt", "Viewer", "centre_of_force", "thin"]
+__all__ = ["COF_MIN_MPA", "VIEWER_QUEUE_FRAMES", "LiveSink", "Prompt", "Viewer", "centre_of_force", "thin"]

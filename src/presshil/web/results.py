@@ -19,7 +19,7 @@ from .decimate import TraceReader
 
 #: a runner "step" event: "INDEX NAME TYPE T_START..T_END"
 STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
-FILTERS = ("protocol", "press", "firmware", "status", "since", "until")
+FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta")
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,23 @@ class RunFilter:
     status: str = ""
     since: str = ""
     until: str = ""
+    #: a substring of the run's metadata written "KEY=VALUE KEY=VALUE" (``cell_id=C-17``)
+    meta: str = ""
 
-    def admits(self, run: Any) -> bool:
-        """Does ``run`` (a :class:`presshil.store.RunInfo`) pass every filter?"""
+    def admits(self, run: Any, meta: dict[str, str] | None = None) -> bool:
+        """Does ``run`` (a :class:`presshil.store.RunInfo`, with its metadata) pass every filter?"""
         press = f"{run.press_url} {run.identity.get('model', '')} {run.identity.get('vendor', '')}"
         return (_has(run.protocol_name, self.protocol) and _has(press, self.press)
+                and _has(meta_text(meta or {}), self.meta)
                 and _has(run.firmware_version or "", self.firmware)
                 and (not self.status or run.status == self.status)
                 and (not self.since or run.started_utc >= self.since)
                 and (not self.until or run.started_utc[: len(self.until)] <= self.until))
+
+
+def meta_text(meta: dict[str, str]) -> str:
+    """A run's metadata as one line, ``KEY=VALUE KEY=VALUE``."""
+    return " ".join(f"{k}={v}" for k, v in meta.items())
 
 
 def _has(text: str, part: str) -> bool:
@@ -80,7 +88,9 @@ class Results:
 
     def runs(self, flt: RunFilter) -> list[dict[str, Any]]:
         """Runs passing ``flt``, newest first."""
-        return [run_summary(r) for r in reversed(self.store.list_runs()) if flt.admits(r)]
+        metas = self.store.metas()
+        return [{**run_summary(r), "meta": metas.get(r.id, {})}
+                for r in reversed(self.store.list_runs()) if flt.admits(r, metas.get(r.id))]
 
     def run(self, run_id: int) -> dict[str, Any]:
         """One run: summary, verdicts, events and step records; ConfigError if unknown."""
@@ -88,6 +98,7 @@ class Results:
         events = self.store.events(run_id)
         return {
             **run_summary(info),
+            "meta": self.store.meta(run_id),
             "identity": info.identity,
             "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
             "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],

@@ -70,7 +70,7 @@ def serve_live_main(press_url: str, modbus_tcp: str | None, modbus_rtu: str | No
     from ..device.server import start_server
     from ..errors import ConfigError
     from ..serving.main import EXIT_USAGE, announce, run_until_signal, start_or_report
-    from .cli_live import DEFAULT_LIVE_PORT
+    from .cli_live import DEFAULT_LIVE_PORT, stop_serving
     from .live_app import live_app
     from .server import BackgroundServer, parse_bind
 
@@ -102,7 +102,7 @@ def serve_live_main(press_url: str, modbus_tcp: str | None, modbus_rtu: str | No
         code = run_until_signal(handle, PROG, "press model", on_ready)
     finally:
         watcher.stop()
-        web.stop()
+        stop_serving(web, sink)
     print(f"{PROG}: stopped", flush=True)
     return code
 

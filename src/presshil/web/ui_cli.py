@@ -27,7 +27,8 @@ def ui_cmd(
     from .server import BackgroundServer, parse_bind
     from .ui_app import ui_app
 
-    out, err = Console(), Console(stderr=True)
+    # soft_wrap: the banner is one line even when piped (never "Ctrl-C\nto stop")
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     try:
         host, port = parse_bind(bind, default_port=8765)
         results = open_results(db)

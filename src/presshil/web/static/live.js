@@ -7,19 +7,36 @@ let data = [[], [], []];      // t, setpoint, pressure, then one array per chann
 let nch = 0, plot = null, band = null, stepCount = 0, currentStep = null, info = {};
 const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 3) => (x === null || x === undefined) ? "-" : Number(x).toFixed(d);
+// run time as people read it: seconds up to 10 minutes, then h:mm:ss
+function fmtTime(s, d = 1, hms = false) {
+  if (s === null || s === undefined) return "-";
+  if (!hms && Math.abs(s) < 600) return `${Number(s).toFixed(d)} s`;
+  const t = Math.round(Math.abs(s)), h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, sec = t % 60;
+  return `${s < 0 ? "-" : ""}${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+}
+let lastStep = null;
+// four significant digits, written out for ordinary values (0.00005491, not 5.491e-5 or 0.0000)
+const fmtNum = (x) => (x === null || x === undefined) ? "-" : String(parseFloat(Number(x).toPrecision(4)));
+const TIME_INCRS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
+  7200, 10800, 21600, 43200, 86400, 172800, 432000, 864000];
 
 function say(text, ok) { const m = $("message"); m.textContent = text; m.className = ok ? "ok" : "error"; }
 
 function makePlot() {
-  const series = [{ label: "t (s)" },
+  const series = [{ label: "t", value: (u, v) => fmtTime(v) },
     { label: "setpoint (MPa)", stroke: "#888", dash: [6, 4], scale: "mpa" },
     { label: "pressure (MPa)", stroke: "#1f77b4", width: 2, scale: "mpa" }];
   const colours = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
   for (let i = 0; i < nch; i++) series.push({ label: `ch${i + 1} (kN)`, stroke: colours[i % 8], scale: "kn" });
   const opts = {
     width: Math.max(600, window.innerWidth - 40), height: 380, series,
-    scales: { x: { time: false } },
-    axes: [{ label: "t (s)" }, { scale: "mpa", label: "MPa" }, { scale: "kn", side: 1, label: "kN", grid: { show: false } }],
+    // both axes start at zero, so a channel at zero force sits on the pressure's zero line
+    scales: { x: { time: false }, mpa: { range: (u, lo, hi) => [Math.min(0, lo), Math.max(hi, 1)] },
+              kn: { range: (u, lo, hi) => [Math.min(0, lo), Math.max(hi, 0.1)] } },
+    // beyond 10 minutes every tick reads h:mm:ss, on whole minutes and hours
+    axes: [{ label: "run time", incrs: TIME_INCRS,
+             values: (u, vals) => vals.map((v) => (u.scales.x.max < 600 ? `${+v.toFixed(3)} s` : fmtTime(v, 0, true))) },
+           { scale: "mpa", label: "MPa" }, { scale: "kn", side: 1, label: "kN", grid: { show: false } }],
     hooks: { drawClear: [(u) => drawBand(u)] },
   };
   plot = new uPlot(opts, data, $("chart"));
@@ -54,25 +71,32 @@ function addPoints(points) {
 
 function showLast(last, samples) {
   if (!last || last.t_s === undefined) return;
-  $("t").textContent = fmt(last.t_s, 1);
+  $("t").textContent = fmtTime(last.t_s);
   $("pressure").textContent = fmt(last.pressure_mpa);
   $("setpoint").textContent = fmt(last.setpoint_mpa);
   $("cof").textContent = last.cof_mm ? `(${fmt(last.cof_mm[0], 2)}, ${fmt(last.cof_mm[1], 2)}) mm` : "-";
   if (samples !== undefined) $("samples").textContent = samples;
   const total = info.expected_total_s;
-  if (total) $("remaining").textContent = `about ${Math.max(0, total - last.t_s).toFixed(0)} s of ${total.toFixed(0)} s left`;
+  if (total) $("remaining").textContent = `about ${fmtTime(Math.max(0, total - last.t_s), 0)} of ${fmtTime(total, 0)} left`;
 }
 
 function showStep(s) {
-  currentStep = s;
+  currentStep = s; if (s) lastStep = s;
   $("step").textContent = s ? `step ${s.index + 1}/${stepCount} ${s.name} (${s.kind})` : `step -/${stepCount}`;
   if (s && s.band) band = s; else if (s) band = null;
+}
+
+// after the run: the step it ended in, not "step -/N"
+function showEnded() {
+  $("remaining").textContent = ""; $("stop").disabled = true;
+  $("step").textContent = lastStep ? `ended in step ${lastStep.index + 1}/${stepCount} ${lastStep.name}` : "ended";
 }
 
 function addVerdict(v) {
   const tr = document.createElement("tr");
   tr.className = "verdict";
-  for (const x of [v.step, v.criterion, fmt(v.value, 4), fmt(v.limit, 4), v.unit]) {
+  const crit = v.name && v.name !== v.criterion ? `${v.name} [${v.criterion}]` : v.criterion;
+  for (const x of [v.step, crit, fmtNum(v.value), fmtNum(v.limit), v.unit]) {
     const td = document.createElement("td"); td.textContent = x; tr.appendChild(td);
   }
   const td = document.createElement("td"); td.textContent = v.passed ? "PASS" : "FAIL";
@@ -82,7 +106,7 @@ function addVerdict(v) {
 
 function addEvent(e) {
   const li = document.createElement("li");
-  li.textContent = `${e.t_s === null ? "" : fmt(e.t_s, 2) + " s "}${e.kind}: ${e.message}`;
+  li.textContent = `${e.t_s === null ? "" : fmtTime(e.t_s, 2) + " "}${e.kind}: ${e.message}`;
   if (["abort", "error", "interrupted", "transport-error", "stop"].includes(e.kind)) li.className = "fail";
   $("events").appendChild(li);
 }
@@ -120,7 +144,9 @@ function onFrame(f) {
       $("verdicts").tBodies[0].innerHTML = ""; f.verdicts.forEach(addVerdict);
       $("events").innerHTML = ""; f.events.forEach(addEvent);
       f.prompts.forEach(addPrompt); showStep(f.current_step); showLast(f.last, f.samples);
-      setStatus(f.status); break;
+      setStatus(f.status);
+      if (info.state === "finished") { if (f.steps.length) lastStep = f.steps[f.steps.length - 1]; showEnded(); say(`run ended: ${f.status}`, f.status === "passed"); }
+      break;
     }
     case "start": info = f.info; stepCount = f.step_count;
       $("protocol").textContent = info.protocol; $("press").textContent = `${info.press} via ${info.press_url}`;
@@ -133,10 +159,17 @@ function onFrame(f) {
     case "prompt": addPrompt(f); break;
     case "prompt-ack": { const el = $(`prompt-${f.id}`); if (el) el.remove(); break; }
     case "finish": {
-      info.state = "finished"; setStatus(f.status); showStep(null);
+      info.state = "finished"; setStatus(f.status); showEnded();
       // keep the answer to the operator's STOP on screen: the end it caused follows it
       const before = $("message").textContent, kept = before.includes("STOP accepted") ? `${before} ` : "";
       say(`${kept}run ended: ${f.status}`, f.status === "passed"); break;
+    }
+    case "closed": {
+      // the server stopped serving: no reconnecting, the page keeps the final state
+      es.close();
+      const ended = info.state === "finished" ? $("message").textContent + "; " : "";
+      say(`${ended}the live view has stopped serving (this page keeps what it shows)`, info.state === "finished" && $("status").textContent === "passed");
+      break;
     }
   }
   if (f.dropped) $("samples").title = `${f.dropped} frames dropped for this viewer (slow connection)`;

@@ -30,7 +30,7 @@ async function loadRuns() {
       const tr = document.createElement("tr"); tr.dataset.id = r.id; tr.className = "run";
       const td = cell(tr, ""); const cb = document.createElement("input"); cb.type = "checkbox"; cb.className = "pick"; cb.value = r.id;
       cb.onchange = refreshAlignSteps; td.appendChild(cb);
-      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.started_utc, r.n_samples]) cell(tr, x);
+      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.started_utc, r.n_samples, Object.entries(r.meta || {}).map(([k, v]) => `${k}=${v}`).join(" ")]) cell(tr, x);
       tr.cells[5].className = r.status === "passed" ? "pass" : (r.status === "running" ? "" : "fail");
       for (let i = 1; i < tr.cells.length; i++) tr.cells[i].onclick = () => openRunView(r.id);
       tb.appendChild(tr);
@@ -50,6 +50,8 @@ async function openRunView(id) {
     for (const row of document.querySelectorAll("#runs tr.run")) row.classList.toggle("sel", row.dataset.id == id);
     $("run-title").textContent = `run ${run.id}: ${run.protocol} on ${run.press} (${run.firmware || "?"}) ${run.status}, ${run.n_samples} samples`;
     $("export-csv").href = `api/runs/${id}/export?format=csv`; $("export-parquet").href = `api/runs/${id}/export?format=parquet`;
+    // a run with no stored samples (a passed sweep variant) has nothing to export
+    $("export").hidden = !run.n_samples; $("no-export").hidden = !!run.n_samples;
     const tb = $("run-verdicts").tBodies[0]; tb.innerHTML = "";
     for (const v of run.verdicts) {
       const row = document.createElement("tr"); row.className = "verdict";
