@@ -152,11 +152,21 @@ def test_every_expect_key_has_a_finite_upper_bound() -> None:
 
     from presshil.criterion_bounds import limit_bound
     from presshil.metrics import EXPECT_KEYS, REPEAT_KEYS
+    from presshil.rate_check import RATE_KEYS
 
     step = SimpleNamespace(duration_s=60.0)
-    for key, spec in {**EXPECT_KEYS, **REPEAT_KEYS}.items():
+    for key, spec in {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}.items():
         low, high, why = limit_bound(key, spec.unit, step, 80.0, 5.0, 0.02)
         if spec.unit == "s" and key not in ("settle_s", "max_rise_s", "settling_time_s"):
             assert low == 0.02, key
             continue
         assert high < 1e9 and why, f"{key} ({spec.unit}) has no upper bound"
+
+
+def test_a_rate_tolerance_is_bounded_like_a_spread() -> None:
+    """``max_rate_deviation_pct`` is declared outside ``EXPECT_KEYS``; it is still checked."""
+    edge = STEP.replace("max_tracking_error_mpa = 1.0", "max_rate_deviation_pct = 1000", 1)
+    beyond = STEP.replace("max_tracking_error_mpa = 1.0", "max_rate_deviation_pct = 1e308", 1)
+    assert refused(edge) is None
+    why = refused(beyond)
+    assert why is not None and "max_rate_deviation_pct" in why and "1000" in why

@@ -13,7 +13,8 @@ bounds, documented in docs/protocols.md ("What a limit may be"):
 - a percentage that is a share of samples or of the step (``min_in_band_pct``,
   ``max_overshoot_pct``) is at most 100 %; a spread of channel forces or of the pellet's
   pressure (``max_nonuniformity_pct``, ``max_cv_pct``, ``max_pellet_nonuniformity_pct``)
-  at most 1000 % (so is a channel's share shift, ``max_channel_shift_pct``);
+  at most 1000 % (so are a channel's share shift, ``max_channel_shift_pct``, and a rate's deviation,
+  ``max_rate_deviation_pct``);
 - a temperature change (°C) at most 100 °C;
 - a length: a ram stroke (µm) at most 1 m, a centre-of-force offset (mm) at most the die's
   radius;
@@ -43,6 +44,7 @@ MAX_TEMPERATURE_CHANGE_C = 100.0
 _SHARE_PCT = frozenset({"min_in_band_pct", "max_overshoot_pct"})
 _SPREAD_PCT = frozenset({
     "max_nonuniformity_pct", "max_cv_pct", "max_pellet_nonuniformity_pct", "max_channel_shift_pct",
+    "max_rate_deviation_pct",
 })
 #: time limits that must fit in their step's duration
 _WITHIN_STEP = frozenset({"settle_s", "max_rise_s", "settling_time_s"})
@@ -80,6 +82,7 @@ def check_step(step: Any, path: str, source: str, protocol: Any) -> None:
     """:class:`ProtocolError` naming the field when ``step``'s duration or a criterion limit
     lies outside what the run can measure (see the module)."""
     from .metrics import EXPECT_KEYS, REPEAT_KEYS
+    from .rate_check import RATE_KEYS
 
     period = 1.0 / protocol.sampling.rate_hz
     duration = getattr(step, "duration_s", None)
@@ -89,7 +92,7 @@ def check_step(step: Any, path: str, source: str, protocol: Any) -> None:
         if duration < floor:
             raise ProtocolError(f"{duration:g} s is shorter than {what}: at least {floor:g} s",
                                 file=source, step=path, field="duration_s")
-    keys = {**EXPECT_KEYS, **REPEAT_KEYS}
+    keys = {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}
     radius = math.sqrt(protocol.specimen.die_area_mm2 / math.pi)
     lim = protocol.limits.max_pressure_mpa
     for key, limit in step.expect.items():

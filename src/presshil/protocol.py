@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .criterion_bounds import check_step
 from .errors import ProtocolError
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
+from .rate_check import RATE_KEYS
 from .run_meta import MetaTable
 from .steps import behaviour, sequence_nominal_s
 
@@ -496,7 +497,7 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
 
 
 def _check_expect(step: Any, path: str, source: str) -> None:
-    keys = {**EXPECT_KEYS, **REPEAT_KEYS}
+    keys = {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}
     allowed = [k for k, spec in keys.items() if step.type in spec.applies_to]
     for key, limit in step.expect.items():
         spec = keys.get(key)

@@ -31,9 +31,11 @@ from .errors import (
 from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
 from .press import Press
 from .protocol import Protocol
+from .rate_check import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
 from .results import Progress, RunResult, RunTiming, StepRecord
 from .rowbuffer import RowBuffer
 from .sampler import JitterStats, Sampler, SupervisionAbort, rated_pressure_mpa
+from .setpoint_model import SETPOINT_MODELLED, rounding_note
 from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, StepBoundary, StoreSink
 from .state import Sample
 from .status import RunStatus
@@ -110,6 +112,7 @@ class _Execution:
         self._segment_temps = array("d")
         self._cut_step: ResumePoint | None = None
         self._cut_repeat: ResumePoint | None = None
+        self._rounding_notes: set[str] = set()
 
     @property
     def wall_clock(self) -> bool:
@@ -127,9 +130,37 @@ class _Execution:
     # --- the StepContext the step behaviours use ----------------------------------------
     def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
         self.sampler.call("command", self.press.command, setpoint_mpa, rate_mpa_s)
+        self._note_rounding()
 
     def release(self, rate_mpa_s: float) -> None:
         self.sampler.call("release", self.press.release, rate_mpa_s)
+        self._note_rounding()
+
+    def _note_rounding(self) -> None:
+        """An event (once per distinct text) when the device's registers changed a
+        commanded value by more than 2 %."""
+        note = rounding_note(getattr(self.press, "as_written", None) or [])
+        if note is not None and note not in self._rounding_notes:
+            self._rounding_notes.add(note)
+            self.event("rounding", note)
+
+    def rate_verdicts(self, name: str, step: Any, kind: str, segment: Segment, limit: float | None) -> list[Verdict]:
+        """The rate line of a ramp or release (the default tolerance unless the step gives
+        one); a default line the data cannot support is a not-judged event instead."""
+        rate = getattr(step, "rate_mpa_s", None)
+        takes_rate = getattr(self.press, "takes_rate", True)
+        if kind not in RATE_KINDS or not rate or (limit is None and not getattr(self.press, "rate_by_default", takes_rate)):
+            return []
+        if not takes_rate:
+            self.event("not-judged", f"{name}: not judged on this press: {RATE_KEY}: the press takes no rate")
+            return []
+        try:
+            return [judge_rate(name, segment, float(rate), limit)]
+        except NotJudged as exc:
+            if limit is None:
+                self.event("not-judged", f"{name}: {RATE_KEY} not judged: {exc}")
+                return []
+            return [Verdict(name, RATE_KEY, math.nan, float(limit), "%", False, f"not judged: {exc}")]
 
     def hold_gap(self) -> None:
         self.sampler.call("hold_gap", self.press.hold_gap)
@@ -201,20 +232,21 @@ class _Execution:
         b = behaviour(step)
         start = self.setpoint
         self._t_begin = self.now()
-        self._columns = self._segment_rows if step.expect else None
+        judged = bool(step.expect) or b.kind in RATE_KINDS  # ramps and releases: the rate line
+        self._columns = self._segment_rows if judged else None
         self._segment_rows.clear()
         del self._segment_temps[:]
         cut, self._cut_step = self._cut_step, None
         if cut is not None:  # the step the host was lost in: its time and samples go on
             self._t_begin = cut.t_step_start_s
-            for row in cut.cut_rows if step.expect else ():
+            for row in cut.cut_rows if judged else ():
                 self._segment_rows.append(row)
         try:
             b.execute(step, self, name, start)
         finally:
             self._columns = None
         self.setpoint = b.setpoint_after(step, start)
-        if not step.expect:
+        if not judged:
             return []
         rows = self._segment_rows.drain()
         segment = Segment(
@@ -233,7 +265,10 @@ class _Execution:
                              self.protocol.specimen.die_position_mm[1]),
             die_placement_tolerance_mm=self.protocol.specimen.die_placement_tolerance_mm,
         )
-        verdicts = evaluate_all(name, self.judgeable(name, dict(step.expect)), segment)
+        expect = dict(step.expect)
+        rate_limit = expect.pop(RATE_KEY, None)
+        verdicts = evaluate_all(name, self.judgeable(name, expect), segment)
+        verdicts += self.rate_verdicts(name, step, b.kind, segment, rate_limit)
         if cut is not None:
             from .resume import gap_note
 
@@ -501,6 +536,8 @@ def run(
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
             if resume is None:
                 ex.event("start", f"{protocol.name} on {press.url or identity.model}")
+            if getattr(press, "setpoint_modelled", False):
+                ex.event("setpoint-model", SETPOINT_MODELLED)
             caps = getattr(press, "capabilities", None)
             for line in caps.not_judged() if caps is not None else ():
                 ex.event("not-judged", f"not judged on this press: {line}")

@@ -18,6 +18,7 @@ CRITERION_NAMES: dict[str, str] = {
     "max_pressure_swing_mpa": "pressure swing at a held gap",
     "max_dilatometry_um": "ram stroke (dilatometry)",
     "max_tracking_error_mpa": "ramp tracking error",
+    "max_rate_deviation_pct": "rate deviation from the commanded rate",
     "max_overshoot_pct": "overshoot",
     "max_temperature_change_c": "temperature change over the hold",
     "settle_s": "time to enter the band",

@@ -16,10 +16,11 @@ from dataclasses import replace
 from ..clock import Clock, WallClock
 from ..errors import DeviceFault, SafetyAbort, TransportError
 from ..press import Capabilities, Identity, Press, Sample
+from ..setpoint_model import AsWritten, SetpointRamp
 from ..temperature import compensated
 from .model import Profile
 from .operator import Instruction, OperatorPrompts, default_operator
-from .state import StateMap, specimen_to
+from .state import StateMap, specimen_from, specimen_to
 
 #: die area assumed until ``configure(die_area_mm2=…)`` (a 10 mm die)
 DEFAULT_DIE_AREA_MM2 = math.pi * 5.0**2
@@ -49,8 +50,18 @@ class ProfilePress(Press):
         self._soft_max_mpa = math.inf
         self._setpoint_mpa = 0.0
         self._tare: dict[str, float] = {}
-        #: the ramp an operator was asked for: (start time, from, to, rate)
-        self._ramp: tuple[float, float, float, float] | None = None
+        #: the ramp the press (or its operator) was asked for, on the monotonic clock: the
+        #: active setpoint of a press that does not report one
+        self._ramp: SetpointRamp | None = None
+        #: the host models the active setpoint (the profile has no ``setpoint`` signal)
+        self.setpoint_modelled = "setpoint" not in profile.signals
+        #: a rate is asked of this press: a rate command, or an operator asked for "about"
+        #: a rate; only the former is judged on it by default (a person is not a valve)
+        self.takes_rate = "rate" in profile.commands or not profile.capabilities.regulates
+        self.rate_by_default = "rate" in profile.commands
+        #: the values of the last command as its registers say them (rounding included)
+        self.as_written: list[AsWritten] = []
+        self._last_pressure_mpa: float | None = None
         self._last_values: Values = {}
         sig = profile.signals
         # staleness is judged once, by the sampler, on the sample counter: a device without
@@ -152,11 +163,11 @@ class ProfilePress(Press):
                     rate_mpa_s,
                 )
             )
-            self._ramp = (time.monotonic(), self._active_setpoint(), setpoint_mpa, rate_mpa_s)
+            self._ramp = SetpointRamp(time.monotonic(), self._ramp_start(), setpoint_mpa, rate_mpa_s)
             self._setpoint_mpa = setpoint_mpa
             return
         self.send("command REGULATE", self._regulate_items(setpoint_mpa, rate_mpa_s))
-        self._setpoint_mpa = setpoint_mpa
+        self._commanded(setpoint_mpa, rate_mpa_s)
 
     def release(self, rate_mpa_s: float) -> None:
         """RELEASE (or: ask the operator to open the release valve)."""
@@ -175,7 +186,7 @@ class ProfilePress(Press):
                 items.append(("setpoint", 0.0))
         items.append(("release" if "release" in cmds else "stop", None))
         self.send("command RELEASE", items)
-        self._setpoint_mpa = 0.0
+        self._commanded(0.0, rate_mpa_s if "rate" in cmds else 0.0)
 
     def stop(self) -> None:
         """STOP (or: ask the operator to stop and open the release valve now)."""
@@ -185,6 +196,8 @@ class ProfilePress(Press):
             self._setpoint_mpa = 0.0
             return
         self.send("command STOP", [("stop", None)])
+        if self.setpoint_modelled:  # asked to unload now
+            self._ramp, self._setpoint_mpa = None, 0.0
 
     def reset(self) -> None:
         """RESET (a press without a reset command has nothing to clear)."""
@@ -216,7 +229,10 @@ class ProfilePress(Press):
 
     def _sample_of(self, raw: Values, values: Values) -> Sample:
         """The sample of one reading of every signal (checked, counted, derived)."""
-        for name, value in values.items():
+        total = 0.0  # one sum first: the per-signal search only when something is not finite
+        for value in values.values():
+            total += sum(value) if isinstance(value, tuple) else value
+        for name, value in values.items() if not math.isfinite(total) else ():
             for x in value if isinstance(value, tuple) else (value,):
                 if not math.isfinite(x):
                     raise TransportError(
@@ -244,6 +260,7 @@ class ProfilePress(Press):
         )
         if isinstance(temperature, (int, float)):
             sample = replace(sample, temperature_c=float(temperature))
+        self._last_pressure_mpa = sample.pressure_mpa
         return sample
 
     # --- beyond the contract --------------------------------------------------------------
@@ -270,13 +287,44 @@ class ProfilePress(Press):
 
     # --- helpers --------------------------------------------------------------------------
     def _active_setpoint(self) -> float:
-        """The setpoint now: on an operator-guided press, the ramp the operator was asked
-        to follow (from where it was, at the asked rate); else the last one commanded."""
+        """The setpoint now, where the press does not report it: the ramp the press (or its
+        operator) was asked to follow (:class:`~presshil.setpoint_model.SetpointRamp`);
+        the last one commanded before any command."""
         if self._ramp is None:
             return self._setpoint_mpa
-        t0, start, end, rate = self._ramp
-        step = rate * (time.monotonic() - t0)
-        return min(end, start + step) if end >= start else max(end, start - step)
+        return self._ramp.at(time.monotonic())
+
+    def _ramp_start(self) -> float:
+        """Where a new ramp starts: the pressure last read, else the setpoint now."""
+        p = self._last_pressure_mpa
+        return float(p) if p is not None and math.isfinite(p) else self._active_setpoint()
+
+    def _commanded(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
+        """Record a command sent to a regulating press: what its registers say, and the ramp
+        of the active setpoint the host models when the press does not report one (a press
+        without a rate command is modelled as asked to jump)."""
+        written = [self._written("setpoint", setpoint_mpa, "MPa")] if setpoint_mpa > 0 else []
+        rate_written = 0.0
+        if rate_mpa_s > 0 and "rate" in self.profile.commands:
+            written.append(self._written("rate", rate_mpa_s, "MPa/s"))
+            rate_written = written[-1].written
+        self.as_written = written
+        start = self._ramp_start()
+        self._setpoint_mpa = setpoint_mpa
+        if self.setpoint_modelled:
+            self._ramp = SetpointRamp(time.monotonic(), start, setpoint_mpa, rate_written)
+
+    def _written(self, command: str, value_mpa: float, unit: str) -> AsWritten:
+        """``value_mpa`` (specimen MPa or MPa/s) as ``command``'s register will say it: an
+        integer register rounds to its step (a float32 is taken as exact)."""
+        cmd = self.profile.commands[command]
+        said = value_mpa
+        if self.profile.transport == "modbus" and cmd.data_type not in ("float32", "float64"):
+            conv = self.map.converters["cmd:" + command]
+            quantity = self.map.quantities.get("cmd:" + command, "pressure")
+            raw = round(conv.to_raw(self._as(command, value_mpa)))
+            said = specimen_from(quantity, conv.to_canonical(raw), self._die_mm2, self.map.ram_mm2)
+        return AsWritten(command, value_mpa, said, unit)
 
     def _rated_pressure(self) -> float:
         by_force = self.profile.rated_force_kn * 1000.0 / self._die_mm2

@@ -60,6 +60,7 @@ def check_profile(p: Profile) -> None:
                 f"{p.rating.oil_pressure!r} × ram area {ram:.0f} mm² = {most_kn:.1f} kN "
                 "(check the units of rating and hydraulics)",
             )
+    _check_write_modes(p)  # first: a Modbus-only choice on another transport explains the rest
     for name, sig in p.signals.items():
         key = f"signals.{name}"
         dim = SIGNALS[name]
@@ -169,6 +170,29 @@ def _check_required(p: Profile) -> None:
     if p.temperature is not None and "temperature" not in sig:
         raise ProfileCheck("temperature", "load-cell compensation needs signals.temperature "
                                           "(where the press reports its temperature)")
+
+
+def _check_write_modes(p: Profile) -> None:
+    """``write = "single"`` is a Modbus choice, and a value spread over registers written one
+    at a time needs its word order said out loud (the order the words go out in)."""
+    singles = [("write", p.write)] + [(f"commands.{n}.write", c.write) for n, c in p.commands.items()]
+    for key, mode in singles:
+        if mode == "single" and p.transport != "modbus":
+            raise ProfileCheck(
+                key, f'write = "single" (FC05/FC06) is a Modbus choice; this profile\'s transport is {p.transport}'
+            )
+    if p.transport != "modbus":
+        return
+    for name, cmd in p.commands.items():
+        if p.write_mode(name) != "single" or cmd.space != "holding" or cmd.width < 2:
+            continue
+        if cmd.word_order is None and "word_order" not in p.model_fields_set:
+            raise ProfileCheck(
+                f"commands.{name}.word_order",
+                f'{name} is a {cmd.data_type} over {cmd.width} registers written one FC06 at a time '
+                '(write = "single"): say the word order (word_order = "ABCD", "CDAB", "BADC" or "DCBA", '
+                "here or at the top level)",
+            )
 
 
 def _check_overlaps(p: Profile) -> None:

@@ -58,6 +58,18 @@ class ProfileDatastore:
         hb = profile.heartbeat
         if hb is not None and hb.address is not None:
             self.defined[hb.space].add(hb.address)
+        #: (space, address) written one at a time on this device: FC15/FC16/FC23 there get
+        #: exception 01, as on a controller that implements only FC05/FC06
+        self.single: set[tuple[str, int]] = set()
+        for name, cmd in profile.commands.items():
+            if profile.write_mode(name) == "single":
+                at = cmd.address or 0
+                self.single.update((cmd.space, a) for a in range(at, at + cmd.width))
+        if hb is not None and profile.write == "single":
+            self.single.add((hb.space, hb.address or 0))
+        #: words of a multi-register value written so far (one FC06 at a time): the value is
+        #: taken when its last word arrives, never half-written
+        self._partial: dict[str, set[int]] = {}
         self.tare_kn = 0.0
         codes = {v.upper(): int(k) for k, v in self.map.fault_text.items()}
         self._fault_out = {int(m): codes.get(m.name, int(m)) for m in FaultCode}
@@ -102,6 +114,10 @@ class ProfileDatastore:
         if space not in ("holding", "coil"):
             return ExcCodes.ILLEGAL_FUNCTION
         words = [int(bool(v)) if space == "coil" else int(v) for v in values]
+        if func_code in (15, 16, 23) and (self.profile.write == "single" or any(
+            (space, a) in self.single for a in range(address, address + len(words))
+        )):
+            return ExcCodes.ILLEGAL_FUNCTION  # a device that takes FC05/FC06 only
         if any(a not in self.defined[space] for a in range(address, address + len(words))):
             return ExcCodes.ILLEGAL_ADDRESS
         writable = {a for c in self.profile.commands.values() if c.space == space for a in range(c.address or 0, (c.address or 0) + c.width)}
@@ -204,6 +220,12 @@ class ProfileDatastore:
                     else:
                         command = _V1_COMMAND[name]
                 continue
+            if cmd.width > 1:
+                seen = self._partial.get(name, set()) | (span & touched)
+                if seen != span:
+                    self._partial[name] = seen  # more words to come
+                    continue
+                self._partial.pop(name, None)
             words = [image.get(a, 0) for a in range(at, at + cmd.width)]
             raw = float(decode_words(words, cmd.data_type, cmd.word_order or self.profile.word_order))
             value = self.map.converters["cmd:" + name].to_canonical(raw)

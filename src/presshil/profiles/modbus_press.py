@@ -80,7 +80,19 @@ class ModbusProfilePress(ProfilePress):
             and len(self.blocks) == 1
             and self.blocks[0].space in ("input", "holding")
         )
-        self._fc23_what: dict[tuple[int, int], str] = {}
+        #: the last FC23 command: (key, start, words, heartbeat index, label)
+        self._fc23_last: tuple[tuple[float, ...], int, tuple[int, ...], int | None, str] | None = None
+        #: (space, address) of every register and coil written one at a time (FC06/FC05)
+        self._single: set[tuple[str, int]] = set()
+        for name, cmd in profile.commands.items():
+            if profile.write_mode(name) == "single":
+                at = cmd.address or 0
+                self._single.update((cmd.space, a) for a in range(at, at + (1 if cmd.space == "coil" else cmd.width)))
+        hb = profile.heartbeat
+        if hb is not None and profile.write == "single":
+            self._single.add((hb.space, hb.address or 0))
+        if self._single:
+            self._fc23 = False  # FC23 writes several registers at once: not for such a device
         self._compile()
 
     def _identify(self) -> None:
@@ -120,6 +132,10 @@ class ModbusProfilePress(ProfilePress):
         """Per block: its request, and how each signal comes out of the reply's bytes."""
         self._requests = []
         self._decoders = []
+        #: per block, where every signal is a plain number: one precompiled struct for the
+        #: whole reply and each signal's (name, first, count, many, gain, bias) — nothing
+        #: per sample that can be done once
+        self._whole: list[tuple[struct.Struct, struct.Struct, tuple] | None] = []
         for block in self.blocks:
             fc, method = _READ[block.space]
             what = f"read {', '.join(block.signals)} ({fc} {block.describe()})"
@@ -144,6 +160,7 @@ class ModbusProfilePress(ProfilePress):
                 else:
                     fast.append((name, None, 0, False, None))
             self._decoders.append(fast)
+            self._whole.append(_whole_block(block, fast, self.map.converters))
 
     def read_block(self, block: Block) -> list[int] | list[bool]:
         """One block read (the request a profile's read is made of)."""
@@ -164,9 +181,14 @@ class ModbusProfilePress(ProfilePress):
         refuses is recorded there (per signal) instead of raising (``probe`` does this)."""
         raw: Values = {}
         values: Values = {}
-        for block, (what, request), decoders in zip(self.blocks, self._requests, self._decoders, strict=True):
+        for block, (what, request), decoders, whole in zip(
+            self.blocks, self._requests, self._decoders, self._whole, strict=True
+        ):
             if errors is None:
                 data = self._read(block, what, request)
+                if whole is not None and len(data) == block.count:
+                    _decode_whole(whole, data, raw, values)
+                    continue
             else:
                 try:
                     data = self._read(block, what, request)
@@ -213,19 +235,25 @@ class ModbusProfilePress(ProfilePress):
 
     # --- writing --------------------------------------------------------------------------
     def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
-        """Write the commands in ``items``: registers that sit together in one request."""
+        """Write the commands in ``items``: registers that sit together in one request (FC16,
+        coils FC15), or one FC06/FC05 per register where the profile says ``write =
+        "single"``; values before actions, the words of a value in ascending address order."""
         self._flush_pulses(force=True)
         cmds = self.profile.commands
         holding, coils = self._assemble(items)
-        const = {cmds[n].address for n, v in items if v is None}
-        for start, words in sorted(runs(holding), key=lambda r: (any(a in const for a in range(r[0], r[0] + len(r[1]))), r[0])):
-            self._call(
-                f"{what} (FC16 holding {start}..{start + len(words) - 1})",
-                lambda c, s=start, w=words: c.write_registers(s, w, device_id=self._unit),
-            )
-        for start, bits in runs({a: int(b) for a, b in coils.items()}):
-            label = f"{what} (FC15 coils {start}..{start + len(bits) - 1})"
-            self._call(label, lambda c, s=start, b=bits: c.write_coils(s, [bool(x) for x in b], device_id=self._unit))
+        const = {(cmds[n].space, cmds[n].address) for n, v in items if v is None}
+        done: list[str] = []
+        for label, call in self._write_plan(what, holding, coils, const):
+            try:
+                self._call(label, call)
+            except DeviceFault as exc:
+                if not done:
+                    raise
+                raise DeviceFault(
+                    f"{exc}; written before it: {', '.join(done)}; nothing after it was written",
+                    code=exc.code,
+                ) from exc
+            done.append(label.rsplit("(", 1)[-1].rstrip(")"))
         now = time.monotonic()
         for name, value in items:
             cmd = cmds[name]
@@ -233,6 +261,46 @@ class ModbusProfilePress(ProfilePress):
                 self._confirm(what, name, cmd, holding, coils)
             if value is None and cmd.pulse_ms:
                 self._pending.append((now + cmd.pulse_ms / 1000.0, cmd.space, cmd.address or 0, cmd.space == "coil"))
+
+    def _write_plan(
+        self, what: str, holding: dict[int, int], coils: dict[int, bool], const: set[tuple[str, int | None]]
+    ) -> list[tuple[str, Callable]]:
+        """The requests that write ``holding`` and ``coils``: (label, request), values first."""
+        unit = self._unit
+        ops: list[tuple[tuple[bool, int, int], str, Callable]] = []
+        single_h = {a: w for a, w in holding.items() if ("holding", a) in self._single}
+        for start, words in runs({a: w for a, w in holding.items() if a not in single_h}):
+            is_const = any(("holding", a) in const for a in range(start, start + len(words)))
+            ops.append(((is_const, 0, start), f"{what} (FC16 holding {start}..{start + len(words) - 1})",
+                        partial(_fc16, start, words, unit)))
+        for a, w in single_h.items():
+            ops.append(((("holding", a) in const, 0, a), f"{what} (FC06 holding {a} = {w})", partial(_fc06, a, w, unit)))
+        single_c = {a: b for a, b in coils.items() if ("coil", a) in self._single}
+        for start, bits in runs({a: int(b) for a, b in coils.items() if a not in single_c}):
+            is_const = any(("coil", a) in const for a in range(start, start + len(bits)))
+            ops.append(((is_const, 1, start), f"{what} (FC15 coils {start}..{start + len(bits) - 1})",
+                        partial(_fc15, start, [bool(x) for x in bits], unit)))
+        for a, b in single_c.items():
+            ops.append(((("coil", a) in const, 1, a), f"{what} (FC05 coil {a} = {int(b)})", partial(_fc05, a, b, unit)))
+        return [(label, call) for _key, label, call in sorted(ops, key=lambda op: op[0])]
+
+    def write_plan(self) -> list[tuple[str, str]]:
+        """(command, function codes) of every command and the heartbeat, as ``send`` writes
+        them (``probe`` shows it)."""
+        plan = []
+        names = [*self.profile.commands] + (["heartbeat"] if self.profile.heartbeat is not None else [])
+        for name in names:
+            item = self.profile.commands.get(name) or self.profile.heartbeat
+            assert item is not None
+            coil = item.space == "coil"
+            width = 1 if coil or name == "heartbeat" else item.width  # type: ignore[union-attr]
+            where = f"{item.space} {item.address}" + (f"..{(item.address or 0) + width - 1}" if width > 1 else "")
+            if ("coil" if coil else "holding", item.address or 0) in self._single:
+                fc = ("FC05" if coil else "FC06") + (f" × {width}, ascending addresses (not atomic)" if width > 1 else "")
+            else:
+                fc = "FC15" if coil else "FC16"
+            plan.append((name, f"{fc} {where}"))
+        return plan
 
     def _assemble(self, items: list[tuple[str, float | None]]) -> tuple[dict[int, int], dict[int, bool]]:
         """The register words and coil values ``items`` write (all converted and range-checked
@@ -262,23 +330,42 @@ class ModbusProfilePress(ProfilePress):
         a read."""
         if not (self._fc23 and self.capabilities.regulates):
             return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._check_setpoint(setpoint_mpa, rate_mpa_s)
-        items = self._regulate_items(setpoint_mpa, rate_mpa_s)
-        cmds = self.profile.commands
-        holding, coils = self._assemble(items)
-        plan = runs(holding)
-        if coils or len(plan) != 1 or any(cmds[n].confirm or cmds[n].pulse_ms for n, _ in items):
-            self._fc23 = False  # the same every cycle: decided once
-            return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._flush_pulses(force=True)
-        (start, words), block = plan[0], self.blocks[0]
-        mirror = self.profile.state_mirror or 0
-        what = self._fc23_what.get((start, len(words)))
-        if what is None:
-            what = self._fc23_what[(start, len(words))] = (
+        key = (setpoint_mpa, rate_mpa_s, self._die_mm2, self._soft_max_mpa, self._identity.rated_max_pressure_mpa)
+        cached = self._fc23_last
+        if cached is not None and cached[0] == key:
+            # the same command as the last cycle (a held setpoint): checked, converted and
+            # encoded then; only the heartbeat moves
+            _key, start, template, hb_at, what = cached
+            words = list(template)
+            if hb_at is not None:
+                hb = self.profile.heartbeat
+                assert hb is not None
+                self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
+                words[hb_at] = self._hb
+        else:
+            self._check_setpoint(setpoint_mpa, rate_mpa_s)
+            items = self._regulate_items(setpoint_mpa, rate_mpa_s)
+            cmds = self.profile.commands
+            holding, coils = self._assemble(items)
+            plan = runs(holding)
+            if coils or len(plan) != 1 or any(cmds[n].confirm or cmds[n].pulse_ms for n, _ in items):
+                self._fc23 = False  # the same every cycle: decided once
+                return super().command_and_read(setpoint_mpa, rate_mpa_s)
+            start, words = plan[0]
+            mirror = self.profile.state_mirror or 0
+            what = (
                 f"command and read (FC23 write holding {start}..{start + len(words) - 1}, "
-                f"read holding {mirror}..{mirror + block.count - 1})"
+                f"read holding {mirror}..{mirror + self.blocks[0].count - 1})"
             )
+            hb_cfg = self.profile.heartbeat
+            hb_at = None
+            if hb_cfg is not None and hb_cfg.space == "holding" and hb_cfg.address is not None:
+                hb_at = hb_cfg.address - start if start <= hb_cfg.address < start + len(words) else None
+            self._fc23_last = (key, start, tuple(words), hb_at, what)
+        if self._pending:
+            self._flush_pulses(force=True)
+        block = self.blocks[0]
+        mirror = self.profile.state_mirror or 0
         try:
             rsp = self._link.call(
                 what,
@@ -295,13 +382,20 @@ class ModbusProfilePress(ProfilePress):
                 raise
             self._fc23 = False
             return super().command_and_read(setpoint_mpa, rate_mpa_s)
-        self._setpoint_mpa = setpoint_mpa
+        if self.setpoint_modelled:
+            self._commanded(setpoint_mpa, rate_mpa_s)
+        else:
+            self._setpoint_mpa = setpoint_mpa
         data = list(rsp.registers)
         if len(data) < block.count:
             raise TransportError(f"{self.url}: {what}: {len(data)} values in reply, expected {block.count}")
         raw: Values = {}
         values: Values = {}
-        self._decode(block, self._decoders[0], data, raw, values)
+        whole = self._whole[0]
+        if whole is not None and len(data) == block.count:
+            _decode_whole(whole, data, raw, values)
+        else:
+            self._decode(block, self._decoders[0], data, raw, values)
         return self._sample_of(raw, values)
 
     @property
@@ -310,14 +404,24 @@ class ModbusProfilePress(ProfilePress):
         return self._fc23
 
     def send_heartbeat(self, value: int) -> None:
-        """FC06 (or FC05 for a coil) of the heartbeat value."""
+        """The heartbeat value on its own: FC06 (a coil: FC05) on a ``single`` device, else
+        FC16 (FC15) of that one register."""
         hb = self.profile.heartbeat
         assert hb is not None and hb.address is not None
-        address = hb.address
-        if hb.space == "coil":
-            self._call(f"heartbeat (FC05 coil {address})", lambda c: c.write_coil(address, bool(value & 1), device_id=self._unit))
+        self._write_one("heartbeat", hb.space, hb.address, value if hb.space != "coil" else value & 1)
+
+    def _write_one(self, what: str, space: str, address: int, value: int) -> None:
+        """One register or coil, with the function code its ``write`` mode says."""
+        unit = self._unit
+        if space == "coil":
+            if (space, address) in self._single:
+                self._call(f"{what} (FC05 coil {address})", partial(_fc05, address, bool(value), unit))
+            else:
+                self._call(f"{what} (FC15 coil {address})", partial(_fc15, address, [bool(value)], unit))
+        elif (space, address) in self._single:
+            self._call(f"{what} (FC06 holding {address})", partial(_fc06, address, value, unit))
         else:
-            self._call(f"heartbeat (FC06 holding {address})", lambda c: c.write_register(address, value, device_id=self._unit))
+            self._call(f"{what} (FC16 holding {address})", partial(_fc16, address, [value], unit))
 
     def close(self) -> None:
         """Finish pending pulses (bounded), then close the link."""
@@ -353,11 +457,8 @@ class ModbusProfilePress(ProfilePress):
         now = time.monotonic()
         due = [p for p in self._pending if force or p[0] <= now]
         self._pending = [p for p in self._pending if p not in due]
-        for _due, _space, address, is_coil in due:
-            if is_coil:
-                self._call(f"end of pulse (FC05 coil {address})", lambda c, a=address: c.write_coil(a, False, device_id=self._unit))
-            else:
-                self._call(f"end of pulse (FC06 holding {address})", lambda c, a=address: c.write_register(a, 0, device_id=self._unit))
+        for _due, space, address, _is_coil in due:
+            self._write_one("end of pulse", space, address, 0)
 
     def _confirm(self, what: str, name: str, cmd: Command, holding: dict[int, int], coils: dict[int, bool]) -> None:
         address = cmd.address or 0
@@ -381,6 +482,56 @@ class ModbusProfilePress(ProfilePress):
                 f"read back {got}",
                 code=4,
             )
+
+
+def _whole_block(block: Block, fast: list, converters: dict[str, Converter]) -> tuple | None:
+    """One struct for a whole register block whose signals are all plain numbers (None when
+    one needs bits, bools or a word order other than big-endian)."""
+    if block.space not in ("input", "holding") or any(fmt is None for _n, fmt, *_ in fast):
+        return None
+    parts, entries, at, first = [], [], 0, 0
+    for name, fmt, offset, many, conv in sorted(fast, key=lambda d: d[2]):
+        if offset < at:
+            return None  # overlapping signals (bits of one word): the general path
+        parts.append("x" * (offset - at) + fmt[1:])
+        n = len(fmt) - 1
+        size = struct.calcsize(fmt)
+        entries.append((name, first, n, many, conv.gain, conv.bias))
+        at, first = offset + size, first + n
+    if at > 2 * block.count:
+        return None
+    return struct.Struct(f">{block.count}H"), struct.Struct(">" + "".join(parts)), tuple(entries)
+
+
+def _decode_whole(whole: tuple, data: list, raw: Values, values: Values) -> None:
+    """Every signal of a block out of its reply, through the precompiled structs."""
+    pack, unpack, entries = whole
+    flat = unpack.unpack_from(pack.pack(*data))
+    for name, first, n, many, gain, bias in entries:
+        if many:
+            r = flat[first : first + n]
+            raw[name] = r
+            values[name] = tuple(x * gain + bias for x in r)
+        else:
+            x = flat[first]
+            raw[name] = x
+            values[name] = x * gain + bias
+
+
+def _fc16(start: int, words: list[int], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_registers(start, words, device_id=unit)
+
+
+def _fc06(address: int, word: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_register(address, word, device_id=unit)
+
+
+def _fc15(start: int, bits: list[bool], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_coils(start, bits, device_id=unit)
+
+
+def _fc05(address: int, bit: bool, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
+    return client.write_coil(address, bit, device_id=unit)
 
 
 def _fc43(object_id: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:

@@ -19,6 +19,9 @@ Space = Literal["holding", "input", "coil", "discrete"]
 DataType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64", "bool"]
 WordOrder = Literal["ABCD", "CDAB", "BADC", "DCBA"]
 Quantity = Literal["pressure", "oil_pressure", "force"]
+#: Modbus write function codes: ``multiple`` FC16 (registers) / FC15 (coils); ``single``
+#: FC06 per register / FC05 per coil, for devices that take only those
+WriteMode = Literal["multiple", "single"]
 
 #: data type -> registers taken
 WIDTH = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4, "bool": 1}
@@ -158,6 +161,8 @@ class Command(_Strict):
     #: OPC UA method arguments: names of value commands (passed in their declared units) or
     #: constants, converted to each argument's declared data type
     args: list[bool | int | float | str] | None = None
+    #: Modbus write function codes for this command (default: the profile's ``write``)
+    write: WriteMode | None = None
 
     @property
     def width(self) -> int:
@@ -238,6 +243,8 @@ class Profile(_Strict):
     max_block: int = Field(default=125, ge=1, le=125)
     max_gap: int = Field(default=0, ge=0, le=125)
     word_order: WordOrder = "ABCD"
+    #: Modbus write function codes of every command and the heartbeat (a command may override)
+    write: WriteMode = "multiple"
     staleness: Literal["counter", "value-change", "none"] | None = None
     stale_s: float = Field(default=2.0, ge=0)
     device: Device = Device()
@@ -291,6 +298,11 @@ class Profile(_Strict):
     def rated_pressure_mpa(self) -> float | None:
         """Rated specimen pressure in MPa, if the profile gives one."""
         return None if self.rating.pressure is None else parse_quantity(self.rating.pressure, "pressure")
+
+    def write_mode(self, command: str) -> WriteMode:
+        """``"single"`` or ``"multiple"``: how ``command`` (or ``"heartbeat"``) is written."""
+        cmd = self.commands.get(command)
+        return cmd.write if cmd is not None and cmd.write is not None else self.write
 
     @property
     def channel_count(self) -> int:

@@ -142,9 +142,14 @@ def _sample_rows(press: Press, first: Sample, s: Sample) -> list[Row]:
 def render(press: Press, rows: list[Row]) -> Group:
     """The identity, the signal table and the capabilities, for the terminal."""
     ident = press.identity
+    die_mm2 = getattr(press, "_die_mm2", None)
+    if die_mm2 is not None:  # no die is configured on a probe: say which one the figure assumes
+        die = f"on a {2.0 * math.sqrt(die_mm2 / math.pi):.3g} mm die (assumed; a run uses the protocol's die)"
+    else:
+        die = "on the present die"
     head = Text(
-        f"{ident}\nrated {ident.rated_max_force_kn:g} kN, {ident.rated_max_pressure_mpa:g} MPa "
-        f"on the present die; {ident.channel_count} channel(s)"
+        f"{ident}\nrated {ident.rated_max_force_kn:g} kN, {ident.rated_max_pressure_mpa:.4g} MPa "
+        f"{die}; {ident.channel_count} channel(s)"
     )
     table = Table(title=f"probe {press.url}", title_justify="left")
     for col in ("signal", "source", "raw", "converted", "plausible"):
@@ -156,6 +161,9 @@ def render(press: Press, rows: list[Row]) -> Group:
     found = [n for n in ("regulates", "channels", "positions", "counter", "watchdog", "latched_stop") if getattr(caps, n)]
     lines = [f"capabilities: {', '.join(found) or 'none'}"]
     lines += [f"not judged on this press: {t}" for t in caps.not_judged()]
+    plan = getattr(press, "write_plan", None)
+    if callable(plan):  # which function code each command goes out with
+        lines += ["writes: " + "; ".join(f"{name} {how}" for name, how in plan())]
     return Group(head, table, Text("\n".join(lines)))
 
 

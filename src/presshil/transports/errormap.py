@@ -39,6 +39,12 @@ MODBUS_EXCEPTIONS = {
     11: "gateway target device failed to respond",
 }
 
+#: Modbus exception codes that mean "busy, ask again", not "refused": 05 acknowledge (a long
+#: operation under way; the data is not there yet), 06 device busy, 0A gateway path
+#: unavailable, 0B gateway target did not respond. They are transport errors the sampler
+#: retries within its budget; every other exception code is the device's "no".
+MODBUS_BUSY = frozenset({5, 6, 10, 11})
+
 #: ``ERR <code>`` of the line protocol, same numbering as the Modbus exceptions
 LINE_ERRORS = {
     1: "unknown command",
@@ -50,6 +56,14 @@ LINE_ERRORS = {
 
 class StaleDataError(TransportError):
     """The press answers, but its sample counter has stopped advancing."""
+
+
+class DeviceBusy(TransportError):
+    """The device (or a gateway before it) answered "busy, ask again" (:data:`MODBUS_BUSY`)."""
+
+    def __init__(self, message: str, *, code: int) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 class CorruptReply(TransportError):
@@ -97,9 +111,12 @@ def map_link_errors(where: str, timeout_s: float) -> Iterator[None]:
         raise mapped from exc
 
 
-def modbus_exception(where: str, code: int) -> DeviceFault:
-    """The :class:`DeviceFault` for Modbus exception ``code`` received at ``where``."""
+def modbus_exception(where: str, code: int) -> DeviceFault | DeviceBusy:
+    """The error for Modbus exception ``code`` received at ``where``: :class:`DeviceBusy`
+    (retried) for the codes of :data:`MODBUS_BUSY`, else :class:`DeviceFault` (never retried)."""
     meaning = MODBUS_EXCEPTIONS.get(code, "unknown exception code")
+    if code in MODBUS_BUSY:
+        return DeviceBusy(f"{where}: exception {code:02d}: {meaning}; asked again within the retry budget", code=code)
     return DeviceFault(f"{where}: exception {code:02d}: {meaning}", code=code)
 
 
@@ -111,8 +128,10 @@ def line_error(where: str, code: int, text: str) -> DeviceFault:
 
 __all__ = [
     "LINE_ERRORS",
+    "MODBUS_BUSY",
     "MODBUS_EXCEPTIONS",
     "CorruptReply",
+    "DeviceBusy",
     "StaleDataError",
     "line_error",
     "map_link_errors",

@@ -271,10 +271,20 @@ class ModbusPress(ModbusProfilePress):
 
     def _read_ratings(self) -> tuple[float, float]:
         """Rated pressure and force (input 100..103), after checking the map version (104)."""
-        rsp = self._link.call(
-            "read ratings (FC04 input 100..104)",
-            lambda c: c.read_input_registers(100, count=5, device_id=self._unit),
-        )
+        try:
+            rsp = self._link.call(
+                "read ratings (FC04 input 100..104)",
+                lambda c: c.read_input_registers(100, count=5, device_id=self._unit),
+            )
+        except DeviceFault as exc:
+            if exc.code != 2:
+                raise
+            # no map-v1 ratings block: most likely a device with its own map
+            raise DeviceFault(
+                f"{exc}; this device does not speak register map v1 - describe its map in a "
+                "profile and add ?profile=NAME_OR_PATH to the URL (docs/profiles.md)",
+                code=2,
+            ) from exc
         ratings = decode(_I, 100, list(rsp.registers))
         if ratings["map_version"] != MAP_VERSION:
             raise TransportError(

@@ -13,7 +13,8 @@ pymodbus carries one request and returns one response; everything else is decide
   once: a new connection cannot carry an old reply;
 - **reconnect**: explicit, by building a fresh client (no pymodbus background reconnect and
   no internal counters carried over from a broken connection);
-- **errors**: mapped in :mod:`.errormap`; exception responses become ``DeviceFault``.
+- **errors**: mapped in :mod:`.errormap`; exception responses become ``DeviceFault``, except
+  "busy, ask again" (05, 06, 0A, 0B): ``DeviceBusy``, asked again on the same link.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pymodbus.pdu import ModbusPDU
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..urls import PressURL
-from .errormap import CorruptReply, map_link_errors, modbus_exception, translate
+from .errormap import CorruptReply, DeviceBusy, map_link_errors, modbus_exception, translate
 from .rtu_client import SelectSerialClient
 from .rtu_resync import RtuResync
 
@@ -128,6 +129,8 @@ class ModbusLink:
                 return response
             except DeviceFault:
                 raise
+            except DeviceBusy as exc:
+                last = exc  # the link is fine: ask again on it, no reconnect
             except TransportError as exc:
                 last = self._explain(exc, where)
                 self.close()
