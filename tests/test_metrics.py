@@ -212,6 +212,25 @@ def test_overshoot_counts_only_its_window_beyond_the_noise_floor():
     assert v.t_s == approx(0.44)
 
 
+def test_a_pressure_running_ahead_of_its_ramp_overshoots_before_the_setpoint_arrives():
+    # a 30 → 60 MPa step at 50 Hz whose setpoint ramps at 10 MPa/s (at the target at t = 3 s).
+    # The press stalls, then a wound-up integrator drives it to 66 MPa at t = 1.6–2.0 s (0.4 s
+    # flat, so the 0.1 s average reads 66 there) while the setpoint is still at 46–50 MPa; it
+    # comes back to 60 and stays. No settling window: judged to the segment's end, no floor.
+    # Overshoot = (66 − 60) / 30 × 100 = 20 %. Judged only from the setpoint's arrival it read 0.
+    t = 0.02 * np.arange(400)
+    sp = np.minimum(30.0 + 10.0 * t, 60.0)
+    p = np.full(400, 60.0)
+    p[:60] = 30.0 + 10.0 * t[:60] * 0.5  # stalled: half the commanded rate
+    p[60:80] = np.linspace(39.0, 66.0, 20)
+    p[80:101] = 66.0  # t = 1.60 … 2.00 s
+    p[101:150] = np.linspace(66.0, 60.0, 49)
+    v = evaluate_all("s", {"max_overshoot_pct": 2.0},
+                     Segment("step", t, sp, p, np.ones((400, 4)), 60.0, 30.0))[0]
+    assert v.value == approx(20.0) and not v.passed
+    assert 1.6 <= v.t_s <= 2.0
+
+
 def test_band_max_is_judged_on_the_median_at_50_hz():
     # hold at 20 Hz (half-width 1): a single 1 MPa spike is gone, a 3-sample 0.6 MPa hump is not
     p = np.full(40, 74.0)

@@ -3,8 +3,9 @@
 Overshoot is a transient: the excursion past the target after the command has arrived there.
 It is measured
 
-* from the moment the active setpoint reaches the target (before that the pressure cannot
-  overshoot a target it has not been asked for yet; for a step the press ramps its setpoint);
+* from the moment the active setpoint reaches the target (for a step the press ramps its
+  setpoint), or from the moment the pressure itself first passes the target if that comes
+  earlier (a press running ahead of its ramp, e.g. a wound-up integrator after a stall);
 * until the settling window ends: the step's allowed settling time (its ``settling_time_s``
   limit, from the command; the end of the segment when none is given). Later excursions are
   the hold's business (band, drift), not the controller's overshoot;
@@ -74,6 +75,12 @@ def overshoot(t_s: Any, pressure: Any, setpoint: Any, start: float, target: floa
     # the active setpoint reaches the target: within a millionth of the step
     reached = np.flatnonzero(sign * (sp - target) >= -1e-6 * abs(size))
     t0 = float(t[reached[0]]) if reached.size else float(t[0])
+    # ... or earlier, where the pressure itself went past the target first: a press that runs
+    # ahead of its ramp (a wound-up integrator after a stall) overshoots a target it has not
+    # been asked for yet, and that is the worst overshoot of all
+    ahead = np.flatnonzero(sign * (moving_average_s(t, p) - target) > 0)
+    if ahead.size:
+        t0 = min(t0, float(t[ahead[0]]))
     t1 = float(window_end_s) if math.isfinite(window_end_s) else float(t[-1])
     t1 = max(t1, t0)
     win = (t >= t0) & (t <= t1)
