@@ -692,7 +692,7 @@ STEP_GOLDEN = {
     # no settling window given: judged to the end, no settled samples, no floor: 0.5/64
     "max_overshoot_pct": (0.78125, 9.0, "peak 74.5 MPa (0.1 s average) at step time t = 9 s, "
                                         "judged from t = 8 s "
-                                        "(setpoint at the target) to 12 s, no settled samples for "
+                                        "(setpoint or pressure at the target) to 12 s, no settled samples for "
                                         "a noise floor, for a +64 MPa step to 74 MPa"),
     "max_rise_s": (6.2 + 1.6 / 8.5, None, "10–90 % of a +64 MPa step"),
     "settling_time_s": (8 + 6.72 / 8.5, 8 + 6.72 / 8.5, "within ±1.28 MPa (2 % of the +64 MPa "

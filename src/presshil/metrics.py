@@ -444,7 +444,7 @@ def _overshoot(seg: Segment, settle_s: float, band: float | None) -> _Measured:
              "floor")
     return _Measured(o.pct, f"peak {o.peak_mpa:.4g} MPa (0.1 s average) at step time "
                             f"t = {o.t_peak_s:g} s, "
-                            f"judged from t = {o.window_s[0]:g} s (setpoint at the target) to "
+                            f"judged from t = {o.window_s[0]:g} s (setpoint or pressure at the target) to "
                             f"{o.window_s[1]:g} s, {floor}, for a {size:+g} MPa step to "
                             f"{seg.target_mpa:g} MPa", o.t_peak_s)
 
