@@ -75,16 +75,11 @@ class ClassResult:
     failures: dict[str, list[str]]  # class -> human-readable reasons (empty list = met)
 
 
-def relative_resolution_kn(readings_at_rest_kn: Sequence[float], increment_kn: float | None = None) -> float:
-    """Resolution ``r`` of the force indicator from readings taken at rest (ISO 7500-1, 6.4.6).
-
-    ``increment_kn`` is one step of the last active digit; when not given it is estimated as
-    the smallest non-zero difference between distinct readings. ``r`` is at least one
-    increment, never 0: steady readings give ``r`` = one increment; readings that fluctuate
-    by more than one increment give half the range of fluctuation plus one increment.
-    Raises ``ValueError`` when the readings are all equal and no increment is given (nothing
-    to estimate it from).
-    """
+def readings_and_increment(readings_at_rest_kn: Sequence[float],
+                           increment_kn: float | None) -> tuple[np.ndarray, float]:
+    """The readings at rest as an array and the indicator's increment: as given, else the
+    smallest non-zero difference between distinct readings. ``ValueError`` with what to give
+    when there are no readings, or all are equal and no increment is given."""
     x = np.asarray(readings_at_rest_kn, float)
     if x.size == 0:
         raise ValueError("no readings at rest to estimate the resolution from")
@@ -98,6 +93,20 @@ def relative_resolution_kn(readings_at_rest_kn: Sequence[float], increment_kn: f
         increment_kn = float(steps.min())
     if not increment_kn > 0:
         raise ValueError(f"the indicator increment must be > 0 kN, got {increment_kn!r}")
+    return x, float(increment_kn)
+
+
+def relative_resolution_kn(readings_at_rest_kn: Sequence[float], increment_kn: float | None = None) -> float:
+    """Resolution ``r`` of the force indicator from readings taken at rest (ISO 7500-1, 6.4.6).
+
+    ``increment_kn`` is one step of the last active digit; when not given it is estimated as
+    the smallest non-zero difference between distinct readings. ``r`` is at least one
+    increment, never 0: steady readings give ``r`` = one increment; readings that fluctuate
+    by more than one increment give half the range of fluctuation plus one increment.
+    Raises ``ValueError`` when the readings are all equal and no increment is given (nothing
+    to estimate it from).
+    """
+    x, increment_kn = readings_and_increment(readings_at_rest_kn, increment_kn)
     spread = float(x.max() - x.min())
     if spread <= increment_kn:
         return float(increment_kn)

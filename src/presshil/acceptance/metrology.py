@@ -33,7 +33,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .iso7500 import LOWEST_FORCE_RESOLUTIONS
+from .iso7500 import LOWEST_FORCE_RESOLUTIONS, readings_and_increment
 
 #: ISO 7500-1 supplementary forces below 20 % of the range, in %
 SUPPLEMENTARY_PCT = (10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
@@ -116,19 +116,7 @@ def resolution_at_rest_kn(readings_at_rest_kn: Sequence[float], n_readings: int,
     run to run. ``increment_kn`` as in :func:`~.iso7500.relative_resolution_kn` (estimated
     from the smallest step between distinct readings when absent).
     """
-    x = np.asarray(readings_at_rest_kn, float)
-    if x.size == 0:
-        raise ValueError("no readings at rest to estimate the resolution from")
-    if increment_kn is None:
-        steps = np.diff(np.unique(x))
-        if not steps.size:
-            raise ValueError(
-                f"the {x.size} readings at rest are all {x[0]:g} kN, so the indicator's "
-                "increment cannot be estimated from them; give it as "
-                "[force_verification].indicator_resolution_kn")
-        increment_kn = float(steps.min())
-    if not increment_kn > 0:
-        raise ValueError(f"the indicator increment must be > 0 kN, got {increment_kn!r}")
+    x, increment_kn = readings_and_increment(readings_at_rest_kn, increment_kn)
     if float(x.max() - x.min()) <= increment_kn:
         return float(increment_kn)
     chunks = np.array_split(x, max(1, min(int(n_readings), x.size)))
