@@ -169,3 +169,23 @@ def test_a_damaged_page_of_the_runs_table_loses_only_the_runs_on_it(tmp_path: Pa
     named = re.search(r"runs? ([\d, ]+) cannot be read whole", stderr)
     assert named is not None, stderr
     assert [int(x) for x in named.group(1).split(",")] == on_page
+
+
+def test_a_damaged_store_of_an_older_schema_is_not_upgraded(tmp_path: Path) -> None:
+    path = three_runs(tmp_path / "r.sqlite")
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE temperatures")  # as a v4 store was: no temperatures table
+    db.execute("PRAGMA user_version = 4")
+    db.execute("VACUUM")
+    db.close()
+    data = path.read_bytes()
+    run_2 = pages_holding(data, 22.5)
+    damage_page(path, run_2[len(run_2) // 2])
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with Store.open_for_reading(path) as store:
+        assert store.read_only and store.damage is not None  # a sound v4 store is upgraded
+        assert store.get_run(3).n_samples == ROWS
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
