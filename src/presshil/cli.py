@@ -257,16 +257,28 @@ def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
             dt = datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)
             return fmt_time(dt.total_seconds())
 
-        metas = store.metas()
+        if store.damage is not None:  # the runs that read whole, the others named below
+            from .store_salvage import survey
+
+            found = survey(store)
+            listed, metas = found.intact, found.metas
+        else:
+            found, metas, listed = None, store.metas(), store.list_runs()
         rows = [
             (str(r.id), r.protocol_name, r.press_url, "" if r.seed is None else str(r.seed),
              (r.started or "")[:16].replace("T", " "), took(r), r.status,
              " ".join(f"{k}={v}" for k, v in metas.get(r.id, {}).items()))
-            for r in store.list_runs()
+            for r in listed
         ]
         runs_view(out, f"Runs in {db}", rows,
                   ("id", "protocol", "press", "seed", "started (UTC)", "took", "status", "meta"))
         store.close()
+        if found is not None:
+            from .store_salvage import damage_warning
+
+            err.print(damage_warning(db, store.damage or "", found), highlight=False, markup=False)
+            if found.damaged:  # a script must not take a partial listing for the store
+                raise typer.Exit(EXIT_USAGE)
 
 
 @app.command("export")
@@ -302,6 +314,16 @@ def export_cmd(
         finally:
             store.close()
         out.print(f"wrote {path}", highlight=False)
+        _warn_damage(db, store, run_id)
+
+
+def _warn_damage(db: Path, store: object, run_id: int) -> None:
+    """After an intact run was read from a damaged store: say so on stderr."""
+    from .store_salvage import read_warning
+
+    line = read_warning(db, getattr(store, "damage", None), run_id)
+    if line is not None:
+        err.print(line, highlight=False, markup=False)
 
 
 @app.command("serve")
@@ -401,6 +423,7 @@ def report_cmd(
             finally:
                 store.close()
             out.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+            _warn_damage(db, store, run_id)
             raise typer.Exit(EXIT_OK)
         code = report_main(run_id, db, output)
     raise typer.Exit(code)

@@ -191,11 +191,17 @@ class Store:
         max_buffer_rows: int = 4096,
         read_only: bool = False,
         check: bool = False,
+        salvage: bool = False,
     ) -> None:
         """``read_only``: open the file without writing anything (an archive on a read-only
-        share); ``check``: run SQLite's ``quick_check`` first and refuse a damaged file."""
+        share); ``check``: run SQLite's ``quick_check`` first and refuse a damaged file, or
+        with ``salvage`` (read-only only) keep it open and set :attr:`damage`."""
         self.path = Path(path)
         self.read_only = read_only
+        #: what ``quick_check`` found in a store opened by :meth:`open_for_reading` despite
+        #: damage (read-only; each run is checked whole before it is read), else None
+        self.damage: str | None = None
+        self._checked: dict[int, str | None] = {}  # run id -> why it is damaged, or None
         #: runs whose samples could not all be written; finished as ``error``
         self._write_failed: dict[int, str] = {}
         self.flush_interval_s = flush_interval_s
@@ -217,7 +223,7 @@ class Store:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         if read_only:
-            self._open_read_only(check)
+            self._open_read_only(check, salvage)
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,9 +248,13 @@ class Store:
 
     @classmethod
     def open_for_reading(cls, path: str | Path) -> Store:
-        """Open an existing store for ``runs``/``export``/``report``: checked with
-        ``quick_check`` (a damaged file is one-line :class:`ConfigError`), and read-only when
-        the file or its folder cannot be written."""
+        """Open an existing store for ``runs``/``export``/``report``, read-only unless an
+        older schema must be brought up to date, checked with ``quick_check``.
+
+        A damaged file that SQLite can still open is kept open read-only with
+        :attr:`damage` set: each run is then read whole before it is handed out, and a run
+        that does not read is a one-line :class:`ConfigError` naming it (see
+        :mod:`presshil.store_salvage`). A file SQLite cannot open at all is that error."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no results store at {path}")
@@ -254,9 +264,14 @@ class Store:
                               "of a store that `presshil run` wrote")
         # a read never writes: only a store of an older schema is opened writable, to upgrade
         writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-        return cls(path, read_only=not (writable and 0 < version < SCHEMA_VERSION), check=True)
+        if writable and 0 < version < SCHEMA_VERSION:
+            probe = cls(path, read_only=True, check=True, salvage=True)
+            probe.close()
+            if probe.damage is None:  # never write into a damaged file, not even to upgrade
+                return cls(path, check=True)
+        return cls(path, read_only=True, check=True, salvage=True)
 
-    def _open_read_only(self, check: bool) -> None:
+    def _open_read_only(self, check: bool, salvage: bool = False) -> None:
         if not self.path.is_file():
             raise ConfigError(f"no results store at {self.path}")
         uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
@@ -278,15 +293,25 @@ class Store:
                               f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
         if check:
             try:
-                self._quick_check()
+                found = self._quick_check_finds()
             except sqlite3.DatabaseError as exc:
                 raise _damaged(self.path, exc) from None
+            if found is not None and not salvage:
+                raise _damaged(self.path, found)
+            self.damage = found
 
     def _quick_check(self) -> None:
+        found = self._quick_check_finds()
+        if found is not None:
+            raise _damaged(self.path, found)
+
+    def _quick_check_finds(self) -> str | None:
+        """What ``quick_check`` finds first, on one line, or None for a sound file."""
         rows = self._db.execute("PRAGMA quick_check(1)").fetchall()
         if [r[0] for r in rows] != ["ok"]:
             first = " ".join(str(rows[0][0]).replace("*", " ").split())[:160]
-            raise _damaged(self.path, f"quick_check: {first}")
+            return f"quick_check: {first}"
+        return None
 
     def _diagnose(self, exc: BaseException) -> PresshilError:
         """The one-line error for a SQLite failure while reading."""
@@ -512,12 +537,29 @@ class Store:
     def get_run(self, run_id: int) -> RunInfo:
         """One run; :class:`~presshil.errors.ConfigError` if there is no such id."""
         self.flush()
+        if self.damage is not None:
+            self._require_intact(run_id)  # names the run if any of it does not read
         with self._db_lock:
             row = self._db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?",
                                    (run_id,)).fetchone()
         if row is None:
             raise self._unknown(run_id)
         return _run_info(row)
+
+    def _require_intact(self, run_id: int) -> None:
+        """In a damaged store, refuse a run that does not read whole (checked once)."""
+        if run_id not in self._checked:
+            from .store_salvage import check_run
+
+            with self._db_lock:
+                try:
+                    self._checked[run_id] = check_run(self._db, run_id)
+                except LookupError:
+                    raise self._unknown(run_id) from None
+        why = self._checked[run_id]
+        if why is not None:
+            raise ConfigError(f"{self.path}: run {run_id} cannot be read whole from this damaged "
+                              f"store ({why}); `presshil runs` lists the runs that can")
 
     @_reading
     def iter_chunks(self, run_id: int, chunk: int = 10000) -> Iterator[Trace]:
@@ -529,14 +571,18 @@ class Store:
         info = self.get_run(run_id)
         width = info.n_channels or 0
         last = -1
-        while True:
+        # in a damaged store, never step past the run's last sample onto another run's page
+        left = info.n_samples if self.damage is not None else -1
+        while left:
             with self._db_lock:
                 rows = self._db.execute(
                     f"SELECT seq, {_SAMPLE_COLS} FROM samples WHERE run_id = ? AND seq > ? "
-                    "ORDER BY seq LIMIT ?", (run_id, last, chunk)).fetchall()
+                    "ORDER BY seq LIMIT ?", (run_id, last, min(chunk, left) if left > 0 else chunk)
+                ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
+            left = max(0, left - len(rows)) if left > 0 else left
             yield _rows_to_trace(rows, width)
 
     def iter_samples(self, run_id: int, chunk: int = 10000) -> Iterator[tuple[Any, ...]]:
@@ -554,8 +600,8 @@ class Store:
         """All of a run's samples as one :class:`Trace` (arrays filled chunk by chunk)."""
         info = self.get_run(run_id)
         with self._db_lock:
-            n = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?",
-                                 (run_id,)).fetchone()[0]
+            n = info.n_samples if self.damage is not None else self._db.execute(
+                "SELECT COUNT(*) FROM samples WHERE run_id = ?", (run_id,)).fetchone()[0]
         out = Trace(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
                     np.empty(n, np.int64), np.empty((n, info.n_channels or 0)))
         i = 0
@@ -580,6 +626,11 @@ class Store:
     def meta(self, run_id: int) -> dict[str, str]:
         """Run ``run_id``'s metadata (KEY=VALUE)."""
         self.get_run(run_id)
+        if self.damage is not None:  # its own row only: another run's page may not read
+            from .store_salvage import survey_meta
+
+            with self._db_lock:
+                return survey_meta(self._db, run_id)
         return self.metas().get(run_id, {})
 
     @_reading
@@ -731,7 +782,10 @@ class Store:
             self._db.execute("COMMIT")
 
     def _unknown(self, run_id: int) -> ConfigError:
-        row = self._db.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM runs").fetchone()
+        try:
+            row = self._db.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM runs").fetchone()
+        except sqlite3.DatabaseError:  # a damaged store: `presshil runs` says what reads
+            return ConfigError(f"{self.path}: no run {run_id}; see `presshil runs`")
         known = f"runs {row[0]}..{row[1]}" if row[2] else "no runs yet"
         return ConfigError(f"{self.path}: no run {run_id} ({known}); see `presshil runs`")
 

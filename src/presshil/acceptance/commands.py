@@ -139,6 +139,11 @@ def report_main(run_id: int, db: Path, output: Path | None) -> int:
     finally:
         store.close()
     print(f"wrote {path}", flush=True)
+    from ..store_salvage import read_warning
+
+    warning = read_warning(db, store.damage, run_id)  # an intact run of a damaged store
+    if warning is not None:
+        _err(warning)
     return 0
 
 
