@@ -15,7 +15,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..store import Store
+from ..wording import criterion_label
 from .decimate import TraceReader
+from .run_view import labelled
 
 #: a runner "step" event: "INDEX NAME TYPE T_START..T_END"
 STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
@@ -96,14 +98,14 @@ class Results:
         """One run: summary, verdicts, events and step records; ConfigError if unknown."""
         info = self.store.get_run(run_id)
         events = self.store.events(run_id)
-        return {
+        return labelled({
             **run_summary(info),
             "meta": self.store.meta(run_id),
             "identity": info.identity,
             "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
-            "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
+            "events": [_event(e) for e in events],
             "steps": steps_of(events),
-        }
+        }, info.protocol_text)
 
     def trend(self, criterion: str, step: str = "", protocol: str = "") -> list[dict[str, Any]]:
         """Every stored value of ``criterion`` (optionally of one step and protocol), by run."""
@@ -131,7 +133,8 @@ class Results:
             sql += " WHERE instr(lower(r.protocol_name), lower(?)) > 0"
             args = (protocol.strip(),)
         rows = self._query(sql + " ORDER BY 1, 2, 3", args)
-        return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3]} for r in rows]
+        return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3],
+                 "label": criterion_label(r[2])} for r in rows]
 
     def _query(self, sql: str, args: tuple) -> list[tuple]:
         try:
@@ -157,6 +160,14 @@ def steps_of(events: Any) -> list[dict[str, Any]]:
             out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
                         "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
     return out
+
+
+def _event(e: Any) -> dict[str, Any]:
+    item = {"t_s": e.t_s, "kind": e.kind, "message": e.message}
+    m = STEP_EVENT.match(e.message) if e.kind == "step" else None
+    if m:  # which step record it is, for its words (run_view.labelled)
+        item["_step_key"] = (int(m.group(1)), float(m.group(4)))
+    return item
 
 
 def _verdict(v: Any) -> dict[str, Any]:
