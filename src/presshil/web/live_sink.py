@@ -26,6 +26,7 @@ from typing import Any
 from ..sinks import RunStart, SampleRow, StepBoundary
 from ..status import RunStatus
 from ..wording import criterion_name
+from .run_view import step_event_text
 
 #: frames a viewer may have waiting before the oldest are dropped
 VIEWER_QUEUE_FRAMES = 64
@@ -255,6 +256,9 @@ class LiveSink:
         """An event; kind 'prompt' opens an operator prompt with ``message`` as its text."""
         item = {"t_s": t_s, "kind": kind, "message": message}
         with self._lock:
+            # what the page shows: a step record numbered as the header numbers steps
+            item["text"] = (step_event_text(message, self._step_count) if kind == "step"
+                            else None) or message
             self._publish_locked(force=True)
             self.events.append(item)
             self._broadcast_locked({"type": "event", **item})

@@ -7,7 +7,6 @@ cross-run verdict query through a read-only connection (:class:`TraceReader`).
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,8 @@ from ..errors import ConfigError
 from ..store import Store
 from ..wording import criterion_label
 from .decimate import TraceReader
-from .run_view import labelled
+from .run_view import STEP_EVENT, labelled
 
-#: a runner "step" event: "INDEX NAME TYPE T_START..T_END"
-STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta")
 
 
@@ -103,7 +100,7 @@ class Results:
             "meta": self.store.meta(run_id),
             "identity": info.identity,
             "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
-            "events": [_event(e) for e in events],
+            "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
             "steps": steps_of(events),
         }, info.protocol_text)
 
@@ -160,14 +157,6 @@ def steps_of(events: Any) -> list[dict[str, Any]]:
             out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
                         "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
     return out
-
-
-def _event(e: Any) -> dict[str, Any]:
-    item = {"t_s": e.t_s, "kind": e.kind, "message": e.message}
-    m = STEP_EVENT.match(e.message) if e.kind == "step" else None
-    if m:  # which step record it is, for its words (run_view.labelled)
-        item["_step_key"] = (int(m.group(1)), float(m.group(4)))
-    return item
 
 
 def _verdict(v: Any) -> dict[str, Any]:

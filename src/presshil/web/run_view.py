@@ -9,11 +9,15 @@ for display only.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
 from ..cliview import fmt_time
 from ..wording import criterion_label, criterion_name, fmt_num, step_label
+
+#: a runner "step" event: "INDEX NAME TYPE T_START..T_END" (the text ``--resume`` reads)
+STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 
 #: below this, times read in seconds; from here on, h:mm:ss (as the live view and report)
 HMS_FROM_S = 600.0
@@ -36,6 +40,18 @@ def step_count(protocol_text: str, steps: list[dict[str, Any]]) -> int:
     return max(count, max((s["index"] + 1 for s in steps), default=0))
 
 
+def step_event_text(message: str, count: int) -> str | None:
+    """A stored step record (``0 preload ramp 0.000..5.000``) as people read it
+    (``step 1/5 preload (ramp) 0 s – 5 s``); None when ``message`` is not one."""
+    m = STEP_EVENT.match(message)
+    if m is None:
+        return None
+    index, name, kind = int(m.group(1)), m.group(2), m.group(3)
+    of = f"/{count}" if count > index else ""
+    return (f"step {index + 1}{of} {name} ({kind}) "
+            f"{time_text(float(m.group(4)))} – {time_text(float(m.group(5)))}")
+
+
 def labelled(run: dict[str, Any], protocol_text: str) -> dict[str, Any]:
     """``run`` (as :meth:`Results.run` builds it) with display fields added: a step's
     ``label``, a verdict's ``name``, ``label``, ``step_label``, ``value_text`` and
@@ -52,16 +68,11 @@ def labelled(run: dict[str, Any], protocol_text: str) -> dict[str, Any]:
         v["step_label"] = step_label(v["step"], labels)
         v["value_text"] = fmt_num(v["value"])
         v["limit_text"] = fmt_num(v["limit"])
-    by_start = {(s["index"], s["t_start_s"]): s for s in steps}
     for e in run["events"]:
         e["t_text"] = time_text(e["t_s"])
-        e["text"] = e["message"]
-        key = e.pop("_step_key", None)
-        step = by_start.get(key) if key is not None else None
-        if step is not None:
-            e["text"] = (f"step {step['label']} ({step['kind']}) "
-                         f"{time_text(step['t_start_s'])} – {time_text(step['t_end_s'])}")
+        e["text"] = (step_event_text(e["message"], count) if e["kind"] == "step" else None) \
+            or e["message"]
     return run
 
 
-__all__ = ["HMS_FROM_S", "labelled", "step_count", "time_text"]
+__all__ = ["HMS_FROM_S", "STEP_EVENT", "labelled", "step_count", "step_event_text", "time_text"]

@@ -116,7 +116,7 @@ function addVerdict(v) {
 
 function addEvent(e) {
   const li = document.createElement("li");
-  li.textContent = `${e.t_s === null ? "" : fmtTime(e.t_s, 2) + " "}${e.kind}: ${e.message}`;
+  li.textContent = `${e.t_s === null ? "" : fmtTime(e.t_s, 2) + " "}${e.kind}: ${e.text ?? e.message}`;
   if (["abort", "error", "interrupted", "transport-error", "stop"].includes(e.kind)) li.className = "fail";
   $("events").appendChild(li);
 }
