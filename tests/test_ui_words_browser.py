@@ -73,7 +73,7 @@ def test_verdicts_events_and_steps_read_with_names_and_numbers_from_1(chromium, 
                                        timeout=15_000)
                 options = page.eval_on_selector_all("#align-step option", "os => os.map(o => o.textContent)")
                 assert options[1:3] == ["1/5 preload (ramp)", "2/5 preload-hold (hold)"]
-                assert page.is_visible("#run-plot canvas") and not page.is_visible("#no-samples")
+                assert page.is_visible("#run-plot canvas") and not page.is_visible("#no-export")
             finally:
                 page.close()
     finally:
@@ -92,8 +92,10 @@ def test_a_run_without_samples_says_so_instead_of_an_empty_plot(chromium, store_
                 page.wait_for_function(
                     "document.getElementById('run-title').textContent.startsWith('run 2:')",
                     timeout=15_000)
-                page.wait_for_selector("#no-samples", state="visible", timeout=15_000)
-                assert page.inner_text("#no-samples") == "no samples stored for run 2"
+                page.wait_for_selector("#no-export", state="visible", timeout=15_000)
+                assert page.inner_text("#no-export") == (
+                    "no samples stored for run 2 (a passed sweep variant keeps none): "
+                    "no plot and nothing to export")
                 assert not page.is_visible("#run-plot")
                 assert page.locator("#run-plot .u-legend").count() == 0
                 assert page.locator("#run-plot canvas").count() == 0

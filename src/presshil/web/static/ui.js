@@ -62,8 +62,8 @@ async function openRunView(id) {
     $("run-events").innerHTML = "";
     for (const e of run.events) { const li = document.createElement("li"); li.textContent = `${e.t_text ? e.t_text + " " : ""}${e.kind}: ${e.text}`; $("run-events").appendChild(li); }
     // no samples stored (a passed sweep variant): a plain sentence, not an empty plot frame
-    $("no-samples").hidden = !!run.n_samples; $("run-plot").hidden = !run.n_samples;
-    $("no-samples").textContent = run.n_samples ? "" : `no samples stored for run ${run.id}`;
+    $("run-plot").hidden = !run.n_samples;
+    $("no-export").textContent = `no samples stored for run ${run.id} (a passed sweep variant keeps none): no plot and nothing to export`;
     if (runPlot) { runPlot.destroy(); runPlot = null; }
     if (!run.n_samples) { window.presshilPlotReady = performance.now(); say(""); return; }
     // channels are drawn when the window is narrow enough for raw samples (null otherwise)
