@@ -237,7 +237,7 @@ def test_the_csv_export_has_the_temperature_of_each_sample(stored) -> None:
         out = store.export(run_id, folder / "run.csv")
     with out.open() as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0])[-1] == "temperature_c" and len(rows) == t.size
+    assert list(rows[0])[-2:] == ["temperature_c", "status_flags"] and len(rows) == t.size
     got_t = np.array([float(r["t_s"]) for r in rows])
     got_c = np.array([float(r["temperature_c"]) for r in rows])
     assert got_t.tolist() == t.tolist() and got_c.tolist() == c.tolist()

@@ -203,7 +203,9 @@ def test_a_viewer_that_disconnects_mid_run_costs_nothing(tmp_path: Path):
         result = results["r"]
         assert result.status == "passed"
         assert store.get_run(result.run_id).n_samples == sink.samples_seen
-        assert [v["criterion"] for v in sink.verdicts] == ["settle_s", "band_mpa"]
+        # the ramp and the release are judged on their rate line by default, the hold as given
+        assert [v["criterion"] for v in sink.verdicts] == [
+            "max_rate_deviation_pct", "settle_s", "band_mpa", "max_rate_deviation_pct"]
 
 
 def test_prompt_acknowledge_calls_back_with_the_token():

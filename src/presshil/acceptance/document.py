@@ -110,6 +110,23 @@ def signed(x: Any, decimals: int = 3) -> str:
     return f"{x:+.{decimals}f}"
 
 
+def limit_text(c: dict[str, Any], unit: bool = True) -> str:
+    """A criterion's limit as a table cell: ``≤ 1 %``; a criterion with no limit (not tested
+    before one was known) reads ``—`` alone, never ``≤ — °C``."""
+    if c.get("limit") is None:
+        return "—"
+    comparison = c["comparison"] if c["comparison"] != "=" else ""
+    text = f"{comparison} {fmt(c['limit'])}".strip()
+    return f"{text} {c['unit']}".rstrip() if unit else text
+
+
+def value_text(c: dict[str, Any]) -> str:
+    """A criterion's measured value with its unit; ``—`` alone when nothing was measured."""
+    if c.get("value") is None:
+        return "—"
+    return f"{fmt(c['value'])} {c['unit']}".rstrip()
+
+
 def environment():
     """The jinja2 environment of the report templates (autoescaped HTML)."""
     import jinja2
@@ -123,6 +140,8 @@ def environment():
     )
     env.filters["fmt"] = fmt
     env.filters["signed"] = signed
+    env.filters["limit_text"] = limit_text
+    env.filters["value_text"] = value_text
     return env
 
 
@@ -145,4 +164,5 @@ def write_report(result: AcceptanceResult, directory: Path) -> tuple[Path, Path]
     return html_path, json_path
 
 
-__all__ = ["document_id", "environment", "fmt", "render_html", "report_dict", "write_report"]
+__all__ = ["document_id", "environment", "fmt", "limit_text", "render_html", "report_dict",
+           "value_text", "write_report"]

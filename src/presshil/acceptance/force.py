@@ -191,7 +191,7 @@ def verify_force(
         return section
 
     section.data.update(
-        resolution_kn=resolution, zero_residuals_kn=residuals,
+        resolution_kn=resolution, zero_residuals_kn=residuals, preloads=cfg.preloads,
         resolution_window=f"{cfg.resolution_window_s:g} s at rest as {n_readings} readings of "
                           f"{cfg.dwell_s:g} s: r = mean half range of fluctuation + one increment",
         readings={"increasing": [[vars(r) for r in s] for s in increasing],

@@ -151,7 +151,10 @@ def render(press: Press, rows: list[Row]) -> Group:
         f"{ident}\nrated {ident.rated_max_force_kn:g} kN, {ident.rated_max_pressure_mpa:.4g} MPa "
         f"{die}; {ident.channel_count} channel(s)"
     )
-    table = Table(title=f"probe {press.url}", title_justify="left")
+    # the title as its own line: a table's title is padded to the table's width (trailing
+    # spaces in a piped or logged copy)
+    title = Text(f"probe {press.url}", style="italic")
+    table = Table()
     for col in ("signal", "source", "raw", "converted", "plausible"):
         table.add_column(col)
     for r in rows:
@@ -164,7 +167,21 @@ def render(press: Press, rows: list[Row]) -> Group:
     plan = getattr(press, "write_plan", None)
     if callable(plan):  # which function code each command goes out with
         lines += ["writes: " + "; ".join(f"{name} {how}" for name, how in plan())]
-    return Group(head, table, Text("\n".join(lines)))
+    return Group(head, title, table, Text("\n".join(lines)))
+
+
+def print_plain(console: Console, group: Group) -> None:
+    """``group`` for a pipe or a log: text lines never broken (a reader greps them), the table
+    at its natural width instead of folded into 80 columns."""
+    for part in group.renderables:
+        if isinstance(part, Text):
+            console.print(part, soft_wrap=True, highlight=False)
+        else:
+            natural = console.measure(part, options=console.options.update_width(1000)).maximum
+            # a console of that width on the same stream (print's width= can only narrow)
+            wide = Console(file=console.file, width=max(console.width, natural),
+                           force_terminal=False, no_color=console.no_color)
+            wide.print(part, crop=False)
 
 
 def probe_main(url: str, *, watch: bool = False, count: int = 0, interval_s: float = 0.5, console: Console | None = None) -> int:
@@ -175,7 +192,11 @@ def probe_main(url: str, *, watch: bool = False, count: int = 0, interval_s: flo
     press = open_press(url)
     try:
         if not watch:
-            console.print(render(press, probe_rows(press)))
+            shown = render(press, probe_rows(press))
+            if console.is_terminal:
+                console.print(shown)
+            else:
+                print_plain(console, shown)
             return 0
         from rich.live import Live
 
@@ -192,4 +213,4 @@ def probe_main(url: str, *, watch: bool = False, count: int = 0, interval_s: flo
         press.close()
 
 
-__all__ = ["Row", "probe_main", "probe_rows", "render"]
+__all__ = ["Row", "print_plain", "probe_main", "probe_rows", "render"]

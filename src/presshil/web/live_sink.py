@@ -26,6 +26,7 @@ from typing import Any
 from ..sinks import RunStart, SampleRow, StepBoundary
 from ..status import RunStatus
 from ..wording import criterion_name
+from .run_view import step_event_text
 
 #: frames a viewer may have waiting before the oldest are dropped
 VIEWER_QUEUE_FRAMES = 64
@@ -255,6 +256,9 @@ class LiveSink:
         """An event; kind 'prompt' opens an operator prompt with ``message`` as its text."""
         item = {"t_s": t_s, "kind": kind, "message": message}
         with self._lock:
+            # what the page shows: a step record numbered as the header numbers steps
+            item["text"] = (step_event_text(message, self._step_count) if kind == "step"
+                            else None) or message
             self._publish_locked(force=True)
             self.events.append(item)
             self._broadcast_locked({"type": "event", **item})
@@ -308,21 +312,32 @@ class LiveSink:
 
 
 def thin(points: list[list[float]], max_points: int) -> list[list[float]]:
-    """At most ``max_points`` of ``points``: per bucket the points of lowest and highest
-    pressure (column 2), in time order, so peaks survive the thinning."""
+    """At most ``max_points`` of ``points`` (time in column 0, pressure in column 2), in time
+    order: the run's time span is cut into ``max_points // 4`` equal buckets and each keeps
+    its first, last, lowest and highest point. Peaks survive, and a line drawn through the
+    result strays from the data by at most one bucket's time: buckets by count, keeping only
+    the low and the high, joined a 30 s ramp's 0 MPa to a peak far into the hold (already
+    thinned points are sparse in time, so a bucket of them spanned tens of thousands of s)."""
     n = len(points)
     if n <= max_points:
         return points
-    buckets = max(1, max_points // 2)
+    buckets = max(1, max_points // 4)
+    t0, t1 = points[0][0], points[-1][0]
+    width = (t1 - t0) / buckets
+    if not width > 0:  # no time span (or NaN): all points share one bucket
+        width = math.inf
     out: list[list[float]] = []
-    for b in range(buckets):
-        chunk = points[b * n // buckets:(b + 1) * n // buckets]
-        if not chunk:
-            continue
-        lo = min(range(len(chunk)), key=lambda i: chunk[i][2])
-        hi = max(range(len(chunk)), key=lambda i: chunk[i][2])
-        for i in sorted({lo, hi}):
-            out.append(chunk[i])
+    start = 0
+    while start < n:
+        b = min(buckets - 1, int((points[start][0] - t0) / width)) if width < math.inf else 0
+        edge = t0 + (b + 1) * width
+        stop = start + 1
+        while stop < n and (b == buckets - 1 or points[stop][0] < edge):
+            stop += 1
+        lo = min(range(start, stop), key=lambda i: points[i][2])
+        hi = max(range(start, stop), key=lambda i: points[i][2])
+        out.extend(points[i] for i in sorted({start, lo, hi, stop - 1}))
+        start = stop
     return out
 
 

@@ -7,7 +7,6 @@ cross-run verdict query through a read-only connection (:class:`TraceReader`).
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +14,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..store import Store
+from ..wording import criterion_label
 from .decimate import TraceReader
+from .run_view import STEP_EVENT, labelled
 
-#: a runner "step" event: "INDEX NAME TYPE T_START..T_END"
-STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta")
 
 
@@ -96,14 +95,14 @@ class Results:
         """One run: summary, verdicts, events and step records; ConfigError if unknown."""
         info = self.store.get_run(run_id)
         events = self.store.events(run_id)
-        return {
+        return labelled({
             **run_summary(info),
             "meta": self.store.meta(run_id),
             "identity": info.identity,
             "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
             "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
             "steps": steps_of(events),
-        }
+        }, info.protocol_text)
 
     def trend(self, criterion: str, step: str = "", protocol: str = "") -> list[dict[str, Any]]:
         """Every stored value of ``criterion`` (optionally of one step and protocol), by run."""
@@ -131,7 +130,8 @@ class Results:
             sql += " WHERE instr(lower(r.protocol_name), lower(?)) > 0"
             args = (protocol.strip(),)
         rows = self._query(sql + " ORDER BY 1, 2, 3", args)
-        return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3]} for r in rows]
+        return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3],
+                 "label": criterion_label(r[2])} for r in rows]
 
     def _query(self, sql: str, args: tuple) -> list[tuple]:
         try:

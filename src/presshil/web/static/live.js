@@ -52,13 +52,23 @@ function drawBand(u) {
   ctx.fillRect(Math.min(x0, x1), y0, Math.abs(x1 - x0) || 2, y1 - y0); ctx.restore();
 }
 
-// half the points: of every four, the lowest and the highest pressure (peaks survive)
+// half the points: the time span cut into equal buckets, each keeping its first, last, lowest
+// and highest pressure (peaks survive; a line through them strays by at most one bucket's time,
+// where buckets by count joined a short ramp's start to a peak far into a long hold)
 function halve(d) {
+  const n = d[0].length, buckets = Math.max(1, Math.floor(n / 8));
+  const t0 = d[0][0], width = (d[0][n - 1] - t0) / buckets;
   const keep = [];
-  for (let i = 0; i < d[0].length; i += 4) {
-    let lo = i, hi = i;
-    for (let j = i; j < Math.min(i + 4, d[0].length); j++) { if (d[2][j] < d[2][lo]) lo = j; if (d[2][j] > d[2][hi]) hi = j; }
-    keep.push(Math.min(lo, hi)); if (hi !== lo) keep.push(Math.max(lo, hi));
+  let start = 0;
+  while (start < n) {
+    const b = width > 0 ? Math.min(buckets - 1, Math.floor((d[0][start] - t0) / width)) : 0;
+    const edge = t0 + (b + 1) * width;
+    let stop = start + 1;
+    while (stop < n && (b === buckets - 1 || !(width > 0) || d[0][stop] < edge)) stop++;
+    let lo = start, hi = start;
+    for (let j = start; j < stop; j++) { if (d[2][j] < d[2][lo]) lo = j; if (d[2][j] > d[2][hi]) hi = j; }
+    for (const k of [...new Set([start, lo, hi, stop - 1])].sort((x, y) => x - y)) keep.push(k);
+    start = stop;
   }
   return d.map((a) => keep.map((k) => a[k]));
 }
@@ -106,7 +116,7 @@ function addVerdict(v) {
 
 function addEvent(e) {
   const li = document.createElement("li");
-  li.textContent = `${e.t_s === null ? "" : fmtTime(e.t_s, 2) + " "}${e.kind}: ${e.message}`;
+  li.textContent = `${e.t_s === null ? "" : fmtTime(e.t_s, 2) + " "}${e.kind}: ${e.text ?? e.message}`;
   if (["abort", "error", "interrupted", "transport-error", "stop"].includes(e.kind)) li.className = "fail";
   $("events").appendChild(li);
 }

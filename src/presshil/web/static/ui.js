@@ -55,17 +55,21 @@ async function openRunView(id) {
     const tb = $("run-verdicts").tBodies[0]; tb.innerHTML = "";
     for (const v of run.verdicts) {
       const row = document.createElement("tr"); row.className = "verdict";
-      for (const x of [v.step, v.criterion, fmt(v.value), fmt(v.limit), v.unit]) cell(row, x);
+      for (const x of [v.step_label, v.label, v.value_text, v.limit_text, v.unit]) cell(row, x);
       const c = cell(row, v.passed ? "PASS" : "FAIL", v.passed ? "pass" : "fail"); if (v.detail) c.title = v.detail;
       tb.appendChild(row);
     }
     $("run-events").innerHTML = "";
-    for (const e of run.events) { const li = document.createElement("li"); li.textContent = `${e.t_s === null ? "" : Number(e.t_s).toFixed(2) + " s "}${e.kind}: ${e.message}`; $("run-events").appendChild(li); }
+    for (const e of run.events) { const li = document.createElement("li"); li.textContent = `${e.t_text ? e.t_text + " " : ""}${e.kind}: ${e.text}`; $("run-events").appendChild(li); }
+    // no samples stored (a passed sweep variant): a plain sentence, not an empty plot frame
+    $("run-plot").hidden = !run.n_samples;
+    $("no-export").textContent = `no samples stored for run ${run.id} (a passed sweep variant keeps none): no plot and nothing to export`;
+    if (runPlot) { runPlot.destroy(); runPlot = null; }
+    if (!run.n_samples) { window.presshilPlotReady = performance.now(); say(""); return; }
     // channels are drawn when the window is narrow enough for raw samples (null otherwise)
     const nch = (run.identity && run.identity.channel_count) || Object.keys(tr.series).filter((k) => k.startsWith("ch")).length;
     const keys = ["setpoint", "pressure", "force", ...Array.from({ length: nch }, (_, i) => `ch${i + 1}`)];
     const series = [{ label: "t (s)" }, ...keys.map((k, i) => ({ label: k, stroke: COLOURS[i % 8], scale: k === "setpoint" || k === "pressure" ? "mpa" : "kn", dash: k === "setpoint" ? [6, 4] : undefined }))];
-    if (runPlot) runPlot.destroy();
     runPlot = new uPlot({
       width: WIDTH(), height: 360, series, scales: { x: { time: false } },
       axes: [{ label: "t (s)" }, { scale: "mpa", label: "MPa" }, { scale: "kn", side: 1, label: "kN", grid: { show: false } }],
@@ -102,7 +106,7 @@ async function refreshAlignSteps() {
     // the choice as it stands now: the operator may have picked a step while this was asked
     const sel = $("align-step"), keep = sel.value;
     sel.innerHTML = '<option value="">(run start)</option>';
-    for (const s of run.steps) { const o = document.createElement("option"); o.value = s.name; o.textContent = `${s.index}: ${s.name} (${s.kind})`; sel.appendChild(o); }
+    for (const s of run.steps) { const o = document.createElement("option"); o.value = s.name; o.textContent = `${s.label} (${s.kind})`; sel.appendChild(o); }
     sel.value = keep;
   } catch (e) { say(e.message, false); }
 }
@@ -140,7 +144,7 @@ async function loadCriteria() {
     const sel = $("criterion"); const keep = sel.value; sel.innerHTML = "";
     for (const c of body.criteria) {
       const o = document.createElement("option"); o.value = JSON.stringify(c);
-      o.textContent = `${c.protocol} / ${c.step} / ${c.criterion}${c.unit ? " (" + c.unit + ")" : ""}`; sel.appendChild(o);
+      o.textContent = `${c.protocol} / ${c.step} / ${c.label}${c.unit ? " (" + c.unit + ")" : ""}`; sel.appendChild(o);
     }
     if (keep) sel.value = keep;
   } catch (e) { say(e.message, false); }
@@ -161,7 +165,7 @@ async function trend() {
     if (trendPlot) trendPlot.destroy();
     trendPlot = new uPlot({
       width: WIDTH(), height: 260, scales: { x: { time: false } },
-      series: [{ label: "run" }, { label: `${c.criterion} (${c.unit || ""})`, stroke: COLOURS[0], points: { size: 7 } },
+      series: [{ label: "run" }, { label: `${c.label} (${c.unit || ""})`, stroke: COLOURS[0], points: { size: 7 } },
         { label: "limit", stroke: "#d62728", dash: [6, 4] }],
       axes: [{ label: "run id" }, { label: c.unit || "" }],
     }, [points.map((p) => p.run_id), points.map((p) => p.value), points.map((p) => p.limit)], $("trend-plot"));
