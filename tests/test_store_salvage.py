@@ -109,8 +109,10 @@ def test_an_intact_run_exports_its_true_values_from_a_damaged_store(
     body = rows[1:]
     assert len(body) == ROWS
     assert [float(r[0]) for r in body] == [0.01 * i for i in range(ROWS)]
+    # status 7 = bits 0, 1, 2; the trailing status_flags column names them
     assert {tuple(r[1:]) for r in body} == {
-        ("5.25", str(PRESSURE[run]), "1.0", "2.0", "7", "0.3", "0.3", "0.4")}
+        ("5.25", str(PRESSURE[run]), "1.0", "2.0", "7", "0.3", "0.3", "0.4",
+         "READY|REGULATING|AT_SETPOINT")}
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
