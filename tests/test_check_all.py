@@ -46,11 +46,11 @@ def test_check_reports_every_file_and_every_error_then_exits_2(tmp_path: Path) -
     # the good file after the bad one is still checked
     assert result.stdout.splitlines() == [f"ok {good}: assembly-74mpa, 3 steps, about 0:05:51 long"]
     lines = result.stderr.splitlines()
-    assert lines[0] == f"error: {three}, step 0, field 'to_mpa': must be a number, got 'x' (str)"
-    assert lines[1] == f"error: {three}, step 0, field 'rate_mpa_s': must be >= 0.001, got -2"
-    assert lines[2] == f"error: {three}, step 1, field 'duration_s': must be a number, got 'long' (str)"
+    assert lines[0] == f"error: {three}, step 1, field 'to_mpa': must be a number, got 'x' (str)"
+    assert lines[1] == f"error: {three}, step 1, field 'rate_mpa_s': must be >= 0.001, got -2"
+    assert lines[2] == f"error: {three}, step 2, field 'duration_s': must be a number, got 'long' (str)"
     assert lines[3].startswith("error: no-such-protocol: no such file or protocol name")
-    assert lines[4].startswith(f"error: {unknown}, step 0, field 'speed': unknown key")
+    assert lines[4].startswith(f"error: {unknown}, step 1, field 'speed': unknown key")
     assert lines[5:] == ["3 of 4 files with errors"]
     assert "more" not in result.stderr  # nothing hidden behind "(+2 more)"
 

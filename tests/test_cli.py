@@ -22,19 +22,19 @@ assert "rate_mpa_s = 8.0" in GOOD
 
 # (name, text, words the one-line error must contain)
 BAD = [
-    ("unknown-key", GOOD.replace("rate_mpa_s = 5.0", "rate_mpa_s = 5.0\nspeed = 3"), ["step 0", "speed"]),
-    ("missing-field", GOOD.replace("to_mpa = 20.0\n", ""), ["step 0", "to_mpa"]),
-    ("wrong-type", GOOD.replace("duration_s = 10", 'duration_s = "ten"'), ["step 1", "duration_s"]),
-    ("nan", GOOD.replace("to_mpa = 20.0", "to_mpa = nan"), ["step 0", "to_mpa"]),
-    ("inf", GOOD.replace("duration_s = 10", "duration_s = inf"), ["step 1", "duration_s"]),
-    ("zero-duration", GOOD.replace("duration_s = 10", "duration_s = 0"), ["step 1", "duration_s"]),
-    ("negative-rate", GOOD.replace("rate_mpa_s = 8.0", "rate_mpa_s = -1.0"), ["step 2", "rate_mpa_s"]),
-    ("above-limit", GOOD.replace("to_mpa = 20.0", "to_mpa = 740.0"), ["step 0", "to_mpa"]),
+    ("unknown-key", GOOD.replace("rate_mpa_s = 5.0", "rate_mpa_s = 5.0\nspeed = 3"), ["step 1", "speed"]),
+    ("missing-field", GOOD.replace("to_mpa = 20.0\n", ""), ["step 1", "to_mpa"]),
+    ("wrong-type", GOOD.replace("duration_s = 10", 'duration_s = "ten"'), ["step 2", "duration_s"]),
+    ("nan", GOOD.replace("to_mpa = 20.0", "to_mpa = nan"), ["step 1", "to_mpa"]),
+    ("inf", GOOD.replace("duration_s = 10", "duration_s = inf"), ["step 2", "duration_s"]),
+    ("zero-duration", GOOD.replace("duration_s = 10", "duration_s = 0"), ["step 2", "duration_s"]),
+    ("negative-rate", GOOD.replace("rate_mpa_s = 8.0", "rate_mpa_s = -1.0"), ["step 3", "rate_mpa_s"]),
+    ("above-limit", GOOD.replace("to_mpa = 20.0", "to_mpa = 740.0"), ["step 1", "to_mpa"]),
     ("empty-steps", GOOD.split("[[steps]]")[0] + "steps = []\n", ["steps"]),
     (
         "repeat-count-0",
         GOOD + '[[steps]]\ntype = "repeat"\ncount = 0\n[[steps.steps]]\ntype = "hold"\nduration_s = 1\n',
-        ["step 3", "count"],
+        ["step 4", "count"],
     ),
     ("not-toml", "name = \n[[[", ["line"]),
 ]

@@ -69,7 +69,7 @@ def _text(extra: str) -> str:
 def test_a_hold_without_a_pressure_after_a_held_gap_is_refused() -> None:
     text = _text('\n[[steps]]\ntype = "hold"\nduration_s = 10\n')
     text = text.replace('[[steps]]\ntype = "release"\nlabel = "release"\nrate_mpa_s = 2.0\n', "")
-    with pytest.raises(ProtocolError, match=r"step 3, field 'at_mpa': .*or hold_gap since"):
+    with pytest.raises(ProtocolError, match=r"step 4, field 'at_mpa': .*or hold_gap since"):
         parse_protocol(text)
 
 

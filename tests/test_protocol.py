@@ -10,6 +10,7 @@ import pydantic
 import pytest
 
 from presshil import ProtocolError
+from presshil.errors import human_step
 from presshil.metrics import EXPECT_KEYS
 from presshil.protocol import (
     HoldStep,
@@ -42,8 +43,8 @@ def fails(text: str, *, step: str | int | None, field: str | None, says: tuple[s
     msg = str(err)
     assert err.file == "bad.toml" and msg.startswith("bad.toml")
     assert (err.step is None) if step is None else (str(err.step) == str(step))
-    if step is not None:
-        assert f"step {step}," in msg or f"step {step}:" in msg
+    if step is not None:  # the message counts from 1, the attribute is the 0-based path
+        assert f"{human_step(step)}," in msg or f"{human_step(step)}:" in msg
     assert err.field == field
     if field is not None:
         assert f"field '{field}'" in msg
@@ -503,7 +504,7 @@ count = 2
 
 def test_duplicate_top_level_labels():
     fails(HEAD + RAMP + 'label = "a"\n' + RAMP + 'label = "a"\n', step=1, field="label",
-          says=("already used by step 0",))
+          says=("already used by step 1",))
 
 
 def test_all_digit_label():

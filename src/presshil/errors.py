@@ -6,9 +6,22 @@ pydantic) are mapped to them at the boundary, so callers catch presshil's types 
 
 from __future__ import annotations
 
+import re
+
 
 class PresshilError(Exception):
     """Base of every error presshil raises on purpose."""
+
+
+def human_step(step: str | int) -> str:
+    """A step's place as people count it, 1-based like every other view of a run: index ``0``
+    → ``step 1``; ``2.steps[1]`` (inside a repeat) → ``step 3, inner step 2``. ``step`` itself
+    stays the 0-based path (``ProtocolError.step``), as the pytest helpers take it."""
+    parts = re.findall(r"\d+", str(step))
+    if not parts or not re.fullmatch(r"\d+(\.steps\[\d+\])*", str(step)):
+        return f"step {step}"
+    head, *inner = (int(p) + 1 for p in parts)
+    return ", ".join([f"step {head}", *(f"inner step {i}" for i in inner)])
 
 
 class ProtocolError(PresshilError, ValueError):
@@ -32,7 +45,7 @@ class ProtocolError(PresshilError, ValueError):
         if file is not None:
             where.append(str(file))
         if step is not None:
-            where.append(f"step {step}")
+            where.append(human_step(step))
         if field is not None:
             where.append(f"field '{field}'")
         super().__init__(f"{': '.join([', '.join(where)] if where else [])}{': ' if where else ''}{message}")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .criterion_bounds import check_step
-from .errors import ProtocolError
+from .errors import ProtocolError, human_step
 from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .rate_check import RATE_KEYS
 from .run_meta import MetaTable
@@ -463,7 +463,7 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
             )
         if s.label in seen_labels:
             raise ProtocolError(
-                f"label {s.label!r} is already used by step {seen_labels[s.label]}; "
+                f"label {s.label!r} is already used by {human_step(seen_labels[s.label])}; "
                 "top-level labels name steps and must be unique",
                 file=source, step=i, field="label",
             )
