@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -182,6 +183,9 @@ def test_report_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "FAILED" in text and "Signature" in text
     assert text.count("data:image/png;base64,") == 1
     assert "SIM-AH25-0001" in text
+    # step records read as people count them, not as stored (``1 hold-20 hold 10.000..40.000``)
+    assert "step 2/3 hold-20 (hold)" in text
+    assert not re.search(r">\d+ hold-20 hold [\d.]+\.\.", text)
 
 
 def test_report_of_an_unknown_run_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from .. import __version__
 from ..export_target import no_samples_reason
 from ..store import Store
+from ..web.run_view import step_count, step_event_text
 from . import plots
 from .document import environment
 
@@ -22,6 +23,7 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
     # a run with no samples (a passed sweep variant) gets the reason, not an empty plot
     png = plots.stored_run_png(trace, f"run {run_id}: {info.protocol_name} — {info.status}") if len(trace) else None
     ident = info.identity or {}
+    count = step_count(info.protocol_text or "", [])
     return {
         "document": f"RUN-{run_id}",
         "presshil_version": __version__,
@@ -43,7 +45,10 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
             "unit": v.unit, "status": "pass" if v.passed else "fail", "detail": v.detail,
             "t_s": None if v.t_s is None or not math.isfinite(v.t_s) else v.t_s,
         } for v in verdicts],
-        "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
+        "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message,
+                    # a step record as people read it: step 1/3 preload (ramp) 0 s – 5 s
+                    "text": (step_event_text(e.message, count) if e.kind == "step" else None)
+                    or e.message} for e in events],
         "plot_png_base64": base64.b64encode(png).decode() if png else None,
         "no_samples": None if png else no_samples_reason(info),
         "meta": store.meta(run_id),
