@@ -47,3 +47,36 @@ def test_tilt_during_compaction_acts_through_the_tangent_compliance(tilt_mrad: f
     # the controller holds the reading, not the true force, at 74 MPa: within 2 %
     assert got == pytest.approx(by_hand, rel=0.02)
     assert got < elastic / 5
+
+
+def test_tilt_applied_to_a_formed_pellet_acts_elastically() -> None:
+    # formed level at 74 MPa (D = 0.62876 from then on), held at 50 MPa, then the platen
+    # tilts 1 mrad (the platen_tilt fault). The density is fixed by the forming pressure, so
+    # the stack responds through its elastic unloading compliance c_el·A = 0.29135 µm/MPa:
+    # Δp = s·R / (c_el·A) = 5 µm / 0.29135 = 17.16 MPa at the edge (67.2 MPa, below the 74 it
+    # was formed at: elastic throughout), spread 2 × 17.16 / 50 = 68.64 %
+    by_hand = 2 * 1.0 * 5.0 / (ELASTIC_UM_PER_MPA * 50.0) * 100
+    press = open_press("sim://?seed=1")
+    assert isinstance(press, SimPress)
+    clock = press.clock
+
+    def settle(until_s: float) -> None:
+        while clock.now() < until_s:
+            clock.sleep_until(clock.now() + 1.0)
+            press.heartbeat()
+
+    press.command(74.0, 10.0)
+    settle(15.0)
+    press.command(50.0, 10.0)
+    settle(25.0)
+    positions = press.identity.channel_positions_mm
+    level = cof_offset_mm(np.asarray(press.model.true_channel_forces_n), positions)
+    press.inject_fault("platen_tilt", x_mrad=1.0)
+    settle(35.0)
+    forces = np.asarray(press.model.true_channel_forces_n)
+    got = pellet_nonuniformity_pct(cof_offset_mm(forces, positions), 5.0)
+    press.close()
+    assert pellet_nonuniformity_pct(level, 5.0) == pytest.approx(0.0, abs=0.01)
+    assert got == pytest.approx(by_hand, rel=0.01)
+    # through the compaction tangent at 74 MPa it would be 2 × 5 / (1.8387 × 50) = 10.9 %
+    assert got > 5 * 2 * 5.0 / (TANGENT_UM_PER_MPA * 50.0) * 100

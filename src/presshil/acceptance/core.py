@@ -14,14 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import DeviceFault, PressError, TransportError
+from ..errors import ConfigError, DeviceFault, PressError, TransportError
 from ..metrics import default_band_mpa
 from ..press import Press
 from . import plots
 from .driving import SectionAbort
 from .dynamic import run_section
 from .force import verify_force
-from .reference import ReferenceIndicator, open_reference
+from .reference import ReferenceIndicator, open_reference, rebind
 from .result import ABORTED, SKIPPED, AcceptanceResult, Section
 from .safety import run_safety
 from .specimen import SpecimenChanger
@@ -93,6 +93,9 @@ def run_acceptance(
             own_reference = True
         else:
             ref = reference
+    elif enabled["hold"] and suite.hold.reference:
+        # the hold alone still judges against a reference if there is one (never required)
+        ref, own_reference = _hold_reference(press, reference)
     started = _now_utc()
     identity = press.identity
     sections: list[Section] = []
@@ -112,7 +115,11 @@ def run_acceptance(
             try:
                 if key != "force_verification" and specimens is not None and (
                         suite.specimen.fresh_per_test or not fresh):
-                    press = specimens.to_fresh(press, TITLES[key].lower())
+                    what = TITLES[key].lower()
+                    if key == "hold" and ref is not None and suite.hold.reference:
+                        what += (", with the reference transducer in series with the specimen "
+                                 "(the hold is judged against it)")
+                    press = specimens.to_fresh(press, what)
                     fresh.append(key)
                 section = _run_one(key, press, suite, ref, say, working, stated_t)
             except TransportError as exc:
@@ -164,8 +171,6 @@ def _stated_temperature(meta: dict[str, str]) -> float | None:
     try:
         return float(text)
     except ValueError:
-        from ..errors import ConfigError
-
         raise ConfigError(f"--meta temperature_c: expected a number of °C, got {text!r}") from None
 
 
@@ -181,7 +186,20 @@ def _run_one(key: str, press: Press, suite: Suite, ref: ReferenceIndicator | Non
                             stated_temperature_c=stated_t)
     if key == "safety":
         return run_safety(press, suite.safety, suite.die_area_mm2, say)
+    if key == "hold" and ref is not None and suite.hold.reference:
+        return run_section(key, press, suite, rebind(ref, press))
     return run_section(key, press, suite)
+
+
+def _hold_reference(press: Press, reference: ReferenceIndicator | str | None
+                    ) -> tuple[ReferenceIndicator | None, bool]:
+    """The reference for a hold without force verification: (indicator, opened here)."""
+    if reference is not None and not isinstance(reference, str):
+        return reference, False
+    try:
+        return open_reference(press, reference), True
+    except ConfigError:
+        return None, False
 
 
 def _recover(press: Press) -> None:

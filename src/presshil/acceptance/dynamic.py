@@ -13,7 +13,10 @@ from ..metrics import cof_limit_for_pellet_mm, default_band_mpa
 from ..press import Press
 from ..protocol import Protocol, parse_protocol
 from ..runner import RunResult, run
-from .result import ABORTED, Criterion, Section
+from .reference import ReferenceIndicator
+from .reference_hold import NAME as REFERENCE_NAME
+from .reference_hold import ReferenceTrack, reference_divergence
+from .result import ABORTED, NOT_TESTED, Criterion, Section
 from .suite import Suite
 
 
@@ -128,22 +131,32 @@ BUILDERS: dict[str, tuple[str, Callable[[Suite], Protocol]]] = {
 }
 
 
-def run_section(key: str, press: Press, suite: Suite) -> Section:
+def run_section(key: str, press: Press, suite: Suite,
+                reference: ReferenceIndicator | None = None) -> Section:
     """Run the protocol of section ``key`` on ``press`` and turn its verdicts into criteria.
 
-    An aborted run (a press fault, transport loss) makes an aborted section; the press is
-    then reset so that the following tests can run.
+    With a ``reference`` the hold is also judged against it (:mod:`.reference_hold`). An
+    aborted run (a press fault, transport loss) makes an aborted section; the press is then
+    reset so that the following tests can run.
     """
     title, build = BUILDERS[key]
     protocol = build(suite)
     section = Section(key, title)
     if press.read().faulted:
         press.reset()
-    result = run(protocol, press, keep_trace=True)
+    track = ReferenceTrack(reference) if key == "hold" and reference is not None else None
+    result = run(protocol, press, keep_trace=True, sinks=[track] if track is not None else ())
     reported = REPORTED.get(key)
     for v in result.verdicts:
         if v.criterion != "completed" and (reported is None or v.criterion in reported):
             section.criteria.append(Criterion.from_verdict(key, v))
+    if key == "hold" and suite.hold.reference:
+        section.criteria.append(
+            reference_divergence(track, suite.hold.max_reference_divergence_pct,
+                                 suite.hold.settle_s) if track is not None else
+            Criterion(key, REFERENCE_NAME, None, suite.hold.max_reference_divergence_pct, "%",
+                      NOT_TESTED, "≤", "not judged: no reference instrument in the load path "
+                      "(give --reference URL, in series with the specimen)"))
     if result.status == "aborted" or result.status == "error":
         section.status = ABORTED
         section.abort_reason = result.abort_reason or result.status

@@ -66,6 +66,14 @@ class DeviceReference:
         self._device.close()
 
 
+def rebind(reference: ReferenceIndicator, press: Press) -> ReferenceIndicator:
+    """``reference`` for ``press``: the simulator's transducer belongs to one simulated press,
+    so after a specimen change (a reopened press) it is the new press's; a device is itself."""
+    if isinstance(reference, SimReference):
+        return SimReference(press)
+    return reference
+
+
 def open_reference(press: Press, reference_url: str | None) -> ReferenceIndicator:
     """The reference for ``press``: ``reference_url`` if given, else the simulator's own.
 
@@ -85,4 +93,4 @@ def open_reference(press: Press, reference_url: str | None) -> ReferenceIndicato
     )
 
 
-__all__ = ["DeviceReference", "ReferenceIndicator", "SimReference", "open_reference"]
+__all__ = ["DeviceReference", "ReferenceIndicator", "SimReference", "open_reference", "rebind"]

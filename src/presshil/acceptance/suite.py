@@ -165,6 +165,11 @@ class Hold(_Model):
     #: the load cells' consistency with the controlled signal: largest change of a channel's
     #: share of the total force over the hold, % of its share (a drifting cell moves it)
     max_channel_shift_pct: float = _f(1.0)
+    #: judge the press's force against the reference instrument when one is in the load path
+    #: (on sim:// its transducer; on a real press, in series with the specimen)
+    reference: bool = True
+    #: largest |indicated − reference| / reference over tenths of the hold, % (class 1: 1 %)
+    max_reference_divergence_pct: float = _f(1.0)
     rate_hz: float = _f(5.0)
 
 

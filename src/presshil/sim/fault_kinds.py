@@ -215,6 +215,24 @@ class Overpressure(Fault):
         xs.spike_rate_m_s = 0.0
 
 
+class PlatenTilt(Fault):
+    name = "platen_tilt"
+    summary = (
+        "the platen tilts by `x_mrad`, `y_mrad` (face slope) from now on, e.g. a guide that "
+        "jams: on a pellet already formed the tilt acts through its elastic stiffness, not the "
+        "compaction curve (docs/simulator.md works both by hand)"
+    )
+    params = {"x_mrad": 1.0, "y_mrad": 0.0}
+
+    def apply(self, target: FaultTarget, prm: dict[str, float], channel: int) -> None:
+        target.ps.late_tilt_x_rad = prm["x_mrad"] * 1e-3
+        target.ps.late_tilt_y_rad = prm["y_mrad"] * 1e-3
+
+    def clear(self, target: FaultTarget, channel: int) -> None:
+        target.ps.late_tilt_x_rad = 0.0
+        target.ps.late_tilt_y_rad = 0.0
+
+
 class Estop(Fault):
     name = "estop"
     summary = "the emergency-stop button is pressed"

@@ -96,7 +96,7 @@ def macro_step_gap(p, x, n, ticks: int, ch_true, kind: int) -> bool:
         return False
     # load cells: hysteresis moved along the force change, delay line at the new forces
     nch = int(p[P_N_CH])
-    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true)
+    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true, specimen.elastic_stiffness(x))
     meas = 0.0
     for i in range(nch):
         sensors.travel_hysteresis(p, x, i, ch_true[i])

@@ -169,7 +169,7 @@ def _tick(p, x, n, ch_true, rec, external: bool) -> bool:
     kind = int(p[P_ACT_KIND])
     f_true = x[X_FORCE_N]
     # load cells: true split, delay line, reading chain
-    platen.split(p, f_true, specimen.tilt_stiffness(p, x), ch_true)
+    platen.split(p, f_true, specimen.tilt_stiffness(p, x), ch_true, specimen.elastic_stiffness(x))
     pos = (n[N_RING_POS] + 1) % RING_LEN
     n[N_RING_POS] = pos
     delay = int(p[P_DELAY_TICKS])
@@ -250,16 +250,17 @@ def hold_equilibrium_force(p, x, ch_true) -> float:
     target = x[X_SP_MPA] * 1e6 * x[X_DIE_AREA_M2]
     nch = int(p[P_N_CH])
     k_stack = specimen.tilt_stiffness(p, x)
+    k_el = specimen.elastic_stiffness(x)
     f0 = x[X_FORCE_N]
     f1 = f0 * (1.0 + 1e-4) + 1e-3
     g0 = 0.0
-    platen.split(p, f0, k_stack, ch_true)
+    platen.split(p, f0, k_stack, ch_true, k_el)
     for i in range(nch):
         g0 += sensors.static_reading(p, x, i, ch_true[i])
     g0 -= target
     for _ in range(2):
         g1 = 0.0
-        platen.split(p, f1, k_stack, ch_true)
+        platen.split(p, f1, k_stack, ch_true, k_el)
         for i in range(nch):
             g1 += sensors.static_reading(p, x, i, ch_true[i])
         g1 -= target
@@ -294,7 +295,7 @@ def macro_step(p, x, n, ticks: int, ch_true) -> bool:
         return False
     # the delay line holds the steady channel forces
     nch = int(p[P_N_CH])
-    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true)
+    platen.split(p, f, specimen.tilt_stiffness(p, x), ch_true, specimen.elastic_stiffness(x))
     for i in range(nch):
         base = X_RING_N + i * RING_LEN
         for j in range(RING_LEN):

@@ -189,6 +189,8 @@ P_COF_X_M = _p()  # die offset from the load-cell centroid, x
 P_COF_Y_M = _p()
 P_TILT_X_RAD = _p()  # platen face slope (compression grows toward +x)
 P_TILT_Y_RAD = _p()
+P_LATE_TILT_X_RAD = _p()  # slope added after forming (fault platen_tilt): acts elastically
+P_LATE_TILT_Y_RAD = _p()
 P_DIE_RADIUS_M = _p()  # specimen die radius
 # hydraulic actuator (auto and manual)
 P_PISTON_AREA_M2 = _p()

@@ -18,7 +18,7 @@ from .firmware import trip_limit_mpa
 from .layout import FW_STATE_NAMES, MAX_CH
 from .platen import split
 from .rng import STREAM_REFERENCE, normal
-from .specimen import elastic_compliance, tilt_stiffness
+from .specimen import elastic_compliance, elastic_stiffness, tilt_stiffness
 from .state import FloatState, IntState, Params
 
 
@@ -80,7 +80,7 @@ class PlantView:
         """True per-channel forces the platen puts on the load cells (N)."""
         out = np.zeros(MAX_CH)
         split(self.ps.array, self.xs.force_n, float(tilt_stiffness(self.ps.array, self.xs.array)),
-              out)
+              out, float(elastic_stiffness(self.xs.array)))
         return out[: int(self.ps.n_ch)].copy()
 
     def reference_force_n(self, seed: int) -> float:

@@ -36,6 +36,8 @@ from .layout import (
     P_COF_X_M,
     P_COF_Y_M,
     P_DIE_RADIUS_M,
+    P_LATE_TILT_X_RAD,
+    P_LATE_TILT_Y_RAD,
     P_N_CH,
     P_TILT_X_RAD,
     P_TILT_Y_RAD,
@@ -65,15 +67,21 @@ def predicted_channel_forces(
 
 
 @jit
-def split(p, force_n: float, k_stack_n_m: float, out) -> None:
-    """Write the channel forces for total ``force_n`` into ``out[0:N]``."""
+def split(p, force_n: float, k_stack_n_m: float, out, k_elastic_n_m: float) -> None:
+    """Write the channel forces for total ``force_n`` into ``out[0:N]``.
+
+    The platen's own tilt acts through ``k_stack_n_m`` (there while the powder compacted);
+    a tilt added after forming (``P_LATE_TILT_*``, the ``platen_tilt`` fault) through the
+    formed pellet's elastic stiffness ``k_elastic_n_m``.
+    """
     nch = int(p[P_N_CH])
     mx = force_n * p[P_COF_X_M]
     my = force_n * p[P_COF_Y_M]
-    if force_n > 0.0 and (p[P_TILT_X_RAD] != 0.0 or p[P_TILT_Y_RAD] != 0.0):
+    if force_n > 0.0 and (p[P_TILT_X_RAD] != 0.0 or p[P_TILT_Y_RAD] != 0.0
+                          or p[P_LATE_TILT_X_RAD] != 0.0 or p[P_LATE_TILT_Y_RAD] != 0.0):
         r = p[P_DIE_RADIUS_M]
-        tx = k_stack_n_m * p[P_TILT_X_RAD] * r * r / 4.0
-        ty = k_stack_n_m * p[P_TILT_Y_RAD] * r * r / 4.0
+        tx = (k_stack_n_m * p[P_TILT_X_RAD] + k_elastic_n_m * p[P_LATE_TILT_X_RAD]) * r * r / 4.0
+        ty = (k_stack_n_m * p[P_TILT_Y_RAD] + k_elastic_n_m * p[P_LATE_TILT_Y_RAD]) * r * r / 4.0
         limit = force_n * r / 4.0
         mag = math.sqrt(tx * tx + ty * ty)
         if mag > limit:

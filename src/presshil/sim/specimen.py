@@ -118,6 +118,13 @@ def virgin_compliance(p, x, pressure_pa: float) -> float:
 
 
 @jit
+def elastic_stiffness(x) -> float:
+    """Stiffness (N/m) of the formed stack on unloading and reloading below its highest
+    pressure: ``1 / c_el``. A tilt added to a formed pellet acts through it."""
+    return 1.0 / x[X_C_EL_M_N]
+
+
+@jit
 def tilt_stiffness(p, x) -> float:
     """Stiffness (N/m) a platen tilt acts through: the tilt is there from first contact, so
     the extra compression on the low side was taken up along the compaction curve; the
