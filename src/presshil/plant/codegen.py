@@ -134,6 +134,13 @@ _DOC_RULES = """
   (its plant time on the real-time axis) to the arrival of the command. A firmware that
   writes a stale or made-up `based_on` only makes its own figures worse or meaningless;
   `last_latency` / `max_latency` and the timing report of `presshil plant serve` show them.
+- **A quiet link** (`--link-quiet-ms N`, off by default; firmware under QEMU runs with 250):
+  when no actuator command has come for N ms of plant time, the plant puts its actuator in
+  SAFE itself, like a valve amplifier's or a drive's enable watchdog; the next command drives
+  again. A controller that crashed or was stopped from outside leaves the press safe.
+- **Read gap** (`max_read_gap`): the longest time between two reads of the sample counter
+  (input 2..3), i.e. between a controller loop's sensor reads; a one-off read of the channel
+  count alone does not count.
 - **E-stop**: while the button is pressed (status bit 1) the hard-wired safety chain holds
   the actuator in its safe state whatever the firmware writes (status bit 3). The firmware
   must latch its own ESTOP fault: the button is momentary.
