@@ -50,9 +50,10 @@ def test_samples_are_placed_where_measured_and_a_step_back_falls_back_to_arrival
     # the quickest delay), no event (the offset did not move)
     t, ev = line.place(105.07, 100.11, 100.12)
     assert (t, ev) == (pytest.approx(100.08), [])
-    # 4: nothing new arrived: the same measurement, placed when it was read
+    # 4: nothing new arrived: placed when it was read (100.14), less the last sample's 30 ms
+    # beyond the quickest delay
     t, ev = line.place(105.07, 100.11, 100.14)
-    assert (t, ev) == (pytest.approx(100.14), [])
+    assert (t, ev) == (pytest.approx(100.11), [])
     # 5: device time goes back 170 ms: an event, the sample placed when it arrived
     t, ev = line.place(104.90, 100.16, 100.17)
     assert t == pytest.approx(100.16)
@@ -123,3 +124,29 @@ def test_a_run_records_the_offset_and_keeps_its_time_axis_in_order() -> None:
     # every other sample is placed 20 ms before it was read, on the 20 Hz grid of reads
     late = np.round((np.ceil(t / 0.05 - 1e-6) * 0.05 - t) * 1000.0)
     assert set(late[1:].tolist()) <= {0.0, 20.0} and (late == 20.0).sum() >= len(t) // 2 - 2
+
+
+def test_an_opcua_sample_takes_the_newest_stamp_and_a_signal_stepping_back_shows() -> None:
+    pytest.importorskip("asyncua")
+    from presshil.profiles.opcua_press import Stamps
+
+    sub = Stamps()  # a subscription: one signal at a time, as notifications arrive
+    sub.update("pressure", 100.0, 1.0)
+    sub.update("status", 90.0, 1.001)  # steady: stamped when it last changed
+    assert sub.stamp == (100.0, 1.0)
+    sub.update("pressure", 100.02, 1.02)
+    assert sub.stamp == (100.02, 1.02)
+    sub.update("pressure", 99.04, 1.04)  # the PLC clock stepped back 1 s
+    assert sub.stamp == (99.04, 1.04) and sub.by_signal == {"pressure": 99.04}
+    sub.update("status", 99.05, 1.05)
+    assert sub.stamp == (99.05, 1.05)
+
+    poll = Stamps()  # a polled read: every signal at once
+    poll.update_all({"pressure": 100.0, "status": 90.0}, 1.0)
+    assert poll.stamp == (100.0, 1.0)
+    poll.update_all({"pressure": 99.04, "status": 90.0}, 1.04)  # stepped back: not hidden by status
+    assert poll.stamp == (99.04, 1.04)
+    poll.update_all({"pressure": 99.06, "status": 90.0}, 1.06)
+    assert poll.stamp == (99.06, 1.06)
+    poll.update_all({}, 1.08)  # a server that stamps nothing
+    assert poll.stamp == (None, None)

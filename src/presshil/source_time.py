@@ -16,7 +16,9 @@ subscription's publishing interval, a PLC that buffers). A sample is then placed
 A device time that goes backwards (a PLC clock stepped back, a value delivered out of order)
 is an event; that sample is placed when it arrived and the offset is estimated afresh. A
 sample that repeats the last one's device time (nothing new arrived) is placed when it was
-read: time on the run axis goes on even when the device has nothing new to say.
+read, less the last sample's delay beyond the quickest (so it keeps the stream's lag and does
+not get ahead of measurements still on their way): time on the run axis goes on even when
+the device has nothing new to say.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class SourceTimeline:
         self.recorded_offset_s: float | None = None
         self._last_source: float | None = None
         self._last_t: float | None = None
+        #: the last new sample's delay beyond the quickest (how far before arrival it was placed)
+        self._lag_s = 0.0
         self._said_missing = False
 
     def place(self, source_s: float | None, received_s: float | None, read_s: float) -> tuple[float, Events]:
@@ -98,9 +102,10 @@ class SourceTimeline:
             self.estimator.clear()
             self.estimator.add(source_s, received_s)
             self._last_source = source_s
+            self._lag_s = 0.0
             return self._after(min(received_s, read_s)), events
         if last is not None and source_s == last:
-            return self._after(read_s), events  # nothing new measured since the last sample
+            return self._after(read_s - self._lag_s), events  # nothing new since the last sample
         self._last_source = source_s
         lead = self.estimator.add(source_s, received_s)
         offset = lead - self.utc_minus_clock_s
@@ -113,6 +118,7 @@ class SourceTimeline:
                            "the quickest sample's one-way delay is inside it)"))
         if last is None:
             return self._after(read_s), events  # the first sample anchors the order
+        self._lag_s = max(0.0, received_s - (source_s - lead))
         return self._after(min(source_s - lead, read_s)), events
 
     def _after(self, t: float) -> float:

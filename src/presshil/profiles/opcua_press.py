@@ -70,8 +70,7 @@ class _Changes:
         self.latest: dict[str, float] = {}
         #: signal name -> the bad status the server last reported for its monitored item
         self.bad: dict[str, str] = {}
-        #: (newest source time, its arrival) over every value delivered; None: none stamped
-        self.stamp: tuple[float | None, float | None] = (None, None)
+        self.stamps = Stamps()
         self.event = threading.Event()
 
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
@@ -86,10 +85,44 @@ class _Changes:
         self.bad.pop(name, None)
         self.latest[name] = val
         source = posix_s(value.SourceTimestamp)
-        if source is not None and (self.stamp[0] is None or source >= self.stamp[0]):
-            self.stamp = (source, self.now())
+        if source is not None:
+            self.stamps.update(name, source, self.now())
         if len(self.latest) == len(self.names):
             self.event.set()
+
+
+class Stamps:
+    """The device time of the latest values: the newest SourceTimestamp among the signals,
+    with when it arrived. One signal's timestamp going back (the PLC clock stepped back) makes
+    that the device time, so the sampler sees the step; the other signals' timestamps, from
+    the old clock, are forgotten."""
+
+    def __init__(self) -> None:
+        self.by_signal: dict[str, float] = {}
+        #: (device time, its arrival on the press clock); (None, None) until a stamp is seen
+        self.stamp: tuple[float | None, float | None] = (None, None)
+
+    def update(self, name: str, source_s: float, received_s: float) -> None:
+        """One signal's value stamped ``source_s`` arrived at ``received_s``."""
+        previous = self.by_signal.get(name)
+        if previous is not None and source_s < previous:
+            self.by_signal = {name: source_s}
+            self.stamp = (source_s, received_s)
+            return
+        self.by_signal[name] = source_s
+        newest = self.stamp[0]
+        if newest is None or source_s >= newest:
+            self.stamp = (source_s, received_s)
+
+    def update_all(self, sources: dict[str, float], received_s: float) -> None:
+        """Every signal of one polled read, received together at ``received_s``."""
+        back = {n: t for n, t in sources.items() if n in self.by_signal and t < self.by_signal[n]}
+        if back:
+            self.by_signal = back
+        else:
+            self.by_signal.update(sources)
+        newest = max((back or sources).values(), default=None)
+        self.stamp = (newest, received_s) if newest is not None else (None, None)
 
 
 def posix_s(stamp: datetime | None) -> float | None:
@@ -133,6 +166,7 @@ class OpcUaProfilePress(ProfilePress):
         #: (newest SourceTimestamp as POSIX seconds, its arrival on the press clock) of the
         #: last read; (None, None) where the server stamps nothing
         self._stamp: tuple[float | None, float | None] = (None, None)
+        self._polled = Stamps()
         #: the node checks and the nameplate are many requests in one step, made once
         self._setup_s = max(SETUP_TIMEOUT_S, self._timeout_s * 10)
         self._endpoint = f"opc.tcp://{parsed.target}"
@@ -284,12 +318,13 @@ class OpcUaProfilePress(ProfilePress):
                 items = "; ".join(f"signal '{n}' ({self.source(n)}): {s}" for n, s in bad.items())
                 raise TransportError(f"{self.url}: subscription reports {items}")
             numbers = [latest.get(n) if n not in bad else bad[n] for n in self._names]
-            self._stamp = self._subscribed.stamp
+            self._stamp = self._subscribed.stamps.stamp
         else:
             data = self._run(self._client.read_attributes(self._nodes), "read signals")
             numbers = [d.Value.Value if d.Value is not None else None for d in data]
-            sources = [t for t in (posix_s(d.SourceTimestamp) for d in data) if t is not None]
-            self._stamp = (max(sources), self._clock.now()) if sources else (None, None)
+            sources = {n: posix_s(d.SourceTimestamp) for n, d in zip(self._names, data, strict=True)}
+            self._polled.update_all({n: t for n, t in sources.items() if t is not None}, self._clock.now())
+            self._stamp = self._polled.stamp
         raw: Values = {}
         values: Values = {}
         conv = self.map.converters
