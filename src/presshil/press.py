@@ -37,6 +37,9 @@ class Capabilities:
     constant_gap: bool = False
     #: a temperature reading (the press room or the load cells), °C
     temperature: bool = False
+    #: samples carry the device's own time of measurement (``Sample.source_time_s``, e.g. an
+    #: OPC UA SourceTimestamp): the sampler places them there, not when they were read
+    source_time: bool = False
 
     def not_judged(self) -> tuple[str, ...]:
         """One line per capability the press lacks, saying what cannot be judged."""

@@ -17,6 +17,7 @@ The runner, the acceptance drivers and :meth:`Press.make_safe` all poll a press 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .errors import PressError, SafetyAbort, TransportError
+from .source_time import SourceTimeline
 from .state import Identity, Sample, fault_text
 
 if TYPE_CHECKING:
@@ -50,6 +52,10 @@ class SamplerPolicy:
     stale_after_s: float = 1.0
     #: longest silence between heartbeats on a wall-clock press
     heartbeat_interval_s: float = 0.2
+    #: a press with device timestamps: the window its clock offset is estimated over, and how
+    #: far the estimate moves before it is recorded again
+    source_window_s: float = 10.0
+    source_offset_move_s: float = 0.01
 
 
 class SupervisionAbort(SafetyAbort):
@@ -142,6 +148,14 @@ class Sampler:
         self._k = 0
         self._last_counter: int | None = None
         self._counter_since_s = 0.0
+        #: where samples go on the time axis when the press reports when it measured them
+        self._timeline: SourceTimeline | None = None
+        if press.capabilities.source_time:
+            self._timeline = SourceTimeline(
+                window_s=self.policy.source_window_s,
+                move_s=self.policy.source_offset_move_s,
+                utc_minus_clock_s=0.0 if self.clock.virtual else time.time() - self.clock.now(),
+            )
 
     # --- time --------------------------------------------------------------------------
     def now(self) -> float:
@@ -171,7 +185,9 @@ class Sampler:
         """Wait for the next deadline, heartbeat, read (with retries); judge it with
         :meth:`supervise` (or use :meth:`poll`) once it is recorded.
 
-        Returns ``(t, sample)`` with ``t`` in seconds since ``t0``. The sample is kept in
+        Returns ``(t, sample)`` with ``t`` in seconds since ``t0``: when it was read, or, on
+        a press with ``Capabilities.source_time``, where the device measured it
+        (:mod:`presshil.source_time`; its clock offset and any step back are events). The sample is kept in
         :attr:`last_sample`: record it before judging, the sample that trips a limit is
         evidence.
         """
@@ -185,7 +201,16 @@ class Sampler:
                 self._k += int(late / self.interval_s)
         self.heartbeat()
         sample = self.read()
-        return self.now(), sample
+        return self._placed(sample), sample
+
+    def _placed(self, sample: Sample) -> float:
+        """Run time of ``sample``: when it was read, or where the device measured it."""
+        if self._timeline is None:
+            return self.now()
+        t, events = self._timeline.place(sample.source_time_s, sample.received_s, self.clock.now())
+        for kind, message in events:
+            self._event(kind, message)
+        return t - self.t0
 
     def read(self) -> Sample:
         """Read now, retrying a failed read within the policy's budgets (with backoff)."""

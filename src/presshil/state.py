@@ -65,6 +65,11 @@ class Sample:
     channels_kn: tuple[float, ...]
     #: press-room (or load-cell) temperature in °C, when the press reports one
     temperature_c: float | None = None
+    #: when the device measured it, on the device's own clock (POSIX seconds; OPC UA's
+    #: SourceTimestamp), and when the host received it, on the press clock: the sampler places
+    #: the sample by them on a press with ``Capabilities.source_time``
+    source_time_s: float | None = None
+    received_s: float | None = None
 
     @property
     def faulted(self) -> bool:

@@ -10,6 +10,10 @@ Namespaces: ``SPARE_NAMESPACES`` spare URIs are registered first, then every ``n
 the profile (and presshil's own), so the press's namespace index is not the usual 2: a client
 that assumes an index is caught. ``ns=N`` node ids of a profile get their index as written.
 
+Every value carries a SourceTimestamp from the emulated PLC's clock (:class:`PlcClock`:
+``handle.plc_clock``), which a test may set ahead of the host's and whose values may reach the
+address space some time after they were measured.
+
 With the server's TLS files (``--tls-cert``, ``--tls-key``, ``--tls-ca``) only secured
 endpoints are offered (see :mod:`presshil.profiles.opcua_security`); without them the
 endpoint is NoSecurity, for a bench on a trusted network.
@@ -19,6 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncua import Server, ua
@@ -37,6 +44,20 @@ NAMESPACE = "urn:presshil:press"
 SPARE_NAMESPACES = 1
 _V1 = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
 _PARAM = {"setpoint": "setpoint", "rate": "ramp_rate", "soft_max": "soft_max_pressure", "die_area": "die_area"}
+
+
+@dataclass
+class PlcClock:
+    """The emulated PLC's clock, as its SourceTimestamps say it (changed while serving).
+
+    ``offset_s``: how far the PLC's clock is ahead of the host's; ``delay_s``: how long after
+    it measured them the PLC's values reach the server (values and stamps both held back);
+    ``stamps=False``: a server that gives no SourceTimestamp.
+    """
+
+    offset_s: float = 0.0
+    delay_s: float = 0.0
+    stamps: bool = True
 
 
 async def start_opcua(handle: Any, spec: str, bind: str) -> None:
@@ -126,7 +147,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         if trust is not None:
             trust.close()
         raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
-    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync))
+    handle.plc_clock = PlcClock()
+    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock))
     sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
     bound = sockets[0].getsockname()[1] if sockets else port
     handle.endpoints["opcua"] = f"{host}:{bound}/presshil"
@@ -216,20 +238,32 @@ class _Sync:
             updates[_PARAM[name]] = canonical
 
 
-async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync) -> None:
-    """Publish the press's state and apply what the host wrote, every ``PERIOD_S``."""
+async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: PlcClock) -> None:
+    """Publish the press's state and apply what the host wrote, every ``PERIOD_S``; each
+    measurement reaches the address space ``clock.delay_s`` after it was taken, stamped with
+    the PLC's clock."""
     conv = store.map.converters
+    measured: deque[tuple[datetime, dict[str, float]]] = deque()
     while True:
         try:
             sample = store.vp.sample()
             die = store._die_mm2()
-            for name, var in variables.items():
+            values: dict[str, float] = {}
+            for name in variables:
                 value = store._value(name, sample, die)
                 if name in ("status", "fault_code", "counter"):
-                    out = float(value)
+                    values[name] = float(value)
                 else:
-                    out = conv[name].unit.from_canonical(float(value))
-                await var.write_value(out)
+                    values[name] = conv[name].unit.from_canonical(float(value))
+            now = datetime.now(UTC)
+            measured.append((now + timedelta(seconds=clock.offset_s), values))
+            due = None
+            while measured and measured[0][0] <= now + timedelta(seconds=clock.offset_s - clock.delay_s):
+                due = measured.popleft()
+            if due is not None:
+                stamp = due[0] if clock.stamps else None
+                for name, var in variables.items():
+                    await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=stamp))
             updates = await sync.collect()
             if updates:
                 try:
@@ -243,4 +277,4 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync) -> None:
         await asyncio.sleep(PERIOD_S)
 
 
-__all__ = ["start_opcua"]
+__all__ = ["PlcClock", "start_opcua"]

@@ -28,6 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import Client, ua
@@ -35,6 +38,7 @@ from asyncua.client.ua_client import UaClientState
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..serving.loop import LoopThread
+from ..state import Sample
 from ..urls import PressURL
 from .base import ProfilePress, Values
 from .model import COMMANDS, Profile
@@ -43,7 +47,7 @@ from .opcua_nodes import is_connection_loss, shown
 from .opcua_security import SECURITY_KEYS, ClientSecurity
 from .operator import OperatorPrompts
 
-KEYS = {"profile", "timeout", "mode", "publish_ms"} | SECURITY_KEYS
+KEYS = {"profile", "timeout", "mode", "publish_ms", "timestamps"} | SECURITY_KEYS
 #: what a refused session suggests, by whether this client asked for security
 _REFUSED_HINT = {
     False: " (a server that requires security needs cert=, key= and ca= in the URL)",
@@ -57,27 +61,79 @@ SETUP_TIMEOUT_S = 15.0
 
 
 class _Changes:
-    """Subscription handler: keeps the latest value (and status) of every monitored node."""
+    """Subscription handler: keeps the latest value (and status) of every monitored node, and
+    the newest SourceTimestamp with the press-clock time it arrived (``now``)."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], now: Callable[[], float]) -> None:
         self.names = names
+        self.now = now
         self.latest: dict[str, float] = {}
         #: signal name -> the bad status the server last reported for its monitored item
         self.bad: dict[str, str] = {}
+        self.stamps = Stamps()
         self.event = threading.Event()
 
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
         name = self.names.get(node.nodeid.to_string())
         if name is None:
             return
-        status = data.monitored_item.Value.StatusCode
+        value = data.monitored_item.Value
+        status = value.StatusCode
         if status is not None and not status.is_good():
             self.bad[name] = status.name
             return
         self.bad.pop(name, None)
         self.latest[name] = val
+        source = posix_s(value.SourceTimestamp)
+        if source is not None:
+            self.stamps.update(name, source, self.now())
         if len(self.latest) == len(self.names):
             self.event.set()
+
+
+class Stamps:
+    """The device time of the latest values: the newest SourceTimestamp among the signals,
+    with when it arrived. One signal's timestamp going back (the PLC clock stepped back) makes
+    that the device time, so the sampler sees the step; the other signals' timestamps, from
+    the old clock, are forgotten."""
+
+    def __init__(self) -> None:
+        self.by_signal: dict[str, float] = {}
+        #: (device time, its arrival on the press clock); (None, None) until a stamp is seen
+        self.stamp: tuple[float | None, float | None] = (None, None)
+
+    def update(self, name: str, source_s: float, received_s: float) -> None:
+        """One signal's value stamped ``source_s`` arrived at ``received_s``."""
+        previous = self.by_signal.get(name)
+        if previous is not None and source_s < previous:
+            self.by_signal = {name: source_s}
+            self.stamp = (source_s, received_s)
+            return
+        self.by_signal[name] = source_s
+        newest = self.stamp[0]
+        if newest is None or source_s >= newest:
+            self.stamp = (source_s, received_s)
+
+    def update_all(self, sources: dict[str, float], received_s: float) -> None:
+        """Every signal of one polled read, received together at ``received_s``."""
+        back = {n: t for n, t in sources.items() if n in self.by_signal and t < self.by_signal[n]}
+        if back:
+            self.by_signal = back
+        else:
+            self.by_signal.update(sources)
+        newest = max((back or sources).values(), default=None)
+        self.stamp = (newest, received_s) if newest is not None else (None, None)
+
+
+def posix_s(stamp: datetime | None) -> float | None:
+    """An OPC UA timestamp as POSIX seconds (a naive datetime is UTC, as OPC UA's are); None
+    for a missing one or OPC UA's "no time" (1601-01-01)."""
+    if stamp is None:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    t = stamp.timestamp()
+    return t if t > 0 else None
 
 
 class OpcUaProfilePress(ProfilePress):
@@ -102,6 +158,15 @@ class OpcUaProfilePress(ProfilePress):
         if self.mode not in ("poll", "subscribe"):
             raise TransportError(f"{self.url}: mode must be poll or subscribe, not {self.mode!r}")
         self._publish_ms = parsed.get_float("publish_ms", 10.0)
+        timestamps = parsed.query.get("timestamps", "source")
+        if timestamps not in ("source", "arrival"):
+            raise TransportError(f"{self.url}: timestamps must be source or arrival, not {timestamps!r}")
+        # samples are placed where the PLC measured them (SourceTimestamp) unless asked not to
+        self.capabilities = replace(self.capabilities, source_time=timestamps == "source")
+        #: (newest SourceTimestamp as POSIX seconds, its arrival on the press clock) of the
+        #: last read; (None, None) where the server stamps nothing
+        self._stamp: tuple[float | None, float | None] = (None, None)
+        self._polled = Stamps()
         #: the node checks and the nameplate are many requests in one step, made once
         self._setup_s = max(SETUP_TIMEOUT_S, self._timeout_s * 10)
         self._endpoint = f"opc.tcp://{parsed.target}"
@@ -182,7 +247,7 @@ class OpcUaProfilePress(ProfilePress):
         self._nodes = [self._client.get_node(plan.signals[n]) for n in self._names]
         if self.mode != "subscribe":
             return
-        changes = _Changes({plan.signals[n].to_string(): n for n in self._names})
+        changes = _Changes({plan.signals[n].to_string(): n for n in self._names}, self._clock.now)
         old = self._sub
 
         async def subscribe() -> Any:
@@ -253,8 +318,13 @@ class OpcUaProfilePress(ProfilePress):
                 items = "; ".join(f"signal '{n}' ({self.source(n)}): {s}" for n, s in bad.items())
                 raise TransportError(f"{self.url}: subscription reports {items}")
             numbers = [latest.get(n) if n not in bad else bad[n] for n in self._names]
+            self._stamp = self._subscribed.stamps.stamp
         else:
-            numbers = self._run(self._client.read_values(self._nodes), "read signals")
+            data = self._run(self._client.read_attributes(self._nodes), "read signals")
+            numbers = [d.Value.Value if d.Value is not None else None for d in data]
+            sources = {n: posix_s(d.SourceTimestamp) for n, d in zip(self._names, data, strict=True)}
+            self._polled.update_all({n: t for n, t in sources.items() if t is not None}, self._clock.now())
+            self._stamp = self._polled.stamp
         raw: Values = {}
         values: Values = {}
         conv = self.map.converters
@@ -270,6 +340,13 @@ class OpcUaProfilePress(ProfilePress):
             raw[name] = x
             values[name] = conv[name].to_canonical(x)
         return raw, values
+
+    def read(self) -> Sample:
+        """Every signal, with when the PLC measured the newest of them (its SourceTimestamp)
+        and when that reached this host."""
+        sample = super().read()
+        source, received = self._stamp
+        return replace(sample, source_time_s=source, received_s=received) if source is not None else sample
 
     def source(self, name: str) -> str:
         """The signal's node as written, with the index a ``nsu=`` URI resolved to."""
