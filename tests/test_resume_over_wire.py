@@ -258,7 +258,11 @@ def test_a_host_killed_mid_hold_leaves_the_cell_held_and_resume_finishes_the_sam
         assert abs(gap_s - gap_in_report["length_s"]) < 1e-2
         steps = [e.message.split()[:3] for e in events if e.kind == "step"]
         assert steps == [["0", "up", "ramp"], ["1", "hold", "hold"], ["2", "down", "release"]]
-        (verdict,) = store.verdicts(1)
+        # the ramp and the release carry their rate lines (issue: a press that does not go at
+        # the rate it was asked is told so); the hold's band is the one criterion asked for
+        rates = [v for v in store.verdicts(1) if v.criterion == "max_rate_deviation_pct"]
+        assert rates and all(v.passed for v in rates), rates
+        (verdict,) = [v for v in store.verdicts(1) if v.criterion != "max_rate_deviation_pct"]
         assert verdict.step == "hold" and verdict.criterion == "band_mpa" and verdict.passed
         assert "judged on sampled data only" in verdict.detail
         trace = store.load_trace(1)
@@ -325,7 +329,9 @@ def test_a_host_killed_mid_cycling_resumes_at_the_cut_iteration(
         after = [e.message.split()[1] for e in events[gap_at:] if e.kind == "iteration"]
         assert before and after[0] == before[-1]  # the cut iteration runs again …
         assert after[-1] == "6/6" and len(set(started)) == 6  # … and none is skipped
-        (verdict,) = store.verdicts(1)
+        rates = [v for v in store.verdicts(1) if v.criterion == "max_rate_deviation_pct"]
+        assert all(v.passed for v in rates), rates
+        (verdict,) = [v for v in store.verdicts(1) if v.criterion != "max_rate_deviation_pct"]
         assert verdict.passed and verdict.step == "high"
         assert "worst of 6 iterations" in verdict.detail
         assert f"iteration {after[0].split('/')[0]} was run again after the gap" in verdict.detail

@@ -24,6 +24,7 @@ from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from ..errors import DeviceFault, TransportError
 from ..press import Sample
+from ..transports.errormap import DeviceBusy
 from ..transports.modbus_link import ModbusLink
 from ..urls import PressURL
 from .base import ILLEGAL_VALUE, ProfilePress, Values
@@ -59,6 +60,13 @@ class ModbusProfilePress(ProfilePress):
         self._link.connect()
         try:
             self._connected()
+        except DeviceBusy as exc:
+            self._link.close()
+            # busy through every retry before anything was read: at connect this is a refusal
+            # (a direct device answers 0B for a unit id it is not), not a reason to go on
+            said = str(exc).replace("; asked again within the retry budget", "")
+            raise DeviceFault(f"{said}; still so after every retry at connect: is unit={self._unit} "
+                              "the device's id?", code=exc.code) from exc
         except BaseException:
             self._link.close()
             raise
