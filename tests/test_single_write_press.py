@@ -297,8 +297,9 @@ def test_a_press_that_unloads_far_faster_than_commanded_fails_the_release_rate_l
     release = next(v for v in result.verdicts if v.step == "2" and v.criterion == RATE_KEY)
     assert not release.passed
     assert result.status.value == "failed"
-    # at the firmware's 50 MPa/s: (50 − 5) / 5 = 900 % too fast; lag takes a little off
-    assert 500.0 < release.value <= 905.0, release.detail
+    # at the firmware's 50 MPa/s: (50 − 5) / 5 = 900 % too fast; lag takes a little off, and
+    # samples placed at their wall-clock read times can add up to ~2 % (50.4 MPa/s was seen)
+    assert 500.0 < release.value <= 920.0, release.detail
     assert "faster" in release.detail and "commanded 5 MPa/s" in release.detail
 
 
