@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .control import PressConfig, check_policy
 from .errors import CapabilityError
 from .state import SAFE_STOP_BITS, FaultCode, Identity, Sample, Status
+
+if TYPE_CHECKING:
+    from .setpoint_model import AsWritten
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,17 @@ class Press(ABC):
     stale_after_s: float | None = None
     #: what the press can provide (bindings of limited devices override it)
     capabilities: Capabilities = FULL_CAPABILITIES
+    #: the press reports no active setpoint: the host models the ramp it asked for, and the
+    #: run records so (profiles without a ``setpoint`` signal)
+    setpoint_modelled: bool = False
+    #: a rate is asked of this press, so its ramps and releases have a rate line to judge
+    takes_rate: bool = True
+    #: that rate line is judged without the protocol asking (not for an operator asked for
+    #: "about" a rate)
+    rate_by_default: bool = True
+    #: the last command's values as the device's registers hold them, rounding included
+    #: (:class:`~presshil.setpoint_model.AsWritten`); empty where nothing is converted
+    as_written: Sequence[AsWritten] = ()
 
     @property
     @abstractmethod

@@ -139,7 +139,7 @@ class _Execution:
     def _note_rounding(self) -> None:
         """An event (once per distinct text) when the device's registers changed a
         commanded value by more than 2 %."""
-        note = rounding_note(getattr(self.press, "as_written", None) or [])
+        note = rounding_note(self.press.as_written)
         if note is not None and note not in self._rounding_notes:
             self._rounding_notes.add(note)
             self.event("rounding", note)
@@ -148,8 +148,8 @@ class _Execution:
         """The rate line of a ramp or release (the default tolerance unless the step gives
         one); a default line the data cannot support is a not-judged event instead."""
         rate = getattr(step, "rate_mpa_s", None)
-        takes_rate = getattr(self.press, "takes_rate", True)
-        if kind not in RATE_KINDS or not rate or (limit is None and not getattr(self.press, "rate_by_default", takes_rate)):
+        takes_rate = self.press.takes_rate
+        if kind not in RATE_KINDS or not rate or (limit is None and not self.press.rate_by_default):
             return []
         if not takes_rate:
             self.event("not-judged", f"{name}: not judged on this press: {RATE_KEY}: the press takes no rate")
@@ -536,7 +536,7 @@ def run(
             press.configure(soft_max_mpa=protocol.limits.max_pressure_mpa, watchdog_ms=watchdog_ms)
             if resume is None:
                 ex.event("start", f"{protocol.name} on {press.url or identity.model}")
-            if getattr(press, "setpoint_modelled", False):
+            if press.setpoint_modelled:
                 ex.event("setpoint-model", SETPOINT_MODELLED)
             caps = getattr(press, "capabilities", None)
             for line in caps.not_judged() if caps is not None else ():

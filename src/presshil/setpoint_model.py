@@ -17,6 +17,7 @@ text of a run event.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: the run event that says the recorded setpoint is the host's model, not the device's
@@ -70,7 +71,7 @@ class AsWritten:
         return 0.0 if self.asked == 0 else (self.written - self.asked) / abs(self.asked) * 100.0
 
 
-def rounding_note(values: list[AsWritten], threshold_pct: float = ROUNDING_NOTE_PCT) -> str | None:
+def rounding_note(values: Sequence[AsWritten], threshold_pct: float = ROUNDING_NOTE_PCT) -> str | None:
     """One line naming the values whose register rounding changed them by more than
     ``threshold_pct`` (None when none did)."""
     changed = [v for v in values if abs(v.change_pct) > threshold_pct]
