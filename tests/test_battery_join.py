@@ -241,6 +241,10 @@ def test_the_formats_own_reader_reads_what_presshil_writes(run_store: tuple[Path
                                       "--output", str(out)])
     assert result.exit_code == 0, result.output
     frame = bdf.read(str(out))
+    # against the store itself, by the format's rule (SI: MPa × 1e6 = Pa), not only our reader
+    with Store.open_for_reading(db) as store:
+        stored_mpa = store.load_trace(1).pressure
+    assert np.allclose(frame["Applied Pressure / Pa"].to_numpy(), stored_mpa * 1e6, rtol=1e-12, atol=0)
     mine = read_cycler(out)
     assert np.array_equal(frame["Applied Pressure / Pa"].to_numpy(), mine.columns[C.APPLIED_PRESSURE])
     assert np.array_equal(frame["Unix Time / s"].to_numpy(), mine.unix_s)
