@@ -43,3 +43,57 @@ def test_the_live_page_gets_step_events_numbered_from_1() -> None:
     assert first["message"] == "0 ramp-74 ramp 0.000..37.000"  # what was stored, unchanged
     assert first["text"] == "step 1/3 ramp-74 (ramp) 0 s – 37 s"
     assert second["text"] == second["message"]
+
+
+def test_a_label_with_spaces_survives_the_step_record(tmp_path) -> None:
+    """Labels "ramp up" and "let go" (spaces) come back whole in the browser's steps and its
+    step lines, and resume reads the step record's end time: written by a real run."""
+    import presshil
+    from presshil.protocol import parse_protocol
+    from presshil.run_record import STEP_EVENT, steps_of
+    from presshil.store import Store
+    from presshil.web.results import open_results
+
+    text = """
+name = "spaced"
+[specimen]
+die_diameter_mm = 10.0
+[limits]
+max_pressure_mpa = 30.0
+max_rate_mpa_s = 10.0
+[sampling]
+rate_hz = 20
+[[steps]]
+type = "ramp"
+label = "ramp up"
+to_mpa = 10
+rate_mpa_s = 5
+[[steps]]
+type = "hold"
+duration_s = 1
+[[steps]]
+type = "release"
+label = "let go"
+rate_mpa_s = 5
+"""
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        presshil.run(parse_protocol(text, "spaced.toml"), presshil.open_press("sim://?seed=1"),
+                     store=store)
+        events = store.events(1)
+    steps = steps_of(events)
+    assert [(s["index"], s["name"], s["kind"]) for s in steps] == [
+        (0, "ramp up", "ramp"), (1, "1", "hold"), (2, "let go", "release")]
+    # a 10 MPa ramp at 5 MPa/s takes 2 s from the run's start; the hold 1 s after it
+    assert steps[0]["t_start_s"] == pytest.approx(0.0, abs=0.06)
+    assert steps[1]["t_start_s"] - steps[0]["t_start_s"] == pytest.approx(2.0, abs=0.1)
+    assert steps[2]["t_start_s"] - steps[1]["t_start_s"] == pytest.approx(1.0, abs=0.1)
+    m = STEP_EVENT.match(next(e.message for e in events if e.kind == "step"))
+    assert m is not None and float(m.group(5)) == pytest.approx(steps[0]["t_end_s"])
+    results = open_results(db)
+    try:
+        run = results.run(1)
+    finally:
+        results.close()
+    assert [s["label"] for s in run["steps"]] == ["1/3 ramp up", "2/3 1", "3/3 let go"]
+    assert any(e.get("text", "").startswith("step 3/3 let go (release)") for e in run["events"])

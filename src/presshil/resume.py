@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .run_record import STEP_EVENT
 from .state import FaultCode, Status
 from .steps import behaviour
 
@@ -56,7 +57,6 @@ PRESSURE_TOLERANCE_FRAC = 0.05
 RESUMABLE = ("interrupted",)
 
 _ITERATION_EVENT = re.compile(r"^(\d+) (\d+)/(\d+) started; worst so far: (.*)$")
-_STEP_EVENT = re.compile(r"^(\d+) .* (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,9 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
         if ev.kind == "start" and t_start is None:
             t_start = ev.t_s or 0.0
         elif ev.kind == "step":
-            m = _STEP_EVENT.match(ev.message)
+            m = STEP_EVENT.match(ev.message)
             if m and int(m.group(1)) >= done:
-                done, t_start = int(m.group(1)), float(m.group(4))
+                done, t_start = int(m.group(1)), float(m.group(5))  # resumes at its end
         elif ev.kind == "iteration":
             it = _ITERATION_EVENT.match(ev.message)
             if it:

@@ -1,7 +1,7 @@
 """Where a stored run's steps and cycles began: the typed accessor exports count them by.
 
-A run's top-level step boundaries are its ``step`` events (read by
-:func:`presshil.web.results.steps_of`, as the results browser does); each iteration of a
+A run's top-level step boundaries are its ``step`` events (:func:`steps_of`, which the
+results browser, the live view, reports and resume all read them through); each iteration of a
 top-level ``repeat`` (a cycle) is a ``cycle`` event at the time it started. Only the kind and
 the time of a ``cycle`` event are read, never its text. A structured step table in the store
 would replace this module; until then, this is the one place that knows.
@@ -9,11 +9,27 @@ would replace this module; until then, this is the one place that knows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+#: a step record as the runner writes it: ``INDEX NAME TYPE START..END`` (run time, s); the
+#: name is the step's label as given and may hold spaces, the type never does
+STEP_EVENT = re.compile(r"^(\d+) (.+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
+
+
+def steps_of(events: Iterable[Any]) -> list[dict[str, Any]]:
+    """Top-level step records from a run's ``step`` events: index, name, kind, start, end."""
+    out = []
+    for e in events:
+        m = STEP_EVENT.match(e.message) if e.kind == "step" else None
+        if m:
+            out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
+                        "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
+    return out
 
 
 @dataclass(frozen=True)
@@ -39,8 +55,6 @@ class StepStarts:
 
 def step_starts(events: Iterable[Any]) -> StepStarts:
     """The :class:`StepStarts` of a run from its stored events (``Store.events``)."""
-    from .web.results import steps_of
-
     events = list(events)
     top = [s["t_start_s"] for s in steps_of(events)]
     cycles = [float(e.t_s) for e in events if e.kind == "cycle" and e.t_s is not None]
@@ -55,4 +69,4 @@ def step_starts(events: Iterable[Any]) -> StepStarts:
 _SAME_S = 1.5e-3
 
 
-__all__ = ["StepStarts", "step_starts"]
+__all__ = ["STEP_EVENT", "StepStarts", "step_starts", "steps_of"]

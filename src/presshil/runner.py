@@ -188,7 +188,7 @@ class _Execution:
                 tuple(sample.channels_kn),
             )
             self.sink.sample(row)
-            temperature_c = getattr(sample, "temperature_c", None)
+            temperature_c = sample.temperature_c
             if temperature_c is not None:
                 self.sink.temperature(row[0], round(temperature_c, 9))
             if self._columns is not None:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..run_record import STEP_EVENT, steps_of
 from ..store import Store
 from ..wording import criterion_label
 from .decimate import TraceReader
-from .run_view import STEP_EVENT, labelled
+from .run_view import labelled
 
 FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta")
 
@@ -146,17 +147,6 @@ def run_summary(r: Any) -> dict[str, Any]:
             "press": r.identity.get("model", ""), "firmware": r.firmware_version,
             "status": r.status, "started_utc": r.started_utc, "finished_utc": r.finished_utc,
             "n_samples": r.n_samples}
-
-
-def steps_of(events: Any) -> list[dict[str, Any]]:
-    """Top-level step records from a run's "step" events."""
-    out = []
-    for e in events:
-        m = STEP_EVENT.match(e.message) if e.kind == "step" else None
-        if m:
-            out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
-                        "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
-    return out
 
 
 def _verdict(v: Any) -> dict[str, Any]:

@@ -9,15 +9,14 @@ for display only.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from typing import Any
 
 from ..cliview import fmt_time
+from ..run_record import STEP_EVENT
 from ..wording import criterion_label, criterion_name, fmt_num, step_label
 
 #: a runner "step" event: "INDEX NAME TYPE T_START..T_END" (the text ``--resume`` reads)
-STEP_EVENT = re.compile(r"^(\d+) (\S+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
 
 #: below this, times read in seconds; from here on, h:mm:ss (as the live view and report)
 HMS_FROM_S = 600.0
