@@ -122,6 +122,36 @@ def test_a_paused_plant_ends_as_host_too_slow_not_as_a_firmware_failure(elf: Pat
         assert press._budget["kept_real_time"] is False
 
 
+@pytest.mark.timeout(120)
+def test_a_paused_emulator_is_not_a_plant_timeout(elf: Path) -> None:
+    """QEMU stopped for 120 ms (its host did not schedule it) with the plant running: on
+    silicon the CPU never stops, so the firmware must not count that gap against the plant's
+    35 ms reply timeout. It carries on without a fault, and its STATS line reports the stall."""
+    press = start(elf, "sim://?seed=1")
+    with press:
+        try:
+            press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
+            press.command(20.0, 10.0)
+            deadline = time.monotonic() + 15.0
+            while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except (HostTooSlow, TransportTimeout) as exc:  # before the pause: the machine was too slow
+            pytest.skip(f"this machine could not keep real time before the pause: {exc}")
+        qemu = press.firmware.proc.pid
+        os.killpg(qemu, signal.SIGSTOP)  # its own process group: every thread stops
+        time.sleep(0.12)  # under the plant's 250 ms link-quiet limit: the press stays driven
+        os.killpg(qemu, signal.SIGCONT)
+        time.sleep(1.5)  # a STATS line (one a second) after the pause
+        reported = press.host.read()  # the firmware's own state, not the judge's
+        lag = float(press.plant.truth()["max_rt_lag"])
+        if lag > 40.0:  # the plant itself stalled too: not what this test is about
+            pytest.skip(f"the plant lagged {lag:.0f} ms: this machine could not keep real time")
+        assert not reported.status & Status.FAULT, (reported.fault_code, press.firmware.stats)
+        assert press.read().pressure_mpa > 15.0
+        stats = dict(press.firmware.stats)
+    assert stats["stalls"] >= 1 and stats["max_stall_us"] >= 100_000, stats
+
+
 def test_mcu_url_keys_belong_to_target() -> None:
     with pytest.raises(PressURLError, match="apply to target=BOARD"):
         presshil.open_press("fil://?firmware=x&host_uart=2")

@@ -32,6 +32,8 @@ static const char *error_text = "";
 static uint32_t plant_errors, host_requests;
 static uint64_t cycles;
 static uint32_t last_timer;
+static uint64_t link_clock_us, link_last_us; /* the plant link's clock (see mbrtu_now_us) */
+static uint32_t stalls, longest_stall_us;
 
 /* ------------------------------------------------------------------ interrupts */
 void SysTick_Handler(void) {}
@@ -57,6 +59,7 @@ void hal_mcu_init(void)
     MPS2_TIMER0->VALUE = 0xFFFFFFFFu;
     MPS2_TIMER0->CTRL = 1u;
     last_timer = MPS2_TIMER0->VALUE;
+    link_last_us = hal_time_us();
     SYST_RVR = MPS2_SYSCLK_HZ / 1000u - 1u;
     SYST_CVR = 0;
     SYST_CSR = 7u; /* processor clock, interrupt, enable */
@@ -75,7 +78,31 @@ void hal_mcu_idle(void)
     irq_enable();
 }
 
-uint64_t mbrtu_now_us(void) { return hal_time_us(); }
+/* The plant link's clock: its timeouts count only the time this firmware was running.
+ * Between two looks at the clock the loop is never away longer than one SysTick (1 ms, the
+ * WFI wake-up) on silicon; a longer gap means the CPU itself was not running (QEMU not
+ * scheduled by its host, a debugger halt), and the plant's reply may be sitting in the host's
+ * pseudo-terminal undelivered. Counting that gap would turn the emulator's stall into a plant
+ * timeout, a stale sample and a SENSOR trip that silicon would never see. The gap counts as
+ * at most LINK_STALL_US; stalls are counted and reported on the STATS line. The stale-sensor
+ * check (control.c) and the watchdog keep the true time: only "has the plant answered yet"
+ * is asked on the link's clock. */
+#define LINK_STALL_US 5000u
+
+uint64_t mbrtu_now_us(void)
+{
+    uint64_t now = hal_time_us();
+    uint64_t step = now - link_last_us;
+    link_last_us = now;
+    if (step > LINK_STALL_US) {
+        stalls++;
+        if (step > longest_stall_us)
+            longest_stall_us = step > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)step;
+        step = LINK_STALL_US;
+    }
+    link_clock_us += step;
+    return link_clock_us;
+}
 void mbrtu_idle(uart_t *u)
 {
     (void)u;
@@ -126,6 +153,12 @@ void hal_mcu_stats(uint32_t *errors, uint32_t *requests)
 {
     *errors = plant_errors;
     *requests = host_requests;
+}
+
+void hal_mcu_stalls(uint32_t *count, uint32_t *longest_us)
+{
+    *count = stalls;
+    *longest_us = longest_stall_us;
 }
 
 /* ------------------------------------------------------------------ the plant (master) */

@@ -57,5 +57,8 @@ void fmt_hex(char *buf, unsigned cap, unsigned *pos, uint32_t v);
 struct hostif;
 void hal_mcu_warm_up_host(struct hostif *scratch);
 void hal_mcu_stats(uint32_t *plant_errors, uint32_t *host_requests);
+/* How often the CPU was not running for longer than the plant link's stall allowance (an
+ * emulator not scheduled by its host), and the longest such gap. */
+void hal_mcu_stalls(uint32_t *count, uint32_t *longest_us);
 
 #endif /* HAL_MCU_H */

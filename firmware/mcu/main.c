@@ -44,7 +44,7 @@ static void halt(void)
 static void stats_line(uint64_t loops, uint64_t up_us, uint32_t overruns, uint32_t sensor_errors,
                        uint32_t max_period_us)
 {
-    char line[192];
+    char line[256];
     unsigned pos = 0;
     uint32_t plant_errors, host_requests;
     hal_mcu_stats(&plant_errors, &host_requests);
@@ -65,6 +65,12 @@ static void stats_line(uint64_t loops, uint64_t up_us, uint32_t overruns, uint32
     fmt_u32(line, sizeof line, &pos, host_requests);
     fmt_str(line, sizeof line, &pos, " max_period_us=");
     fmt_u32(line, sizeof line, &pos, max_period_us);
+    uint32_t stalls, longest_stall_us;
+    hal_mcu_stalls(&stalls, &longest_stall_us);
+    fmt_str(line, sizeof line, &pos, " stalls=");
+    fmt_u32(line, sizeof line, &pos, stalls);
+    fmt_str(line, sizeof line, &pos, " max_stall_us=");
+    fmt_u32(line, sizeof line, &pos, longest_stall_us);
     fmt_str(line, sizeof line, &pos, "\n");
     console_puts(line);
 }

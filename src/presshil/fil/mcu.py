@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DeviceFault, PressError, PressURLError, TransportError
+from ..serving.priority import raise_priority
 from ..transports.modbus import ModbusPress
 from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
@@ -34,6 +35,7 @@ from .qemu import (
     hold_pty_open,
     wait_until,
 )
+from .realtime_budget import HostTooSlow
 
 #: the plant drops its actuator when no command came for this long (ms): several of the MCU
 #: loop's longest periods on a loaded machine, far beyond its 10 ms period
@@ -109,7 +111,33 @@ def _uart(parsed: PressURL, key: str, default: int) -> int:
     return n
 
 
-def start_mcu(
+#: start-ups tried when the host, not the firmware, tripped the first one (HostTooSlow)
+START_ATTEMPTS = 3
+
+
+def start_mcu(elf: Path, **kwargs: Any) -> McuFilPress:
+    """Start the plant (RTU on a pty) and ``elf`` under QEMU on board ``target``.
+
+    The first seconds under QEMU are the costliest for the host (code translated on first
+    use, the host link opened, the plant's first requests), and on a busy machine a start-up
+    can end in :class:`HostTooSlow` before the protocol has begun. Such a start is thrown away
+    — plant and QEMU stopped — and tried again, up to :data:`START_ATTEMPTS` times; the
+    protocol itself is never retried, and a firmware's own fault is never thrown away.
+    Keyword arguments: those of :func:`_start_mcu_once`.
+    """
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            press = _start_mcu_once(elf, **kwargs)
+        except HostTooSlow as exc:
+            if attempt == START_ATTEMPTS:
+                raise HostTooSlow(f"{exc} (start-up tried {attempt} times)") from exc
+            continue
+        press.timing["start_attempts"] = attempt
+        return press
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _start_mcu_once(
     elf: Path,
     *,
     target: str = REFERENCE_TARGET,
@@ -122,7 +150,7 @@ def start_mcu(
     url: str | None = None,
     judge_start: bool = True,
 ) -> McuFilPress:
-    """Start the plant (RTU on a pty) and ``elf`` under QEMU on board ``target``.
+    """One start-up of the plant (RTU on a pty) and ``elf`` under QEMU on board ``target``.
 
     ``judge_start``: read once through the judge before returning, so that a firmware that
     tripped while QEMU started is named at once (HostTooSlow when the plant's lag explains it).
@@ -152,6 +180,12 @@ def start_mcu(
             ready_timeout_s=ready_timeout_s,
             icount_shift=icount_shift,
         )
+        # the plant and QEMU keep real time; ordinary work on this machine should not
+        # preempt them (granted where the OS permits: see serving/priority.py)
+        priority = {
+            "plant": raise_priority(plant_proc.pid),
+            "qemu": raise_priority(fw.proc.pid),
+        }
         held = hold_pty_open(fw.host)
         host = _connect_host(fw, timeout_s)
     except BaseException:
@@ -171,6 +205,7 @@ def start_mcu(
         url=url or f"fil://?firmware={elf}&target={target}",
     )
     press._held_fd = held
+    press.timing["priority"] = priority
     if not judge_start:
         return press
     try:

@@ -148,6 +148,7 @@ class PlantRegisters:
 
     def _sensor_block(self) -> list[int]:
         with self.driver.lock:
+            self.driver.catch_up()
             values = self.plant.sensors()
         return TABLE.encode(Space.INPUT, SENSOR_START, SENSOR_COUNT, values)
 
@@ -199,6 +200,7 @@ class PlantRegisters:
         driver = self.driver
         arrived = time.perf_counter()
         with driver.lock:
+            driver.catch_up()  # the old command acts up to now; the new one from now on
             try:
                 self.plant.command(int(updates["drive_mode"]), float(updates["demand"]))
             except ValueError as exc:

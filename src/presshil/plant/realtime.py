@@ -34,6 +34,15 @@ class PlantDriver(RealtimeLoop):
         """The plant time that is due now on the real-time axis."""
         return self.model_time_due()
 
+    def catch_up(self) -> None:
+        """Advance the plant to the sample due now (the caller holds :attr:`lock`).
+
+        Called on every sensor read and actuator command: a request answered while this
+        thread was starved (the whole host stalled, then both woke at once) sees the plant as
+        it is now, not as it was before the stall — a repeated sample counter would read as a
+        stale sensor to the firmware. A no-op when the thread is on time."""
+        self.plant.advance_to(self.plant_time_now())
+
     def _run(self) -> None:
         plant = self.plant
         dt = plant.dt

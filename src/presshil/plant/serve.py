@@ -52,6 +52,7 @@ def plant_serve_main(
             bind=bind,
             baud=baud,
             link_quiet_ms=link_quiet_ms,
+            own_process=True,
         ),
     )
     if handle is None:

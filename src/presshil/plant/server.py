@@ -23,6 +23,7 @@ from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
+from ..serving.realtime import keep_time
 from ..serving.rtu_server import RtuServer
 from .modbus_map import PlantRegisters
 from .model import PlantModel
@@ -96,11 +97,15 @@ def start_plant_server(
     bind: str = "127.0.0.1",
     baud: int = 115200,
     link_quiet_ms: float | None = None,
+    own_process: bool = False,
 ) -> PlantServerHandle:
     """Start the plant in real time and serve it; ``modbus_rtu="pty"`` creates a pty.
 
     With no endpoint at all, Modbus TCP on ``bind``:5021. Port 0 picks a free port.
     ``link_quiet_ms``: drop the actuator to SAFE when no command came for that long.
+    ``own_process``: this process serves only the plant (``presshil plant serve``): its
+    start-up garbage is collected and frozen before real time starts
+    (:func:`~presshil.serving.realtime.keep_time`), which a shared process must not do.
     """
     model = plant if isinstance(plant, PlantModel) else PlantModel(plant)
     if link_quiet_ms is not None:
@@ -117,6 +122,9 @@ def start_plant_server(
     if modbus_rtu:
         steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu_server))
     handle._start_endpoints(steps)
+    model.warm_up()  # first-use costs paid before the first sample is due
+    if own_process:
+        keep_time()  # the long-lived objects collected and frozen before real time starts
     handle.driver.start()
     return handle
 

@@ -71,4 +71,19 @@ class RealtimeLoop:
         return self._t0_model + (time.perf_counter() - self._t0_wall)
 
 
-__all__ = ["MAX_STEP_S", "RealtimeLoop"]
+__all__ = ["MAX_STEP_S", "RealtimeLoop", "keep_time"]
+
+
+def keep_time() -> None:
+    """Prepare a serving process to keep real time, once it has started up.
+
+    A Python process that has imported numpy, numba and llvmlite holds hundreds of thousands
+    of long-lived objects; a full (oldest-generation) garbage collection walks all of them
+    and stops every thread for tens of milliseconds — longer than a firmware's stale-sensor
+    limit allows. Collected once now and frozen (:func:`gc.freeze`), they are never walked
+    again; what the serving loop allocates later is young and cheap to collect.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
