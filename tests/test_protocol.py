@@ -298,7 +298,7 @@ def test_step_that_is_not_a_table():
 
 def test_unknown_step_type_lists_types():
     fails(HEAD + '[[steps]]\ntype = "rampp"\n', step=0, field="type",
-          says=("'rampp'", "ramp, hold, release, step, repeat"))
+          says=("'rampp'", "ramp, hold, hold_gap, release, step, repeat"))
 
 
 def test_missing_step_type():

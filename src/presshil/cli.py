@@ -25,6 +25,7 @@ from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus
+from .urls import is_simulated
 from .wording import step_labels
 
 EXIT_OK = RunStatus.PASSED.exit_code
@@ -110,7 +111,7 @@ def with_seed(url: str, seed: int | None) -> str:
     if seed is None:
         return url
     base, _, query = url.partition("?")
-    if not base.startswith("sim:"):
+    if not is_simulated(base):
         raise ConfigError(f"--seed applies to simulated presses (sim://…), not to {url!r}")
     params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "seed"]
     params.append(("seed", str(seed)))

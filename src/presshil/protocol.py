@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,8 +26,6 @@ from .metrics import EXPECT_KEYS, REPEAT_KEYS
 from .rate_check import RATE_KEYS
 from .run_meta import MetaTable
 from .steps import behaviour, sequence_nominal_s
-
-STEP_TYPES = ("ramp", "hold", "release", "step", "repeat")
 
 
 class _Model(BaseModel):
@@ -139,14 +137,14 @@ Step = Annotated[
 ]
 RepeatStep.model_rebuild()
 
+#: each step type's model, keyed by its ``type`` tag: read off the ``Step`` union itself, so
+#: a new step model is registered by adding it there, once
 _STEP_MODELS: dict[str, type[_Model]] = {
-    "ramp": RampStep,
-    "hold": HoldStep,
-    "hold_gap": HoldGapStep,
-    "release": ReleaseStep,
-    "step": SetpointStep,
-    "repeat": RepeatStep,
+    get_args(model.model_fields["type"].annotation)[0]: model
+    for model in get_args(get_args(Step)[0])
 }
+#: the step types a protocol may use, in the union's order
+STEP_TYPES: tuple[str, ...] = tuple(_STEP_MODELS)
 
 
 class _ProtocolBody(_Model):

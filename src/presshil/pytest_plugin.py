@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .urls import is_simulated
+
 # before presshil.testing is imported anywhere: its asserts get pytest's rewriting
 pytest.register_assert_rewrite("presshil.testing")
 
@@ -50,7 +52,7 @@ class _Settings:
 
     @property
     def simulated(self) -> bool:
-        return self.url.startswith("sim:")
+        return is_simulated(self.url)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         url, source, Path(db) if db else None, Path(report) if report else None,
         config.getoption("--press-latency-budget-ms"),
     )
-    if not url.startswith("sim:"):
+    if not is_simulated(url):
         workers = getattr(config.option, "numprocesses", None)
         if workers not in (None, 0, 1, "0", "1"):
             raise pytest.UsageError(
@@ -179,7 +181,7 @@ def press(request: pytest.FixtureRequest, _presshil_junit) -> Iterator[Press]:
 @pytest.fixture
 def press_sim(press: Press) -> Press:
     """The simulated press (for fault injection); skips on real hardware."""
-    if not press.url.startswith("sim:"):
+    if not is_simulated(press.url):
         pytest.skip(f"press_sim: needs a simulated press, this session drives {press.url}")
     return press
 

@@ -52,6 +52,11 @@ class PressURL:
     port: int | None = None
     query: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def is_simulated(self) -> bool:
+        """A press simulated in this process (``sim://``): virtual time, no wire."""
+        return self.scheme == "sim"
+
     def get_float(self, key: str, default: float) -> float:
         """Query parameter ``key`` as a float, with a clear error when it is not one."""
         if key not in self.query:
@@ -96,6 +101,12 @@ class PressURL:
                 f"press URL {self.raw!r}: unknown parameter(s) {', '.join(unknown)}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
+
+
+def is_simulated(url: str) -> bool:
+    """Whether press URL ``url`` names a simulated press (``sim:…``), without parsing the rest:
+    the one test callers use instead of comparing prefixes by hand."""
+    return url.partition(":")[0].strip().lower() == "sim"
 
 
 def _invalid(url: str, why: str) -> PressURLError:
@@ -152,4 +163,4 @@ def open_press(url: str) -> Press:
     return press
 
 
-__all__ = ["VALID_FORMS", "PressURL", "open_press", "parse_press_url"]
+__all__ = ["VALID_FORMS", "PressURL", "is_simulated", "open_press", "parse_press_url"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import ConfigError, PressError, PresshilError, ProtocolError
 from ..status import EXIT_BAD_INPUT as EXIT_USAGE
 from ..status import RunStatus
+from ..urls import is_simulated
 
 EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
@@ -67,7 +68,7 @@ def accept_main(
         if progress:
             print(f"acceptance suite '{spec.name}' on {press.identity} via {press_url}", flush=True)
         changer = (SimSpecimens(press_url, spec.specimen.reference_specimen)
-                   if press_url.startswith("sim:") else OperatorSpecimens(ask))
+                   if is_simulated(press_url) else OperatorSpecimens(ask))
         result = run_acceptance(press, spec, reference_url, meta, progress=say,
                                 working_pressures_mpa=working, specimens=changer)
     except (ProtocolError, ConfigError) as exc:

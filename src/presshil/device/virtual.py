@@ -27,6 +27,7 @@ from ..transports.registers import (
     COMMAND_RESET,
     COMMAND_STOP,
 )
+from ..urls import is_simulated
 from .host_loss import RELEASE, HostLossGuard
 from .realtime import RealtimeDriver
 from .rules import (
@@ -140,7 +141,7 @@ class VirtualPress:
         costs of the model (JIT compilation, caches: 0.2 s for a first ``stop()`` has been
         seen) are paid before a host is listening, not inside its first request's timeout.
         Best effort: a press given as an object, or a failure here, is simply not warmed."""
-        if not self._source_url.startswith("sim:"):
+        if not is_simulated(self._source_url):
             return
         try:
             scratch = open_simulated(self._source_url)
