@@ -22,9 +22,9 @@ from rich.markup import escape
 
 from .cli_help import tidy_help
 from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
-from .errors import ConfigError, PressError, PresshilError, ProtocolError
+from .errors import ConfigError, PresshilError
 from .library import DEFAULT_DB
-from .status import EXIT_BAD_INPUT, RunStatus
+from .status import EXIT_BAD_INPUT, RunStatus, user_error
 from .urls import is_simulated
 from .wording import step_labels
 
@@ -94,16 +94,12 @@ def user_errors() -> Iterator[None]:
     """Turn expected failures into one line on stderr and the pinned exit code."""
     try:
         yield
-    except (ProtocolError, ConfigError) as exc:
-        # escape: a field such as '[force_verification].series' is text, not rich markup
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    except PressError as exc:
-        err.print(f"[bold red]aborted:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ABORTED) from None
     except PresshilError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        code, line = user_error(exc) or (EXIT_USAGE, str(exc))
+        word, _, rest = line.partition(" ")
+        # escape: a field such as '[force_verification].series' is text, not rich markup
+        err.print(f"[bold red]{word}[/] {escape(rest)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
 
 
 def with_seed(url: str, seed: int | None) -> str:

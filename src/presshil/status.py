@@ -36,4 +36,19 @@ _EXIT = {
 #: exit code for bad input or usage, for every command
 EXIT_BAD_INPUT = 2
 
-__all__ = ["EXIT_BAD_INPUT", "RunStatus"]
+
+def user_error(exc: BaseException) -> tuple[int, str] | None:
+    """The one map from an expected failure to its exit code and its one line, for every
+    command: a press that failed or was lost aborts (3, ``aborted: Type: …``); anything else
+    presshil raises on purpose is bad input (2, ``error: …``). ``None`` for anything else
+    (a bug: let it show its traceback)."""
+    from .errors import PressError, PresshilError
+
+    if isinstance(exc, PressError):
+        return RunStatus.ABORTED.exit_code, f"aborted: {type(exc).__name__}: {exc}"
+    if isinstance(exc, PresshilError):
+        return EXIT_BAD_INPUT, f"error: {exc}"
+    return None
+
+
+__all__ = ["EXIT_BAD_INPUT", "RunStatus", "user_error"]

@@ -11,12 +11,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import ConfigError, PressError, PresshilError, ProtocolError
+from ..errors import PresshilError
 from ..status import EXIT_BAD_INPUT as EXIT_USAGE
-from ..status import RunStatus
+from ..status import RunStatus, user_error
 from ..urls import is_simulated
 
 EXIT_ABORTED = RunStatus.ABORTED.exit_code
+
+
+def _failed(exc: PresshilError) -> int:
+    """Say ``exc`` in one line; its exit code (the one map: status.user_error)."""
+    code, line = user_error(exc) or (EXIT_USAGE, str(exc))
+    _err(line)
+    return code
 
 
 def _err(message: str) -> None:
@@ -58,12 +65,8 @@ def accept_main(
         spec = load_suite(suite)  # bad suite: exit 2 before touching the press
         working = parse_working_range(working_range) if working_range else None
         press = open_press(press_url)
-    except (ProtocolError, ConfigError) as exc:
-        _err(f"error: {exc}")
-        return EXIT_USAGE
-    except PressError as exc:
-        _err(f"aborted: {type(exc).__name__}: {exc}")
-        return EXIT_ABORTED
+    except PresshilError as exc:
+        return _failed(exc)
     try:
         if progress:
             print(f"acceptance suite '{spec.name}' on {press.identity} via {press_url}", flush=True)
@@ -71,12 +74,8 @@ def accept_main(
                    if is_simulated(press_url) else OperatorSpecimens(ask))
         result = run_acceptance(press, spec, reference_url, meta, progress=say,
                                 working_pressures_mpa=working, specimens=changer)
-    except (ProtocolError, ConfigError) as exc:
-        _err(f"error: {exc}")
-        return EXIT_USAGE
-    except PressError as exc:
-        _err(f"aborted: {type(exc).__name__}: {exc}")
-        return EXIT_ABORTED
+    except PresshilError as exc:
+        return _failed(exc)
     finally:
         press.close()  # the suite leaves the press released
     _print_summary(result)
