@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from presshil.errors import CapabilityError, ConfigError, PressURLError, ProtocolError, TransportError
+from presshil.errors import (
+    CapabilityError,
+    ConfigError,
+    PressURLError,
+    ProtocolError,
+    TransportError,
+)
 from presshil.status import user_error
 
 

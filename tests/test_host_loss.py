@@ -9,6 +9,7 @@ import struct
 import time
 
 from test_wire_hardening import Raw, as_f32, f32
+from waiting import wait_for
 
 from presshil.device.server import start_server
 from presshil.press import FaultCode, Status
@@ -27,15 +28,6 @@ def regulate(m: Raw, setpoint: float, rate: float) -> None:
     assert m.write(0, words)[0] == 16
 
 
-def wait_for(predicate, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_with_hold_a_lost_host_leaves_the_cell_held_and_the_lease_pinned() -> None:
     with start_server(SIM_URL, modbus_tcp="127.0.0.1:0") as server:
         endpoint = server.endpoints["modbus_tcp"]
@@ -50,7 +42,7 @@ def test_with_hold_a_lost_host_leaves_the_cell_held_and_the_lease_pinned() -> No
             assert host.write(1, [next(beats)])[0] == 16  # the host alive: heartbeats
             return state(host)[3] > 4.0
 
-        assert wait_for(fed_and_past_4_mpa)
+        wait_for(fed_and_past_4_mpa)
         host.close()  # the host dies: no more heartbeats
         time.sleep(1.5)
         other = Raw(endpoint)
@@ -79,8 +71,8 @@ def test_with_release_a_lost_host_trips_the_watchdog_as_before() -> None:
         host = Raw(server.endpoints["modbus_tcp"])
         assert host.write(8, [300])[0] == 16
         regulate(host, 10.0, 20.0)  # then silence
-        assert wait_for(lambda: state(host)[0] & Status.WATCHDOG_TRIPPED, timeout_s=5.0)
-        assert wait_for(lambda: state(host)[2] < 0.5, timeout_s=5.0)  # pressure released
+        wait_for(lambda: state(host)[0] & Status.WATCHDOG_TRIPPED, timeout_s=5.0)
+        wait_for(lambda: state(host)[2] < 0.5, timeout_s=5.0)  # pressure released
         assert host.read_input(160, 2) == [0, 0]
         host.close()
 

@@ -16,11 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pymodbus.client import ModbusTcpClient
+from waiting import wait_for
 
 from presshil.state import Status
 from presshil.store import Store
@@ -110,15 +111,6 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "presshil.cli", *args]
 
 
-def wait_for(what: str, predicate: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 @pytest.fixture
 def served() -> Iterator[str]:
     """``presshil serve --modbus-tcp 127.0.0.1:0`` in a subprocess; its press URL."""
@@ -200,8 +192,7 @@ def start_and_kill_mid_hold(
     )
     try:
         wait_for(
-            "the ramp to end",
-            lambda: bool(stored(db, "SELECT 1 FROM events WHERE kind = 'step'")),
+            what="the ramp to end", predicate=lambda: bool(stored(db, "SELECT 1 FROM events WHERE kind = 'step'")),
             timeout_s=120,
         )
         time.sleep(1.5)  # well into the hold
@@ -284,7 +275,7 @@ def test_with_release_the_cell_drops_and_resume_is_refused_leaving_the_press_unt
     tmp_path: Path, served: str
 ) -> None:
     proto, db = start_and_kill_mid_hold(tmp_path, served, "release")
-    wait_for("the pressure to drop", lambda: read_press(served)["pressure"] < 0.5, timeout_s=10)
+    wait_for(what="the pressure to drop", predicate=lambda: read_press(served)["pressure"] < 0.5, timeout_s=10)
     before = read_press(served)
     assert before["status"] & Status.FAULT and before["host_lost"] == 0
 

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 import presshil
 from presshil.errors import ConfigError
@@ -66,14 +67,6 @@ def post(url: str, token: str | None = None) -> tuple[int, dict]:
             return r.status, json.load(r)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
-
-
-def wait_for(cond, timeout_s: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_live_sink_is_a_run_sink():
