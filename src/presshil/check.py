@@ -37,7 +37,7 @@ def problems(exc: PresshilError) -> list[str]:
     """Every problem an error carries, one line each."""
     if not isinstance(exc, ProtocolError) or not exc.also:
         return [str(exc)]
-    from .protocol import more_suffix
+    from .protocol_errors import more_suffix
 
     # the count is for one-line callers; here every problem follows
     first = ProtocolError(exc.reason.removesuffix(more_suffix(len(exc.also))), file=exc.file,

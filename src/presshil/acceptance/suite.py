@@ -311,7 +311,7 @@ def parse_suite(text: str, source: str = "<string>") -> Suite:
 
 def _translate(exc: ValidationError, source: str) -> ProtocolError:
     """The first problem as the error; every other one in its ``also``."""
-    from ..protocol import gather_errors
+    from ..protocol_errors import gather_errors
 
     return gather_errors([_translate_error(err, source) for err in exc.errors()])
 
