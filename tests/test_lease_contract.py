@@ -1,12 +1,12 @@
 """One lease contract, run against every server that has a lease: map v1 (``presshil serve``),
-a device profile (``presshil serve --profile``) and the plant's actuator (``presshil plant
-serve``). Raw Modbus frames over real loopback sockets; every wait is bounded by a socket
-timeout.
+a device profile on Modbus and on OPC UA (``presshil serve --profile … [--opcua]``) and the
+plant's actuator (``presshil plant serve``). Raw Modbus frames, or asyncua clients, over real
+loopback sockets; every wait is bounded by a socket timeout or a deadline.
 
 The contract (docs/security.md): an implicit lease ends with its connection; another master
 may read and STOP but not drive while a lease is held; the connection cap never locks out the
 lease holder's reconnect, and at the cap the longest-idle connection (never the holder's)
-makes room.
+makes room (Modbus servers: the OPC UA endpoint's connections are asyncua's).
 """
 
 from __future__ import annotations
@@ -44,6 +44,31 @@ class Server:
     def endpoint(self) -> str:
         return str(self.handle.endpoints["modbus_tcp"])
 
+    def open(self) -> ModbusMaster:
+        """A new master on a new connection."""
+        return ModbusMaster(self, Raw(self.endpoint, timeout_s=10.0))
+
+
+@dataclass
+class ModbusMaster:
+    """One master of a Modbus server, as the contract drives it."""
+
+    srv: Server
+    raw: Raw
+
+    def claim(self) -> None:
+        self.srv.claim(self.raw)
+
+    def drive(self) -> bool:
+        """A write only the holder may make: True accepted, False refused for the lease."""
+        return answered(self.srv.drive(self.raw))
+
+    def stop(self) -> bool:
+        return answered(self.srv.stop(self.raw))
+
+    def close(self) -> None:
+        self.raw.close()
+
 
 def fc06(m: Raw, address: int, value: int) -> bytes:
     return m.request(struct.pack(">BHH", 6, address, value))
@@ -67,6 +92,12 @@ def refused(reply: bytes) -> bool:
 
 def accepted(reply: bytes) -> bool:
     return reply[0] & 0x80 == 0
+
+
+def answered(reply: bytes) -> bool:
+    """Accepted (True) or refused for the lease (False); any other answer fails the test."""
+    assert accepted(reply) or refused(reply), reply.hex()
+    return accepted(reply)
 
 
 @contextmanager
@@ -130,28 +161,39 @@ def kind(request) -> Any:
     return SERVERS[request.param]
 
 
-def test_an_implicit_lease_ends_with_its_connection(kind) -> None:
-    with kind(WireLimits()) as srv:
-        first = Raw(srv.endpoint, timeout_s=10.0)
-        srv.claim(first)
+@pytest.fixture(params=[*sorted(SERVERS), "opcua"])
+def any_kind(request) -> Any:
+    """Every server with a lease, the OPC UA endpoint included."""
+    if request.param == "opcua":
+        pytest.importorskip("asyncua")
+        from lease_opcua import opcua
+
+        return opcua
+    return SERVERS[request.param]
+
+
+def test_an_implicit_lease_ends_with_its_connection(any_kind) -> None:
+    with any_kind(WireLimits()) as srv:
+        first = srv.open()
+        first.claim()
         first.close()
         wait_for(lambda: srv.connections() == 0)
         # the lost run of the issue: a new connection of the same host heartbeats (or commands)
-        second = Raw(srv.endpoint, timeout_s=10.0)
+        second = srv.open()
         try:
-            assert accepted(srv.drive(second)), srv.name
+            assert second.drive(), srv.name
         finally:
             second.close()
 
 
-def test_another_master_may_stop_but_not_drive_while_the_lease_is_held(kind) -> None:
-    with kind(WireLimits()) as srv:
-        holder, other = Raw(srv.endpoint, timeout_s=10.0), Raw(srv.endpoint, timeout_s=10.0)
+def test_another_master_may_stop_but_not_drive_while_the_lease_is_held(any_kind) -> None:
+    with any_kind(WireLimits()) as srv:
+        holder, other = srv.open(), srv.open()
         try:
-            srv.claim(holder)
-            assert refused(srv.drive(other))
-            assert accepted(srv.drive(holder))
-            assert accepted(srv.stop(other))  # STOP from anyone, always
+            holder.claim()
+            assert not other.drive(), srv.name
+            assert holder.drive()
+            assert other.stop()  # STOP from anyone, always
         finally:
             holder.close()
             other.close()
@@ -198,3 +240,76 @@ def test_at_the_cap_the_longest_idle_connection_makes_room_but_never_the_holders
             for m in (holder, oldest, younger, newcomer):
                 if m is not None:
                     m.close()
+
+
+# --- the OPC UA endpoint: a session is the master -------------------------------------------
+@pytest.fixture
+def opcua_server() -> Iterator[Any]:
+    """``presshil serve --profile opcua-press --opcua 127.0.0.1:0``."""
+    pytest.importorskip("asyncua")
+    from lease_opcua import opcua
+
+    with opcua() as srv:
+        yield srv
+
+
+def test_an_opcua_session_refused_the_lease_changes_nothing_and_may_still_stop(opcua_server) -> None:
+    from presshil.serving.master import Link
+
+    srv = opcua_server
+    holder, other = srv.open(), srv.open()
+    try:
+        holder.claim()  # Setpoint = 5 MPa
+        refusals = srv.lease.view().refused
+        assert not other.write("Setpoint", 20.0)
+        assert not other.write("Heartbeat", 1.0)
+        for method in ("Start", "Release", "Reset"):
+            assert not other.call(method), method
+        assert srv.lease.view().refused == refusals + 5
+        assert srv.handle.press.params["setpoint"] == 5.0  # the refused 20 MPa never arrived
+        assert other.read("Setpoint") == 5.0  # reading is anyone's
+        assert holder.call("Start") and holder.write("Setpoint", 7.0)
+        assert other.stop()
+        stopped_by = srv.lease.view().last_stop
+        assert stopped_by is not None and stopped_by.link is Link.OPC_UA
+        assert srv.lease.holder is not None and stopped_by != srv.lease.holder  # still holds
+    finally:
+        holder.close()
+        other.close()
+
+
+def test_an_opcua_session_that_loses_its_connection_loses_the_lease(opcua_server) -> None:
+    srv = opcua_server
+    holder, other = srv.open(), srv.open()
+    try:
+        holder.claim()
+        assert not other.drive()
+        holder.drop()  # no CloseSession: the connection is simply gone
+        wait_for(lambda: srv.connections() == 1)
+        assert other.drive()
+        assert srv.lease.holder is not None and srv.lease.holder.port == other_port(srv)
+    finally:
+        other.close()
+
+
+def test_the_opcua_holders_new_session_claims_again_before_an_idle_peer(opcua_server) -> None:
+    srv = opcua_server
+    holder, peer = srv.open(), srv.open()
+    back = None
+    try:
+        holder.claim()
+        holder.close()  # the reply timeout of the issue: the host reconnects with a new session
+        wait_for(lambda: srv.connections() == 1)
+        back = srv.open()
+        assert back.drive()  # its implicit lease ended with the old session: it claims again
+        assert not peer.drive()  # the idle peer, which never commanded, did not take it
+    finally:
+        peer.close()
+        if back is not None:
+            back.close()
+
+
+def other_port(srv: Any) -> int:
+    """The TCP port of the one client still connected to ``srv``'s OPC UA endpoint."""
+    (client,) = srv.handle.opcua_lease.server.bserver.clients
+    return int(client.peer_name[1])

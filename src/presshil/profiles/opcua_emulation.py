@@ -163,6 +163,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
             trust.close()
         raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
     handle.plc_clock = PlcClock()
+    handle.opcua_lease = lease
     task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock, lease.lock))
     sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
     bound = sockets[0].getsockname()[1] if sockets else port

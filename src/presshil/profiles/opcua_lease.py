@@ -88,6 +88,11 @@ class SessionLease:
 
         iserver.create_session = create_session
 
+    @property
+    def connections(self) -> int:
+        """How many clients are connected to the endpoint now."""
+        return len(getattr(getattr(self.server, "bserver", None), "clients", None) or [])
+
     def master(self, session: Any) -> Master:
         """The master a session is (made when the session was created)."""
         return self._masters.get(id(session), Master(Link.OPC_UA, name="session ?"))
