@@ -313,3 +313,34 @@ def other_port(srv: Any) -> int:
     """The TCP port of the one client still connected to ``srv``'s OPC UA endpoint."""
     (client,) = srv.handle.opcua_lease.server.bserver.clients
     return int(client.peer_name[1])
+
+
+def test_a_modbus_master_and_an_opcua_session_of_one_press_share_its_lease() -> None:
+    # `presshil serve --profile` serves one transport (a profile is Modbus or OPC UA); a
+    # press served on both at once, in-process, still has one lease for both wires
+    pytest.importorskip("asyncua")
+    from lease_opcua import SIM, UaMaster
+
+    from presshil.device.server import start_server
+    from presshil.device.virtual import VirtualPress
+    from presshil.profiles.server import start_profile_server
+
+    vp = VirtualPress(SIM)
+    with start_server(vp, modbus_tcp="127.0.0.1:0") as mb, start_profile_server(vp, "opcua-press", opcua="127.0.0.1:0") as ua_srv:
+        master = Raw(mb.endpoints["modbus_tcp"], timeout_s=10.0)
+        session = UaMaster(ua_srv.endpoints["opcua"])
+        again = None
+        try:
+            assert accepted(fc06(master, 8, 3000)) and accepted(fc06(master, 1, 7))  # Modbus claims
+            assert not session.drive()
+            assert session.stop()  # STOP from the other wire, always
+            master.close()
+            wait_for(lambda: len(mb._tcp.connections) == 0)
+            assert session.drive()  # the session claims now
+            again = Raw(mb.endpoints["modbus_tcp"], timeout_s=10.0)
+            assert refused(fc06(again, 1, 8))  # and the Modbus side is refused
+        finally:
+            session.close()
+            for m in (master, again):
+                if m is not None:
+                    m.close()
