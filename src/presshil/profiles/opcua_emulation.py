@@ -2,9 +2,12 @@
 
 Every signal of the profile is a variable at its node id, refreshed from the simulated press
 every ``PERIOD_S``; every value command (setpoint, rate, …) and the heartbeat is a writable
-variable whose changes are applied to the press on the next refresh; REGULATE, RELEASE,
-STOP and RESET are methods of the object their ``node`` names; a method with ``args`` takes
-them as input arguments (value commands in their device units, constants as declared).
+variable whose writes are applied to the press as they arrive; REGULATE, RELEASE, STOP and
+RESET are methods of the object their ``node`` names; a method with ``args`` takes them as
+input arguments (value commands in their device units, constants as declared).
+
+Commanding writes and calls go through the press's control lease, one session at a time;
+STOP is anyone's (:mod:`presshil.profiles.opcua_lease`, ``handle.opcua_lease``).
 
 Namespaces: ``SPARE_NAMESPACES`` spare URIs are registered first, then every ``nsu=`` URI of
 the profile (and presshil's own), so the press's namespace index is not the usual 2: a client
@@ -164,7 +167,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
     handle.plc_clock = PlcClock()
     handle.opcua_lease = lease
-    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock, lease.lock))
+    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock, lease))
     sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
     bound = sockets[0].getsockname()[1] if sockets else port
     handle.endpoints["opcua"] = f"{host}:{bound}/presshil"
@@ -263,10 +266,10 @@ async def _apply(store: Any, updates: dict[str, float | int]) -> None:
             log.info("OPC UA write refused: %s", exc)
 
 
-async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: PlcClock, lock: asyncio.Lock) -> None:
-    """Publish the press's state and apply what the host wrote, every ``PERIOD_S``; each
-    measurement reaches the address space ``clock.delay_s`` after it was taken, stamped with
-    the PLC's clock."""
+async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: PlcClock, lease: SessionLease) -> None:
+    """Publish the press's state and apply what was written outside a session, every
+    ``PERIOD_S``; each measurement reaches the address space ``clock.delay_s`` after it was
+    taken, stamped with the PLC's clock."""
     conv = store.map.converters
     measured: deque[tuple[datetime, dict[str, float]]] = deque()
     while True:
@@ -289,8 +292,9 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
                 stamp = due[0] if clock.stamps else None
                 for name, var in variables.items():
                     await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=stamp))
-            async with lock:  # a session's write is applied as that session, not here
+            async with lease.lock:  # a session's write is applied as that session, not here
                 await _apply(store, await sync.collect())
+            lease.release_if_gone()
         except asyncio.CancelledError:
             raise
         except Exception:

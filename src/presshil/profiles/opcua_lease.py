@@ -100,7 +100,7 @@ class SessionLease:
     def check(self, master: Master, names: set[str], *, stop: bool) -> bool:
         """Whether ``master`` may make a write or call of ``names`` now (a STOP always;
         anything else claims a free lease). A holder whose connection is gone loses it."""
-        self._release_if_gone()
+        self.release_if_gone()
         try:
             self.lease.check_write(master, names, stop=stop, heartbeat="heartbeat" in names,
                                    stop_only=stop, claims=not stop)
@@ -155,10 +155,11 @@ class SessionLease:
             return None
         return self.commanding.get(wv.NodeId)
 
-    def _release_if_gone(self) -> None:
+    def release_if_gone(self) -> None:
         """End the lease of a session whose connection is gone (asyncua may keep the
         session for its subscriptions; the lease, like any implicit one, ends with the
-        connection)."""
+        connection). Called before every check and by the endpoint's refresh, so the other
+        wires of the press see the lease free too."""
         holder = self.lease.holder
         if holder is None or holder.link is not Link.OPC_UA:
             return
