@@ -344,3 +344,58 @@ def test_a_modbus_master_and_an_opcua_session_of_one_press_share_its_lease() -> 
             for m in (master, again):
                 if m is not None:
                     m.close()
+
+
+# --- the lease itself, on a clock the test moves ---------------------------------------------
+class Clock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now_s = 100.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_a_session_claims_with_any_commanding_write_and_keeps_the_lease_until_it_ends() -> None:
+    from presshil.serving.lease import ControlLease, LeaseRefused
+    from presshil.serving.master import Link, Master
+
+    clock = Clock()
+    lease = ControlLease(clock=clock)  # the watchdog is off: no heartbeat could claim
+    one, two = Master(Link.OPC_UA, "127.0.0.1", 4001, name="session 1"), Master(Link.OPC_UA, "127.0.0.1", 4002, name="session 2")
+    assert lease.check_write(one, {"setpoint"}, stop=False, heartbeat=False) and lease.holder is None
+    lease.check_write(one, {"setpoint"}, stop=False, heartbeat=False, claims=True)
+    clock.now_s += 3600.0  # no heartbeat for an hour: a session's lease does not lapse
+    assert lease.holder == one
+    with pytest.raises(LeaseRefused):
+        lease.check_write(two, {"setpoint"}, stop=False, heartbeat=False, claims=True)
+    assert lease.check_write(two, {"stop"}, stop=True, heartbeat=False, stop_only=True) is False
+    assert lease.view().last_stop == two and lease.view().refused == 1
+    lease.disconnected(one)
+    assert lease.holder is None
+    lease.check_write(two, {"setpoint"}, stop=False, heartbeat=False, claims=True)
+    assert lease.holder == two
+
+
+def test_with_the_watchdog_armed_a_sessions_lease_lapses_when_it_writes_nothing() -> None:
+    from presshil.serving.lease import LEASE_EXPIRY_S, ControlLease, LeaseRefused
+    from presshil.serving.master import Link, Master
+
+    clock = Clock()
+    lease = ControlLease(clock=clock)
+    one = Master(Link.OPC_UA, "127.0.0.1", 4001, name="session 1")
+    other = Master(Link.OPC_UA, "127.0.0.1", 4002, name="session 2")
+    lease.check_write(one, {"setpoint"}, stop=False, heartbeat=False, claims=True)
+    clock.now_s += 10.0
+    # the press arms the watchdog after the write is allowed, as VirtualPress.apply does:
+    # the write itself is the holder's sign of life, so arming 10 s after the claim
+    # leaves no moment in which the lease is free
+    lease.check_write(one, {"watchdog"}, stop=False, heartbeat=False, claims=True)
+    lease.watchdog_s = 2.0
+    with pytest.raises(LeaseRefused):
+        lease.check_write(other, {"setpoint"}, stop=False, heartbeat=False, claims=True)
+    clock.now_s += LEASE_EXPIRY_S - 0.5
+    assert lease.holder == one
+    clock.now_s += 1.0  # 3.5 s without a write: longer than the lease (3 s) and watchdog (2 s)
+    assert lease.holder is None
