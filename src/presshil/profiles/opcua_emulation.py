@@ -100,7 +100,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
 
     async def applied() -> None:
         """Apply what a session just wrote, as that session (its lease was checked)."""
-        await _apply(store, await sync.collect())
+        _apply(store, await sync.collect())
 
     # filled with the command variables below, before any session can write
     lease = SessionLease(server, store.vp.lease, {}, applied)
@@ -126,7 +126,9 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
                     store.tare_kn = store.vp.sample().force_kn
                     return []
                 async with lease.lock:
-                    updates = await sync.collect()  # values written before the call go first
+                    # values written before the call go first; a STOP goes alone, so nothing
+                    # pending can make it refused
+                    updates = await sync.collect() if cname != "stop" else {}
                     try:
                         for arg, given in zip(args, inputs, strict=False):
                             if isinstance(arg, str) and arg in profile.commands:
@@ -257,7 +259,7 @@ class _Sync:
             updates[_PARAM[name]] = canonical
 
 
-async def _apply(store: Any, updates: dict[str, float | int]) -> None:
+def _apply(store: Any, updates: dict[str, float | int]) -> None:
     """Apply written parameters to the press; a value it refuses changes nothing."""
     if updates:
         try:
@@ -293,7 +295,7 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
                 for name, var in variables.items():
                     await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=stamp))
             async with lease.lock:  # a session's write is applied as that session, not here
-                await _apply(store, await sync.collect())
+                _apply(store, await sync.collect())
             lease.release_if_gone()
         except asyncio.CancelledError:
             raise

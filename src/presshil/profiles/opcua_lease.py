@@ -74,6 +74,7 @@ class SessionLease:
         self.commanding = commanding
         self.applied = applied
         self.lock = asyncio.Lock()
+        #: each live session (by identity) as the master the lease sees
         self._masters: dict[int, Master] = {}
 
     def install(self) -> None:
@@ -92,10 +93,6 @@ class SessionLease:
     def connections(self) -> int:
         """How many clients are connected to the endpoint now."""
         return len(getattr(getattr(self.server, "bserver", None), "clients", None) or [])
-
-    def master(self, session: Any) -> Master:
-        """The master a session is (made when the session was created)."""
-        return self._masters.get(id(session), Master(Link.OPC_UA, name="session ?"))
 
     def check(self, master: Master, names: set[str], *, stop: bool) -> bool:
         """Whether ``master`` may make a write or call of ``names`` now (a STOP always;
