@@ -399,3 +399,21 @@ def test_with_the_watchdog_armed_a_sessions_lease_lapses_when_it_writes_nothing(
     assert lease.holder == one
     clock.now_s += 1.0  # 3.5 s without a write: longer than the lease (3 s) and watchdog (2 s)
     assert lease.holder is None
+
+
+def test_presshils_own_opcua_host_is_told_who_refused_it_and_may_still_stop(opcua_server) -> None:
+    import presshil
+    from presshil.errors import DeviceFault
+
+    holder = opcua_server.open()
+    press = presshil.open_press(opcua_server.handle.urls["opcua"] + "&mode=poll&timeout=5")
+    try:
+        holder.claim()
+        with pytest.raises(DeviceFault, match="BadUserAccessDenied"):
+            press.command(5.0, 10.0)
+        press.stop()  # no error: a STOP is anyone's
+        stopper, holding = opcua_server.lease.view().last_stop, opcua_server.lease.holder
+        assert stopper is not None and holding is not None and stopper != holding
+    finally:
+        press.close()
+        holder.close()
