@@ -2,9 +2,12 @@
 
 Every signal of the profile is a variable at its node id, refreshed from the simulated press
 every ``PERIOD_S``; every value command (setpoint, rate, …) and the heartbeat is a writable
-variable whose changes are applied to the press on the next refresh; REGULATE, RELEASE,
-STOP and RESET are methods of the object their ``node`` names; a method with ``args`` takes
-them as input arguments (value commands in their device units, constants as declared).
+variable whose writes are applied to the press as they arrive; REGULATE, RELEASE, STOP and
+RESET are methods of the object their ``node`` names; a method with ``args`` takes them as
+input arguments (value commands in their device units, constants as declared).
+
+Commanding writes and calls go through the press's control lease, one session at a time;
+STOP is anyone's (:mod:`presshil.profiles.opcua_lease`, ``handle.opcua_lease``).
 
 Namespaces: ``SPARE_NAMESPACES`` spare URIs are registered first, then every ``nsu=`` URI of
 the profile (and presshil's own), so the press's namespace index is not the usual 2: a client
@@ -32,7 +35,9 @@ from asyncua import Server, ua
 
 from ..errors import ConfigError
 from ..serving.loop import parse_hostport
+from ..serving.master import current_master
 from .model import COMMANDS, Profile
+from .opcua_lease import SessionLease, refusal
 from .opcua_log import rate_limit_asyncua
 from .opcua_nodes import Namespaces, parse_node_id, profile_node_texts
 from .opcua_security import secure_server
@@ -92,6 +97,14 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     writable: dict[str, Any] = {}
     methods: list[tuple[Any, ...]] = []
     sync = _Sync(store, writable)
+
+    async def applied() -> None:
+        """Apply what a session just wrote, as that session (its lease was checked)."""
+        _apply(store, await sync.collect())
+
+    # filled with the command variables below, before any session can write
+    lease = SessionLease(server, store.vp.lease, {}, applied)
+    lease.install()
     variables: dict[str, Any] = {}
     for name, sig in profile.signals.items():
         assert sig.node is not None
@@ -105,19 +118,25 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
 
             async def method(
                 _parent: Any, *inputs: Any, code: int = _V1.get(name, 0), cname: str = name, args: list = args
-            ) -> list:
+            ) -> Any:
+                # STOP from any session, always; anything else only from the lease's holder
+                if not lease.check(current_master.get(), {cname}, stop=cname == "stop"):
+                    return refusal()
                 if cname == "tare":
                     store.tare_kn = store.vp.sample().force_kn
                     return []
-                updates = await sync.collect()  # values written before the call go first
-                try:
-                    for arg, given in zip(args, inputs, strict=False):
-                        if isinstance(arg, str) and arg in profile.commands:
-                            sync.apply(arg, float(given.Value if isinstance(given, ua.Variant) else given), updates)
-                    updates["command"] = code
-                    store.vp.apply(updates)
-                except Exception as exc:
-                    raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
+                async with lease.lock:
+                    # values written before the call go first; a STOP goes alone, so nothing
+                    # pending can make it refused
+                    updates = await sync.collect() if cname != "stop" else {}
+                    try:
+                        for arg, given in zip(args, inputs, strict=False):
+                            if isinstance(arg, str) and arg in profile.commands:
+                                sync.apply(arg, float(given.Value if isinstance(given, ua.Variant) else given), updates)
+                        updates["command"] = code
+                        store.vp.apply(updates)
+                    except Exception as exc:
+                        raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
                 return []
 
             inargs = [_argument(profile, a, i) for i, a in enumerate(args)]
@@ -139,6 +158,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         var = await objects.add_variable(node_id(profile.heartbeat.node), ua.QualifiedName("heartbeat", idx), 0.0)
         await var.set_writable()
         writable["heartbeat"] = var
+    lease.commanding.update({var.nodeid: name for name, var in writable.items()})
     for obj, mid, bname, func, inargs in sorted(methods, key=lambda m: len(m[4])):
         await obj.add_method(mid, bname, func, inargs, [])
     try:
@@ -148,7 +168,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
             trust.close()
         raise ConfigError(f"cannot listen for OPC UA on {host}:{port}: {exc.strerror}") from None
     handle.plc_clock = PlcClock()
-    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock))
+    handle.opcua_lease = lease
+    task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock, lease))
     sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
     bound = sockets[0].getsockname()[1] if sockets else port
     handle.endpoints["opcua"] = f"{host}:{bound}/presshil"
@@ -238,10 +259,19 @@ class _Sync:
             updates[_PARAM[name]] = canonical
 
 
-async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: PlcClock) -> None:
-    """Publish the press's state and apply what the host wrote, every ``PERIOD_S``; each
-    measurement reaches the address space ``clock.delay_s`` after it was taken, stamped with
-    the PLC's clock."""
+def _apply(store: Any, updates: dict[str, float | int]) -> None:
+    """Apply written parameters to the press; a value it refuses changes nothing."""
+    if updates:
+        try:
+            store.vp.apply(updates)
+        except Exception as exc:  # noqa: BLE001 - refused: the press changed nothing
+            log.info("OPC UA write refused: %s", exc)
+
+
+async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: PlcClock, lease: SessionLease) -> None:
+    """Publish the press's state and apply what was written outside a session, every
+    ``PERIOD_S``; each measurement reaches the address space ``clock.delay_s`` after it was
+    taken, stamped with the PLC's clock."""
     conv = store.map.converters
     measured: deque[tuple[datetime, dict[str, float]]] = deque()
     while True:
@@ -264,12 +294,9 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
                 stamp = due[0] if clock.stamps else None
                 for name, var in variables.items():
                     await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=stamp))
-            updates = await sync.collect()
-            if updates:
-                try:
-                    store.vp.apply(updates)
-                except Exception as exc:  # noqa: BLE001 - refused: the press changed nothing
-                    log.info("OPC UA write refused: %s", exc)
+            async with lease.lock:  # a session's write is applied as that session, not here
+                _apply(store, await sync.collect())
+            lease.release_if_gone()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -46,7 +46,7 @@ class ProfileServerHandle(ServerBase):
     @property
     def lease(self) -> Any:
         """The virtual press's control lease: the profile's wires share it (an implicit
-        lease ends with its TCP connection, as on map v1)."""
+        lease ends with its TCP connection, as on map v1; on OPC UA, with its session's)."""
         return self.press.lease
 
     @property

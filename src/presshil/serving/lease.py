@@ -9,6 +9,12 @@ when the watchdog is disarmed or the holder's TCP connection closes; a token lea
 both until it expires, so a master that reconnects (a new TCP port) takes it back by writing
 the same token.
 
+A wire whose masters are sessions (OPC UA) claims with ``claims=True``: the session's first
+commanding write claims a free lease whether or not the watchdog is armed, and that lease is
+*bound*: it lasts until the session's connection ends (:meth:`ControlLease.disconnected`),
+or, with the watchdog armed, lapses like any other when the holder has written nothing for
+the lease's lifetime.
+
 While another master holds the lease, a master may read everything and may always STOP
 (a stop is never refused: safety first, like any station's e-stop); every other write is
 refused with exception 01 (illegal function: "not allowed for you", as Modbus/TCP Security
@@ -69,6 +75,9 @@ class ControlLease:
         self._generation = 0
         self._refused = 0
         self._pinned = False
+        #: the holder claimed with a commanding write of its session (``claims``): the lease
+        #: needs no armed watchdog and ends with the session
+        self._bound = False
         #: the address of a holder whose connection ended, and when: its reconnect keeps a
         #: slot under the connection cap for the lease's lifetime
         self._left: tuple[str, float] | None = None
@@ -83,11 +92,14 @@ class ControlLease:
     def _current(self) -> Master | None:
         if self._pinned:
             return self._holder
-        implicit_off = self._token == 0 and self.watchdog_s <= 0
-        if self._holder is not None and (
-            implicit_off or self._clock() - self._fed_at > max(self.expiry_s, self.watchdog_s)
-        ):
-            self._holder, self._token = None, 0
+        unwatched = self.watchdog_s <= 0
+        implicit_off = self._token == 0 and unwatched and not self._bound
+        # a bound lease without a watchdog has no heartbeat to lapse by: its session ends it
+        lapsed = not (self._bound and unwatched) and (
+            self._clock() - self._fed_at > max(self.expiry_s, self.watchdog_s)
+        )
+        if self._holder is not None and (implicit_off or lapsed):
+            self._holder, self._token, self._bound = None, 0, False
         return self._holder
 
     @property
@@ -120,12 +132,12 @@ class ControlLease:
             if token == 0:
                 if holder is not None and holder != master:
                     self._refuse(f"lease held by {holder}: only its holder may release it")
-                self._holder, self._token, self._pinned = None, 0, False
+                self._holder, self._token, self._pinned, self._bound = None, 0, False, False
                 return
             if holder is not None and holder != master and token != self._token:
                 self._refuse(f"lease held by {holder}")
             self._holder, self._token, self._fed_at = master, token, self._clock()
-            self._pinned = False
+            self._pinned = self._bound = False
 
     def check_write(
         self,
@@ -135,20 +147,25 @@ class ControlLease:
         stop: bool,
         heartbeat: bool,
         stop_only: bool | None = None,
+        claims: bool = False,
     ) -> bool:
         """Allow a write of ``names`` by ``master``, or raise :class:`LeaseRefused`.
 
         Returns whether the write's heartbeat may feed the watchdog. A heartbeat from a
-        master while the lease is free claims it. A write of only a STOP command (and its
-        heartbeat) is always allowed; its heartbeat then feeds nothing.
+        master while the lease is free claims it; with ``claims`` (a session's commanding
+        write) any write does, and the lease is bound to the session. A write of only a STOP
+        command (and its heartbeat) is always allowed; its heartbeat then feeds nothing.
         """
         with self._lock:
             holder = self._current()
-            if holder is None and heartbeat and self.watchdog_s > 0:
+            if holder is None and (claims or (heartbeat and self.watchdog_s > 0)):
                 self._holder, self._token, self._fed_at = master, 0, self._clock()
+                self._bound = claims
                 holder = master
             if holder is None or holder == master:
-                if heartbeat:
+                # a session's every accepted write is its sign of life: arming the watchdog
+                # later does not lapse a lease claimed before, between two heartbeats
+                if heartbeat or (self._bound and holder == master):
                     self._fed_at = self._clock()
                 if stop:
                     self._last_stop = master
@@ -168,7 +185,7 @@ class ControlLease:
                 if master.host:
                     self._left = (master.host, self._clock())
                 if self._token == 0:
-                    self._holder = None
+                    self._holder, self._bound = None, False
 
     def changed_config(self) -> None:
         """Count one accepted change of setpoint, rate, limits, watchdog or die area."""

@@ -1,6 +1,6 @@
 """Who is on the other end of a request: the master, as every server sees it.
 
-Each server (Modbus TCP and TLS, Modbus RTU, the line protocol) sets :data:`current_master`
+Each server (Modbus TCP and TLS, Modbus RTU, the line protocol, OPC UA) sets :data:`current_master`
 while it answers a request, so the device behind it (its lease, its role checks, its record
 of who stopped it) knows who asked without the register map passing it along.
 """
@@ -28,6 +28,7 @@ class Link(IntEnum):
     MODBUS_RTU = 3
     SERIAL_LINE = 4
     IN_PROCESS = 5
+    OPC_UA = 6  # a session of the OPC UA endpoint (``name``: the session)
 
 
 @dataclass(frozen=True)

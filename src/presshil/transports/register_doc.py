@@ -61,8 +61,9 @@ _RULES = f"""
   (illegal function: "not for you", as Modbus/TCP Security answers an unauthorised request;
   04 would say the device failed). Input registers 150..159 say who holds the lease and who
   last sent STOP (link: 0 none, 1 Modbus TCP, 2 Modbus/TCP Security, 3 Modbus RTU,
-  4 serial line, 5 in-process; IPv4 address and TCP port), count accepted changes of
-  setpoint, rate, soft max, watchdog and die area, and count refused writes.
+  4 serial line, 5 in-process, 6 OPC UA session; IPv4 address and TCP port), count
+  accepted changes of setpoint, rate, soft max, watchdog and die area, and count refused
+  writes.
 - A server started read-only, and an observer certificate on Modbus/TCP Security, refuse
   every write with exception 01.
 - Unit id: 1 on RTU (0 is a broadcast: executed, not answered; other ids are ignored);

@@ -41,7 +41,7 @@ CHANNEL_POSITION_BASE = 110
 LEASE_TOKEN_ADDRESS = 12
 LEASE_BASE = 150
 #: values of the ``*_link`` lease registers (as :class:`presshil.serving.master.Link`)
-LEASE_LINKS = {0: "none", 1: "modbus tcp", 2: "modbus tls", 3: "modbus rtu", 4: "serial line", 5: "in-process"}
+LEASE_LINKS = {0: "none", 1: "modbus tcp", 2: "modbus tls", 3: "modbus rtu", 4: "serial line", 5: "in-process", 6: "opc ua"}
 
 
 @dataclass(frozen=True)
