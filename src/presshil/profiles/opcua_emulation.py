@@ -135,8 +135,11 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
                                 sync.apply(arg, float(given.Value if isinstance(given, ua.Variant) else given), updates)
                         updates["command"] = code
                         store.vp.apply(updates)
-                    except Exception as exc:
-                        raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from exc
+                    except Exception as exc:  # noqa: BLE001 - the caller's arguments, refused
+                        # returned, not raised: asyncua logs a traceback for a raised error
+                        # and answers BadUnexpectedError instead of the reason
+                        log.info("OPC UA call %s refused: %s", cname, exc)
+                        return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
                 return []
 
             inargs = [_argument(profile, a, i) for i, a in enumerate(args)]
