@@ -10,7 +10,6 @@ registers back and refuses a mismatch.
 
 from __future__ import annotations
 
-import math
 import struct
 import time
 from collections.abc import Callable
@@ -27,15 +26,13 @@ from ..press import Sample
 from ..transports.errormap import DeviceBusy
 from ..transports.modbus_link import ModbusLink
 from ..urls import PressURL
-from .base import ILLEGAL_VALUE, ProfilePress, Values
-from .codec import Block, Converter, decode_words, encode_words, plan_reads, runs
-from .model import Command, Profile
+from .base import ProfilePress, Values
+from .codec import Block, Converter, decode_words, plan_reads, runs
+from .modbus_writes import ModbusWrites
+from .model import Profile
 from .operator import OperatorPrompts
 
 _FMT_CHAR = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}
-#: the raw values an integer command register can take
-_RANGE = {"int16": (-(2**15), 2**15 - 1), "uint16": (0, 2**16 - 1), "int32": (-(2**31), 2**31 - 1),
-          "uint32": (0, 2**32 - 1), "bool": (0, 1)}
 _READ = {
     "input": ("FC04", "read_input_registers"),
     "holding": ("FC03", "read_holding_registers"),
@@ -44,7 +41,7 @@ _READ = {
 }
 
 
-class ModbusProfilePress(ProfilePress):
+class ModbusProfilePress(ModbusWrites, ProfilePress):
     """A press on Modbus whose registers a profile describes."""
 
     #: the link class (:mod:`presshil.transports.modbus_tls` puts TLS under the same press)
@@ -242,95 +239,6 @@ class ModbusProfilePress(ProfilePress):
         return vals if name == "channel_force" else vals[0]
 
     # --- writing --------------------------------------------------------------------------
-    def send(self, what: str, items: list[tuple[str, float | None]]) -> None:
-        """Write the commands in ``items``: registers that sit together in one request (FC16,
-        coils FC15), or one FC06/FC05 per register where the profile says ``write =
-        "single"``; values before actions, the words of a value in ascending address order."""
-        self._flush_pulses(force=True)
-        cmds = self.profile.commands
-        holding, coils = self._assemble(items)
-        const = {(cmds[n].space, cmds[n].address) for n, v in items if v is None}
-        done: list[str] = []
-        for label, call in self._write_plan(what, holding, coils, const):
-            try:
-                self._call(label, call)
-            except DeviceFault as exc:
-                if not done:
-                    raise
-                raise DeviceFault(
-                    f"{exc}; written before it: {', '.join(done)}; nothing after it was written",
-                    code=exc.code,
-                ) from exc
-            done.append(label.rsplit("(", 1)[-1].rstrip(")"))
-        now = time.monotonic()
-        for name, value in items:
-            cmd = cmds[name]
-            if cmd.confirm:
-                self._confirm(what, name, cmd, holding, coils)
-            if value is None and cmd.pulse_ms:
-                self._pending.append((now + cmd.pulse_ms / 1000.0, cmd.space, cmd.address or 0, cmd.space == "coil"))
-
-    def _write_plan(
-        self, what: str, holding: dict[int, int], coils: dict[int, bool], const: set[tuple[str, int | None]]
-    ) -> list[tuple[str, Callable]]:
-        """The requests that write ``holding`` and ``coils``: (label, request), values first."""
-        unit = self._unit
-        ops: list[tuple[tuple[bool, int, int], str, Callable]] = []
-        single_h = {a: w for a, w in holding.items() if ("holding", a) in self._single}
-        for start, words in runs({a: w for a, w in holding.items() if a not in single_h}):
-            is_const = any(("holding", a) in const for a in range(start, start + len(words)))
-            ops.append(((is_const, 0, start), f"{what} (FC16 holding {start}..{start + len(words) - 1})",
-                        partial(_fc16, start, words, unit)))
-        for a, w in single_h.items():
-            ops.append(((("holding", a) in const, 0, a), f"{what} (FC06 holding {a} = {w})", partial(_fc06, a, w, unit)))
-        single_c = {a: b for a, b in coils.items() if ("coil", a) in self._single}
-        for start, bits in runs({a: int(b) for a, b in coils.items() if a not in single_c}):
-            is_const = any(("coil", a) in const for a in range(start, start + len(bits)))
-            ops.append(((is_const, 1, start), f"{what} (FC15 coils {start}..{start + len(bits) - 1})",
-                        partial(_fc15, start, [bool(x) for x in bits], unit)))
-        for a, b in single_c.items():
-            ops.append(((("coil", a) in const, 1, a), f"{what} (FC05 coil {a} = {int(b)})", partial(_fc05, a, b, unit)))
-        return [(label, call) for _key, label, call in sorted(ops, key=lambda op: op[0])]
-
-    def write_plan(self) -> list[tuple[str, str]]:
-        """(command, function codes) of every command and the heartbeat, as ``send`` writes
-        them (``probe`` shows it)."""
-        plan = []
-        names = [*self.profile.commands] + (["heartbeat"] if self.profile.heartbeat is not None else [])
-        for name in names:
-            item = self.profile.commands.get(name) or self.profile.heartbeat
-            assert item is not None
-            coil = item.space == "coil"
-            width = 1 if coil or name == "heartbeat" else item.width  # type: ignore[union-attr]
-            where = f"{item.space} {item.address}" + (f"..{(item.address or 0) + width - 1}" if width > 1 else "")
-            if ("coil" if coil else "holding", item.address or 0) in self._single:
-                fc = ("FC05" if coil else "FC06") + (f" × {width}, ascending addresses (not atomic)" if width > 1 else "")
-            else:
-                fc = "FC15" if coil else "FC16"
-            plan.append((name, f"{fc} {where}"))
-        return plan
-
-    def _assemble(self, items: list[tuple[str, float | None]]) -> tuple[dict[int, int], dict[int, bool]]:
-        """The register words and coil values ``items`` write (all converted and range-checked
-        before anything is sent), with the heartbeat riding along with register writes."""
-        cmds = self.profile.commands
-        holding: dict[int, int] = {}
-        coils: dict[int, bool] = {}
-        for name, value in items:
-            cmd = cmds[name]
-            raw = cmd.value if value is None else self.map.converters["cmd:" + name].to_raw(value)
-            assert raw is not None
-            if cmd.space == "coil":
-                coils[cmd.address or 0] = bool(raw)
-            else:
-                holding.update(self._words(name, cmd, raw))
-        hb = self.profile.heartbeat
-        if holding and hb is not None and hb.space == "holding" and hb.address is not None:
-            # the heartbeat rides along with every register write (it may bridge a run)
-            self._hb = (self._hb + 1) & 0xFFFF if hb.mode == "increment" else 1 - (self._hb & 1)
-            holding[hb.address] = self._hb
-        return holding, coils
-
     def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
         """One control cycle: one FC23 round trip (write the REGULATE registers, read the
         state mirror) where the profile has a ``state_mirror`` and the writes sit together;
@@ -418,19 +326,6 @@ class ModbusProfilePress(ProfilePress):
         assert hb is not None and hb.address is not None
         self._write_one("heartbeat", hb.space, hb.address, value if hb.space != "coil" else value & 1)
 
-    def _write_one(self, what: str, space: str, address: int, value: int) -> None:
-        """One register or coil, with the function code its ``write`` mode says."""
-        unit = self._unit
-        if space == "coil":
-            if (space, address) in self._single:
-                self._call(f"{what} (FC05 coil {address})", partial(_fc05, address, bool(value), unit))
-            else:
-                self._call(f"{what} (FC15 coil {address})", partial(_fc15, address, [bool(value)], unit))
-        elif (space, address) in self._single:
-            self._call(f"{what} (FC06 holding {address})", partial(_fc06, address, value, unit))
-        else:
-            self._call(f"{what} (FC16 holding {address})", partial(_fc16, address, [value], unit))
-
     def close(self) -> None:
         """Finish pending pulses (bounded), then close the link."""
         try:
@@ -445,52 +340,6 @@ class ModbusProfilePress(ProfilePress):
         return f"ModbusProfilePress({self.url!r}, profile={self.profile.name!r})"
 
     # --- helpers --------------------------------------------------------------------------
-    def _words(self, name: str, cmd: Command, raw: float) -> dict[int, int]:
-        low, high = _RANGE.get(cmd.data_type, (-math.inf, math.inf))
-        if not (math.isfinite(raw) and low <= round(raw) <= high) and cmd.data_type not in ("float32", "float64"):
-            raise DeviceFault(
-                f"{self.url}: {name} {raw:g} does not fit {cmd.data_type} "
-                f"({low:g}..{high:g}) at holding {cmd.address}; nothing written",
-                code=ILLEGAL_VALUE,
-            )
-        words = encode_words(raw, cmd.data_type, cmd.word_order or self.profile.word_order)
-        return {(cmd.address or 0) + i: w for i, w in enumerate(words)}
-
-    def _call(self, what: str, request: Callable) -> None:
-        self._link.call(what, request)
-
-    def _flush_pulses(self, force: bool = False) -> None:
-        if not self._pending:
-            return
-        now = time.monotonic()
-        due = [p for p in self._pending if force or p[0] <= now]
-        self._pending = [p for p in self._pending if p not in due]
-        for _due, space, address, _is_coil in due:
-            self._write_one("end of pulse", space, address, 0)
-
-    def _confirm(self, what: str, name: str, cmd: Command, holding: dict[int, int], coils: dict[int, bool]) -> None:
-        address = cmd.address or 0
-        if cmd.space == "coil":
-            rsp = self._link.call(f"{what}: confirm {name} (FC01 coil {address})", lambda c: c.read_coils(address, count=1, device_id=self._unit))
-            got: object = bool(rsp.bits[0])
-            want: object = coils[address]
-            ok = got == want
-        else:
-            width = cmd.width
-            rsp = self._link.call(
-                f"{what}: confirm {name} (FC03 holding {address}..{address + width - 1})",
-                lambda c: c.read_holding_registers(address, count=width, device_id=self._unit),
-            )
-            want = [holding[address + i] for i in range(width)]
-            got = list(rsp.registers[:width])
-            ok = got == want
-        if not ok:
-            raise DeviceFault(
-                f"{self.url}: {what}: {name} not confirmed: wrote {want} at {cmd.space} {address}, "
-                f"read back {got}",
-                code=4,
-            )
-
 
 def _whole_block(block: Block, fast: list, converters: dict[str, Converter]) -> tuple | None:
     """One struct for a whole register block whose signals are all plain numbers (None when
@@ -526,20 +375,8 @@ def _decode_whole(whole: tuple, data: list, raw: Values, values: Values) -> None
             values[name] = x * gain + bias
 
 
-def _fc16(start: int, words: list[int], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
-    return client.write_registers(start, words, device_id=unit)
 
 
-def _fc06(address: int, word: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
-    return client.write_register(address, word, device_id=unit)
-
-
-def _fc15(start: int, bits: list[bool], unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
-    return client.write_coils(start, bits, device_id=unit)
-
-
-def _fc05(address: int, bit: bool, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
-    return client.write_coil(address, bit, device_id=unit)
 
 
 def _fc43(object_id: int, unit: int, client: ModbusBaseSyncClient) -> ModbusPDU:
