@@ -111,6 +111,13 @@ def _uart(parsed: PressURL, key: str, default: int) -> int:
     return n
 
 
+#: the silence that ends a partial RTU frame at the plant. QEMU sends a request byte by byte
+#: as its vCPU writes them; a host that deschedules QEMU for 20 ms mid-request (seen under
+#: load) would, at the line's 3.5 characters (5 ms), have the plant discard the first half
+#: and the firmware time out. 30 ms stays under the firmware's 35 ms plant timeout, so a
+#: broken request is still gone before the firmware's retry arrives.
+RTU_GAP_MS = 30.0
+
 #: start-ups tried when the host, not the firmware, tripped the first one (HostTooSlow)
 START_ATTEMPTS = 3
 
@@ -164,7 +171,7 @@ def _start_mcu_once(
         raise ConfigError(f"host_uart and plant_uart are both {host_uart}: they must differ")
     # QEMU is stopped from outside and a crashed binary stops talking: the plant drops its
     # actuator when its link has been quiet for LINK_QUIET_MS
-    plant_proc = SpawnedPlant(plant, modbus_rtu="pty", link_quiet_ms=LINK_QUIET_MS)
+    plant_proc = SpawnedPlant(plant, modbus_rtu="pty", link_quiet_ms=LINK_QUIET_MS, rtu_gap_ms=RTU_GAP_MS)
     fw: QemuFirmware | None = None
     link: PlantLink | None = None
     held: int | None = None

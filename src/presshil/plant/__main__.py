@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="drop the actuator to SAFE when no command came for this long (default: never)",
     )
+    parser.add_argument(
+        "--rtu-gap-ms",
+        type=float,
+        default=None,
+        help="silence that ends a partial RTU frame (default: 3.5 characters, at least 5 ms)",
+    )
     args = parser.parse_args(argv)
     return plant_serve_main(
         args.press,
@@ -35,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         baud=args.baud,
         json_lines=args.json,
         link_quiet_ms=args.link_quiet_ms,
+        rtu_gap_ms=args.rtu_gap_ms,
     )
 
 

@@ -31,6 +31,7 @@ def plant_serve_main(
     baud: int = 115200,
     json_lines: bool = False,
     link_quiet_ms: float | None = None,
+    rtu_gap_ms: float | None = None,
 ) -> int:
     """Serve the plant of ``press_url`` until SIGINT or SIGTERM; return an exit code.
 
@@ -53,6 +54,7 @@ def plant_serve_main(
             baud=baud,
             link_quiet_ms=link_quiet_ms,
             own_process=True,
+            rtu_gap_ms=rtu_gap_ms,
         ),
     )
     if handle is None:

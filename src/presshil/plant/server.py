@@ -47,8 +47,9 @@ class PlantServerHandle(ServerBase):
     #: the plant has always shown its TCP endpoint as ``HOST:PORT`` unbracketed
     bracket_ipv6 = False
 
-    def __init__(self, plant: PlantModel, baud: int) -> None:
+    def __init__(self, plant: PlantModel, baud: int, rtu_gap_ms: float | None = None) -> None:
         self.plant = plant
+        self.rtu_gap_s = None if rtu_gap_ms is None else rtu_gap_ms * 1e-3
         self.driver = PlantDriver(plant)
         self.registers = PlantRegisters(self.driver)
         super().__init__(baud)
@@ -86,6 +87,7 @@ class PlantServerHandle(ServerBase):
             _Wires(),
             baud=self.baud,
             identity=self.identification,
+            gap_s=self.rtu_gap_s,
         )
 
 
@@ -98,6 +100,7 @@ def start_plant_server(
     baud: int = 115200,
     link_quiet_ms: float | None = None,
     own_process: bool = False,
+    rtu_gap_ms: float | None = None,
 ) -> PlantServerHandle:
     """Start the plant in real time and serve it; ``modbus_rtu="pty"`` creates a pty.
 
@@ -106,6 +109,8 @@ def start_plant_server(
     ``own_process``: this process serves only the plant (``presshil plant serve``): its
     start-up garbage is collected and frozen before real time starts
     (:func:`~presshil.serving.realtime.keep_time`), which a shared process must not do.
+    ``rtu_gap_ms``: the silence that ends a partial RTU frame, instead of 3.5 characters
+    (for an emulated MCU on a pty, whose bytes come when its host schedules it).
     """
     model = plant if isinstance(plant, PlantModel) else PlantModel(plant)
     if link_quiet_ms is not None:
@@ -113,7 +118,7 @@ def start_plant_server(
     if not (modbus_tcp or modbus_rtu):
         modbus_tcp = f"{bind}:{DEFAULT_PLANT_PORT}"
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    handle = PlantServerHandle(model, baud)
+    handle = PlantServerHandle(model, baud, rtu_gap_ms)
     handle.identification = handle.registers.identification()
     steps: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if modbus_tcp:

@@ -32,10 +32,13 @@ class SpawnedPlant(SpawnedBase):
         modbus_rtu: str | None = None,
         ready_timeout_s: float = 60.0,
         link_quiet_ms: float | None = None,
+        rtu_gap_ms: float | None = None,
     ) -> None:
         args = [sys.executable, "-m", "presshil.plant", "--json", "--press", press]
         if link_quiet_ms is not None:
             args += ["--link-quiet-ms", str(link_quiet_ms)]
+        if rtu_gap_ms is not None:
+            args += ["--rtu-gap-ms", str(rtu_gap_ms)]
         if modbus_tcp:
             args += ["--modbus-tcp", modbus_tcp]
         if modbus_rtu:

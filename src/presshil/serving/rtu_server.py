@@ -52,6 +52,7 @@ class RtuServer(PortServer[ModbusPDU]):
         baud: int = 115200,
         unit: int = DEVICE_ID,
         identity: ModbusDeviceIdentification | None = None,
+        gap_s: float | None = None,
     ) -> None:
         super().__init__(port)
         self.datastore = datastore
@@ -61,7 +62,10 @@ class RtuServer(PortServer[ModbusPDU]):
         self.unit = unit
         #: the one master on this port
         self.master = Master(Link.MODBUS_RTU, name=port.path)
-        self.gap_s = max(3.5 * 11 / baud, 0.005)
+        #: a silence this long ends a partial frame: 3.5 characters on a line (5 ms at
+        #: least); ``gap_s`` overrides it where the writer is an emulator on a pty, whose
+        #: bytes arrive when its host schedules it, not at the line's pace
+        self.gap_s = gap_s if gap_s is not None else max(3.5 * 11 / baud, 0.005)
         self._framer = FramerRTU(DecodePDU(True))
         self._buffer = b""
         self._last_rx = 0.0
