@@ -1,4 +1,5 @@
-"""The results store: one SQLite file (WAL) holding runs, samples, events and verdicts.
+"""The results store: runs, samples, events and verdicts in one SQLite file (WAL), or in a
+lab's PostgreSQL database (:mod:`presshil.store_pg`; same schema, same behaviour).
 
 Samples are buffered and committed at least every ``flush_interval_s`` of wall time (a
 background thread sees to it even when samples stop coming), so a process killed mid-run loses
@@ -22,9 +23,11 @@ import os
 import socket
 import sqlite3
 import struct
+import sys
 import threading
 import time
 import urllib.parse
+import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +44,7 @@ from .metrics import Verdict
 from .sinks import Event
 from .store_export import write_csv, write_parquet
 from .store_schema import RUN_STATUSES, SCHEMA, SCHEMA_VERSION, upgrade
+from .store_url import check_location, is_url, redact
 from .trace import Trace
 from .trace import sample_row as _as_row
 
@@ -68,6 +72,10 @@ class RunInfo:
     hostname: str | None
     n_channels: int | None
     n_samples: int
+    #: the bench that ran it (``--station``, else the host name); None in stores before v6
+    station: str | None = None
+    #: the run's identity across stores (``presshil push`` sends a run once)
+    run_uuid: str | None = None
 
     @property
     def started(self) -> str:
@@ -78,6 +86,18 @@ class RunInfo:
     def finished(self) -> str | None:
         """End time, UTC ISO 8601, or None while running or after an interruption."""
         return self.finished_utc
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    """The errors either engine raises: sqlite3's, and psycopg's once it is loaded (only a
+    PostgreSQL store loads it, so it is looked up when an error is being matched)."""
+    pg = sys.modules.get("psycopg")
+    return (sqlite3.Error, pg.Error) if pg is not None else (sqlite3.Error,)
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a failed write raises: either engine's errors, or the OS's (a full disk)."""
+    return (*_db_errors(), OSError)
 
 
 def _utc_now() -> str:
@@ -167,7 +187,7 @@ def _reading(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
         try:
             result = method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
+        except _db_errors() as exc:
             raise self._diagnose(exc) from None
         if isinstance(result, Iterator) and not isinstance(result, list):
             return self._guarded(result)
@@ -187,6 +207,7 @@ class Store:
         self,
         path: str | Path = DEFAULT_PATH,
         *,
+        station: str | None = None,
         flush_interval_s: float = 0.5,
         max_buffer_rows: int = 4096,
         read_only: bool = False,
@@ -195,8 +216,19 @@ class Store:
     ) -> None:
         """``read_only``: open the file without writing anything (an archive on a read-only
         share); ``check``: run SQLite's ``quick_check`` first and refuse a damaged file, or
-        with ``salvage`` (read-only only) keep it open and set :attr:`damage`."""
-        self.path = Path(path)
+        with ``salvage`` (read-only only) keep it open and set :attr:`damage`.
+
+        ``path`` may be ``postgresql://USER@HOST:PORT/DB`` (see :mod:`presshil.store_pg`);
+        ``station`` names the bench that runs start here (the host name when None)."""
+        path = check_location(path)
+        #: the engine: "sqlite" or "postgresql"
+        self.engine = "postgresql" if is_url(path) else "sqlite"
+        self.path = Path(path) if self.engine == "sqlite" else Path("postgresql")
+        #: where the store is, for messages (a PostgreSQL URL without its password)
+        self.where = str(path) if self.engine == "sqlite" else redact(str(path))
+        #: the location as given (a PostgreSQL URL with its password: for child processes)
+        self.location = str(path)
+        self.station = station or socket.gethostname()
         self.read_only = read_only
         #: what ``quick_check`` found in a store opened by :meth:`open_for_reading` despite
         #: damage (read-only; each run is checked whole before it is read), else None
@@ -220,8 +252,17 @@ class Store:
         self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
         self._packers: dict[int, struct.Struct] = {}
         self._stop = threading.Event()
+        #: a sqlite3.Connection, or a :class:`~presshil.store_pg.PgConnection` that makes
+        #: the same calls
+        self._db: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        if self.engine == "postgresql":
+            from .store_pg import open_pg
+
+            self._db = open_pg(str(path))
+            self._mark_interrupted()
+            return
         if read_only:
             self._open_read_only(check, salvage)
             return
@@ -235,7 +276,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+                raise ConfigError(f"{self.where}: results store schema v{version} is newer than "
                                   f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
             if check:
                 self._quick_check()
@@ -243,7 +284,7 @@ class Store:
             upgrade(self._db)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from None
+            raise ConfigError(f"{self.where}: cannot open as a results store: {exc}") from None
         self._mark_interrupted()
 
     @classmethod
@@ -255,6 +296,8 @@ class Store:
         :attr:`damage` set: each run is then read whole before it is handed out, and a run
         that does not read is a one-line :class:`ConfigError` naming it (see
         :mod:`presshil.store_salvage`). A file SQLite cannot open at all is that error."""
+        if is_url(check_location(path)):
+            return cls(path)  # a server: nothing to salvage, the schema is brought up to date
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no results store at {path}")
@@ -287,9 +330,9 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 last = exc
         else:
-            raise ConfigError(f"{self.path}: cannot open as a results store: {last}") from None
+            raise ConfigError(f"{self.where}: cannot open as a results store: {last}") from None
         if version > SCHEMA_VERSION:
-            raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+            raise ConfigError(f"{self.where}: results store schema v{version} is newer than "
                               f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
         if check:
             try:
@@ -314,13 +357,16 @@ class Store:
         return None
 
     def _diagnose(self, exc: BaseException) -> PresshilError:
-        """The one-line error for a SQLite failure while reading."""
+        """The one-line error for a database failure while reading."""
+        if self.engine == "postgresql":  # a server error, not a damaged file
+            first = " ".join(str(exc).split())[:200]
+            return ConfigError(f"{self.where}: reading the results store failed: {first}")
         return _damaged(self.path, exc)
 
     def _guarded(self, items: Iterator[Any]) -> Iterator[Any]:
         try:
             yield from items
-        except sqlite3.DatabaseError as exc:
+        except _db_errors() as exc:
             raise self._diagnose(exc) from None
 
     # -- writing ---------------------------------------------------------------------------
@@ -340,12 +386,13 @@ class Store:
             cur = self._db.execute(
                 "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
                 "protocol_sha256, press_url, identity_json, firmware_version, seed, "
-                "started_utc, status, pid, pid_start, hostname, meta_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                "started_utc, status, pid, pid_start, hostname, meta_json, station, run_uuid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                 (protocol.name, getattr(protocol, "source", None), protocol.text,
                  protocol.sha256, press_url, json.dumps(ident, default=str),
                  ident.get("firmware"), seed, _utc_now(), os.getpid(),
-                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {}))),
+                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {})),
+                 self.station, str(uuid.uuid4())),
             )
             run_id = cur.lastrowid
             assert run_id is not None  # an INSERT always sets it
@@ -357,7 +404,7 @@ class Store:
         with self._db_lock:
             try:
                 self._db.execute("UPDATE runs SET lease_token = ? WHERE id = ?", (int(token), run_id))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
 
     def lease_token(self, run_id: int) -> int | None:
@@ -377,14 +424,14 @@ class Store:
                     "UPDATE runs SET status = 'running', finished_utc = NULL, pid = ?, "
                     "pid_start = ?, hostname = ? WHERE id = ? AND status = 'interrupted'",
                     (os.getpid(), _pid_start(os.getpid()), socket.gethostname(), run_id))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 row = self._db.execute("SELECT status FROM runs WHERE id = ?",
                                        (run_id,)).fetchone()
                 if row is None:
                     raise self._unknown(run_id)
-                raise ConfigError(f"{self.path}: run {run_id} is {row[0]}: only an "
+                raise ConfigError(f"{self.where}: run {run_id} is {row[0]}: only an "
                                   "interrupted run can be resumed")
             self._seq[run_id] = self._next_seq(run_id)
 
@@ -396,7 +443,7 @@ class Store:
                 self._db.execute(
                     "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' "
                     "AND pid = ?", (run_id, os.getpid()))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
 
     def add_sample(self, run_id: int, sample_row: Any) -> None:
@@ -470,7 +517,7 @@ class Store:
         with self._db_lock:
             try:
                 self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 self._write_failed.setdefault(run_id, str(exc))
             self._error = None  # reported here, not again by the next add_sample
             failed = self._write_failed.pop(run_id, None)
@@ -484,7 +531,7 @@ class Store:
                     self._db.execute(
                         "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
                         (run_id, None, "error", f"the store could not write: {failed}"))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 raise self._unknown(run_id)
@@ -494,7 +541,7 @@ class Store:
         with self._db_lock:
             try:
                 self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 for run in self._seq:
                     self._write_failed.setdefault(run, str(exc))
                 raise self._write_error(exc) from None
@@ -511,7 +558,7 @@ class Store:
             try:
                 if not self.read_only:
                     self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
             finally:
                 self._db.close()
@@ -558,7 +605,7 @@ class Store:
                     raise self._unknown(run_id) from None
         why = self._checked[run_id]
         if why is not None:
-            raise ConfigError(f"{self.path}: run {run_id} cannot be read whole from this damaged "
+            raise ConfigError(f"{self.where}: run {run_id} cannot be read whole from this damaged "
                               f"store ({why}); `presshil runs` lists the runs that can")
 
     @_reading
@@ -618,7 +665,7 @@ class Store:
     def metas(self) -> dict[int, dict[str, str]]:
         """Every run's metadata (KEY=VALUE) by run id; empty for runs without (older stores)."""
         with self._db_lock:
-            if "meta_json" not in {r[1] for r in self._db.execute("PRAGMA table_info(runs)")}:
+            if "meta_json" not in self._columns("runs"):
                 return {}  # a store older than v4, opened read-only
             rows = self._db.execute("SELECT id, meta_json FROM runs").fetchall()
         return {i: json.loads(m) if m else {} for i, m in rows}
@@ -647,7 +694,7 @@ class Store:
         """The run's verdicts in the order they were recorded."""
         self.get_run(run_id)
         with self._db_lock:
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
+            columns = self._columns("verdicts")
             start = "step_start_s" if "step_start_s" in columns else "NULL"  # a v1 store read-only
             rows = self._db.execute(
                 'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel, '
@@ -699,9 +746,12 @@ class Store:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                f"INSERT INTO samples (run_id, seq, {_SAMPLE_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", buffer)
+            if self.engine == "postgresql":
+                self._db.copy_samples(buffer)
+            else:
+                self._db.executemany(
+                    f"INSERT INTO samples (run_id, seq, {_SAMPLE_COLS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", buffer)
             self._db.executemany(
                 "UPDATE runs SET n_samples = n_samples + ?, "
                 "n_channels = COALESCE(n_channels, ?) WHERE id = ?",
@@ -741,7 +791,7 @@ class Store:
 
     def _write_error(self, exc: BaseException) -> StoreWriteError:
         return StoreWriteError(
-            f"{self.path}: writing the run failed ({exc}); the run is stopped, the samples "
+            f"{self.where}: writing the run failed ({exc}); the run is stopped, the samples "
             "committed so far are kept"
         )
 
@@ -781,18 +831,26 @@ class Store:
                       f"{_utc_now()}")))
             self._db.execute("COMMIT")
 
+    def _columns(self, table: str) -> set[str]:
+        """The columns ``table`` has (a store of an older schema opened read-only lacks some)."""
+        if self.engine == "postgresql":  # always brought to this version when opened
+            from .store_pg import columns
+
+            return set(columns(self._db).get(table, []))
+        return {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+
     def _unknown(self, run_id: int) -> ConfigError:
         try:
             row = self._db.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM runs").fetchone()
-        except sqlite3.DatabaseError:  # a damaged store: `presshil runs` says what reads
-            return ConfigError(f"{self.path}: no run {run_id}; see `presshil runs`")
+        except _db_errors():  # a damaged store: `presshil runs` says what reads
+            return ConfigError(f"{self.where}: no run {run_id}; see `presshil runs`")
         known = f"runs {row[0]}..{row[1]}" if row[2] else "no runs yet"
-        return ConfigError(f"{self.path}: no run {run_id} ({known}); see `presshil runs`")
+        return ConfigError(f"{self.where}: no run {run_id} ({known}); see `presshil runs`")
 
 
 _RUN_COLS = ("id, protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
              "identity_json, firmware_version, seed, started_utc, finished_utc, status, pid, "
-             "hostname, n_channels, n_samples")
+             "hostname, n_channels, n_samples, station, run_uuid")
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:

@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
+from ..library import DEFAULT_DB
+from ..store_url import StoreOpt, check_location, is_url, redact
+
 DEFAULT_UI_BIND = "127.0.0.1:8765"
 
 
 def ui_cmd(
-    db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
+    db: StoreOpt = str(DEFAULT_DB),
     bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to serve on (loopback by default).")] = DEFAULT_UI_BIND,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", metavar="NAME", help="Also answer requests for this host name (a lab name for the machine); repeatable. "
@@ -34,7 +37,10 @@ def ui_cmd(
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     try:
         host, port = parse_bind(bind, default_port=8765)
-        results = open_results(db)
+        if is_url(check_location(db)):
+            raise ConfigError(f"--db {redact(db)}: the results browser reads a SQLite store only "
+                              "so far; `presshil runs`, `export` and `report` read a server's")
+        results = open_results(Path(db))
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
