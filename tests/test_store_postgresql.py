@@ -312,3 +312,50 @@ def test_four_concurrent_runs_on_one_database_lose_and_mix_no_sample(tmp_path: P
             seqs = pg._db.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM samples WHERE run_id = ?",
                                   (info.id,)).fetchone()
             assert seqs == (0, len(got) - 1, len(got))
+
+
+# --- push: a station's SQLite store to the lab's server ---------------------------------------
+
+def _station_store(path: Path) -> list[str]:
+    with Store(path, station="offline-bench") as store:
+        runs = [_fill(store, 3000), _fill(store, 40)]
+        unfinished = store.start_run(protocol=FakeProtocol(), press_url="sim://", identity={}, seed=None)
+        store.add_sample(unfinished, (0.0, 1.0, 1.0, 1.0, 1.0, 7, (1.0,)))
+        return [str(store.get_run(r).run_uuid) for r in runs]
+
+
+def _counts(url: str) -> tuple[int, ...]:
+    with Store(url) as store:
+        return tuple(store._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                     for t in ("runs", "samples", "events", "verdicts", "temperatures"))
+
+
+def test_push_sends_each_finished_run_once_and_a_second_push_changes_nothing(
+        tmp_path: Path, pg_url: str) -> None:
+    lite = tmp_path / "station.sqlite"
+    uuids = _station_store(lite)
+    first = CliRunner().invoke(app, ["push", "--db", str(lite), "--to", pg_url])
+    assert first.exit_code == 0, first.output
+    assert "pushed 2 run(s) (3040 samples)" in first.output and "1 still running" in first.output
+    after_first = _counts(pg_url)
+    assert after_first == (2, 3040, 2, 4, 31)
+    second = CliRunner().invoke(app, ["push", "--db", str(lite)], env={"PRESSHIL_DB": pg_url})
+    assert second.exit_code == 0, second.output
+    assert "pushed 0 run(s)" in second.output and "2 already there" in second.output
+    assert _counts(pg_url) == after_first
+    with Store(lite) as here, Store(pg_url) as there:
+        by_uuid = {r.run_uuid: r.id for r in there.list_runs()}
+        assert set(by_uuid) == set(uuids)
+        local = {r.run_uuid: r.id for r in here.list_runs()}
+        for u in uuids:
+            assert _snapshot(there, by_uuid[u]) == _snapshot(here, local[u])
+
+
+def test_push_refuses_a_target_that_is_not_a_server(tmp_path: Path) -> None:
+    lite = tmp_path / "station.sqlite"
+    _station_store(lite)
+    result = CliRunner().invoke(app, ["push", "--db", str(lite), "--to", str(tmp_path / "x.sqlite")])
+    assert result.exit_code == 2 and "give postgresql://" in result.stderr
+    result = CliRunner().invoke(app, ["push", "--db", str(tmp_path / "none.sqlite"), "--to",
+                                      "postgresql://u@127.0.0.1:1/x"])
+    assert result.exit_code == 2 and "no results store at" in result.stderr

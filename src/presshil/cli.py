@@ -454,6 +454,7 @@ def plant_serve_cmd(
 # commands that live with their own packages, registered once the app exists
 from .battery.join_cli import join_cmd  # noqa: E402
 from .profiles.commands import probe_cmd  # noqa: E402
+from .push_cli import push_cmd  # noqa: E402
 from .sweep.command import sweep_cmd  # noqa: E402
 from .web.ui_cli import ui_cmd  # noqa: E402
 
@@ -461,6 +462,7 @@ app.command("probe")(probe_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
 app.command("join")(join_cmd)
+app.command("push")(push_cmd)
 
 
 def main() -> None:
