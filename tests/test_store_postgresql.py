@@ -359,3 +359,37 @@ def test_push_refuses_a_target_that_is_not_a_server(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["push", "--db", str(tmp_path / "none.sqlite"), "--to",
                                       "postgresql://u@127.0.0.1:1/x"])
     assert result.exit_code == 2 and "no results store at" in result.stderr
+
+
+# --- a station's permissions -----------------------------------------------------------------
+
+def test_a_station_with_the_documented_grants_runs_and_pushes_but_cannot_delete(
+        tmp_path: Path, pg_server: PgServer) -> None:
+    import psycopg
+
+    from presshil.store_pg import STATION_GRANTS
+
+    docs = (ROOT / "docs" / "results-store.md").read_text()
+    grants = STATION_GRANTS.format(role="station_3")
+    assert " ".join(grants.split()) in " ".join(docs.split())  # the page shows what is tested
+    admin = pg_server.new_db()
+    Store(admin).close()  # the administrator creates the schema
+    name = admin.rsplit("/", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS station_3")
+        conn.execute("CREATE ROLE station_3 LOGIN")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO station_3')
+        conn.execute(grants)
+    station = pg_server.url(name, user="station_3")
+    result = CliRunner().invoke(app, ["run", str(QUICK), "--db", station, "-q"])
+    assert result.exit_code == 0, result.output
+    lite = tmp_path / "station.sqlite"
+    _station_store(lite)
+    result = CliRunner().invoke(app, ["push", "--db", str(lite), "--to", station])
+    assert result.exit_code == 0, result.output
+    with Store(station) as store:
+        assert [r.status for r in store.list_runs()] == ["passed", "failed", "failed"]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            store._db.execute("DELETE FROM samples")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            store._db.execute("UPDATE runs SET protocol_text = 'x'")

@@ -759,7 +759,8 @@ class Store:
             self._db.executemany(
                 "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)", events)
             if temps:
-                self._db.executemany("INSERT OR REPLACE INTO temperatures (run_id, t, "
+                # the first temperature of a sample time stays (a station may not rewrite one)
+                self._db.executemany("INSERT OR IGNORE INTO temperatures (run_id, t, "
                                      "temperature_c) VALUES (?, ?, ?)", temps)
             self._db.execute("COMMIT")
         except BaseException:

@@ -93,12 +93,22 @@ CREATE TABLE IF NOT EXISTS temperatures (
 );
 """
 
+#: what a station's role needs on a database an administrator created (docs/results-store.md):
+#: it adds rows everywhere, and on ``runs`` updates only how a run stands (status, end time,
+#: sample counter, the process that owns it, the lease token); nothing is ever deleted
+STATION_GRANTS = """\
+GRANT SELECT, INSERT ON runs, samples, events, verdicts, temperatures TO {role};
+GRANT SELECT ON presshil_schema TO {role};
+GRANT UPDATE (status, finished_utc, n_samples, n_channels, pid, pid_start, hostname,
+              lease_token) ON runs TO {role};
+"""
+
 #: the statements the engines spell differently: SQLite's text -> PostgreSQL's
 _DIALECT = {
     "BEGIN IMMEDIATE": "BEGIN",
-    "INSERT OR REPLACE INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?)":
+    "INSERT OR IGNORE INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?)":
         "INSERT INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?) "
-        "ON CONFLICT (run_id, t) DO UPDATE SET temperature_c = EXCLUDED.temperature_c",
+        "ON CONFLICT (run_id, t) DO NOTHING",
 }
 _INSERT_RUN = re.compile(r"^\s*INSERT INTO runs\b", re.IGNORECASE)
 #: the columns of a sample row as the store buffers them
@@ -251,4 +261,4 @@ def db_errors() -> tuple[type[BaseException], ...]:
     return (psycopg.Error,)
 
 
-__all__ = ["PG_SCHEMA", "PgConnection", "PgCursor", "columns", "db_errors", "open_pg"]
+__all__ = ["PG_SCHEMA", "STATION_GRANTS", "PgConnection", "PgCursor", "columns", "db_errors", "open_pg"]
