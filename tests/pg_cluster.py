@@ -77,8 +77,10 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[PgServer]:
-    """Start a cluster, yield it, stop it and remove its folder."""
+def running_cluster(fsync: bool = False) -> Iterator[PgServer]:
+    """Start a cluster, yield it, stop it and remove its folder. ``fsync`` off by default:
+    the tests kill clients, never the server, and a throwaway cluster need not survive a
+    power cut (the benchmark turns it on)."""
     bindir = find_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's "
@@ -109,7 +111,7 @@ def running_cluster() -> Iterator[PgServer]:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
             "-t", str(START_TIMEOUT_S), "-o",
             f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} "
-            "-c fsync=off -c max_connections=60", "start")
+            f"-c fsync={'on' if fsync else 'off'} -c max_connections=60", "start")
         server = PgServer(port, itertools.count())
         import psycopg
 

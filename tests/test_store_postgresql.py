@@ -312,6 +312,12 @@ def test_four_concurrent_runs_on_one_database_lose_and_mix_no_sample(tmp_path: P
             seqs = pg._db.execute("SELECT MIN(seq), MAX(seq), COUNT(*) FROM samples WHERE run_id = ?",
                                   (info.id,)).fetchone()
             assert seqs == (0, len(got) - 1, len(got))
+        from presshil.store_audit import entries, verify
+
+        found = verify(pg)  # four writers extended one chain
+        assert found.broken_id is None and found.entries == 1 + 2 * WRITERS
+        assert sorted(e.station for e in entries(pg) if e.action == "run") == [
+            f"pg-{seed}" for seed in range(1, WRITERS + 1)]
 
 
 # --- push: a station's SQLite store to the lab's server ---------------------------------------
@@ -393,3 +399,10 @@ def test_a_station_with_the_documented_grants_runs_and_pushes_but_cannot_delete(
             store._db.execute("DELETE FROM samples")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             store._db.execute("UPDATE runs SET protocol_text = 'x'")
+        for statement in ("DELETE FROM audit", "UPDATE audit SET actor = 'x'", "DELETE FROM documents"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                store._db.execute(statement)
+        from presshil.store_audit import verify
+
+        # quick-hold first seen, its run and finish; the pushed runs' protocol first seen, two pushes
+        assert verify(store).entries == 1 + 2 + 1 + 2

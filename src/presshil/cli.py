@@ -25,7 +25,7 @@ from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PressError, PresshilError, ProtocolError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus
-from .store_url import StoreOpt, require_store, store_folder
+from .store_url import StoreOpt, check_location, require_store, store_folder
 from .wording import step_labels
 
 EXIT_OK = RunStatus.PASSED.exit_code
@@ -132,6 +132,7 @@ def run_cmd(
     resume: Annotated[int | None, typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
     meta: Annotated[list[str] | None, typer.Option("--meta", help="Run metadata KEY=VALUE, stored with the run (repeatable); the protocol's [meta] required keys are asked for on a terminal.")] = None,
     station: Annotated[str | None, typer.Option("--station", help="The bench's name, stored with the run (default: the host name).")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Who runs it, for the store's audit trail (default: the OS user).")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
@@ -165,12 +166,23 @@ def run_cmd(
         asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
         run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
         url = with_seed(press, seed)
-        # the store first: a store that cannot be written is refused before the press is opened
-        store = Store(db, station=station)
+        # a server that cannot be used (unreachable, refused login, newer schema) is refused
+        # before the press is reached; a SQLite file is created only once the press opened
+        from .store_url import is_url
+        from .urls import parse_press_url
+
+        parse_press_url(url)
+        server = Store(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:
             device = open_press(url)
         except BaseException:
-            store.close()
+            if server is not None:
+                server.close()
+            raise
+        try:
+            store = server or Store(db, station=station, operator=operator)
+        except BaseException:
+            device.close()
             raise
         from .web.cli_live import live_view
 
@@ -452,6 +464,7 @@ def plant_serve_cmd(
 
 
 # commands that live with their own packages, registered once the app exists
+from .audit_cli import audit_app  # noqa: E402
 from .battery.join_cli import join_cmd  # noqa: E402
 from .profiles.commands import probe_cmd  # noqa: E402
 from .push_cli import push_cmd  # noqa: E402
@@ -463,6 +476,7 @@ app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
 app.command("join")(join_cmd)
 app.command("push")(push_cmd)
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -208,6 +208,7 @@ class Store:
         path: str | Path = DEFAULT_PATH,
         *,
         station: str | None = None,
+        operator: str | None = None,
         flush_interval_s: float = 0.5,
         max_buffer_rows: int = 4096,
         read_only: bool = False,
@@ -219,7 +220,8 @@ class Store:
         with ``salvage`` (read-only only) keep it open and set :attr:`damage`.
 
         ``path`` may be ``postgresql://USER@HOST:PORT/DB`` (see :mod:`presshil.store_pg`);
-        ``station`` names the bench that runs start here (the host name when None)."""
+        ``station`` names the bench that runs start here (the host name when None);
+        ``operator`` who is at it, for the audit trail (the OS user when None)."""
         path = check_location(path)
         #: the engine: "sqlite" or "postgresql"
         self.engine = "postgresql" if is_url(path) else "sqlite"
@@ -229,6 +231,9 @@ class Store:
         #: the location as given (a PostgreSQL URL with its password: for child processes)
         self.location = str(path)
         self.station = station or socket.gethostname()
+        from .store_audit import operator_name
+
+        self.operator = operator_name(operator)
         self.read_only = read_only
         #: what ``quick_check`` found in a store opened by :meth:`open_for_reading` despite
         #: damage (read-only; each run is checked whole before it is read), else None
@@ -382,22 +387,62 @@ class Store:
         ident = (dataclasses.asdict(identity)
                  if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
                  else dict(identity))
+        run_uuid = str(uuid.uuid4())
         with self._db_lock:
-            cur = self._db.execute(
-                "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
-                "protocol_sha256, press_url, identity_json, firmware_version, seed, "
-                "started_utc, status, pid, pid_start, hostname, meta_json, station, run_uuid) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                (protocol.name, getattr(protocol, "source", None), protocol.text,
-                 protocol.sha256, press_url, json.dumps(ident, default=str),
-                 ident.get("firmware"), seed, _utc_now(), os.getpid(),
-                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {})),
-                 self.station, str(uuid.uuid4())),
-            )
-            run_id = cur.lastrowid
-            assert run_id is not None  # an INSERT always sets it
+            self._db.execute("BEGIN IMMEDIATE")  # the run and its audit entry together
+            try:
+                run_id = self._insert_run(protocol, press_url, ident, seed, meta, run_uuid)
+                self._audit("run", run_uuid, {
+                    "run_id": run_id, "protocol": protocol.name,
+                    "protocol_sha256": protocol.sha256, "press_url": press_url,
+                    "press": ident.get("serial") or ident.get("model"), "seed": seed},
+                    documents=(("protocol", protocol.name, protocol.text),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
             self._seq[run_id] = 0
         return run_id
+
+    def _insert_run(self, protocol: Any, press_url: str, ident: dict[str, Any], seed: int | None,
+                meta: dict[str, str] | None, run_uuid: str) -> int:
+        cur = self._db.execute(
+            "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
+            "protocol_sha256, press_url, identity_json, firmware_version, seed, "
+            "started_utc, status, pid, pid_start, hostname, meta_json, station, run_uuid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            (protocol.name, getattr(protocol, "source", None), protocol.text,
+             protocol.sha256, press_url, json.dumps(ident, default=str),
+             ident.get("firmware"), seed, _utc_now(), os.getpid(),
+             _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {})),
+             self.station, run_uuid),
+        )
+        run_id = cur.lastrowid
+        assert run_id is not None  # an INSERT always sets it
+        return int(run_id)
+
+    def record_export(self, run_id: int, format: str, path: Path) -> None:
+        """Add an ``export`` entry to the audit trail; a store opened read-only (a SQLite
+        file read for an export) records nothing."""
+        if self.read_only:
+            return
+        from .store_audit import append
+
+        with self._db_lock:
+            run_uuid = self._run_uuid(run_id)
+        append(self, "export", run_uuid, {"run_id": run_id, "format": format, "file": path.name})
+
+    def _audit(self, action: str, run_uuid: str | None, detail: dict[str, Any],
+               documents: tuple[tuple[str, str, str], ...] = ()) -> None:
+        """Append to the audit trail in the open transaction (``_db_lock`` held)."""
+        from .store_audit import append_locked
+
+        append_locked(self, action, run_uuid, detail, documents)
+
+    def _run_uuid(self, run_id: int) -> str | None:
+        row = self._db.execute("SELECT run_uuid FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
 
     def set_lease_token(self, run_id: int, token: int) -> None:
         """Keep the control-lease session token run ``run_id`` holds (for ``--resume``)."""
@@ -420,11 +465,17 @@ class Store:
         pid, finish time cleared; its samples go on numbering after the last one stored."""
         with self._db_lock:
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 cur = self._db.execute(
                     "UPDATE runs SET status = 'running', finished_utc = NULL, pid = ?, "
                     "pid_start = ?, hostname = ? WHERE id = ? AND status = 'interrupted'",
                     (os.getpid(), _pid_start(os.getpid()), socket.gethostname(), run_id))
+                if cur.rowcount:
+                    self._audit("resume", self._run_uuid(run_id), {"run_id": run_id})
+                self._db.execute("COMMIT")
             except _write_errors() as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 row = self._db.execute("SELECT status FROM runs WHERE id = ?",
@@ -524,6 +575,7 @@ class Store:
             if failed is not None:
                 status = "error"  # its record is incomplete, whatever the verdicts said
             try:
+                self._db.execute("BEGIN IMMEDIATE")  # how it ended, and the audit entry
                 cur = self._db.execute(
                     "UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
                     (status, _utc_now(), run_id))
@@ -531,7 +583,13 @@ class Store:
                     self._db.execute(
                         "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
                         (run_id, None, "error", f"the store could not write: {failed}"))
+                if cur.rowcount:
+                    self._audit("finish", self._run_uuid(run_id),
+                                {"run_id": run_id, "status": status})
+                self._db.execute("COMMIT")
             except _write_errors() as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 raise self._unknown(run_id)
@@ -728,6 +786,7 @@ class Store:
             writer(tmp, self.iter_chunks(run_id), info.n_channels or 0,
                    temperature_of(self, run_id))
             os.replace(tmp, path)
+            self.record_export(run_id, format, path)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot write the export: {exc.strerror or exc}") from None
         finally:

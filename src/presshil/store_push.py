@@ -3,7 +3,8 @@
 Each run goes across whole — its row, samples, events, verdicts and temperatures — in one
 transaction on the target, so the server never holds half a run. A run is known by its UUID
 (``runs.run_uuid``, unique on both engines): a run the target already has is left alone, so
-a second push, or two stations pushing the same file, changes nothing. Runs still
+a second push, or two stations pushing the same file, changes nothing. Each run pushed is a
+``push`` entry of the target's audit trail (who pushed it, from which station). Runs still
 ``running`` are not sent (they would be sent unfinished); push again once they have ended.
 """
 
@@ -111,6 +112,11 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
                 [(new_id, *v) for v in verdicts])
             dst.executemany("INSERT INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?)",
                             [(new_id, *t) for t in temps])
+            text_row = dict(zip(RUN_COLUMNS.split(", "), row, strict=True))
+            target._audit("push", run_uuid, {"run_id": new_id, "from_station": text_row["station"],
+                                             "from_store": source.where},
+                          documents=(("protocol", text_row["protocol_name"],
+                                      text_row["protocol_text"]),))
             dst.execute("COMMIT")
         except BaseException:
             if dst.in_transaction:

@@ -16,7 +16,8 @@ from .status import RunStatus
 RUN_STATUSES = tuple(s.value for s in RunStatus)
 SCHEMA_VERSION = 6  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
 #                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table;
-#                    6: runs.station and runs.run_uuid (one record for many stations)
+#                    6: runs.station and runs.run_uuid (one record for many stations),
+#                       the audit and documents tables
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,6 +88,26 @@ CREATE TABLE IF NOT EXISTS temperatures (
     temperature_c REAL NOT NULL,
     PRIMARY KEY (run_id, t)
 ) WITHOUT ROWID;
+-- v6: the audit trail, append-only and hash-chained (store_audit), and the text of each
+-- protocol once, by its sha256
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY,
+    at_utc    TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    station   TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    run_uuid  TEXT,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256    TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    first_utc TEXT NOT NULL
+);
 """
 
 
