@@ -15,6 +15,7 @@ install it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -172,6 +173,9 @@ class PgConnection:
         except ImportError:
             raise ConfigError(f"--db {redact(url)}: the PostgreSQL store needs psycopg; "
                               "pip install 'presshil[postgresql]'") from None
+        # psycopg logs what it ignores while closing a COPY on a lost connection; without a
+        # handler Python prints that to stderr beside the store's own one-line error
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
         self._psycopg = psycopg
         self.url = url
         try:
