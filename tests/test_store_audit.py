@@ -105,3 +105,23 @@ def test_export_and_push_are_entries_of_the_trail(tmp_path: Path, pg_url: str) -
 def test_a_store_without_an_audit_trail_is_one_line_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["audit", "verify", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 2 and "no results store at" in result.stderr
+
+
+def test_a_run_on_a_profiled_press_records_the_profile_sha256_and_its_text(tmp_path: Path) -> None:
+    from presshil.protocol import load_protocol
+
+    proto = load_protocol(QUICK)
+    profile = ROOT / "profiles" / "plc-hydraulic-press.toml"
+    text = profile.read_text(encoding="utf-8")
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with Store(tmp_path / "r.sqlite") as store:
+        for _ in range(2):  # the second run finds both documents already stored
+            run = store.start_run(protocol=proto, press_url="modbus+tcp://127.0.0.1:1502?profile=plc-hydraulic-press",
+                                  identity={"serial": "PLC-7"}, seed=None)
+            store.finish_run(run, "passed")
+        got = entries(store)
+        docs = dict(store._db.execute("SELECT kind, sha256 FROM documents").fetchall())
+    assert [e.action for e in got] == ["first-seen", "first-seen", "run", "finish", "run", "finish"]
+    assert got[1].detail == {"kind": "profile", "name": "plc-hydraulic-press", "sha256": sha}
+    assert got[2].detail["profile_sha256"] == sha and got[2].detail["press"] == "PLC-7"
+    assert docs == {"protocol": proto.sha256, "profile": sha}

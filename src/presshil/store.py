@@ -302,11 +302,7 @@ class Store(StoreReader):
             self._db.execute("BEGIN IMMEDIATE")  # the run and its audit entry together
             try:
                 run_id = self._insert_run(protocol, press_url, ident, seed, meta, run_uuid)
-                self._audit("run", run_uuid, {
-                    "run_id": run_id, "protocol": protocol.name,
-                    "protocol_sha256": protocol.sha256, "press_url": press_url,
-                    "press": ident.get("serial") or ident.get("model"), "seed": seed},
-                    documents=(("protocol", protocol.name, protocol.text),))
+                self._audit_run(run_id, run_uuid, protocol, press_url, ident, seed)
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -342,6 +338,23 @@ class Store(StoreReader):
         with self._db_lock:
             run_uuid = self._run_uuid(run_id)
         append(self, "export", run_uuid, {"run_id": run_id, "format": format, "file": path.name})
+
+    def _audit_run(self, run_id: int, run_uuid: str, protocol: Any, press_url: str,
+                   ident: dict[str, Any], seed: int | None) -> None:
+        """The ``run`` entry: the protocol's and the device profile's sha256, and their text
+        stored once."""
+        from .store_audit import profile_document, sha256_text
+
+        detail: dict[str, Any] = {
+            "run_id": run_id, "protocol": protocol.name, "protocol_sha256": protocol.sha256,
+            "press_url": press_url, "press": ident.get("serial") or ident.get("model"),
+            "seed": seed}
+        documents = [("protocol", protocol.name, protocol.text)]
+        profile = profile_document(press_url)
+        if profile is not None:
+            detail["profile"], detail["profile_sha256"] = profile[1], sha256_text(profile[2])
+            documents.append(profile)
+        self._audit("run", run_uuid, detail, documents=tuple(documents))
 
     def _audit(self, action: str, run_uuid: str | None, detail: dict[str, Any],
                documents: tuple[tuple[str, str, str], ...] = ()) -> None:

@@ -69,6 +69,29 @@ def operator_name(given: str | None = None) -> str:
         return "unknown"
 
 
+def profile_document(press_url: str) -> tuple[str, str, str] | None:
+    """``("profile", name, text)`` of the device profile a press URL names (``?profile=``),
+    or None: no profile named, or its file cannot be read here."""
+    from urllib.parse import parse_qs, urlsplit
+
+    names = parse_qs(urlsplit(press_url).query).get("profile")
+    if not names:
+        return None
+    from .errors import PresshilError
+    from .profiles.loader import find_profile
+
+    try:
+        path = find_profile(names[0])
+        return ("profile", names[0], path.read_text(encoding="utf-8"))
+    except (PresshilError, OSError, UnicodeDecodeError):
+        return None
+
+
+def sha256_text(text: str) -> str:
+    """The sha256 of a document's text (UTF-8), as ``documents.sha256`` keys it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def entry_hash(prev_hash: str, at_utc: str, actor: str, station: str, action: str,
                run_uuid: str | None, detail: str) -> str:
     """The hash of an entry: sha256 over the previous hash and its fields, canonical JSON."""
@@ -87,7 +110,7 @@ def append_locked(store: Store, action: str, run_uuid: str | None, detail: dict[
         db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
     entry = None
     for kind, name, text in documents:
-        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        sha = sha256_text(text)
         if db.execute("SELECT 1 FROM documents WHERE sha256 = ?", (sha,)).fetchone() is None:
             db.execute("INSERT INTO documents (sha256, kind, name, text, first_utc) "
                        "VALUES (?, ?, ?, ?, ?)", (sha, kind, name, text, _now()))
@@ -159,4 +182,4 @@ def _now() -> str:
 
 
 __all__ = ["GENESIS", "AuditEntry", "Verification", "append", "append_locked", "entries",
-           "entry_hash", "operator_name", "verify"]
+           "entry_hash", "operator_name", "profile_document", "sha256_text", "verify"]
