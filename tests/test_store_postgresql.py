@@ -410,12 +410,6 @@ def test_a_station_with_the_documented_grants_runs_and_pushes_but_cannot_delete(
         assert verify(store).entries == 1 + 2 + 1 + 2
 
 
-def test_the_results_browser_refuses_a_server_with_one_line() -> None:
-    result = CliRunner().invoke(app, ["ui", "--db", "postgresql://lab@127.0.0.1:1/presshil"])
-    assert result.exit_code == 2
-    assert "reads a SQLite store only so far" in result.stderr
-
-
 # --- a server that goes away mid-run ---------------------------------------------------------
 
 @pytest.mark.slow

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..library import DEFAULT_DB
-from ..store_url import StoreOpt, check_location, is_url, redact
+from ..store_url import StoreOpt
 
 DEFAULT_UI_BIND = "127.0.0.1:8765"
 
@@ -37,10 +36,7 @@ def ui_cmd(
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     try:
         host, port = parse_bind(bind, default_port=8765)
-        if is_url(check_location(db)):
-            raise ConfigError(f"--db {redact(db)}: the results browser reads a SQLite store only "
-                              "so far; `presshil runs`, `export` and `report` read a server's")
-        results = open_results(Path(db))
+        results = open_results(db)
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -51,7 +47,7 @@ def ui_cmd(
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        out.print(f"results browser: {server.url}/  (store {db}; Ctrl-C to stop)", highlight=False)
+        out.print(f"results browser: {server.url}/  (store {results.path}; Ctrl-C to stop)", highlight=False)
         try:
             server.wait()
         except KeyboardInterrupt:
