@@ -9,10 +9,13 @@ only; fsync on here, as a real server runs), then measures on both engines:
   samples at a time; the time one such commit takes, times the 1.44 million commits of
   200 h, is the run's cost in wall time spent writing (off the sampling thread);
 * **4 concurrent writers**: four processes each writing N/4 samples into one store —
-  samples/s each, and a count that every sample arrived.
+  samples/s each, and a count that every sample arrived;
+* **first plot of a 200 h run** in ``presshil ui``: a 200 h hold at 3 Hz (2.16 million
+  samples) stored, then the browser's first whole-run plot (1200 px) timed cold — the
+  min/max per pixel computed by the engine — and once more warm.
 
     python benchmarks/bench_store_engines.py                  # 400 000 samples
-    python benchmarks/bench_store_engines.py --samples 2000000
+    python benchmarks/bench_store_engines.py --samples 2000000 --plot-hours 50
 """
 
 from __future__ import annotations
@@ -101,7 +104,26 @@ def sample_bytes(location: str) -> int:
         return int(store._db.execute("SELECT pg_total_relation_size('samples')").fetchone()[0])
 
 
-def measure(make: Callable[[str], str], n: int) -> dict[str, float]:
+def first_plot(location: str, n: int) -> tuple[float, float]:
+    """Seconds to the browser's first whole-run plot of an ``n``-sample run, cold and warm."""
+    from presshil.web.results import open_results
+
+    bulk(location, n)
+    t0 = time.perf_counter()
+    results = open_results(location)
+    try:
+        run = results.store.list_runs()[-1].id
+        results.reader.window(run, None, None, 1200)
+        cold = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        results.reader.window(run, None, None, 1200)
+        warm = time.perf_counter() - t1
+    finally:
+        results.close()
+    return cold, warm
+
+
+def measure(make: Callable[[str], str], n: int, plot_n: int) -> dict[str, float]:
     """Every figure for one engine; ``make(name)`` gives a fresh store location."""
     one = make("bulk")
     s = bulk(one, n)
@@ -110,7 +132,8 @@ def measure(make: Callable[[str], str], n: int) -> dict[str, float]:
     c = commit_s(make("commit"))
     each = concurrent(many := make("four"), n // 4)
     arrived = count(many)
-    return {"bulk_per_s": rate, "bytes_per_sample": per, "commit_ms": c * 1e3,
+    cold, warm = first_plot(make("plot"), plot_n)
+    return {"plot_cold_s": cold, "plot_warm_ms": warm * 1e3,"bulk_per_s": rate, "bytes_per_sample": per, "commit_ms": c * 1e3,
             "run200h_write_s": c * HOURS * 3600 / FLUSH_S, "concurrent_min_per_s": min(each),
             "concurrent_max_per_s": max(each), "concurrent_lost": (n // 4) * 4 - arrived}
 
@@ -118,14 +141,16 @@ def measure(make: Callable[[str], str], n: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=400_000)
+    ap.add_argument("--plot-hours", type=float, default=HOURS, help="length of the run plotted (3 Hz)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        lite = measure(lambda name: str(Path(tmp) / f"{name}.sqlite"), args.samples)
+        plot_n = int(args.plot_hours * 3600 * 3)
+        lite = measure(lambda name: str(Path(tmp) / f"{name}.sqlite"), args.samples, plot_n)
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from pg_cluster import running_cluster
 
         with running_cluster(fsync=True) as server:
-            pg = measure(lambda name: server.new_db(), args.samples)
+            pg = measure(lambda name: server.new_db(), args.samples, plot_n)
     rows = [
         ("bulk insert, samples/s", "bulk_per_s", "{:,.0f}"),
         ("bytes a sample on disk", "bytes_per_sample", "{:.1f}"),
@@ -134,6 +159,8 @@ def main() -> None:
         ("4 writers: slowest, samples/s each", "concurrent_min_per_s", "{:,.0f}"),
         ("4 writers: fastest, samples/s each", "concurrent_max_per_s", "{:,.0f}"),
         ("4 writers: samples lost", "concurrent_lost", "{:.0f}"),
+        (f"ui: first plot of a {args.plot_hours:g} h run, s", "plot_cold_s", "{:.2f}"),
+        ("ui: the same plot again, ms", "plot_warm_ms", "{:.1f}"),
     ]
     print(f"{args.samples:,} samples, 4 channels; PostgreSQL on 127.0.0.1, SQLite WAL synchronous=FULL")
     print(f"{'':40s} {'SQLite':>14s} {'PostgreSQL':>14s} {'PG/SQLite':>10s}")

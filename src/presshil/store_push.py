@@ -22,6 +22,7 @@ RUN_COLUMNS = ("protocol_name, protocol_source, protocol_text, protocol_sha256, 
                "identity_json, firmware_version, seed, started_utc, finished_utc, status, pid, "
                "pid_start, hostname, n_channels, n_samples, lease_token, meta_json, station, "
                "run_uuid")
+_N_SAMPLES = RUN_COLUMNS.split(", ").index("n_samples")
 _SAMPLE_COLUMNS = "seq, t, setpoint, pressure, force, position, status, channels"
 CHUNK_ROWS = 20_000
 
@@ -96,7 +97,8 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
             new_id = dst.execute(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({marks})",
                                  tuple(row)).lastrowid
             n = 0
-            for chunk in _sample_chunks(source, run_id):
+            counted = int(row[_N_SAMPLES] or 0)
+            for chunk in _sample_chunks(source, run_id, counted):
                 rows = [(new_id, *r) for r in chunk]
                 if target.engine == "postgresql":
                     dst.copy_samples(rows)
@@ -104,6 +106,9 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
                     dst.executemany(f"INSERT INTO samples (run_id, {_SAMPLE_COLUMNS}) "
                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 n += len(rows)
+            if n != counted:  # rows and counter are committed together: never push half a run
+                raise ConfigError(f"{source.where}: run {run_id} counts {counted} samples but "
+                                  f"{n} were read; not pushed")
             dst.executemany("INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
                             [(new_id, *e) for e in events])
             dst.executemany(
@@ -125,9 +130,10 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
     return n
 
 
-def _sample_chunks(source: Store, run_id: int) -> Any:
+def _sample_chunks(source: Store, run_id: int, n_samples: int) -> Any:
+    """The run's sample rows in ``seq`` order, ``CHUNK_ROWS`` at a time."""
     last = -1
-    for _ in range(1 << 40):  # bounded by the run's rows: each pass moves past CHUNK_ROWS of them
+    for _ in range(n_samples // CHUNK_ROWS + 2):  # the row's count, and one empty read to end
         with source._db_lock:
             rows = source._db.execute(
                 f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE run_id = ? AND seq > ? "
