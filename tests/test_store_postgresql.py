@@ -446,3 +446,10 @@ def test_a_server_that_goes_away_mid_run_stops_it_safely_keeping_what_was_commit
         info = store.get_run(1)
         assert info.status == "interrupted"
         assert info.n_samples == len(store.load_trace(1)) >= committed
+
+
+def test_a_sweep_refuses_a_server_url_in_one_line() -> None:
+    for args in (["sweep", str(QUICK), "--press", "sim://", "--vary", "seed=1,2"], ["sweep", "--resume", "1"]):
+        result = CliRunner().invoke(app, [*args, "--db", "postgresql://lab@127.0.0.1:1/presshil"])
+        assert result.exit_code == 2, result.output
+        assert "a sweep keeps its variants in a SQLite store" in result.stderr

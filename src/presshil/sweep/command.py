@@ -128,6 +128,9 @@ def sweep_cmd(
     with user_errors():
         if not 0.0 <= min_pass_rate <= 1.0:
             raise SweepError(f"--min-pass-rate must lie in [0, 1], got {min_pass_rate}")
+        if is_url(check_location(db)):  # the sweep's book (its variants, its state) is SQLite tables
+            raise SweepError("--db: a sweep keeps its variants in a SQLite store; give a file "
+                             "path (and `presshil push` its runs to the lab's server)")
         spec = None
         if resume is None:
             settings: dict[str, Any] = {}
@@ -166,9 +169,6 @@ def sweep_cmd(
                              "--press and --vary")
         elif not Path(db).is_file():
             raise SweepError(f"--resume {resume}: no results store at {db} (give --db PATH)")
-        if is_url(check_location(db)):  # the sweep's book (its variants, its state) is SQLite tables
-            raise SweepError("--db: a sweep keeps its variants in a SQLite store; give a file "
-                             "path (and `presshil push` its runs to the lab's server)")
         if keep_traces not in ("all", "failed", "none"):
             raise SweepError(f"--keep-traces must be all, failed or none, got {keep_traces!r}")
         if workers is not None and workers < 1:
