@@ -1,6 +1,7 @@
 """Root conftest: test-suite-wide setup.
 
-``pytester`` drives the plugin's own tests end to end; ``pytest_plugins`` must be declared
+``pytester`` drives the plugin's own tests end to end, ``pg_cluster`` (tests/pg_cluster.py)
+gives the throwaway PostgreSQL server; ``pytest_plugins`` must be declared
 here, in the root conftest.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "pg_cluster"]
 
 # the shared Press contract suite (tests/press_contract.py) is imported by name from
 # tests/ and benchmarks/

@@ -25,6 +25,7 @@ from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
 from .errors import ConfigError, PresshilError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus, user_error
+from .store_url import StoreOpt, check_location, require_store, store_folder
 from .urls import is_simulated
 from .wording import step_labels
 
@@ -79,7 +80,7 @@ PressOpt = Annotated[
         "own map (docs/profiles.md).",
     ),
 ]
-DbOpt = Annotated[Path, typer.Option("--db", help="Results store (SQLite).")]
+DbOpt = StoreOpt  # a SQLite path or postgresql://… (presshil.store_url)
 SimPressOpt = Annotated[str, typer.Option("--press", help="The simulated press to serve (sim://…).")]
 PtyOrDevice = "'pty' to create a pseudo-terminal (its path is printed), or a device."
 ModbusRtuOpt = Annotated[str | None, typer.Option("--modbus-rtu", help=PtyOrDevice)]
@@ -118,7 +119,7 @@ def with_seed(url: str, seed: int | None) -> str:
 def run_cmd(
     protocol: Annotated[Path, typer.Argument(help="Protocol file (TOML), or a name from protocols/.")],
     press: PressOpt = DEFAULT_PRESS,
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = str(DEFAULT_DB),
     report: Annotated[
         Path | None, typer.Option("--report", help="Write a JSON summary and a PNG plot here.")
     ] = None,
@@ -127,6 +128,8 @@ def run_cmd(
     live: Annotated[str | None, typer.Option("--live", help="Serve a live view on [HOST:]PORT (loopback unless a host is given) while the run goes.")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Take up stored run RUN_ID after its host was lost (on_host_loss = \"hold\").", metavar="RUN_ID")] = None,
     meta: Annotated[list[str] | None, typer.Option("--meta", help="Run metadata KEY=VALUE, stored with the run (repeatable); the protocol's [meta] required keys are asked for on a terminal.")] = None,
+    station: Annotated[str | None, typer.Option("--station", help="The bench's name, stored with the run (default: the host name).")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Who runs it, for the store's audit trail (default: the OS user).")] = None,
 ) -> None:
     """Run a protocol on a press, judge every criterion, store the data.
 
@@ -160,9 +163,21 @@ def run_cmd(
         asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
         run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
         url = with_seed(press, seed)
-        device = open_press(url)
+        # a server that cannot be used (unreachable, refused login, newer schema) is refused
+        # before the press is reached; a SQLite file is created only once the press opened
+        from .store_url import is_url
+        from .urls import parse_press_url
+
+        parse_press_url(url)
+        server = Store(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:
-            store = Store(db)
+            device = open_press(url)
+        except BaseException:
+            if server is not None:
+                server.close()
+            raise
+        try:
+            store = server or Store(db, station=station, operator=operator)
         except BaseException:
             device.close()
             raise
@@ -197,7 +212,7 @@ def run_cmd(
                 paths = write_run_report(result, report)
                 out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
             colour = {"passed": "green", "failed": "red"}.get(result.status, "bold red")
-            out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {db})", highlight=False)
+            out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {store.where})", highlight=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -237,13 +252,12 @@ def _looks_like_suite(path: Path) -> bool:
 
 
 @app.command("runs")
-def runs_cmd(db: DbOpt = DEFAULT_DB) -> None:
+def runs_cmd(db: DbOpt = str(DEFAULT_DB)) -> None:
     """List the runs in the results store."""
     from .store import Store
 
     with user_errors():
-        if not db.exists():
-            raise ConfigError(f"no results store at {db}")
+        require_store(db)
         store = Store.open_for_reading(db)
 
         def took(r) -> str:
@@ -286,7 +300,7 @@ def export_cmd(
         str | None,
         typer.Option("--output", "-o", help="Output file, or a folder given with a trailing / (created if needed; default: beside the store)."),
     ] = None,
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = str(DEFAULT_DB),
 ) -> None:
     """Export one run's samples as CSV or Parquet.
 
@@ -297,9 +311,8 @@ def export_cmd(
     from .store import Store
 
     with user_errors():
-        target, fmt = export_target(output, run_id, format, db.parent)
-        if not db.exists():
-            raise ConfigError(f"no results store at {db}")
+        target, fmt = export_target(output, run_id, format, store_folder(db))
+        require_store(db)
         store = Store.open_for_reading(db)
         try:
             if fmt == "bdf":
@@ -314,7 +327,7 @@ def export_cmd(
         _warn_damage(db, store, run_id)
 
 
-def _warn_damage(db: Path, store: object, run_id: int) -> None:
+def _warn_damage(db: str, store: object, run_id: int) -> None:
     """After an intact run was read from a damaged store: say so on stderr."""
     from .store_salvage import read_warning
 
@@ -396,7 +409,7 @@ def accept_cmd(
 @app.command("report")
 def report_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = str(DEFAULT_DB),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
     cycler: Annotated[Path | None, typer.Option("--cycler", help="The cycler's data file (BDF, or a text export with --mapping): voltage and current under the pressure, and a per-cycle table.")] = None,
     offset: Annotated[str, typer.Option("--offset", help="With --cycler: seconds added to the cycler's clock, or 'cycling'.")] = "0",
@@ -406,8 +419,7 @@ def report_cmd(
     from .acceptance import report_main
 
     with user_errors():
-        if not db.exists():
-            raise ConfigError(f"no results store at {db}")
+        require_store(db)
         if cycler is not None:
             from .battery.commands import report_with_cycler
             from .report import default_path
@@ -449,8 +461,10 @@ def plant_serve_cmd(
 
 
 # commands that live with their own packages, registered once the app exists
+from .audit_cli import audit_app  # noqa: E402
 from .battery.join_cli import join_cmd  # noqa: E402
 from .profiles.commands import probe_cmd  # noqa: E402
+from .push_cli import push_cmd  # noqa: E402
 from .sweep.command import sweep_cmd  # noqa: E402
 from .web.ui_cli import ui_cmd  # noqa: E402
 
@@ -458,6 +472,8 @@ app.command("probe")(probe_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("ui")(ui_cmd)
 app.command("join")(join_cmd)
+app.command("push")(push_cmd)
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

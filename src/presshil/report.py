@@ -234,9 +234,12 @@ def write_html_report(store: Store, run_id: int, path: Path) -> Path:
     return path
 
 
-def default_path(db: Path, run_id: int, suffix: str) -> Path:
-    """Where a run's file goes when no output is given: ``run-ID.SUFFIX`` beside the store."""
-    return Path(db).parent / f"run-{run_id}.{suffix.lstrip('.')}"
+def default_path(db: str | Path, run_id: int, suffix: str) -> Path:
+    """Where a run's file goes when no output is given: ``run-ID.SUFFIX`` beside the store
+    (``results/`` for a PostgreSQL store)."""
+    from .store_url import store_folder
+
+    return store_folder(db) / f"run-{run_id}.{suffix.lstrip('.')}"
 
 
 __all__ = ["default_path", "plot_run", "summary", "write_html_report", "write_run_report"]

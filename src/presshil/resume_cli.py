@@ -20,7 +20,7 @@ from .wording import step_labels
 def resume_cmd(
     protocol: Path,
     press: str | None,
-    db: Path,
+    db: str | Path,
     report: Path | None,
     quiet: bool,
     run_id: int,
@@ -36,7 +36,9 @@ def resume_cmd(
 
     with user_errors():
         proto = load_protocol(resolve_protocol(protocol))
-        if not Path(db).is_file():
+        from .store_url import is_url
+
+        if not is_url(db) and not Path(db).is_file():
             raise ConfigError(f"no results store at {db}: run {run_id} cannot be resumed")
         # opening the store marks a run whose process died interrupted; the live view (entered
         # into the same stack) serves the finished run after the verdicts are printed
@@ -75,7 +77,7 @@ def resume_cmd(
 
                 paths = write_run_report(result, report)
                 out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
-            out.print(f"run {run_id}: {result.status.upper()} (store {db})", highlight=False)
+            out.print(f"run {run_id}: {result.status.upper()} (store {store.where})", highlight=False)
     raise typer.Exit(result.exit_code)
 
 

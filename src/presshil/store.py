@@ -1,4 +1,6 @@
-"""The results store: one SQLite file (WAL) holding runs, samples, events and verdicts.
+"""The results store: runs, samples, events and verdicts in one SQLite file (WAL), or in a
+lab's PostgreSQL database (:mod:`presshil.store_pg`; same schema, same behaviour). This module
+opens the store and writes to it; every read is in :mod:`presshil.store_read`.
 
 Samples are buffered and committed at least every ``flush_interval_s`` of wall time (a
 background thread sees to it even when samples stop coming), so a process killed mid-run loses
@@ -15,9 +17,7 @@ below any load cell's resolution.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -25,59 +25,26 @@ import struct
 import threading
 import time
 import urllib.parse
+import uuid
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-import numpy as np
-
-from .errors import ConfigError, PressError, PresshilError
-from .export_target import require_samples
+from .errors import ConfigError, PressError
 from .library import DEFAULT_DB
-from .metrics import Verdict
 from .sinks import Event
-from .store_export import write_csv, write_parquet
+from .store_read import _SAMPLE_COLS, RunInfo, StoreReader, _damaged, _db_errors
 from .store_schema import RUN_STATUSES, SCHEMA, SCHEMA_VERSION, upgrade
-from .trace import Trace
+from .store_url import check_location, is_url, redact
 from .trace import sample_row as _as_row
 
 DEFAULT_PATH = DEFAULT_DB
-_SAMPLE_COLS = "t, setpoint, pressure, force, position, status, channels"
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """One row of ``runs``: what ran, on which press, when, and how it ended."""
-
-    id: int
-    protocol_name: str
-    protocol_source: str | None
-    protocol_text: str = field(repr=False)
-    protocol_sha256: str
-    press_url: str
-    identity: dict[str, Any]
-    firmware_version: str | None
-    seed: int | None
-    started_utc: str
-    finished_utc: str | None
-    status: str
-    pid: int | None
-    hostname: str | None
-    n_channels: int | None
-    n_samples: int
-
-    @property
-    def started(self) -> str:
-        """Start time, UTC ISO 8601 (same as ``started_utc``)."""
-        return self.started_utc
-
-    @property
-    def finished(self) -> str | None:
-        """End time, UTC ISO 8601, or None while running or after an interruption."""
-        return self.finished_utc
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a failed write raises: either engine's errors, or the OS's (a full disk)."""
+    return (*_db_errors(), OSError)
 
 
 def _utc_now() -> str:
@@ -152,31 +119,7 @@ class StoreWriteError(PressError):
     """
 
 
-def _damaged(path: Path, exc: BaseException | str) -> ConfigError:
-    exc = " ".join(str(exc).split())  # one line, whatever SQLite said
-    return ConfigError(
-        f"{path}: results store is damaged ({exc}); restore it from a backup, or copy what "
-        "`presshil runs` still lists"
-    )
-
-
-def _reading(method: Callable[..., Any]) -> Callable[..., Any]:
-    """A read method whose SQLite errors become one line: the store is damaged."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        try:
-            result = method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise self._diagnose(exc) from None
-        if isinstance(result, Iterator) and not isinstance(result, list):
-            return self._guarded(result)
-        return result
-
-    return wrapper
-
-
-class Store:
+class Store(StoreReader):
     """A results store in one SQLite file (WAL), created with its parent folders if absent.
 
     Opening it marks runs left ``running`` by a process that no longer exists on this host as
@@ -187,6 +130,8 @@ class Store:
         self,
         path: str | Path = DEFAULT_PATH,
         *,
+        station: str | None = None,
+        operator: str | None = None,
         flush_interval_s: float = 0.5,
         max_buffer_rows: int = 4096,
         read_only: bool = False,
@@ -195,8 +140,23 @@ class Store:
     ) -> None:
         """``read_only``: open the file without writing anything (an archive on a read-only
         share); ``check``: run SQLite's ``quick_check`` first and refuse a damaged file, or
-        with ``salvage`` (read-only only) keep it open and set :attr:`damage`."""
-        self.path = Path(path)
+        with ``salvage`` (read-only only) keep it open and set :attr:`damage`.
+
+        ``path`` may be ``postgresql://USER@HOST:PORT/DB`` (see :mod:`presshil.store_pg`);
+        ``station`` names the bench that runs start here (the host name when None);
+        ``operator`` who is at it, for the audit trail (the OS user when None)."""
+        path = check_location(path)
+        #: the engine: "sqlite" or "postgresql"
+        self.engine = "postgresql" if is_url(path) else "sqlite"
+        self.path = Path(path) if self.engine == "sqlite" else Path("postgresql")
+        #: where the store is, for messages (a PostgreSQL URL without its password)
+        self.where = str(path) if self.engine == "sqlite" else redact(str(path))
+        #: the location as given (a PostgreSQL URL with its password: for child processes)
+        self.location = str(path)
+        self.station = station or socket.gethostname()
+        from .store_audit import operator_name
+
+        self.operator = operator_name(operator)
         self.read_only = read_only
         #: what ``quick_check`` found in a store opened by :meth:`open_for_reading` despite
         #: damage (read-only; each run is checked whole before it is read), else None
@@ -220,8 +180,17 @@ class Store:
         self._pending: dict[int, tuple[int, int]] = {}  # run -> (rows, channels) not yet written
         self._packers: dict[int, struct.Struct] = {}
         self._stop = threading.Event()
+        #: a sqlite3.Connection, or a :class:`~presshil.store_pg.PgConnection` that makes
+        #: the same calls
+        self._db: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        if self.engine == "postgresql":
+            from .store_pg import open_pg
+
+            self._db = open_pg(str(path))
+            self._mark_interrupted()
+            return
         if read_only:
             self._open_read_only(check, salvage)
             return
@@ -235,7 +204,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+                raise ConfigError(f"{self.where}: results store schema v{version} is newer than "
                                   f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
             if check:
                 self._quick_check()
@@ -243,7 +212,7 @@ class Store:
             upgrade(self._db)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path}: cannot open as a results store: {exc}") from None
+            raise ConfigError(f"{self.where}: cannot open as a results store: {exc}") from None
         self._mark_interrupted()
 
     @classmethod
@@ -255,6 +224,8 @@ class Store:
         :attr:`damage` set: each run is then read whole before it is handed out, and a run
         that does not read is a one-line :class:`ConfigError` naming it (see
         :mod:`presshil.store_salvage`). A file SQLite cannot open at all is that error."""
+        if is_url(check_location(path)):
+            return cls(path)  # a server: nothing to salvage, the schema is brought up to date
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no results store at {path}")
@@ -287,9 +258,9 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 last = exc
         else:
-            raise ConfigError(f"{self.path}: cannot open as a results store: {last}") from None
+            raise ConfigError(f"{self.where}: cannot open as a results store: {last}") from None
         if version > SCHEMA_VERSION:
-            raise ConfigError(f"{self.path}: results store schema v{version} is newer than "
+            raise ConfigError(f"{self.where}: results store schema v{version} is newer than "
                               f"this presshil understands (v{SCHEMA_VERSION}); upgrade")
         if check:
             try:
@@ -313,16 +284,6 @@ class Store:
             return f"quick_check: {first}"
         return None
 
-    def _diagnose(self, exc: BaseException) -> PresshilError:
-        """The one-line error for a SQLite failure while reading."""
-        return _damaged(self.path, exc)
-
-    def _guarded(self, items: Iterator[Any]) -> Iterator[Any]:
-        try:
-            yield from items
-        except sqlite3.DatabaseError as exc:
-            raise self._diagnose(exc) from None
-
     # -- writing ---------------------------------------------------------------------------
 
     def start_run(self, *, protocol: Any, press_url: str, identity: Any,
@@ -336,28 +297,82 @@ class Store:
         ident = (dataclasses.asdict(identity)
                  if dataclasses.is_dataclass(identity) and not isinstance(identity, type)
                  else dict(identity))
+        run_uuid = str(uuid.uuid4())
         with self._db_lock:
-            cur = self._db.execute(
-                "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
-                "protocol_sha256, press_url, identity_json, firmware_version, seed, "
-                "started_utc, status, pid, pid_start, hostname, meta_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-                (protocol.name, getattr(protocol, "source", None), protocol.text,
-                 protocol.sha256, press_url, json.dumps(ident, default=str),
-                 ident.get("firmware"), seed, _utc_now(), os.getpid(),
-                 _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {}))),
-            )
-            run_id = cur.lastrowid
-            assert run_id is not None  # an INSERT always sets it
+            self._db.execute("BEGIN IMMEDIATE")  # the run and its audit entry together
+            try:
+                run_id = self._insert_run(protocol, press_url, ident, seed, meta, run_uuid)
+                self._audit_run(run_id, run_uuid, protocol, press_url, ident, seed)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
             self._seq[run_id] = 0
         return run_id
+
+    def _insert_run(self, protocol: Any, press_url: str, ident: dict[str, Any], seed: int | None,
+                meta: dict[str, str] | None, run_uuid: str) -> int:
+        cur = self._db.execute(
+            "INSERT INTO runs (protocol_name, protocol_source, protocol_text, "
+            "protocol_sha256, press_url, identity_json, firmware_version, seed, "
+            "started_utc, status, pid, pid_start, hostname, meta_json, station, run_uuid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            (protocol.name, getattr(protocol, "source", None), protocol.text,
+             protocol.sha256, press_url, json.dumps(ident, default=str),
+             ident.get("firmware"), seed, _utc_now(), os.getpid(),
+             _pid_start(os.getpid()), socket.gethostname(), json.dumps(dict(meta or {})),
+             self.station, run_uuid),
+        )
+        run_id = cur.lastrowid
+        assert run_id is not None  # an INSERT always sets it
+        return int(run_id)
+
+    def record_export(self, run_id: int, format: str, path: Path) -> None:
+        """Add an ``export`` entry to the audit trail; a store opened read-only (a SQLite
+        file read for an export) records nothing."""
+        if self.read_only:
+            return
+        from .store_audit import append
+
+        with self._db_lock:
+            run_uuid = self._run_uuid(run_id)
+        append(self, "export", run_uuid, {"run_id": run_id, "format": format, "file": path.name})
+
+    def _audit_run(self, run_id: int, run_uuid: str, protocol: Any, press_url: str,
+                   ident: dict[str, Any], seed: int | None) -> None:
+        """The ``run`` entry: the protocol's and the device profile's sha256, and their text
+        stored once."""
+        from .store_audit import profile_document, sha256_text
+
+        detail: dict[str, Any] = {
+            "run_id": run_id, "protocol": protocol.name, "protocol_sha256": protocol.sha256,
+            "press_url": press_url, "press": ident.get("serial") or ident.get("model"),
+            "seed": seed}
+        documents = [("protocol", protocol.name, protocol.text)]
+        profile = profile_document(press_url)
+        if profile is not None:
+            detail["profile"], detail["profile_sha256"] = profile[1], sha256_text(profile[2])
+            documents.append(profile)
+        self._audit("run", run_uuid, detail, documents=tuple(documents))
+
+    def _audit(self, action: str, run_uuid: str | None, detail: dict[str, Any],
+               documents: tuple[tuple[str, str, str], ...] = ()) -> None:
+        """Append to the audit trail in the open transaction (``_db_lock`` held)."""
+        from .store_audit import append_locked
+
+        append_locked(self, action, run_uuid, detail, documents)
+
+    def _run_uuid(self, run_id: int) -> str | None:
+        row = self._db.execute("SELECT run_uuid FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
 
     def set_lease_token(self, run_id: int, token: int) -> None:
         """Keep the control-lease session token run ``run_id`` holds (for ``--resume``)."""
         with self._db_lock:
             try:
                 self._db.execute("UPDATE runs SET lease_token = ? WHERE id = ?", (int(token), run_id))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
 
     def lease_token(self, run_id: int) -> int | None:
@@ -373,18 +388,24 @@ class Store:
         pid, finish time cleared; its samples go on numbering after the last one stored."""
         with self._db_lock:
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 cur = self._db.execute(
                     "UPDATE runs SET status = 'running', finished_utc = NULL, pid = ?, "
                     "pid_start = ?, hostname = ? WHERE id = ? AND status = 'interrupted'",
                     (os.getpid(), _pid_start(os.getpid()), socket.gethostname(), run_id))
-            except (sqlite3.Error, OSError) as exc:
+                if cur.rowcount:
+                    self._audit("resume", self._run_uuid(run_id), {"run_id": run_id})
+                self._db.execute("COMMIT")
+            except _write_errors() as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 row = self._db.execute("SELECT status FROM runs WHERE id = ?",
                                        (run_id,)).fetchone()
                 if row is None:
                     raise self._unknown(run_id)
-                raise ConfigError(f"{self.path}: run {run_id} is {row[0]}: only an "
+                raise ConfigError(f"{self.where}: run {run_id} is {row[0]}: only an "
                                   "interrupted run can be resumed")
             self._seq[run_id] = self._next_seq(run_id)
 
@@ -396,7 +417,7 @@ class Store:
                 self._db.execute(
                     "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' "
                     "AND pid = ?", (run_id, os.getpid()))
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
 
     def add_sample(self, run_id: int, sample_row: Any) -> None:
@@ -432,16 +453,6 @@ class Store:
         with self._buf_lock:
             self._temps.append((run_id, t_s, temperature_c))
 
-    @_reading
-    def temperatures(self, run_id: int, t_from_s: float = -math.inf,
-                     t_to_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
-        """The run's temperatures with ``t_from_s <= t <= t_to_s``: (times s, °C)."""
-        from .store_temperature import read_temperatures
-
-        self.flush()
-        with self._db_lock:
-            return read_temperatures(self._db, run_id, t_from_s, t_to_s)
-
     def add_event(self, run_id: int, t_s: float | None, kind: str, message: str) -> None:
         """Record an event: queued with the samples and written by the flusher within moments
         (off the caller's thread); ``flush()``, ``finish_run()`` and ``close()`` write it now."""
@@ -470,13 +481,14 @@ class Store:
         with self._db_lock:
             try:
                 self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 self._write_failed.setdefault(run_id, str(exc))
             self._error = None  # reported here, not again by the next add_sample
             failed = self._write_failed.pop(run_id, None)
             if failed is not None:
                 status = "error"  # its record is incomplete, whatever the verdicts said
             try:
+                self._db.execute("BEGIN IMMEDIATE")  # how it ended, and the audit entry
                 cur = self._db.execute(
                     "UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
                     (status, _utc_now(), run_id))
@@ -484,7 +496,13 @@ class Store:
                     self._db.execute(
                         "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)",
                         (run_id, None, "error", f"the store could not write: {failed}"))
-            except (sqlite3.Error, OSError) as exc:
+                if cur.rowcount:
+                    self._audit("finish", self._run_uuid(run_id),
+                                {"run_id": run_id, "status": status})
+                self._db.execute("COMMIT")
+            except _write_errors() as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 raise self._unknown(run_id)
@@ -494,7 +512,7 @@ class Store:
         with self._db_lock:
             try:
                 self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 for run in self._seq:
                     self._write_failed.setdefault(run, str(exc))
                 raise self._write_error(exc) from None
@@ -511,7 +529,7 @@ class Store:
             try:
                 if not self.read_only:
                     self._flush_locked()
-            except (sqlite3.Error, OSError) as exc:
+            except _write_errors() as exc:
                 raise self._write_error(exc) from None
             finally:
                 self._db.close()
@@ -522,170 +540,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- reading ---------------------------------------------------------------------------
-
-    @_reading
-    def list_runs(self) -> list[RunInfo]:
-        """Every run, oldest first."""
-        self.flush()
-        with self._db_lock:
-            rows = self._db.execute(f"SELECT {_RUN_COLS} FROM runs ORDER BY id").fetchall()
-        return [_run_info(r) for r in rows]
-
-    @_reading
-    def get_run(self, run_id: int) -> RunInfo:
-        """One run; :class:`~presshil.errors.ConfigError` if there is no such id."""
-        self.flush()
-        if self.damage is not None:
-            self._require_intact(run_id)  # names the run if any of it does not read
-        with self._db_lock:
-            row = self._db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?",
-                                   (run_id,)).fetchone()
-        if row is None:
-            raise self._unknown(run_id)
-        return _run_info(row)
-
-    def _require_intact(self, run_id: int) -> None:
-        """In a damaged store, refuse a run that does not read whole (checked once)."""
-        if run_id not in self._checked:
-            from .store_salvage import check_run
-
-            with self._db_lock:
-                try:
-                    self._checked[run_id] = check_run(self._db, run_id)
-                except LookupError:
-                    raise self._unknown(run_id) from None
-        why = self._checked[run_id]
-        if why is not None:
-            raise ConfigError(f"{self.path}: run {run_id} cannot be read whole from this damaged "
-                              f"store ({why}); `presshil runs` lists the runs that can")
-
-    @_reading
-    def iter_chunks(self, run_id: int, chunk: int = 10000) -> Iterator[Trace]:
-        """The run's samples as consecutive :class:`Trace` pieces of up to ``chunk`` rows.
-
-        Each piece is one short query (keyset pagination), so nothing stays open between
-        pieces and memory is bounded by ``chunk``.
-        """
-        info = self.get_run(run_id)
-        width = info.n_channels or 0
-        last = -1
-        # in a damaged store, never step past the run's last sample onto another run's page
-        left = info.n_samples if self.damage is not None else -1
-        while left:
-            with self._db_lock:
-                rows = self._db.execute(
-                    f"SELECT seq, {_SAMPLE_COLS} FROM samples WHERE run_id = ? AND seq > ? "
-                    "ORDER BY seq LIMIT ?", (run_id, last, min(chunk, left) if left > 0 else chunk)
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            left = max(0, left - len(rows)) if left > 0 else left
-            yield _rows_to_trace(rows, width)
-
-    def iter_samples(self, run_id: int, chunk: int = 10000) -> Iterator[tuple[Any, ...]]:
-        """The run's samples as rows in :data:`~presshil.trace.SAMPLE_COLUMNS` order,
-        fetched ``chunk`` at a time."""
-        for piece in self.iter_chunks(run_id, chunk):
-            ch = piece.channels.tolist()
-            for i in range(len(piece)):
-                yield (float(piece.t[i]), float(piece.setpoint[i]), float(piece.pressure[i]),
-                       float(piece.force[i]), float(piece.position[i]), int(piece.status[i]),
-                       tuple(ch[i]))
-
-    @_reading
-    def load_trace(self, run_id: int) -> Trace:
-        """All of a run's samples as one :class:`Trace` (arrays filled chunk by chunk)."""
-        info = self.get_run(run_id)
-        with self._db_lock:
-            n = info.n_samples if self.damage is not None else self._db.execute(
-                "SELECT COUNT(*) FROM samples WHERE run_id = ?", (run_id,)).fetchone()[0]
-        out = Trace(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
-                    np.empty(n, np.int64), np.empty((n, info.n_channels or 0)))
-        i = 0
-        for piece in self.iter_chunks(run_id):
-            j = min(n, i + len(piece))  # samples written since the count are left out
-            for name in ("t", "setpoint", "pressure", "force", "position", "status", "channels"):
-                getattr(out, name)[i:j] = getattr(piece, name)[: j - i]
-            i = j
-            if i == n:
-                break
-        return out[:i]
-
-    @_reading
-    def metas(self) -> dict[int, dict[str, str]]:
-        """Every run's metadata (KEY=VALUE) by run id; empty for runs without (older stores)."""
-        with self._db_lock:
-            if "meta_json" not in {r[1] for r in self._db.execute("PRAGMA table_info(runs)")}:
-                return {}  # a store older than v4, opened read-only
-            rows = self._db.execute("SELECT id, meta_json FROM runs").fetchall()
-        return {i: json.loads(m) if m else {} for i, m in rows}
-
-    def meta(self, run_id: int) -> dict[str, str]:
-        """Run ``run_id``'s metadata (KEY=VALUE)."""
-        self.get_run(run_id)
-        if self.damage is not None:  # its own row only: another run's page may not read
-            from .store_salvage import survey_meta
-
-            with self._db_lock:
-                return survey_meta(self._db, run_id)
-        return self.metas().get(run_id, {})
-
-    @_reading
-    def events(self, run_id: int) -> list[Event]:
-        """The run's events in the order they were recorded."""
-        self.get_run(run_id)
-        with self._db_lock:
-            rows = self._db.execute("SELECT t, kind, message FROM events WHERE run_id = ? "
-                                    "ORDER BY id", (run_id,)).fetchall()
-        return [Event(*r) for r in rows]
-
-    @_reading
-    def verdicts(self, run_id: int) -> list[Verdict]:
-        """The run's verdicts in the order they were recorded."""
-        self.get_run(run_id)
-        with self._db_lock:
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
-            start = "step_start_s" if "step_start_s" in columns else "NULL"  # a v1 store read-only
-            rows = self._db.execute(
-                'SELECT step, criterion, value, "limit", unit, passed, detail, t_s, channel, '
-                f"{start} FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
-        # SQLite stores NaN as NULL; give it back as NaN.
-        return [Verdict(s, c, math.nan if v is None else v, math.nan if lim is None else lim,
-                        u, bool(p), d or "", t, ch, st)
-                for s, c, v, lim, u, p, d, t, ch, st in rows]
-
-    def export(self, run_id: int, path: str | Path, format: str = "csv") -> Path:
-        """Write the run's samples to ``path`` (a file, or a folder to put run-ID.EXT in).
-
-        Streamed chunk by chunk, so memory does not grow with the run. Columns: t_s,
-        setpoint_mpa, pressure_mpa, force_kn, position_mm, status, ch1_kn .. chN_kn (load cells
-        counted from 1, as in the serial protocol).
-        """
-        if format not in ("csv", "parquet"):
-            raise ConfigError(f"export format {format!r} is not one of: csv, parquet")
-        info = self.get_run(run_id)
-        require_samples(info)  # never a header-only file that looks like an export
-        path = Path(path)
-        if path.is_dir():
-            path = path / f"run-{run_id}.{format}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = write_csv if format == "csv" else write_parquet
-        # written beside the target and renamed on success: never a partial export
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        try:
-            from .store_temperature import temperature_of
-
-            writer(tmp, self.iter_chunks(run_id), info.n_channels or 0,
-                   temperature_of(self, run_id))
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot write the export: {exc.strerror or exc}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
 
     # -- internals -------------------------------------------------------------------------
 
@@ -699,9 +553,12 @@ class Store:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                f"INSERT INTO samples (run_id, seq, {_SAMPLE_COLS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", buffer)
+            if self.engine == "postgresql":
+                self._db.copy_samples(buffer)
+            else:
+                self._db.executemany(
+                    f"INSERT INTO samples (run_id, seq, {_SAMPLE_COLS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", buffer)
             self._db.executemany(
                 "UPDATE runs SET n_samples = n_samples + ?, "
                 "n_channels = COALESCE(n_channels, ?) WHERE id = ?",
@@ -709,7 +566,8 @@ class Store:
             self._db.executemany(
                 "INSERT INTO events (run_id, t, kind, message) VALUES (?, ?, ?, ?)", events)
             if temps:
-                self._db.executemany("INSERT OR REPLACE INTO temperatures (run_id, t, "
+                # the first temperature of a sample time stays (a station may not rewrite one)
+                self._db.executemany("INSERT OR IGNORE INTO temperatures (run_id, t, "
                                      "temperature_c) VALUES (?, ?, ?)", temps)
             self._db.execute("COMMIT")
         except BaseException:
@@ -741,7 +599,7 @@ class Store:
 
     def _write_error(self, exc: BaseException) -> StoreWriteError:
         return StoreWriteError(
-            f"{self.path}: writing the run failed ({exc}); the run is stopped, the samples "
+            f"{self.where}: writing the run failed ({exc}); the run is stopped, the samples "
             "committed so far are kept"
         )
 
@@ -780,42 +638,5 @@ class Store:
                      (f"process {pid} on {host} ended without finishing the run; found "
                       f"{_utc_now()}")))
             self._db.execute("COMMIT")
-
-    def _unknown(self, run_id: int) -> ConfigError:
-        try:
-            row = self._db.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM runs").fetchone()
-        except sqlite3.DatabaseError:  # a damaged store: `presshil runs` says what reads
-            return ConfigError(f"{self.path}: no run {run_id}; see `presshil runs`")
-        known = f"runs {row[0]}..{row[1]}" if row[2] else "no runs yet"
-        return ConfigError(f"{self.path}: no run {run_id} ({known}); see `presshil runs`")
-
-
-_RUN_COLS = ("id, protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
-             "identity_json, firmware_version, seed, started_utc, finished_utc, status, pid, "
-             "hostname, n_channels, n_samples")
-
-
-def _run_info(row: tuple[Any, ...]) -> RunInfo:
-    values = list(row)
-    values[6] = json.loads(values[6])
-    return RunInfo(*values)
-
-
-def _rows_to_trace(rows: list[tuple[Any, ...]], width: int) -> Trace:
-    cols = list(zip(*rows, strict=False))
-    blobs = b"".join(cols[7])
-    channels = np.frombuffer(blobs, "<f4").astype(float)
-    # A run's channel count is fixed; a blob of another width would be a corrupt row.
-    channels = channels.reshape(len(rows), width) if width else np.zeros((len(rows), 0))
-    return Trace(
-        t=np.array(cols[1], float),  # None (stored NaN) becomes NaN
-        setpoint=np.array(cols[2], float),
-        pressure=np.array(cols[3], float),
-        force=np.array(cols[4], float),
-        position=np.array(cols[5], float),
-        status=np.array(cols[6], np.int64),
-        channels=channels,
-    )
-
 
 __all__ = ["DEFAULT_PATH", "RUN_STATUSES", "Event", "RunInfo", "Store", "StoreWriteError"]

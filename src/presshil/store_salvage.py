@@ -53,7 +53,7 @@ def check_run(db: sqlite3.Connection, run_id: int) -> str | None:
 
     Raises :class:`LookupError` when there is no such run (its row reads, and is absent).
     """
-    from .store import _RUN_COLS, _run_info
+    from .store_read import _RUN_COLS, _run_info
 
     try:
         row = db.execute(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -128,7 +128,7 @@ def run_ids(db: sqlite3.Connection) -> tuple[list[int], dict[int, str]]:
 
 def survey(store: Store) -> Survey:
     """Every run of ``store`` checked: the intact ones (oldest first) and the damaged ones."""
-    from .store import _RUN_COLS, _run_info
+    from .store_read import _RUN_COLS, _run_info
 
     with store._db_lock:
         db = store._db

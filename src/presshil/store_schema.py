@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import uuid
 
 from .status import RunStatus
 
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 5  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
-#                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table
+SCHEMA_VERSION = 6  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
+#                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table;
+#                    6: runs.station and runs.run_uuid (one record for many stations),
+#                       the audit and documents tables
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -36,7 +39,9 @@ CREATE TABLE IF NOT EXISTS runs (
     n_channels       INTEGER,
     n_samples        INTEGER NOT NULL DEFAULT 0,
     lease_token      INTEGER,  -- the control-lease session token, for --resume only
-    meta_json        TEXT      -- run metadata, a JSON object KEY: VALUE (--meta, [meta])
+    meta_json        TEXT,     -- run metadata, a JSON object KEY: VALUE (--meta, [meta])
+    station          TEXT,     -- v6: the bench that ran it (--station, else the host name)
+    run_uuid         TEXT      -- v6: the run's identity across stores (presshil push)
 );
 -- Units: t s, setpoint/pressure MPa, force kN, position mm, channels N x float32 kN.
 -- Clustered by (run_id, seq): one run's samples are contiguous on disk and read in order.
@@ -83,11 +88,45 @@ CREATE TABLE IF NOT EXISTS temperatures (
     temperature_c REAL NOT NULL,
     PRIMARY KEY (run_id, t)
 ) WITHOUT ROWID;
+-- v6: the audit trail, append-only and hash-chained (store_audit), and the text of each
+-- protocol once, by its sha256
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY,
+    at_utc    TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    station   TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    run_uuid  TEXT,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256    TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    first_utc TEXT NOT NULL
+);
 """
 
 
 def upgrade(db: sqlite3.Connection) -> None:
     """Bring a store written by an older presshil up to this schema (columns only added)."""
+    if "run_uuid" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+        # v5 and older: every run gets its UUID now, so that it can be pushed once only
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("ALTER TABLE runs ADD COLUMN station TEXT")
+                db.execute("ALTER TABLE runs ADD COLUMN run_uuid TEXT")
+                for (run_id,) in db.execute("SELECT id FROM runs").fetchall():
+                    db.execute("UPDATE runs SET run_uuid = ?, station = hostname WHERE id = ?",
+                               (str(uuid.uuid4()), run_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
     columns = {r[1] for r in db.execute("PRAGMA table_info(verdicts)")}
     if "step_start_s" not in columns:  # v1: verdict times were run times of unknown step
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays v1
@@ -117,6 +156,8 @@ def upgrade(db: sqlite3.Connection) -> None:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+    with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs(run_uuid)")
 
 
 #: how stores before v3 wrote the lease token into the ``lease`` event

@@ -18,7 +18,10 @@ from .trace import Trace
 
 
 def has_table(db: sqlite3.Connection) -> bool:
-    """Whether the store has the ``temperatures`` table (v5 and later)."""
+    """Whether the store has the ``temperatures`` table (v5 and later; a PostgreSQL store
+    is always brought to the current version)."""
+    if not isinstance(db, sqlite3.Connection):
+        return True
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                       "AND name = 'temperatures'").fetchone() is not None
 

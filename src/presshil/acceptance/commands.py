@@ -112,19 +112,17 @@ def _print_summary(result) -> None:
     print(f"ISO 7500-1 class: {cls}; overall: {result.status.upper()}", flush=True)
 
 
-def report_main(run_id: int, db: Path, output: Path | None) -> int:
+def report_main(run_id: int, db: str | Path, output: Path | None) -> int:
     """Render the HTML report of stored run ``run_id`` from the results store ``db``.
 
     Writes ``output`` (default ``run-RUN_ID.html`` beside the store); returns 0, or 2 for an unknown run or a
     store that cannot be read.
     """
     from ..store import Store
+    from ..store_url import require_store
 
-    db = Path(db)
-    if not db.exists():
-        _err(f"error: no results store at {db}")
-        return EXIT_USAGE
     try:
+        require_store(db)
         store = Store.open_for_reading(db)
     except PresshilError as exc:
         _err(f"error: {exc}")

@@ -9,7 +9,7 @@ from ..report import default_path
 from .export import export_bdf
 
 
-def export_bdf_cmd(store: Any, run_id: int, output: Path | None, db: Path) -> Path:
+def export_bdf_cmd(store: Any, run_id: int, output: Path | None, db: str | Path) -> Path:
     """Export run ``run_id`` as BDF: to ``output`` (a ``.bdf.csv``/``.bdf.parquet`` file or a
     folder), else ``run-ID.bdf.csv`` beside the store."""
     if output is None:

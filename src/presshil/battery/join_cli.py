@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..library import DEFAULT_DB
+from ..store_url import StoreOpt, require_store
+
 
 def join_cmd(
     run_id: Annotated[int, typer.Argument(help="Run id (see `presshil runs`).")],
@@ -16,7 +19,7 @@ def join_cmd(
     onto: Annotated[str, typer.Option("--onto", help="cycler: press values onto the cycler's rows; press: the reverse.")] = "cycler",
     mapping: Annotated[str | None, typer.Option("--mapping", help="Column mapping of a cycler's text export: eclab, neware, or a TOML file.")] = None,
     max_gap: Annotated[float | None, typer.Option("--max-gap", help="Seconds between two samples beyond which a record has a gap (default 10 × its median interval).")] = None,
-    db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
+    db: StoreOpt = str(DEFAULT_DB),
 ) -> None:
     """Join a cycler's data with a stored press run on Unix time and write a BDF file.
 
@@ -30,8 +33,7 @@ def join_cmd(
     from .joining import join_run
 
     with user_errors():
-        if not db.exists():
-            raise ConfigError(f"no results store at {db}")
+        require_store(db)
         if max_gap is not None and not max_gap > 0:
             raise ConfigError(f"--max-gap must be a positive number of seconds, not {max_gap!r}")
         store = Store.open_for_reading(db)

@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from ..library import DEFAULT_DB
 from ..status import EXIT_BAD_INPUT
+from ..store_url import StoreOpt, check_location, is_url
 
 EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 3
 
@@ -106,7 +108,7 @@ def sweep_cmd(
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Variants per Dask task (default: chosen from the variants and workers).")] = None,
     keep_traces: Annotated[str, typer.Option(
         "--keep-traces", help="Traces stored: all, failed (failed and aborted runs) or none.")] = "failed",
-    db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
+    db: StoreOpt = str(DEFAULT_DB),
     report: Annotated[Path | None, typer.Option("--report", help="Write sweep.json, PNGs and sweep.html here.")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Finish sweep ID (its spec is in the store).")] = None,
     min_pass_rate: Annotated[float, typer.Option(
@@ -126,6 +128,9 @@ def sweep_cmd(
     with user_errors():
         if not 0.0 <= min_pass_rate <= 1.0:
             raise SweepError(f"--min-pass-rate must lie in [0, 1], got {min_pass_rate}")
+        if is_url(check_location(db)):  # the sweep's book (its variants, its state) is SQLite tables
+            raise SweepError("--db: a sweep keeps its variants in a SQLite store; give a file "
+                             "path (and `presshil push` its runs to the lab's server)")
         spec = None
         if resume is None:
             settings: dict[str, Any] = {}
@@ -162,7 +167,7 @@ def sweep_cmd(
         elif protocol is not None or vary or press or suite:
             raise SweepError("--resume ID takes the sweep's own spec: drop PROTOCOL, --suite, "
                              "--press and --vary")
-        elif not db.is_file():
+        elif not Path(db).is_file():
             raise SweepError(f"--resume {resume}: no results store at {db} (give --db PATH)")
         if keep_traces not in ("all", "failed", "none"):
             raise SweepError(f"--keep-traces must be all, failed or none, got {keep_traces!r}")
@@ -218,7 +223,7 @@ def sweep_cmd(
     raise typer.Exit(EXIT_OK if rate >= min_pass_rate else EXIT_FAILED)
 
 
-def _stopped(err: Any, sweep_id: int | None, db: Path, why: str) -> None:
+def _stopped(err: Any, sweep_id: int | None, db: str, why: str) -> None:
     if sweep_id is None:
         err.print(f"sweep {why} before it was recorded", highlight=False)
         return

@@ -21,10 +21,13 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..store_read import _db_errors as db_errors
+from ..store_url import is_url, redact
 
 #: columns decimated at every zoom level (channels only appear with raw samples)
 COLUMNS = ("setpoint", "pressure", "force")
@@ -55,19 +58,25 @@ class TraceReader:
     """Read-only access to the samples of a results store file, for plots."""
 
     def __init__(self, path: str | Path, cache_path: str | Path | None = None) -> None:
+        #: a SQLite file, or a PostgreSQL URL (then the min/max per pixel runs on the server)
+        self.location = str(path)
         self.path = Path(path)
         #: where whole-run overviews are kept between processes (None: memory only)
         self.cache_path = Path(cache_path) if cache_path is not None else None
         try:
             self._db = self._connect()
             self._db.execute("SELECT 1 FROM samples LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path}: cannot read samples: {exc}") from exc
+        except db_errors() as exc:
+            raise ConfigError(f"{redact(self.location)}: cannot read samples: {exc}") from exc
         self._lock = threading.Lock()
         self._fine: OrderedDict[tuple[int, int], Decimated] = OrderedDict()
         self._computing: dict[tuple[int, int], threading.Event] = {}
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Any:
+        if is_url(self.location):
+            from ..store_pg import PgConnection
+
+            return PgConnection(self.location)
         return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10.0,
                                check_same_thread=False)
 

@@ -7,7 +7,6 @@ cross-run verdict query through a read-only connection (:class:`TraceReader`).
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,13 @@ from typing import Any
 from ..errors import ConfigError
 from ..run_record import STEP_EVENT, steps_of
 from ..store import Store
+from ..store_read import _db_errors
+from ..store_url import check_location, is_url
 from ..wording import criterion_label
 from .decimate import TraceReader
 from .run_view import labelled
 
-FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta")
+FILTERS = ("protocol", "press", "firmware", "status", "since", "until", "meta", "station")
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,15 @@ class RunFilter:
     until: str = ""
     #: a substring of the run's metadata written "KEY=VALUE KEY=VALUE" (``cell_id=C-17``)
     meta: str = ""
+    #: a substring of the station's name (``--station``, else the host of the run)
+    station: str = ""
 
     def admits(self, run: Any, meta: dict[str, str] | None = None) -> bool:
         """Does ``run`` (a :class:`presshil.store.RunInfo`, with its metadata) pass every filter?"""
         press = f"{run.press_url} {run.identity.get('model', '')} {run.identity.get('vendor', '')}"
         return (_has(run.protocol_name, self.protocol) and _has(press, self.press)
                 and _has(meta_text(meta or {}), self.meta)
+                and _has(getattr(run, "station", None) or "", self.station)
                 and _has(run.firmware_version or "", self.firmware)
                 and (not self.status or run.status == self.status)
                 and (not self.since or run.started_utc >= self.since)
@@ -62,7 +66,10 @@ def overview_cache_path(store: Path) -> Path:
 
 
 def open_results(path: str | Path) -> Results:
-    """The results store at ``path`` for browsing; :class:`ConfigError` when there is none."""
+    """The results store at ``path`` (a SQLite file or a PostgreSQL URL) for browsing;
+    :class:`ConfigError` when there is none."""
+    if is_url(check_location(path)):
+        return Results(str(path))
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"no results store at {path} (run a protocol first, or pass --db PATH)")
@@ -72,11 +79,14 @@ def open_results(path: str | Path) -> Results:
 class Results:
     """A results store opened for the browser."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | str) -> None:
         self.store = Store(path)
+        #: where the store is, for the page and messages (a server's URL without password)
+        self.path = self.store.where
         try:
-            self.reader = TraceReader(path, cache_path=overview_cache_path(path))
+            # a server's overviews are kept in memory only: there is no folder beside it
+            cache = None if self.store.engine == "postgresql" else overview_cache_path(Path(path))
+            self.reader = TraceReader(path, cache_path=cache)
         except BaseException:
             self.store.close()
             raise
@@ -128,7 +138,8 @@ class Results:
                "JOIN runs r ON r.id = v.run_id")
         args: tuple = ()
         if protocol:
-            sql += " WHERE instr(lower(r.protocol_name), lower(?)) > 0"
+            find = "strpos" if self.store.engine == "postgresql" else "instr"
+            sql += f" WHERE {find}(lower(r.protocol_name), lower(?)) > 0"
             args = (protocol.strip(),)
         rows = self._query(sql + " ORDER BY 1, 2, 3", args)
         return [{"protocol": r[0], "step": r[1], "criterion": r[2], "unit": r[3],
@@ -137,7 +148,7 @@ class Results:
     def _query(self, sql: str, args: tuple) -> list[tuple]:
         try:
             return self.reader._q(sql, args)
-        except sqlite3.DatabaseError as exc:
+        except _db_errors() as exc:
             raise ConfigError(f"{self.path}: cannot read verdicts: {exc}") from exc
 
 
@@ -146,7 +157,7 @@ def run_summary(r: Any) -> dict[str, Any]:
     return {"id": r.id, "protocol": r.protocol_name, "press_url": r.press_url,
             "press": r.identity.get("model", ""), "firmware": r.firmware_version,
             "status": r.status, "started_utc": r.started_utc, "finished_utc": r.finished_utc,
-            "n_samples": r.n_samples}
+            "n_samples": r.n_samples, "station": getattr(r, "station", None)}
 
 
 def _verdict(v: Any) -> dict[str, Any]:

@@ -17,7 +17,6 @@ unreadable); a run id is 0..2**63-1 in ASCII digits, and an echoed value is cut 
 from __future__ import annotations
 
 import math
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import ConfigError
+from ..store_read import _db_errors
 from .guard import parse_id, shown
 from .live_app import STATIC, CleanJSON
 from .results import FILTERS, Results, RunFilter
@@ -70,7 +70,7 @@ def ui_app(results: Results) -> Starlette:
             except ConfigError as exc:
                 unknown = "no run" in str(exc).lower() or "unknown run" in str(exc).lower()
                 return CleanJSON({"error": str(exc)}, status_code=404 if unknown else 503)
-            except sqlite3.DatabaseError as exc:  # locked past the timeout, or damaged
+            except _db_errors() as exc:  # locked past the timeout, damaged, a server gone
                 return CleanJSON({"error": f"{results.path}: the results store cannot be read now: {exc}"},
                                  status_code=503)
         return endpoint

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ..library import DEFAULT_DB
+from ..store_url import StoreOpt
 
 DEFAULT_UI_BIND = "127.0.0.1:8765"
 
 
 def ui_cmd(
-    db: Annotated[Path, typer.Option("--db", help="Results store (SQLite).")] = Path("results/presshil.sqlite"),
+    db: StoreOpt = str(DEFAULT_DB),
     bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to serve on (loopback by default).")] = DEFAULT_UI_BIND,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", metavar="NAME", help="Also answer requests for this host name (a lab name for the machine); repeatable. "
@@ -45,7 +47,7 @@ def ui_cmd(
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        out.print(f"results browser: {server.url}/  (store {db}; Ctrl-C to stop)", highlight=False)
+        out.print(f"results browser: {server.url}/  (store {results.path}; Ctrl-C to stop)", highlight=False)
         try:
             server.wait()
         except KeyboardInterrupt:
