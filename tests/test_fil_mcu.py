@@ -98,18 +98,24 @@ def test_short_assembly_passes_on_the_mcu_build_judged_by_the_plant(elf: Path) -
     assert press.firmware.proc.poll() is not None  # QEMU is gone
 
 
+def load_to_15_mpa(press: McuFilPress) -> None:
+    """Command 20 MPa (no watchdog) and wait, bounded, until the press is past 15 MPa; a skip
+    naming the lag when the machine cannot keep real time before the pause a test is about."""
+    try:
+        press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
+        press.command(20.0, 10.0)
+        deadline = time.monotonic() + 15.0
+        while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except (HostTooSlow, TransportTimeout) as exc:
+        pytest.skip(f"this machine could not keep real time before the pause: {exc}")
+
+
 @pytest.mark.timeout(120)
 def test_a_paused_plant_ends_as_host_too_slow_not_as_a_firmware_failure(elf: Path) -> None:
     press = start(elf, "sim://?seed=1")
     with press:
-        try:
-            press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
-            press.command(20.0, 10.0)
-            deadline = time.monotonic() + 15.0
-            while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        except (HostTooSlow, TransportTimeout) as exc:  # before the pause: the machine was too slow
-            pytest.skip(f"this machine could not keep real time before the pause: {exc}")
+        load_to_15_mpa(press)
         assert press.read().pressure_mpa >= 15.0
         pid = press.plant_process.pid
         os.kill(pid, signal.SIGSTOP)  # the plant gets no CPU: its samples stop
@@ -129,14 +135,7 @@ def test_a_paused_emulator_is_not_a_plant_timeout(elf: Path) -> None:
     35 ms reply timeout. It carries on without a fault, and its STATS line reports the stall."""
     press = start(elf, "sim://?seed=1")
     with press:
-        try:
-            press.configure(die_area_mm2=78.5, soft_max_mpa=80.0, watchdog_ms=0)
-            press.command(20.0, 10.0)
-            deadline = time.monotonic() + 15.0
-            while press.read().pressure_mpa < 15.0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        except (HostTooSlow, TransportTimeout) as exc:  # before the pause: the machine was too slow
-            pytest.skip(f"this machine could not keep real time before the pause: {exc}")
+        load_to_15_mpa(press)
         qemu = press.firmware.proc.pid
         os.killpg(qemu, signal.SIGSTOP)  # its own process group: every thread stops
         time.sleep(0.12)  # under the plant's 250 ms link-quiet limit: the press stays driven
