@@ -136,6 +136,12 @@ def test_a_paused_emulator_is_not_a_plant_timeout(elf: Path) -> None:
     press = start(elf, "sim://?seed=1")
     with press:
         load_to_15_mpa(press)
+        time.sleep(1.1)  # a fresh STATS line: the firmware's link before the pause
+        before = dict(press.firmware.stats)
+        truth = press.plant.truth()
+        if before.get("plant_errors", 0) or float(truth["max_read_gap"]) > 30.0:
+            pytest.skip(f"this machine could not keep real time before the pause: {before}, "
+                        f"read gap {float(truth['max_read_gap']):.0f} ms")
         qemu = press.firmware.proc.pid
         os.killpg(qemu, signal.SIGSTOP)  # its own process group: every thread stops
         time.sleep(0.12)  # under the plant's 250 ms link-quiet limit: the press stays driven
@@ -143,9 +149,9 @@ def test_a_paused_emulator_is_not_a_plant_timeout(elf: Path) -> None:
         time.sleep(1.5)  # a STATS line (one a second) after the pause
         reported = press.host.read()  # the firmware's own state, not the judge's
         lag = float(press.plant.truth()["max_rt_lag"])
-        if lag > 40.0:  # the plant itself stalled too: not what this test is about
+        if lag > 30.0:  # the plant itself stalled too: not what this test is about
             pytest.skip(f"the plant lagged {lag:.0f} ms: this machine could not keep real time")
-        assert not reported.status & Status.FAULT, (reported.fault_code, press.firmware.stats)
+        assert not reported.status & Status.FAULT, (reported.fault_code, before, press.firmware.stats)
         assert press.read().pressure_mpa > 15.0
         stats = dict(press.firmware.stats)
     assert stats["stalls"] >= 1 and stats["max_stall_us"] >= 100_000, stats

@@ -112,11 +112,12 @@ def _uart(parsed: PressURL, key: str, default: int) -> int:
 
 
 #: the silence that ends a partial RTU frame at the plant. QEMU sends a request byte by byte
-#: as its vCPU writes them; a host that deschedules QEMU for 20 ms mid-request (seen under
-#: load) would, at the line's 3.5 characters (5 ms), have the plant discard the first half
-#: and the firmware time out. 30 ms stays under the firmware's 35 ms plant timeout, so a
-#: broken request is still gone before the firmware's retry arrives.
-RTU_GAP_MS = 30.0
+#: as its vCPU writes them; a host that deschedules QEMU mid-request (20 ms seen under load,
+#: 120 ms in the pause test) would, at the line's 3.5 characters (5 ms), have the plant
+#: discard the first half and the firmware time out. A pseudo-terminal loses no bytes: a
+#: partial frame there is always a writer that stalled and will finish it (the firmware's
+#: UART write has no time limit), so the plant waits as long as it would for a dead link.
+RTU_GAP_MS = LINK_QUIET_MS
 
 #: start-ups tried when the host, not the firmware, tripped the first one (HostTooSlow)
 START_ATTEMPTS = 3

@@ -141,7 +141,7 @@ _DOC_RULES = """
 - **Frames on a pseudo-terminal** (`--rtu-gap-ms N`): on a line, a silence of 3.5
   characters (at least 5 ms) ends an RTU frame and a partial one is discarded. An emulated
   MCU writes a request byte by byte as its host schedules it, so firmware under QEMU runs the
-  plant with 30: a request split by a 20 ms stall is still whole.
+  plant with 250 (its quiet-link time): a request split by a stall is still whole.
 - **Read gap** (`max_read_gap`): the longest time between two reads of the sample counter
   (input 2..3), i.e. between a controller loop's sensor reads; a one-off read of the channel
   count alone does not count.
