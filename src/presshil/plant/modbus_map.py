@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu.device import ModbusDeviceIdentification
@@ -181,7 +182,7 @@ class PlantRegisters:
             log.info("refused write: %s", exc)
             return ExcCodes.ILLEGAL_ADDRESS
         if in_actuator:
-            safe = int(updates["drive_mode"]) == DRIVE_SAFE
+            safe = int(cast(float, updates["drive_mode"])) == DRIVE_SAFE
             try:
                 self.lease.check_write(
                     current_master.get(), set(updates), stop=safe, heartbeat=True, stop_only=safe

@@ -63,9 +63,8 @@ def check_profile(p: Profile) -> None:
     _check_write_modes(p)  # first: a Modbus-only choice on another transport explains the rest
     for name, sig in p.signals.items():
         key = f"signals.{name}"
-        dim = SIGNALS[name]
-        if dim is None:
-            dim = _dimension_of(name, sig.quantity, sig.unit or "MPa", f"{key}.unit")
+        known = SIGNALS[name]
+        dim = known if known is not None else _dimension_of(name, sig.quantity, sig.unit or "MPa", f"{key}.unit")
         try:
             parse_unit(sig.unit or CANONICAL[dim], dim)
         except UnitError as exc:

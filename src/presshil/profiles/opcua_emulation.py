@@ -29,7 +29,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from asyncua import Server, ua
 
@@ -139,7 +139,7 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
                         # returned, not raised: asyncua logs a traceback for a raised error
                         # and answers BadUnexpectedError instead of the reason
                         log.info("OPC UA call %s refused: %s", cname, exc)
-                        return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+                        return ua.StatusCode(ua.UInt32(ua.StatusCodes.BadInvalidArgument))
                 return []
 
             inargs = [_argument(profile, a, i) for i, a in enumerate(args)]
@@ -173,7 +173,8 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
     handle.plc_clock = PlcClock()
     handle.opcua_lease = lease
     task = asyncio.get_running_loop().create_task(_refresh(store, variables, sync, handle.plc_clock, lease))
-    sockets = server.bserver._server.sockets if server.bserver and server.bserver._server else []
+    bound_server: Any = server.bserver._server if server.bserver else None  # asyncio.Server
+    sockets = bound_server.sockets if bound_server else []
     bound = sockets[0].getsockname()[1] if sockets else port
     handle.endpoints["opcua"] = f"{host}:{bound}/presshil"
 
@@ -219,7 +220,7 @@ def _argument(profile: Profile, arg: object, i: int) -> ua.Argument:
         vtype = {bool: ua.VariantType.Boolean, int: ua.VariantType.Int32, str: ua.VariantType.String}.get(
             type(arg), ua.VariantType.Double
         )
-    out.DataType = ua.NodeId(vtype.value)
+    out.DataType = ua.NodeId(ua.Int32(vtype.value))
     out.ValueRank = -1
     return out
 
@@ -296,7 +297,7 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
             if due is not None:
                 stamp = due[0] if clock.stamps else None
                 for name, var in variables.items():
-                    await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=stamp))
+                    await var.write_value(ua.DataValue(ua.Variant(due[1][name], ua.VariantType.Double), SourceTimestamp=cast(Any, stamp)))
             async with lease.lock:  # a session's write is applied as that session, not here
                 _apply(store, await sync.collect())
             lease.release_if_gone()

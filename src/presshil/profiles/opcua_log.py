@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from types import FrameType
 
 from ..serving.tcp import RateLimitedLog
 
@@ -24,7 +25,7 @@ log = logging.getLogger("presshil.profiles.opcua")
 def _peer() -> str:
     """The IP address of the OPC UA connection whose code is logging, found on the stack
     (asyncua's protocol object has ``peer_name``; the record itself does not say)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(40):  # bounded walk
         if frame is None:
             break

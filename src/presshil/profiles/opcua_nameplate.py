@@ -82,11 +82,11 @@ async def read_nameplate(client: Client, namespaces: Namespaces, identification:
 async def serve_nameplate(server: Any, parent: Any, node_id: ua.NodeId | None, device: Any, idx: int) -> None:
     """Add the emulated press's ``Identification`` object (the profile's ``[device]`` strings)."""
     di = await server.register_namespace(DI_URI)
-    ident = await parent.add_object(node_id or ua.NodeId("Press.Identification", idx), ua.QualifiedName("Identification", di))
+    ident = await parent.add_object(node_id or ua.NodeId(ua.String("Press.Identification"), ua.Int16(idx)), ua.QualifiedName("Identification", di))
     values = {"Manufacturer": device.vendor, "Model": device.model, "SerialNumber": device.serial, "SoftwareRevision": device.firmware}
     for name, text in values.items():
         value: Any = ua.LocalizedText(text) if name in ("Manufacturer", "Model") else text
-        await ident.add_property(ua.NodeId(f"Press.Identification.{name}", idx), ua.QualifiedName(name, di), value)
+        await ident.add_property(ua.NodeId(ua.String(f"Press.Identification.{name}"), ua.Int16(idx)), ua.QualifiedName(name, di), value)
 
 
 __all__ = ["DI_URI", "FIELDS", "read_nameplate", "serve_nameplate"]

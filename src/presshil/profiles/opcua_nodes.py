@@ -86,7 +86,7 @@ class Namespaces:
             index = self.uris.index(uri)
         except ValueError:
             raise UnknownNamespace(f"namespace {uri!r} is not on this server (it has: {', '.join(self.uris)})") from None
-        return ua.NodeId(node.Identifier, index, node.NodeIdType)
+        return ua.NodeId(node.Identifier, ua.Int16(index), node.NodeIdType)
 
 
 def shown(text: str, resolved: ua.NodeId | None) -> str:

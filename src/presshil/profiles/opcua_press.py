@@ -330,7 +330,7 @@ class OpcUaProfilePress(ProfilePress):
         conv = self.map.converters
         for name, number in zip(self._names, numbers, strict=True):
             try:
-                x = float(number)
+                x = float(number)  # type: ignore[arg-type]  # None and odd types are caught
             except (TypeError, ValueError):
                 message = f"signal '{name}' ({self.source(name)}) is {number!r}, not a number"
                 if errors is not None:

@@ -66,7 +66,7 @@ class _Bar:
             console=console,
             disable=not enabled,
         )
-        self.task = None
+        self.task: Any = None  # a rich TaskID once created
 
     def created(self, sweep_id: int, total: int) -> None:
         self.task = self.bar.add_task("sweep", total=total, sweep=sweep_id, rate="—")

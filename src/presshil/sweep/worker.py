@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +40,13 @@ def parse_target(text: str, source: str, kind: str = "protocol") -> Any:
     """A protocol (or, for ``kind="suite"``, an acceptance suite) from its text; cached."""
     key = f"{kind}\0{source}\0{text}"
     if key not in _PROTOCOLS:
+        parse: Callable[[str, str], Any]
         if kind == "suite":
             from ..acceptance.suite import parse_suite as parse
         else:
             from ..protocol import parse_protocol as parse
         _PROTOCOLS.clear()
-        _PROTOCOLS[key] = parse(text, source=source)
+        _PROTOCOLS[key] = parse(text, source)
     return _PROTOCOLS[key]
 
 
@@ -77,7 +79,7 @@ def run_suite_variant(suite: Any, index: int, url: str) -> VariantResult:
         for c in result.criteria if c.status != NOT_TESTED
     ]
     aborted = [s for s in result.sections if s.status == "aborted"]
-    events = [(None, "abort", f"{s.key}: {s.abort_reason}") for s in aborted]
+    events: list[tuple[float | None, str, str]] = [(None, "abort", f"{s.key}: {s.abort_reason}") for s in aborted]
     # as the runner does: an aborted test is a failed "completed" criterion
     verdicts += [Verdict(step=s.key, criterion="completed", value=0.0, limit=1.0, unit="",
                          passed=False, detail=str(s.abort_reason)) for s in aborted]

@@ -52,7 +52,7 @@ class BackgroundServer:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 lifespan="off", access_log=False, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        setattr(self._server, "install_signal_handlers", lambda: None)  # noqa: B010 - not in its stubs
         self._thread = threading.Thread(target=self._serve, name="presshil-web", daemon=True)
         self._error: BaseException | None = None
 
@@ -68,7 +68,7 @@ class BackgroundServer:
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or self._error is not None:
-                why = self._error
+                why: BaseException | str | None = self._error
                 if why is None or isinstance(why, SystemExit):
                     why = "the address is in use or not available here"
                 raise ConfigError(f"cannot serve the web view on {self.host}:{self.port}: {why}")
