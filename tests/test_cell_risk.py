@@ -8,6 +8,7 @@ safe for over 1000 h (Doux et al. 2020) and presshil takes 10 MPa as the risk li
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from presshil.runner import run
 from presshil.urls import open_press
 
 LI_CELL = "sim://?seed=2&specimen=nmc-lpscl-li-10mm"
+LI_PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "lithium-metal" / "cycling-hold-li-5mpa.toml"
 
 
 def _watch() -> tuple[ShortCircuitWatch, list[tuple[str, str]]]:
@@ -135,7 +137,7 @@ def test_a_li_metal_cell_held_at_5_mpa_is_judged_and_passes() -> None:
 
 
 def test_the_library_li_metal_protocol_stays_far_below_its_risk_limit() -> None:
-    protocol = load_protocol("protocols/cycling-hold-li-5mpa.toml")
+    protocol = load_protocol(LI_PROTOCOL)
     assert protocol.specimen.short_circuit_risk_above_mpa == 10.0
     # its safety limit trips the press before the cell's risk pressure can be reached
     assert protocol.limits.max_pressure_mpa < protocol.specimen.short_circuit_risk_above_mpa

@@ -27,7 +27,7 @@ SPECIMEN = {"cycling-hold-li-5mpa": "nmc-lpscl-li-10mm"}
 
 @pytest.mark.parametrize("path", [
     pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else [])
-    for p in sorted(LIBRARY.glob("*.toml"))])
+    for p in sorted(LIBRARY.glob("*.toml")) + sorted((LIBRARY / "lithium-metal").glob("*.toml"))])
 def test_library_protocol_passes_on_20_seeds(path: Path) -> None:
     protocol = load_protocol(path)
     failures: list[str] = []
