@@ -126,3 +126,60 @@ def test_a_centre_of_force_without_a_position_per_channel_is_not_judged() -> Non
     assert v.passed is False
     assert v.detail == ("not judged: the centre of force needs a position for each of the 2 "
                         "channels; the press reports 3")
+
+
+CELLS = ((40.0, 40.0), (-40.0, 40.0), (-40.0, -40.0), (40.0, -40.0))
+
+
+def _pellet_seg(forces: list[float], tol: float | None, die: tuple[float, float] = (0.0, 0.0)
+                ) -> Segment:
+    return Segment("hold", np.arange(5.0), np.full(5, 74.0), np.full(5, 74.0),
+                   np.tile(forces, (5, 1)), 74.0, 74.0, CELLS, die_radius_mm=5.0,
+                   die_position_mm=die, die_placement_tolerance_mm=tol)
+
+
+# centre of force 0.02 mm along x: (1.0005, 0.9995, 0.9995, 1.0005) → 40 × 0.002 / 4
+NUDGED = [1.0005, 0.9995, 0.9995, 1.0005]
+
+
+def test_inconclusive_says_the_value_plus_u_it_compared() -> None:
+    # placed by hand, ±0.1 mm: u_p = 0.1/√3 = 0.057735, gains 0.0141421 (tests/test_pellet.py);
+    # U = 2 √(0.057735² + 0.0141421²) = 0.118884 mm; e + U = 0.02 + 0.118884 = 0.139 > 0.0625
+    v = evaluate("h", "max_cof_offset_mm", 0.0625, _pellet_seg(NUDGED, 0.1))
+    assert not v.passed
+    assert v.detail.startswith("inconclusive (not a pass): value + U = 0.139 > 0.0625; ")
+    # the pellet estimate carries the same U, × 800 / R: 8e/R = 3.2 %, U = 19.02 %: 22.2 > 10
+    pellet = evaluate("h", "max_pellet_nonuniformity_pct", 10.0, _pellet_seg(NUDGED, 0.1))
+    assert pellet.value == pytest.approx(3.2) and not pellet.passed
+    assert pellet.detail.startswith("inconclusive (not a pass): value + U = 22.2 > 10; ")
+
+
+def test_the_offset_text_names_the_declared_die_position() -> None:
+    # die declared at (0.3, 0.1): the centre of force at (0.02, 0) is √(0.28² + 0.1²) = 0.2973 mm
+    v = evaluate("h", "max_cof_offset_mm", 1.0, _pellet_seg(NUDGED, 0.02, die=(0.3, 0.1)))
+    assert v.value == pytest.approx(math.hypot(0.28, 0.1))
+    assert "centre of force 0.297 mm from the declared die position (0.3, 0.1) mm" in v.detail
+
+
+def test_an_undeclared_die_position_is_not_judged_in_words() -> None:
+    v = evaluate("h", "max_cof_offset_mm", 1.0, _pellet_seg(NUDGED, None))
+    assert v.passed is False
+    assert v.detail == ("not judged: the die position is not declared: set "
+                        "[specimen].die_placement_tolerance_mm (and die_position_mm)")
+
+
+def test_exactly_200_pct_is_a_spread_not_a_lift_off() -> None:
+    # f = 1 ± 2⁻⁵ (exact in binary): e = 40 × 4 × 2⁻⁵ / 4 = 1.25 mm; 800 × 1.25 / 5 = 200 %:
+    # the low edge just touches zero pressure, it has not lifted off
+    f = [1.03125, 0.96875, 0.96875, 1.03125]
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 250.0, _pellet_seg(f, 0.02))
+    assert v.value == 200.0 and not v.detail.startswith("pellet partly unloaded")
+    assert v.channel == 0  # all four deviate equally: the first is named
+
+
+def test_a_step_that_never_reaches_90_pct_says_where_it_ended() -> None:
+    seg = Segment("step", t=[0.1, 0.2, 0.3], setpoint=[20.0] * 3, pressure=[10.0, 12.0, 13.0],
+                  channels=[], target_mpa=20.0, start_mpa=10.0)
+    v = evaluate("s", "max_rise_s", 5.0, seg)
+    assert math.isinf(v.value) and not v.passed and v.t_s == 0.3
+    assert v.detail == "never reached 90 % of the +10 MPa step; closest 13 MPa at the end"
