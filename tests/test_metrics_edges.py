@@ -183,3 +183,20 @@ def test_a_step_that_never_reaches_90_pct_says_where_it_ended() -> None:
     v = evaluate("s", "max_rise_s", 5.0, seg)
     assert math.isinf(v.value) and not v.passed and v.t_s == 0.3
     assert v.detail == "never reached 90 % of the +10 MPa step; closest 13 MPa at the end"
+
+
+def test_a_lift_off_names_the_channel_farthest_from_the_mean() -> None:
+    # e = 1.5 mm on R = 5 mm would be 240 %; ch1 and ch4 carry 1.0375, ch2 and ch3 0.9625:
+    # all four 0.0375 from the mean, the first of them is named
+    f = [1.0375, 0.9625, 0.9625, 1.0375]
+    v = evaluate("h", "max_pellet_nonuniformity_pct", 10.0, _pellet_seg(f, 0.02))
+    assert math.isinf(v.value) and v.channel == 0
+
+
+def test_too_few_samples_after_the_allowance_says_how_many_there_were() -> None:
+    seg = Segment("hold", t=[0.0, 1.0, 2.0], setpoint=[5.0] * 3, pressure=[5.0, 5.1, 5.2],
+                  channels=[], target_mpa=5.0, start_mpa=5.0)
+    v = evaluate("h", "max_drift_mpa_per_min", 1.0, seg, settle_s=2.0)
+    assert not v.passed
+    assert v.detail == ("not judged: only 1 sample(s) after the 2 s settle allowance (last "
+                        "sample at step time 2 s); need at least 2")
