@@ -8,7 +8,7 @@ or as a script that prints the figures::
 
     python3 benchmarks/bench_sim.py
 
-Scenarios (default press auto-hydraulic-25t, default specimen nmc-lpscl-li-10mm, seed 1):
+Scenarios (default press auto-hydraulic-25t, default specimen nmc-lpscl-inli-10mm, seed 1):
 
 * **assembly** — ramp to 74 MPa at 2 MPa/s, hold 300 s, release at 5 MPa/s, rest 30 s
   (367 s simulated), every 1 kHz tick computed (``fidelity=full``), read + heartbeat at 50 Hz

@@ -22,7 +22,8 @@ from presshil.protocol import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARY = sorted((ROOT / "protocols").glob("*.toml"))
+LIBRARY = sorted((ROOT / "protocols").glob("*.toml")) + sorted(
+    (ROOT / "protocols" / "lithium-metal").glob("*.toml"))
 
 HEAD = """\
 name = "t"

@@ -15,7 +15,7 @@ from presshil.sim.layout import P_COF_X_M
 
 CATALOGUE = Path(__file__).parents[1] / "sims"
 PRESSES = ["auto-hydraulic-25t", "servo-electric-10t", "manual-hydraulic-15t"]
-SPECIMENS = ["nmc-lpscl-li-10mm", "li-s-inli-10mm", "steel-reference-13mm"]
+SPECIMENS = ["nmc-lpscl-inli-10mm", "nmc-lpscl-li-10mm", "li-s-inli-10mm", "steel-reference-13mm"]
 
 
 def test_catalogue_lists_the_shipped_entries() -> None:
@@ -47,7 +47,7 @@ def test_sim_alone_is_the_default_press_and_specimen() -> None:
     press = open_press("sim://")
     assert isinstance(press, SimPress)
     assert press.model.press_cfg == load_press("auto-hydraulic-25t")[0]
-    assert press.model.specimen_cfg == load_specimen("nmc-lpscl-li-10mm")[0]
+    assert press.model.specimen_cfg == load_specimen("nmc-lpscl-inli-10mm")[0]
 
 
 class TestUnknownNames:

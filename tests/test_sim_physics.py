@@ -131,7 +131,7 @@ class TestBreathing:
         """Ram held: dp = k_eff dh / A with 1/k_eff = 1/k_frame + 1/k_stack (Li creep off: it
         keeps relaxing the stack at a fixed gap and would blur the swing)."""
         press = _open(
-            "sim://servo-electric-10t?seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
+            "sim://servo-electric-10t?specimen=nmc-lpscl-li-10mm&seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
         )
         model = press.model
         press.command(20.0, 5.0)
@@ -157,7 +157,7 @@ class TestBreathing:
     def test_constant_pressure_absorbs_breathing_in_ram_travel(self) -> None:
         # Li creep off: under regulation it keeps moving the ram too
         press = _open(
-            "sim://servo-electric-10t?seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
+            "sim://servo-electric-10t?specimen=nmc-lpscl-li-10mm&seed=5&cycling=off&specimen.lithium.creep_rate_per_s_at_ref=0"
         )
         press.command(20.0, 5.0)
         _hold(press, 1800.0, step_s=10.0)
@@ -192,7 +192,7 @@ class TestSpecimen:
         assert stiff_loaded > 1.5 * fresh.model.stack_stiffness_n_per_m  # densified: stiffer
 
     def test_lithium_creep_relaxes_stress_at_fixed_gap(self) -> None:
-        li = _open("sim://servo-electric-10t?seed=7&cycling=off")
+        li = _open("sim://servo-electric-10t?specimen=nmc-lpscl-li-10mm&seed=7&cycling=off")
         steel = _open("sim://servo-electric-10t?specimen=steel-reference-13mm&seed=7")
         for press in (li, steel):
             press.command(10.0, 20.0)

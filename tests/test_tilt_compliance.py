@@ -1,15 +1,15 @@
 """A platen tilt present during compaction acts through the compaction curve's tangent.
 
-Hand calculation (docs/simulator.md), default specimen nmc-lpscl-li-10mm at 74 MPa:
-h_s = 700 µm, D₀ = 0.55, k = 2.6e-3 /MPa, E = 25 GPa, m = 4, Li 50 µm at 7.8 GPa.
+Hand calculation (docs/simulator.md), default specimen nmc-lpscl-inli-10mm at 74 MPa:
+h_s = 700 µm, D₀ = 0.55, k = 2.6e-3 /MPa, E = 25 GPa, m = 4, In-Li 100 µm at 11 GPa.
 D = 1 − 0.45·e^(−0.1924) = 0.62876.
 plastic dδ/dp = h_s·k(1 − D)/D² = 700 × 2.6e-3 × 0.37124 / 0.39534 = 1.7091 µm/MPa
-elastic  c_el·A = (700/D)/(E·D⁴) + 50/7800 = 0.28494 + 0.00641 = 0.29135 µm/MPa
+elastic  c_el·A = (700/D)/(E·D⁴) + 100/11000 = 0.28493 + 0.00909 = 0.29402 µm/MPa
 d(c_el·A)/dp · p = −5·(700/25000)·D⁻⁶·k(1 − D) × 74 = −0.1618 µm/MPa
-tangent = 1.7091 + 0.2914 − 0.1618 = 1.8387 µm/MPa.
+tangent = 1.7091 + 0.2940 − 0.1618 = 1.8413 µm/MPa.
 A tilt s across the die radius R compresses the low edge s·R more: Δp = s·R / (dδ/dp), and
-the spread is 2Δp/p̄: 1 mrad on R = 5 mm: 2 × 5 µm / (1.8387 × 74) = 7.35 % (through the
-elastic stiffness it would be 2 × 5 / (0.29135 × 74) = 46.4 %).
+the spread is 2Δp/p̄: 1 mrad on R = 5 mm: 2 × 5 µm / (1.8413 × 74) = 7.34 % (through the
+elastic stiffness it would be 2 × 5 / (0.29402 × 74) = 46.0 %).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from presshil import open_press
 from presshil.metrics import cof_offset_mm, pellet_nonuniformity_pct
 from presshil.sim import SimPress
 
-TANGENT_UM_PER_MPA = 1.8387
-ELASTIC_UM_PER_MPA = 0.29135
+TANGENT_UM_PER_MPA = 1.8413
+ELASTIC_UM_PER_MPA = 0.29402
 
 
 def _pellet_spread_pct(tilt_mrad: float) -> float:
@@ -53,8 +53,8 @@ def test_tilt_applied_to_a_formed_pellet_acts_elastically() -> None:
     # formed level at 74 MPa (D = 0.62876 from then on), held at 50 MPa, then the platen
     # tilts 1 mrad (the platen_tilt fault). The density is fixed by the forming pressure, so
     # the stack responds through its elastic unloading compliance c_el·A = 0.29135 µm/MPa:
-    # Δp = s·R / (c_el·A) = 5 µm / 0.29135 = 17.16 MPa at the edge (67.2 MPa, below the 74 it
-    # was formed at: elastic throughout), spread 2 × 17.16 / 50 = 68.64 %
+    # Δp = s·R / (c_el·A) = 5 µm / 0.29402 = 17.01 MPa at the edge (67.0 MPa, below the 74 it
+    # was formed at: elastic throughout), spread 2 × 17.01 / 50 = 68.02 %
     by_hand = 2 * 1.0 * 5.0 / (ELASTIC_UM_PER_MPA * 50.0) * 100
     press = open_press("sim://?seed=1")
     assert isinstance(press, SimPress)
@@ -78,5 +78,5 @@ def test_tilt_applied_to_a_formed_pellet_acts_elastically() -> None:
     press.close()
     assert pellet_nonuniformity_pct(level, 5.0) == pytest.approx(0.0, abs=0.01)
     assert got == pytest.approx(by_hand, rel=0.01)
-    # through the compaction tangent at 74 MPa it would be 2 × 5 / (1.8387 × 50) = 10.9 %
+    # through the compaction tangent at 74 MPa it would be 2 × 5 / (1.8413 × 50) = 10.9 %
     assert got > 5 * 2 * 5.0 / (TANGENT_UM_PER_MPA * 50.0) * 100

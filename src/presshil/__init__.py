@@ -3,7 +3,7 @@
 The public API::
 
     proto  = presshil.load_protocol("protocols/assembly-74mpa.toml")
-    press  = presshil.open_press("sim://auto-hydraulic-25t?specimen=nmc-lpscl-li-10mm&seed=1")
+    press  = presshil.open_press("sim://auto-hydraulic-25t?specimen=nmc-lpscl-inli-10mm&seed=1")
     result = presshil.run(proto, press)
 """
 

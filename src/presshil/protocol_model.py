@@ -32,6 +32,9 @@ class Specimen(_Model):
     #: how well it is placed there, ± mm on each axis (a centring fixture: 0.02); needed by
     #: max_cof_offset_mm and max_pellet_nonuniformity_pct
     die_placement_tolerance_mm: float | None = Field(default=None, ge=0.0, le=50.0)
+    #: the stack pressure above which the cell risks a short circuit (a lithium-metal anode
+    #: creeps through the separator: 10 MPa, docs/domain.md); every step is judged against it
+    short_circuit_risk_above_mpa: float | None = Field(default=None, gt=0.0, le=10_000.0)
 
     @model_validator(mode="after")
     def _exactly_one_size(self) -> Specimen:

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .cell_risk import ShortCircuitWatch
 from .errors import (
     CapabilityError,
     ConfigError,
@@ -113,6 +114,10 @@ class _Execution:
         self._cut_step: ResumePoint | None = None
         self._cut_repeat: ResumePoint | None = None
         self._rounding_notes: set[str] = set()
+        #: the cell's short-circuit risk pressure, judged on every step (None: not declared)
+        risk_mpa = protocol.specimen.short_circuit_risk_above_mpa
+        self._risk = None if risk_mpa is None else ShortCircuitWatch(risk_mpa, self.event)
+        self._leaf = ""
 
     @property
     def wall_clock(self) -> bool:
@@ -195,6 +200,8 @@ class _Execution:
                 self._columns.append(row)
                 self._segment_temps.append(math.nan if temperature_c is None else temperature_c)
             self.sampler.supervise(sample, t)
+            if self._risk is not None:
+                self._risk.observe(self._leaf, t, sample.pressure_mpa)
             if self.progress is not None:
                 name, index, iteration = self.step_label
                 self.progress(
@@ -241,13 +248,15 @@ class _Execution:
             self._t_begin = cut.t_step_start_s
             for row in cut.cut_rows if judged else ():
                 self._segment_rows.append(row)
+        self._leaf = name
         try:
             b.execute(step, self, name, start)
         finally:
             self._columns = None
+        risk = self._risk.verdict(name, self._t_begin) if self._risk is not None else None
         self.setpoint = b.setpoint_after(step, start)
         if not judged:
-            return []
+            return [] if risk is None else [_shift(risk, self._t_begin)]
         rows = self._segment_rows.drain()
         segment = Segment(
             kind=b.kind,
@@ -269,6 +278,8 @@ class _Execution:
         rate_limit = expect.pop(RATE_KEY, None)
         verdicts = evaluate_all(name, self.judgeable(name, expect), segment)
         verdicts += self.rate_verdicts(name, step, b.kind, segment, rate_limit)
+        if risk is not None:
+            verdicts.append(risk)
         if cut is not None:
             from .resume import gap_note
 

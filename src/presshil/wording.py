@@ -36,6 +36,7 @@ CRITERION_NAMES: dict[str, str] = {
     "max_steady_state_error_mpa": "steady-state error",
     "max_iae_mpa_s": "integrated absolute error (IAE)",
     "max_residual_mpa": "residual pressure",
+    "short_circuit_risk_above_mpa": "highest stack pressure vs the cell's short-circuit risk limit",
     "completed": "run completed",
 }
 

@@ -29,7 +29,7 @@ from ..library import shipped_dir
 from .room import RoomCfg
 
 DEFAULT_PRESS = "auto-hydraulic-25t"
-DEFAULT_SPECIMEN = "nmc-lpscl-li-10mm"
+DEFAULT_SPECIMEN = "nmc-lpscl-inli-10mm"
 
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -401,7 +401,7 @@ def load_press(name: str | None = None) -> tuple[PressCfg, Path]:
 
 
 def load_specimen(name: str | None = None) -> tuple[SpecimenCfg, Path]:
-    """Load and validate specimen ``name`` (default: NMC | LPSCl | Li, 10 mm die)."""
+    """Load and validate specimen ``name`` (default: NMC | LPSCl | In-Li, 10 mm die)."""
     path = find("specimens", name or DEFAULT_SPECIMEN)
     return _load(path, SpecimenCfg), path
 

@@ -6,7 +6,7 @@
               &tilt_mrad=X,Y&die_offset_mm=X,Y&cycler_bdf=PATH
 
 ``sim://`` alone is the default press (``auto-hydraulic-25t``) with the default specimen
-(``nmc-lpscl-li-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
+(``nmc-lpscl-inli-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
 files. See ``docs/simulator.md``.
 """
 
