@@ -17,6 +17,7 @@
 #include "hostif.h"
 #include "mbrtu.h"
 #include "mps2_an385.h"
+#include "plant_codec.h"
 #include "plant_map.h"
 #include "press_map.h"
 
@@ -162,16 +163,6 @@ void hal_mcu_stalls(uint32_t *count, uint32_t *longest_us)
 }
 
 /* ------------------------------------------------------------------ the plant (master) */
-static uint32_t u32(const uint16_t *r) { return ((uint32_t)r[0] << 16) | r[1]; }
-
-static float f32(const uint16_t *r)
-{
-    uint32_t v = u32(r);
-    float f;
-    memcpy(&f, &v, sizeof f);
-    return f;
-}
-
 static int plant_failed(const char *what)
 {
     plant_errors++;
@@ -181,35 +172,17 @@ static int plant_failed(const char *what)
 
 int hal_read_nameplate(hal_nameplate_t *np)
 {
-    uint16_t r[PLANT_IN_LOAD_CELL_POSITION + PLANT_IN_LOAD_CELL_POSITION_WIDTH -
-               PLANT_IN_PLANT_MAP_VERSION];
-    const int base = PLANT_IN_PLANT_MAP_VERSION, count = (int)(sizeof r / sizeof r[0]);
+    uint16_t r[PLANT_NAMEPLATE_COUNT];
     uint16_t n;
-    if (mbrtu_read_input(plant, PLANT_DEVICE_ID, base, count, r, PLANT_TIMEOUT_US * 5) != count ||
+    if (mbrtu_read_input(plant, PLANT_DEVICE_ID, PLANT_IN_PLANT_MAP_VERSION, PLANT_NAMEPLATE_COUNT,
+                         r, PLANT_TIMEOUT_US * 5) != PLANT_NAMEPLATE_COUNT ||
         mbrtu_read_input(plant, PLANT_DEVICE_ID, PLANT_IN_CHANNEL_COUNT, 1, &n,
                          PLANT_TIMEOUT_US * 5) != 1)
         return plant_failed("plant: no answer to the nameplate read (FC04 input 100..)");
-    if (r[0] != PLANT_MAP_VERSION) {
+    if (plant_decode_nameplate(r, n, np) != 0) {
         error_text = "plant speaks another plant map version";
         return -2;
     }
-#define F(name) f32(r + PLANT_IN_##name - base)
-    np->hydraulic = r[PLANT_IN_ACTUATOR_KIND - base] == PLANT_KIND_HYDRAULIC;
-    np->sample_rate_hz = F(SAMPLE_RATE);
-    np->rated_force_kn = F(RATED_FORCE);
-    np->rated_max_pressure_mpa = F(RATED_MAX_PRESSURE);
-    np->load_cell_capacity_kn = F(LOAD_CELL_CAPACITY);
-    np->piston_area_mm2 = F(PISTON_AREA);
-    np->supply_pressure_mpa = F(SUPPLY_PRESSURE);
-    np->valve_flow_l_min = F(VALVE_FLOW);
-    np->pump_flow_l_min = F(PUMP_FLOW);
-    np->max_speed_mm_s = F(MAX_SPEED);
-    np->nominal_compliance_um_per_kn = F(NOMINAL_COMPLIANCE);
-    np->die_area_mm2 = F(DIE_AREA);
-    for (int i = 0; i < 2 * HAL_MAX_CHANNELS; i++)
-        np->channel_position_mm[i] = f32(r + PLANT_IN_LOAD_CELL_POSITION - base + 2 * i);
-#undef F
-    np->n_channels = n;
     return 0;
 }
 
@@ -224,7 +197,7 @@ int hal_check_plant_link(void)
 
 int hal_read_sensors(hal_sensors_t *s)
 {
-    uint16_t r[PLANT_IN_LOAD_CELL + PLANT_IN_LOAD_CELL_WIDTH];
+    uint16_t r[PLANT_SENSOR_COUNT];
     /* only the channels present: every byte costs on a serial line (and under QEMU, whose
      * CMSDK UART model holds one received byte at a time, a round trip per byte) */
     unsigned n = s->n_channels >= 1 && s->n_channels <= HAL_MAX_CHANNELS ? s->n_channels
@@ -234,33 +207,15 @@ int hal_read_sensors(hal_sensors_t *s)
         r[PLANT_IN_LOAD_CELL + 2 * i] = r[PLANT_IN_LOAD_CELL + 2 * i + 1] = 0;
     if (mbrtu_read_input(plant, PLANT_DEVICE_ID, 0, count, r, PLANT_TIMEOUT_US) != count)
         return plant_failed("plant: read sensors failed");
-    s->inputs = (r[PLANT_IN_STATUS] & PLANT_STATUS_ESTOP) ? HAL_IN_ESTOP : 0;
-    s->n_channels = r[PLANT_IN_CHANNEL_COUNT];
-    s->counter = u32(r + PLANT_IN_SAMPLE_COUNTER);
-    s->time_us = u32(r + PLANT_IN_SAMPLE_TIME);
-    s->position_mm = f32(r + PLANT_IN_POSITION);
-    for (int i = 0; i < HAL_MAX_CHANNELS; i++)
-        s->channel_kn[i] = f32(r + PLANT_IN_LOAD_CELL + 2 * i);
+    plant_decode_sensors(r, s);
     return 0;
-}
-
-static void actuator_block(const hal_actuator_t *cmd, uint16_t *r)
-{
-    uint32_t v;
-    memset(r, 0, (PLANT_HOLD_BASED_ON + PLANT_HOLD_BASED_ON_WIDTH) * sizeof *r);
-    r[PLANT_HOLD_DRIVE_MODE] = (uint16_t)cmd->drive;
-    memcpy(&v, &cmd->demand, sizeof v);
-    r[PLANT_HOLD_DEMAND] = (uint16_t)(v >> 16);
-    r[PLANT_HOLD_DEMAND + 1] = (uint16_t)v;
-    r[PLANT_HOLD_BASED_ON] = (uint16_t)(cmd->based_on >> 16);
-    r[PLANT_HOLD_BASED_ON + 1] = (uint16_t)cmd->based_on;
 }
 
 int hal_write_actuator(const hal_actuator_t *cmd)
 {
-    uint16_t r[PLANT_HOLD_BASED_ON + PLANT_HOLD_BASED_ON_WIDTH];
+    uint16_t r[PLANT_ACTUATOR_COUNT];
     const int count = (int)(sizeof r / sizeof r[0]);
-    actuator_block(cmd, r);
+    plant_encode_actuator(cmd, r);
     if (mbrtu_write_multiple(plant, PLANT_DEVICE_ID, 0, count, r, PLANT_TIMEOUT_US) != count)
         return plant_failed("plant: write actuator failed");
     return 0;
@@ -270,10 +225,10 @@ int hal_write_actuator(const hal_actuator_t *cmd)
 void hal_mcu_emergency_safe(void)
 {
     hal_actuator_t safe = {HAL_DRIVE_SAFE, 0.0f, 0u};
-    uint16_t r[PLANT_HOLD_BASED_ON + PLANT_HOLD_BASED_ON_WIDTH];
+    uint16_t r[PLANT_ACTUATOR_COUNT];
     uint8_t f[7 + 2 * sizeof r / sizeof r[0] + 2];
     const unsigned count = sizeof r / sizeof r[0];
-    actuator_block(&safe, r);
+    plant_encode_actuator(&safe, r);
     f[0] = PLANT_DEVICE_ID;
     f[1] = 0x10;
     f[2] = f[3] = f[4] = 0;

@@ -24,7 +24,7 @@ MCU_LDFLAGS = $(MCU_FLAGS) --specs=nano.specs -nostartfiles -Wl,--gc-sections \
 	-Wl,-T,mcu/$(TARGET).ld -Wl,-Map,$(MCU_BUILD)/$(basename $(notdir $@)).map
 MCU_LDLIBS := -lm -lc -lgcc
 
-MCU_SRC := src/control.c src/hostif.c mcu/main.c mcu/hal_mcu.c mcu/mbrtu.c mcu/uart.c \
+MCU_SRC := src/control.c src/hostif.c src/plant_codec.c mcu/main.c mcu/hal_mcu.c mcu/mbrtu.c mcu/uart.c \
 	mcu/startup.c
 MCU_HDR := $(wildcard src/*.h) $(wildcard mcu/*.h)
 BROKEN := pid-sign no-antiwindup no-watchdog no-overpressure

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "hostif.h"
+#include "plant_codec.h"
 #include "plant_map.h"
 #include "press_map.h"
 
@@ -48,16 +49,6 @@ uint64_t hal_time_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint32_t u32(const uint16_t *r) { return ((uint32_t)r[0] << 16) | r[1]; }
-
-static float f32(const uint16_t *r)
-{
-    uint32_t v = u32(r);
-    float f;
-    memcpy(&f, &v, sizeof f);
-    return f;
 }
 
 /* ------------------------------------------------------------------ the plant (client) */
@@ -120,71 +111,38 @@ static void plant_failed(const char *what)
 
 int hal_read_nameplate(hal_nameplate_t *np)
 {
-    uint16_t r[PLANT_IN_LOAD_CELL_POSITION + PLANT_IN_LOAD_CELL_POSITION_WIDTH -
-               PLANT_IN_PLANT_MAP_VERSION];
-    const int base = PLANT_IN_PLANT_MAP_VERSION, count = (int)(sizeof r / sizeof r[0]);
+    uint16_t r[PLANT_NAMEPLATE_COUNT];
     uint16_t n;
-    if (modbus_read_input_registers(plant, base, count, r) != count ||
+    if (modbus_read_input_registers(plant, PLANT_IN_PLANT_MAP_VERSION, PLANT_NAMEPLATE_COUNT, r) !=
+            PLANT_NAMEPLATE_COUNT ||
         modbus_read_input_registers(plant, PLANT_IN_CHANNEL_COUNT, 1, &n) != 1) {
         plant_failed("read nameplate");
         return -1;
     }
-    if (r[PLANT_IN_PLANT_MAP_VERSION - base] != PLANT_MAP_VERSION) {
+    if (plant_decode_nameplate(r, n, np) != 0) {
         snprintf(error_text, sizeof error_text, "plant speaks plant map %u, firmware speaks %d",
                  r[0], PLANT_MAP_VERSION);
         return -2;
     }
-#define F(name) f32(r + PLANT_IN_##name - base)
-    np->hydraulic = r[PLANT_IN_ACTUATOR_KIND - base] == PLANT_KIND_HYDRAULIC;
-    np->sample_rate_hz = F(SAMPLE_RATE);
-    np->rated_force_kn = F(RATED_FORCE);
-    np->rated_max_pressure_mpa = F(RATED_MAX_PRESSURE);
-    np->load_cell_capacity_kn = F(LOAD_CELL_CAPACITY);
-    np->piston_area_mm2 = F(PISTON_AREA);
-    np->supply_pressure_mpa = F(SUPPLY_PRESSURE);
-    np->valve_flow_l_min = F(VALVE_FLOW);
-    np->pump_flow_l_min = F(PUMP_FLOW);
-    np->max_speed_mm_s = F(MAX_SPEED);
-    np->nominal_compliance_um_per_kn = F(NOMINAL_COMPLIANCE);
-    np->die_area_mm2 = F(DIE_AREA);
-    for (int i = 0; i < 2 * HAL_MAX_CHANNELS; i++)
-        np->channel_position_mm[i] = f32(r + PLANT_IN_LOAD_CELL_POSITION - base + 2 * i);
-#undef F
-    np->n_channels = n;
     return 0;
 }
 
 int hal_read_sensors(hal_sensors_t *s)
 {
-    uint16_t r[PLANT_IN_LOAD_CELL + PLANT_IN_LOAD_CELL_WIDTH];
-    const int count = (int)(sizeof r / sizeof r[0]);
-    if (modbus_read_input_registers(plant, 0, count, r) != count) {
+    uint16_t r[PLANT_SENSOR_COUNT];
+    if (modbus_read_input_registers(plant, 0, PLANT_SENSOR_COUNT, r) != PLANT_SENSOR_COUNT) {
         plant_failed("read sensors");
         return -1;
     }
-    s->inputs = (r[PLANT_IN_STATUS] & PLANT_STATUS_ESTOP) ? HAL_IN_ESTOP : 0;
-    s->n_channels = r[PLANT_IN_CHANNEL_COUNT];
-    s->counter = u32(r + PLANT_IN_SAMPLE_COUNTER);
-    s->time_us = u32(r + PLANT_IN_SAMPLE_TIME);
-    s->position_mm = f32(r + PLANT_IN_POSITION);
-    for (int i = 0; i < HAL_MAX_CHANNELS; i++)
-        s->channel_kn[i] = f32(r + PLANT_IN_LOAD_CELL + 2 * i);
+    plant_decode_sensors(r, s);
     return 0;
 }
 
 int hal_write_actuator(const hal_actuator_t *cmd)
 {
-    uint16_t r[PLANT_HOLD_BASED_ON + PLANT_HOLD_BASED_ON_WIDTH];
-    uint32_t v;
-    memset(r, 0, sizeof r);
-    r[PLANT_HOLD_DRIVE_MODE] = (uint16_t)cmd->drive;
-    memcpy(&v, &cmd->demand, sizeof v);
-    r[PLANT_HOLD_DEMAND] = (uint16_t)(v >> 16);
-    r[PLANT_HOLD_DEMAND + 1] = (uint16_t)v;
-    r[PLANT_HOLD_BASED_ON] = (uint16_t)(cmd->based_on >> 16);
-    r[PLANT_HOLD_BASED_ON + 1] = (uint16_t)cmd->based_on;
-    const int count = (int)(sizeof r / sizeof r[0]);
-    if (modbus_write_registers(plant, 0, count, r) != count) {
+    uint16_t r[PLANT_ACTUATOR_COUNT];
+    plant_encode_actuator(cmd, r);
+    if (modbus_write_registers(plant, 0, PLANT_ACTUATOR_COUNT, r) != PLANT_ACTUATOR_COUNT) {
         plant_failed("write actuator");
         return -1;
     }
