@@ -191,6 +191,30 @@ def test_the_watch_names_who_stopped_the_press_and_what_changed(tcp_server) -> N
         intruder.close()
 
 
+def test_the_watch_takes_its_own_lease_back_after_a_reconnect_but_not_anothers(tcp_server) -> None:
+    """A reply timeout on a loaded machine makes the link reconnect: the lease still names the
+    run's old connection, and the run's token takes it back (it used to abort the run with
+    'the lease is now held by' its own former port). Another master's lease is not taken."""
+    url = tcp_server.urls["modbus_tcp"]
+    runner, other = presshil.open_press(url), presshil.open_press(url)
+    try:
+        token = runner.claim_control()
+        old = runner._link.client.socket.getsockname()[1]
+        runner._link.reconnect()
+        assert not holds_lease(runner) and read_lease(runner).holder.port == old
+        runner.check_control()  # no ControlLost: the token took the lease back
+        assert holds_lease(runner)
+        runner.release_control()
+        claim_lease(other)  # now another master holds it, with its own token
+        watch = LeaseWatch(runner, token)
+        with pytest.raises(ControlLost, match="now held by modbus tcp 127.0.0.1:"):
+            watch.check()
+        assert holds_lease(other)
+    finally:
+        runner.close()
+        other.close()
+
+
 def test_a_device_profile_served_over_modbus_tls_honours_roles(pki) -> None:
     """``serve --profile`` with TLS files: ``modbus+tls://…&profile=`` drives the device's own
     map; an observer certificate reads and its commands are refused; plain TCP gets nothing."""

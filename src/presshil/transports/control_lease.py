@@ -148,8 +148,11 @@ class LeaseWatch:
     stopped the press.
     """
 
-    def __init__(self, press: ModbusPress) -> None:
+    def __init__(self, press: ModbusPress, token: int | None = None) -> None:
         self.press = press
+        #: the run's session token: after this link reconnected (a reply timeout on a loaded
+        #: machine), the lease still names the old connection; the token takes it back
+        self.token = token
         self.expected: dict[str, float] = {}
         self._stop_seen = read_lease(press).last_stop
 
@@ -171,6 +174,13 @@ class LeaseWatch:
             and local_endpoint(self.press) != (stopper.host, stopper.port)
         ):
             raise ControlLost(f"{url}: the press was stopped by {stopper}", code=1)
+        if not holds_lease(self.press, status) and self.token is not None:
+            try:  # this run's own earlier connection, or another master: the token decides
+                claim_lease(self.press, self.token)
+            except LeaseHeld:
+                pass
+            else:
+                status = read_lease(self.press)
         if not holds_lease(self.press, status):
             raise ControlLost(
                 f"{url}: the control lease is now held by {status.holder or 'nobody'}", code=1

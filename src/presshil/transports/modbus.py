@@ -180,7 +180,7 @@ class ModbusPress(ModbusProfilePress):
         from .control_lease import LeaseWatch, claim_lease
 
         token = claim_lease(self, token)
-        self._lease = LeaseWatch(self)
+        self._lease = LeaseWatch(self, token)
         return token
 
     def check_control(self) -> None:
