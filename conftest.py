@@ -53,3 +53,18 @@ def pytest_collection_modifyitems(config, items) -> None:
         where = f"{item.path.name}::{item.name.split('[')[0]}"
         if item.path.name in WALL_CLOCK_MODULES or where in WALL_CLOCK_TESTS:
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_sessionstart(session) -> None:
+    """Compile the simulator's kernel once, before the first test (or load it from numba's
+    on-disk cache: a few hundred ms). Compiled cold inside a wall-clock test, it took 44 s on
+    a busy two-core machine and tripped that test's 300 ms watchdog."""
+    if session.config.option.collectonly:
+        return
+    import presshil
+
+    press = presshil.open_press("sim://")
+    try:
+        press.clock.sleep_until(0.05)
+    finally:
+        press.close()
