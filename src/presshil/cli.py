@@ -169,7 +169,8 @@ def run_cmd(
         from .urls import parse_press_url
 
         parse_press_url(url)
-        server = Store(db, station=station, operator=operator) if is_url(check_location(db)) else None
+        from .store_spool import ServerStore
+        server = ServerStore(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:
             device = open_press(url)
         except BaseException:
@@ -213,6 +214,8 @@ def run_cmd(
                 out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
             colour = {"passed": "green", "failed": "red"}.get(result.status, "bold red")
             out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {store.where})", highlight=False)
+            if getattr(store, "note", None):
+                out.print(f"[yellow]{store.note}[/]", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
     raise typer.Exit(result.exit_code)
 
 
