@@ -168,3 +168,39 @@ def test_a_run_that_ends_while_the_server_is_away_ends_in_the_spool_and_push_com
     again = CliRunner().invoke(app, ["push", "--db", str(spool), "--to", pg_url])
     assert again.exit_code == 0 and "pushed 0 run(s)" in again.output, again.output
     assert _same_run(pg_url, tmp_path / "reference.sqlite") == events  # a second push: nothing
+
+
+def _spool_events(admin: object) -> int:
+    return int(admin.execute(  # type: ignore[attr-defined]
+        "SELECT COUNT(*) FROM events WHERE kind = 'spool'").fetchone()[0])
+
+
+@pytest.mark.slow
+def test_a_server_that_goes_away_twice_gets_both_spooled_parts_back(
+        tmp_path: Path, pg_server: PgServer, pg_url: str) -> None:
+    import psycopg
+
+    protocol = _hold(tmp_path, 7200)
+    Store(pg_url).close()
+    proc = _start(protocol, pg_url, tmp_path)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            _wait_committed(admin, proc, 300)
+        for cycle in (1, 2):
+            with _server_away(pg_server, pg_url):
+                time.sleep(0.5)  # the run notices at its next flush, and spools
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                deadline = time.monotonic() + WAIT_S  # went away, is back: two events a cycle
+                while (_spool_events(admin) < 2 * cycle and time.monotonic() < deadline
+                       and proc.poll() is None):
+                    time.sleep(0.1)
+                assert _spool_events(admin) == 2 * cycle and proc.poll() is None, cycle
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT_S)
+    assert proc.returncode == 0 and err == "" and "presshil push" not in out, (out, err)
+    events = _same_run(pg_url, _reference(tmp_path, protocol))
+    spooled = [m for _, kind, m in events if kind == "spool"]
+    assert [("went away" in m, "is back" in m) for m in spooled] == [(True, False), (False, True)] * 2

@@ -103,6 +103,7 @@ class SpoolingSink(StoreSink):
         self._start: RunStart | None = None
         self._uuid = ""
         self._run = -1  # the run's id on the server
+        self._last_t: float | None = None  # the run time of the last sample
         self._next = 0
         self._tail: deque[tuple[int, SampleRow]] = deque()  # not yet committed on the server
         self._temps: deque[tuple[int, float, float]] = deque()
@@ -134,8 +135,10 @@ class SpoolingSink(StoreSink):
         seq, self._next = self._next, self._next + 1
         if not self._on_server:
             assert self.spool is not None
+            self._last_t = row[0]
             self.spool.add_sample(self.spool_run, row)
             return
+        self._last_t = row[0]
         self._tail.append((seq, row))
         done = self.server.committed.get(self._run, 0)
         while self._tail and self._tail[0][0] < done:
@@ -206,8 +209,12 @@ class SpoolingSink(StoreSink):
         run = self._start
         assert run is not None and self.run_id is not None
         if self.spool is None:
-            self.spool = Store(spool_path(self.server.location, self._uuid),
-                               station=self.server.station, operator=self.server.operator)
+            try:
+                self.spool = Store(spool_path(self.server.location, self._uuid),
+                                   station=self.server.station, operator=self.server.operator)
+            except Exception as spool_exc:  # noqa: BLE001 - said with the server's trouble
+                raise StoreWriteError(f"{exc}; and the local spool could not be opened: "
+                                      f"{spool_exc}") from None
             ident = _identity(run.identity)
             with self.spool._db_lock:
                 self.spool._db.execute("BEGIN IMMEDIATE")
@@ -230,7 +237,7 @@ class SpoolingSink(StoreSink):
             self.spool.add_verdicts(self.spool_run, self._verdicts)
             self._verdicts = []
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.event(None, "spool", f"the results server {self.server.where} went away ({why}); "
+        self.event(self._last_t, "spool", f"the results server {self.server.where} went away ({why}); "
                    f"the run goes on into the local spool {self.spool.where} (from sample "
                    f"{first}), trying the server again every {self.server.retry_s:g} s")
         self.spool.flush()
@@ -242,10 +249,14 @@ class SpoolingSink(StoreSink):
     def _retry(self) -> None:
         while not self._stop.wait(self.server.retry_s):
             try:
-                self._ready = open_pg(self.server.location)
-                return
+                db = open_pg(self.server.location)
             except Exception:  # noqa: BLE001,S112 - still away: try again later
                 continue
+            if self._stop.is_set():  # the run ended meanwhile: push does the rest
+                db.close()
+            else:
+                self._ready = db
+            return
 
     def _back(self) -> None:
         """The server answers again: the run goes on there, the spooled part follows."""
@@ -270,7 +281,7 @@ class SpoolingSink(StoreSink):
             with Store(self.server.location, station=self.server.station,
                        operator=self.server.operator) as target:
                 n = merge_run(self.spool, target, self._uuid, finish=False)
-                target.add_event(self._run, None, "spool",
+                target.add_event(self._run, self._last_t, "spool",
                                  f"the results server is back: {n} spooled samples pushed from "
                                  f"{self.spool.where}; the run goes on on the server")
         except Exception as exc:  # noqa: BLE001 - the spool keeps them: push later
