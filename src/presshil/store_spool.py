@@ -60,6 +60,11 @@ class ServerStore(Store):
         for run, seq in upto.items():
             self.committed[run] = max(self.committed.get(run, 0), seq + 1)
 
+    def _write_error(self, exc: BaseException) -> StoreWriteError:
+        error = super()._write_error(exc)
+        error.cause = str(exc)  # type: ignore[attr-defined]  # what the spool event says
+        return error
+
     def run_sink(self, *, resumed: bool = False) -> SpoolingSink:
         """The sink a run on this store writes through."""
         return SpoolingSink(self, resumed=resumed)
@@ -236,7 +241,8 @@ class SpoolingSink(StoreSink):
         if self._verdicts:
             self.spool.add_verdicts(self.spool_run, self._verdicts)
             self._verdicts = []
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = str(getattr(exc, "cause", None) or exc).strip() or type(exc).__name__
+        why = why.splitlines()[0]
         self.event(self._last_t, "spool", f"the results server {self.server.where} went away ({why}); "
                    f"the run goes on into the local spool {self.spool.where} (from sample "
                    f"{first}), trying the server again every {self.server.retry_s:g} s")
@@ -269,11 +275,13 @@ class SpoolingSink(StoreSink):
         self.server.reconnect(db, self._run, self._next)
         self._on_server = True
         self._spooled_events = len(self._events)
-        merge = threading.Thread(target=self._merge, name="presshil-spool-merge", daemon=True)
+        at_s = self._last_t
+        merge = threading.Thread(target=self._merge, args=(at_s,), name="presshil-spool-merge",
+                                 daemon=True)
         self._merges.append(merge)
         merge.start()
 
-    def _merge(self) -> None:
+    def _merge(self, at_s: float | None) -> None:
         from .store_merge import merge_run
 
         assert self.spool is not None
@@ -281,7 +289,7 @@ class SpoolingSink(StoreSink):
             with Store(self.server.location, station=self.server.station,
                        operator=self.server.operator) as target:
                 n = merge_run(self.spool, target, self._uuid, finish=False)
-                target.add_event(self._run, self._last_t, "spool",
+                target.add_event(self._run, at_s, "spool",
                                  f"the results server is back: {n} spooled samples pushed from "
                                  f"{self.spool.where}; the run goes on on the server")
         except Exception as exc:  # noqa: BLE001 - the spool keeps them: push later
