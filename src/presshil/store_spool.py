@@ -53,9 +53,12 @@ class ServerStore(Store):
 
     def _flush_locked(self) -> None:
         with self._buf_lock:  # rows buffered now are in this flush (later ones may be too)
-            upto: dict[int, int] = {}
-            for row in self._buffer:
-                upto[row[0]] = max(upto.get(row[0], -1), row[1])
+            upto: dict[int, int] = {}  # each run's last buffered sample (rows are in order)
+            runs = len(self._pending)
+            for row in reversed(self._buffer):
+                if len(upto) == runs:
+                    break
+                upto.setdefault(row[0], row[1])
         super()._flush_locked()
         for run, seq in upto.items():
             self.committed[run] = max(self.committed.get(run, 0), seq + 1)
@@ -129,8 +132,8 @@ class SpoolingSink(StoreSink):
         assert self.run_id is not None
         self._start = run
         self._run = self.run_id
-        self._uuid = str(self.server._run_uuid(self.run_id))
         with self.server._db_lock:
+            self._uuid = str(self.server._run_uuid(self.run_id))
             self._next = self.server._seq.get(self.run_id) or self.server._next_seq(self.run_id)
         self.server.committed[self.run_id] = self._next
 
