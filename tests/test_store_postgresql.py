@@ -410,42 +410,7 @@ def test_a_station_with_the_documented_grants_runs_and_pushes_but_cannot_delete(
         assert verify(store).entries == 1 + 2 + 1 + 2
 
 
-# --- a server that goes away mid-run ---------------------------------------------------------
-
-@pytest.mark.slow
-def test_a_server_that_goes_away_mid_run_stops_it_safely_keeping_what_was_committed(
-        tmp_path: Path, pg_url: str) -> None:
-    import psycopg
-
-    long_hold = tmp_path / "long-hold.toml"
-    long_hold.write_text(QUICK.read_text().replace("duration_s = 10", "duration_s = 3600"))
-    Store(pg_url).close()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "presshil.cli", "run", str(long_hold), "--db", pg_url, "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    try:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            deadline, committed = time.monotonic() + WAIT_S, 0
-            while committed < 300 and time.monotonic() < deadline and proc.poll() is None:
-                committed = admin.execute("SELECT COALESCE(MAX(n_samples), 0) FROM runs").fetchone()[0]
-                time.sleep(0.05)
-            assert committed >= 300 and proc.poll() is None
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        out, err = proc.communicate(timeout=WAIT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT_S)
-    assert proc.returncode == 3, (out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "writing the run failed" in lines[0], err
-    assert "ABORTED" in out
-    with Store(pg_url) as store:  # opened on the same host: the dead writer's run is interrupted
-        info = store.get_run(1)
-        assert info.status == "interrupted"
-        assert info.n_samples == len(store.load_trace(1)) >= committed
+# --- a server that goes away mid-run: tests/test_store_spool.py -----------------------------
 
 
 def test_a_sweep_refuses_a_server_url_in_one_line() -> None:

@@ -169,7 +169,8 @@ def run_cmd(
         from .urls import parse_press_url
 
         parse_press_url(url)
-        server = Store(db, station=station, operator=operator) if is_url(check_location(db)) else None
+        from .store_spool import ServerStore
+        server = ServerStore(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:
             device = open_press(url)
         except BaseException:
@@ -213,6 +214,8 @@ def run_cmd(
                 out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
             colour = {"passed": "green", "failed": "red"}.get(result.status, "bold red")
             out.print(f"run {result.run_id}: [{colour}]{result.status.upper()}[/] (store {store.where})", highlight=False)
+            if getattr(store, "note", None):
+                out.print(f"[yellow]{store.note}[/]", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
     raise typer.Exit(result.exit_code)
 
 
@@ -390,6 +393,8 @@ def accept_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     working_range: Annotated[str | None, typer.Option(
         "--working-range", help="Working pressures, MPa: 'A,B,C' or 'LO..HI' (default: the protocol library's).")] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar="PRESSHIL_DB", help="Results store whose audit trail records the acceptance (SQLite path or postgresql://…).")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Who runs it, for the audit trail (default: the OS user).")] = None,
 ) -> None:
     """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
     from .acceptance import accept_main
@@ -402,7 +407,7 @@ def accept_cmd(
                 raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
             pairs[key.strip()] = value.strip()
         code = accept_main(press, reference, suite, report, pairs, progress=not quiet,
-                           working_range=working_range)
+                           working_range=working_range, db=db, operator=operator)
     raise typer.Exit(code)
 
 

@@ -19,8 +19,9 @@ def push_cmd(
 ) -> None:
     """Send the finished runs of a station's store to the lab's server, each once.
 
-    A run the server already has (the same run UUID) is left alone: pushing again changes
-    nothing. Runs still running are left for a later push.
+    A run the server already has (the same run UUID) is left alone, or completed with what it
+    lacks when the server has it in part (a run that went on into a local spool while the
+    server was away): pushing again changes nothing. Runs still running are left for later.
     Exit code 0: done (or nothing to do); 2: bad input or a server that cannot be used.
     """
     from .cli import out, user_errors

@@ -42,7 +42,10 @@ def resume_cmd(
             raise ConfigError(f"no results store at {db}: run {run_id} cannot be resumed")
         # opening the store marks a run whose process died interrupted; the live view (entered
         # into the same stack) serves the finished run after the verdicts are printed
-        with Store(db) as store, contextlib.ExitStack() as serving:
+        from .store_spool import ServerStore
+
+        # on a server, the resumed run goes on into a local spool if the server goes away
+        with (ServerStore(db) if is_url(db) else Store(db)) as store, contextlib.ExitStack() as serving:
             info = store.get_run(run_id)
             point = plan_resume(store, run_id, proto)
             url = press or info.press_url
@@ -78,6 +81,8 @@ def resume_cmd(
                 paths = write_run_report(result, report)
                 out.print("report: " + ", ".join(str(p) for p in paths), highlight=False)
             out.print(f"run {run_id}: {result.status.upper()} (store {store.where})", highlight=False)
+            if getattr(store, "note", None):
+                out.print(f"[yellow]{store.note}[/]", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
     raise typer.Exit(result.exit_code)
 
 

@@ -37,7 +37,7 @@ from .results import Progress, RunResult, RunTiming, StepRecord
 from .rowbuffer import RowBuffer
 from .sampler import JitterStats, Sampler, SupervisionAbort, rated_pressure_mpa
 from .setpoint_model import SETPOINT_MODELLED, rounding_note
-from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, StepBoundary, StoreSink
+from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, StepBoundary, sink_for
 from .state import Sample
 from .status import RunStatus
 from .steps import behaviour
@@ -506,7 +506,7 @@ def run(
         identity = press.identity
         protocol.check_press(rated_pressure_mpa(identity, protocol.specimen.die_area_mm2))
         _set_on_host_loss(press, protocol)
-        store_sink = StoreSink(store, resumed=resumed_in is not None) if store is not None else None
+        store_sink = sink_for(store, resumed=resumed_in is not None) if store is not None else None
         if keep_trace is None:
             keep_trace = store is None
         memory = MemorySink() if keep_trace else None

@@ -183,6 +183,13 @@ class StoreSink:
             self.store.finish_run(self.run_id, str(status))
 
 
+def sink_for(store: Any, *, resumed: bool = False) -> Any:
+    """The sink a run writes ``store`` through: the store's own (``store.run_sink``: a
+    server's goes on into a local spool when it goes away), else a :class:`StoreSink`."""
+    make = getattr(store, "run_sink", None)
+    return make(resumed=resumed) if make is not None else StoreSink(store, resumed=resumed)
+
+
 @dataclass
 class _Broken:
     sink: Any
@@ -330,4 +337,5 @@ __all__ = [
     "SampleRow",
     "StepBoundary",
     "StoreSink",
+    "sink_for",
 ]

@@ -4,7 +4,10 @@ Each run goes across whole — its row, samples, events, verdicts and temperatur
 transaction on the target, so the server never holds half a run. A run is known by its UUID
 (``runs.run_uuid``, unique on both engines): a run the target already has is left alone, so
 a second push, or two stations pushing the same file, changes nothing. Each run pushed is a
-``push`` entry of the target's audit trail (who pushed it, from which station). Runs still
+``push`` entry of the target's audit trail (who pushed it, from which station). A run the
+target has only in part — one that went on into a local spool while the server was away
+(:mod:`presshil.store_spool`) — is completed there with what it lacks
+(:func:`~presshil.store_merge.merge_run`). Runs still
 ``running`` are not sent (they would be sent unfinished); push again once they have ended.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .store import Store
+from .store_merge import merge_run
 
 #: the columns of ``runs`` copied as they are (the id is the target's own)
 RUN_COLUMNS = ("protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
@@ -54,8 +58,10 @@ def push(source: Store, target: Store,
         if info.status == "running":
             running.append(info.run_uuid)
             continue
-        if _has(target, info.run_uuid):
-            already.append(info.run_uuid)
+        if _has(target, info.run_uuid):  # all of it, or the part a spool kept
+            added = merge_run(source, target, info.run_uuid)
+            (pushed if added else already).append(info.run_uuid)
+            samples += added or 0
             continue
         n = _copy_run(source, target, info.id, info.run_uuid)
         if n is None:  # another push took it between the look and the copy

@@ -39,6 +39,8 @@ def accept_main(
     progress: bool = True,
     working_range: str | None = None,
     ask: Callable[[str], str] = input,
+    db: str | None = None,
+    operator: str | None = None,
 ) -> int:
     """Run acceptance ``suite`` on the press at ``press_url``; write the report to
     ``report_dir`` (HTML + JSON) when given. Returns the exit code.
@@ -46,6 +48,8 @@ def accept_main(
     ``working_range`` (``"15,50,74"`` or ``"10..74"`` MPa) overrides the suite's working
     pressures. On ``sim://`` the reference and fresh specimens are swapped in by reopening the
     simulator; on a real press the operator is asked (``ask``) and must acknowledge.
+    ``db``: a results store whose audit trail gets the acceptance's entry (the suite's sha256
+    and text), which the report then names (:mod:`presshil.acceptance.audit_record`).
     """
     from ..urls import open_press
     from .core import run_acceptance
@@ -64,8 +68,14 @@ def accept_main(
 
         spec = load_suite(suite)  # bad suite: exit 2 before touching the press
         working = parse_working_range(working_range) if working_range else None
+        store = _open_store(db, operator)  # a store that cannot be used: before the press
+    except PresshilError as exc:
+        return _failed(exc)
+    try:
         press = open_press(press_url)
     except PresshilError as exc:
+        if store is not None:
+            store.close()
         return _failed(exc)
     try:
         if progress:
@@ -75,9 +85,22 @@ def accept_main(
         result = run_acceptance(press, spec, reference_url, meta, progress=say,
                                 working_pressures_mpa=working, specimens=changer)
     except PresshilError as exc:
+        if store is not None:
+            store.close()
         return _failed(exc)
     finally:
         press.close()  # the suite leaves the press released
+    if store is not None:
+        from .audit_record import record_acceptance
+        from .document import document_id
+
+        try:
+            with store:
+                result.audit = record_acceptance(store, result, spec.text, document_id(result))
+        except PresshilError as exc:
+            return _failed(exc)
+        print(f"audit: entry {result.audit['entry_id']} of {store.where}, "
+              f"hash {result.audit['hash']}", flush=True)
     _print_summary(result)
     from .advice import closing_lines
 
@@ -87,6 +110,14 @@ def accept_main(
         html_path, json_path = write_report(result, report_dir)
         print(f"report: {html_path}\n        {json_path}", flush=True)
     return result.exit_code
+
+
+def _open_store(db: str | None, operator: str | None):  # noqa: ANN202 - a Store or None
+    if db is None:
+        return None
+    from ..store import Store
+
+    return Store(db, operator=operator)
 
 
 def _print_summary(result) -> None:

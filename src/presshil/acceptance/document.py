@@ -77,6 +77,7 @@ def report_dict(result: AcceptanceResult) -> dict[str, Any]:
         "started_utc": result.started_utc,
         "finished_utc": result.finished_utc,
         "meta": dict(result.meta),
+        "audit": dict(result.audit) if result.audit else None,
         "verified_range_kn": list(result.verified_range_kn) if result.verified_range_kn else None,
         "iso7500_table": _clean(fv.data.get("rows", [])) if fv else [],
         "criteria": [c.as_dict() for c in result.criteria],

@@ -146,6 +146,9 @@ class AcceptanceResult:
     finished_utc: str
     sections: list[Section]
     verified_range_kn: tuple[float, float] | None = None
+    #: the acceptance's entry in a results store's audit trail (``accept --db``): store,
+    #: entry id and hash; None when no store was given
+    audit: dict[str, Any] | None = None
 
     @property
     def criteria(self) -> list[Criterion]:

@@ -31,6 +31,20 @@ RECONNECT_S = 3.0
 CLOSE_S = 2.0
 
 
+#: the run metadata key that keeps the live view's address (without its token)
+LIVE_META = "live_view"
+
+
+def page_url(host: str, port: int) -> str:
+    """The live view's address as another machine of the lab would open it: the station's
+    host name when it listens on every interface, else the address it listens on."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the bind, not binding
+        import socket
+
+        host = socket.gethostname()
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
 def pace_from_env() -> float | None:
     """The pace asked for in ``PRESSHIL_LIVE_PACE``, or None (run at the press's own speed)."""
     raw = os.environ.get(PACE_ENV, "").strip()
@@ -119,6 +133,8 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
                       "STOP needs the token above", highlight=False)
     try:
         def run_with_view(protocol: Any, press: Any, *, sinks: Any = (), **kwargs: Any) -> Any:
+            # the store keeps where the page is (never the token), for the lab view's list
+            kwargs["meta"] = {**(kwargs.get("meta") or {}), LIVE_META: page_url(host, server.port)}
             return run_live(protocol, press, sinks=[*sinks, sink], cancel=sink.cancel, speed=speed, **kwargs)
 
         yield run_with_view
@@ -130,5 +146,5 @@ def live_view(bind: str | None, console: Any) -> Iterator[Callable[..., Any]]:
     stop_serving(server, sink)
 
 
-__all__ = ["DEFAULT_LIVE_PORT", "LINGER_ENV", "PACE_ENV", "linger", "linger_from_env", "live_view", "pace_from_env",
+__all__ = ["DEFAULT_LIVE_PORT", "LINGER_ENV", "LIVE_META", "PACE_ENV", "page_url", "linger", "linger_from_env", "live_view", "pace_from_env",
            "stop_serving"]

@@ -102,6 +102,15 @@ class Results:
         return [{**run_summary(r), "meta": metas.get(r.id, {})}
                 for r in reversed(self.store.list_runs()) if flt.admits(r, metas.get(r.id))]
 
+    def running(self) -> list[dict[str, Any]]:
+        """Runs in progress on every station, newest first, each with the address of its
+        station's live view (``live_view``, None when the run was started without ``--live``)."""
+        from .cli_live import LIVE_META
+
+        metas = self.store.metas()
+        return [{**run_summary(r), "live_view": metas.get(r.id, {}).get(LIVE_META)}
+                for r in reversed(self.store.list_runs()) if r.status == "running"]
+
     def run(self, run_id: int) -> dict[str, Any]:
         """One run: summary, verdicts, events and step records; ConfigError if unknown."""
         info = self.store.get_run(run_id)

@@ -3,7 +3,9 @@
 Endpoints (JSON unless noted):
 
 - ``GET /`` the page; ``GET /static/…`` its script, styles and uPlot;
-- ``GET /api/runs?protocol=&press=&firmware=&status=&since=&until=`` runs, newest first;
+- ``GET /api/runs?protocol=&press=&firmware=&status=&since=&until=&meta=&station=`` runs,
+  newest first;
+- ``GET /api/running`` runs in progress on every station, with their live view's address;
 - ``GET /api/runs/{id}`` one run: summary, verdicts, events, steps;
 - ``GET /api/runs/{id}/trace?t0=&t1=&px=`` the trace decimated to ``px`` columns;
 - ``GET /api/runs/{id}/export?format=csv|parquet`` the samples as a file download;
@@ -85,6 +87,9 @@ def ui_app(results: Results) -> Starlette:
     def run(request: Request) -> Response:
         return CleanJSON(results.run(_run_id(request)))
 
+    def running(request: Request) -> Response:
+        return CleanJSON({"store": str(results.path), "runs": results.running()})
+
     def trace(request: Request) -> Response:
         run_id = _run_id(request)
         info = results.store.get_run(run_id)
@@ -123,6 +128,7 @@ def ui_app(results: Results) -> Starlette:
     routes = [
         Route("/", page),
         Route("/api/runs", guarded(runs)),
+        Route("/api/running", guarded(running)),
         Route("/api/runs/{run_id}", guarded(run)),
         Route("/api/runs/{run_id}/trace", guarded(trace)),
         Route("/api/runs/{run_id}/export", guarded(export)),

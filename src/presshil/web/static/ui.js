@@ -30,7 +30,7 @@ async function loadRuns() {
       const tr = document.createElement("tr"); tr.dataset.id = r.id; tr.className = "run";
       const td = cell(tr, ""); const cb = document.createElement("input"); cb.type = "checkbox"; cb.className = "pick"; cb.value = r.id;
       cb.onchange = refreshAlignSteps; td.appendChild(cb);
-      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.started_utc, r.n_samples, Object.entries(r.meta || {}).map(([k, v]) => `${k}=${v}`).join(" ")]) cell(tr, x);
+      for (const x of [r.id, r.protocol, `${r.press} ${r.press_url}`, r.firmware, r.status, r.station, r.started_utc, r.n_samples, Object.entries(r.meta || {}).map(([k, v]) => `${k}=${v}`).join(" ")]) cell(tr, x);
       tr.cells[5].className = r.status === "passed" ? "pass" : (r.status === "running" ? "" : "fail");
       for (let i = 1; i < tr.cells.length; i++) tr.cells[i].onclick = () => openRunView(r.id);
       tb.appendChild(tr);
@@ -172,7 +172,25 @@ async function trend() {
   } catch (e) { say(e.message, false); }
 }
 
-$("filters").onsubmit = (e) => { e.preventDefault(); loadRuns(); };
+// runs in progress on every station, each linked to its station's live view where it serves one
+async function loadRunning() {
+  try {
+    const body = await getJSON("api/running");
+    const tb = $("running").tBodies[0]; tb.innerHTML = "";
+    for (const r of body.runs) {
+      const tr = document.createElement("tr"); tr.dataset.id = r.id; tr.className = "run";
+      for (const x of [r.id, r.station, r.protocol, `${r.press} ${r.press_url}`, r.started_utc, r.n_samples]) cell(tr, x);
+      const td = cell(tr, r.live_view ? "" : "(no live view)");
+      if (r.live_view) { const a = document.createElement("a"); a.href = r.live_view; a.target = "_blank"; a.rel = "noopener"; a.textContent = "live view"; td.appendChild(a); }
+      for (let i = 0; i < 6; i++) tr.cells[i].onclick = () => openRunView(r.id);
+      tb.appendChild(tr);
+    }
+    $("running-none").hidden = body.runs.length > 0;
+  } catch (e) { say(e.message, false); }
+}
+
+$("filters").onsubmit = (e) => { e.preventDefault(); loadRuns(); loadRunning(); };
+loadRunning(); setInterval(loadRunning, 5000);
 $("overlay-btn").onclick = overlay;
 $("trend-btn").onclick = trend;
 loadRuns().then(() => { const m = location.hash.match(/^#run=(\d+)$/); if (m) openRunView(Number(m[1])); });
