@@ -164,11 +164,11 @@ def _from_event_text(
         elif ev.kind == "gap" and (m := _GAP_TEXT.search(ev.message)):
             gaps.append(Gap(float(m[1]), float(m[2]), int(m[3])))
     # the repeat of each iteration: the step that spans it, else the one the host loss cut
-    spans = [(s.index, s.t_start_s, s.t_end_s) for s in steps if s.t_end_s is not None]
-    owner = [next((i for i, a, b in spans if a - _SAME_S <= t <= b + _SAME_S),
-                  max((i for i, _, b in spans if b <= t), default=-1) + 1)
+    spans = [(s.index, s.t_start_s, s.t_end_s, s.kind) for s in steps if s.t_end_s is not None]
+    owner = [next((i for i, a, b, kind in spans if kind == "repeat" and a - _SAME_S <= t <= b),
+                  max((i for i, _, b, _ in spans if b <= t + _SAME_S), default=-1) + 1)
              for t, _, _ in cycles]
-    ends = {i: b for i, _, b in spans}
+    ends = {i: b for i, _, b, _ in spans}
     iterations: list[Iteration] = []
     for n, (t, k, count) in enumerate(cycles):
         index = owner[n]
