@@ -313,11 +313,11 @@ def test_a_host_killed_mid_cycling_resumes_at_the_cut_iteration(
     store = Store.open_for_reading(db)
     try:
         assert store.get_run(1).status == "passed"
-        events = store.events(1)
-        started = [e.message.split()[1] for e in events if e.kind == "iteration"]
-        gap_at = [e.kind for e in events].index("gap")
-        before = [e.message.split()[1] for e in events[:gap_at] if e.kind == "iteration"]
-        after = [e.message.split()[1] for e in events[gap_at:] if e.kind == "iteration"]
+        (gap,) = store.gaps(1)
+        iterations = store.iterations(1)
+        started = [f"{i.iteration}/{i.count}" for i in iterations]
+        before = [f"{i.iteration}/{i.count}" for i in iterations if i.t_start_s <= gap.t_start_s]
+        after = [f"{i.iteration}/{i.count}" for i in iterations if i.t_start_s >= gap.t_end_s]
         assert before and after[0] == before[-1]  # the cut iteration runs again …
         assert after[-1] == "6/6" and len(set(started)) == 6  # … and none is skipped
         rates = [v for v in store.verdicts(1) if v.criterion == "max_rate_deviation_pct"]
