@@ -105,6 +105,23 @@ class RecordStore:
                 f"SELECT {columns} FROM {table} WHERE run_id = ? ORDER BY id", (run_id,)))
 
 
+def record_rows(store: RecordStore, run_id: int) -> list[tuple[str, tuple[Any, ...]]]:
+    """A stored run's record as statements that insert it under run id 0 (replaced by
+    :func:`insert_record`): how ``presshil push`` copies it to another store."""
+    return ([(_STEP_SQL, (0, b.index, str(b.index), b.name, b.kind, b.t_start_s, b.t_end_s))
+             for b in store.steps(run_id)]
+            + [(_ITERATION_SQL, (0, it.step_index, it.iteration, it.count, it.t_start_s,
+                                 it.t_end_s, worst_to_json(it.worst)))
+               for it in store.iterations(run_id)]
+            + [(_GAP_SQL, (0, g.step_index, g.t_start_s, g.t_end_s)) for g in store.gaps(run_id)])
+
+
+def insert_record(db: Any, run_id: int, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Insert :func:`record_rows` as run ``run_id``'s, in the caller's transaction."""
+    for sql, row in rows:
+        db.execute(sql, (run_id, *row[1:]))
+
+
 def migrate_rows(db: Any) -> None:
     """Fill the run-record tables from the events of a store written before v7, in the
     caller's transaction (either engine's connection)."""
@@ -182,4 +199,4 @@ def _from_event_text(
     return steps, iterations, gaps
 
 
-__all__ = ["RecordStore", "migrate_event_text", "migrate_rows"]
+__all__ = ["RecordStore", "insert_record", "migrate_event_text", "migrate_rows", "record_rows"]
