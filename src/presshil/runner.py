@@ -339,9 +339,10 @@ class _Execution:
         try:
             for k in range(first, step.count):
                 # a top-level iteration is a record (with what a resumed run keeps) and an event
-                record = Iteration(index, k + 1, step.count, self.now(), None, (*worst.values(),))
+                top = None
                 if iteration == "":
-                    self.sink.iteration(record)
+                    top = Iteration(index, k + 1, step.count, self.now(), None, (*worst.values(),))
+                    self.sink.iteration(top)
                     self.event("cycle", f"{name} iteration {k + 1}/{step.count}")
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
@@ -349,8 +350,8 @@ class _Execution:
                 try:
                     self.run_steps(step.steps, f"{name}.", index, it, inner)
                 finally:
-                    if iteration == "":
-                        self.sink.iteration(replace(record, t_end_s=self.now()))
+                    if top is not None:
+                        self.sink.iteration(replace(top, t_end_s=self.now()))
                     for v in inner:
                         key = (v.step, v.criterion)
                         if key not in worst or _worse(v, worst[key][0]):
@@ -362,7 +363,7 @@ class _Execution:
             for v, cycle in worst.values():
                 v = _with_detail(v, f"worst of {of} iterations: iteration {cycle}")
                 if cut is not None:
-                            v = _with_detail(v, f"{gap_note(cut, self.t_resume_s)}; iteration "
+                    v = _with_detail(v, f"{gap_note(cut, self.t_resume_s)}; iteration "
                                         f"{cut.iteration} was run again after the gap")
                 out.append(v)
             cycles = self.judgeable(name, dict(step.expect))

@@ -1,9 +1,10 @@
 """Where a run's data goes: the :class:`RunSink` interface.
 
 The runner never touches SQLite or a web socket: it hands every sample, event, verdict, step
-boundary, repeat iteration and gap (:mod:`presshil.records`) to one sink (usually a :class:`FanOut` of several). A sink must not block the sampling
-loop: a slow consumer (a browser) keeps its own bounded queue and drops frames, never samples
-of the stored record.
+boundary, repeat iteration and gap (:mod:`presshil.records`) to one sink (usually a
+:class:`FanOut` of several). A sink must not block the sampling loop: a slow consumer (a
+browser) keeps its own bounded queue and drops frames, never samples of the stored record.
+Every sink implements each call, or ignores it with a docstring saying why.
 """
 
 from __future__ import annotations

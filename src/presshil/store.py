@@ -543,7 +543,8 @@ class Store(RecordStore, StoreReader):
         with self._buf_lock:
             buffer, pending, events = self._buffer, self._pending, self._events
             self._buffer, self._pending, self._events = [], {}, []
-            (temps, records), self._temps, self._records = (self._temps, self._records), [], []
+            temps, self._temps = self._temps, []
+            records, self._records = self._records, []  # run record rows, after the events
         if not buffer and not events and not temps and not records:
             return
         try:
