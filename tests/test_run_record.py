@@ -303,6 +303,15 @@ def test_a_postgresql_store_of_v6_has_its_record_moved_out_of_the_events(pg_url:
     assert version == [(SCHEMA_VERSION,)]
 
 
+def test_push_carries_the_record_to_postgresql(tmp_path: Path, pg_url: str) -> None:
+    db = tmp_path / "station.sqlite"
+    run_id = _run_in(str(db))
+    done = CliRunner().invoke(app, ["push", "--db", str(db), "--to", pg_url])
+    assert done.exit_code == 0, done.output
+    with Store(db) as lite, Store(pg_url) as pg:
+        assert _record(pg, 1) == _record(lite, run_id)
+
+
 def test_every_sink_takes_the_records(tmp_path: Path) -> None:
     """The records reach every sink of a run, in order, a store among them."""
     from presshil.sinks import MemorySink
