@@ -66,9 +66,9 @@ def test_the_simulated_cyclers_file_joins_with_its_run_on_the_start_of_cycling(
     joined = read_cycler(out)
     with Store.open_for_reading(db) as store:
         trace = store.load_trace(1)
-        cycle_t = [e.t_s for e in store.events(1) if e.kind == "cycle"]
+        cycle_t = [it.t_start_s for it in store.iterations(1)]
     t0 = _started(db)
-    # the first charging row sits on the run's first cycle event
+    # the first charging row sits on the start of the run's first cycle
     first_on = np.flatnonzero(joined.columns[C.CURRENT] > 0)[0]
     assert joined.unix_s[first_on] == pytest.approx(t0 + cycle_t[0], abs=1e-6)
     # pressure onto the cycler's rows is the linear interpolation of the stored samples

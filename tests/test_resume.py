@@ -4,6 +4,7 @@ served on loopback in this process)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import threading
@@ -16,9 +17,10 @@ from presshil.device.server import start_server
 from presshil.errors import ConfigError, ProtocolError
 from presshil.metrics import Verdict
 from presshil.protocol import parse_protocol
-from presshil.resume import ResumePoint, check_press, gaps, iteration_message, plan_resume
+from presshil.records import Iteration
+from presshil.resume import ResumePoint, check_press, plan_resume
 from presshil.runner import run
-from presshil.sinks import Event
+from presshil.sinks import StepBoundary
 from presshil.status import RunStatus
 from presshil.store import Store
 from presshil.transports.control_lease import LeaseHeld, claim_lease
@@ -90,11 +92,12 @@ def _dead_pid() -> int:
 def stored_run(
     tmp_path: Path,
     proto,
-    events: list[tuple[float, str, str]],
+    events: list[tuple[float, str, str] | StepBoundary | Iteration],
     t_end_s: float,
     verdicts: tuple[Verdict, ...] = (),
 ) -> Path:
-    """A run as a killed ``presshil run`` leaves it: running, its process gone."""
+    """A run as a killed ``presshil run`` leaves it: running, its process gone; ``events``
+    are events ``(t, kind, message)`` and step and iteration records."""
     db = tmp_path / "results.sqlite"
     with Store(db) as store:
         run_id = store.start_run(
@@ -105,8 +108,13 @@ def stored_run(
             sp = min(20.0, 20.0 * t)
             store.add_sample(run_id, (t, sp, sp - 0.01, sp * 0.0785, 1.0, 7, (sp * 0.02,) * 4))
         store.set_lease_token(run_id, 4242)  # the run held the press's lease
-        for t, kind, message in events:
-            store.add_event(run_id, t, kind, message)
+        for item in events:
+            if isinstance(item, StepBoundary):
+                store.add_step(run_id, item)
+            elif isinstance(item, Iteration):
+                store.add_iteration(run_id, item)
+            else:
+                store.add_event(run_id, *item)
         store.add_verdicts(run_id, verdicts)
         store.flush()
     con = sqlite3.connect(db)
@@ -119,7 +127,7 @@ def stored_run(
 RAMPED = [
     (0.0, "lease", "control lease claimed"),
     (0.01, "start", "resume me on modbus+tcp://127.0.0.1:1"),
-    (1.2, "step", "0 up ramp 0.010..1.200"),
+    StepBoundary(0, "up", "ramp", 0.01, 1.2),
 ]
 
 
@@ -140,7 +148,7 @@ def test_a_run_killed_mid_hold_resumes_in_the_hold_from_its_start(tmp_path: Path
 
 def test_the_steps_recorded_as_ended_are_skipped(tmp_path: Path) -> None:
     proto = protocol()
-    events = [*RAMPED, (11.2, "step", "1 middle hold 1.200..11.200")]
+    events = [*RAMPED, StepBoundary(1, "middle", "hold", 1.2, 11.2)]
     passed = Verdict("middle", "band_mpa", 0.1, 1.0, "MPa", True, "")
     db = stored_run(tmp_path, proto, events, t_end_s=11.5, verdicts=(passed,))
     with Store(db) as store:
@@ -183,19 +191,16 @@ def test_a_repeat_without_recorded_iterations_is_refused(tmp_path: Path) -> None
 
 def test_a_run_cut_inside_a_repeat_runs_the_cut_iteration_again(tmp_path: Path) -> None:
     proto = protocol(middle="repeat")
-    worst = {("middle.0", "c"): (Verdict("middle.0", "c", 0.2, 1.0, "MPa", True, ""), 1)}
-    events = [
-        *RAMPED,
-        (1.2, "iteration", iteration_message(1, 1, 3, {})),
-        (3.2, "iteration", iteration_message(1, 2, 3, worst)),
-    ]
+    worst = ((Verdict("middle.0", "c", 0.2, 1.0, "MPa", True, ""), 1),)
+    events = [*RAMPED, Iteration(1, 1, 3, 1.2, None, ()), Iteration(1, 1, 3, 1.2, 3.2),
+              Iteration(1, 2, 3, 3.2, None, worst)]
     db = stored_run(tmp_path, proto, events, t_end_s=4.0)
     with Store(db) as store:
         point = plan_resume(store, 1, proto)
     assert (point.step_index, point.iteration) == (1, 2)
     assert point.t_step_start_s == pytest.approx(1.2)  # the repeat's start
     assert point.start_setpoint_mpa == 20.0  # where an iteration starts (after the body)
-    assert point.repeat_worst == ((worst[("middle.0", "c")][0], 1),)
+    assert point.repeat_worst == worst
     assert point.cut_rows == ()
 
 
@@ -217,14 +222,37 @@ def test_a_resumed_run_keeps_its_id_and_numbers_samples_on(tmp_path: Path) -> No
     assert seqs == list(range(32))
 
 
-def test_gaps_are_read_back_from_their_events() -> None:
-    events = [
-        Event(1.0, "start", "x"),
-        Event(9.5, "gap", "6.500 s without samples (3.000..9.500 s): host lost; resumed at "
-              "step 1 by process 7"),
+def test_a_store_written_before_v7_resumes_from_its_events_moved_into_the_record(
+    tmp_path: Path,
+) -> None:
+    """A v6 store kept the record as event text; opened for writing, it moves into the tables
+    and the run resumes in the cut iteration with the worst verdicts it carried."""
+    proto = protocol(middle="repeat")
+    worst = [[{"step": "middle.0", "criterion": "c", "value": 0.2, "limit": 1.0, "unit": "MPa",
+               "passed": True, "detail": "", "t_s": None, "channel": None, "step_start_s": None}, 1]]
+    events = [  # as presshil before v7 wrote them, with labels with spaces and quotes
+        (0.0, "lease", "control lease claimed"),
+        (0.01, "start", "resume me on modbus+tcp://127.0.0.1:1"),
+        (1.2, "step", '0 ramp "up" ü ramp 0.010..1.200'),
+        (1.2, "iteration", "1 1/3 started; worst so far: []"),
+        (1.2, "cycle", "middle iteration 1/3"),
+        (3.2, "iteration", f"1 2/3 started; worst so far: {json.dumps(worst)}"),
+        (3.2, "cycle", "middle iteration 2/3"),
     ]
-    (gap,) = gaps(events)
-    assert (gap.t_start_s, gap.t_end_s, gap.length_s) == (3.0, 9.5, 6.5)
+    db = stored_run(tmp_path, proto, events, t_end_s=4.0)
+    con = sqlite3.connect(db)
+    for table in ("steps", "iterations", "gaps"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("PRAGMA user_version = 6")
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert [(s.index, s.name, s.t_end_s) for s in store.steps(1)] == [(0, 'ramp "up" ü', 1.2)]
+        assert [(i.iteration, i.t_start_s, i.t_end_s) for i in store.iterations(1)] == [
+            (1, 1.2, 3.2), (2, 3.2, None)]
+        point = plan_resume(store, 1, proto)
+    assert (point.step_index, point.iteration) == (1, 2)
+    assert point.repeat_worst == ((Verdict("middle.0", "c", 0.2, 1.0, "MPa", True, ""), 1),)
 
 
 # --- the press checked before resuming (reads only) ------------------------------------------

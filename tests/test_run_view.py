@@ -1,5 +1,5 @@
 """A stored step record as people read it, in the results browser and the live page; the
-stored text itself is unchanged (``--resume`` reads it)."""
+stored event text itself is unchanged and never read back."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ from types import SimpleNamespace
 
 import pytest
 
+from presshil.sinks import StepBoundary
 from presshil.web.live_sink import LiveSink
 from presshil.web.run_view import step_count, step_event_text, time_text
 
 
-@pytest.mark.parametrize(("message", "count", "text"), [
-    ("0 preload ramp 0.000..5.000", 5, "step 1/5 preload (ramp) 0 s – 5 s"),
-    ("4 release release 65.000..77.820", 5, "step 5/5 release (release) 65 s – 77.82 s"),
+def _step(index: int, name: str, kind: str, t_start_s: float, t_end_s: float) -> dict:
+    return {"index": index, "name": name, "kind": kind, "t_start_s": t_start_s, "t_end_s": t_end_s}
+
+
+@pytest.mark.parametrize(("step", "count", "text"), [
+    (_step(0, "preload", "ramp", 0.0, 5.0), 5, "step 1/5 preload (ramp) 0 s – 5 s"),
+    (_step(4, "release", "release", 65.0, 77.82), 5, "step 5/5 release (release) 65 s – 77.82 s"),
     # 200 h of cycles: h:mm:ss beyond 10 minutes (630 s = 0:10:30; 720 630 s = 200:10:30)
-    ("2 cycles repeat 630.000..720630.000", 4, "step 3/4 cycles (repeat) 0:10:30 – 200:10:30"),
-    ("0 preload ramp 0.000..5.000", 0, "step 1 preload (ramp) 0 s – 5 s"),  # count unknown
-    ("interlock closed", 5, None),
+    (_step(2, "cycles", "repeat", 630.0, 720630.0), 4, "step 3/4 cycles (repeat) 0:10:30 – 200:10:30"),
+    (_step(0, "preload", "ramp", 0.0, 5.0), 0, "step 1 preload (ramp) 0 s – 5 s"),  # count unknown
+    (_step(1, 'say "hi" ü', "hold", 5.0, 6.0), 2, 'step 2/2 say "hi" ü (hold) 5 s – 6 s'),
 ])
-def test_step_event_text(message: str, count: int, text: str | None) -> None:
-    assert step_event_text(message, count) == text
+def test_step_event_text(step: dict, count: int, text: str) -> None:
+    assert step_event_text(step, count) == text
 
 
 def test_time_text_and_step_count() -> None:
@@ -37,6 +42,7 @@ def test_the_live_page_gets_step_events_numbered_from_1() -> None:
     run = SimpleNamespace(protocol=proto, press=None, identity=None, expected_total_s=80.0,
                           run_id=None, press_url="sim://")
     sink.start(run)
+    sink.step(StepBoundary(0, "ramp-74", "ramp", 0.0, 37.0))  # the runner: record, then event
     sink.event(37.0, "step", "0 ramp-74 ramp 0.000..37.000")
     sink.event(38.0, "note", "0 ramp-74 ramp 0.000..37.000")  # not a step event: as written
     first, second = list(sink.events)
@@ -47,10 +53,10 @@ def test_the_live_page_gets_step_events_numbered_from_1() -> None:
 
 def test_a_label_with_spaces_survives_the_step_record(tmp_path) -> None:
     """Labels "ramp up" and "let go" (spaces) come back whole in the browser's steps and its
-    step lines, and resume reads the step record's end time: written by a real run."""
+    step lines, from the store's step records: written by a real run."""
     import presshil
     from presshil.protocol import parse_protocol
-    from presshil.run_record import STEP_EVENT, steps_of
+    from presshil.run_record import steps_of
     from presshil.store import Store
     from presshil.web.results import open_results
 
@@ -80,16 +86,13 @@ rate_mpa_s = 5
     with Store(db) as store:
         presshil.run(parse_protocol(text, "spaced.toml"), presshil.open_press("sim://?seed=1"),
                      store=store)
-        events = store.events(1)
-    steps = steps_of(events)
+        steps = steps_of(store.steps(1))
     assert [(s["index"], s["name"], s["kind"]) for s in steps] == [
         (0, "ramp up", "ramp"), (1, "1", "hold"), (2, "let go", "release")]
     # a 10 MPa ramp at 5 MPa/s takes 2 s from the run's start; the hold 1 s after it
     assert steps[0]["t_start_s"] == pytest.approx(0.0, abs=0.06)
     assert steps[1]["t_start_s"] - steps[0]["t_start_s"] == pytest.approx(2.0, abs=0.1)
     assert steps[2]["t_start_s"] - steps[1]["t_start_s"] == pytest.approx(1.0, abs=0.1)
-    m = STEP_EVENT.match(next(e.message for e in events if e.kind == "step"))
-    assert m is not None and float(m.group(5)) == pytest.approx(steps[0]["t_end_s"])
     results = open_results(db)
     try:
         run = results.run(1)

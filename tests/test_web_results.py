@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from presshil.store import Event
+from presshil.sinks import StepBoundary
 from presshil.web.results import RunFilter, steps_of
 
 
@@ -29,10 +29,10 @@ def test_filters_match_substrings_status_and_dates():
     assert not RunFilter(firmware="x").admits(run(firmware_version=None))
 
 
-def test_steps_come_from_the_runners_step_events():
-    events = [Event(0.0, "start", "x"), Event(5.0, "step", "0 preload ramp 0.000..5.000"),
-              Event(15.0, "step", "1 preload-hold hold 5.000..15.000"), Event(15.0, "finish", "passed")]
-    assert steps_of(events) == [
-        {"index": 0, "name": "preload", "kind": "ramp", "t_start_s": 0.0, "t_end_s": 5.0},
-        {"index": 1, "name": "preload-hold", "kind": "hold", "t_start_s": 5.0, "t_end_s": 15.0},
+def test_steps_come_from_the_stored_step_records():
+    steps = [StepBoundary(0, "ramp up", "ramp", 0.0, 5.0, band=(10.0, 0.5)),
+             StepBoundary(1, "preload hold", "hold", 5.0, 15.0)]
+    assert steps_of(steps) == [
+        {"index": 0, "name": "ramp up", "kind": "ramp", "t_start_s": 0.0, "t_end_s": 5.0},
+        {"index": 1, "name": "preload hold", "kind": "hold", "t_start_s": 5.0, "t_end_s": 15.0},
     ]

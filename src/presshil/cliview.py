@@ -203,6 +203,12 @@ class StepLines:
             at = "" if t_s is None else f" at run time t={t_s:.1f} s"
             self._say(f"  {kind}{at}: {message}")
 
+    def iteration(self, record: Any) -> None:
+        """Iterations are not printed (a long repeat would flood the terminal)."""
+
+    def gap(self, record: Any) -> None:
+        """The gap is printed by ``--resume`` itself."""
+
     def step(self, b: Any) -> None:
         wall = fmt_time(time.perf_counter() - self.wall0)
         named = "" if b.name == str(b.index) else f" {b.name}"

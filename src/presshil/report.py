@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .resume import gaps
 from .steps import behaviour, setpoint_before
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ def summary(result: RunResult) -> dict:
         "events": [asdict(e) for e in result.events],
         "gaps": [
             {"t_start_s": g.t_start_s, "t_end_s": g.t_end_s, "length_s": g.length_s}
-            for g in gaps(result.events)
+            for g in result.gaps
         ],
         "jitter_ms": asdict(result.jitter) if result.jitter else None,
     }
@@ -120,7 +119,7 @@ def plot_run(result: RunResult, path: Path) -> Path:
     n_ch = trace.channels.shape[1] if trace.channels.ndim == 2 else 0
     t = np.asarray(trace.t, dtype=float)
     total_s = float(t[-1]) if len(t) else 0.0
-    holes = gaps(result.events)
+    holes = result.gaps
     starts = np.asarray([g.t_start_s for g in holes])
 
     def draw(ax, y, **kw):

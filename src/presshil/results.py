@@ -10,7 +10,7 @@ from .metrics import Verdict
 from .press import Identity
 from .protocol import Protocol
 from .sampler import JitterStats, SamplerPolicy
-from .sinks import Event
+from .sinks import Event, Gap
 from .status import RunStatus
 from .trace import Trace
 
@@ -87,6 +87,8 @@ class RunResult:
     jitter: JitterStats | None
     run_id: int | None = None
     seed: int | None = None
+    #: stretches without samples of a resumed run (none otherwise)
+    gaps: list[Gap] = field(default_factory=list)
     _trace: Trace | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
 

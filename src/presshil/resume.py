@@ -14,10 +14,13 @@ Where a cut step resumes:
   step at once.
 * ``ramp`` and ``release``: commanded again to the same target at the same rate; the press
   continues from the setpoint where it stopped.
-* a top-level ``repeat`` (with ``on_host_loss = "hold"`` the runner records an
-  ``iteration`` event as each of its iterations starts, with the worst verdicts so far): the
-  iterations before the cut one keep their judgement, the cut iteration runs again from its
-  start. A repeat cut in a run without those events is refused (exit code 2).
+* a top-level ``repeat`` (the store records each of its iterations as it starts, with the
+  worst verdicts so far: :class:`~presshil.records.Iteration`): the iterations before the cut
+  one keep their judgement, the cut iteration runs again from its start. A repeat cut in a
+  run stored before v7 without those verdicts is refused (exit code 2).
+
+The stored record is read from the store's tables (``Store.steps``, ``Store.iterations``),
+never from the text of an event.
 
 A step that spans the gap is judged on its samples from both sides of it; its verdicts say
 that the gap was not sampled.
@@ -25,17 +28,14 @@ that the gap was not sampled.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .run_record import STEP_EVENT
+from .records import Gap
 from .state import FaultCode, Status
 from .steps import behaviour
 
@@ -55,8 +55,6 @@ PRESSURE_TOLERANCE_MPA = 0.5
 PRESSURE_TOLERANCE_FRAC = 0.05
 #: statuses of a run that may be resumed
 RESUMABLE = ("interrupted",)
-
-_ITERATION_EVENT = re.compile(r"^(\d+) (\d+)/(\d+) started; worst so far: (.*)$")
 
 
 @dataclass(frozen=True)
@@ -105,25 +103,20 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
             f"{where} ran protocol {info.protocol_name!r} from {info.protocol_source}; "
             f"{protocol.source} differs from the text stored with the run"
         )
-    events = store.events(run_id)
-    done = -1
     t_start = None
-    iterations: dict[int, tuple[int, str]] = {}
-    for ev in events:
+    for ev in store.events(run_id):  # by kind only: the text is for people
         if ev.kind == "start" and t_start is None:
             t_start = ev.t_s or 0.0
-        elif ev.kind == "step":
-            m = STEP_EVENT.match(ev.message)
-            if m and int(m.group(1)) >= done:
-                done, t_start = int(m.group(1)), float(m.group(5))  # resumes at its end
-        elif ev.kind == "iteration":
-            it = _ITERATION_EVENT.match(ev.message)
-            if it:
-                iterations[int(it.group(1))] = (int(it.group(2)), it.group(4))
         elif ev.kind in ("abort", "stopped", "finish"):
             raise ConfigError(f"{where} ended ({ev.kind}: {ev.message}); it cannot be resumed")
     if t_start is None:
         raise ConfigError(f"{where} has no start event: it never commanded the press")
+    done = -1
+    for s in store.steps(run_id):
+        if s.index >= done and s.t_end_s is not None:
+            done, t_start = s.index, s.t_end_s  # resumes at its end
+    # the last recorded start of each repeat's iteration: the one the host loss cut
+    iterations = {it.step_index: it for it in store.iterations(run_id)}
     index = done + 1
     setpoint = 0.0
     for step in protocol.steps[:index]:
@@ -133,13 +126,13 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
         protocol.steps[index]
     ):
         step = protocol.steps[index]
-        if index not in iterations:
+        cut = iterations.get(index)
+        if cut is None or cut.worst is None:
             raise ConfigError(
                 f"{where} was cut inside repeat step {step.label or index}, which recorded no "
                 "iterations (on_host_loss was not \"hold\"): it cannot be resumed"
             )
-        iteration, worst_json = iterations[index]
-        worst = _worst_from_json(worst_json)
+        iteration, worst = cut.iteration, cut.worst
         if iteration > 1:  # every iteration starts where the first one left the setpoint
             setpoint = behaviour(step).setpoint_after(step, setpoint)
     last_t, last_sp = t_start, setpoint
@@ -164,19 +157,6 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
         iteration=iteration,
         repeat_worst=worst,
     )
-
-
-def iteration_message(index: int, k: int, count: int, worst: Mapping[Any, tuple[Any, int]]) -> str:
-    """The message of an ``iteration`` event: iteration ``k`` of ``count`` of top-level step
-    ``index`` starts, and the worst verdicts of the iterations before (JSON)."""
-    judged = [[dataclasses.asdict(v), cycle] for v, cycle in worst.values()]
-    return f"{index} {k}/{count} started; worst so far: {json.dumps(judged)}"
-
-
-def _worst_from_json(text: str) -> tuple[tuple[Verdict, int], ...]:
-    from .metrics import Verdict
-
-    return tuple((Verdict(**fields), int(cycle)) for fields, cycle in json.loads(text))
 
 
 def _visited(steps: Iterable[Any], start_mpa: float) -> list[float]:
@@ -257,38 +237,12 @@ def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Gap:
-    """A stretch of a resumed run without samples: the host was lost (seconds, run axis)."""
-
-    t_start_s: float
-    t_end_s: float
-
-    @property
-    def length_s(self) -> float:
-        """How long nothing was sampled."""
-        return self.t_end_s - self.t_start_s
-
-
-_GAP_EVENT = re.compile(r"without samples \((-?[\d.]+)\.\.(-?[\d.]+) s\)")
-
-
 def gap_message(t_start_s: float, t_end_s: float, step_index: int, pid: int) -> str:
-    """The message of a ``gap`` event (read back by :func:`gaps`)."""
+    """The message of a ``gap`` event, for people (the record is a :class:`Gap`)."""
     return (
         f"{t_end_s - t_start_s:.3f} s without samples ({t_start_s:.3f}..{t_end_s:.3f} s): "
         f"host lost; resumed at step {step_index} by process {pid}"
     )
-
-
-def gaps(events: Iterable[Any]) -> list[Gap]:
-    """The gaps recorded among a run's events (``kind == "gap"``), in order."""
-    out = []
-    for ev in events:
-        m = _GAP_EVENT.search(ev.message) if ev.kind == "gap" else None
-        if m:
-            out.append(Gap(float(m.group(1)), float(m.group(2))))
-    return out
 
 
 def gap_note(point: ResumePoint, t_resume_s: float) -> str:
@@ -309,7 +263,5 @@ __all__ = [
     "check_press",
     "gap_message",
     "gap_note",
-    "gaps",
-    "iteration_message",
     "plan_resume",
 ]

@@ -1,35 +1,28 @@
 """Where a stored run's steps and cycles began: the typed accessor exports count them by.
 
-A run's top-level step boundaries are its ``step`` events (:func:`steps_of`, which the
-results browser, the live view, reports and resume all read them through); each iteration of a
-top-level ``repeat`` (a cycle) is a ``cycle`` event at the time it started. Only the kind and
-the time of a ``cycle`` event are read, never its text. A structured step table in the store
-would replace this module; until then, this is the one place that knows.
+A run's top-level steps are its step records (``Store.steps``: :func:`steps_of` gives them as
+the results browser shows them); each iteration of a top-level ``repeat`` (a cycle) is an
+iteration record (``Store.iterations``). Both come from the store's tables
+(:mod:`presshil.store_record`), never from an event's text.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-#: a step record as the runner writes it: ``INDEX NAME TYPE START..END`` (run time, s); the
-#: name is the step's label as given and may hold spaces, the type never does
-STEP_EVENT = re.compile(r"^(\d+) (.+) (\S+) (-?[\d.]+)\.\.(-?[\d.]+)$")
+if TYPE_CHECKING:
+    from .records import Iteration
+    from .sinks import StepBoundary
 
 
-def steps_of(events: Iterable[Any]) -> list[dict[str, Any]]:
-    """Top-level step records from a run's ``step`` events: index, name, kind, start, end."""
-    out = []
-    for e in events:
-        m = STEP_EVENT.match(e.message) if e.kind == "step" else None
-        if m:
-            out.append({"index": int(m.group(1)), "name": m.group(2), "kind": m.group(3),
-                        "t_start_s": float(m.group(4)), "t_end_s": float(m.group(5))})
-    return out
+def steps_of(steps: Iterable[StepBoundary]) -> list[dict[str, Any]]:
+    """Top-level step records (``Store.steps``) as dicts: index, name, kind, start, end."""
+    return [{"index": s.index, "name": s.name, "kind": s.kind,
+             "t_start_s": s.t_start_s, "t_end_s": s.t_end_s} for s in steps]
 
 
 @dataclass(frozen=True)
@@ -46,27 +39,30 @@ class StepStarts:
     def counts(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``Step Count`` and ``Cycle Count`` at each time in ``t_s``: the steps (cycles)
         started at or before it; 0 before the first."""
-        # a start written to 1 ms may round up past the step's first sample by up to 0.5 ms
+        # a step starts at the time of the sample that started it, give or take float noise
         t = np.asarray(t_s, float) + _SAME_S / 3
         steps = np.searchsorted(self.steps_s, t, side="right")
         cycles = np.searchsorted(self.cycles_s, t, side="right")
         return steps.astype(np.int64), cycles.astype(np.int64)
 
 
-def step_starts(events: Iterable[Any]) -> StepStarts:
-    """The :class:`StepStarts` of a run from its stored events (``Store.events``)."""
-    events = list(events)
-    top = [s["t_start_s"] for s in steps_of(events)]
-    cycles = [float(e.t_s) for e in events if e.kind == "cycle" and e.t_s is not None]
-    steps = np.unique(np.asarray(top + cycles, float))
-    # a repeat's start and its first cycle's are one moment; the step event keeps 3 decimals
-    if steps.size:
-        steps = steps[np.concatenate([[True], np.diff(steps) > _SAME_S])]
-    return StepStarts(steps_s=steps, cycles_s=np.sort(np.asarray(cycles, float)))
+def step_starts(steps: Iterable[StepBoundary], iterations: Iterable[Iteration]) -> StepStarts:
+    """The :class:`StepStarts` of a run from its stored records (``Store.steps``,
+    ``Store.iterations``)."""
+    iterations = list(iterations)
+    # a repeat's start and its first cycle's are one: the repeat is counted by its cycles
+    # (on a wall clock its first cycle starts a few milliseconds after it)
+    cycling = {it.step_index for it in iterations}
+    top = [s.t_start_s for s in steps if s.index not in cycling]
+    cycles = [it.t_start_s for it in iterations]
+    starts = np.unique(np.asarray(top + cycles, float))
+    if starts.size:  # and a start kept to 1 ms by a store before v7 is one with the same
+        starts = starts[np.concatenate([[True], np.diff(starts) > _SAME_S])]
+    return StepStarts(steps_s=starts, cycles_s=np.sort(np.asarray(cycles, float)))
 
 
-#: two starts closer than this are one (the step events' times are written to 1 ms)
+#: two starts closer than this are one (stores before v7 kept step times to 1 ms)
 _SAME_S = 1.5e-3
 
 
-__all__ = ["STEP_EVENT", "StepStarts", "step_starts", "steps_of"]
+__all__ = ["StepStarts", "step_starts", "steps_of"]

@@ -33,7 +33,9 @@ from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
 from .press import Press
 from .protocol import Protocol
 from .rate_check import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
+from .records import Gap, Iteration
 from .results import Progress, RunResult, RunTiming, StepRecord
+from .resume import gap_message, gap_note
 from .rowbuffer import RowBuffer
 from .sampler import JitterStats, Sampler, SupervisionAbort, rated_pressure_mpa
 from .setpoint_model import SETPOINT_MODELLED, rounding_note
@@ -104,6 +106,7 @@ class _Execution:
         self.events: list[Event] = []
         self.verdicts: list[Verdict] = []
         self.steps: list[StepRecord] = []
+        self.gaps: list[Gap] = []
         self.expected_total_s = protocol.nominal_duration_s()
         self.step_label = ("", 0, "")
         self._t_begin = 0.0
@@ -281,8 +284,6 @@ class _Execution:
         if risk is not None:
             verdicts.append(risk)
         if cut is not None:
-            from .resume import gap_note
-
             verdicts = [_with_detail(v, gap_note(cut, self.t_resume_s)) for v in verdicts]
         # metric times are relative to the step; report them on the run's time axis
         return [_shift(v, self._t_begin) for v in verdicts]
@@ -340,8 +341,6 @@ class _Execution:
         """``count`` iterations; one verdict per inner criterion: the worst iteration's."""
         worst: dict[tuple[str, str], tuple[Verdict, int]] = {}
         seen = first = 0
-        # a top-level repeat that may be resumed records where it is at each iteration
-        checkpoints = iteration == "" and self.protocol.on_host_loss == "hold"
         cut, self._cut_repeat = self._cut_repeat, None
         if cut is not None:  # resumed: the cut iteration runs again, those before are judged
             first = cut.iteration - 1
@@ -350,11 +349,11 @@ class _Execution:
         boundaries = [self.position_mm()]  # ram position at each iteration start, and the end
         try:
             for k in range(first, step.count):
-                if checkpoints:
-                    from .resume import iteration_message
-
-                    self.event("iteration", iteration_message(index, k + 1, step.count, worst))
-                if iteration == "":  # a cycle of the run: exports count cycles by these
+                # a top-level iteration is a record (with what a resumed run keeps) and an event
+                top = None
+                if iteration == "":
+                    top = Iteration(index, k + 1, step.count, self.now(), None, (*worst.values(),))
+                    self.sink.iteration(top)
                     self.event("cycle", f"{name} iteration {k + 1}/{step.count}")
                 it = f"{iteration}{k + 1}/{step.count} "
                 self.step_label = (self.step_label[0], index, it.strip())
@@ -362,6 +361,8 @@ class _Execution:
                 try:
                     self.run_steps(step.steps, f"{name}.", index, it, inner)
                 finally:
+                    if top is not None:
+                        self.sink.iteration(replace(top, t_end_s=self.now()))
                     for v in inner:
                         key = (v.step, v.criterion)
                         if key not in worst or _worse(v, worst[key][0]):
@@ -373,8 +374,6 @@ class _Execution:
             for v, cycle in worst.values():
                 v = _with_detail(v, f"worst of {of} iterations: iteration {cycle}")
                 if cut is not None:
-                    from .resume import gap_note
-
                     v = _with_detail(v, f"{gap_note(cut, self.t_resume_s)}; iteration "
                                         f"{cut.iteration} was run again after the gap")
                 out.append(v)
@@ -599,6 +598,7 @@ def run(
         verdicts=ex.verdicts,
         events=ex.events,
         steps=ex.steps,
+        gaps=ex.gaps,
         jitter=ex.sampler.jitter_stats(),
         run_id=store_sink.run_id if store_sink is not None else None,
         seed=seed,
@@ -630,8 +630,8 @@ def _who(ex: _Execution, message: str) -> str:
 
 def _record_gap(ex: _Execution, resume: ResumePoint) -> None:
     """The run goes on after its host was lost: say for how long nothing was sampled."""
-    from .resume import gap_message
-
+    ex.gaps.append(Gap(resume.last_t_s, ex.t_resume_s, resume.step_index))
+    ex.sink.gap(ex.gaps[-1])
     ex.event("gap", gap_message(resume.last_t_s, ex.t_resume_s, resume.step_index, os.getpid()))
 
 

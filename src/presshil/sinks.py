@@ -1,9 +1,10 @@
 """Where a run's data goes: the :class:`RunSink` interface.
 
-The runner never touches SQLite or a web socket: it hands every sample, event, verdict and step
-boundary to one sink (usually a :class:`FanOut` of several). A sink must not block the sampling
-loop: a slow consumer (a browser) keeps its own bounded queue and drops frames, never samples
-of the stored record.
+The runner never touches SQLite or a web socket: it hands every sample, event, verdict, step
+boundary, repeat iteration and gap (:mod:`presshil.records`) to one sink (usually a
+:class:`FanOut` of several). A sink must not block the sampling loop: a slow consumer (a
+browser) keeps its own bounded queue and drops frames, never samples of the stored record.
+Every sink implements each call, or ignores it with a docstring saying why.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .records import Gap, Iteration
 from .rowbuffer import RowBuffer
 
 if TYPE_CHECKING:
@@ -85,6 +87,12 @@ class RunSink(Protocol):
     def step(self, boundary: StepBoundary) -> None:
         """A top-level step started or ended."""
 
+    def iteration(self, record: Iteration) -> None:
+        """An iteration of a top-level repeat started or ended."""
+
+    def gap(self, record: Gap) -> None:
+        """A resumed run goes on: nothing was sampled from ``t_start_s`` to ``t_end_s``."""
+
     def verdict(self, verdict: Verdict) -> None:
         """A criterion was judged."""
 
@@ -94,7 +102,7 @@ class RunSink(Protocol):
 
 class MemorySink:
     """Keeps one run in memory: samples as numpy columns (no Python object per sample),
-    events, verdicts and step boundaries as lists."""
+    events, verdicts, step boundaries, iterations and gaps as lists."""
 
     def __init__(self) -> None:
         self.run: RunStart | None = None
@@ -102,6 +110,8 @@ class MemorySink:
         self.events: list[Event] = []
         self.verdicts: list[Verdict] = []
         self.steps: list[StepBoundary] = []
+        self.iterations: list[Iteration] = []
+        self.gaps: list[Gap] = []
         self.status: RunStatus | None = None
 
     def start(self, run: RunStart) -> None:
@@ -117,6 +127,12 @@ class MemorySink:
 
     def step(self, boundary: StepBoundary) -> None:
         self.steps.append(boundary)
+
+    def iteration(self, record: Iteration) -> None:
+        self.iterations.append(record)
+
+    def gap(self, record: Gap) -> None:
+        self.gaps.append(record)
 
     def verdict(self, verdict: Verdict) -> None:
         self.verdicts.append(verdict)
@@ -134,8 +150,8 @@ class MemorySink:
 class StoreSink:
     """Writes one run into a results :class:`~presshil.store.Store` (SQLite).
 
-    :meth:`start` creates the run row and sets :attr:`run_id`; verdicts are written as each
-    step ends, so an abort keeps those already judged.
+    :meth:`start` creates the run row and sets :attr:`run_id`; verdicts and step records are
+    written as each step ends, so an abort keeps those already judged.
     """
 
     def __init__(self, store: Any, *, resumed: bool = False) -> None:
@@ -172,7 +188,18 @@ class StoreSink:
             self.store.add_event(self.run_id, t_s, kind, message)
 
     def step(self, boundary: StepBoundary) -> None:
-        """Step boundaries reach the store as ``step`` events (see the runner)."""
+        """A step's record is stored when it ends (``t_end_s`` set)."""
+        if self.run_id is not None and boundary.t_end_s is not None:
+            self.store.add_step(self.run_id, boundary)
+
+    def iteration(self, record: Iteration) -> None:
+        """Stored as it starts (what ``--resume`` needs), its end added when it ends."""
+        if self.run_id is not None:
+            self.store.add_iteration(self.run_id, record)
+
+    def gap(self, record: Gap) -> None:
+        if self.run_id is not None:
+            self.store.add_gap(self.run_id, record)
 
     def verdict(self, verdict: Verdict) -> None:
         if self.run_id is not None:
@@ -254,6 +281,12 @@ class FanOut:
     def step(self, boundary: StepBoundary) -> None:
         self._each("step", boundary)
 
+    def iteration(self, record: Iteration) -> None:
+        self._each("iteration", record)
+
+    def gap(self, record: Gap) -> None:
+        self._each("gap", record)
+
     def verdict(self, verdict: Verdict) -> None:
         self._each("verdict", verdict)
 
@@ -313,6 +346,12 @@ class QueuedSink:
     def step(self, boundary: StepBoundary) -> None:
         self._put("step", boundary, wait=True)
 
+    def iteration(self, record: Iteration) -> None:
+        self._put("iteration", record, wait=True)
+
+    def gap(self, record: Gap) -> None:
+        self._put("gap", record, wait=True)
+
     def verdict(self, verdict: Verdict) -> None:
         self._put("verdict", verdict, wait=True)
 
@@ -330,6 +369,8 @@ class QueuedSink:
 __all__ = [
     "Event",
     "FanOut",
+    "Gap",
+    "Iteration",
     "MemorySink",
     "QueuedSink",
     "RunSink",

@@ -35,7 +35,8 @@ from .errors import ConfigError, PressError
 from .library import DEFAULT_DB
 from .sinks import Event
 from .store_read import _SAMPLE_COLS, RunInfo, StoreReader, _damaged, _db_errors
-from .store_schema import RUN_STATUSES, SCHEMA, SCHEMA_VERSION, upgrade
+from .store_record import RecordStore
+from .store_schema import RUN_STATUSES, SCHEMA, SCHEMA_VERSION, peek_version, upgrade
 from .store_url import check_location, is_url, redact
 from .trace import sample_row as _as_row
 
@@ -94,22 +95,6 @@ def _flusher(ref: weakref.ref[Store], stop: threading.Event, wake: threading.Eve
         del store
 
 
-def _peek_version(path: Path) -> int:
-    """The schema version of ``path`` (0: no presshil schema), read without writing to it;
-    -1 when SQLite cannot read it (the read-only open then reports why)."""
-    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    try:
-        db = sqlite3.connect(uri, uri=True)
-        try:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
-        return -1
-    return version if "runs" in tables else 0
-
-
 class StoreWriteError(PressError):
     """The store could not write (disk full, I/O error): the run cannot go on unrecorded.
 
@@ -119,7 +104,7 @@ class StoreWriteError(PressError):
     """
 
 
-class Store(StoreReader):
+class Store(RecordStore, StoreReader):
     """A results store in one SQLite file (WAL), created with its parent folders if absent.
 
     Opening it marks runs left ``running`` by a process that no longer exists on this host as
@@ -174,6 +159,7 @@ class Store(StoreReader):
         self._wake = threading.Event()
         self._buffer: list[tuple[Any, ...]] = []
         self._events: list[tuple[int, float | None, str, str]] = []
+        self._records: list[tuple[str, tuple[Any, ...]]] = []  # run record rows (store_record)
         self._temps: list[tuple[int, float, float]] = []  # (run, t, °C), written with samples
         self._oldest_s = 0.0  # monotonic time of the oldest buffered sample
         self._seq: dict[int, int] = {}
@@ -229,7 +215,7 @@ class Store(StoreReader):
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"no results store at {path}")
-        version = _peek_version(path)
+        version = peek_version(path)
         if version == 0:  # an empty file, or another program's database: never made a store
             raise ConfigError(f"{path}: not a results store (no presshil schema in it); give the --db "
                               "of a store that `presshil run` wrote")
@@ -458,6 +444,15 @@ class Store(StoreReader):
         (off the caller's thread); ``flush()``, ``finish_run()`` and ``close()`` write it now."""
         with self._buf_lock:
             self._events.append((run_id, t_s, kind, message))
+        self._queued()
+
+    def _queue_record(self, sql: str, row: tuple[Any, ...]) -> None:
+        """A run record's statement (:mod:`presshil.store_record`), written after the events."""
+        with self._buf_lock:
+            self._records.append((sql, row))
+        self._queued()
+
+    def _queued(self) -> None:
         if self._thread is None:
             self._start_flusher()
         self._wake.set()
@@ -549,7 +544,8 @@ class Store(StoreReader):
             buffer, pending, events = self._buffer, self._pending, self._events
             self._buffer, self._pending, self._events = [], {}, []
             temps, self._temps = self._temps, []
-        if not buffer and not events and not temps:
+            records, self._records = self._records, []  # run record rows, after the events
+        if not buffer and not events and not temps and not records:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -569,6 +565,8 @@ class Store(StoreReader):
                 # the first temperature of a sample time stays (a station may not rewrite one)
                 self._db.executemany("INSERT OR IGNORE INTO temperatures (run_id, t, "
                                      "temperature_c) VALUES (?, ?, ?)", temps)
+            for sql, row in records:
+                self._db.execute(sql, row)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -577,7 +575,7 @@ class Store(StoreReader):
 
     def _flush_if_due(self, force: bool = False) -> None:
         with self._buf_lock:
-            due = bool(self._events) or (
+            due = bool(self._events or self._records) or (
                 bool(self._buffer)
                 and (force or time.monotonic() - self._oldest_s >= self.flush_interval_s))
         if not due:

@@ -1,13 +1,13 @@
 """``presshil push``: a station that ran offline sends its runs to the lab's server later.
 
-Each run goes across whole — its row, samples, events, verdicts and temperatures — in one
-transaction on the target, so the server never holds half a run. A run is known by its UUID
-(``runs.run_uuid``, unique on both engines): a run the target already has is left alone, so
-a second push, or two stations pushing the same file, changes nothing. Each run pushed is a
-``push`` entry of the target's audit trail (who pushed it, from which station). A run the
-target has only in part — one that went on into a local spool while the server was away
-(:mod:`presshil.store_spool`) — is completed there with what it lacks
-(:func:`~presshil.store_merge.merge_run`). Runs still
+Each run goes across whole — its row, samples, events, verdicts, temperatures and record
+(steps, iterations, gaps) — in one transaction on the target, so the server never holds half
+a run. A run is known by its UUID (``runs.run_uuid``, unique on both engines): a run the
+target already has is left alone, so a second push, or two stations pushing the same file,
+changes nothing. Each run pushed is a ``push`` entry of the target's audit trail (who pushed
+it, from which station). A run the target has only in part — one that went on into a local
+spool while the server was away (:mod:`presshil.store_spool`) — is completed there with what
+it lacks (:func:`~presshil.store_merge.merge_run`). Runs still
 ``running`` are not sent (they would be sent unfinished); push again once they have ended.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 from .errors import ConfigError
 from .store import Store
 from .store_merge import merge_run
+from .store_record import insert_record, record_rows
 
 #: the columns of ``runs`` copied as they are (the id is the target's own)
 RUN_COLUMNS = ("protocol_name, protocol_source, protocol_text, protocol_sha256, press_url, "
@@ -93,6 +94,7 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
             "step_start_s FROM verdicts WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
         temps = src.execute("SELECT t, temperature_c FROM temperatures WHERE run_id = ? "
                             "ORDER BY t", (run_id,)).fetchall()
+        record = record_rows(source, run_id)  # its steps, iterations and gaps
     marks = ", ".join("?" * len(row))
     with target._db_lock:
         dst.execute("BEGIN IMMEDIATE")
@@ -123,6 +125,7 @@ def _copy_run(source: Store, target: Store, run_id: int, run_uuid: str) -> int |
                 [(new_id, *v) for v in verdicts])
             dst.executemany("INSERT INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?)",
                             [(new_id, *t) for t in temps])
+            insert_record(dst, new_id, record)
             text_row = dict(zip(RUN_COLUMNS.split(", "), row, strict=True))
             target._audit("push", run_uuid, {"run_id": new_id, "from_station": text_row["station"],
                                              "from_store": source.where},

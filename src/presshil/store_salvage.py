@@ -69,6 +69,10 @@ def check_run(db: sqlite3.Connection, run_id: int) -> str | None:
         if has_table(db):
             db.execute("SELECT t, temperature_c FROM temperatures WHERE run_id = ? ORDER BY t",
                        (run_id,)).fetchall()
+        for table in ("steps", "iterations", "gaps"):  # the run record (v7; absent before)
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+                db.execute(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY id",
+                           (run_id,)).fetchall()
         survey_meta(db, run_id)  # garbled JSON: ValueError below
     except _Unreadable as exc:
         return str(exc)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import urllib.parse
 import uuid
+from pathlib import Path
 
 from .status import RunStatus
 
 RUN_STATUSES = tuple(s.value for s in RunStatus)
-SCHEMA_VERSION = 6  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
+SCHEMA_VERSION = 7  # 2: verdicts.step_start_s; 3: runs.lease_token (out of the events);
 #                    4: runs.meta_json (run metadata, KEY=VALUE); 5: the temperatures table;
 #                    6: runs.station and runs.run_uuid (one record for many stations),
-#                       the audit and documents tables
+#                       the audit and documents tables;
+#                    7: the steps, iterations and gaps tables (out of the events' text)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -108,11 +111,48 @@ CREATE TABLE IF NOT EXISTS documents (
     text      TEXT NOT NULL,
     first_utc TEXT NOT NULL
 );
+-- v7: the run record (store_record): each top-level step as it ended, each iteration of a
+-- top-level repeat (with the worst verdicts of the iterations before it, JSON), and each gap
+-- of a resumed run; times on the run's axis (s)
+CREATE TABLE IF NOT EXISTS steps (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    step_idx  INTEGER NOT NULL,
+    path      TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    type      TEXT NOT NULL,
+    t_start_s REAL NOT NULL,
+    t_end_s   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS steps_run ON steps(run_id);
+CREATE TABLE IF NOT EXISTS iterations (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs(id),
+    step_idx   INTEGER NOT NULL,
+    iteration  INTEGER NOT NULL,
+    count      INTEGER NOT NULL,
+    t_start_s  REAL NOT NULL,
+    t_end_s    REAL,
+    worst_json TEXT
+);
+CREATE INDEX IF NOT EXISTS iterations_run ON iterations(run_id);
+CREATE TABLE IF NOT EXISTS gaps (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    step_idx  INTEGER NOT NULL,
+    t_start_s REAL NOT NULL,
+    t_end_s   REAL NOT NULL
+);
 """
 
 
 def upgrade(db: sqlite3.Connection) -> None:
     """Bring a store written by an older presshil up to this schema (columns only added)."""
+    if 0 < db.execute("PRAGMA user_version").fetchone()[0] < 7:
+        from .store_record import migrate_event_text
+
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
+            migrate_event_text(db)
     if "run_uuid" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
         # v5 and older: every run gets its UUID now, so that it can be pushed once only
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only store stays as it is
@@ -160,8 +200,24 @@ def upgrade(db: sqlite3.Connection) -> None:
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs(run_uuid)")
 
 
+def peek_version(path: Path) -> int:
+    """The schema version of ``path`` (0: no presshil schema), read without writing to it;
+    -1 when SQLite cannot read it (the read-only open then reports why)."""
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    try:
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return -1
+    return version if "runs" in tables else 0
+
+
 #: how stores before v3 wrote the lease token into the ``lease`` event
 _TOKEN_IN_TEXT = re.compile(r" \(session token (\d+)\)")
 
 
-__all__ = ["RUN_STATUSES", "SCHEMA", "SCHEMA_VERSION", "upgrade"]
+__all__ = ["RUN_STATUSES", "SCHEMA", "SCHEMA_VERSION", "peek_version", "upgrade"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..sinks import RunStart, SampleRow, StepBoundary
+from ..sinks import Gap, Iteration, RunStart, SampleRow, StepBoundary
 from .reference import ReferenceIndicator
 from .result import NOT_TESTED, Criterion
 
@@ -59,6 +59,12 @@ class ReferenceTrack:
         self._on = boundary.t_end_s is None
         if self._on:
             self.t_start_s = boundary.t_start_s
+
+    def iteration(self, record: Iteration) -> None:
+        """Iterations are not needed: the reference is read through the hold step."""
+
+    def gap(self, record: Gap) -> None:
+        """Gaps are not needed."""
 
     def sample(self, row: SampleRow) -> None:
         """Read the reference now, beside the press's sample."""

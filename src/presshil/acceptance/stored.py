@@ -8,8 +8,9 @@ from typing import Any
 
 from .. import __version__
 from ..export_target import no_samples_reason
+from ..run_record import steps_of
 from ..store import Store
-from ..web.run_view import step_count, step_event_text
+from ..web.run_view import event_texts, step_count
 from . import plots
 from .document import environment
 
@@ -23,7 +24,9 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
     # a run with no samples (a passed sweep variant) gets the reason, not an empty plot
     png = plots.stored_run_png(trace, f"run {run_id}: {info.protocol_name} — {info.status}") if len(trace) else None
     ident = info.identity or {}
-    count = step_count(info.protocol_text or "", [])
+    steps = steps_of(store.steps(run_id))
+    count = step_count(info.protocol_text or "", steps)
+    shown = [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events]
     return {
         "document": f"RUN-{run_id}",
         "presshil_version": __version__,
@@ -45,10 +48,9 @@ def stored_run_dict(store: Store, run_id: int) -> dict[str, Any]:
             "unit": v.unit, "status": "pass" if v.passed else "fail", "detail": v.detail,
             "t_s": None if v.t_s is None or not math.isfinite(v.t_s) else v.t_s,
         } for v in verdicts],
-        "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message,
-                    # a step record as people read it: step 1/3 preload (ramp) 0 s – 5 s
-                    "text": (step_event_text(e.message, count) if e.kind == "step" else None)
-                    or e.message} for e in events],
+        # a step's event as people read its record: step 1/3 preload (ramp) 0 s – 5 s
+        "events": [{**e, "text": text} for e, text in zip(shown, event_texts(shown, steps, count),
+                                                         strict=True)],
         "plot_png_base64": base64.b64encode(png).decode() if png else None,
         "no_samples": None if png else no_samples_reason(info),
         "meta": store.meta(run_id),

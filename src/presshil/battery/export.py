@@ -103,7 +103,7 @@ def export_bdf(store: Any, run_id: int, path: Path) -> Path:
     require_samples(info)  # never a header-only file that looks like an export
     width = info.n_channels or 0
     t0 = datetime.fromisoformat(info.started_utc).timestamp()
-    starts = step_starts(store.events(run_id))
+    starts = step_starts(store.steps(run_id), store.iterations(run_id))
     temperature = temperature_of(store, run_id)
     chunks = (_columns(p, t0, starts, temperature) for p in store.iter_chunks(run_id))
     side = sidecar_path(path)

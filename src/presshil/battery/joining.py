@@ -51,7 +51,7 @@ def resolve_offset(store: Any, run_id: int, cyc: CyclerTable, offset: str | floa
     start of cycling both records saw, :func:`.join.estimate_offset`)."""
     if offset == "cycling":
         t0 = datetime.fromisoformat(store.get_run(run_id).started_utc).timestamp()
-        cycles = step_starts(store.events(run_id)).cycles_s
+        cycles = step_starts(store.steps(run_id), store.iterations(run_id)).cycles_s
         start = float(t0 + cycles[0]) if cycles.size else None
         return estimate_offset(start, cyc.unix_s, cyc.columns.get(C.CURRENT), str(cyc.source))
     try:
@@ -90,7 +90,7 @@ def join_run(store: Any, run_id: int, cycler_path: Path, output: Path, *,
     else:
         gap = max_gap_s if max_gap_s is not None else default_max_gap(cyc_unix)
         at = interpolator(cyc_unix, press_unix, gap)
-        steps, cycles_n = step_starts(store.events(run_id)).counts(trace.t)
+        steps, cycles_n = step_starts(store.steps(run_id), store.iterations(run_id)).counts(trace.t)
         names = [C.UNIX_TIME, C.TEST_TIME, C.STEP_COUNT, C.CYCLE_COUNT, *press_columns(trace)]
         cols = [press_unix, trace.t, steps, cycles_n, *press_columns(trace).values()]
         extra = {k: v for k, v in cyc.columns.items() if k not in (C.STEP_COUNT, C.CYCLE_COUNT)}

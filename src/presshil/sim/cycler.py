@@ -137,6 +137,12 @@ class CyclerSink:
         elif self._done and boundary.t_end_s is not None and boundary.kind == "repeat":
             self._cycler.end_record()
 
+    def iteration(self, record: Any) -> None:
+        """Iterations are not needed: the cell breathes with the repeat as a whole."""
+
+    def gap(self, record: Any) -> None:
+        """Gaps are not needed."""
+
     def verdict(self, verdict: Any) -> None:
         """Verdicts are not needed."""
 

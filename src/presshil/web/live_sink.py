@@ -256,9 +256,10 @@ class LiveSink:
         """An event; kind 'prompt' opens an operator prompt with ``message`` as its text."""
         item = {"t_s": t_s, "kind": kind, "message": message}
         with self._lock:
-            # what the page shows: a step record numbered as the header numbers steps
-            item["text"] = (step_event_text(message, self._step_count) if kind == "step"
-                            else None) or message
+            # what the page shows: a step's event as its record (which came just before it),
+            # numbered as the header numbers steps
+            item["text"] = (step_event_text(self.steps[-1], self._step_count)
+                            if kind == "step" and self.steps else message)
             self._publish_locked(force=True)
             self.events.append(item)
             self._broadcast_locked({"type": "event", **item})
@@ -281,6 +282,12 @@ class LiveSink:
                 if self.current_step and self.current_step["index"] == boundary.index:
                     self.current_step = None
             self._broadcast_locked({"type": "step", **item})
+
+    def iteration(self, record: Any) -> None:
+        """Not shown apart: the page shows each iteration's ``cycle`` event."""
+
+    def gap(self, record: Any) -> None:
+        """Not shown apart: the page shows the ``gap`` event."""
 
     def verdict(self, verdict: Any) -> None:
         """A criterion was judged."""

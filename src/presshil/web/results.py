@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..run_record import STEP_EVENT, steps_of
+from ..run_record import steps_of
 from ..store import Store
 from ..store_read import _db_errors
 from ..store_url import check_location, is_url
@@ -121,7 +121,7 @@ class Results:
             "identity": info.identity,
             "verdicts": [_verdict(v) for v in self.store.verdicts(run_id)],
             "events": [{"t_s": e.t_s, "kind": e.kind, "message": e.message} for e in events],
-            "steps": steps_of(events),
+            "steps": steps_of(self.store.steps(run_id)),
         }, info.protocol_text)
 
     def trend(self, criterion: str, step: str = "", protocol: str = "") -> list[dict[str, Any]]:
@@ -177,4 +177,4 @@ def _verdict(v: Any) -> dict[str, Any]:
             "unit": v.unit, "passed": v.passed, "detail": v.detail, "t_s": v.t_s, "channel": v.channel}
 
 
-__all__ = ["FILTERS", "STEP_EVENT", "Results", "RunFilter", "open_results", "run_summary", "steps_of"]
+__all__ = ["FILTERS", "Results", "RunFilter", "open_results", "run_summary", "steps_of"]

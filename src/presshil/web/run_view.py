@@ -3,8 +3,8 @@ the key beside it, steps numbered from 1 (``2/3 hold-74``) as ``presshil run`` n
 numbers with four significant digits and times in h:mm:ss beyond 10 minutes.
 
 The stored records are not changed: keys, 0-based indices and the events' text stay as the
-store keeps them (``presshil run --resume`` reads the step events); the fields added here are
-for display only.
+store keeps them; the fields added here are for display only. A ``step`` event is shown from
+its step record (the store's ``steps`` table), never by reading the event's text.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import tomllib
 from typing import Any
 
 from ..cliview import fmt_time
-from ..run_record import STEP_EVENT
 from ..wording import criterion_label, criterion_name, fmt_num, step_label
-
-#: a runner "step" event: "INDEX NAME TYPE T_START..T_END" (the text ``--resume`` reads)
 
 #: below this, times read in seconds; from here on, h:mm:ss (as the live view and report)
 HMS_FROM_S = 600.0
@@ -39,16 +36,13 @@ def step_count(protocol_text: str, steps: list[dict[str, Any]]) -> int:
     return max(count, max((s["index"] + 1 for s in steps), default=0))
 
 
-def step_event_text(message: str, count: int) -> str | None:
-    """A stored step record (``0 preload ramp 0.000..5.000``) as people read it
-    (``step 1/5 preload (ramp) 0 s – 5 s``); None when ``message`` is not one."""
-    m = STEP_EVENT.match(message)
-    if m is None:
-        return None
-    index, name, kind = int(m.group(1)), m.group(2), m.group(3)
+def step_event_text(step: dict[str, Any], count: int) -> str:
+    """A step record (as :func:`~presshil.run_record.steps_of` gives it) as people read it:
+    ``step 1/5 preload (ramp) 0 s – 5 s``."""
+    index = step["index"]
     of = f"/{count}" if count > index else ""
-    return (f"step {index + 1}{of} {name} ({kind}) "
-            f"{time_text(float(m.group(4)))} – {time_text(float(m.group(5)))}")
+    return (f"step {index + 1}{of} {step['name']} ({step['kind']}) "
+            f"{time_text(step['t_start_s'])} – {time_text(step['t_end_s'])}")
 
 
 def labelled(run: dict[str, Any], protocol_text: str) -> dict[str, Any]:
@@ -67,11 +61,21 @@ def labelled(run: dict[str, Any], protocol_text: str) -> dict[str, Any]:
         v["step_label"] = step_label(v["step"], labels)
         v["value_text"] = fmt_num(v["value"])
         v["limit_text"] = fmt_num(v["limit"])
-    for e in run["events"]:
+    for e, text in zip(run["events"], event_texts(run["events"], steps, count), strict=True):
         e["t_text"] = time_text(e["t_s"])
-        e["text"] = (step_event_text(e["message"], count) if e["kind"] == "step" else None) \
-            or e["message"]
+        e["text"] = text
     return run
 
 
-__all__ = ["HMS_FROM_S", "STEP_EVENT", "labelled", "step_count", "step_event_text", "time_text"]
+def event_texts(events: list[dict[str, Any]], steps: list[dict[str, Any]], count: int) -> list[str]:
+    """What each event shows: its message, or for a ``step`` event its step record (the
+    runner writes the two together, in order) as :func:`step_event_text` words it."""
+    ended = iter(steps)
+    out = []
+    for e in events:
+        step = next(ended, None) if e["kind"] == "step" else None
+        out.append(step_event_text(step, count) if step is not None else e["message"])
+    return out
+
+
+__all__ = ["HMS_FROM_S", "event_texts", "labelled", "step_count", "step_event_text", "time_text"]
