@@ -34,12 +34,16 @@ def _hold(tmp_path: Path, seconds: int) -> Path:
     return path
 
 
-def _start(protocol: Path, url: str, cwd: Path) -> subprocess.Popen[str]:
+def _start(protocol: Path, url: str, cwd: Path, pace: float) -> subprocess.Popen[str]:
+    """``presshil run`` in a subprocess, paced to ``pace`` run seconds per wall second (the
+    live view's pacing), so that it is still running while the test cuts the server whatever
+    the speed of this machine; the simulated press's samples are those of an unpaced run."""
     return subprocess.Popen(
         [sys.executable, "-m", "presshil.cli", "run", str(protocol), "--db", url, "-q",
-         "--press", f"sim://?seed={SEED}", "--station", "bench-3"],
+         "--press", f"sim://?seed={SEED}", "--station", "bench-3", "--live", "127.0.0.1:0"],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+             "PRESSHIL_LIVE_PACE": str(pace), "PRESSHIL_LIVE_LINGER": "0"})
 
 
 def _wait_committed(admin: object, proc: subprocess.Popen[str], at_least: int) -> int:
@@ -90,6 +94,11 @@ def _same_run(url: str, lite: Path) -> list[tuple[object, str, str]]:
         assert info.n_samples == len(got) == len(want) > 1000
         for name in ("t", "setpoint", "pressure", "force", "position", "status", "channels"):
             assert np.array_equal(getattr(got, name), getattr(want, name)), name
+        # the run record too: every step (and iteration, gap) once, as the reference has it
+        steps = [(b.index, b.name, b.kind, b.t_start_s, b.t_end_s) for b in pg.steps(info.id)]
+        assert steps and steps == [(b.index, b.name, b.kind, b.t_start_s, b.t_end_s)
+                                   for b in ref.steps(1)]
+        assert pg.iterations(info.id) == ref.iterations(1) and pg.gaps(info.id) == []
         got_v = [(v.step, v.criterion, v.passed) for v in pg.verdicts(info.id)]
         assert got_v == [(v.step, v.criterion, v.passed) for v in ref.verdicts(1)]
         from presshil.store_audit import verify
@@ -105,7 +114,7 @@ def test_the_run_goes_on_into_a_spool_and_back_to_the_server_losing_nothing(
 
     protocol = _hold(tmp_path, 3600)
     Store(pg_url).close()
-    proc = _start(protocol, pg_url, tmp_path)
+    proc = _start(protocol, pg_url, tmp_path, pace=200)  # about 18 s
     try:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             committed = _wait_committed(admin, proc, 300)
@@ -143,7 +152,7 @@ def test_a_run_that_ends_while_the_server_is_away_ends_in_the_spool_and_push_com
 
     protocol = _hold(tmp_path, 300)
     Store(pg_url).close()
-    proc = _start(protocol, pg_url, tmp_path)
+    proc = _start(protocol, pg_url, tmp_path, pace=20)  # about 15 s
     try:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             _wait_committed(admin, proc, 300)
@@ -182,7 +191,7 @@ def test_a_server_that_goes_away_twice_gets_both_spooled_parts_back(
 
     protocol = _hold(tmp_path, 7200)
     Store(pg_url).close()
-    proc = _start(protocol, pg_url, tmp_path)
+    proc = _start(protocol, pg_url, tmp_path, pace=300)  # about 24 s
     try:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             _wait_committed(admin, proc, 300)

@@ -5,7 +5,8 @@ is on the server up to the moment it went away, and in the spool from about then
 merge adds, in one transaction on the server, what the server lacks of the run with the same
 UUID: the samples whose ``seq`` it does not have (the run numbers its samples itself, so a
 sample is the same sample on both sides), the events and verdicts it does not have, the
-temperatures (the first one of a sample time stays), and how the run ended when the server
+temperatures (the first one of a sample time stays), the steps, iterations and gaps of its
+record it lacks (an iteration it has without an end takes the source's), and how the run ended when the server
 still has it ``running`` or ``interrupted``. Merging again adds nothing.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .store import Store
+from .store_record import merge_record, record_rows
 
 _SAMPLE_COLUMNS = "seq, t, setpoint, pressure, force, position, status, channels"
 _VERDICT_COLUMNS = 'step, criterion, value, "limit", unit, passed, detail, t_s, channel, step_start_s'
@@ -36,6 +38,7 @@ def merge_run(source: Store, target: Store, run_uuid: str, *, finish: bool = Tru
                                       "ORDER BY id", (src_id,)).fetchall()
         temps = source._db.execute("SELECT t, temperature_c FROM temperatures WHERE run_id = ? "
                                    "ORDER BY t", (src_id,)).fetchall()
+        record = record_rows(source, src_id)  # its steps, iterations and gaps
     dst = target._db
     with target._db_lock:
         row = dst.execute("SELECT id, status FROM runs WHERE run_uuid = ?", (run_uuid,)).fetchone()
@@ -54,6 +57,7 @@ def merge_run(source: Store, target: Store, run_uuid: str, *, finish: bool = Tru
             dst.executemany(f"INSERT INTO verdicts (run_id, {_VERDICT_COLUMNS}) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [(dst_id, *v) for v in verdicts if _verdict_key(v) not in judged])
+            merge_record(dst, dst_id, record)
             dst.executemany("INSERT OR IGNORE INTO temperatures (run_id, t, temperature_c) "
                             "VALUES (?, ?, ?)", [(dst_id, *t) for t in temps])
             dst.execute("UPDATE runs SET n_samples = n_samples + ?, n_channels = "

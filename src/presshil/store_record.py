@@ -122,6 +122,40 @@ def insert_record(db: Any, run_id: int, rows: list[tuple[str, tuple[Any, ...]]])
         db.execute(sql, (run_id, *row[1:]))
 
 
+def merge_record(db: Any, run_id: int, rows: list[tuple[str, tuple[Any, ...]]]) -> int:
+    """Add to run ``run_id`` the :func:`record_rows` it lacks, in the caller's transaction
+    (completing a run from its spool): a step, iteration or gap already there is left alone,
+    except that an iteration the target has without an end takes the source's end. How many
+    rows were added or completed."""
+    steps = {tuple(r) for r in db.execute(
+        "SELECT step_idx, label, type, t_start_s, t_end_s FROM steps WHERE run_id = ?", (run_id,))}
+    iterations = {(i, k, a): b for i, k, a, b in db.execute(
+        "SELECT step_idx, iteration, t_start_s, t_end_s FROM iterations WHERE run_id = ?",
+        (run_id,))}
+    gaps = {tuple(r) for r in db.execute(
+        "SELECT step_idx, t_start_s, t_end_s FROM gaps WHERE run_id = ?", (run_id,))}
+    changed = 0
+    for sql, row in rows:
+        if sql is _STEP_SQL:
+            _run, idx, _path, label, kind, a, b = row
+            if (idx, label, kind, a, b) in steps:
+                continue
+        elif sql is _ITERATION_SQL:
+            _run, idx, k, _count, a, b, _worst = row
+            if (idx, k, a) in iterations:
+                if iterations[(idx, k, a)] is None and b is not None:
+                    db.execute("UPDATE iterations SET t_end_s = ? WHERE run_id = ? AND "
+                               "step_idx = ? AND iteration = ? AND t_start_s = ?",
+                               (b, run_id, idx, k, a))
+                    changed += 1
+                continue
+        elif (row[1], row[2], row[3]) in gaps:
+            continue
+        db.execute(sql, (run_id, *row[1:]))
+        changed += 1
+    return changed
+
+
 def migrate_rows(db: Any) -> None:
     """Fill the run-record tables from the events of a store written before v7, in the
     caller's transaction (either engine's connection)."""

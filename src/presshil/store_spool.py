@@ -117,6 +117,10 @@ class SpoolingSink(StoreSink):
         self._temps: deque[tuple[int, float, float]] = deque()
         self._events: list[tuple[float | None, str, str]] = []
         self._spooled_events = 0
+        #: the run record's calls (step, iteration, gap), kept like the events: those since
+        #: the server was last known to have them go into the spool when it goes away
+        self._records: list[tuple[str, Any]] = []
+        self._spooled_records = 0
         self._verdicts: list[Any] = []  # verdicts the server refused
         self._on_server = True
         self._stop = threading.Event()
@@ -172,6 +176,34 @@ class SpoolingSink(StoreSink):
         elif self.spool is not None:
             self.spool.add_event(self.spool_run, t_s, kind, message)
             self._spooled_events = len(self._events)
+
+    def step(self, boundary: Any) -> None:
+        self._record("step", boundary)
+
+    def iteration(self, record: Any) -> None:
+        self._record("iteration", record)
+
+    def gap(self, record: Any) -> None:
+        self._record("gap", record)
+
+    def _record(self, kind: str, record: Any) -> None:
+        """A run-record call: to the server (via the StoreSink), or into the spool."""
+        self._records.append((kind, record))
+        if self._on_server:
+            getattr(super(), kind)(record)
+        elif self.spool is not None:
+            self._spool_record(kind, record)
+            self._spooled_records = len(self._records)
+
+    def _spool_record(self, kind: str, record: Any) -> None:
+        assert self.spool is not None
+        if kind == "step":
+            if record.t_end_s is not None:
+                self.spool.add_step(self.spool_run, record)
+        elif kind == "iteration":
+            self.spool.add_iteration(self.spool_run, record)
+        else:
+            self.spool.add_gap(self.spool_run, record)
 
     def verdict(self, verdict: Any) -> None:
         if self._on_server:
@@ -241,6 +273,9 @@ class SpoolingSink(StoreSink):
         self._temps.clear()
         for t_s, kind, message in self._events[self._spooled_events:]:
             self.spool.add_event(self.spool_run, t_s, kind, message)
+        for kind, record in self._records[self._spooled_records:]:
+            self._spool_record(kind, record)
+        self._spooled_records = len(self._records)
         if self._verdicts:
             self.spool.add_verdicts(self.spool_run, self._verdicts)
             self._verdicts = []
@@ -278,6 +313,7 @@ class SpoolingSink(StoreSink):
         self.server.reconnect(db, self._run, self._next)
         self._on_server = True
         self._spooled_events = len(self._events)
+        self._spooled_records = len(self._records)
         at_s = self._last_t
         merge = threading.Thread(target=self._merge, args=(at_s,), name="presshil-spool-merge",
                                  daemon=True)
