@@ -411,10 +411,3 @@ def test_a_station_with_the_documented_grants_runs_and_pushes_but_cannot_delete(
 
 
 # --- a server that goes away mid-run: tests/test_store_spool.py -----------------------------
-
-
-def test_a_sweep_refuses_a_server_url_in_one_line() -> None:
-    for args in (["sweep", str(QUICK), "--press", "sim://", "--vary", "seed=1,2"], ["sweep", "--resume", "1"]):
-        result = CliRunner().invoke(app, [*args, "--db", "postgresql://lab@127.0.0.1:1/presshil"])
-        assert result.exit_code == 2, result.output
-        assert "a sweep keeps its variants in a SQLite store" in result.stderr

@@ -160,7 +160,7 @@ _DIALECT = {
         "INSERT INTO temperatures (run_id, t, temperature_c) VALUES (?, ?, ?) "
         "ON CONFLICT (run_id, t) DO NOTHING",
 }
-_RETURNS_ID = re.compile(r"^\s*INSERT INTO (runs|audit)\b", re.IGNORECASE)
+_RETURNS_ID = re.compile(r"^\s*INSERT INTO (runs|audit|sweeps)\b", re.IGNORECASE)
 #: the columns of a sample row as the store buffers them
 SAMPLE_COPY = "COPY samples (run_id, seq, t, setpoint, pressure, force, position, status, channels) FROM STDIN"
 
@@ -220,8 +220,8 @@ class PgConnection:
         return bool(self._conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
-        """Run one statement; an ``INSERT INTO runs`` or ``audit`` gives back the new id as
-        ``lastrowid``."""
+        """Run one statement; an ``INSERT INTO runs``, ``audit`` or ``sweeps`` gives back the
+        new id as ``lastrowid``."""
         cur = self._conn.cursor()
         text = _translate(sql)
         if _RETURNS_ID.match(text):

@@ -16,7 +16,7 @@ import typer
 
 from ..library import DEFAULT_DB
 from ..status import EXIT_BAD_INPUT
-from ..store_url import StoreOpt, check_location, is_url
+from ..store_url import StoreOpt, check_location, is_url, redact
 
 EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 3
 
@@ -128,9 +128,7 @@ def sweep_cmd(
     with user_errors():
         if not 0.0 <= min_pass_rate <= 1.0:
             raise SweepError(f"--min-pass-rate must lie in [0, 1], got {min_pass_rate}")
-        if is_url(check_location(db)):  # the sweep's book (its variants, its state) is SQLite tables
-            raise SweepError("--db: a sweep keeps its variants in a SQLite store; give a file "
-                             "path (and `presshil push` its runs to the lab's server)")
+        check_location(db)  # an unknown scheme: one line before anything runs
         spec = None
         if resume is None:
             settings: dict[str, Any] = {}
@@ -167,7 +165,7 @@ def sweep_cmd(
         elif protocol is not None or vary or press or suite:
             raise SweepError("--resume ID takes the sweep's own spec: drop PROTOCOL, --suite, "
                              "--press and --vary")
-        elif not Path(db).is_file():
+        elif not is_url(db) and not Path(db).is_file():
             raise SweepError(f"--resume {resume}: no results store at {db} (give --db PATH)")
         if keep_traces not in ("all", "failed", "none"):
             raise SweepError(f"--keep-traces must be all, failed or none, got {keep_traces!r}")
@@ -210,7 +208,7 @@ def sweep_cmd(
             rate = doc["pass_rate"] or 0.0
             out.print(f"sweep {result.sweep_id}: {doc['passed']}/{doc['runs']} passed "
                       f"({100 * rate:.1f} %, 95 % CI {100 * lo:.1f}–{100 * hi:.1f} %) "
-                      f"in {wall:.1f} s (store {db})", highlight=False)
+                      f"in {wall:.1f} s (store {store.where})", highlight=False)
             for f in doc["failing"][:5]:
                 out.print(f"  variant {f['index']} run {f['run_id']} {f['status']}: {f['rerun']}",
                           highlight=False, soft_wrap=True)
@@ -227,8 +225,9 @@ def _stopped(err: Any, sweep_id: int | None, db: str, why: str) -> None:
     if sweep_id is None:
         err.print(f"sweep {why} before it was recorded", highlight=False)
         return
+    where = redact(db) if is_url(db) else db  # a server's URL without its password
     err.print(f"sweep {sweep_id} {why}; what finished is stored. Finish it with: "
-              f"presshil sweep --resume {sweep_id} --db {db}", highlight=False, soft_wrap=True)
+              f"presshil sweep --resume {sweep_id} --db {where}", highlight=False, soft_wrap=True)
 
 
 __all__ = ["EXIT_BAD_INPUT", "sweep_cmd"]

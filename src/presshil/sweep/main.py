@@ -62,13 +62,13 @@ def start_sweep(
     on_progress: Callable[[Tally], None] | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> SweepOutcome:
-    """Check ``spec``, record the sweep in ``store``'s file, run every variant; its outcome.
+    """Check ``spec``, record the sweep in ``store``, run every variant; its outcome.
 
     The cluster is reached before the sweep is recorded, so an unreachable scheduler leaves
     nothing behind.
     """
     protocol, variants = prepare(spec)
-    with dask_client(cluster, n_workers) as client, Book(store.path) as book:
+    with dask_client(cluster, n_workers) as client, Book(store.location) as book:
         sweep_id = book.create(spec, protocol, variants)
         if on_created is not None:
             on_created(sweep_id, len(variants))
@@ -90,7 +90,7 @@ def resume_sweep(
     """Run the variants of sweep ``sweep_id`` that have no recorded run yet."""
     from .worker import parse_target
 
-    with Book(store.path) as book:
+    with Book(store.location) as book:
         info = book.get(sweep_id)
         rows = book.variants(sweep_id)
     protocol = parse_target(info.protocol_text, info.protocol_source or info.protocol_name,
@@ -102,7 +102,7 @@ def resume_sweep(
     todo = [(r.index, r.url) for r in rows if r.run_id is None]
     done = [r for r in rows if r.run_id is not None]
     already = Tally(len(done), sum(r.status == "passed" for r in done), len(rows))
-    with dask_client(cluster, n_workers) as client, Book(store.path) as book:
+    with dask_client(cluster, n_workers) as client, Book(store.location) as book:
         if on_created is not None:
             on_created(sweep_id, len(rows))
         if on_progress is not None:
@@ -136,7 +136,7 @@ def rerun_command(protocol: str, url: str, db: str | Path, kind: str = "protocol
 
 def outcomes(store: Any, sweep_id: int) -> tuple[Any, list[RunOutcome]]:
     """The sweep's record and the outcome of each variant that has a run, from the store."""
-    with Book(store.path) as book:
+    with Book(store.location) as book:
         info = book.get(sweep_id)
         rows = book.variants(sweep_id)
     out = [RunOutcome(r.index, r.run_id, r.url, r.values, r.status or "",
@@ -152,7 +152,7 @@ def summarise(store: Any, sweep_id: int) -> tuple[dict[str, Any], list[RunOutcom
     summary = analyse(outs, keys)
     protocol = info.protocol_source or info.protocol_name
     failing = [{"index": o.index, "run_id": o.run_id, "status": o.status, "url": o.url,
-                "values": o.values, "rerun": rerun_command(protocol, o.url, store.path, spec.kind)}
+                "values": o.values, "rerun": rerun_command(protocol, o.url, store.where, spec.kind)}
                for o in outs if o.status != "passed"]
     doc = {
         "sweep_id": sweep_id,
@@ -161,7 +161,7 @@ def summarise(store: Any, sweep_id: int) -> tuple[dict[str, Any], list[RunOutcom
         "protocol_source": info.protocol_source,
         "kind": spec.kind,
         "press": spec.press_url,
-        "db": str(store.path),
+        "db": store.where,
         "seed": spec.seed,
         "sampling": "grid" if spec.grid else spec.method,
         "n_variants": info.n_variants,
