@@ -180,3 +180,36 @@ def test_injection_over_the_wire(served) -> None:
         assert client.write_registers(300, unknown, device_id=1).exception_code == 3
     finally:
         client.close()
+
+
+def test_a_script_that_dies_without_stopping_its_plant_leaves_no_plant_running() -> None:
+    """The plant runs in a process of its own; a host script that exits on an exception
+    between start and stop must not leave it running (the children are killed at exit)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from presshil.plant.spawn import SpawnedPlant\n"
+        "p = SpawnedPlant('sim://?seed=1')\n"
+        "print(p.pid, flush=True)\n"
+        "raise SystemExit('died without stopping it')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "died without stopping it" in done.stderr, done.stderr
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return  # gone (and reaped by init)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(")")[1].split()[0] == "Z":
+                    return  # killed, waiting for init to reap it
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"plant process {pid} still running after its host exited")

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import ConfigError, TransportError
+from ..serving.process import _LIVE
 from .firmware import FirmwareProcess
 
 QEMU = "qemu-system-arm"
@@ -142,6 +143,7 @@ class QemuFirmware(FirmwareProcess):
         except OSError as exc:
             self._stderr.close()
             raise TransportError(f"cannot start {QEMU}: {exc}") from exc
+        _LIVE.add(self)  # killed at interpreter exit if never stopped
         self._ptys: dict[str, str] = {}
         self.host, self.port = self._ready_or_kill(self._wait_ready, ready_timeout_s)
         # the console is read to its end by a thread: a full pipe would stall the firmware

@@ -12,6 +12,8 @@ what is kept of the other lines and what is parsed on exit stay with each progra
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import selectors
 import signal
@@ -22,6 +24,19 @@ from collections.abc import Callable
 from typing import IO, TypeVar
 
 T = TypeVar("T")
+
+#: children started and not yet closed: killed when this interpreter exits, so that a script
+#: that dies on an exception between start and stop leaves no QEMU, plant or press server
+#: running (they run in sessions of their own and would outlive it)
+_LIVE: set[ReadyProcess] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for child in list(_LIVE):
+        with contextlib.suppress(Exception):
+            child.kill()
+        _LIVE.discard(child)
 
 
 class ReadyProcess:
@@ -36,6 +51,7 @@ class ReadyProcess:
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, bufsize=0
         )
+        _LIVE.add(self)
 
     def _ready_or_kill(self, wait: Callable[[float], T], timeout_s: float) -> T:
         """``wait(timeout_s)``; SIGKILL the process if it fails (no half-started child)."""
@@ -93,6 +109,7 @@ class ReadyProcess:
 
     def _close(self) -> None:
         """Close stdout and the stderr file (after the process is gone)."""
+        _LIVE.discard(self)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._stderr.close()
