@@ -59,7 +59,7 @@ def build_test_elf(tmp_path: Path, name: str, main_c: str) -> Path:
         ["arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-O1", "-std=c99", "-ffreestanding",
          f"-I{fw / 'src'}", f"-I{fw / 'mcu'}", "--specs=nano.specs", "-nostartfiles",
          f"-Wl,-T,{fw / 'mcu' / 'mps2-an385.ld'}", "-Wl,--gc-sections", "-o", str(out), str(src),
-         *(str(fw / p) for p in ("src/control.c", "src/hostif.c", "mcu/hal_mcu.c", "mcu/mbrtu.c",
+         *(str(fw / p) for p in ("src/control.c", "src/hostif.c", "src/plant_codec.c", "mcu/hal_mcu.c", "mcu/mbrtu.c",
                                  "mcu/uart.c", "mcu/startup.c")),
          "-lm", "-lc", "-lgcc"],
         check=True, capture_output=True, timeout=120,
