@@ -8,16 +8,18 @@ Three layers in series carry the same force F through the specimen die area A:
   ``E = E_dense * D**m`` (Gibson–Ashby-type scaling for porous solids), so the bed stiffens
   as it densifies and springs back elastically by ``F / k_el`` on release.
 * **Lithium foil**. Elastic (E ≈ 7.8 GPa) in series, plus power-law creep with a
-  deformation resistance ``s`` that hardens with strain and recovers with time
+  deformation resistance ``s`` that hardens with strain and may recover with time
   (Bailey–Orowan)::
 
       de/dt = r_ref (sigma / (sigma_ref s))**n (1 - e / e_max)
       ds/dt = h de/dt - (s - 1) / tau
 
-  At a fixed gap the stress relaxes, fast at first (primary creep: the Li hardens), then
-  on and on as the hardening recovers; a high pre-press hardens the Li, and relaxation at a
-  lower stress resumes as it recovers. ``e_max`` stands for the confinement of the die
-  (the Li cannot flow further than the voids it can reach).
+  At a fixed gap the stress relaxes, fast at first, then on and on at a slowing rate.
+  ``e_max`` stands for the confinement of the die (the Li cannot flow further than the die
+  wall or the voids it can reach). For Li metal, n, r_ref and h are fitted to the power law
+  of Masias et al. (2019) acting on a foil squeezed in the die, where ``h`` is the foil's
+  geometric stiffening and does not recover (``tau`` = 0: ``sims/fit_li_creep.py``); for
+  the In-Li alloy, h and tau are estimates of hardening that recovers in minutes.
 * **Breathing**. The thickness change during cycling (``x[X_SWELL_M]``) is set by the cycler
   process as a rate per phase; the kernel only integrates it.
 
@@ -50,6 +52,9 @@ from .layout import (
     X_PLASTIC_M,
     X_PMAX_PA,
 )
+
+#: longest creep sub-step (s) of a macro step when the hardening does not recover
+CREEP_SUBSTEP_S = 30.0
 
 
 @jit
@@ -180,11 +185,13 @@ def creep_evolve(p, force_n: float, creep_strain: float, hardness: float, dt_s: 
 @jit
 def creep_span(p, force_n: float, creep_strain: float, hardness: float, span_s: float):
     """(strain, hardness) after ``span_s`` at constant force: sub-steps of a tenth of the
-    recovery time (a macro step of the fast path may span hours)."""
+    recovery time, or of ``CREEP_SUBSTEP_S`` without recovery, so the geometric factor frozen
+    within a sub-step stays close (a macro step of the fast path may span hours)."""
     tau = p[P_LI_RECOVERY_S]
+    sub = 0.1 * tau if tau > 0.0 else CREEP_SUBSTEP_S
     steps = 1
-    if tau > 0.0:
-        steps = min(max(int(math.ceil(span_s / (0.1 * tau))), 1), 10000)
+    if p[P_LI_H_M] > 0.0 and force_n > 0.0:
+        steps = min(max(int(math.ceil(span_s / sub)), 1), 10000)
     dt = span_s / steps
     e = creep_strain
     s = hardness
