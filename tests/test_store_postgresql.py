@@ -80,6 +80,62 @@ def _snapshot(store: Store, run: int) -> dict[str, object]:
 
 # --- one schema, one behaviour --------------------------------------------------------------
 
+#: a column's type as each engine names it: SQLite's declared type -> PostgreSQL's data_type
+_PG_TYPE = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text", "BLOB": "bytea"}
+
+_PG_COLUMNS = """
+SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'NO',
+       COALESCE(k.ordinal_position, 0)
+FROM information_schema.columns c
+LEFT JOIN information_schema.table_constraints p
+  ON p.table_schema = c.table_schema AND p.table_name = c.table_name
+ AND p.constraint_type = 'PRIMARY KEY'
+LEFT JOIN information_schema.key_column_usage k
+  ON k.constraint_name = p.constraint_name AND k.table_schema = p.table_schema
+ AND k.table_name = c.table_name AND k.column_name = c.column_name
+WHERE c.table_schema = current_schema()
+ORDER BY c.table_name, c.ordinal_position
+"""
+#: the indexes a statement made (not those behind a primary key)
+_PG_INDEXES = """
+SELECT i.relname, t.relname, x.indisunique, array_agg(a.attname::text ORDER BY k.n)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace ns ON ns.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE ns.nspname = current_schema() AND NOT x.indisprimary
+GROUP BY i.relname, t.relname, x.indisunique
+"""
+
+
+def _sqlite_shape(db: sqlite3.Connection) -> tuple[dict[str, list[tuple[object, ...]]],
+                                                   dict[str, tuple[object, ...]]]:
+    """Each table's columns (name, type as PostgreSQL names it, NOT NULL, position in the
+    primary key or 0), and each made index (table, unique, columns)."""
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    columns = {t: [(name, _PG_TYPE[kind], bool(notnull or pk), pk)
+                   for _, name, kind, notnull, _, pk in db.execute(f"PRAGMA table_info({t})")]
+               for t in tables}
+    indexes = {name: (t, bool(unique), [r[2] for r in db.execute(f"PRAGMA index_info({name})")])
+               for t in tables
+               for _, name, unique, origin, _ in db.execute(f"PRAGMA index_list({t})")
+               if origin == "c"}
+    return columns, indexes
+
+
+def _pg_shape(db: object) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, tuple[object, ...]]]:
+    """What :func:`_sqlite_shape` reads, from the server's catalogue."""
+    columns: dict[str, list[tuple[object, ...]]] = {}
+    for table, name, kind, notnull, pk in db.execute(_PG_COLUMNS).fetchall():  # type: ignore[attr-defined]
+        columns.setdefault(table, []).append((name, kind, notnull, pk))
+    indexes = {name: (table, unique, list(cols))
+               for name, table, unique, cols in db.execute(_PG_INDEXES).fetchall()}  # type: ignore[attr-defined]
+    return columns, indexes
+
+
 def test_both_engines_create_the_same_tables_and_columns(tmp_path: Path, pg_url: str) -> None:
     from presshil.store_pg import columns
 
@@ -88,12 +144,36 @@ def test_both_engines_create_the_same_tables_and_columns(tmp_path: Path, pg_url:
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         on_sqlite = {t: [r[1] for r in lite._db.execute(f"PRAGMA table_info({t})")] for t in tables}
         assert lite._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        lite_columns, lite_indexes = _sqlite_shape(lite._db)
     with Store(pg_url) as pg:
         on_pg = columns(pg._db)
         assert pg._db.execute("SELECT version FROM presshil_schema").fetchall() == [(SCHEMA_VERSION,)]
+        pg_columns, pg_indexes = _pg_shape(pg._db)
     assert on_pg.pop("presshil_schema") == ["version"]  # where PostgreSQL keeps the version
     assert on_pg == on_sqlite
     assert {"station", "run_uuid"} <= set(on_pg["runs"])
+    # and each column's type, NOT NULL and place in the primary key; each index, unique or not
+    assert pg_columns.pop("presshil_schema") == [("version", "integer", True, 0)]
+    assert pg_columns == lite_columns
+    assert ("id", "bigint", True, 1) in pg_columns["runs"]
+    assert ("seq", "bigint", True, 2) in pg_columns["samples"]
+    assert pg_indexes == lite_indexes
+    assert pg_indexes["runs_uuid"] == ("runs", True, ["run_uuid"])  # a run is pushed once
+    assert {"events_run", "verdicts_run", "steps_run", "iterations_run"} <= set(pg_indexes)
+
+
+def test_the_postgresql_schema_is_the_sqlite_schema_respelled() -> None:
+    from presshil.store_pg import PG_SCHEMA
+    from presshil.store_schema import LATE_SCHEMA, pg_spelling
+
+    made = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+    assert made.findall(PG_SCHEMA) == ["presshil_schema", *made.findall(SCHEMA + LATE_SCHEMA)]
+    for sqlite_only in ("WITHOUT ROWID", "BLOB", "REAL", "INTEGER PRIMARY KEY", "--", "OR IGNORE"):
+        assert sqlite_only not in PG_SCHEMA, sqlite_only
+    assert pg_spelling("CREATE TABLE x (\n  id INTEGER PRIMARY KEY,  -- the rowid\n"
+                       "  n INTEGER NOT NULL, interval REAL, b BLOB\n) WITHOUT ROWID;") == (
+        "CREATE TABLE x (\n  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n"
+        "  n BIGINT NOT NULL, interval DOUBLE PRECISION, b BYTEA\n);")
 
 
 def test_a_run_reads_back_the_same_from_either_engine(tmp_path: Path, pg_url: str) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .store import Store
+    from .store_runs import RunLifecycle
 
 #: the previous hash of the first entry
 GENESIS = "0" * 64
@@ -100,7 +101,7 @@ def entry_hash(prev_hash: str, at_utc: str, actor: str, station: str, action: st
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def append_locked(store: Store, action: str, run_uuid: str | None, detail: dict[str, Any],
+def append_locked(store: RunLifecycle, action: str, run_uuid: str | None, detail: dict[str, Any],
                   documents: tuple[tuple[str, str, str], ...] = ()) -> AuditEntry:
     """Append one entry (and a ``first-seen`` entry before it for each new document
     ``(kind, name, text)``) in the caller's transaction; ``store._db_lock`` held and a write
@@ -119,7 +120,7 @@ def append_locked(store: Store, action: str, run_uuid: str | None, detail: dict[
     return entry
 
 
-def _append_one(store: Store, action: str, run_uuid: str | None,
+def _append_one(store: RunLifecycle, action: str, run_uuid: str | None,
                 detail: dict[str, Any]) -> AuditEntry:
     db = store._db
     row = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -133,7 +134,7 @@ def _append_one(store: Store, action: str, run_uuid: str | None,
     return AuditEntry(int(new_id), at, actor, station, action, run_uuid, detail, prev, digest)
 
 
-def append(store: Store, action: str, run_uuid: str | None, detail: dict[str, Any],
+def append(store: RunLifecycle, action: str, run_uuid: str | None, detail: dict[str, Any],
            documents: tuple[tuple[str, str, str], ...] = ()) -> AuditEntry:
     """Append one entry in a transaction of its own."""
     with store._db_lock:

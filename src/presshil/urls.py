@@ -28,7 +28,7 @@ VALID_FORMS = (
 
 # scheme -> "module:function" taking a PressURL and returning a Press
 _BINDINGS = {
-    "sim": "presshil.sim.press:open_sim_press",
+    "sim": "presshil.sim.press_url:open_sim_press",
     "modbus+tcp": "presshil.transports.modbus:open_modbus_press",
     "modbus+rtu": "presshil.transports.modbus:open_modbus_press",
     "modbus+tls": "presshil.transports.modbus_tls:open_modbus_tls_press",

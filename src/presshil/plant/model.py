@@ -38,7 +38,8 @@ from ..sim.layout import (
     X_MEAS_POS_M,
 )
 from ..sim.model import SimModel
-from ..sim.press import SimPress, open_sim_press
+from ..sim.press import SimPress
+from ..sim.press_url import open_sim_press
 from ..urls import parse_press_url
 from .registers import (
     CHANNEL_SLOTS,

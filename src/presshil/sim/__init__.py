@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
-from .press import REFERENCE_SPECIMEN, SimClock, SimPress, open_sim_press, specimen_url
+from .press import REFERENCE_SPECIMEN, SimClock, SimPress
+from .press_url import open_sim_press, specimen_url
 
 __all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress", "open_sim_press", "specimen_url"]

@@ -1,9 +1,5 @@
-"""``SimPress``: the simulated press behind ``sim://`` URLs.
-
-::
-
-    sim://NAME?specimen=SPEC&seed=N&faults=F&fidelity=fast|full&cycling=off|START
-              &tilt_mrad=X,Y&die_offset_mm=X,Y&cycler_bdf=PATH
+"""``SimPress``: the simulated press behind ``sim://`` URLs (the URL itself is read by
+:mod:`presshil.sim.press_url`).
 
 ``sim://`` alone is the default press (``auto-hydraulic-25t``) with the default specimen
 (``nmc-lpscl-inli-10mm``). NAME and SPEC are catalogue names (``sims/``) or paths to ``.toml``
@@ -21,10 +17,9 @@ import numpy as np
 from ..bounds import DIE_AREA_MM2, RAMP_RATE_MPA_S
 from ..clock import Clock
 from ..control import PressConfig, check_policy
-from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
+from ..errors import CapabilityError, ConfigError, DeviceFault
 from ..press import Capabilities, FaultCode, Identity, Press, Sample
-from ..urls import PressURL
-from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
+from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen
 from .cycler import CyclerSink
 from .faults import FaultSpec, check, parse_faults
 from .layout import (
@@ -46,9 +41,6 @@ _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 
 #: the steel reference cylinder for force verification (``swap_specimen(REFERENCE_SPECIMEN)``)
 REFERENCE_SPECIMEN = "steel-reference-13mm"
-
-URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
-            "cycler_bdf", "tc_compensation_pct_per_c"}
 
 #: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
 ILLEGAL_VALUE = 3
@@ -411,124 +403,4 @@ def _finite(value: object) -> bool:
         return False
 
 
-def _pair(parsed: PressURL, key: str) -> tuple[float, float] | None:
-    if key not in parsed.query:
-        return None
-    parts = parsed.query[key].split(",")
-    try:
-        values = tuple(float(v) for v in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 2 or not all(math.isfinite(v) for v in values):
-        raise PressURLError(
-            f"press URL {parsed.raw!r}: parameter '{key}' must be two numbers X,Y, got {parsed.query[key]!r}"
-        )
-    return values  # type: ignore[return-value]
-
-
-def open_sim_press(parsed: PressURL) -> SimPress:
-    """Open a ``sim://`` URL (called by :func:`presshil.open_press`)."""
-    # dotted keys override catalogue values: load_cells.gain_error_pct=1.5,
-    # firmware.watchdog_enabled=false, specimen.breathing.amplitude_um=5
-    overrides = {k: v for k, v in parsed.query.items() if "." in k}
-    parsed.check_keys(URL_KEYS | set(overrides))
-    where = f"press URL {parsed.raw!r}"
-    press_cfg = with_overrides(
-        load_press(parsed.target or None)[0],
-        {k: v for k, v in overrides.items() if not k.startswith("specimen.")}, where,
-    )
-    spec_cfg = with_overrides(
-        load_specimen(parsed.query.get("specimen") or None)[0],
-        {k.removeprefix("specimen."): v for k, v in overrides.items() if k.startswith("specimen.")}, where,
-    )
-    seed = parsed.get_int("seed", 0)
-    if seed < 0:
-        raise PressURLError(f"press URL {parsed.raw!r}: seed must be ≥ 0, got {seed}")
-    fidelity = parsed.query.get("fidelity", "fast")
-    if fidelity not in ("fast", "full"):
-        raise PressURLError(
-            f"press URL {parsed.raw!r}: fidelity must be 'fast' or 'full', got {fidelity!r}"
-        )
-    cycling: float | None = None
-    if "cycling" in parsed.query:
-        value = parsed.query["cycling"]
-        if value == "off":
-            cycling = -1.0
-        elif value == "on":
-            cycling = 0.0
-        else:
-            try:
-                from .faults import parse_time
-
-                cycling = parse_time(value, f"press URL {parsed.raw!r}: cycling")
-            except ConfigError:
-                raise PressURLError(
-                    f"press URL {parsed.raw!r}: cycling must be on, off or a start time (e.g. 120, 2h), got {value!r}"
-                ) from None
-    try:
-        faults = (
-            parse_faults(parsed.query["faults"], f"press URL {parsed.raw!r}: faults")
-            if parsed.query.get("faults")
-            else []
-        )
-    except PressURLError:
-        raise
-    except ConfigError as exc:
-        raise PressURLError(str(exc)) from None
-    return SimPress(
-        press_cfg,
-        spec_cfg,
-        seed=seed,
-        faults=faults,
-        fidelity=fidelity,
-        cycling_start_s=cycling,
-        tilt_mrad=_pair(parsed, "tilt_mrad"),
-        die_offset_mm=_pair(parsed, "die_offset_mm"),
-        url=parsed.raw,
-        cycler_bdf=_cycler_file(parsed),
-        tc_compensation_pct_per_c=_compensation(parsed),
-    )
-
-
-def _compensation(parsed: PressURL) -> float | None:
-    """The URL's ``tc_compensation_pct_per_c`` (None: no compensation), within ±0.5 %/°C like
-    a profile's coefficient."""
-    if "tc_compensation_pct_per_c" not in parsed.query:
-        return None
-    value = parsed.get_float("tc_compensation_pct_per_c", 0.0)
-    if not -0.5 <= value <= 0.5:  # NaN fails too
-        raise PressURLError(f"press URL {parsed.raw!r}: tc_compensation_pct_per_c must be "
-                            f"between -0.5 and 0.5 (% of reading per °C), got {value!r}")
-    return value
-
-
-def _cycler_file(parsed: PressURL) -> str | None:
-    """The URL's ``cycler_bdf=PATH``, checked before anything runs: a BDF file name in an
-    existing folder."""
-    value = parsed.query.get("cycler_bdf") or None
-    if value is None:
-        return None
-    path = Path(value)
-    if not path.name.lower().endswith((".csv", ".parquet")) or not path.parent.is_dir():
-        raise PressURLError(f"press URL {parsed.raw!r}: cycler_bdf must name a .bdf.csv or "
-                            f".bdf.parquet file in an existing folder, got {value!r}")
-    return value
-
-
-def specimen_url(url: str, specimen: str) -> str:
-    """``url`` with its ``specimen=`` replaced by ``specimen`` (everything else kept).
-
-    ``specimen_url("sim://servo-electric-10t?seed=3", REFERENCE_SPECIMEN)`` →
-    ``"sim://servo-electric-10t?seed=3&specimen=steel-reference-13mm"``: the same press,
-    opened anew with another specimen.
-    """
-    if not url.startswith("sim://"):
-        raise PressURLError(
-            f"press URL {url!r}: not a sim:// URL; only a simulated press has specimens"
-        )
-    base, _, query = url.partition("?")
-    kept = [part for part in query.split("&") if part and part.split("=", 1)[0] != "specimen"]
-    return f"{base}?{'&'.join([*kept, f'specimen={specimen}'])}"
-
-
-__all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress", "open_sim_press", "specimen_url"]
+__all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress"]

@@ -176,7 +176,7 @@ def _range_text(bounds: tuple[float, float]) -> str:
 def check_variants(spec: SweepSpec, variants: list[Variant]) -> None:
     """Reject, before any run, a key the simulator does not know or a value it would refuse."""
     from ..sim.catalogue import load_press, load_specimen, with_overrides
-    from ..sim.press import URL_KEYS
+    from ..sim.press_url import URL_KEYS
 
     check_press_url(spec.press_url)
     base = parse_press_url(spec.press_url)
