@@ -5,7 +5,11 @@ for that die, then walks the steps: each step's behaviour (:mod:`presshil.steps`
 press and samples it through a :class:`~presshil.sampler.Sampler`, which schedules and
 supervises every read. Samples, events, step boundaries and verdicts go to sinks
 (:mod:`presshil.sinks`) as they happen; the runner never touches SQLite. Whatever goes wrong,
-the press ends in a safe state and what was measured is kept.
+the press ends in a safe state and what was measured is kept (:mod:`presshil.run_abort`).
+
+``run`` executes a :class:`~presshil.run_plan.RunPlan` (a new run unless told otherwise): the
+run in progress, the steps' context, is a :class:`~presshil.execution.Execution` that starts
+where the plan says. Resuming a stored run is a plan made by :mod:`presshil.resume`.
 """
 
 from __future__ import annotations
