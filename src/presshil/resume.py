@@ -4,7 +4,8 @@ A run whose protocol says ``on_host_loss = "hold"`` leaves the press holding its
 when the host dies. :func:`plan_resume` reads the stored run and works out where it was: the
 top-level steps recorded as ended are done; the next one was cut by the gap. :func:`check_press`
 then compares the press with that point — reads only, the press is left untouched when it
-refuses — and the runner continues the same run id from there (see ``runner.run(resume=…)``).
+refuses — and the runner executes the plan, continuing the same run id from there, with the
+run claimed in the store around it (:func:`claimed`; ``runner.run(plan=…)``).
 
 Where a cut step resumes:
 
@@ -28,19 +29,19 @@ that the gap was not sampled.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .records import Gap
+from .run_plan import RunPlan
 from .state import FaultCode, Status
 from .steps import behaviour
 
 if TYPE_CHECKING:
-    from .metrics import Verdict
     from .press import Press
     from .protocol import Protocol
     from .store import Store
@@ -57,41 +58,14 @@ PRESSURE_TOLERANCE_FRAC = 0.05
 RESUMABLE = ("interrupted",)
 
 
-@dataclass(frozen=True)
-class ResumePoint:
-    """Where a stored run was when its host was lost, and what the runner needs to go on."""
-
-    run_id: int
-    started_utc: str
-    #: index of the top-level step cut by the gap (== number of steps: all were done)
-    step_index: int
-    #: when that step started, on the run's time axis (s)
-    t_step_start_s: float
-    #: the setpoint the protocol had reached when that step started (MPa)
-    start_setpoint_mpa: float
-    #: time and setpoint of the last stored sample
-    last_t_s: float
-    last_setpoint_mpa: float
-    #: the control-lease session token the run held (None: the press had no lease)
-    token: int | None
-    #: verdicts already stored (steps finished before the gap)
-    verdicts: tuple[Verdict, ...] = ()
-    #: stored samples of the cut step, to judge it on both sides of the gap
-    cut_rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
-    #: the cut step is a repeat: the iteration (1-based) to run again, 0 otherwise …
-    iteration: int = 0
-    #: … and its worst verdicts over the iterations before, with their iteration
-    repeat_worst: tuple[tuple[Verdict, int], ...] = ()
-
-    def now_s(self) -> float:
-        """The run's time axis now: seconds since the run started (wall clock, UTC)."""
-        started = datetime.fromisoformat(self.started_utc)
-        elapsed = (datetime.now(UTC) - started).total_seconds()
-        return max(elapsed, self.last_t_s)
+#: where a stored run was when its host was lost: the plan the runner goes on with (the name
+#: of :class:`~presshil.run_plan.RunPlan` in this module before plans were the runner's own)
+ResumePoint = RunPlan
 
 
-def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
-    """Where run ``run_id`` was; :class:`ConfigError` (one line) if it cannot be resumed."""
+def plan_resume(store: Store, run_id: int, protocol: Protocol) -> RunPlan:
+    """The plan that takes run ``run_id`` up where it was; :class:`ConfigError` (one line) if
+    it cannot be resumed."""
     info = store.get_run(run_id)
     where = f"run {run_id}"
     if info.status not in RESUMABLE:
@@ -143,7 +117,7 @@ def plan_resume(store: Store, run_id: int, protocol: Protocol) -> ResumePoint:
             protocol.steps[index].expect
         ):
             rows.append(row)
-    return ResumePoint(
+    return RunPlan(
         run_id=run_id,
         started_utc=info.started_utc,
         step_index=index,
@@ -170,7 +144,7 @@ def _visited(steps: Iterable[Any], start_mpa: float) -> list[float]:
     return out
 
 
-def check_press(press: Press, protocol: Protocol, point: ResumePoint) -> None:
+def check_press(press: Press, protocol: Protocol, point: RunPlan) -> None:
     """Refuse (:class:`ConfigError`, one line) unless the press is where the run left it.
 
     Reads only. Checked: no latched fault, die area and soft max as the protocol set them,
@@ -237,20 +211,23 @@ def _close(where: str, what: str, got: float, want: float, unit: str) -> None:
         )
 
 
-def gap_message(t_start_s: float, t_end_s: float, step_index: int, pid: int) -> str:
-    """The message of a ``gap`` event, for people (the record is a :class:`Gap`)."""
-    return (
-        f"{t_end_s - t_start_s:.3f} s without samples ({t_start_s:.3f}..{t_end_s:.3f} s): "
-        f"host lost; resumed at step {step_index} by process {pid}"
-    )
-
-
-def gap_note(point: ResumePoint, t_resume_s: float) -> str:
-    """What a verdict of a step spanning the gap says about it."""
-    return (
-        f"judged on sampled data only: no samples {point.last_t_s:.3f}..{t_resume_s:.3f} s "
-        f"(host lost {t_resume_s - point.last_t_s:.3f} s)"
-    )
+@contextmanager
+def claimed(store: Store | None, plan: RunPlan) -> Iterator[RunPlan]:
+    """Take the stored run ``plan`` goes on under up in ``store`` for the block (the runner
+    executing the plan): a second resumer of the same run is refused here, before it touches
+    the press the first one is driving. When the block raises before the run has finished
+    (the press refused its lease, say), the run is given back (``interrupted`` again) to be
+    resumed later. A plan of a new run, or no store: nothing to claim."""
+    if store is None or plan.run_id is None:
+        yield plan
+        return
+    store.resume_run(plan.run_id)
+    try:
+        yield plan
+    except BaseException:
+        with contextlib.suppress(Exception):  # only while still running in this process
+            store.give_back_run(plan.run_id)
+        raise
 
 
 __all__ = [
@@ -260,8 +237,8 @@ __all__ = [
     "SETPOINT_TOLERANCE_MPA",
     "Gap",
     "ResumePoint",
+    "RunPlan",
     "check_press",
-    "gap_message",
-    "gap_note",
+    "claimed",
     "plan_resume",
 ]

@@ -2,7 +2,8 @@
 
 The stored run names the press; ``--press`` overrides it (the same press reached another
 way). Nothing is written to the press before :func:`presshil.resume.check_press` has found
-it where the run left it: a mismatch is one line and exit code 2, the press untouched.
+it where the run left it: a mismatch is one line and exit code 2, the press untouched. Then
+the stored run is claimed (:func:`presshil.resume.claimed`) and the runner executes its plan.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def resume_cmd(
     run's exit code."""
     from .cli import err, out, resolve_protocol, user_errors
     from .protocol import load_protocol
-    from .resume import check_press, plan_resume
+    from .resume import check_press, claimed, plan_resume
     from .store import Store
     from .urls import open_press
 
@@ -53,7 +54,7 @@ def resume_cmd(
             try:
                 _same_press(info.identity, device.identity, url, run_id)
                 check_press(device, proto, point)
-                gap_s = point.now_s() - point.last_t_s
+                gap_s = point.now_s() - (point.last_t_s or 0.0)
                 out.print(
                     f"[bold]{proto.name}[/] run {run_id} resumed at step {point.step_index} "
                     f"after {gap_s:.1f} s without samples, via [cyan]{url}[/]",
@@ -64,10 +65,10 @@ def resume_cmd(
                 from .web.cli_live import live_view
 
                 run = serving.enter_context(live_view(live, out))
-                with ProgressView(out, not quiet and terminal) as view:
-                    result = run(
-                        proto, device, store=store, progress=view, sinks=lines, resume=point
-                    )
+                # the run is taken in the store first: a second resumer is refused there,
+                # before it touches the press the first one is driving
+                with ProgressView(out, not quiet and terminal) as view, claimed(store, point):
+                    result = run(proto, device, store=store, progress=view, sinks=lines, plan=point)
                     view.finish(completed=result.exit_code in (0, 1))
             finally:
                 device.close()

@@ -162,6 +162,12 @@ class Sampler:
         """Seconds since ``t0`` on the press clock."""
         return self.clock.now() - self.t0
 
+    def start_at(self, t_s: float) -> None:
+        """Make the time axis read ``t_s`` now (a run that goes on after a stretch without
+        samples); the next deadline is the next slot after ``t_s``, none of the slots before."""
+        self.t0 = self.clock.now() - t_s
+        self._k = int(t_s / self.interval_s)
+
     def wait_until(self, t_abs: float) -> None:
         """Sleep until clock time ``t_abs``; on a wall clock, heartbeat through long waits."""
         if self.wall_clock and self.heartbeat_enabled:
