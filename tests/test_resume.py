@@ -18,7 +18,8 @@ from presshil.errors import ConfigError, ProtocolError
 from presshil.metrics import Verdict
 from presshil.protocol import parse_protocol
 from presshil.records import Iteration
-from presshil.resume import ResumePoint, check_press, plan_resume
+from presshil.resume import check_press, claimed, plan_resume
+from presshil.run_plan import RunPlan
 from presshil.runner import run
 from presshil.sinks import StepBoundary
 from presshil.status import RunStatus
@@ -280,8 +281,9 @@ def press_holding_20():
             press.close()
 
 
-def point_in_hold(last_setpoint: float = 20.0) -> ResumePoint:
-    return ResumePoint(1, "2026-01-01T00:00:00+00:00", 1, 1.2, 20.0, 3.0, last_setpoint, 777)
+def point_in_hold(last_setpoint: float = 20.0) -> RunPlan:
+    return RunPlan(run_id=1, started_utc="2026-01-01T00:00:00+00:00", step_index=1, t_step_start_s=1.2,
+                   start_setpoint_mpa=20.0, last_t_s=3.0, last_setpoint_mpa=last_setpoint, token=777)
 
 
 @pytest.mark.slow
@@ -477,8 +479,9 @@ def test_a_second_resumer_is_refused_before_it_touches_the_press(interrupted) ->
     with open_press(url) as press:
         store.resume_run(1)  # … and the first took it up
         before = press.read_config()
-        with pytest.raises(ConfigError, match="run 1 is running: only an interrupted run can be resumed"):
-            run(proto, press, store=store, resume=point)
+        refused = "run 1 is running: only an interrupted run can be resumed"
+        with pytest.raises(ConfigError, match=refused), claimed(store, point):
+            run(proto, press, store=store, plan=point)
         assert press.read_config() == before  # no lease claimed, nothing configured
         assert store.get_run(1).status == "running"  # still the first resumer's
 
@@ -488,6 +491,6 @@ def test_a_resume_the_press_refuses_gives_the_run_back(interrupted) -> None:
     proto, store, url, point = interrupted
     with open_press(url) as other, open_press(url) as press:
         claim_lease(other, 1234)  # another master controls the press
-        with pytest.raises(LeaseHeld):
-            run(proto, press, store=store, resume=point)
+        with pytest.raises(LeaseHeld), claimed(store, point):
+            run(proto, press, store=store, plan=point)
         assert store.get_run(1).status == "interrupted"  # it can be resumed later

@@ -58,11 +58,6 @@ PRESSURE_TOLERANCE_FRAC = 0.05
 RESUMABLE = ("interrupted",)
 
 
-#: where a stored run was when its host was lost: the plan the runner goes on with (the name
-#: of :class:`~presshil.run_plan.RunPlan` in this module before plans were the runner's own)
-ResumePoint = RunPlan
-
-
 def plan_resume(store: Store, run_id: int, protocol: Protocol) -> RunPlan:
     """The plan that takes run ``run_id`` up where it was; :class:`ConfigError` (one line) if
     it cannot be resumed."""
@@ -236,7 +231,6 @@ __all__ = [
     "SETPOINT_TOLERANCE_FRAC",
     "SETPOINT_TOLERANCE_MPA",
     "Gap",
-    "ResumePoint",
     "RunPlan",
     "check_press",
     "claimed",

@@ -26,7 +26,6 @@ from .metrics import Verdict
 from .press import Press
 from .protocol import Protocol
 from .results import Progress, RunResult, RunTiming, StepRecord
-from .resume import claimed
 from .run_abort import abort, disarm_if_released, why_stopped
 from .run_plan import RunPlan
 from .sampler import JitterStats, rated_pressure_mpa
@@ -63,7 +62,6 @@ def run(
     operator: Any = None,
     plan: RunPlan | None = None,
     meta: Mapping[str, str] | None = None,
-    resume: RunPlan | None = None,
 ) -> RunResult:
     """Run ``protocol`` on ``press`` as ``plan`` says (a new run by default) and judge it.
 
@@ -86,14 +84,9 @@ def run(
     master controls the press) and checks between steps that the press is still its own.
     ``plan`` (:class:`~presshil.run_plan.RunPlan`) says where the run starts and what it
     carries; one that goes on under a stored run id needs that run claimed in ``store``
-    (:func:`presshil.resume.claimed`), which ``resume=plan`` does around the run. ``meta``
+    (:func:`presshil.resume.claimed`, around the run). ``meta``
     (KEY=VALUE, see :mod:`presshil.run_meta`) is stored with the run.
     """
-    if resume is not None:  # a stored run's plan, not claimed yet
-        with claimed(store, resume):
-            return run(protocol, press, store=store, sinks=sinks, progress=progress, cancel=cancel,
-                       seed=seed, timing=timing, keep_trace=keep_trace, operator=operator,
-                       plan=resume, meta=meta)
     plan = plan or RunPlan()
     timing = timing or RunTiming()
     if seed is None:
