@@ -14,7 +14,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qsl, urlencode
 
 import typer
 from rich.console import Console
@@ -26,7 +25,6 @@ from .errors import ConfigError, PresshilError
 from .library import DEFAULT_DB
 from .status import EXIT_BAD_INPUT, RunStatus, user_error
 from .store_url import StoreOpt, check_location, require_store, store_folder
-from .urls import is_simulated
 from .wording import step_labels
 
 EXIT_OK = RunStatus.PASSED.exit_code
@@ -103,18 +101,6 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code) from None
 
 
-def with_seed(url: str, seed: int | None) -> str:
-    """``url`` with its ``seed`` parameter set (simulated presses only)."""
-    if seed is None:
-        return url
-    base, _, query = url.partition("?")
-    if not is_simulated(base):
-        raise ConfigError(f"--seed applies to simulated presses (sim://…), not to {url!r}")
-    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "seed"]
-    params.append(("seed", str(seed)))
-    return f"{base}?{urlencode(params, safe=',@:=;')}"
-
-
 @app.command("run")
 def run_cmd(
     protocol: Annotated[Path, typer.Argument(help="Protocol file (TOML), or a name from protocols/.")],
@@ -162,13 +148,12 @@ def run_cmd(
         interactive = sys.stdin.isatty() and not os.environ.get("CI")
         asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
         run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
-        url = with_seed(press, seed)
-        # a server that cannot be used (unreachable, refused login, newer schema) is refused
-        # before the press is reached; a SQLite file is created only once the press opened
         from .store_url import is_url
         from .urls import parse_press_url
 
-        parse_press_url(url)
+        url = parse_press_url(press).with_seed(seed).raw
+        # a server that cannot be used (unreachable, refused login, newer schema) is refused
+        # before the press is reached; a SQLite file is created only once the press opened
         from .store_spool import ServerStore
         server = ServerStore(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:

@@ -18,7 +18,6 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
 from .cell_risk import ShortCircuitWatch
 from .errors import (
@@ -26,6 +25,7 @@ from .errors import (
     ConfigError,
     DeviceFault,
     PressError,
+    PressURLError,
     ProtocolError,
     SafetyAbort,
 )
@@ -44,6 +44,7 @@ from .state import Sample
 from .status import RunStatus
 from .steps import behaviour
 from .temperature import aligned_temperatures
+from .urls import parse_press_url
 
 if TYPE_CHECKING:
     from .resume import ResumePoint
@@ -436,13 +437,10 @@ def _worse(a: Verdict, b: Verdict) -> bool:
 
 def seed_from_url(url: str) -> int | None:
     """The ``seed`` query parameter of a simulated press URL, if it has a whole-number one."""
-    parts = urlsplit(url or "")
-    if parts.scheme != "sim":
-        return None
-    value = dict(parse_qsl(parts.query)).get("seed")
     try:
-        return int(value) if value is not None else None
-    except ValueError:
+        parsed = parse_press_url(url)
+        return parsed.seed if parsed.is_simulated else None
+    except PressURLError:  # a URL this process cannot read has no seed to give
         return None
 
 

@@ -23,6 +23,7 @@ from ..clock import Clock
 from ..control import PressConfig, check_policy
 from ..errors import CapabilityError, ConfigError, DeviceFault, PressURLError
 from ..press import Capabilities, FaultCode, Identity, Press, Sample
+from ..url_schemes import SIM_KEYS
 from ..urls import PressURL
 from .catalogue import ManualCfg, PressCfg, SpecimenCfg, load_press, load_specimen, with_overrides
 from .cycler import CyclerSink
@@ -47,8 +48,7 @@ _SAMPLE_INTS = np.array([N_SAMPLE_TICK, N_COUNTER, N_STATUS, N_FAULT_CODE])
 #: the steel reference cylinder for force verification (``swap_specimen(REFERENCE_SPECIMEN)``)
 REFERENCE_SPECIMEN = "steel-reference-13mm"
 
-URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
-            "cycler_bdf", "tc_compensation_pct_per_c"}
+URL_KEYS = SIM_KEYS  # registered with the sim:// scheme
 
 #: DeviceFault code for a refused value (Modbus exception 03, ILLEGAL DATA VALUE)
 ILLEGAL_VALUE = 3
@@ -522,13 +522,14 @@ def specimen_url(url: str, specimen: str) -> str:
     ``"sim://servo-electric-10t?seed=3&specimen=steel-reference-13mm"``: the same press,
     opened anew with another specimen.
     """
-    if not url.startswith("sim://"):
+    from ..urls import parse_press_url
+
+    parsed = parse_press_url(url)
+    if not parsed.is_simulated:
         raise PressURLError(
             f"press URL {url!r}: not a sim:// URL; only a simulated press has specimens"
         )
-    base, _, query = url.partition("?")
-    kept = [part for part in query.split("&") if part and part.split("=", 1)[0] != "specimen"]
-    return f"{base}?{'&'.join([*kept, f'specimen={specimen}'])}"
+    return parsed.with_query(specimen=specimen).raw
 
 
 __all__ = ["REFERENCE_SPECIMEN", "SimClock", "SimPress", "open_sim_press", "specimen_url"]
