@@ -11,6 +11,7 @@ binding instead of register map v1 / the line protocol.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,7 +104,7 @@ class PressURL:
             found[key] = path
         return found
 
-    def check_keys(self, allowed: set[str]) -> None:
+    def check_keys(self, allowed: Set[str]) -> None:
         """Reject query parameters the binding does not know."""
         unknown = sorted(set(self.query) - allowed)
         if unknown:

@@ -236,7 +236,7 @@ def check_variants(spec: SweepSpec, variants: list[Variant]) -> None:
             raise SweepError(f"variant {var.index} ({var.url}): {str(exc).splitlines()[0]}") from None
 
 
-def _check_key(v: Vary, target: Any, url_keys: set[str]) -> None:
+def _check_key(v: Vary, target: Any, url_keys: frozenset[str]) -> None:
     from ..sim.catalogue import with_overrides
 
     if "." not in v.key:
