@@ -73,6 +73,8 @@ def test_a_scheme_registered_once_is_parsed_by_its_form_and_keys(extra_scheme: S
     assert "ext+tcp://HOST:PORT?unit=1" in str(info.value)  # registered after import: listed too
     with pytest.raises(ValueError, match="registered already"):
         register_scheme(Scheme("ext+tcp", "device", "x:y", frozenset(), "ext+tcp:///dev/x"))
+    with pytest.raises(ValueError, match="go together"):
+        register_scheme(Scheme("ext2", "name", "x:y", frozenset(), "ext2://N", profile_keys=frozenset({"profile"})))
 
 
 def test_keys_are_checked_against_the_registration() -> None:

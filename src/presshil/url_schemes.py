@@ -51,6 +51,9 @@ class Scheme:
     #: the keys allowed with ``profile=`` (which hands the URL to :data:`PROFILE_OPENER`);
     #: None: the scheme has no profile-driven form
     profile_keys: frozenset[str] | None = None
+    #: the transport a device profile for this scheme must describe (``modbus``, ``opcua``,
+    #: ``ascii``; docs/profiles.md); set with ``profile_keys``
+    profile_transport: str | None = None
     #: dotted keys (``load_cells.gain_error_pct=1.5``) are allowed too (the binding checks them)
     dotted_keys: bool = False
     #: a press simulated in this process: virtual time, no wire
@@ -76,6 +79,8 @@ def register_scheme(scheme: Scheme) -> Scheme:
         raise ValueError(f"a scheme name is lower case, without '://': {scheme.name!r}")
     if scheme.name in SCHEMES and SCHEMES[scheme.name] != scheme:
         raise ValueError(f"press URL scheme {scheme.name!r} is registered already")
+    if (scheme.profile_keys is None) != (scheme.profile_transport is None):
+        raise ValueError(f"scheme {scheme.name!r}: profile_keys and profile_transport go together")
     if not scheme.usage.startswith(f"{scheme.name}://"):
         raise ValueError(f"the usage of scheme {scheme.name!r} must start with '{scheme.name}://'")
     SCHEMES[scheme.name] = scheme
@@ -96,28 +101,28 @@ register_scheme(Scheme(
 register_scheme(Scheme(
     "modbus+tcp", "hostport", "presshil.transports.modbus:open_modbus_press", MODBUS_TCP_KEYS,
     "modbus+tcp://HOST:PORT?unit=1&timeout=0.05&profile=NAME_OR_PATH",
-    profile_keys=MODBUS_TCP_KEYS | {"profile"},
+    profile_keys=MODBUS_TCP_KEYS | {"profile"}, profile_transport="modbus",
 ))
 register_scheme(Scheme(
     "modbus+tls", "hostport", "presshil.transports.modbus_tls:open_modbus_tls_press",
     MODBUS_TCP_KEYS | MODBUS_TLS_KEYS,
     "modbus+tls://HOST:802?cert=CLIENT.crt&key=CLIENT.key&ca=CA.crt&profile=NAME_OR_PATH   (docs/security.md)",
-    profile_keys=MODBUS_TCP_KEYS | MODBUS_TLS_KEYS | {"profile"},
+    profile_keys=MODBUS_TCP_KEYS | MODBUS_TLS_KEYS | {"profile"}, profile_transport="modbus",
 ))
 register_scheme(Scheme(
     "modbus+rtu", "device", "presshil.transports.modbus:open_modbus_press", MODBUS_RTU_KEYS,
     "modbus+rtu:///dev/ttyUSB0?baud=115200&parity=N&unit=1&profile=NAME_OR_PATH",
-    profile_keys=MODBUS_RTU_KEYS | {"profile"},
+    profile_keys=MODBUS_RTU_KEYS | {"profile"}, profile_transport="modbus",
 ))
 register_scheme(Scheme(
     "serial", "device", "presshil.transports.serial_line:open_serial_press", SERIAL_KEYS,
     "serial:///dev/ttyUSB0?baud=115200&profile=NAME_OR_PATH",
-    profile_keys=SERIAL_PROFILE_KEYS,
+    profile_keys=SERIAL_PROFILE_KEYS, profile_transport="ascii",
 ))
 register_scheme(Scheme(
     "opcua", "hostport+path", PROFILE_OPENER, OPCUA_KEYS,
     "opcua://HOST:4840/PATH?profile=NAME_OR_PATH",
-    profile_keys=OPCUA_KEYS,
+    profile_keys=OPCUA_KEYS, profile_transport="opcua",
 ))
 register_scheme(Scheme(
     "fil", "name", "presshil.fil.press:open_fil_press", FIL_KEYS | FIL_MCU_KEYS,
