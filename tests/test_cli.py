@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from presshil.cli import app, with_seed
+from presshil.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 # the short ramp-hold-release shared with the plugin tests; its release is at 8 MPa/s so that
@@ -125,12 +125,13 @@ def test_check_validates_without_running(tmp_path: Path) -> None:
 
 
 def test_seed_is_set_only_on_sim_urls() -> None:
-    assert "seed=7" in with_seed("sim://auto-hydraulic-25t?seed=1&specimen=x", 7)
-    assert "seed=1" not in with_seed("sim://auto-hydraulic-25t?seed=1", 7)
     from presshil.errors import ConfigError
+    from presshil.urls import parse_press_url
 
-    with pytest.raises(ConfigError):
-        with_seed("modbus+tcp://127.0.0.1:5020", 7)
+    seeded = parse_press_url("sim://auto-hydraulic-25t?seed=1&specimen=x").with_seed(7)
+    assert seeded.raw == "sim://auto-hydraulic-25t?specimen=x&seed=7" and seeded.seed == 7
+    with pytest.raises(ConfigError, match="--seed applies to simulated presses"):
+        parse_press_url("modbus+tcp://127.0.0.1:5020").with_seed(7)
 
 
 def test_console_script_has_no_traceback_for_expected_failures(tmp_path: Path) -> None:
@@ -175,15 +176,15 @@ def test_version() -> None:
 
 def test_a_bad_press_url_lists_a_valid_form_of_every_scheme(tmp_path) -> None:
     """The message of an unknown scheme shows how to write each URL presshil can open."""
-    from presshil.urls import _BINDINGS, VALID_FORMS
+    from presshil.url_schemes import SCHEMES, valid_forms
 
-    assert {form.split("://", 1)[0] for form in VALID_FORMS} == set(_BINDINGS)
+    assert {form.split("://", 1)[0] for form in valid_forms()} == set(SCHEMES)
     result = CliRunner().invoke(
         app, ["run", str(ROOT / "protocols" / "assembly-74mpa.toml"), "--press", "nope://x",
               "--db", str(tmp_path / "r.sqlite")],
     )
     assert result.exit_code == 2
     assert "unknown scheme 'nope'" in result.output
-    for form in VALID_FORMS:
+    for form in valid_forms():
         assert form in result.output
     assert not (tmp_path / "r.sqlite").exists()  # refused before the store was touched

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typer
 
 from .library import DEFAULT_DB
+from .status import EXIT_FAILED
 from .store_url import StoreOpt
 
 #: a chain that does not hold is a failed check, as a failed criterion is
-EXIT_BROKEN = 1
+EXIT_BROKEN = EXIT_FAILED
 
 audit_app = typer.Typer(help="The results store's audit trail.", no_args_is_help=True)
 
@@ -20,7 +21,7 @@ def verify_cmd(db: StoreOpt = str(DEFAULT_DB)) -> None:
     Exit code 0: every link holds; 1: a link is broken (the line names the entry and why);
     2: bad input (no store, a server that cannot be used).
     """
-    from .cli import err, out, user_errors
+    from .cli_common import err, out, user_errors
     from .store import Store
     from .store_audit import verify
     from .store_url import require_store

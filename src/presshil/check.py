@@ -17,15 +17,28 @@ from .errors import PresshilError, ProtocolError
 from .status import EXIT_BAD_INPUT
 
 
+def looks_like_suite(path: Path) -> bool:
+    """An acceptance suite rather than a protocol: by its folder or its tables."""
+    import tomllib
+
+    if path.parent.name == "acceptance":
+        return True
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False  # load_protocol reports the problem
+    return "steps" not in data and bool({"force_verification", "safety", "step_response"} & set(data))
+
+
 def check_one(path: Path) -> str:
     """Validate one file (a path or a library name); what it holds, for the "ok" line.
     Raises the file's :class:`PresshilError` (its ``also`` holds further problems)."""
-    from .cli import _looks_like_suite, resolve_protocol
     from .cliview import fmt_time
+    from .library import resolve_protocol
     from .protocol import load_protocol
 
     resolved = resolve_protocol(path)
-    if _looks_like_suite(resolved):
+    if looks_like_suite(resolved):
         from .acceptance.suite import load_suite
 
         return f"acceptance suite {load_suite(resolved).name}"

@@ -1,8 +1,10 @@
-"""The ``presshil`` command line.
+"""The ``presshil`` command line: the app, its own commands, and the sub-apps and commands
+of other modules registered on it.
 
 Exit codes (pinned): 0 all criteria passed, 1 a criterion failed, 2 bad input or usage,
 3 aborted (safety limit, device fault, transport loss). Expected failures print one clear
-line, never a traceback.
+line, never a traceback. What the commands share (consoles, error handling, options) is in
+:mod:`presshil.cli_common`; no command module imports this one.
 """
 
 from __future__ import annotations
@@ -11,29 +13,36 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qsl, urlencode
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from .cli_common import (
+    DEFAULT_PRESS,
+    EXIT_ABORTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BindOpt,
+    DbOpt,
+    ModbusRtuOpt,
+    PlantTcpOpt,
+    PressOpt,
+    PtyOrDevice,
+    ServeTcpOpt,
+    SimPressOpt,
+    err,
+    out,
+    user_errors,
+    warn_damage,
+)
 from .cli_help import tidy_help
 from .cliview import ProgressView, StepLines, fmt_time, runs_view, show_verdicts
-from .errors import ConfigError, PresshilError
-from .library import DEFAULT_DB
-from .status import EXIT_BAD_INPUT, RunStatus, user_error
-from .store_url import StoreOpt, check_location, require_store, store_folder
-from .urls import is_simulated
+from .errors import ConfigError
+from .library import DEFAULT_DB, resolve_protocol
+from .status import RunStatus
+from .store_url import check_location, require_store, store_folder
 from .wording import step_labels
-
-EXIT_OK = RunStatus.PASSED.exit_code
-EXIT_FAILED = RunStatus.FAILED.exit_code
-EXIT_USAGE = EXIT_BAD_INPUT
-EXIT_ABORTED = RunStatus.ABORTED.exit_code
-DEFAULT_PRESS = "sim://"
 
 app = typer.Typer(
     name="presshil",
@@ -44,9 +53,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-# soft_wrap: a line is never broken inside a word (CI logs are read, then grepped)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 def _version(value: bool) -> None:
     if value:
@@ -67,52 +73,6 @@ def _root(
     # …", "certificate does not contain the hostname …"); what goes wrong reaches the user
     # as presshil's own one-line errors, so the command line shows asyncua's errors only
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-
-
-PressOpt = Annotated[
-    str,
-    typer.Option(
-        "--press",
-        envvar="PRESSHIL_PRESS",
-        help="Press URL: sim://NAME?specimen=SPEC&seed=N, modbus+tcp://HOST:PORT, "
-        "modbus+tls://HOST:802?cert=…&key=…&ca=…, modbus+rtu:///dev/…, serial:///dev/…, "
-        "opcua://HOST:4840?profile=…, fil://?firmware=…; add ?profile=NAME for a device's "
-        "own map (docs/profiles.md).",
-    ),
-]
-DbOpt = StoreOpt  # a SQLite path or postgresql://… (presshil.store_url)
-SimPressOpt = Annotated[str, typer.Option("--press", help="The simulated press to serve (sim://…).")]
-PtyOrDevice = "'pty' to create a pseudo-terminal (its path is printed), or a device."
-ModbusRtuOpt = Annotated[str | None, typer.Option("--modbus-rtu", help=PtyOrDevice)]
-BindOpt = Annotated[str, typer.Option("--bind", help="Address to bind TCP endpoints to.")]
-
-ServeTcpOpt = Annotated[str | None, typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5020).")]
-PlantTcpOpt = Annotated[str | None, typer.Option("--modbus-tcp", help="HOST:PORT (default 127.0.0.1:5021).")]
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn expected failures into one line on stderr and the pinned exit code."""
-    try:
-        yield
-    except PresshilError as exc:
-        code, line = user_error(exc) or (EXIT_USAGE, str(exc))
-        word, _, rest = line.partition(" ")
-        # escape: a field such as '[force_verification].series' is text, not rich markup
-        err.print(f"[bold red]{word}[/] {escape(rest)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code) from None
-
-
-def with_seed(url: str, seed: int | None) -> str:
-    """``url`` with its ``seed`` parameter set (simulated presses only)."""
-    if seed is None:
-        return url
-    base, _, query = url.partition("?")
-    if not is_simulated(base):
-        raise ConfigError(f"--seed applies to simulated presses (sim://…), not to {url!r}")
-    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "seed"]
-    params.append(("seed", str(seed)))
-    return f"{base}?{urlencode(params, safe=',@:=;')}"
 
 
 @app.command("run")
@@ -162,13 +122,12 @@ def run_cmd(
         interactive = sys.stdin.isatty() and not os.environ.get("CI")
         asker = (lambda key: typer.prompt(f"{proto.name}: {key}")) if interactive else None
         run_meta = resolve_meta(proto.meta, parse_pairs(meta or []), source=proto.source, ask=asker)
-        url = with_seed(press, seed)
-        # a server that cannot be used (unreachable, refused login, newer schema) is refused
-        # before the press is reached; a SQLite file is created only once the press opened
         from .store_url import is_url
         from .urls import parse_press_url
 
-        parse_press_url(url)
+        url = parse_press_url(press).with_seed(seed).raw
+        # a server that cannot be used (unreachable, refused login, newer schema) is refused
+        # before the press is reached; a SQLite file is created only once the press opened
         from .store_spool import ServerStore
         server = ServerStore(db, station=station, operator=operator) if is_url(check_location(db)) else None
         try:
@@ -219,16 +178,6 @@ def run_cmd(
     raise typer.Exit(result.exit_code)
 
 
-def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
-    """A path as given; a bare name is looked up in the library (./protocols, then the
-    shipped protocols). A missing bare name lists the known ones and suggests the closest."""
-    from .library import find
-
-    if path.exists() or path.parent != Path("."):
-        return path  # load_protocol reports a missing path with its neighbours
-    return find("protocols", path, rootdir)
-
-
 @app.command("check")
 def check_cmd(
     protocol: Annotated[list[Path], typer.Argument(help="Protocol or acceptance suite file(s) to validate.")],
@@ -239,19 +188,6 @@ def check_cmd(
     from .check import check_files
 
     raise typer.Exit(check_files(protocol, out, err))
-
-
-def _looks_like_suite(path: Path) -> bool:
-    """An acceptance suite rather than a protocol: by its folder or its tables."""
-    import tomllib
-
-    if path.parent.name == "acceptance":
-        return True
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False  # load_protocol reports the problem
-    return "steps" not in data and bool({"force_verification", "safety", "step_response"} & set(data))
 
 
 @app.command("runs")
@@ -327,16 +263,7 @@ def export_cmd(
         finally:
             store.close()
         out.print(f"wrote {path}", highlight=False)
-        _warn_damage(db, store, run_id)
-
-
-def _warn_damage(db: str, store: object, run_id: int) -> None:
-    """After an intact run was read from a damaged store: say so on stderr."""
-    from .store_salvage import read_warning
-
-    line = read_warning(db, getattr(store, "damage", None), run_id)
-    if line is not None:
-        err.print(line, highlight=False, markup=False)
+        warn_damage(db, store, run_id)
 
 
 @app.command("serve")
@@ -397,7 +324,7 @@ def accept_cmd(
     operator: Annotated[str | None, typer.Option("--operator", help="Who runs it, for the audit trail (default: the OS user).")] = None,
 ) -> None:
     """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
-    from .acceptance import accept_main
+    from .acceptance.commands import accept_main
 
     with user_errors():
         pairs = {}
@@ -421,7 +348,7 @@ def report_cmd(
     mapping: Annotated[str | None, typer.Option("--mapping", help="With --cycler: column mapping of a text export (eclab, neware, or a TOML file).")] = None,
 ) -> None:
     """Render the HTML report of a stored run (with --cycler: beside the cell's electrochemistry)."""
-    from .acceptance import report_main
+    from .acceptance.commands import report_main
 
     with user_errors():
         require_store(db)
@@ -437,7 +364,7 @@ def report_cmd(
             finally:
                 store.close()
             out.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
-            _warn_damage(db, store, run_id)
+            warn_damage(db, store, run_id)
             raise typer.Exit(EXIT_OK)
         code = report_main(run_id, db, output)
     raise typer.Exit(code)

@@ -105,12 +105,21 @@ def not_found_message(kind: str, path: Path, rootdir: Path | None = None) -> str
     return msg
 
 
+def resolve_protocol(path: Path, rootdir: Path | None = None) -> Path:
+    """A path as given; a bare name is looked up in the library (./protocols, then the
+    shipped protocols). A missing bare name lists the known ones and suggests the closest."""
+    if path.exists() or path.parent != Path("."):
+        return path  # load_protocol reports a missing path with its neighbours
+    return find("protocols", path, rootdir)
+
+
 __all__ = [
     "DEFAULT_DB",
     "KINDS",
     "find",
     "names",
     "not_found_message",
+    "resolve_protocol",
     "search_dirs",
     "shipped_dir",
 ]

@@ -24,7 +24,7 @@ def push_cmd(
     server was away): pushing again changes nothing. Runs still running are left for later.
     Exit code 0: done (or nothing to do); 2: bad input or a server that cannot be used.
     """
-    from .cli import out, user_errors
+    from .cli_common import out, user_errors
     from .errors import ConfigError
     from .store import Store
     from .store_push import push

@@ -198,7 +198,7 @@ def _presshil_store(request: pytest.FixtureRequest) -> Iterator[Store]:
 
 
 def _find_protocol(name_or_path: str | os.PathLike[str], rootdir: Path) -> Path:
-    from .cli import resolve_protocol
+    from .library import resolve_protocol
 
     return resolve_protocol(Path(name_or_path), rootdir)
 

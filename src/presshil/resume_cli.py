@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from .cli_common import err, out, user_errors
 from .cliview import ProgressView, StepLines, show_verdicts
 from .errors import ConfigError
 from .wording import step_labels
@@ -29,7 +30,7 @@ def resume_cmd(
 ) -> None:
     """Resume run ``run_id`` of ``protocol`` from ``db``; raises ``typer.Exit`` with the
     run's exit code."""
-    from .cli import err, out, resolve_protocol, user_errors
+    from .library import resolve_protocol
     from .protocol import load_protocol
     from .resume import check_press, claimed, plan_resume
     from .store import Store

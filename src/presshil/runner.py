@@ -18,9 +18,8 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
-from .errors import CapabilityError, ConfigError, ProtocolError
+from .errors import CapabilityError, ConfigError, PressURLError, ProtocolError
 from .execution import Execution, PromptsToRun
 from .metrics import Verdict
 from .press import Press
@@ -33,6 +32,7 @@ from .setpoint_model import SETPOINT_MODELLED
 from .sinks import Event, FanOut, MemorySink, RunSink, RunStart, sink_for
 from .status import RunStatus
 from .steps import behaviour
+from .urls import parse_press_url
 
 if TYPE_CHECKING:
     from .store import Store
@@ -248,13 +248,10 @@ def _check_capabilities(protocol: Protocol, press: Press) -> None:
 
 def seed_from_url(url: str) -> int | None:
     """The ``seed`` query parameter of a simulated press URL, if it has a whole-number one."""
-    parts = urlsplit(url or "")
-    if parts.scheme != "sim":
-        return None
-    value = dict(parse_qsl(parts.query)).get("seed")
     try:
-        return int(value) if value is not None else None
-    except ValueError:
+        parsed = parse_press_url(url)
+        return parsed.seed if parsed.is_simulated else None
+    except PressURLError:  # a URL this process cannot read has no seed to give
         return None
 
 

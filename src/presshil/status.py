@@ -33,8 +33,12 @@ _EXIT = {
     RunStatus.INTERRUPTED: 3,
 }
 
-#: exit code for bad input or usage, for every command
+#: the pinned exit codes of every command: all passed, a criterion failed, bad input or
+#: usage, aborted (safety limit, device fault, transport loss, interrupted)
+EXIT_OK = _EXIT[RunStatus.PASSED]
+EXIT_FAILED = _EXIT[RunStatus.FAILED]
 EXIT_BAD_INPUT = 2
+EXIT_ABORTED = _EXIT[RunStatus.ABORTED]
 
 
 def user_error(exc: BaseException) -> tuple[int, str] | None:
@@ -45,10 +49,10 @@ def user_error(exc: BaseException) -> tuple[int, str] | None:
     from .errors import PressError, PresshilError
 
     if isinstance(exc, PressError):
-        return RunStatus.ABORTED.exit_code, f"aborted: {type(exc).__name__}: {exc}"
+        return EXIT_ABORTED, f"aborted: {type(exc).__name__}: {exc}"
     if isinstance(exc, PresshilError):
         return EXIT_BAD_INPUT, f"error: {exc}"
     return None
 
 
-__all__ = ["EXIT_BAD_INPUT", "RunStatus", "user_error"]
+__all__ = ["EXIT_ABORTED", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "RunStatus", "user_error"]

@@ -73,17 +73,17 @@ def operator_name(given: str | None = None) -> str:
 def profile_document(press_url: str) -> tuple[str, str, str] | None:
     """``("profile", name, text)`` of the device profile a press URL names (``?profile=``),
     or None: no profile named, or its file cannot be read here."""
-    from urllib.parse import parse_qs, urlsplit
+    from .urls import stored_param
 
-    names = parse_qs(urlsplit(press_url).query).get("profile")
-    if not names:
+    name = stored_param(press_url, "profile")
+    if not name:
         return None
     from .errors import PresshilError
     from .profiles.loader import find_profile
 
     try:
-        path = find_profile(names[0])
-        return ("profile", names[0], path.read_text(encoding="utf-8"))
+        path = find_profile(name)
+        return ("profile", name, path.read_text(encoding="utf-8"))
     except (PresshilError, OSError, UnicodeDecodeError):
         return None
 

@@ -18,6 +18,18 @@ SHOWN = 6
 CLASS_1_SIM = "sim://servo-electric-10t"
 
 
+def _default_sim(press_url: str) -> bool:
+    """The default simulated press (``sim://`` or its model's name), whatever the query."""
+    from ..errors import PressURLError
+    from ..urls import parse_press_url
+
+    try:
+        parsed = parse_press_url(press_url)
+    except PressURLError:
+        return False
+    return parsed.is_simulated and parsed.target in ("", "auto-hydraulic-25t")
+
+
 def closing_lines(result: Any, press_url: str, suite: str, required_class: str | None) -> list[str]:
     """What to print after the verdicts of a failed acceptance run (nothing when it passed
     or was aborted: an abort prints its own reason)."""
@@ -38,7 +50,7 @@ def closing_lines(result: Any, press_url: str, suite: str, required_class: str |
     if required and got and got != required:
         lines.append(f"the press verifies to ISO 7500-1 class {got}; suite '{result.suite_name}' asks for "
                      f"class {required} (required_class in its [force_verification])")
-    if press_url.split("?", 1)[0] in ("sim://", "sim:", "sim://auto-hydraulic-25t"):
+    if _default_sim(press_url):
         lines.append("this is the expected answer for the default simulated press (a class-2 press). "
                      f"To see a pass: presshil accept --press {CLASS_1_SIM}; to accept a class-2 press, "
                      f"copy protocols/acceptance/{suite if suite.isidentifier() else 'standard'}.toml, "

@@ -13,10 +13,8 @@ from pathlib import Path
 
 from ..errors import PresshilError
 from ..status import EXIT_BAD_INPUT as EXIT_USAGE
-from ..status import RunStatus, user_error
+from ..status import EXIT_OK, user_error
 from ..urls import is_simulated
-
-EXIT_ABORTED = RunStatus.ABORTED.exit_code
 
 
 def _failed(exc: PresshilError) -> int:
@@ -156,15 +154,13 @@ def report_main(run_id: int, db: str | Path, output: Path | None) -> int:
         require_store(db)
         store = Store.open_for_reading(db)
     except PresshilError as exc:
-        _err(f"error: {exc}")
-        return EXIT_USAGE
+        return _failed(exc)
     from ..report import default_path, write_html_report
 
     try:
         path = write_html_report(store, run_id, output or default_path(db, run_id, "html"))
     except PresshilError as exc:
-        _err(f"error: {exc}")
-        return EXIT_USAGE
+        return _failed(exc)
     finally:
         store.close()
     print(f"wrote {path}", flush=True)
@@ -173,7 +169,7 @@ def report_main(run_id: int, db: str | Path, output: Path | None) -> int:
     warning = read_warning(db, store.damage, run_id)  # an intact run of a damaged store
     if warning is not None:
         _err(warning)
-    return 0
+    return EXIT_OK
 
 
 __all__ = ["accept_main", "report_main"]

@@ -8,13 +8,14 @@ from typing import Any
 
 from ..metrics import Verdict
 from ..press import Identity
+from ..status import EXIT_ABORTED, EXIT_FAILED, EXIT_OK
 
 PASS, FAIL, NOT_TESTED = "pass", "fail", "not tested"
 #: a value within its expanded uncertainty of the limit (guard-band decision rule): not a pass
 INCONCLUSIVE = "inconclusive"
 #: section and overall states
 PASSED, FAILED, ABORTED, SKIPPED = "passed", "failed", "aborted", "skipped"
-EXIT_CODES = {PASSED: 0, FAILED: 1, ABORTED: 3}
+EXIT_CODES = {PASSED: EXIT_OK, FAILED: EXIT_FAILED, ABORTED: EXIT_ABORTED}
 
 
 #: readable names of the runner's expect keys

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import parse_qsl, urlencode
 
 from ..press import Press
 from .driving import SectionAbort
@@ -39,11 +38,9 @@ class SpecimenChanger(Protocol):
 
 def with_specimen(url: str, specimen: str | None) -> str:
     """``url`` with its ``specimen`` query key set to ``specimen`` (removed when None)."""
-    base, _, query = url.partition("?")
-    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "specimen"]
-    if specimen is not None:
-        pairs.insert(0, ("specimen", specimen))
-    return f"{base}?{urlencode(pairs, safe=',.:')}" if pairs else base
+    from ..urls import parse_press_url
+
+    return parse_press_url(url).with_query(specimen=specimen).raw
 
 
 class SimSpecimens:

@@ -81,9 +81,9 @@ def metadata(store: Any, run_id: int, meta: dict[str, str] | None = None) -> dic
 
 
 def _profile(url: str) -> str | None:
-    from urllib.parse import parse_qsl, urlsplit
+    from ..urls import stored_param
 
-    return dict(parse_qsl(urlsplit(url).query)).get("profile")
+    return stored_param(url, "profile")
 
 
 def _specimen(text: str) -> dict[str, Any]:

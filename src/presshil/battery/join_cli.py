@@ -26,7 +26,7 @@ def join_cmd(
     A gap in either record stays a gap (an empty cell), never interpolated across.
     Exit code 2 on bad input, nothing written.
     """
-    from ..cli import out, user_errors
+    from ..cli_common import out, user_errors
     from ..errors import ConfigError
     from ..report import default_path
     from ..store import Store

@@ -58,7 +58,7 @@ def open_simulated(press: Press | str) -> Press:
     from ..errors import PressURLError
     from ..urls import open_press, parse_press_url
 
-    if parse_press_url(press).scheme != "sim":
+    if not parse_press_url(press).is_simulated:
         raise PressURLError(
             f"press URL {press!r}: the virtual press serves a simulated press (sim://…) only"
         )

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import ConfigError, DeviceFault, PressError, PressURLError, TransportError
 from ..serving.priority import raise_priority
 from ..transports.modbus import ModbusPress
+from ..url_schemes import FIL_MCU_KEYS
 from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
 from .plant_link import PlantLink
@@ -41,7 +42,7 @@ from .realtime_budget import HostTooSlow
 #: loop's longest periods on a loaded machine, far beyond its 10 ms period
 LINK_QUIET_MS = 250.0
 #: the URL keys of the MCU form (beside fil://'s own)
-MCU_KEYS = {"target", "host_uart", "plant_uart", "ready_timeout", "icount"}
+MCU_KEYS = FIL_MCU_KEYS  # registered with the fil:// scheme
 
 
 class FirmwareCrashed(PressError):

@@ -33,15 +33,16 @@ from ..clock import Clock
 from ..errors import ConfigError, PressURLError
 from ..press import Identity, Press, Sample
 from ..transports.modbus import ModbusPress
+from ..url_schemes import FIL_KEYS, FIL_MCU_KEYS
 from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
 from .firmware import FirmwareProcess
 from .plant_link import PlantLink
 from .realtime_budget import budget_report, check_sensor_fault
 
-URL_KEYS = {"firmware", "firmware_args", "plant", "link", "host", "plant_at", "timeout"}
+URL_KEYS = FIL_KEYS  # registered with the fil:// scheme
 #: the MCU form's keys (``target=BOARD`` runs the firmware under QEMU: presshil.fil.mcu)
-MCU_URL_KEYS = {"target", "host_uart", "plant_uart", "ready_timeout", "icount"}
+MCU_URL_KEYS = FIL_MCU_KEYS
 #: reported samples kept for comparison (about 2.7 h at 50 Hz)
 REPORTED_MAX = 500_000
 

@@ -78,7 +78,7 @@ class PlantModel:
 
     def __init__(self, press_url: str = "sim://") -> None:
         parsed = parse_press_url(press_url)
-        if parsed.scheme != "sim":
+        if not parsed.is_simulated:
             raise PressURLError(
                 f"plant URL {press_url!r}: the plant is a simulated press, use sim://NAME?…"
             )

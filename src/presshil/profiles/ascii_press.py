@@ -15,12 +15,13 @@ import time
 import serial
 
 from ..errors import ConfigError, TransportError, TransportTimeout
+from ..url_schemes import SERIAL_PROFILE_KEYS
 from ..urls import PressURL
 from .base import ProfilePress, Values
 from .model import Profile
 from .operator import OperatorPrompts
 
-KEYS = {"baud", "timeout", "profile", "parity", "stopbits"}
+KEYS = SERIAL_PROFILE_KEYS  # registered with the serial:// scheme
 
 
 class AsciiProfilePress(ProfilePress):

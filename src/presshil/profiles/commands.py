@@ -17,7 +17,7 @@ def probe_cmd(
     count: Annotated[int, typer.Option("--count", help="With --watch: stop after N refreshes (0 = until Ctrl-C).")] = 0,
 ) -> None:
     """Connect, read identity and every signal once, and show what looks implausible."""
-    from ..cli import user_errors
+    from ..cli_common import user_errors
     from .probe import probe_main
 
     with user_errors():

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from ..errors import PressURLError
 from ..press import Press
+from ..url_schemes import SCHEMES
 from ..urls import PressURL
 from .loader import load_profile
-
-#: the transport each URL scheme speaks
-_TRANSPORT = {"modbus+tcp": "modbus", "modbus+rtu": "modbus", "modbus+tls": "modbus", "opcua": "opcua", "serial": "ascii"}
 
 
 def open_profile_press(parsed: PressURL) -> Press:
@@ -16,8 +14,10 @@ def open_profile_press(parsed: PressURL) -> Press:
     name = parsed.query.get("profile")
     if not name:
         raise PressURLError(f"press URL {parsed.raw!r}: {parsed.scheme} needs profile=NAME_OR_PATH")
+    want = SCHEMES[parsed.scheme].profile_transport  # registered with the scheme
+    if want is None:
+        raise PressURLError(f"press URL {parsed.raw!r}: {parsed.scheme} has no profile-driven form")
     profile = load_profile(name)
-    want = _TRANSPORT[parsed.scheme]
     if profile.transport != want:
         raise PressURLError(
             f"press URL {parsed.raw!r}: profile {profile.name!r} describes a {profile.transport} "

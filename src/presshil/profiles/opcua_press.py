@@ -39,15 +39,16 @@ from asyncua.client.ua_client import UaClientState
 from ..errors import DeviceFault, TransportError, TransportTimeout
 from ..serving.loop import LoopThread
 from ..state import Sample
+from ..url_schemes import OPCUA_KEYS
 from ..urls import PressURL
 from .base import ProfilePress, Values
 from .model import COMMANDS, Profile
 from .opcua_check import NodePlan, convert, plan_nodes
 from .opcua_nodes import is_connection_loss, shown
-from .opcua_security import SECURITY_KEYS, ClientSecurity
+from .opcua_security import ClientSecurity
 from .operator import OperatorPrompts
 
-KEYS = {"profile", "timeout", "mode", "publish_ms", "timestamps"} | SECURITY_KEYS
+KEYS = OPCUA_KEYS  # registered with the opcua:// scheme
 #: what a refused session suggests, by whether this client asked for security
 _REFUSED_HINT = {
     False: " (a server that requires security needs cert=, key= and ca= in the URL)",

@@ -35,10 +35,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ConfigError, PressURLError
 from ..serving.tls import TlsConfig
+from ..url_schemes import OPCUA_SECURITY_KEYS
 from ..urls import PressURL
 
 #: the URL keys of a secured OPC UA press
-SECURITY_KEYS = {"security", "security_mode", "cert", "key", "ca"}
+SECURITY_KEYS = OPCUA_SECURITY_KEYS  # registered with the opcua:// scheme
 #: policy name -> asyncua policy class (the deprecated Basic128Rsa15 and Basic256 are left out)
 POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
     "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,

@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from ..errors import PresshilError
+from ..status import EXIT_ABORTED, EXIT_BAD_INPUT, EXIT_OK
 
-EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 3
+EXIT_USAGE = EXIT_BAD_INPUT
+#: the served model failed: the server stopped as an aborted run does
+EXIT_FAILED = EXIT_ABORTED
 STOP_HINT = "  stop with Ctrl-C (SIGINT) or SIGTERM"
 
 

@@ -16,13 +16,13 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError, PressURLError
-from ..urls import PressURL
+from ..url_schemes import SIM_KEYS
+from ..urls import PressURL, parse_press_url
 from .catalogue import load_press, load_specimen, with_overrides
 from .faults import parse_faults
 from .press import SimPress
 
-URL_KEYS = {"specimen", "seed", "faults", "fidelity", "cycling", "tilt_mrad", "die_offset_mm",
-            "cycler_bdf", "tc_compensation_pct_per_c"}
+URL_KEYS = SIM_KEYS  # registered with the sim:// scheme
 
 
 def _pair(parsed: PressURL, key: str) -> tuple[float, float] | None:
@@ -136,13 +136,12 @@ def specimen_url(url: str, specimen: str) -> str:
     ``"sim://servo-electric-10t?seed=3&specimen=steel-reference-13mm"``: the same press,
     opened anew with another specimen.
     """
-    if not url.startswith("sim://"):
+    parsed = parse_press_url(url)
+    if not parsed.is_simulated:
         raise PressURLError(
             f"press URL {url!r}: not a sim:// URL; only a simulated press has specimens"
         )
-    base, _, query = url.partition("?")
-    kept = [part for part in query.split("&") if part and part.split("=", 1)[0] != "specimen"]
-    return f"{base}?{'&'.join([*kept, f'specimen={specimen}'])}"
+    return parsed.with_query(specimen=specimen).raw
 
 
 __all__ = ["URL_KEYS", "open_sim_press", "specimen_url"]

@@ -15,10 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from ..library import DEFAULT_DB
-from ..status import EXIT_BAD_INPUT
+from ..status import EXIT_ABORTED, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from ..store_url import StoreOpt, check_location, is_url, redact
-
-EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 3
 
 
 def _is_sweep_file(path: Path) -> bool:
@@ -119,7 +117,8 @@ def sweep_cmd(
 
     Exit code 0: pass rate ≥ --min-pass-rate; 1: below it; 2: bad input; 3: interrupted.
     """
-    from ..cli import err, out, resolve_protocol, user_errors
+    from ..cli_common import err, out, user_errors
+    from ..library import resolve_protocol
     from ..store import Store
     from .main import resume_sweep, start_sweep, summarise
     from .report import write_sweep_report

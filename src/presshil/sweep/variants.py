@@ -11,15 +11,12 @@ import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, get_args
-from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..urls import parse_press_url
 from .spec import DEFAULT_GRID_STEPS, Dist, SweepError, SweepSpec, Vary
-
-_SAFE = ",@:;()"
 
 
 @dataclass(frozen=True)
@@ -94,13 +91,10 @@ def _fmt(v: float | str) -> str:
 
 def variant_url(base_url: str, values: dict[str, float | str], seed: int | None) -> str:
     """``base_url`` with the varied keys (and, when given, the seed) set in its query."""
-    base, _, query = base_url.partition("?")
-    drop = set(values) | ({"seed"} if seed is not None else set())
-    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in drop]
-    params += [(k, _fmt(v)) for k, v in values.items()]
+    changes: dict[str, object] = {k: _fmt(v) for k, v in values.items()}
     if seed is not None:
-        params.append(("seed", str(seed)))
-    return f"{base}?{urlencode(params, safe=_SAFE)}"
+        changes["seed"] = seed
+    return parse_press_url(base_url).with_query(changes).raw
 
 
 def make_variants(spec: SweepSpec) -> list[Variant]:
@@ -124,7 +118,7 @@ def check_press_url(url: str) -> None:
         parsed = parse_press_url(url)
     except ConfigError as exc:
         raise SweepError(str(exc).splitlines()[0]) from None
-    if parsed.scheme != "sim":
+    if not parsed.is_simulated:
         raise SweepError(
             f"--press {url!r}: a sweep varies a simulated press (sim://…); {parsed.scheme}:// is a "
             "wire press, whose tolerances cannot be set from a URL"
@@ -242,7 +236,7 @@ def check_variants(spec: SweepSpec, variants: list[Variant]) -> None:
             raise SweepError(f"variant {var.index} ({var.url}): {str(exc).splitlines()[0]}") from None
 
 
-def _check_key(v: Vary, target: Any, url_keys: set[str]) -> None:
+def _check_key(v: Vary, target: Any, url_keys: frozenset[str]) -> None:
     from ..sim.catalogue import with_overrides
 
     if "." not in v.key:

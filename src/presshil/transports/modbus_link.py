@@ -28,13 +28,14 @@ from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
+from ..url_schemes import MODBUS_RTU_KEYS, MODBUS_TCP_KEYS
 from ..urls import PressURL
 from .errormap import CorruptReply, DeviceBusy, map_link_errors, modbus_exception, translate
 from .rtu_client import SelectSerialClient
 from .rtu_resync import RtuResync
 
-TCP_KEYS = {"unit", "timeout", "retries", "stale"}
-RTU_KEYS = TCP_KEYS | {"baud", "parity", "stopbits"}
+TCP_KEYS = MODBUS_TCP_KEYS  # registered with the modbus+tcp:// and modbus+rtu:// schemes
+RTU_KEYS = MODBUS_RTU_KEYS
 
 
 class ModbusLink:

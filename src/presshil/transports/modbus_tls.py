@@ -17,11 +17,12 @@ from pymodbus.client import ModbusTlsClient
 
 from ..errors import PressURLError
 from ..profiles.modbus_press import ModbusProfilePress
+from ..url_schemes import MODBUS_TLS_KEYS
 from ..urls import PressURL
 from .modbus import ModbusPress
 from .modbus_link import ModbusLink
 
-TLS_KEYS = {"cert", "key", "ca"}
+TLS_KEYS = MODBUS_TLS_KEYS  # registered with the modbus+tls:// scheme
 DEFAULT_TLS_TIMEOUT_S = 0.5
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 from ..clock import Clock, WallClock
 from ..errors import CapabilityError, DeviceFault, TransportError
 from ..press import SAFE_STOP_BITS, Identity, Press, Sample
+from ..url_schemes import SERIAL_KEYS
 from ..urls import PressURL
 from .line_link import LineLink, accept_ok
 from .line_protocol import parse_idn, parse_meas, parse_positions, parse_rated
 from .staleness import CounterWatch
 
-URL_KEYS = {"baud", "timeout", "retries", "stale", "rated_mpa", "rated_kn"}
+URL_KEYS = SERIAL_KEYS  # registered with the serial:// scheme
 
 
 def _parser(parse):  # type: ignore[no-untyped-def]

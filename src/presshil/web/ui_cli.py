@@ -24,29 +24,19 @@ def ui_cmd(
 
     Exit code 0 when stopped with Ctrl-C; 2 when the store or the address is unusable.
     """
-    from rich.console import Console
-
-    from ..errors import ConfigError
-    from ..status import EXIT_BAD_INPUT
+    from ..cli_common import out, user_errors
     from .results import open_results
     from .server import BackgroundServer, parse_bind
     from .ui_app import ui_app
 
-    # soft_wrap: the banner is one line even when piped (never "Ctrl-C\nto stop")
-    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
-    try:
+    # the banner is one line even when piped (out is soft-wrapped: never "Ctrl-C\nto stop")
+    with user_errors():
         host, port = parse_bind(bind, default_port=8765)
         results = open_results(db)
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
         threading.Thread(target=_warm, args=(results,), name="presshil-ui-warm", daemon=True).start()
-        try:
+        with user_errors():
             server = BackgroundServer(ui_app(results), host, port, allow_hosts=allow_host or ()).start()
-        except ConfigError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
         out.print(f"results browser: {server.url}/  (store {results.path}; Ctrl-C to stop)", highlight=False)
         try:
             server.wait()
