@@ -30,9 +30,9 @@ from .errors import (
     SafetyAbort,
 )
 from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
+from .metrics.rate import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
 from .press import Press
 from .protocol import Protocol
-from .rate_check import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
 from .records import Gap, Iteration
 from .results import Progress, RunResult, RunTiming, StepRecord
 from .resume import gap_message, gap_note

@@ -7,15 +7,16 @@
   :class:`Criterion`) and :func:`evaluate` / :func:`evaluate_all` / :func:`evaluate_cycles`;
 - :mod:`.pressure`, :mod:`.spatial`, :mod:`.cell`: the criteria themselves, each declared
   on the function that measures it: on the pressure; on the load cells' forces; on the
-  cell's stroke, temperature and growth.
+  cell's stroke, temperature and growth;
+- :mod:`.rate`: the rate line of every ramp and release (``max_rate_deviation_pct``), judged
+  by the runner against the commanded rate.
 
-Importing the package registers every built-in criterion, the rate line of
-:mod:`presshil.rate_check` included.
+Importing the package registers every built-in criterion.
 """
 
 from __future__ import annotations
 
-from . import cell, pressure, spatial  # noqa: F401  (each registers its criteria)
+from . import cell, pressure, rate, spatial  # noqa: F401  (each registers its criteria)
 from .cell import dilatometry_range_um, growth_per_cycle_um, irreversible_growth_um
 from .criteria import (
     CRITERIA,
@@ -92,6 +93,3 @@ __all__ = [
     "settling_time_s",
     "steady_state_error",
 ]
-
-# Last, once every name above is bound: rate_check imports them and registers its key.
-from .. import rate_check as _rate_check  # noqa: E402,F401

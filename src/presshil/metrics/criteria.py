@@ -2,7 +2,7 @@
 
 Every ``expect`` key a protocol step may use is declared once, as a :class:`Criterion`:
 with :func:`criterion` on the function that measures it (:mod:`.pressure`, :mod:`.spatial`,
-:mod:`.cell`), or with :func:`register` (:mod:`presshil.rate_check`). The declaration carries
+:mod:`.cell`), or with :func:`register` (:mod:`.rate`). The declaration carries
 everything the rest of presshil asks about the key: its unit, whether its limit is a
 maximum or a minimum, the step types it applies to, its definition and its name for people,
 the range its limit may take, the press capability it needs, and how it is judged.
@@ -31,7 +31,7 @@ from .signals import ArrayLike
 #: a criterion's limit is the most (``max``) or the least (``min``) its value may be
 Comparison = Literal["max", "min"]
 #: what a criterion is judged on: a step's samples (:func:`evaluate`), a repeat's iteration
-#: boundaries (:func:`evaluate_cycles`), or a ramp's commanded rate (:mod:`presshil.rate_check`)
+#: boundaries (:func:`evaluate_cycles`), or a ramp's commanded rate (:mod:`.rate`)
 JudgedOn = Literal["segment", "cycles", "rate"]
 #: how :mod:`presshil.criterion_bounds` bounds a limit beyond its unit: a share of 100 %, a
 #: spread of at most 1000 %, or a time that must fit in its step's duration

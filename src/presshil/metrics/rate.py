@@ -20,15 +20,9 @@ import math
 
 import numpy as np
 
-from .metrics import (
-    CriteriaView,
-    Criterion,
-    Segment,
-    Verdict,
-    median_half_width_samples,
-    moving_median,
-    register,
-)
+from .criteria import CriteriaView, Criterion, register
+from .segment import Segment, Verdict
+from .signals import median_half_width_samples, moving_median
 
 RATE_KEY = "max_rate_deviation_pct"
 #: default tolerance: the larger of this share of the commanded rate …
