@@ -152,7 +152,7 @@ def test_every_expect_key_has_a_finite_upper_bound() -> None:
 
     from presshil.criterion_bounds import limit_bound
     from presshil.metrics import EXPECT_KEYS, REPEAT_KEYS
-    from presshil.rate_check import RATE_KEYS
+    from presshil.metrics.rate import RATE_KEYS
 
     step = SimpleNamespace(duration_s=60.0)
     for key, spec in {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}.items():

@@ -557,14 +557,18 @@ def test_segment_from_trace():
 
 
 def test_registry_is_complete_and_consistent():
-    step_types = {"ramp", "hold", "release", "step", "hold_gap"}
+    from presshil.protocol import STEP_TYPES
+
+    step_types = set(STEP_TYPES) - {"repeat"}  # a repeat is judged on its cycles
     for key, spec in EXPECT_KEYS.items():
+        assert spec.key == key and spec.judged_on == "segment", key
         assert spec.comparison in ("max", "min"), key
         assert spec.applies_to and spec.applies_to <= step_types, key
-        assert spec.unit and spec.doc, key
+        assert spec.unit and spec.doc and spec.name, key
+        assert callable(spec.measure), key
         for needed in spec.requires:
             assert needed in EXPECT_KEYS
-    assert set(m._METRICS) == set(EXPECT_KEYS)
+    assert set(EXPECT_KEYS) <= set(m.CRITERIA)
     for kind in step_types:
         assert any(kind in s.applies_to for s in EXPECT_KEYS.values()), kind
 

@@ -11,7 +11,7 @@ import pytest
 
 from presshil import ProtocolError
 from presshil.errors import human_step
-from presshil.metrics import EXPECT_KEYS
+from presshil.metrics import CRITERIA
 from presshil.protocol import (
     HoldStep,
     RampStep,
@@ -518,11 +518,11 @@ def test_all_digit_label():
 DOC = (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("key", sorted(EXPECT_KEYS))
+@pytest.mark.parametrize("key", sorted(CRITERIA))
 def test_every_expect_key_is_documented_with_its_unit(key):
     rows = [line for line in DOC.splitlines() if line.startswith(f"| `{key}`")]
     assert rows, f"docs/protocols.md has no table row for expect key {key}"
-    assert EXPECT_KEYS[key].unit in rows[0]
+    assert CRITERIA[key].unit in rows[0] and CRITERIA[key].comparison in rows[0]
 
 
 @pytest.mark.parametrize("model", [RampStep, HoldStep, SetpointStep, RepeatStep])

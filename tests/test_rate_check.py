@@ -7,7 +7,7 @@ import pytest
 
 from presshil.errors import DeviceFault, TransportError
 from presshil.metrics import Segment
-from presshil.rate_check import NotJudged, default_limit_pct, judge_rate
+from presshil.metrics.rate import NotJudged, default_limit_pct, judge_rate
 from presshil.setpoint_model import AsWritten, SetpointRamp, rounding_note
 from presshil.transports.errormap import DeviceBusy, modbus_exception
 

@@ -15,9 +15,9 @@ from pymodbus.client import ModbusTcpClient
 
 import presshil
 from presshil.errors import DeviceFault
+from presshil.metrics.rate import RATE_KEY
 from presshil.profiles import ProfileError, parse_profile
 from presshil.profiles.server import start_profile_server
-from presshil.rate_check import RATE_KEY
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -3,7 +3,7 @@ always pass (``band_mpa = 1e15``) or a step too short to hold one sample (``dura
 5e-324``).
 
 :func:`check_step` is called by :func:`presshil.protocol.parse_protocol` for every step,
-after each expect key's own range (:data:`presshil.metrics.EXPECT_KEYS`) is checked. The
+after each expect key's own range (:data:`presshil.metrics.CRITERIA`) is checked. The
 bounds, documented in docs/protocols.md ("What a limit may be"):
 
 - a pressure tolerance or band (MPa) is at most the protocol's ``limits.max_pressure_mpa``:
@@ -41,18 +41,14 @@ MAX_STROKE_UM = 1e6
 #: the largest temperature change a criterion may allow, °C (beyond a press room's range)
 MAX_TEMPERATURE_CHANGE_C = 100.0
 
-_SHARE_PCT = frozenset({"min_in_band_pct", "max_overshoot_pct"})
-_SPREAD_PCT = frozenset({
-    "max_nonuniformity_pct", "max_cv_pct", "max_pellet_nonuniformity_pct", "max_channel_shift_pct",
-    "max_rate_deviation_pct",
-})
-#: time limits that must fit in their step's duration
-_WITHIN_STEP = frozenset({"settle_s", "max_rise_s", "settling_time_s"})
-
-
 def limit_bound(key: str, unit: str, step: Any, max_pressure_mpa: float, die_radius_mm: float,
                 period_s: float) -> tuple[float, float, str]:
-    """``(low, high, why)``: the measurable range of ``key``'s limit on ``step``."""
+    """``(low, high, why)``: the measurable range of ``key``'s limit on ``step``; beyond its
+    unit, the criterion's ``limit_kind`` (a share, a spread, a time within its step) says."""
+    from .metrics import CRITERIA
+
+    registered = CRITERIA.get(key)
+    kind = None if registered is None else registered.limit_kind
     duration = getattr(step, "duration_s", None)
     if unit == "MPa":
         return 0.0, max_pressure_mpa, f"limits.max_pressure_mpa = {max_pressure_mpa:g} MPa"
@@ -61,9 +57,9 @@ def limit_bound(key: str, unit: str, step: Any, max_pressure_mpa: float, die_rad
     if unit == "MPa·s":
         span = duration if duration is not None else math.inf
         return 0.0, max_pressure_mpa * span, "limits.max_pressure_mpa × the step's duration"
-    if key in _SHARE_PCT:
+    if kind == "share":
         return 0.0, 100.0, "a share of 100 %"
-    if key in _SPREAD_PCT:
+    if kind == "spread":
         return 0.0, MAX_SPREAD_PCT, f"{MAX_SPREAD_PCT:g} % (a spread beyond it means no criterion)"
     if unit == "µm":
         return 0.0, MAX_STROKE_UM, "1 m of ram stroke"
@@ -72,7 +68,7 @@ def limit_bound(key: str, unit: str, step: Any, max_pressure_mpa: float, die_rad
     if unit == "mm":
         return 0.0, die_radius_mm, f"the die's radius, {die_radius_mm:g} mm"
     if unit == "s":
-        high = duration if key in _WITHIN_STEP and duration is not None else math.inf
+        high = duration if kind == "within_step" and duration is not None else math.inf
         return period_s, high, (f"one sample period ({period_s:g} s at sampling.rate_hz) and the step's "
                                 f"duration_s")
     return 0.0, math.inf, ""
@@ -81,8 +77,7 @@ def limit_bound(key: str, unit: str, step: Any, max_pressure_mpa: float, die_rad
 def check_step(step: Any, path: str, source: str, protocol: Any) -> None:
     """:class:`ProtocolError` naming the field when ``step``'s duration or a criterion limit
     lies outside what the run can measure (see the module)."""
-    from .metrics import EXPECT_KEYS, REPEAT_KEYS
-    from .rate_check import RATE_KEYS
+    from .metrics import CRITERIA
 
     period = 1.0 / protocol.sampling.rate_hz
     duration = getattr(step, "duration_s", None)
@@ -92,11 +87,10 @@ def check_step(step: Any, path: str, source: str, protocol: Any) -> None:
         if duration < floor:
             raise ProtocolError(f"{duration:g} s is shorter than {what}: at least {floor:g} s",
                                 file=source, step=path, field="duration_s")
-    keys = {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}
     radius = math.sqrt(protocol.specimen.die_area_mm2 / math.pi)
     lim = protocol.limits.max_pressure_mpa
     for key, limit in step.expect.items():
-        spec = keys[key]  # unknown keys were refused before
+        spec = CRITERIA[key]  # unknown keys were refused before
         low, high, why = limit_bound(key, spec.unit, step, lim, radius, period)
         if spec.unit == "s" and limit < low and not (key == "settle_s" and limit == 0):
             raise ProtocolError(f"{limit:g} s is shorter than one sample period ({low:g} s): no run can "

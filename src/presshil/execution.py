@@ -18,9 +18,9 @@ from typing import Any
 
 from .cell_risk import ShortCircuitWatch
 from .metrics import Segment, Verdict, evaluate_all, evaluate_cycles
+from .metrics.rate import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
 from .press import Press
 from .protocol import Protocol
-from .rate_check import RATE_KEY, RATE_KINDS, NotJudged, judge_rate
 from .records import Gap, Iteration
 from .results import Progress, RunTiming, StepRecord
 from .rowbuffer import RowBuffer

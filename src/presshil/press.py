@@ -64,24 +64,16 @@ class Capabilities:
         The runner reports such a criterion as "not judged on this press: …", never as a
         pass computed from data the press does not have.
         """
-        needs = CRITERIA_NEEDS.get(criterion)
+        from .metrics import CRITERIA  # each criterion declares the capability it needs
+
+        registered = CRITERIA.get(criterion)
+        needs = None if registered is None else registered.needs
         if needs is None or getattr(self, needs):
             return None
         return f"{criterion}: {_LACKS[needs]}"
 
 
-#: expect keys that need a capability of the press
-CRITERIA_NEEDS = {
-    "max_nonuniformity_pct": "channels",
-    "max_cv_pct": "channels",
-    "max_cof_offset_mm": "channels",
-    "max_pellet_nonuniformity_pct": "channels",
-    "max_channel_shift_pct": "channels",
-    "max_dilatometry_um": "positions",
-    "max_growth_per_cycle_um": "positions",
-    "max_irreversible_growth_um": "positions",
-    "max_temperature_change_c": "temperature",
-}
+#: what a press lacks, by the capability a criterion declares it needs (``Criterion.needs``)
 _LACKS = {"channels": "the press reports no per-channel forces",
           "positions": "the press reports no ram position",
           "temperature": "the press reports no temperature"}

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .criterion_bounds import check_step
 from .errors import ProtocolError, human_step
-from .metrics import EXPECT_KEYS, REPEAT_KEYS
+from .metrics import CRITERIA, allowed_keys
 from .protocol_errors import _not_found, _toml_message, _translate
 from .protocol_model import (
     STEP_TYPES,
@@ -37,7 +37,6 @@ from .protocol_model import (
     Step,
     _ProtocolBody,
 )
-from .rate_check import RATE_KEYS
 from .steps import behaviour
 
 # ---------------------------------------------------------------------------------------------
@@ -179,10 +178,10 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
                 file=source, step=path, field="rate_mpa_s",
             )
         _check_expect(s, path, source)
-        pellet = {"max_cof_offset_mm", "max_pellet_nonuniformity_pct"} & set(s.expect)
-        if pellet and body.specimen.die_placement_tolerance_mm is None:
+        die = sorted(k for k in s.expect if CRITERIA[k].needs_die_position)
+        if die and body.specimen.die_placement_tolerance_mm is None:
             raise ProtocolError(
-                f"expect.{sorted(pellet)[0]} needs the die's declared position: set "
+                f"expect.{die[0]} needs the die's declared position: set "
                 "specimen.die_placement_tolerance_mm (± mm, e.g. 0.02 with a centring fixture)",
                 file=source, field="specimen.die_placement_tolerance_mm")
         check_step(s, path, source, body)  # limits a run can measure (criterion_bounds)
@@ -191,10 +190,9 @@ def _check_semantics(body: _ProtocolBody, source: str) -> None:
 
 
 def _check_expect(step: Any, path: str, source: str) -> None:
-    keys = {**EXPECT_KEYS, **REPEAT_KEYS, **RATE_KEYS}
-    allowed = [k for k, spec in keys.items() if step.type in spec.applies_to]
+    allowed = allowed_keys(step.type)
     for key, limit in step.expect.items():
-        spec = keys.get(key)
+        spec = CRITERIA.get(key)
         if spec is None or step.type not in spec.applies_to:
             why = "unknown expect key" if spec is None else f"does not apply to a {step.type} step"
             raise ProtocolError(

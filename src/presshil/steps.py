@@ -59,7 +59,7 @@ class StepType:
 
     #: the ``type`` tag of the step's model in protocol files (the registry key)
     tag: ClassVar[str]
-    #: the segment kind metrics see (the key ``EXPECT_KEYS[...].applies_to`` lists)
+    #: the segment kind metrics see (what a criterion's ``applies_to`` lists, ``metrics.CRITERIA``)
     kind: ClassVar[str]
 
     def nominal_s(self, step: Any, start_mpa: float, max_rate_mpa_s: float) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .metrics import EXPECT_KEYS, Segment, Verdict, evaluate
+from .metrics import CRITERIA, Segment, Verdict, evaluate
 from .runner import RunResult
 from .steps import behaviour, setpoint_before
 
@@ -51,7 +51,7 @@ def step_segment(result: RunResult, step: int | str) -> tuple[str, Segment]:
 
 def _describe(v: Verdict, index: int, t0: float) -> str:
     """One failure; times named by their base: run time, and step time from the step start."""
-    spec = EXPECT_KEYS.get(v.criterion)
+    spec = CRITERIA.get(v.criterion)
     direction = "at least" if spec is not None and spec.comparison == "min" else "at most"
     where = ""
     if v.t_s is not None:

@@ -13,32 +13,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-#: expect key -> what a person calls it; a key not listed reads as its words
-CRITERION_NAMES: dict[str, str] = {
-    "max_pressure_swing_mpa": "pressure swing at a held gap",
-    "max_dilatometry_um": "ram stroke (dilatometry)",
-    "max_tracking_error_mpa": "ramp tracking error",
-    "max_rate_deviation_pct": "rate deviation from the commanded rate",
-    "max_overshoot_pct": "overshoot",
-    "max_temperature_change_c": "temperature change over the hold",
-    "settle_s": "time to enter the band",
-    "band_mpa": "largest deviation after settling",
-    "min_in_band_pct": "samples in band",
-    "max_drift_mpa_per_min": "drift",
-    "max_rms_error_mpa": "RMS error",
-    "max_nonuniformity_pct": "channel force spread",
-    "max_cv_pct": "channel force variation (CV)",
-    "max_channel_shift_pct": "load-cell share shift over the hold",
-    "max_cof_offset_mm": "centre-of-force offset",
-    "max_pellet_nonuniformity_pct": "pellet pressure spread (estimated)",
-    "max_rise_s": "rise time 10–90 %",
-    "settling_time_s": "settling time",
-    "max_steady_state_error_mpa": "steady-state error",
-    "max_iae_mpa_s": "integrated absolute error (IAE)",
-    "max_residual_mpa": "residual pressure",
+from .metrics import CRITERIA
+
+#: what a person calls the run's criteria that are not expect keys (expect keys are named
+#: where they are declared, :class:`presshil.metrics.Criterion`)
+_OTHER_NAMES: dict[str, str] = {
     "short_circuit_risk_above_mpa": "highest stack pressure vs the cell's short-circuit risk limit",
     "completed": "run completed",
 }
+#: criterion key -> what a person calls it, for every built-in criterion; a key not listed
+#: reads as its words
+CRITERION_NAMES: dict[str, str] = {**{k: c.name for k, c in CRITERIA.items()}, **_OTHER_NAMES}
 
 _UNIT_SUFFIX = re.compile(r"_(mpa_per_min|mpa_s|mpa|pct|mm|um|kn|s)$")
 _LIMIT_PREFIX = re.compile(r"^(max|min)_")
@@ -46,8 +31,11 @@ _LIMIT_PREFIX = re.compile(r"^(max|min)_")
 
 def criterion_name(key: str) -> str:
     """The human name of an expect key (its words when it has none registered)."""
-    if key in CRITERION_NAMES:
-        return CRITERION_NAMES[key]
+    registered = CRITERIA.get(key)
+    if registered is not None:
+        return registered.name
+    if key in _OTHER_NAMES:
+        return _OTHER_NAMES[key]
     return _LIMIT_PREFIX.sub("", _UNIT_SUFFIX.sub("", key)).replace("_", " ")
 
 

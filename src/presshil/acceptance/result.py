@@ -77,9 +77,9 @@ class Criterion:
     @classmethod
     def from_verdict(cls, section: str, v: Verdict) -> Criterion:
         """A runner :class:`~presshil.metrics.Verdict` as a criterion."""
-        from ..metrics import EXPECT_KEYS
+        from ..metrics import CRITERIA
 
-        spec = EXPECT_KEYS.get(v.criterion)
+        spec = CRITERIA.get(v.criterion)
         comparison = "≥" if spec is not None and spec.comparison == "min" else "≤"
         name = LABELS.get(v.criterion, v.criterion)
         if v.criterion == "completed":

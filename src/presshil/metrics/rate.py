@@ -20,7 +20,9 @@ import math
 
 import numpy as np
 
-from .metrics import ExpectSpec, Segment, Verdict, median_half_width_samples, moving_median
+from .criteria import CriteriaView, Criterion, register
+from .segment import Segment, Verdict
+from .signals import median_half_width_samples, moving_median
 
 RATE_KEY = "max_rate_deviation_pct"
 #: default tolerance: the larger of this share of the commanded rate …
@@ -34,13 +36,14 @@ MIN_STEP_MPA = 1.0
 #: the kinds of step (see :mod:`presshil.steps`) that have a commanded rate
 RATE_KINDS = frozenset({"ramp", "release"})
 
-RATE_KEYS: dict[str, ExpectSpec] = {
-    RATE_KEY: ExpectSpec(
-        "%", "max", RATE_KINDS,
-        "|measured − commanded rate| / commanded rate × 100, the rate measured between 20 % "
-        "and 80 % of the way to the target (default limit: 25 % or 0.5 MPa/s, whichever is "
-        "larger)"),
-}
+register(Criterion(
+    RATE_KEY, "%", "max", RATE_KINDS,
+    "|measured − commanded rate| / commanded rate × 100, the rate measured between 20 % "
+    "and 80 % of the way to the target (default limit: 25 % or 0.5 MPa/s, whichever is "
+    "larger)", name="rate deviation from the commanded rate", judged_on="rate",
+    limit_kind="spread"))
+#: the rate criterion, as a view of the registry (:func:`judge_rate` judges it)
+RATE_KEYS = CriteriaView("rate")
 
 
 class NotJudged(Exception):
