@@ -77,7 +77,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("presshil.device", "presshil.device.serve"),
     ("presshil.fil.safety", "presshil.acceptance.suite"),
     ("presshil.sim.press", "presshil.battery.sim_cycler"),
-    ("presshil.store_audit", "presshil.profiles.loader"),
     ("presshil.web.serve_live", "presshil.device.serve"),
 }
 
@@ -88,37 +87,20 @@ SHARED_BINDINGS = ("presshil.sim",)
 #: imports between a binding and a server that are known and still to be removed (same rules
 #: as :data:`KNOWN_UPWARD`): what both need belongs in maps (or core)
 KNOWN_SIDEWAYS: set[tuple[str, str]] = {
-    ("presshil.device.line_server", "presshil.transports.line_protocol"),
-    ("presshil.device.modbus_map", "presshil.transports.registers"),
-    ("presshil.device.rules", "presshil.transports.registers"),
-    ("presshil.device.virtual", "presshil.transports.registers"),
     ("presshil.fil.firmware", "presshil.serving.process"),
     ("presshil.fil.mcu", "presshil.plant.spawn"),
     ("presshil.fil.mcu", "presshil.serving.priority"),
-    ("presshil.fil.plant_link", "presshil.plant.registers"),
     ("presshil.fil.press", "presshil.plant.spawn"),
     ("presshil.fil.qemu", "presshil.serving.process"),
-    ("presshil.plant.codegen", "presshil.transports.registers"),
-    ("presshil.plant.modbus_map", "presshil.transports.registers"),
-    ("presshil.plant.registers", "presshil.transports.registers"),
-    ("presshil.profiles.emulation", "presshil.profiles.codec"),
-    ("presshil.profiles.emulation", "presshil.profiles.model"),
-    ("presshil.profiles.emulation", "presshil.profiles.state"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.model"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_lease"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_log"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_nameplate"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_nodes"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_security"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.state"),
     ("presshil.profiles.opcua_lease", "presshil.serving.lease"),
     ("presshil.profiles.opcua_lease", "presshil.serving.master"),
     ("presshil.profiles.opcua_log", "presshil.serving.tcp"),
     ("presshil.profiles.opcua_press", "presshil.serving.loop"),
     ("presshil.profiles.opcua_security", "presshil.serving.tls"),
-    ("presshil.profiles.server", "presshil.profiles.loader"),
-    ("presshil.profiles.server", "presshil.profiles.model"),
-    ("presshil.serving.rtu_server", "presshil.transports.registers"),
 }
 
 

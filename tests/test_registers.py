@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from presshil.press import Sample
-from presshil.transports.register_doc import render_register_map
-from presshil.transports.registers import (
+from presshil.maps.press_v1 import (
     BY_NAME,
     REGISTERS,
     STATE_MIRROR_BASE,
@@ -24,6 +22,8 @@ from presshil.transports.registers import (
     encode_positions,
     state_count,
 )
+from presshil.maps.press_v1_doc import render_register_map
+from presshil.press import Sample
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "register-map.md"
 
@@ -151,5 +151,5 @@ def test_nan_survives_the_codec_so_the_device_can_refuse_it() -> None:
 
 def test_committed_document_is_the_generated_one() -> None:
     assert DOC.read_text(encoding="utf-8") == render_register_map(), (
-        "docs/register-map.md is out of date: python3 -m presshil.transports.register_doc > docs/register-map.md"
+        "docs/register-map.md is out of date: python3 -m presshil.maps.press_v1_doc > docs/register-map.md"
     )

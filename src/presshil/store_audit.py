@@ -77,12 +77,18 @@ def profile_document(press_url: str) -> tuple[str, str, str] | None:
     names = parse_qs(urlsplit(press_url).query).get("profile")
     if not names:
         return None
-    from .errors import PresshilError
-    from .profiles.loader import find_profile
+    from pathlib import Path
 
+    from . import library
+    from .errors import PresshilError
+
+    # as profiles are found (a file path, or a name the library finds), without loading one
+    name = names[0]
     try:
-        path = find_profile(names[0])
-        return ("profile", names[0], path.read_text(encoding="utf-8"))
+        path = Path(name).expanduser()
+        if not (path.suffix == ".toml" or "/" in name):
+            path = library.find("profiles", name)
+        return ("profile", name, path.read_text(encoding="utf-8"))
     except (PresshilError, OSError, UnicodeDecodeError):
         return None
 

@@ -15,9 +15,9 @@ import time
 import serial
 
 from ..errors import ConfigError, TransportError, TransportTimeout
+from ..maps.profile import Profile
 from ..urls import PressURL
 from .base import ProfilePress, Values
-from .model import Profile
 from .operator import OperatorPrompts
 
 KEYS = {"baud", "timeout", "profile", "parity", "stopbits"}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..errors import PressURLError
+from ..maps.profile_loader import load_profile
 from ..press import Press
 from ..urls import PressURL
-from .loader import load_profile
 
 #: the transport each URL scheme speaks
 _TRANSPORT = {"modbus+tcp": "modbus", "modbus+rtu": "modbus", "modbus+tls": "modbus", "opcua": "opcua", "serial": "ascii"}

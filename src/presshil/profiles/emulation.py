@@ -18,11 +18,11 @@ from typing import Any
 
 from pymodbus.constants import ExcCodes
 
+from ..maps.profile import COMMANDS, Profile
+from ..maps.profile_codec import decode_words, encode_words, plan_reads
+from ..maps.profile_state import StateMap, specimen_from, specimen_to
 from ..press import FaultCode, Sample
 from ..serving.loop import TCP_UNITS
-from .codec import decode_words, encode_words, plan_reads
-from .model import COMMANDS, Profile
-from .state import StateMap, specimen_from, specimen_to
 
 log = logging.getLogger("presshil.profiles")
 

@@ -34,12 +34,12 @@ from typing import Any, cast
 from asyncua import Server, ua
 
 from ..errors import ConfigError
+from ..maps.opcua_nodes import Namespaces, parse_node_id, profile_node_texts
+from ..maps.profile import COMMANDS, Profile
 from ..serving.loop import parse_hostport
 from ..serving.master import current_master
-from .model import COMMANDS, Profile
 from .opcua_lease import SessionLease, refusal
 from .opcua_log import rate_limit_asyncua
-from .opcua_nodes import Namespaces, parse_node_id, profile_node_texts
 from .opcua_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
@@ -248,7 +248,7 @@ class _Sync:
 
     def apply(self, name: str, value: float, updates: dict[str, float | int]) -> None:
         """One command's value in device units as the press's parameter (map-v1 names)."""
-        from .state import specimen_from
+        from ..maps.profile_state import specimen_from
 
         store = self.store
         conv = store.map.converters

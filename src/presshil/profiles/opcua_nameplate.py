@@ -15,7 +15,7 @@ from typing import Any
 
 from asyncua import Client, ua
 
-from .opcua_nodes import Namespaces
+from ..maps.opcua_nodes import Namespaces
 
 #: nameplate field -> the Identity field it fills
 FIELDS = {"Manufacturer": "vendor", "Model": "model", "SerialNumber": "serial", "SoftwareRevision": "firmware"}

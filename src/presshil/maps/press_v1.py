@@ -2,11 +2,11 @@
 
 Everything else is generated from :data:`REGISTERS`: the client's decoding of the state
 block, the payloads it writes, the server's register layout and its write validation, and
-``docs/register-map.md`` (see :mod:`presshil.transports.register_doc`).
+``docs/register-map.md`` (see :mod:`presshil.maps.press_v1_doc`).
 
 Conventions (pinned; docs/register-map.md): device id 1; 0-based protocol addresses; ``f32`` and
 ``u32`` take two registers, big-endian, high word first. The wire types and the layout and
-codec steps are :mod:`presshil.regtable.core`'s, shared with the plant map.
+codec steps are :mod:`presshil.maps.regtable`'s, shared with the plant map.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..press import Sample
-from ..regtable.core import (
+from .regtable import (
     Codec,
     RegisterAddressError,
     RegType,
@@ -41,7 +41,15 @@ CHANNEL_POSITION_BASE = 110
 LEASE_TOKEN_ADDRESS = 12
 LEASE_BASE = 150
 #: values of the ``*_link`` lease registers (as :class:`presshil.serving.master.Link`)
-LEASE_LINKS = {0: "none", 1: "modbus tcp", 2: "modbus tls", 3: "modbus rtu", 4: "serial line", 5: "in-process", 6: "opc ua"}
+LEASE_LINKS = {
+    0: "none",
+    1: "modbus tcp",
+    2: "modbus tls",
+    3: "modbus rtu",
+    4: "serial line",
+    5: "in-process",
+    6: "opc ua",
+}
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,9 @@ REGISTERS: tuple[Register, ...] = (
     ),
 )
 
-COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, COMMAND_HOLD_GAP = range(6)
+COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, COMMAND_HOLD_GAP = (
+    range(6)
+)
 COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT", 5: "HOLD_GAP"}
 #: bits of input register 105 (``capabilities``)
 CAPABILITY_CONSTANT_GAP = 1 << 0

@@ -1,12 +1,12 @@
 """A declarative register table, for maps other than the press map v1.
 
-:mod:`presshil.transports.registers` pins the press map v1 as one table. The plant map has
+:mod:`presshil.maps.press_v1` pins the press map v1 as one table. The plant map has
 the same shape and conventions, so it reuses that module's wire types
-(:class:`~presshil.transports.registers.RegType`, ``Space``) and its address error; this
+(:class:`~presshil.maps.press_v1.RegType`, ``Space``) and its address error; this
 module adds what that one does with its module-level table — layout, block codecs — for any
 table of :class:`Field` rows. Arrays (``count > 1``) always take all their slots here: the
 plant map has a fixed layout, whatever the channel count. The layout and codec steps are
-:mod:`presshil.regtable.core`'s, shared with the press map v1; what stays here is the row
+:mod:`presshil.maps.regtable`'s, shared with the press map v1; what stays here is the row
 type (a fixed ``count`` where map v1 has per-channel arrays and *ext* marks) and the
 fill-missing-with-0 block codec.
 """
@@ -17,7 +17,7 @@ import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..regtable.core import Codec, RegType, Space, codecs, coerce, cover, merge_ranges
+from .regtable import Codec, RegType, Space, codecs, coerce, cover, merge_ranges
 
 Value = float | int
 

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from .. import library
 from ..errors import ConfigError, ProtocolError
-from .checks import ProfileCheck, check_profile
-from .model import Profile
+from .profile import Profile
+from .profile_checks import ProfileCheck, check_profile
 
 
 class ProfileError(ConfigError):
@@ -68,7 +68,9 @@ def parse_profile(data: dict, file: str) -> Profile:
         elif first["type"] == "missing":
             msg = "required key missing"
         elif first["type"] == "literal_error":
-            msg = f"{first.get('input')!r} not allowed; {msg.replace('Input should be', 'expected')}"
+            msg = (
+                f"{first.get('input')!r} not allowed; {msg.replace('Input should be', 'expected')}"
+            )
         raise ProfileError(file, _dotted(first["loc"]), msg) from None
     try:
         check_profile(profile)
@@ -90,4 +92,11 @@ def load_profile(name_or_path: str) -> Profile:
     return parse_profile(data, shown)
 
 
-__all__ = ["ProfileError", "find_profile", "load_profile", "parse_profile", "profile_dirs", "shipped_profiles"]
+__all__ = [
+    "ProfileError",
+    "find_profile",
+    "load_profile",
+    "parse_profile",
+    "profile_dirs",
+    "shipped_profiles",
+]

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Command, Signal
+from .profile import Command, Signal
 from .units import CANONICAL, Unit, parse_unit
 
 _FMT = {
@@ -82,7 +82,9 @@ class Converter:
     def of(cls, item: Signal | Command, dimension: str, rate: bool = False) -> Converter:
         """The converter of a signal or command whose unit is of ``dimension``."""
         unit = parse_unit(item.unit or (CANONICAL[dimension] + ("/s" if rate else "")), None)
-        return cls(item.scale, item.offset, unit, item.scale * unit.factor, item.offset * unit.factor)
+        return cls(
+            item.scale, item.offset, unit, item.scale * unit.factor, item.offset * unit.factor
+        )
 
     def to_canonical(self, raw: float) -> float:
         """Device number -> canonical value."""

@@ -23,7 +23,7 @@ word first. The sensor block is mirrored read-only at holding 256.. for FC23.
 
 from __future__ import annotations
 
-from ..transports.registers import RegType, Space
+from .regtable import RegType, Space
 from .table import Field, RegisterTable
 
 PLANT_MAP_VERSION = 1

@@ -8,7 +8,7 @@ server must accept, :func:`cover` checks that an access covers whole fields with
 
 Conventions (pinned for the press map v1 in docs/register-map.md, kept by the plant map): 0-based
 addresses; ``f32`` and ``u32`` take two registers, big-endian, high word first.
-:mod:`presshil.transports.registers` re-exports :class:`Space`, :class:`RegType` and
+:mod:`presshil.maps.press_v1` re-exports :class:`Space`, :class:`RegType` and
 :class:`RegisterAddressError` under their historical names.
 """
 
