@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from asyncua import ua
 
-from .profile import Profile
+from .model import Profile
 
 #: status codes that say the session or the connection is gone, not that the request was wrong
 SESSION_GONE = frozenset(
@@ -56,11 +56,7 @@ def parse_node_id(text: str) -> ua.NodeId:
             f"node id {text!r} is malformed ({_cause(exc)}); expected ns=INDEX;i=NUMBER or "
             "nsu=URI;i=NUMBER (also s=STRING, g=GUID, b=BASE64)"
         ) from None
-    if (
-        isinstance(node, ua.ExpandedNodeId)
-        and text.strip().startswith("nsu=")
-        and not node.NamespaceUri
-    ):
+    if isinstance(node, ua.ExpandedNodeId) and text.strip().startswith("nsu=") and not node.NamespaceUri:
         raise ValueError(f"node id {text!r} has an empty namespace URI after nsu=")
     return node
 
@@ -89,9 +85,7 @@ class Namespaces:
         try:
             index = self.uris.index(uri)
         except ValueError:
-            raise UnknownNamespace(
-                f"namespace {uri!r} is not on this server (it has: {', '.join(self.uris)})"
-            ) from None
+            raise UnknownNamespace(f"namespace {uri!r} is not on this server (it has: {', '.join(self.uris)})") from None
         return ua.NodeId(node.Identifier, ua.Int16(index), node.NodeIdType)
 
 

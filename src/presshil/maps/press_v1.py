@@ -15,11 +15,12 @@ import functools
 import math
 import struct
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from ..press import Sample
 from .regtable import (
+    MAX_CHANNELS,
     Codec,
+    Register,
     RegisterAddressError,
     RegType,
     Space,
@@ -31,7 +32,6 @@ from .regtable import (
 
 MAP_VERSION = 1
 DEVICE_ID = 1
-MAX_CHANNELS = 8
 #: extension: holding registers STATE_MIRROR_BASE + a mirror input register a, so that one
 #: FC23 read/write-multiple can write a command and read the whole state back
 STATE_MIRROR_BASE = 256
@@ -50,31 +50,6 @@ LEASE_LINKS = {
     5: "in-process",
     6: "opc ua",
 }
-
-
-@dataclass(frozen=True)
-class Register:
-    """One field of the map: a value, or ``per_channel`` values for each of the N channels."""
-
-    name: str
-    space: Space
-    address: int
-    type: RegType
-    access: str  # "R" or "RW"
-    unit: str
-    doc: str
-    #: 0 for a scalar; k for k values per channel (N × k values in channel order)
-    per_channel: int = 0
-    #: not in the pinned v1 tables: documented as an extension
-    extension: bool = False
-
-    def values(self, channels: int) -> int:
-        """Number of values the field holds with ``channels`` channels."""
-        return self.per_channel * channels if self.per_channel else 1
-
-    def width(self, channels: int = MAX_CHANNELS) -> int:
-        """Registers taken with ``channels`` channels."""
-        return self.type.width * self.values(channels)
 
 
 _I, _H = Space.INPUT, Space.HOLDING

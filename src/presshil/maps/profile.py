@@ -297,11 +297,7 @@ class Profile(_Strict):
     @property
     def rated_pressure_mpa(self) -> float | None:
         """Rated specimen pressure in MPa, if the profile gives one."""
-        return (
-            None
-            if self.rating.pressure is None
-            else parse_quantity(self.rating.pressure, "pressure")
-        )
+        return None if self.rating.pressure is None else parse_quantity(self.rating.pressure, "pressure")
 
     def write_mode(self, command: str) -> WriteMode:
         """``"single"`` or ``"multiple"``: how ``command`` (or ``"heartbeat"``) is written."""

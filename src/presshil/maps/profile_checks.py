@@ -38,9 +38,7 @@ def check_profile(p: Profile) -> None:
         try:
             value = parse_quantity(text, dim)
         except UnitError as exc:
-            raise ProfileCheck(
-                f"rating.{key}", f"rated {key.replace('_', ' ')} {text!r}: {exc}"
-            ) from None
+            raise ProfileCheck(f"rating.{key}", f"rated {key.replace('_', ' ')} {text!r}: {exc}") from None
         if not value > 0:
             raise ProfileCheck(f"rating.{key}", f"rated {key} {text!r} must be > 0")
     for key, dim in (("ram_area", "area"), ("ram_diameter", "length")):
@@ -66,11 +64,7 @@ def check_profile(p: Profile) -> None:
     for name, sig in p.signals.items():
         key = f"signals.{name}"
         known = SIGNALS[name]
-        dim = (
-            known
-            if known is not None
-            else _dimension_of(name, sig.quantity, sig.unit or "MPa", f"{key}.unit")
-        )
+        dim = known if known is not None else _dimension_of(name, sig.quantity, sig.unit or "MPa", f"{key}.unit")
         try:
             parse_unit(sig.unit or CANONICAL[dim], dim)
         except UnitError as exc:
@@ -86,9 +80,7 @@ def check_profile(p: Profile) -> None:
             if cmd.value is None and cmd.method is None and cmd.request is None:
                 raise ProfileCheck(f"{key}.value", f"command {name} needs the value it writes")
         else:
-            dim = COMMANDS[name] or _dimension_of(
-                name, cmd.quantity, cmd.unit or "MPa", f"{key}.unit"
-            )
+            dim = COMMANDS[name] or _dimension_of(name, cmd.quantity, cmd.unit or "MPa", f"{key}.unit")
             try:
                 parse_unit(cmd.unit or CANONICAL[dim], dim, rate=(name == "rate"))
             except UnitError as exc:
@@ -99,17 +91,12 @@ def check_profile(p: Profile) -> None:
         _check_node_ids(p)
     _check_required(p)
     if (p.device.identify == "nameplate" or p.device.identification) and p.transport != "opcua":
-        raise ProfileCheck(
-            "device.identify",
-            f"the nameplate is an OPC UA feature; this profile's transport is {p.transport}",
-        )
+        raise ProfileCheck("device.identify", f"the nameplate is an OPC UA feature; this profile's transport is {p.transport}")
     if p.transport == "modbus":
         _check_overlaps(p)
     elif p.state_mirror is not None or p.device.identify == "fc43":
         key = "state_mirror" if p.state_mirror is not None else "device.identify"
-        raise ProfileCheck(
-            key, f"{key} is a Modbus feature; this profile's transport is {p.transport}"
-        )
+        raise ProfileCheck(key, f"{key} is a Modbus feature; this profile's transport is {p.transport}")
     if p.state_mirror is not None and len({s.space for s in p.signals.values()}) != 1:
         raise ProfileCheck(
             "state_mirror", "a state mirror copies one block: every signal must be in one space"
@@ -117,13 +104,8 @@ def check_profile(p: Profile) -> None:
 
 
 def _check_where(
-    p: Profile,
-    key: str,
-    address: int | None,
-    node: str | None,
-    request: str | None,
-    data_type: str,
-    bit: int | None,
+    p: Profile, key: str, address: int | None, node: str | None, request: str | None,
+    data_type: str, bit: int | None,
 ) -> None:
     if p.transport == "modbus" and address is None:
         raise ProfileCheck(f"{key}.address", "a Modbus signal or command needs an address")
@@ -145,14 +127,9 @@ def _check_args(p: Profile, name: str, args: list | None, method: str | None) ->
     for arg in args:
         if isinstance(arg, str) and arg in COMMANDS:
             if COMMANDS[arg] == "const":
-                raise ProfileCheck(
-                    key,
-                    f"'{arg}' is an action; an argument names a value command (setpoint, rate, soft_max, die_area, watchdog)",
-                )
+                raise ProfileCheck(key, f"'{arg}' is an action; an argument names a value command (setpoint, rate, soft_max, die_area, watchdog)")
             if arg not in p.commands:
-                raise ProfileCheck(
-                    key, f"'{arg}' names a command this profile does not have (commands.{arg})"
-                )
+                raise ProfileCheck(key, f"'{arg}' names a command this profile does not have (commands.{arg})")
 
 
 def _check_node_ids(p: Profile) -> None:
@@ -190,24 +167,18 @@ def _check_required(p: Profile) -> None:
     if p.heartbeat is not None and p.transport == "modbus" and p.heartbeat.address is None:
         raise ProfileCheck("heartbeat.address", "a Modbus heartbeat needs an address")
     if p.temperature is not None and "temperature" not in sig:
-        raise ProfileCheck(
-            "temperature",
-            "load-cell compensation needs signals.temperature "
-            "(where the press reports its temperature)",
-        )
+        raise ProfileCheck("temperature", "load-cell compensation needs signals.temperature "
+                                          "(where the press reports its temperature)")
 
 
 def _check_write_modes(p: Profile) -> None:
     """``write = "single"`` is a Modbus choice, and a value spread over registers written one
     at a time needs its word order said out loud (the order the words go out in)."""
-    singles = [("write", p.write)] + [
-        (f"commands.{n}.write", c.write) for n, c in p.commands.items()
-    ]
+    singles = [("write", p.write)] + [(f"commands.{n}.write", c.write) for n, c in p.commands.items()]
     for key, mode in singles:
         if mode == "single" and p.transport != "modbus":
             raise ProfileCheck(
-                key,
-                f'write = "single" (FC05/FC06) is a Modbus choice; this profile\'s transport is {p.transport}',
+                key, f'write = "single" (FC05/FC06) is a Modbus choice; this profile\'s transport is {p.transport}'
             )
     if p.transport != "modbus":
         return
@@ -217,7 +188,7 @@ def _check_write_modes(p: Profile) -> None:
         if cmd.word_order is None and "word_order" not in p.model_fields_set:
             raise ProfileCheck(
                 f"commands.{name}.word_order",
-                f"{name} is a {cmd.data_type} over {cmd.width} registers written one FC06 at a time "
+                f'{name} is a {cmd.data_type} over {cmd.width} registers written one FC06 at a time '
                 '(write = "single"): say the word order (word_order = "ABCD", "CDAB", "BADC" or "DCBA", '
                 "here or at the top level)",
             )

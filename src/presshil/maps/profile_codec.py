@@ -82,9 +82,7 @@ class Converter:
     def of(cls, item: Signal | Command, dimension: str, rate: bool = False) -> Converter:
         """The converter of a signal or command whose unit is of ``dimension``."""
         unit = parse_unit(item.unit or (CANONICAL[dimension] + ("/s" if rate else "")), None)
-        return cls(
-            item.scale, item.offset, unit, item.scale * unit.factor, item.offset * unit.factor
-        )
+        return cls(item.scale, item.offset, unit, item.scale * unit.factor, item.offset * unit.factor)
 
     def to_canonical(self, raw: float) -> float:
         """Device number -> canonical value."""

@@ -68,9 +68,7 @@ def parse_profile(data: dict, file: str) -> Profile:
         elif first["type"] == "missing":
             msg = "required key missing"
         elif first["type"] == "literal_error":
-            msg = (
-                f"{first.get('input')!r} not allowed; {msg.replace('Input should be', 'expected')}"
-            )
+            msg = f"{first.get('input')!r} not allowed; {msg.replace('Input should be', 'expected')}"
         raise ProfileError(file, _dotted(first["loc"]), msg) from None
     try:
         check_profile(profile)
@@ -92,11 +90,4 @@ def load_profile(name_or_path: str) -> Profile:
     return parse_profile(data, shown)
 
 
-__all__ = [
-    "ProfileError",
-    "find_profile",
-    "load_profile",
-    "parse_profile",
-    "profile_dirs",
-    "shipped_profiles",
-]
+__all__ = ["ProfileError", "find_profile", "load_profile", "parse_profile", "profile_dirs", "shipped_profiles"]

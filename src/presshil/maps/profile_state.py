@@ -126,7 +126,6 @@ class StateMap:
         setpoint_host_mpa: float,
     ) -> Sample:
         """A sample from canonical signal values (tare subtracted here)."""
-
         def v(name: str) -> float | None:
             x = values.get(name)
             return None if x is None else float(x) - tare.get(name, 0.0)  # type: ignore[arg-type]
@@ -147,16 +146,10 @@ class StateMap:
         if setpoint is None:
             setpoint_mpa = setpoint_host_mpa
         else:
-            setpoint_mpa = specimen_from(
-                self.quantities["setpoint"], float(setpoint), die_mm2, self.ram_mm2
-            )  # type: ignore[arg-type]
+            setpoint_mpa = specimen_from(self.quantities["setpoint"], float(setpoint), die_mm2, self.ram_mm2)  # type: ignore[arg-type]
         raw_status = values.get("status")
         status = self.status(None if raw_status is None else int(raw_status), pressure)  # type: ignore[arg-type]
-        if (
-            not self.profile.capabilities.regulates
-            and setpoint_host_mpa == 0.0
-            and abs(pressure) < 0.3
-        ):
+        if not self.profile.capabilities.regulates and setpoint_host_mpa == 0.0 and abs(pressure) < 0.3:
             status |= Status.RELEASED  # monitor-only: unloaded after a release, as read
 
         counter = values.get("counter")

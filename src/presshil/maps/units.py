@@ -98,7 +98,8 @@ def parse_unit(name: str, dimension: str | None = None, *, rate: bool = False) -
     dim, factor = UNITS[text]
     if dimension is not None and dim != dimension:
         raise UnitError(
-            f"unit {name!r} is a {dim} unit, a {dimension} is expected ({allowed_units(dimension)})"
+            f"unit {name!r} is a {dim} unit, a {dimension} is expected "
+            f"({allowed_units(dimension)})"
         )
     if rate != per_second and dimension is not None:
         want = f"a {dimension} unit per second, e.g. 'MPa/s'" if rate else f"a {dimension} unit"
@@ -122,12 +123,4 @@ def parse_quantity(text: str | float, dimension: str) -> float:
     return parse_unit(unit or CANONICAL[dimension], dimension).to_canonical(float(number))
 
 
-__all__ = [
-    "CANONICAL",
-    "UNITS",
-    "Unit",
-    "UnitError",
-    "allowed_units",
-    "parse_quantity",
-    "parse_unit",
-]
+__all__ = ["CANONICAL", "UNITS", "Unit", "UnitError", "allowed_units", "parse_quantity", "parse_unit"]

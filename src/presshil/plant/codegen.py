@@ -56,7 +56,7 @@ def render_plant_header() -> str:
                 f"#define {_macro(prefix, reg.name)} {reg.address} /* {reg.type.value}"
                 f"{f' x {reg.count}' if reg.count > 1 else ''}, {reg.unit or '-'} */"
             )
-            lines.append(f"#define {_macro(prefix, reg.name)}_WIDTH {reg.width}")
+            lines.append(f"#define {_macro(prefix, reg.name)}_WIDTH {reg.width()}")
         lines.append("")
     for name, value in (("SAFE", 0), ("FOLLOW", 1), ("HOLD", 2)):
         lines.append(f"#define PLANT_DRIVE_{name} {value}")
@@ -160,7 +160,7 @@ _DOC_RULES = """
 def _doc_table(space: Space) -> list[str]:
     rows = []
     for reg in sorted((r for r in TABLE.registers if r.space is space), key=lambda r: r.address):
-        last = reg.address + reg.width - 1
+        last = reg.address + reg.width() - 1
         addr = str(reg.address) if last == reg.address else f"{reg.address}–{last}"
         typ = f"{reg.count} × {reg.type.value}" if reg.count > 1 else reg.type.value
         rows.append((addr, reg.name, typ, reg.access, reg.unit, reg.doc))
