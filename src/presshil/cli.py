@@ -397,7 +397,7 @@ def accept_cmd(
     operator: Annotated[str | None, typer.Option("--operator", help="Who runs it, for the audit trail (default: the OS user).")] = None,
 ) -> None:
     """Acceptance-test a press: ISO 7500-1 / ASTM E4 force verification, response, hold, uniformity, safety."""
-    from .acceptance import accept_main
+    from .acceptance.commands import accept_main
 
     with user_errors():
         pairs = {}
@@ -421,7 +421,7 @@ def report_cmd(
     mapping: Annotated[str | None, typer.Option("--mapping", help="With --cycler: column mapping of a text export (eclab, neware, or a TOML file).")] = None,
 ) -> None:
     """Render the HTML report of a stored run (with --cycler: beside the cell's electrochemistry)."""
-    from .acceptance import report_main
+    from .acceptance.commands import report_main
 
     with user_errors():
         require_store(db)
