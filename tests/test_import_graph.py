@@ -33,6 +33,8 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
             "presshil.profiles.ascii_emulation",
             "presshil.profiles.opcua_emulation",
             "presshil.profiles.server",
+            "presshil.profiles.opcua_lease",
+            "presshil.profiles.opcua_log",
         ),
     ),
     "features": (
@@ -85,18 +87,9 @@ SHARED_BINDINGS = ("presshil.sim",)
 #: imports between a binding and a server that are known and still to be removed (same rules
 #: as :data:`KNOWN_UPWARD`): what both need belongs in maps (or core)
 KNOWN_SIDEWAYS: set[tuple[str, str]] = {
-    ("presshil.fil.firmware", "presshil.serving.process"),
     ("presshil.fil.mcu", "presshil.plant.spawn"),
-    ("presshil.fil.mcu", "presshil.serving.priority"),
     ("presshil.fil.press", "presshil.plant.spawn"),
-    ("presshil.fil.qemu", "presshil.serving.process"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_lease"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_log"),
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_nameplate"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_security"),
-    ("presshil.profiles.opcua_lease", "presshil.serving.lease"),
-    ("presshil.profiles.opcua_lease", "presshil.serving.master"),
-    ("presshil.profiles.opcua_log", "presshil.serving.tcp"),
     ("presshil.profiles.opcua_press", "presshil.serving.loop"),
     ("presshil.profiles.opcua_security", "presshil.serving.tls"),
 }

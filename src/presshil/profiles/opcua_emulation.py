@@ -34,7 +34,7 @@ from typing import Any, cast
 from asyncua import Server, ua
 
 from ..errors import ConfigError
-from ..maps.opcua_nodes import Namespaces, parse_node_id, profile_node_texts
+from ..maps.opcua_nodes import DI_URI, Namespaces, parse_node_id, profile_node_texts
 from ..maps.profile import COMMANDS, Profile
 from ..serving.loop import parse_hostport
 from ..serving.master import current_master
@@ -152,8 +152,6 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         await var.set_writable()
         writable[name] = var
     if profile.device.identify == "nameplate":
-        from .opcua_nameplate import serve_nameplate
-
         ident = profile.device.identification
         press_obj = await parent(next((c.node for c in profile.commands.values() if c.method and c.node), f"nsu={NAMESPACE};s=Press"))
         await serve_nameplate(server, press_obj, node_id(ident) if ident else None, profile.device, idx)
@@ -306,6 +304,16 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
         except Exception:
             log.exception("OPC UA refresh failed")
         await asyncio.sleep(PERIOD_S)
+
+
+async def serve_nameplate(server: Any, parent: Any, node_id: ua.NodeId | None, device: Any, idx: int) -> None:
+    """Add the emulated press's ``Identification`` object (the profile's ``[device]`` strings)."""
+    di = await server.register_namespace(DI_URI)
+    ident = await parent.add_object(node_id or ua.NodeId(ua.String("Press.Identification"), ua.Int16(idx)), ua.QualifiedName("Identification", di))
+    values = {"Manufacturer": device.vendor, "Model": device.model, "SerialNumber": device.serial, "SoftwareRevision": device.firmware}
+    for name, text in values.items():
+        value: Any = ua.LocalizedText(text) if name in ("Manufacturer", "Model") else text
+        await ident.add_property(ua.NodeId(ua.String(f"Press.Identification.{name}"), ua.Int16(idx)), ua.QualifiedName(name, di), value)
 
 
 __all__ = ["PlcClock", "start_opcua"]
