@@ -178,3 +178,15 @@ def test_the_generated_profile_follows_the_table(monkeypatch: pytest.MonkeyPatch
     moved = BY_NAME["die_area"].__class__(**{**vars(BY_NAME["die_area"]), "address": 40})
     monkeypatch.setitem(press_v1_profile.BY_NAME, "die_area", moved)
     assert "[commands.die_area]\naddress = 40\n" in press_v1_profile.render()
+
+
+def test_line_v1_sets_and_acts_on_map_v1s_registers() -> None:
+    from presshil.maps.line_v1 import ACTIONS, SETTERS
+
+    assert SETTERS["SETP"] == ("setpoint", float)
+    assert SETTERS["WDOG"] == ("watchdog_timeout", int)
+    assert ACTIONS == {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}
+    for name, kind in SETTERS.values():
+        reg = BY_NAME[name]
+        assert (reg.space, reg.access) == (Space.HOLDING, "RW")
+        assert kind is (float if reg.type.value == "f32" else int)
