@@ -235,6 +235,15 @@ COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, CO
     range(6)
 )
 COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT", 5: "HOLD_GAP"}
+#: a device profile's command names for map v1's commands (what a profile's REGULATE … write
+#: means on map v1; the ``presshil-v1`` profile and the profile emulations use it)
+PROFILE_COMMANDS = {
+    "regulate": COMMAND_REGULATE,
+    "release": COMMAND_RELEASE,
+    "stop": COMMAND_STOP,
+    "reset": COMMAND_RESET,
+    "hold_gap": COMMAND_HOLD_GAP,
+}
 #: bits of input register 105 (``capabilities``)
 CAPABILITY_CONSTANT_GAP = 1 << 0
 
@@ -398,6 +407,7 @@ __all__ = [
     "DEVICE_ID",
     "MAP_VERSION",
     "MAX_CHANNELS",
+    "PROFILE_COMMANDS",
     "REGISTERS",
     "STATE_MIRROR_BASE",
     "RegType",

@@ -21,10 +21,7 @@ from ..press import FaultCode, Status
 from .press_v1 import (
     BY_NAME,
     COMMAND_HOLD_GAP,
-    COMMAND_REGULATE,
-    COMMAND_RELEASE,
-    COMMAND_RESET,
-    COMMAND_STOP,
+    PROFILE_COMMANDS,
     STATE_MIRROR_BASE,
     Register,
     RegType,
@@ -48,13 +45,7 @@ SIGNALS = {
     "channel_force": "channel_force",
 }
 #: profile command → value written to the ``command`` register
-ACTIONS = {
-    "regulate": COMMAND_REGULATE,
-    "release": COMMAND_RELEASE,
-    "stop": COMMAND_STOP,
-    "reset": COMMAND_RESET,
-    "hold_gap": COMMAND_HOLD_GAP,
-}
+ACTIONS = PROFILE_COMMANDS
 #: profile command → map v1 register it writes
 SETTERS = {
     "setpoint": "setpoint",

@@ -35,6 +35,7 @@ from asyncua import Server, ua
 
 from ..errors import ConfigError
 from ..maps.opcua_nodes import DI_URI, Namespaces, parse_node_id, profile_node_texts
+from ..maps.press_v1 import PROFILE_COMMANDS
 from ..maps.profile import COMMANDS, Profile
 from ..serving.loop import parse_hostport
 from ..serving.master import current_master
@@ -47,7 +48,8 @@ PERIOD_S = 0.005
 NAMESPACE = "urn:presshil:press"
 #: namespaces registered before the profile's own (a test changes it across a restart)
 SPARE_NAMESPACES = 1
-_V1 = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
+#: the map v1 command an OPC UA method runs (a hold_gap method runs none here)
+_V1 = {name: code for name, code in PROFILE_COMMANDS.items() if name != "hold_gap"}
 _PARAM = {"setpoint": "setpoint", "rate": "ramp_rate", "soft_max": "soft_max_pressure", "die_area": "die_area"}
 
 
