@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("asyncua")
 
-from presshil.profiles.loader import load_profile  # noqa: E402
+from presshil.maps.profile_loader import load_profile  # noqa: E402
 from presshil.profiles.opcua_press import OpcUaProfilePress  # noqa: E402
 from presshil.profiles.server import start_profile_server  # noqa: E402
 from presshil.urls import parse_press_url  # noqa: E402

@@ -23,8 +23,8 @@ from pymodbus.client import ModbusTcpClient
 
 import presshil
 from presshil.device import SpawnedServer
-from presshil.transports.line_protocol import format_meas
-from presshil.transports.registers import Space, StateCodec, encode
+from presshil.maps.line_v1 import format_meas
+from presshil.maps.press_v1 import Space, StateCodec, encode
 
 SIM_URL = "sim://?seed=1"
 BAUD = 115200

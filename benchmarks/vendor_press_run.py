@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import presshil
-from presshil.profiles.model import Profile
+from presshil.maps.profile import Profile
 from presshil.profiles.server import start_profile_server
 
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import presshil
-from presshil.acceptance import accept_main, report_main
+from presshil.acceptance.commands import accept_main, report_main
 from presshil.protocol import parse_protocol
 from presshil.store import Store
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from presshil.acceptance import accept_main, load_suite, parse_suite
+from presshil.acceptance import load_suite, parse_suite
+from presshil.acceptance.commands import accept_main
 from presshil.errors import ProtocolError
 
 ROOT = Path(__file__).resolve().parents[1]

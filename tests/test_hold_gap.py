@@ -14,10 +14,10 @@ import pytest
 import presshil
 from presshil.device.server import start_server
 from presshil.errors import CapabilityError, ConfigError, DeviceFault, ProtocolError
+from presshil.maps.press_v1 import COMMAND_HOLD_GAP, Space, encode
 from presshil.metrics import evaluate_cycles
 from presshil.protocol import load_protocol, parse_protocol
 from presshil.runner import run
-from presshil.transports.registers import COMMAND_HOLD_GAP, Space, encode
 
 DATA = Path(__file__).parent / "data"
 

@@ -128,15 +128,15 @@ def profile(limits: WireLimits) -> Iterator[Server]:
 
 @contextmanager
 def plant(limits: WireLimits) -> Iterator[Server]:
-    from presshil.plant.registers import (
+    from presshil.maps.plant import (
         ACTUATOR_COUNT,
         ACTUATOR_START,
         DRIVE_FOLLOW,
         DRIVE_SAFE,
         TABLE,
     )
+    from presshil.maps.regtable import Space
     from presshil.plant.server import start_plant_server
-    from presshil.regtable.core import Space
 
     def command(mode: int, demand: float) -> list[int]:
         values = {"drive_mode": mode, "demand": demand, "based_on": 1}

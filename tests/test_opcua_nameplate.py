@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("asyncua")
 
 import presshil  # noqa: E402
-from presshil.profiles.loader import ProfileError, load_profile  # noqa: E402
+from presshil.maps.profile_loader import ProfileError, load_profile  # noqa: E402
 from presshil.profiles.server import start_profile_server  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]

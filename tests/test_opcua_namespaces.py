@@ -14,15 +14,15 @@ pytest.importorskip("asyncua")
 from asyncua import ua  # noqa: E402
 
 import presshil  # noqa: E402
-from presshil.profiles import opcua_emulation  # noqa: E402
-from presshil.profiles.loader import ProfileError, load_profile  # noqa: E402
-from presshil.profiles.opcua_check import NodeMismatch, convert  # noqa: E402
-from presshil.profiles.opcua_nodes import (  # noqa: E402
+from presshil.maps.opcua_nodes import (  # noqa: E402
     Namespaces,
     UnknownNamespace,
     is_connection_loss,
     parse_node_id,
 )
+from presshil.maps.profile_loader import ProfileError, load_profile  # noqa: E402
+from presshil.profiles import opcua_emulation  # noqa: E402
+from presshil.profiles.opcua_check import NodeMismatch, convert  # noqa: E402
 from presshil.profiles.server import start_profile_server  # noqa: E402
 
 SIM = "sim://auto-hydraulic-25t?seed=1"

@@ -9,9 +9,7 @@ import pytest
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 
 from presshil.errors import ConfigError
-from presshil.plant import codegen
-from presshil.plant.model import PlantModel
-from presshil.plant.registers import (
+from presshil.maps.plant import (
     ACTUATOR_COUNT,
     DRIVE_FOLLOW,
     DRIVE_SAFE,
@@ -22,8 +20,10 @@ from presshil.plant.registers import (
     TRUTH_COUNT,
     TRUTH_START,
 )
+from presshil.maps.press_v1 import Space
+from presshil.plant import codegen
+from presshil.plant.model import PlantModel
 from presshil.plant.server import start_plant_server
-from presshil.transports.registers import Space
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(120)

@@ -7,8 +7,8 @@ input. Model time only (no real time): quick.
 
 from __future__ import annotations
 
+from presshil.maps.plant import DRIVE_FOLLOW, DRIVE_SAFE, PS_DRIVE_ON
 from presshil.plant.model import PlantModel
-from presshil.plant.registers import DRIVE_FOLLOW, DRIVE_SAFE, PS_DRIVE_ON
 
 
 def _run(plant: PlantModel, seconds: float) -> None:

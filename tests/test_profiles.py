@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 import presshil
 from presshil.cli import app
 from presshil.errors import DeviceFault, TransportError
+from presshil.maps.profile_codec import decode_words, encode_words, plan_reads
+from presshil.maps.units import UnitError, parse_quantity, parse_unit
 from presshil.profiles import ProfileError, load_profile, parse_profile, shipped_profiles
-from presshil.profiles.codec import decode_words, encode_words, plan_reads
 from presshil.profiles.server import start_profile_server
-from presshil.profiles.units import UnitError, parse_quantity, parse_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 PLC = tomllib.loads((ROOT / "profiles" / "plc-hydraulic-press.toml").read_text())

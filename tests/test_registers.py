@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from presshil.press import Sample
-from presshil.transports.register_doc import render_register_map
-from presshil.transports.registers import (
+from presshil.maps import press_v1_profile
+from presshil.maps.press_v1 import (
     BY_NAME,
     REGISTERS,
     STATE_MIRROR_BASE,
@@ -24,6 +23,8 @@ from presshil.transports.registers import (
     encode_positions,
     state_count,
 )
+from presshil.maps.press_v1_doc import render_register_map
+from presshil.press import Sample
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "register-map.md"
 
@@ -151,5 +152,41 @@ def test_nan_survives_the_codec_so_the_device_can_refuse_it() -> None:
 
 def test_committed_document_is_the_generated_one() -> None:
     assert DOC.read_text(encoding="utf-8") == render_register_map(), (
-        "docs/register-map.md is out of date: python3 -m presshil.transports.register_doc > docs/register-map.md"
+        "docs/register-map.md is out of date: python3 -m presshil.maps.press_v1_doc > docs/register-map.md"
     )
+
+
+def test_the_shipped_presshil_v1_profile_is_the_one_generated_from_the_table() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert (root / press_v1_profile.PATH).read_text(
+        encoding="utf-8"
+    ) == press_v1_profile.render(), (
+        "profiles/presshil-v1.toml is out of date: python3 -m presshil.maps.press_v1_profile"
+    )
+
+
+def test_the_generated_profile_follows_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from presshil.maps.profile_loader import parse_profile
+
+    profile = parse_profile(tomllib.loads(press_v1_profile.render()), "presshil-v1.toml")
+    assert profile.signals["setpoint"].address == BY_NAME["setpoint_active"].address
+    assert profile.commands["die_area"].unit == "mm2"
+    assert profile.state_mirror == STATE_MIRROR_BASE
+    # a register moved in the table moves in the profile (so the drift test above catches it)
+    moved = BY_NAME["die_area"].__class__(**{**vars(BY_NAME["die_area"]), "address": 40})
+    monkeypatch.setitem(press_v1_profile.BY_NAME, "die_area", moved)
+    assert "[commands.die_area]\naddress = 40\n" in press_v1_profile.render()
+
+
+def test_line_v1_sets_and_acts_on_map_v1s_registers() -> None:
+    from presshil.maps.line_v1 import ACTIONS, SETTERS
+
+    assert SETTERS["SETP"] == ("setpoint", float)
+    assert SETTERS["WDOG"] == ("watchdog_timeout", int)
+    assert ACTIONS == {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}
+    for name, kind in SETTERS.values():
+        reg = BY_NAME[name]
+        assert (reg.space, reg.access) == (Space.HOLDING, "RW")
+        assert kind is (float if reg.type.value == "f32" else int)

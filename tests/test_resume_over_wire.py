@@ -23,9 +23,9 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 from waiting import wait_for
 
+from presshil.maps.press_v1 import Space, decode
 from presshil.state import Status
 from presshil.store import Store
-from presshil.transports.registers import Space, decode
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 

@@ -14,8 +14,9 @@ import threading
 
 import pytest
 
-from presshil.device import SpawnedServer, serve_main, start_server
-from presshil.transports.registers import STATE_MIRROR_BASE, StateCodec
+from presshil.device import SpawnedServer, start_server
+from presshil.device.serve import serve_main
+from presshil.maps.press_v1 import STATE_MIRROR_BASE, StateCodec
 
 SIM_URL = "sim://?seed=1"
 pytestmark = pytest.mark.timeout(120)

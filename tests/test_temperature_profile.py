@@ -95,7 +95,7 @@ def test_a_profile_reads_the_temperature_and_compensates_the_load_cells(tmp_path
 
 def test_compensation_without_a_temperature_signal_is_refused(tmp_path: Path) -> None:
     from presshil.errors import ConfigError
-    from presshil.profiles.loader import load_profile
+    from presshil.maps.profile_loader import load_profile
 
     data = copy.deepcopy(PLC)
     data["temperature"] = {"load_cell_coefficient_pct_per_c": 0.02}

@@ -13,16 +13,7 @@ from pymodbus.framer import FramerRTU
 from presshil import DeviceFault, TransportError, TransportTimeout
 from presshil.device.server import parse_hostport
 from presshil.errors import ConfigError
-from presshil.press import Identity, Sample
-from presshil.transports.errormap import (
-    CorruptReply,
-    StaleDataError,
-    line_error,
-    modbus_exception,
-    translate,
-)
-from presshil.transports.line_link import _after_noise
-from presshil.transports.line_protocol import (
+from presshil.maps.line_v1 import (
     format_idn,
     format_meas,
     format_positions,
@@ -33,6 +24,15 @@ from presshil.transports.line_protocol import (
     parse_positions,
     parse_rated,
 )
+from presshil.press import Identity, Sample
+from presshil.transports.errormap import (
+    CorruptReply,
+    StaleDataError,
+    line_error,
+    modbus_exception,
+    translate,
+)
+from presshil.transports.line_link import _after_noise
 from presshil.transports.rtu_resync import RtuResync
 from presshil.transports.staleness import CounterWatch
 

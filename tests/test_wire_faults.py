@@ -14,9 +14,9 @@ import pytest
 import presshil
 from presshil import DeviceFault, Press, TransportError, TransportTimeout
 from presshil.device import SpawnedServer, WireFaults, start_server
+from presshil.maps.press_v1 import Space, encode
 from presshil.transports.errormap import CorruptReply, StaleDataError
 from presshil.transports.modbus_link import ModbusLink
-from presshil.transports.registers import Space, encode
 from presshil.urls import parse_press_url
 
 SIM_URL = "sim://?seed=1"

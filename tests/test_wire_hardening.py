@@ -14,8 +14,8 @@ import time
 import pytest
 
 from presshil.device.server import start_server
+from presshil.maps.press_v1 import COMMAND_REGULATE, COMMAND_STOP
 from presshil.serving.tcp import WireLimits
-from presshil.transports.registers import COMMAND_REGULATE, COMMAND_STOP
 
 SIM_URL = "sim://?seed=3"
 
@@ -323,15 +323,15 @@ def test_a_read_only_server_refuses_every_write_with_01() -> None:
 
 
 def test_the_plant_actuator_obeys_one_controller_and_anyone_may_drive_it_safe() -> None:
-    from presshil.plant.registers import (
+    from presshil.maps.plant import (
         ACTUATOR_COUNT,
         ACTUATOR_START,
         DRIVE_FOLLOW,
         DRIVE_SAFE,
         TABLE,
     )
+    from presshil.maps.regtable import Space
     from presshil.plant.server import start_plant_server
-    from presshil.regtable.core import Space
 
     def command(mode: int, demand: float) -> list[int]:
         values = {"drive_mode": mode, "demand": demand, "based_on": 1}

@@ -78,11 +78,16 @@ def profile_document(press_url: str) -> tuple[str, str, str] | None:
     name = stored_param(press_url, "profile")
     if not name:
         return None
-    from .errors import PresshilError
-    from .profiles.loader import find_profile
+    from pathlib import Path
 
+    from . import library
+    from .errors import PresshilError
+
+    # as profiles are found (a file path, or a name the library finds), without loading one
     try:
-        path = find_profile(name)
+        path = Path(name).expanduser()
+        if not (path.suffix == ".toml" or "/" in name):
+            path = library.find("profiles", name)
         return ("profile", name, path.read_text(encoding="utf-8"))
     except (PresshilError, OSError, UnicodeDecodeError):
         return None

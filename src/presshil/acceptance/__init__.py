@@ -1,4 +1,4 @@
-"""Acceptance testing of a press: ``presshil accept`` and ``presshil report``.
+"""Acceptance testing of a press: what ``presshil accept`` and ``presshil report`` run.
 
 ISO 7500-1 / ASTM E4 force verification against a reference transducer, step and ramp
 response, a long hold under breathing, uniformity and safety probes — judged against the
@@ -10,11 +10,12 @@ HTML report with a JSON twin, ready to sign. See ``docs/acceptance.md``.
     from presshil.acceptance import run_acceptance
     result = run_acceptance(presshil.open_press("sim://"), "standard")
     result.iso_class, result.passed
+
+The commands themselves are :mod:`presshil.acceptance.commands`.
 """
 
 from __future__ import annotations
 
-from .commands import accept_main, report_main
 from .core import run_acceptance
 from .document import write_report
 from .result import AcceptanceResult, Criterion, Section
@@ -25,10 +26,8 @@ __all__ = [
     "Criterion",
     "Section",
     "Suite",
-    "accept_main",
     "load_suite",
     "parse_suite",
-    "report_main",
     "run_acceptance",
     "write_report",
 ]

@@ -4,14 +4,14 @@
 - :func:`start_server` / :class:`ServerHandle` — Modbus TCP, Modbus RTU and the line protocol,
   several at once, in-process;
 - :class:`SpawnedServer` — the same as a ``python3 -m presshil.device`` subprocess;
-- :func:`serve_main` — the body of ``presshil serve``.
+
+The body of ``presshil serve`` is :func:`presshil.device.serve.serve_main` (a command).
 """
 
 from __future__ import annotations
 
 from ..serving.faults import WireFaults
 from .rules import Refused
-from .serve import serve_main
 from .server import ServerHandle, start_server
 from .spawn import SpawnedServer
 from .virtual import VirtualPress
@@ -22,6 +22,5 @@ __all__ = [
     "SpawnedServer",
     "VirtualPress",
     "WireFaults",
-    "serve_main",
     "start_server",
 ]

@@ -11,10 +11,7 @@ import asyncio
 import logging
 import os
 
-from ..serving.master import Link, Master, current_master
-from ..serving.port_server import PortServer
-from ..serving.ports import ServedPort
-from ..transports.line_protocol import (
+from ..maps.line_v1 import (
     ACTIONS,
     MAX_LINE,
     OK,
@@ -25,6 +22,9 @@ from ..transports.line_protocol import (
     format_positions,
     format_rated,
 )
+from ..serving.master import Link, Master, current_master
+from ..serving.port_server import PortServer
+from ..serving.ports import ServedPort
 from .rules import Refused
 from .virtual import VirtualPress
 

@@ -1,7 +1,7 @@
 """Map v1 on the device side: a pymodbus ``SimDevice`` whose action is the virtual press.
 
 The register layout (which addresses exist, which are read-only) is generated from
-:mod:`presshil.transports.registers`; pymodbus answers exception 02 for anything outside it
+:mod:`presshil.maps.press_v1`; pymodbus answers exception 02 for anything outside it
 before our action runs. The action fills read requests from the live press and turns writes
 into :meth:`VirtualPress.apply` calls, answering 02/03/04 when the press refuses.
 """
@@ -15,16 +15,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.simulator import SimDevice
 
-from ..serving.modbus import (  # noqa: F401 - the function codes are this module's names too
-    READ_HOLDING,
-    READ_INPUT,
-    READ_WRITE,
-    SUPPORTED,
-    WRITE_MULTIPLE,
-    WRITE_SINGLE,
-    build_simdevice,
-)
-from ..transports.registers import (
+from ..maps.press_v1 import (
     CHANNEL_POSITION_BASE,
     DEVICE_ID,
     LEASE_BASE,
@@ -37,6 +28,15 @@ from ..transports.registers import (
     defined_ranges,
     encode,
     encode_positions,
+)
+from ..serving.modbus import (  # noqa: F401 - the function codes are this module's names too
+    READ_HOLDING,
+    READ_INPUT,
+    READ_WRITE,
+    SUPPORTED,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    build_simdevice,
 )
 from .rules import Refused
 from .virtual import VirtualPress

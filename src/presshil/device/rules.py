@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..bounds import DIE_AREA_MM2, PRESSURE_MPA, RAMP_RATE_MPA_S, WATCHDOG_MS
-from ..transports.registers import COMMAND_NAMES
+from ..maps.press_v1 import COMMAND_NAMES
 from .host_loss import POLICIES
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4

@@ -15,11 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CapabilityError, DeviceFault, PressError
-from ..press import Identity, Press, Sample, Status
-from ..serving.faults import WireFaults
-from ..serving.lease import ControlLease, LeaseRefused
-from ..serving.master import Role, current_master
-from ..transports.registers import (
+from ..maps.press_v1 import (
     CAPABILITY_CONSTANT_GAP,
     COMMAND_HOLD_GAP,
     COMMAND_REGULATE,
@@ -27,6 +23,10 @@ from ..transports.registers import (
     COMMAND_RESET,
     COMMAND_STOP,
 )
+from ..press import Identity, Press, Sample, Status
+from ..serving.faults import WireFaults
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import Role, current_master
 from ..urls import is_simulated
 from .host_loss import RELEASE, HostLossGuard
 from .realtime import RealtimeDriver

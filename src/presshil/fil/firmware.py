@@ -4,7 +4,7 @@ The firmware is any program that takes ``--plant tcp:HOST:PORT|rtu:DEVICE[:BAUD]
 ``--host HOST:PORT`` and, once it has read the plant's nameplate and listens for the host,
 prints a line ``READY host=HOST:PORT …`` on stdout. On SIGTERM it puts the actuator in its
 safe state and exits (it may print a ``STATS key=value …`` line first). See docs/firmware.md.
-The process plumbing is :class:`presshil.serving.process.ReadyProcess`'s.
+The process plumbing is :class:`presshil.child_process.ReadyProcess`'s.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import re
 import shlex
 from pathlib import Path
 
+from ..child_process import ReadyProcess
 from ..errors import TransportError
-from ..serving.process import ReadyProcess
 
 _READY = re.compile(r"^READY host=(?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)")
 

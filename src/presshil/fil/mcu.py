@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DeviceFault, PressError, PressURLError, TransportError
-from ..serving.priority import raise_priority
 from ..transports.modbus import ModbusPress
 from ..url_schemes import FIL_MCU_KEYS
 from ..urls import PressURL, parse_press_url
 from .build import FLAVOURS, build_firmware
 from .plant_link import PlantLink
 from .press import FilPress
+from .priority import raise_priority
 from .qemu import (
     MAX_UART,
     REFERENCE_TARGET,
@@ -190,7 +190,7 @@ def _start_mcu_once(
             icount_shift=icount_shift,
         )
         # the plant and QEMU keep real time; ordinary work on this machine should not
-        # preempt them (granted where the OS permits: see serving/priority.py)
+        # preempt them (granted where the OS permits: see fil/priority.py)
         priority = {
             "plant": raise_priority(plant_proc.pid),
             "qemu": raise_priority(fw.proc.pid),

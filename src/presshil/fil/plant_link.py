@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from ..errors import ConfigError, TransportTimeout
-from ..plant.registers import (
+from ..maps.plant import (
     INJECT_CODES,
     INJECT_COUNT,
     INJECT_START,
@@ -19,8 +19,8 @@ from ..plant.registers import (
     TRUTH_COUNT,
     TRUTH_START,
 )
+from ..maps.press_v1 import Space
 from ..transports.modbus_link import ModbusLink
-from ..transports.registers import Space
 from ..urls import PressURL, parse_press_url
 
 

@@ -26,8 +26,8 @@ from collections import deque
 from functools import cache
 from pathlib import Path
 
+from ..child_process import _LIVE
 from ..errors import ConfigError, TransportError
-from ..serving.process import _LIVE
 from .firmware import FirmwareProcess
 
 QEMU = "qemu-system-arm"

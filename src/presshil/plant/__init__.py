@@ -2,7 +2,7 @@
 
 ``presshil plant serve`` (:func:`presshil.plant.serve.plant_serve_main`) runs the press
 mechanics, the specimen and the sensors in real time and serves them on Modbus TCP / RTU
-with the plant register map (:mod:`presshil.plant.registers`, ``docs/plant-map.md``); the
+with the plant register map (:mod:`presshil.maps.plant`, ``docs/plant-map.md``); the
 firmware under test reads the sensors and writes the actuator. The ground truth is kept
 apart, for the judge (:mod:`presshil.fil`).
 """

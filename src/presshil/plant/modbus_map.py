@@ -1,7 +1,7 @@
 """The plant map on the wire: a pymodbus ``SimDevice`` whose action is the plant.
 
 Layout (which addresses exist, which are read-only) comes from
-:data:`presshil.plant.registers.TABLE`; pymodbus answers exception 02 outside it before the
+:data:`presshil.maps.plant.TABLE`; pymodbus answers exception 02 outside it before the
 action runs. Reads are filled from the live plant under the driver's lock; a write of the
 actuator block commands the actuator and records the firmware's latency; a write of the
 injection block injects a fault.
@@ -18,12 +18,7 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.simulator import SimDevice
 
 from ..errors import ConfigError
-from ..serving.lease import ControlLease, LeaseRefused
-from ..serving.master import current_master
-from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
-from ..transports.registers import RegisterAddressError, Space
-from .realtime import PlantDriver
-from .registers import (
+from ..maps.plant import (
     ACTUATOR_COUNT,
     ACTUATOR_START,
     DEVICE_ID,
@@ -38,6 +33,11 @@ from .registers import (
     TRUTH_COUNT,
     TRUTH_START,
 )
+from ..maps.press_v1 import RegisterAddressError, Space
+from ..serving.lease import ControlLease, LeaseRefused
+from ..serving.master import current_master
+from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
+from .realtime import PlantDriver
 
 _COUNTER_ADDRESS = 2  # plant map input 2..3: sample_counter
 

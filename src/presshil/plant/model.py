@@ -16,6 +16,19 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError, PressURLError
+from ..maps.plant import (
+    CHANNEL_SLOTS,
+    DRIVE_FOLLOW,
+    DRIVE_HOLD,
+    DRIVE_SAFE,
+    KIND_HYDRAULIC,
+    KIND_SERVO,
+    PLANT_MAP_VERSION,
+    PS_CHAIN_OPEN,
+    PS_DRIVE_ON,
+    PS_ESTOP,
+    PS_RUNNING,
+)
 from ..sim.faults import FaultSpec, check
 from ..sim.layout import (
     ACT_HYDRAULIC,
@@ -41,19 +54,6 @@ from ..sim.model import SimModel
 from ..sim.press import SimPress
 from ..sim.press_url import open_sim_press
 from ..urls import parse_press_url
-from .registers import (
-    CHANNEL_SLOTS,
-    DRIVE_FOLLOW,
-    DRIVE_HOLD,
-    DRIVE_SAFE,
-    KIND_HYDRAULIC,
-    KIND_SERVO,
-    PLANT_MAP_VERSION,
-    PS_CHAIN_OPEN,
-    PS_DRIVE_ON,
-    PS_ESTOP,
-    PS_RUNNING,
-)
 
 #: faults that live in the firmware, not in the plant: meaningless in plant mode
 FIRMWARE_FAULTS = ("controller_freeze", "comm_loss")

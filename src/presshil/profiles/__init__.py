@@ -3,9 +3,15 @@ contract (docs/profiles.md)."""
 
 from __future__ import annotations
 
+from ..maps.profile import Profile
+from ..maps.profile_loader import (
+    ProfileError,
+    find_profile,
+    load_profile,
+    parse_profile,
+    shipped_profiles,
+)
 from .base import ProfilePress
-from .loader import ProfileError, find_profile, load_profile, parse_profile, shipped_profiles
-from .model import Profile
 from .operator import Instruction, KeyboardOperator, LoggedOperator, OperatorPrompts
 
 __all__ = [

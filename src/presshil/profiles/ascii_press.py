@@ -15,10 +15,10 @@ import time
 import serial
 
 from ..errors import ConfigError, TransportError, TransportTimeout
+from ..maps.profile import Profile
 from ..url_schemes import SERIAL_PROFILE_KEYS
 from ..urls import PressURL
 from .base import ProfilePress, Values
-from .model import Profile
 from .operator import OperatorPrompts
 
 KEYS = SERIAL_PROFILE_KEYS  # registered with the serial:// scheme

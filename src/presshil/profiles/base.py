@@ -15,12 +15,12 @@ from dataclasses import replace
 
 from ..clock import Clock, WallClock
 from ..errors import DeviceFault, SafetyAbort, TransportError
+from ..maps.profile import Profile
+from ..maps.profile_state import StateMap, specimen_from, specimen_to
 from ..press import Capabilities, Identity, Press, Sample
 from ..setpoint_model import AsWritten, SetpointRamp
 from ..temperature import compensated
-from .model import Profile
 from .operator import Instruction, OperatorPrompts, default_operator
-from .state import StateMap, specimen_from, specimen_to
 
 #: die area assumed until ``configure(die_area_mm2=…)`` (a 10 mm die)
 DEFAULT_DIE_AREA_MM2 = math.pi * 5.0**2
@@ -30,7 +30,7 @@ Values = dict[str, float | tuple[float, ...]]
 
 
 class ProfilePress(Press):
-    """A press described by a :class:`~presshil.profiles.model.Profile`.
+    """A press described by a :class:`~presshil.maps.profile.Profile`.
 
     ``operator`` receives the instructions of a monitor-only press (default: they are only
     logged, in :attr:`operator` ``.instructions``).

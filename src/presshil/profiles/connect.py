@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..errors import PressURLError
+from ..maps.profile_loader import load_profile
 from ..press import Press
 from ..url_schemes import SCHEMES
 from ..urls import PressURL
-from .loader import load_profile
 
 
 def open_profile_press(parsed: PressURL) -> Press:

@@ -18,16 +18,16 @@ from typing import Any
 
 from pymodbus.constants import ExcCodes
 
+from ..maps.press_v1 import PROFILE_COMMANDS
+from ..maps.profile import COMMANDS, Profile
+from ..maps.profile_codec import decode_words, encode_words, plan_reads
+from ..maps.profile_state import StateMap, specimen_from, specimen_to
 from ..press import FaultCode, Sample
 from ..serving.loop import TCP_UNITS
-from .codec import decode_words, encode_words, plan_reads
-from .model import COMMANDS, Profile
-from .state import StateMap, specimen_from, specimen_to
 
 log = logging.getLogger("presshil.profiles")
 
 _SPACE = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 6: "holding", 16: "holding", 23: "holding", 4: "input"}
-_V1_COMMAND = {"regulate": 1, "release": 2, "stop": 3, "reset": 4, "hold_gap": 5}
 
 
 class ProfileDatastore:
@@ -218,7 +218,7 @@ class ProfileDatastore:
                     if name == "tare":
                         self.tare_kn = self.vp.sample().force_kn
                     else:
-                        command = _V1_COMMAND[name]
+                        command = PROFILE_COMMANDS[name]
                 continue
             if cmd.width > 1:
                 seen = self._partial.get(name, set()) | (span & touched)

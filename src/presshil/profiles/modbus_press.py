@@ -22,14 +22,14 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from ..errors import DeviceFault, TransportError
+from ..maps.profile import Profile
+from ..maps.profile_codec import Block, Converter, decode_words, plan_reads, runs
 from ..press import Sample
 from ..transports.errormap import DeviceBusy
 from ..transports.modbus_link import ModbusLink
 from ..urls import PressURL
 from .base import ProfilePress, Values
-from .codec import Block, Converter, decode_words, plan_reads, runs
 from .modbus_writes import ModbusWrites
-from .model import Profile
 from .operator import OperatorPrompts
 
 _FMT_CHAR = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f", "float64": "d"}

@@ -17,13 +17,13 @@ from pymodbus.client.base import ModbusBaseSyncClient
 from pymodbus.pdu import ModbusPDU
 
 from ..errors import DeviceFault
+from ..maps.profile import Command
+from ..maps.profile_codec import encode_words, runs
 from .base import ILLEGAL_VALUE
-from .codec import encode_words, runs
-from .model import Command
 
 if TYPE_CHECKING:
+    from ..maps.profile import Profile
     from ..transports.modbus_link import ModbusLink
-    from .model import Profile
 
 #: the raw values an integer command register can take
 _RANGE = {"int16": (-(2**15), 2**15 - 1), "uint16": (0, 2**16 - 1), "int32": (-(2**31), 2**31 - 1),

@@ -19,8 +19,8 @@ from asyncua import Client, ua
 from asyncua.common.ua_utils import data_type_to_variant_type
 
 from ..errors import DeviceFault
-from .model import COMMANDS, Profile
-from .opcua_nodes import Namespaces, UnknownNamespace, shown
+from ..maps.opcua_nodes import Namespaces, UnknownNamespace, shown
+from ..maps.profile import COMMANDS, Profile
 
 #: variant types a signal's value converts from to a number
 NUMERIC = frozenset(

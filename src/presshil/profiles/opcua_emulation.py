@@ -34,12 +34,13 @@ from typing import Any, cast
 from asyncua import Server, ua
 
 from ..errors import ConfigError
+from ..maps.opcua_nodes import DI_URI, Namespaces, parse_node_id, profile_node_texts
+from ..maps.press_v1 import PROFILE_COMMANDS
+from ..maps.profile import COMMANDS, Profile
 from ..serving.loop import parse_hostport
 from ..serving.master import current_master
-from .model import COMMANDS, Profile
 from .opcua_lease import SessionLease, refusal
 from .opcua_log import rate_limit_asyncua
-from .opcua_nodes import Namespaces, parse_node_id, profile_node_texts
 from .opcua_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
@@ -47,7 +48,8 @@ PERIOD_S = 0.005
 NAMESPACE = "urn:presshil:press"
 #: namespaces registered before the profile's own (a test changes it across a restart)
 SPARE_NAMESPACES = 1
-_V1 = {"regulate": 1, "release": 2, "stop": 3, "reset": 4}
+#: the map v1 command an OPC UA method runs (a hold_gap method runs none here)
+_V1 = {name: code for name, code in PROFILE_COMMANDS.items() if name != "hold_gap"}
 _PARAM = {"setpoint": "setpoint", "rate": "ramp_rate", "soft_max": "soft_max_pressure", "die_area": "die_area"}
 
 
@@ -152,8 +154,6 @@ async def start_opcua(handle: Any, spec: str, bind: str) -> None:
         await var.set_writable()
         writable[name] = var
     if profile.device.identify == "nameplate":
-        from .opcua_nameplate import serve_nameplate
-
         ident = profile.device.identification
         press_obj = await parent(next((c.node for c in profile.commands.values() if c.method and c.node), f"nsu={NAMESPACE};s=Press"))
         await serve_nameplate(server, press_obj, node_id(ident) if ident else None, profile.device, idx)
@@ -248,7 +248,7 @@ class _Sync:
 
     def apply(self, name: str, value: float, updates: dict[str, float | int]) -> None:
         """One command's value in device units as the press's parameter (map-v1 names)."""
-        from .state import specimen_from
+        from ..maps.profile_state import specimen_from
 
         store = self.store
         conv = store.map.converters
@@ -306,6 +306,16 @@ async def _refresh(store: Any, variables: dict[str, Any], sync: _Sync, clock: Pl
         except Exception:
             log.exception("OPC UA refresh failed")
         await asyncio.sleep(PERIOD_S)
+
+
+async def serve_nameplate(server: Any, parent: Any, node_id: ua.NodeId | None, device: Any, idx: int) -> None:
+    """Add the emulated press's ``Identification`` object (the profile's ``[device]`` strings)."""
+    di = await server.register_namespace(DI_URI)
+    ident = await parent.add_object(node_id or ua.NodeId(ua.String("Press.Identification"), ua.Int16(idx)), ua.QualifiedName("Identification", di))
+    values = {"Manufacturer": device.vendor, "Model": device.model, "SerialNumber": device.serial, "SoftwareRevision": device.firmware}
+    for name, text in values.items():
+        value: Any = ua.LocalizedText(text) if name in ("Manufacturer", "Model") else text
+        await ident.add_property(ua.NodeId(ua.String(f"Press.Identification.{name}"), ua.Int16(idx)), ua.QualifiedName(name, di), value)
 
 
 __all__ = ["PlcClock", "start_opcua"]

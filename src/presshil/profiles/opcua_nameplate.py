@@ -15,12 +15,7 @@ from typing import Any
 
 from asyncua import Client, ua
 
-from .opcua_nodes import Namespaces
-
-#: nameplate field -> the Identity field it fills
-FIELDS = {"Manufacturer": "vendor", "Model": "model", "SerialNumber": "serial", "SoftwareRevision": "firmware"}
-#: the URI of OPC UA for Devices (DI), whose browse names the nameplate uses
-DI_URI = "http://opcfoundation.org/UA/DI/"
+from ..maps.opcua_nodes import NAMEPLATE_FIELDS, Namespaces
 
 
 def _text(value: Any) -> str | None:
@@ -62,7 +57,7 @@ async def read_nameplate(client: Client, namespaces: Namespaces, identification:
     hardware = None
     for child in await node.get_children():
         name = (await child.read_browse_name()).Name
-        if name not in FIELDS and name != "HardwareRevision":
+        if name not in NAMEPLATE_FIELDS and name != "HardwareRevision":
             continue
         try:
             text = _text(await child.read_value())
@@ -73,20 +68,10 @@ async def read_nameplate(client: Client, namespaces: Namespaces, identification:
         if name == "HardwareRevision":
             hardware = text
         else:
-            found[FIELDS[name]] = text
+            found[NAMEPLATE_FIELDS[name]] = text
     if hardware is not None:  # the Identity has one revision string: the hardware rides along
         found["firmware"] = f"{found.get('firmware', 'unknown')} (hardware {hardware})"
     return found
 
 
-async def serve_nameplate(server: Any, parent: Any, node_id: ua.NodeId | None, device: Any, idx: int) -> None:
-    """Add the emulated press's ``Identification`` object (the profile's ``[device]`` strings)."""
-    di = await server.register_namespace(DI_URI)
-    ident = await parent.add_object(node_id or ua.NodeId(ua.String("Press.Identification"), ua.Int16(idx)), ua.QualifiedName("Identification", di))
-    values = {"Manufacturer": device.vendor, "Model": device.model, "SerialNumber": device.serial, "SoftwareRevision": device.firmware}
-    for name, text in values.items():
-        value: Any = ua.LocalizedText(text) if name in ("Manufacturer", "Model") else text
-        await ident.add_property(ua.NodeId(ua.String(f"Press.Identification.{name}"), ua.Int16(idx)), ua.QualifiedName(name, di), value)
-
-
-__all__ = ["DI_URI", "FIELDS", "read_nameplate", "serve_nameplate"]
+__all__ = ["read_nameplate"]

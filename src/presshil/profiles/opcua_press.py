@@ -20,7 +20,7 @@ connect (:mod:`presshil.profiles.opcua_check`) before anything is written.
 A server that goes away is reconnected to by asyncua's own supervisor (``auto_reconnect``,
 backing off up to 2 s between attempts, the session reactivated or created anew and the
 subscription recreated); until then a request is a ``TransportError``, and so is a status
-code that says the session is gone (:func:`presshil.profiles.opcua_nodes.is_connection_loss`).
+code that says the session is gone (:func:`presshil.maps.opcua_nodes.is_connection_loss`).
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
+from ..maps.opcua_nodes import is_connection_loss, shown
+from ..maps.profile import COMMANDS, Profile
 from ..serving.loop import LoopThread
 from ..state import Sample
 from ..url_schemes import OPCUA_KEYS
 from ..urls import PressURL
 from .base import ProfilePress, Values
-from .model import COMMANDS, Profile
 from .opcua_check import NodePlan, convert, plan_nodes
-from .opcua_nodes import is_connection_loss, shown
 from .opcua_security import ClientSecurity
 from .operator import OperatorPrompts
 

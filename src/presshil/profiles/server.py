@@ -16,12 +16,12 @@ from typing import Any
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
 from ..errors import ConfigError
+from ..maps.profile import Profile
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
 from ..serving.tcp import COILS, SERVED, WireLimits
 from ..serving.tls import TlsConfig
 from .emulation import ProfileDatastore
-from .model import Profile
 
 log = logging.getLogger("presshil.profiles")
 
@@ -129,7 +129,7 @@ def start_profile_server(
     OPC UA offers only signed and encrypted sessions with certificates checked both ways.
     """
     from ..device.virtual import VirtualPress
-    from .loader import load_profile
+    from ..maps.profile_loader import load_profile
 
     profile = load_profile(profile_ref)
     want = {"modbus": bool(modbus_tcp or modbus_rtu), "opcua": bool(opcua), "ascii": bool(serial)}

@@ -8,7 +8,7 @@
 - :mod:`.process` — a child process that announces itself with a ready line on stdout;
 - :mod:`.main` — the body of a ``serve`` command: signals, the wait, exit codes.
 
-The register-table machinery both maps share is in :mod:`presshil.regtable`.
+The register-table machinery both maps share is in :mod:`presshil.maps`.
 
 The two servers differ in their model, register map and timing policy; those stay in
 :mod:`presshil.device` and :mod:`presshil.plant`.

@@ -22,7 +22,7 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.pdu.mei_message import ReadDeviceInformationRequest
 from pymodbus.simulator.simcore import SimCore
 
-from ..transports.registers import DEVICE_ID
+from ..maps.press_v1 import DEVICE_ID
 from .faults import WireFaults
 from .master import Link, Master, current_master
 from .modbus import identity_reply

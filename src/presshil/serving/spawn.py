@@ -3,7 +3,7 @@
 The virtual press (:class:`presshil.device.spawn.SpawnedServer`) and the plant
 (:class:`presshil.plant.spawn.SpawnedPlant`) differ only in their command line. The process
 plumbing (pipes, the bounded wait for the ready line, SIGKILL) is
-:class:`presshil.serving.process.ReadyProcess`'s.
+:class:`presshil.child_process.ReadyProcess`'s.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import signal
 import subprocess
 from typing import Any, Self
 
+from ..child_process import ReadyProcess
 from ..errors import TransportError
-from .process import ReadyProcess
 
 
 class SpawnedBase(ReadyProcess):

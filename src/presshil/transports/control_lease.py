@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import DeviceFault
-from .modbus import ModbusPress
-from .registers import (
+from ..maps.press_v1 import (
     LEASE_BASE,
     LEASE_LINKS,
     LEASE_TOKEN_ADDRESS,
     Space,
     decode,
 )
+from .modbus import ModbusPress
 
 _LEASE_COUNT = 10
 _CONFIG = ("setpoint", "ramp_rate", "soft_max_pressure", "watchdog_timeout", "die_area")

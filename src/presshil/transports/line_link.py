@@ -24,9 +24,9 @@ from typing import Any
 import serial
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
+from ..maps.line_v1 import MAX_LINE, parse_err
 from ..urls import PressURL
 from .errormap import CorruptReply, line_error, map_link_errors
-from .line_protocol import MAX_LINE, parse_err
 
 #: a reply parser: the parsed value, or None when the line is not a reply of that kind
 Accept = Callable[[str], Any]

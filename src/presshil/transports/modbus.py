@@ -37,13 +37,7 @@ from typing import TYPE_CHECKING
 from .. import library
 from ..control import HOST_LOSS_POLICIES, PressConfig, check_policy
 from ..errors import CapabilityError, DeviceFault, TransportError
-from ..press import Sample
-from ..profiles.loader import load_profile
-from ..profiles.modbus_press import ModbusProfilePress
-from ..profiles.model import Profile
-from ..profiles.state import StateMap
-from ..urls import PressURL
-from .registers import (
+from ..maps.press_v1 import (
     CAPABILITY_CONSTANT_GAP,
     CHANNEL_POSITION_BASE,
     MAP_VERSION,
@@ -53,6 +47,12 @@ from .registers import (
     decode_positions,
     encode,
 )
+from ..maps.profile import Profile
+from ..maps.profile_loader import load_profile
+from ..maps.profile_state import StateMap
+from ..press import Sample
+from ..profiles.modbus_press import ModbusProfilePress
+from ..urls import PressURL
 from .staleness import CounterWatch
 
 if TYPE_CHECKING:

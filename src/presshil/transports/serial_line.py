@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from ..clock import Clock, WallClock
 from ..errors import CapabilityError, DeviceFault, TransportError
+from ..maps.line_v1 import parse_idn, parse_meas, parse_positions, parse_rated
 from ..press import SAFE_STOP_BITS, Identity, Press, Sample
 from ..url_schemes import SERIAL_KEYS
 from ..urls import PressURL
 from .line_link import LineLink, accept_ok
-from .line_protocol import parse_idn, parse_meas, parse_positions, parse_rated
 from .staleness import CounterWatch
 
 URL_KEYS = SERIAL_KEYS  # registered with the serial:// scheme

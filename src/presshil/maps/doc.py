@@ -1,6 +1,6 @@
 """The Markdown skeleton of a generated register-map document.
 
-``docs/register-map.md`` (:mod:`presshil.transports.register_doc`) and
+``docs/register-map.md`` (:mod:`presshil.maps.press_v1_doc`) and
 ``docs/plant-map.md`` (:mod:`presshil.plant.codegen`) are the same document around
 different tables: a header, the input registers, the holding registers, the rules the
 device enforces. Each generator says how its rows read (address notation, *ext* marks,

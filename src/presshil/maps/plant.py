@@ -23,8 +23,8 @@ word first. The sensor block is mirrored read-only at holding 256.. for FC23.
 
 from __future__ import annotations
 
-from ..transports.registers import RegType, Space
-from .table import Field, RegisterTable
+from .regtable import Register, RegType, Space
+from .table import RegisterTable
 
 PLANT_MAP_VERSION = 1
 DEVICE_ID = 1
@@ -64,9 +64,9 @@ INJECT_CODES = {
     "clear": 10,
 }
 
-PLANT_REGISTERS: tuple[Field, ...] = (
+PLANT_REGISTERS: tuple[Register, ...] = (
     # --- sensor block: the firmware reads input 0..23 in one FC04 ---------------------------
-    Field(
+    Register(
         "status",
         _I,
         0,
@@ -76,8 +76,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "status bits: 0 RUNNING, 1 ESTOP (button pressed), 2 DRIVE_ON, 3 CHAIN_OPEN "
         "(hard-wired safety chain has cut the actuator)",
     ),
-    Field("channel_count", _I, 1, U16, "R", "", "load-cell channel count N (1..8)"),
-    Field(
+    Register("channel_count", _I, 1, U16, "R", "", "load-cell channel count N (1..8)"),
+    Register(
         "sample_counter",
         _I,
         2,
@@ -86,7 +86,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "samples",
         "advances by one every plant sample (every tick of the model)",
     ),
-    Field(
+    Register(
         "sample_time",
         _I,
         4,
@@ -95,8 +95,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "µs",
         "plant time of the sample (wraps at 2^32 µs, 71.6 min)",
     ),
-    Field("position", _I, 6, F32, "R", "mm", "ram position encoder reading"),
-    Field(
+    Register("position", _I, 6, F32, "R", "mm", "ram position encoder reading"),
+    Register(
         "load_cell",
         _I,
         8,
@@ -108,8 +108,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         count=CHANNEL_SLOTS,
     ),
     # --- nameplate: read once at boot -----------------------------------------------------
-    Field("plant_map_version", _I, 100, U16, "R", "", "plant map version (1)"),
-    Field(
+    Register("plant_map_version", _I, 100, U16, "R", "", "plant map version (1)"),
+    Register(
         "actuator_kind",
         _I,
         101,
@@ -118,13 +118,13 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "",
         "0 hydraulic (pump + servo valve), 1 servo-electric (motor + ball screw)",
     ),
-    Field("sample_rate", _I, 102, F32, "R", "Hz", "plant sample rate"),
-    Field("rated_force", _I, 104, F32, "R", "kN", "rated force"),
-    Field("rated_max_pressure", _I, 106, F32, "R", "MPa", "die-set pressure rating"),
-    Field("load_cell_capacity", _I, 108, F32, "R", "kN", "capacity of one load cell"),
-    Field("piston_area", _I, 110, F32, "R", "mm²", "cylinder piston area (hydraulic; 0 else)"),
-    Field("supply_pressure", _I, 112, F32, "R", "MPa", "pump / relief pressure (hydraulic)"),
-    Field(
+    Register("sample_rate", _I, 102, F32, "R", "Hz", "plant sample rate"),
+    Register("rated_force", _I, 104, F32, "R", "kN", "rated force"),
+    Register("rated_max_pressure", _I, 106, F32, "R", "MPa", "die-set pressure rating"),
+    Register("load_cell_capacity", _I, 108, F32, "R", "kN", "capacity of one load cell"),
+    Register("piston_area", _I, 110, F32, "R", "mm²", "cylinder piston area (hydraulic; 0 else)"),
+    Register("supply_pressure", _I, 112, F32, "R", "MPa", "pump / relief pressure (hydraulic)"),
+    Register(
         "valve_flow",
         _I,
         114,
@@ -133,9 +133,9 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "l/min",
         "servo-valve flow at full opening and full pressure drop (hydraulic)",
     ),
-    Field("pump_flow", _I, 116, F32, "R", "l/min", "pump flow (hydraulic)"),
-    Field("max_speed", _I, 118, F32, "R", "mm/s", "drive speed limit (servo-electric)"),
-    Field(
+    Register("pump_flow", _I, 116, F32, "R", "l/min", "pump flow (hydraulic)"),
+    Register("max_speed", _I, 118, F32, "R", "mm/s", "drive speed limit (servo-electric)"),
+    Register(
         "nominal_compliance",
         _I,
         120,
@@ -145,8 +145,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "commissioning figure: series compliance of frame, oil column and a dense stack, "
         "for loop tuning",
     ),
-    Field("die_area", _I, 122, F32, "R", "mm²", "area of the die fitted"),
-    Field(
+    Register("die_area", _I, 122, F32, "R", "mm²", "area of the die fitted"),
+    Register(
         "load_cell_position",
         _I,
         124,
@@ -157,10 +157,10 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         count=2 * CHANNEL_SLOTS,
     ),
     # --- ground truth and timing: the judge's, not the firmware's -------------------------
-    Field("truth_counter", _I, 200, U32, "R", "samples", "sample counter of the truth below"),
-    Field("true_force", _I, 202, F32, "R", "kN", "true total force on the stack"),
-    Field("true_position", _I, 204, F32, "R", "mm", "true ram travel from first touch"),
-    Field(
+    Register("truth_counter", _I, 200, U32, "R", "samples", "sample counter of the truth below"),
+    Register("true_force", _I, 202, F32, "R", "kN", "true total force on the stack"),
+    Register("true_position", _I, 204, F32, "R", "mm", "true ram travel from first touch"),
+    Register(
         "true_channel",
         _I,
         206,
@@ -170,8 +170,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "true force on each load cell (before the sensor chain)",
         count=CHANNEL_SLOTS,
     ),
-    Field("commands", _I, 222, U32, "R", "", "actuator commands received so far"),
-    Field(
+    Register("commands", _I, 222, U32, "R", "", "actuator commands received so far"),
+    Register(
         "last_latency",
         _I,
         224,
@@ -180,10 +180,10 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "ms",
         "sample-to-command latency of the last command (its sample's time to its arrival)",
     ),
-    Field("max_latency", _I, 226, F32, "R", "ms", "largest sample-to-command latency so far"),
-    Field("rt_lag", _I, 228, F32, "R", "ms", "real-time lag of the newest sample"),
-    Field("max_rt_lag", _I, 230, F32, "R", "ms", "largest real-time lag so far"),
-    Field(
+    Register("max_latency", _I, 226, F32, "R", "ms", "largest sample-to-command latency so far"),
+    Register("rt_lag", _I, 228, F32, "R", "ms", "real-time lag of the newest sample"),
+    Register("max_rt_lag", _I, 230, F32, "R", "ms", "largest real-time lag so far"),
+    Register(
         "max_read_gap",
         _I,
         232,
@@ -193,7 +193,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "largest gap between two sensor reads the server answered (after the first)",
     ),
     # --- actuator block: the firmware writes holding 0..5 in one FC16 ---------------------
-    Field(
+    Register(
         "drive_mode",
         _H,
         0,
@@ -203,8 +203,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "0 SAFE (hydraulic: pump off, dump valve open; screw: retract), 1 FOLLOW the "
         "demand, 2 HOLD (valve closed / motor stopped)",
     ),
-    Field("reserved_1", _H, 1, U16, "RW", "", "reserved, write 0 (keeps 0..5 one write)"),
-    Field(
+    Register("reserved_1", _H, 1, U16, "RW", "", "reserved, write 0 (keeps 0..5 one write)"),
+    Register(
         "demand",
         _H,
         2,
@@ -214,7 +214,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "hydraulic: servo-valve spool opening −1..1; "
         "servo-electric: ram speed, mm/s (clamped to the drive's limits)",
     ),
-    Field(
+    Register(
         "based_on",
         _H,
         4,
@@ -223,7 +223,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "samples",
         "sample counter of the reading the demand was computed from (latency)",
     ),
-    Field(
+    Register(
         "sensor_mirror",
         _H,
         MIRROR_BASE,
@@ -234,7 +234,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         count=24,
     ),
     # --- fault injection: the judge's -----------------------------------------------------
-    Field(
+    Register(
         "inject",
         _H,
         300,
@@ -244,8 +244,8 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "inject a fault, applied after the parameters of the same write: "
         + ", ".join(f"{v} {k}" for k, v in INJECT_CODES.items()),
     ),
-    Field("inject_channel", _H, 301, U16, "RW", "", "channel (1..N) of a sensor fault"),
-    Field(
+    Register("inject_channel", _H, 301, U16, "RW", "", "channel (1..N) of a sensor fault"),
+    Register(
         "inject_value",
         _H,
         302,
@@ -255,7 +255,7 @@ PLANT_REGISTERS: tuple[Field, ...] = (
         "overpressure: surge, MPa on the die; leak: factor; sensor_drift: N/min; "
         "sensor_saturation: level, kN",
     ),
-    Field(
+    Register(
         "inject_duration",
         _H,
         304,

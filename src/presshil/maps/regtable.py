@@ -1,15 +1,16 @@
-"""Wire types and the layout and codec steps every register table shares.
+"""The one register row type, the wire types, and the layout and codec steps every register
+table shares.
 
-A table here is anything that yields its values as ``(address, row, index)`` in address
-order, where a row has a ``name`` and a :class:`RegType` ``type`` (``index`` is the element
+Every table (the press map v1, the plant map) is a sequence of :class:`Register` rows. A table
+yields its values as ``(address, row, index)`` in address order (``index`` is the element
 of an array row, 0 for a scalar). From that, :func:`merge_ranges` gives the address ranges a
 server must accept, :func:`cover` checks that an access covers whole fields with no gap, and
 :func:`codecs` builds the struct pair that packs values to 16-bit registers.
 
 Conventions (pinned for the press map v1 in docs/register-map.md, kept by the plant map): 0-based
 addresses; ``f32`` and ``u32`` take two registers, big-endian, high word first.
-:mod:`presshil.transports.registers` re-exports :class:`Space`, :class:`RegType` and
-:class:`RegisterAddressError` under their historical names.
+:mod:`presshil.maps.press_v1` re-exports :class:`Register`, :class:`Space`,
+:class:`RegType` and :class:`RegisterAddressError` under their historical names.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
 
 
 class Space(str, enum.Enum):
@@ -53,22 +54,48 @@ class RegisterAddressError(ValueError):
         super().__init__(f"{space.value} register {address}: {why}")
 
 
-class Row(Protocol):
-    """What the shared steps need of a table row."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def type(self) -> RegType: ...
+#: the most load-cell channels a device has (map v1's N; the plant map's slots)
+MAX_CHANNELS = 8
 
 
-R = TypeVar("R", bound=Row)
+@dataclass(frozen=True)
+class Register:
+    """One row of every register table: a value, an array of ``count`` values, or
+    ``per_channel`` values for each of a press's N channels.
+
+    Map v1 sizes its arrays by the channel count (``per_channel``); the plant map has a fixed
+    layout (``count``). ``extension`` marks a row that is not in the pinned tables of the
+    press map v1 (documented as an extension).
+    """
+
+    name: str
+    space: Space
+    address: int
+    type: RegType
+    access: str  # "R" or "RW"
+    unit: str
+    doc: str
+    #: 0 for a scalar; k for k values per channel (N × k values in channel order)
+    per_channel: int = 0
+    #: not in the pinned v1 tables: documented as an extension
+    extension: bool = False
+    #: a fixed array of ``count`` values (when not ``per_channel``)
+    count: int = 1
+
+    def values(self, channels: int = MAX_CHANNELS) -> int:
+        """Number of values the row holds with ``channels`` channels."""
+        return self.per_channel * channels if self.per_channel else self.count
+
+    def width(self, channels: int = MAX_CHANNELS) -> int:
+        """Registers the whole row takes with ``channels`` channels."""
+        return self.type.width * self.values(channels)
+
+
 #: (values struct, registers struct)
 Codec = tuple[struct.Struct, struct.Struct]
 
 
-def merge_ranges(slots: Iterable[tuple[int, Row, int]]) -> list[tuple[int, int]]:
+def merge_ranges(slots: Iterable[tuple[int, Register, int]]) -> list[tuple[int, int]]:
     """Contiguous ``(first, last)`` address ranges of ``slots`` (in address order)."""
     ranges: list[tuple[int, int]] = []
     for addr, reg, _ in slots:
@@ -81,8 +108,8 @@ def merge_ranges(slots: Iterable[tuple[int, Row, int]]) -> list[tuple[int, int]]
 
 
 def cover(
-    slots: Iterable[tuple[int, R, int]], space: Space, start: int, count: int, where: str
-) -> list[tuple[int, R, int]]:
+    slots: Iterable[tuple[int, Register, int]], space: Space, start: int, count: int, where: str
+) -> list[tuple[int, Register, int]]:
     """The slots that cover ``start .. start+count-1`` exactly, in order.
 
     Raises :class:`RegisterAddressError` for an access that covers part of a two-register
@@ -90,7 +117,7 @@ def cover(
     """
     end = start + count
     covered = start
-    out: list[tuple[int, R, int]] = []
+    out: list[tuple[int, Register, int]] = []
     for addr, reg, index in slots:
         stop = addr + reg.type.width
         if stop <= start or addr >= end:
@@ -127,9 +154,10 @@ def coerce(rtype: RegType, value: float) -> float | int:
 
 __all__ = [
     "Codec",
+    "MAX_CHANNELS",
     "RegType",
+    "Register",
     "RegisterAddressError",
-    "Row",
     "Space",
     "codecs",
     "coerce",

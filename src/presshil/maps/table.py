@@ -1,59 +1,36 @@
 """A declarative register table, for maps other than the press map v1.
 
-:mod:`presshil.transports.registers` pins the press map v1 as one table. The plant map has
-the same shape and conventions, so it reuses that module's wire types
-(:class:`~presshil.transports.registers.RegType`, ``Space``) and its address error; this
-module adds what that one does with its module-level table — layout, block codecs — for any
-table of :class:`Field` rows. Arrays (``count > 1``) always take all their slots here: the
-plant map has a fixed layout, whatever the channel count. The layout and codec steps are
-:mod:`presshil.regtable.core`'s, shared with the press map v1; what stays here is the row
-type (a fixed ``count`` where map v1 has per-channel arrays and *ext* marks) and the
-fill-missing-with-0 block codec.
+:mod:`presshil.maps.press_v1` pins the press map v1 as one module-level table. The plant map
+has the same rows (:class:`~presshil.maps.regtable.Register`) and conventions; this module
+adds what map v1 does with its table — layout, block codecs — for any table of rows with a
+fixed layout: arrays (``count > 1``) always take all their slots here, whatever the channel
+count. The layout and codec steps are :mod:`presshil.maps.regtable`'s, shared with the press
+map v1; what stays here is the fill-missing-with-0 block codec.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
-from ..regtable.core import Codec, RegType, Space, codecs, coerce, cover, merge_ranges
+from .regtable import Codec, Register, Space, codecs, coerce, cover, merge_ranges
 
 Value = float | int
-
-
-@dataclass(frozen=True)
-class Field:
-    """One row of a table: a value, or an array of ``count`` values."""
-
-    name: str
-    space: Space
-    address: int
-    type: RegType
-    access: str  # "R" or "RW"
-    unit: str
-    doc: str
-    count: int = 1
-
-    @property
-    def width(self) -> int:
-        """Registers the whole field takes."""
-        return self.type.width * self.count
 
 
 class RegisterTable:
     """Layout and codecs of one register table (``name`` is used in error messages)."""
 
-    def __init__(self, name: str, registers: Sequence[Field], mirror_base: int | None) -> None:
+    def __init__(self, name: str, registers: Sequence[Register], mirror_base: int | None) -> None:
         self.name = name
         self.registers = tuple(registers)
         #: holding register where the input state block is mirrored read-only (FC23), if any
         self.mirror_base = mirror_base
-        self.by_name: Mapping[str, Field] = {r.name: r for r in self.registers}
+        self.by_name: Mapping[str, Register] = {r.name: r for r in self.registers}
         self._check_overlaps()
 
     # --- layout -------------------------------------------------------------------------
-    def fields(self, space: Space) -> Iterator[tuple[int, Field, int]]:
+    def fields(self, space: Space) -> Iterator[tuple[int, Register, int]]:
         """``(address, register, index)`` of every value in ``space``, in address order."""
         rows = sorted((r for r in self.registers if r.space is space), key=lambda r: r.address)
         for reg in rows:
@@ -67,7 +44,7 @@ class RegisterTable:
     def span(self, space: Space, first: str, last: str) -> tuple[int, int]:
         """``(start, count)`` of the registers from field ``first`` to field ``last``."""
         a, b = self.by_name[first], self.by_name[last]
-        return a.address, b.address + b.width - a.address
+        return a.address, b.address + b.width() - a.address
 
     # --- codecs -------------------------------------------------------------------------
     def decode(self, space: Space, start: int, regs: Sequence[int]) -> dict[str, Value | list]:

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from asyncua import ua
 
-from .model import Profile
+from .profile import Profile
+
+#: the URI of OPC UA for Devices (DI), whose browse names a press's nameplate uses
+DI_URI = "http://opcfoundation.org/UA/DI/"
+#: nameplate (DI ``Identification``) field -> the Identity field it fills
+NAMEPLATE_FIELDS = {"Manufacturer": "vendor", "Model": "model", "SerialNumber": "serial", "SoftwareRevision": "firmware"}
 
 #: status codes that say the session or the connection is gone, not that the request was wrong
 SESSION_GONE = frozenset(
@@ -116,6 +121,8 @@ def profile_node_texts(profile: Profile) -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "DI_URI",
+    "NAMEPLATE_FIELDS",
     "SESSION_GONE",
     "Namespaces",
     "UnknownNamespace",

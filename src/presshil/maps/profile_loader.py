@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from .. import library
 from ..errors import ConfigError, ProtocolError
-from .checks import ProfileCheck, check_profile
-from .model import Profile
+from .profile import Profile
+from .profile_checks import ProfileCheck, check_profile
 
 
 class ProfileError(ConfigError):

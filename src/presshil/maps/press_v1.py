@@ -2,11 +2,11 @@
 
 Everything else is generated from :data:`REGISTERS`: the client's decoding of the state
 block, the payloads it writes, the server's register layout and its write validation, and
-``docs/register-map.md`` (see :mod:`presshil.transports.register_doc`).
+``docs/register-map.md`` (see :mod:`presshil.maps.press_v1_doc`).
 
 Conventions (pinned; docs/register-map.md): device id 1; 0-based protocol addresses; ``f32`` and
 ``u32`` take two registers, big-endian, high word first. The wire types and the layout and
-codec steps are :mod:`presshil.regtable.core`'s, shared with the plant map.
+codec steps are :mod:`presshil.maps.regtable`'s, shared with the plant map.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import functools
 import math
 import struct
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from ..press import Sample
-from ..regtable.core import (
+from .regtable import (
+    MAX_CHANNELS,
     Codec,
+    Register,
     RegisterAddressError,
     RegType,
     Space,
@@ -31,7 +32,6 @@ from ..regtable.core import (
 
 MAP_VERSION = 1
 DEVICE_ID = 1
-MAX_CHANNELS = 8
 #: extension: holding registers STATE_MIRROR_BASE + a mirror input register a, so that one
 #: FC23 read/write-multiple can write a command and read the whole state back
 STATE_MIRROR_BASE = 256
@@ -41,32 +41,15 @@ CHANNEL_POSITION_BASE = 110
 LEASE_TOKEN_ADDRESS = 12
 LEASE_BASE = 150
 #: values of the ``*_link`` lease registers (as :class:`presshil.serving.master.Link`)
-LEASE_LINKS = {0: "none", 1: "modbus tcp", 2: "modbus tls", 3: "modbus rtu", 4: "serial line", 5: "in-process", 6: "opc ua"}
-
-
-@dataclass(frozen=True)
-class Register:
-    """One field of the map: a value, or ``per_channel`` values for each of the N channels."""
-
-    name: str
-    space: Space
-    address: int
-    type: RegType
-    access: str  # "R" or "RW"
-    unit: str
-    doc: str
-    #: 0 for a scalar; k for k values per channel (N × k values in channel order)
-    per_channel: int = 0
-    #: not in the pinned v1 tables: documented as an extension
-    extension: bool = False
-
-    def values(self, channels: int) -> int:
-        """Number of values the field holds with ``channels`` channels."""
-        return self.per_channel * channels if self.per_channel else 1
-
-    def width(self, channels: int = MAX_CHANNELS) -> int:
-        """Registers taken with ``channels`` channels."""
-        return self.type.width * self.values(channels)
+LEASE_LINKS = {
+    0: "none",
+    1: "modbus tcp",
+    2: "modbus tls",
+    3: "modbus rtu",
+    4: "serial line",
+    5: "in-process",
+    6: "opc ua",
+}
 
 
 _I, _H = Space.INPUT, Space.HOLDING
@@ -248,8 +231,19 @@ REGISTERS: tuple[Register, ...] = (
     ),
 )
 
-COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, COMMAND_HOLD_GAP = range(6)
+COMMAND_NONE, COMMAND_REGULATE, COMMAND_RELEASE, COMMAND_STOP, COMMAND_RESET, COMMAND_HOLD_GAP = (
+    range(6)
+)
 COMMAND_NAMES = {0: "none", 1: "REGULATE", 2: "RELEASE", 3: "STOP", 4: "RESET_FAULT", 5: "HOLD_GAP"}
+#: a device profile's command names for map v1's commands (what a profile's REGULATE … write
+#: means on map v1; the ``presshil-v1`` profile and the profile emulations use it)
+PROFILE_COMMANDS = {
+    "regulate": COMMAND_REGULATE,
+    "release": COMMAND_RELEASE,
+    "stop": COMMAND_STOP,
+    "reset": COMMAND_RESET,
+    "hold_gap": COMMAND_HOLD_GAP,
+}
 #: bits of input register 105 (``capabilities``)
 CAPABILITY_CONSTANT_GAP = 1 << 0
 
@@ -413,6 +407,7 @@ __all__ = [
     "DEVICE_ID",
     "MAP_VERSION",
     "MAX_CHANNELS",
+    "PROFILE_COMMANDS",
     "REGISTERS",
     "STATE_MIRROR_BASE",
     "RegType",

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Command, Signal
+from .profile import Command, Signal
 from .units import CANONICAL, Unit, parse_unit
 
 _FMT = {

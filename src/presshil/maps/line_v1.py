@@ -11,19 +11,38 @@ from __future__ import annotations
 import re
 
 from ..press import Identity, Sample
+from .press_v1 import (
+    BY_NAME,
+    COMMAND_REGULATE,
+    COMMAND_RELEASE,
+    COMMAND_RESET,
+    COMMAND_STOP,
+    RegType,
+)
 
 OK = "OK"
-#: commands that set a value: keyword -> (register-map parameter name, argument type)
+#: setter keyword -> the map v1 register it sets (the line protocol speaks map v1's values)
+SETTER_REGISTERS = {
+    "SETP": "setpoint",
+    "RATE": "ramp_rate",
+    "LIM": "soft_max_pressure",
+    "AREA": "die_area",
+    "WDOG": "watchdog_timeout",
+    "HOSTLOSS": "on_host_loss",
+}
+#: commands that set a value: keyword -> (register-map parameter name, argument type), the
+#: type from the register's in map v1's table
 SETTERS: dict[str, tuple[str, type]] = {
-    "SETP": ("setpoint", float),
-    "RATE": ("ramp_rate", float),
-    "LIM": ("soft_max_pressure", float),
-    "AREA": ("die_area", float),
-    "WDOG": ("watchdog_timeout", int),
-    "HOSTLOSS": ("on_host_loss", int),
+    kw: (name, float if BY_NAME[name].type is RegType.F32 else int)
+    for kw, name in SETTER_REGISTERS.items()
 }
 #: commands that act: keyword -> register-map command number
-ACTIONS = {"REG": 1, "REL": 2, "STOP": 3, "RST": 4}
+ACTIONS = {
+    "REG": COMMAND_REGULATE,
+    "REL": COMMAND_RELEASE,
+    "STOP": COMMAND_STOP,
+    "RST": COMMAND_RESET,
+}
 QUERIES = ("*IDN?", "MEAS?", "RATED?", "FAULT?", "POS?")
 MAX_LINE = 256
 
@@ -119,6 +138,7 @@ __all__ = [
     "OK",
     "QUERIES",
     "SETTERS",
+    "SETTER_REGISTERS",
     "format_err",
     "format_idn",
     "format_meas",

@@ -5,7 +5,7 @@ signals and commands a regulating press needs, and Modbus signals that overlap.
 
 from __future__ import annotations
 
-from .model import COMMANDS, SIGNALS, Profile
+from .profile import COMMANDS, SIGNALS, Profile
 from .units import CANONICAL, UnitError, parse_quantity, parse_unit
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..press import FaultCode, Sample, Status
-from .codec import Converter
-from .model import COMMANDS, SIGNALS, Profile
+from .profile import COMMANDS, SIGNALS, Profile
+from .profile_codec import Converter
 
 _FAULT_NAMES = {m.name: int(m) for m in FaultCode}
 
