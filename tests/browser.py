@@ -10,6 +10,7 @@ import os
 import shutil
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -24,7 +25,7 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module", name="chromium")
+@wall_clock_fixture(scope="module", name="chromium")
 def chromium_browser():
     """A launched headless Chromium (Playwright ``Browser``) shared by a module's tests."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

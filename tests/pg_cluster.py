@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 #: the role the tests connect as (trust on loopback), and one that needs a password
 SUPERUSER = "presshil"
@@ -125,7 +126,7 @@ def running_cluster(fsync: bool = False) -> Iterator[PgServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@wall_clock_fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """A throwaway PostgreSQL server on 127.0.0.1, one for the test session."""
     with running_cluster() as server:

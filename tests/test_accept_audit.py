@@ -30,7 +30,7 @@ def _accept(tmp_path: Path, db: str, report: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "lab.sqlite")

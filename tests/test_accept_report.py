@@ -137,6 +137,7 @@ def test_html_is_self_contained_and_escaped(report) -> None:
 
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
                     reason="chromium not installed (apt-get install -y chromium)")
+@pytest.mark.slow
 def test_report_renders_in_chromium(report, tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("render_report", ROOT / "scripts" / "render_report.py")
     module = importlib.util.module_from_spec(spec)

@@ -134,6 +134,7 @@ def test_seed_is_set_only_on_sim_urls() -> None:
         parse_press_url("modbus+tcp://127.0.0.1:5020").with_seed(7)
 
 
+@pytest.mark.slow
 def test_console_script_has_no_traceback_for_expected_failures(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(GOOD.replace("to_mpa = 20.0", "to_mpa = -3"))

@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from presshil.device.spawn import SpawnedServer
+
+pytestmark = pytest.mark.slow  # a served press and subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 

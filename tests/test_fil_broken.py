@@ -24,7 +24,7 @@ from presshil.runner import Progress
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = ROOT / "firmware" / "protocols"
 WHY = missing_build_tools()
-pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"firmware not buildable: {WHY}")]
+pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"firmware not buildable: {WHY}"), pytest.mark.slow, pytest.mark.realtime]
 
 
 @pytest.mark.timeout(60)

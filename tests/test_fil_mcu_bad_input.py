@@ -23,7 +23,7 @@ from presshil.fil.qemu import missing_qemu
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ROOT / "firmware" / "protocols" / "fil-assembly-short.toml"
 WHY = missing_mcu_build_tools() or missing_qemu()
-pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"MCU firmware cannot run here: {WHY}")]
+pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"MCU firmware cannot run here: {WHY}"), pytest.mark.slow, pytest.mark.realtime]
 
 NEVER_READY = """
 #include "hal_mcu.h"

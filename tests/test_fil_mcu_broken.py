@@ -28,7 +28,7 @@ from presshil.runner import Progress
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = ROOT / "firmware" / "protocols"
 WHY = missing_mcu_build_tools() or missing_qemu()
-pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"MCU firmware cannot run here: {WHY}")]
+pytestmark = [pytest.mark.skipif(WHY is not None, reason=f"MCU firmware cannot run here: {WHY}"), pytest.mark.slow, pytest.mark.realtime]
 
 
 def start(flavour: str, plant: str) -> McuFilPress:

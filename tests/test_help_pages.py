@@ -91,6 +91,7 @@ def test_a_piped_sweep_prints_a_line_at_every_tenth(monkeypatch: pytest.MonkeyPa
     assert lines[-1].startswith("  200/200 variants done")
 
 
+@pytest.mark.slow
 def test_the_ui_banner_is_one_line_when_piped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from presshil.store import Store
     from presshil.web.server import BackgroundServer

@@ -115,6 +115,7 @@ rate_mpa_s = 20.0
 """
 
 
+@pytest.mark.slow
 def test_a_held_gap_over_a_wire_holds_the_ram_as_in_process() -> None:
     """HOLD_GAP (command 5) on map v1: the served press says it can (input 105 bit 0), the
     run holds the ram over Modbus TCP and judges it as it does in-process."""
@@ -137,6 +138,7 @@ def test_a_held_gap_over_a_wire_holds_the_ram_as_in_process() -> None:
     assert held.position.max() - held.position.min() < 0.002  # mm
 
 
+@pytest.mark.slow
 def test_a_press_that_cannot_hold_a_gap_is_refused_before_anything_is_commanded() -> None:
     """The manual press (nobody regulates its ram) says so in input 105: the protocol is
     refused before the run claims or commands anything; a HOLD_GAP written anyway is

@@ -12,7 +12,6 @@ makes room (Modbus servers: the OPC UA endpoint's connections are asyncua's).
 from __future__ import annotations
 
 import struct
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +19,12 @@ from typing import Any
 
 import pytest
 from test_wire_hardening import Raw, closed_by_server
+from waiting import wait_for
+from wall_clock import wall_clock_fixture
 
 from presshil.serving.tcp import WireLimits
+
+pytestmark = pytest.mark.slow  # presses served on loopback
 
 REFUSED = 0x01  # exception 01: "not allowed for you"
 
@@ -76,14 +79,6 @@ def fc06(m: Raw, address: int, value: int) -> bytes:
 
 def fc05(m: Raw, address: int, on: bool) -> bytes:
     return m.request(struct.pack(">BHH", 5, address, 0xFF00 if on else 0))
-
-
-def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
-    """Until ``predicate()`` holds (bounded): the server sees a close asynchronously."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def refused(reply: bytes) -> bool:
@@ -243,7 +238,7 @@ def test_at_the_cap_the_longest_idle_connection_makes_room_but_never_the_holders
 
 
 # --- the OPC UA endpoint: a session is the master -------------------------------------------
-@pytest.fixture
+@wall_clock_fixture()
 def opcua_server() -> Iterator[Any]:
     """``presshil serve --profile opcua-press --opcua 127.0.0.1:0``."""
     pytest.importorskip("asyncua")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 import presshil
 from presshil.device import start_server
@@ -45,16 +45,13 @@ def count_requests(press: ModbusProfilePress) -> list[str]:
 
 
 def ramps_toward(press, target: float, within_s: float = 5.0) -> bool:
-    """Whether the active setpoint starts moving toward ``target`` within ``within_s``."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if 0.0 < press.read().setpoint_mpa <= target:
-            return True
-        time.sleep(0.01)
-    return False
+    """The active setpoint starts moving toward ``target`` within ``within_s`` (else fails)."""
+    return bool(wait_for(lambda: 0.0 < press.read().setpoint_mpa <= target, timeout_s=within_s,
+                         what=f"the setpoint to ramp toward {target} MPa", poll_s=0.01))
 
 
 @pytest.mark.parametrize("sim", ["sim://?seed=1", "sim://servo-electric-10t?seed=1"])
+@pytest.mark.slow
 def test_a_modbus_url_without_profile_is_the_presshil_v1_profile_following_the_device(sim) -> None:
     with start_server(sim, modbus_tcp="127.0.0.1:0") as server:
         served = server.press.identity
@@ -77,6 +74,7 @@ def test_a_modbus_url_without_profile_is_the_presshil_v1_profile_following_the_d
             press.close()
 
 
+@pytest.mark.slow
 def test_map_v1_uses_the_shipped_profile_whatever_the_lab_profiles_folder_holds(tmp_path, monkeypatch) -> None:
     (tmp_path / "profiles").mkdir()
     broken = (ROOT / "profiles" / "presshil-v1.toml").read_text().replace("address = 6\n", "address = 40\n", 1)
@@ -99,6 +97,7 @@ def test_map_v1_uses_the_shipped_profile_whatever_the_lab_profiles_folder_holds(
                 lab.close()
 
 
+@pytest.mark.slow
 def test_a_control_cycle_is_one_fc23_round_trip_and_falls_back_without_fc23() -> None:
     with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
         press = presshil.open_press(server.urls["modbus_tcp"])
@@ -121,6 +120,7 @@ def test_a_control_cycle_is_one_fc23_round_trip_and_falls_back_without_fc23() ->
             press.close()
 
 
+@pytest.mark.slow
 def test_state_mirror_and_fc43_work_for_any_profile_and_the_emulation_serves_them(tmp_path) -> None:
     no_mirror = tmp_path / "no-mirror.toml"
     no_mirror.write_text((ROOT / "profiles" / "presshil-v1.toml").read_text().replace("state_mirror = 256\n", ""))
@@ -165,6 +165,7 @@ def test_bad_state_mirror_and_identify_keys_are_one_line_errors(changes, key, sa
     assert says in message
 
 
+@pytest.mark.slow
 def test_a_value_that_does_not_fit_its_register_is_refused_before_anything_is_written() -> None:
     with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
         press = presshil.open_press(server.urls["modbus_tcp"])
@@ -177,6 +178,7 @@ def test_a_value_that_does_not_fit_its_register_is_refused_before_anything_is_wr
             press.close()
 
 
+@pytest.mark.slow
 def test_the_profile_emulation_is_served_by_the_hardened_tcp_server() -> None:
     """``serve --profile`` answers on the same hardened server as ``serve``: strict request
     checks (now with the bit function codes a PLC map needs), a connection cap."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from asyncua import ua
 from asyncua.sync import Client
 
 from presshil.profiles.server import start_profile_server
+
+pytestmark = pytest.mark.slow  # an OPC UA server on loopback
 
 NS = "urn:acme:servo-press"
 

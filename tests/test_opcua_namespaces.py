@@ -12,6 +12,8 @@ import pytest
 pytest.importorskip("asyncua")
 
 from asyncua import ua  # noqa: E402
+from waiting import wait_for
+from wall_clock import wall_clock_fixture
 
 import presshil  # noqa: E402
 from presshil.maps.opcua_nodes import (  # noqa: E402
@@ -117,7 +119,7 @@ def test_args_naming_a_command_the_profile_lacks_is_bad_input(tmp_path: Path) ->
 slow = pytest.mark.slow
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def server():
     handle = start_profile_server(SIM, "opcua-press", opcua="127.0.0.1:0")
     yield handle
@@ -224,27 +226,15 @@ def test_a_start_that_takes_target_and_rate_as_arguments_drives_the_press(tmp_pa
 
 def wait_setpoint(handle, target: float, within_s: float = 10.0) -> bool:
     """The served press's active setpoint reaches ``target`` (it ramps there at the rate)."""
-    import time
-
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if abs(handle.press.sample().setpoint_mpa - target) < 0.5:
-            return True
-        time.sleep(0.05)
-    return False
+    return bool(wait_for(lambda: abs(handle.press.sample().setpoint_mpa - target) < 0.5,
+                         timeout_s=within_s, what=f"the setpoint to reach {target} MPa"))
 
 
 def reads_fresh(press, within_s: float = 10.0) -> bool:
     """Two reads whose counters differ: the nodes read are live."""
-    import time
-
     first = press.read().counter
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if press.read().counter != first:
-            return True
-        time.sleep(0.05)
-    return False
+    return bool(wait_for(lambda: press.read().counter != first, timeout_s=within_s,
+                         what="a fresh sample counter"))
 
 
 PROTOCOL = """

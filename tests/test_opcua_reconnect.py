@@ -3,9 +3,8 @@ its requests as transport errors meanwhile, then reconnects by itself, in both r
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from waiting import wait_for
 
 import presshil
 from presshil.errors import TransportError
@@ -22,34 +21,34 @@ def serve(port: int = 0):
 
 def reads_again(press, within_s: float) -> int:
     """The counter of the first read that succeeds and is fresh within ``within_s``."""
-    first = None
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
+    first: list[int] = []
+
+    def fresh() -> tuple[int] | None:
         try:
             counter = press.read().counter
         except TransportError:
-            time.sleep(0.1)
-            continue
-        if first is None:
-            first = counter
-        elif counter != first:  # values are arriving again, not only the last ones kept
-            return counter
-        time.sleep(0.05)
-    raise AssertionError(f"no fresh reading within {within_s} s")
+            return None
+        if not first:
+            first.append(counter)
+        elif counter != first[0]:  # values are arriving again, not only the last ones kept
+            return (counter,)
+        return None
+
+    return wait_for(fresh, timeout_s=within_s, what="a fresh reading", poll_s=0.05)[0]
 
 
 def writes_again(press, within_s: float) -> None:
     """A command accepted within ``within_s``: on a loaded machine one write may outlast the
     URL's short timeout, and a run's sampler would retry it within its budget too."""
-    deadline = time.monotonic() + within_s
-    while True:
+
+    def accepted() -> bool:
         try:
             press.command(5.0, 10.0)
-            return
         except TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            return False
+        return True
+
+    wait_for(accepted, timeout_s=within_s, what="a command accepted", poll_s=0.2)
 
 
 @pytest.mark.parametrize("mode", ["poll", "subscribe"])

@@ -3,12 +3,12 @@ a server it trusts, sessions are signed (and encrypted), bad security URLs are o
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from tls_certs import ThrowawayCA
+from waiting import wait_for
 
 import presshil
 from presshil.errors import ConfigError, TransportError
@@ -43,14 +43,10 @@ def serve(pki: SimpleNamespace, press_cert: tuple[Path, Path] | None = None):
 
 
 def reads_fresh_values(press, within_s: float = 10.0) -> bool:
-    """Whether the press's sample counter advances within ``within_s`` (values arrive)."""
+    """The press's sample counter advances within ``within_s`` (values arrive), else fails."""
     first = press.read().counter
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if press.read().counter != first:
-            return True
-        time.sleep(0.02)
-    return False
+    return bool(wait_for(lambda: press.read().counter != first, timeout_s=within_s,
+                         what="a fresh sample counter"))
 
 
 def secured(url: str, cert: tuple[Path, Path], ca: Path, extra: str = "") -> str:
@@ -68,13 +64,8 @@ def test_a_trusted_host_reads_and_commands_a_secured_press(pki, extra) -> None:
         try:
             first = press.read()
             press.command(5.0, 10.0)
-            later = first
-            for _ in range(200):
-                later = press.read()
-                if later.counter != first.counter and later.setpoint_mpa > 0.0:
-                    break
-                time.sleep(0.02)
-            assert later.counter != first.counter and later.setpoint_mpa > 0.0, (first, later)
+            wait_for(lambda: (later := press.read()).counter != first.counter and later.setpoint_mpa > 0.0,
+                     timeout_s=10.0, what=f"a fresh reading with the setpoint applied (first {first})")
         finally:
             press.safe_state()
             press.close()

@@ -9,6 +9,8 @@ import pytest
 
 pytest.importorskip("asyncua")
 
+from wall_clock import wall_clock_fixture
+
 import presshil  # noqa: E402
 from presshil.profiles.server import start_profile_server  # noqa: E402
 from presshil.sampler import Sampler, SamplerPolicy  # noqa: E402
@@ -17,7 +19,7 @@ SIM = "sim://auto-hydraulic-25t?seed=1"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def server():
     handle = start_profile_server(SIM, "opcua-press", opcua="127.0.0.1:0")
     handle.plc_clock.offset_s = 5.0  # the PLC's clock is 5 s ahead of this host's

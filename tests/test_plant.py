@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from waiting import wait_for
+from wall_clock import wall_clock_fixture
 
 from presshil.errors import ConfigError
 from presshil.maps.plant import (
@@ -104,7 +106,7 @@ def test_table_rejects_partial_fields() -> None:
     }
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module", realtime=True)
 def served():
     """A plant served on Modbus TCP and on a pty (RTU)."""
     with start_plant_server("sim://?seed=2", modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as handle:
@@ -182,13 +184,14 @@ def test_injection_over_the_wire(served) -> None:
         client.close()
 
 
+@pytest.mark.slow
+@pytest.mark.realtime
 def test_a_script_that_dies_without_stopping_its_plant_leaves_no_plant_running() -> None:
     """The plant runs in a process of its own; a host script that exits on an exception
     between start and stop must not leave it running (the children are killed at exit)."""
     import os
     import subprocess
     import sys
-    import time
 
     script = (
         "from presshil.plant.spawn import SpawnedPlant\n"
@@ -199,17 +202,16 @@ def test_a_script_that_dies_without_stopping_its_plant_leaves_no_plant_running()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "died without stopping it" in done.stderr, done.stderr
     pid = int(done.stdout.split()[0])
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return  # gone (and reaped by init)
+            return True  # gone (and reaped by init)
         try:
             with open(f"/proc/{pid}/stat") as f:
-                if f.read().split(")")[1].split()[0] == "Z":
-                    return  # killed, waiting for init to reap it
+                return f.read().split(")")[1].split()[0] == "Z"  # killed, waiting for init to reap it
         except FileNotFoundError:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"plant process {pid} still running after its host exited")
+            return True
+
+    wait_for(gone, timeout_s=10.0, what=f"plant process {pid} to end after its host exited", poll_s=0.05)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.cli import app
@@ -143,7 +144,7 @@ def test_a_profile_of_another_transport_is_refused_by_the_url() -> None:
 
 
 # --- over a real socket -----------------------------------------------------------------
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def plc_server():
     with start_profile_server("sim://auto-hydraulic-25t?seed=3", "plc-hydraulic-press", modbus_tcp="127.0.0.1:0") as srv:
         yield srv
@@ -224,6 +225,7 @@ def test_probe_prints_every_signal_and_the_capabilities(plc_server) -> None:
     assert "not judged on this press: force uniformity" in result.output
 
 
+@pytest.mark.slow
 def test_probe_exit_codes_for_bad_input_and_an_unreachable_press() -> None:
     bad = CliRunner().invoke(app, ["probe", "modbus+tcp://127.0.0.1:9?profile=no-such-press"])
     assert bad.exit_code == 2
@@ -231,7 +233,7 @@ def test_probe_exit_codes_for_bad_input_and_an_unreachable_press() -> None:
     assert gone.exit_code == 3
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def fixed_registers():
     """A Modbus TCP device on loopback whose holding registers 0..3 hold fixed words:
     a NaN float32 (0x7FC0 0000) and 74.12 as float32 ABCD."""
@@ -316,7 +318,7 @@ def test_push_button_coils_pulse_and_the_setpoint_is_confirmed(plc_server) -> No
         setpoint = raw.read_holding_registers(10, count=2, device_id=1).registers
         oil_bar = 10.0 * math.pi * 25 / (math.pi * 40.0**2) * 10.0
         assert decode_words(setpoint, "float32", "CDAB") == pytest.approx(oil_bar, rel=1e-6)
-        time.sleep(0.15)
+        time.sleep(0.15)  # the behaviour under test: the START pulse's length passes
         press.read()  # the end of the pulse goes out with the next request
         assert raw.read_coils(0, count=1, device_id=1).bits[0] is False
         press.release(20.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from press_contract import DIE_AREA_MM2, PressContract
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil import Press
@@ -21,7 +22,7 @@ EMULATED = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(EMULATED))
+@wall_clock_fixture(scope="module", params=sorted(EMULATED))
 def served(request):
     """One emulated device per profile, on Modbus TCP and a pseudo-terminal."""
     name = request.param
@@ -53,7 +54,7 @@ class TestProfileOverRtu(PressContract):
         return _connect(served, "modbus_rtu")
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def map_v1_server():
     with start_server("sim://?seed=1", modbus_tcp="127.0.0.1:0") as srv:
         yield srv
@@ -78,7 +79,7 @@ def test_a_profile_read_is_one_round_trip_when_signals_sit_together(map_v1_serve
         press.close()
 
 
-@pytest.fixture(scope="module", params=["opcua-press", "opcua-servo-press"])
+@wall_clock_fixture(scope="module", params=["opcua-press", "opcua-servo-press"])
 def opcua_server(request):
     """An OPC UA press profile (the second: nsu= numeric ids, START with arguments, a
     nameplate), served by the simulated press."""
@@ -107,7 +108,7 @@ MONITOR_ONLY = {
 _NEEDS_A_CONTROLLER = "monitor-only press: no controller to hold a setpoint, latch a stop or arm a watchdog"
 
 
-@pytest.fixture(scope="module", params=sorted(MONITOR_ONLY))
+@wall_clock_fixture(scope="module", params=sorted(MONITOR_ONLY))
 def monitor_only(request):
     """A monitor-only profile in front of the simulator's manual press, its operator simulated."""
     from presshil.profiles.operator import SimulatedOperator

@@ -7,10 +7,11 @@ from __future__ import annotations
 import io
 import math
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.profiles.operator import KeyboardOperator, SimulatedOperator
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def indicator():
     with start_profile_server(
         "sim://manual-hydraulic-15t?seed=1", "loadcell-indicator-rtu", modbus_rtu="pty"
@@ -77,6 +78,7 @@ def test_the_keyboard_operator_prints_and_aborts_on_a_key() -> None:
     assert "abort requested" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_an_ascii_indicator_on_a_serial_line_reads_converts_and_tares() -> None:
     with start_profile_server("sim://manual-hydraulic-15t?seed=2", "ascii-indicator", serial="pty") as srv:
         press = presshil.open_press(srv.urls["serial"] + "&timeout=0.5")
@@ -86,20 +88,13 @@ def test_an_ascii_indicator_on_a_serial_line_reads_converts_and_tares() -> None:
             raw, values = press.read_values()
             assert set(raw) == {"oil_pressure"}
             press.command(30.0, 10.0)
-            sample = press.read()
-            deadline = time.monotonic() + 20.0
-            while sample.pressure_mpa < 10.0 and time.monotonic() < deadline:
-                time.sleep(0.1)
-                sample = press.read()
-            assert sample.pressure_mpa >= 10.0, sample
+            wait_for(lambda: press.read().pressure_mpa >= 10.0, timeout_s=20.0, what="10 MPa", poll_s=0.1)
             # force is oil pressure × the 56 mm ram, pressure is force over the die
             raw, _values = press.read_values()
             ram_mm2 = math.pi * 28.0**2
             assert press.read().force_kn == pytest.approx(raw["oil_pressure"] * 0.1 * ram_mm2 / 1000, rel=0.05)
             press.release(10.0)
-            deadline = time.monotonic() + 20.0
-            while press.read().pressure_mpa > 0.5 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_for(lambda: press.read().pressure_mpa <= 0.5, timeout_s=20.0, what="the release", poll_s=0.1)
             press.tare()
             assert abs(press.read().force_kn) < 0.05
         finally:

@@ -8,10 +8,11 @@ import json
 import sqlite3
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
+from wall_clock import dead_pid, wall_clock_fixture
 
 from presshil.device.server import start_server
 from presshil.errors import ConfigError, ProtocolError
@@ -84,12 +85,6 @@ def test_an_unknown_policy_is_one_line_naming_the_key_and_the_choices() -> None:
 
 
 # --- where a stored run resumes ---------------------------------------------------------------
-def _dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait(10)
-    return proc.pid
-
-
 def stored_run(
     tmp_path: Path,
     proto,
@@ -119,7 +114,7 @@ def stored_run(
         store.add_verdicts(run_id, verdicts)
         store.flush()
     con = sqlite3.connect(db)
-    con.execute("UPDATE runs SET pid = ?, pid_start = NULL", (_dead_pid(),))
+    con.execute("UPDATE runs SET pid = ?, pid_start = NULL", (dead_pid(),))
     con.commit()
     con.close()
     return db
@@ -257,7 +252,7 @@ def test_a_store_written_before_v7_resumes_from_its_events_moved_into_the_record
 
 
 # --- the press checked before resuming (reads only) ------------------------------------------
-@pytest.fixture
+@wall_clock_fixture()
 def press_holding_20():
     """A served press driven to 20 MPa with policy hold, then left by its host."""
     with start_server("sim://?seed=4", modbus_tcp="127.0.0.1:0") as server:
@@ -268,13 +263,15 @@ def press_holding_20():
         host.set_on_host_loss("hold")
         host.configure(soft_max_mpa=60.0, watchdog_ms=300)
         host.command(20.0, 20.0)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not host.read().status & 4:  # AT_SETPOINT
+
+        def at_setpoint() -> bool:
             host.heartbeat()
-            time.sleep(0.05)
+            return bool(host.read().status & 4)  # AT_SETPOINT
+
+        wait_for(at_setpoint, timeout_s=15.0, what="20 MPa", poll_s=0.05)
         host.close()  # the host is lost
-        time.sleep(0.8)
         press = open_press(url)
+        wait_for(lambda: press.read_config().host_lost, timeout_s=10.0, what="the press to see its host lost")
         try:
             yield press
         finally:
@@ -385,6 +382,7 @@ def test_the_serial_line_claims_the_lease_and_sets_the_policy() -> None:
             watcher.close()
 
 
+@pytest.mark.slow
 def test_resume_without_a_results_store_is_one_line_and_creates_none(tmp_path: Path) -> None:
     import sys
 
@@ -403,6 +401,7 @@ def test_resume_without_a_results_store_is_one_line_and_creates_none(tmp_path: P
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_seed_with_resume_is_refused_in_one_line(tmp_path: Path) -> None:
     import sys
 

@@ -181,6 +181,7 @@ def _check_paths(db: Path, tmp_path: Path, run_id: int = 1) -> None:
     assert max(cycles) == 2 and cycles == sorted(cycles)
 
 
+@pytest.mark.slow
 def test_labels_survive_the_browser_the_report_and_the_export(tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
     done = CliRunner().invoke(app, ["run", str(_protocol_file(tmp_path)), "--press", "sim://?seed=1",

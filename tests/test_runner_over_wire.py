@@ -17,6 +17,8 @@ from presshil.protocol import load_protocol, parse_protocol
 from presshil.runner import ABORTED, run
 from presshil.store import Store
 
+pytestmark = pytest.mark.slow  # presses served in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "tests" / "data" / "quick-hold.toml"
 

@@ -13,13 +13,14 @@ import sys
 import threading
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 from presshil.device import SpawnedServer, start_server
 from presshil.device.serve import serve_main
 from presshil.maps.press_v1 import STATE_MIRROR_BASE, StateCodec
 
 SIM_URL = "sim://?seed=1"
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # served presses, subprocesses, pseudo-terminals
 
 
 def run_device(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
@@ -99,7 +100,7 @@ def test_default_endpoint_is_modbus_tcp_on_loopback_5020() -> None:
 
 
 # --- a master that is not presshil ------------------------------------------------------
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def tcp_server():
     """A virtual press on Modbus TCP and RTU, in-process."""
     with start_server(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty") as handle:

@@ -38,6 +38,7 @@ def test_one_event_per_tick_reproduces_the_kernel() -> None:
     assert naive.x[X_MEAS_P_MPA] == kernel_model.x[X_MEAS_P_MPA]
 
 
+@pytest.mark.slow
 def test_pure_python_baseline_runs() -> None:
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     out = subprocess.run(

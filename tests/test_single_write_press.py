@@ -12,6 +12,7 @@ import math
 
 import pytest
 from pymodbus.client import ModbusTcpClient
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.errors import DeviceFault
@@ -126,7 +127,7 @@ def _url(srv) -> str:
     return srv.urls["modbus_tcp"] + "&timeout=1"
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def vendor_server(vendor_file):
     with start_profile_server("sim://auto-hydraulic-25t?seed=5", str(vendor_file), modbus_tcp="127.0.0.1:0") as srv:
         yield srv

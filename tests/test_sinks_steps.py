@@ -34,7 +34,7 @@ class _Broken(MemorySink):
 
 class _Slow(MemorySink):
     def sample(self, row) -> None:
-        time.sleep(0.01)
+        time.sleep(0.01)  # a slow consumer: the behaviour under test
         super().sample(row)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import wait_for
+from wall_clock import dead_pid
 
 from presshil import ConfigError, Identity, Sample
 from presshil.metrics import Verdict
@@ -171,10 +173,8 @@ def test_buffer_is_flushed_within_the_interval_without_new_samples(tmp_path):
     run = new_run(s)
     s.add_sample(run, row(0))
     db = other_connection(s)
-    deadline = time.monotonic() + 5.0
-    while db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 0:
-        assert time.monotonic() < deadline, "sample never reached the file"
-        time.sleep(0.05)
+    wait_for(lambda: db.execute("SELECT COUNT(*) FROM samples").fetchone()[0], timeout_s=5.0,
+             what="the sample to reach the file", poll_s=0.05)
     s.close()
 
 
@@ -182,10 +182,8 @@ def test_events_reach_the_file_within_moments(store):
     run = new_run(store)
     store.add_event(run, 12.5, "step", "hold-74 started")
     db = other_connection(store)
-    deadline = time.monotonic() + 5.0
-    while not db.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
-        assert time.monotonic() < deadline, "event never reached the file"
-        time.sleep(0.02)
+    wait_for(lambda: db.execute("SELECT COUNT(*) FROM events").fetchone()[0], timeout_s=5.0,
+             what="the event to reach the file")
     assert db.execute("SELECT t, kind, message FROM events").fetchall() == [
         (12.5, "step", "hold-74 started")]
     assert [e.message for e in store.events(run)] == ["hold-74 started"]
@@ -205,7 +203,7 @@ def test_the_sampling_loop_never_waits_on_the_disk(tmp_path):
             s.add_sample(run, row(i))
             if i % 50 == 0:
                 s.add_event(run, float(i), "step", f"step {i}")
-            time.sleep(0.001)
+            time.sleep(0.001)  # the pace of a sampling loop: the behaviour under test
         done.set()
 
     worker = threading.Thread(target=sampling_loop, daemon=True)
@@ -287,12 +285,6 @@ def test_two_stores_write_one_file(tmp_path):
 # --- interrupted runs ------------------------------------------------------------------------
 
 
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
 def _set(store, run, **cols):
     db = other_connection(store)
     sets = ", ".join(f"{k} = ?" for k in cols)
@@ -303,7 +295,7 @@ def _set(store, run, **cols):
 
 def test_running_run_of_dead_process_is_marked_interrupted(store):
     run = new_run(store)
-    _set(store, run, pid=_dead_pid(), pid_start=None)
+    _set(store, run, pid=dead_pid(), pid_start=None)
     with Store(store.path) as again:
         assert again.get_run(run).status == "interrupted"
         assert [e.kind for e in again.events(run)] == ["interrupted"]
@@ -318,14 +310,14 @@ def test_running_run_of_live_process_is_left_alone(store):
 def test_finished_run_of_dead_process_is_left_alone(store):
     run = new_run(store)
     store.finish_run(run, "passed")
-    _set(store, run, pid=_dead_pid())
+    _set(store, run, pid=dead_pid())
     with Store(store.path) as again:
         assert again.get_run(run).status == "passed"
 
 
 def test_run_on_another_host_is_left_alone(store):
     run = new_run(store)
-    _set(store, run, pid=_dead_pid(), hostname="some-other-host")
+    _set(store, run, pid=dead_pid(), hostname="some-other-host")
     with Store(store.path) as again:
         assert again.get_run(run).status == "running"
 
@@ -338,17 +330,16 @@ def test_reused_pid_is_not_mistaken_for_the_runner(store):
         assert again.get_run(run).status == "interrupted"
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
 def test_unreaped_killed_process_counts_as_dead(store):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         run = new_run(store)
         proc.kill()
-        deadline = time.monotonic() + 5
         stat = Path(f"/proc/{proc.pid}/stat")
-        while stat.read_text().split(")")[1].split()[0] != "Z":
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for(lambda: stat.read_text().split(")")[1].split()[0] == "Z", timeout_s=5.0,
+                 what="the killed child to be a zombie", poll_s=0.01)
         _set(store, run, pid=proc.pid, pid_start=None)
         with Store(store.path) as again:
             assert again.get_run(run).status == "interrupted"
@@ -397,11 +388,12 @@ def _kill(proc) -> float:
     return t_kill
 
 
+@pytest.mark.slow  # a writer process killed after seconds of streaming
 def test_sigkill_loses_at_most_the_last_second(tmp_path):
     db = tmp_path / "results" / "presshil.sqlite"
     proc, run = _spawn(db, "stream")
     try:
-        time.sleep(2.5)
+        time.sleep(2.5)  # the behaviour under test: seconds of streaming, then the kill
     finally:
         t_kill = _kill(proc)
     with Store(db) as store:
@@ -416,12 +408,13 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path):
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.slow  # a writer process killed after seconds of silence
 def test_sigkill_during_silence_keeps_the_buffered_sample(tmp_path):
     db = tmp_path / "r.sqlite"
     proc, run = _spawn(db, "idle")
     try:
         assert proc.stdout.readline().strip() == "written"
-        time.sleep(1.5)
+        time.sleep(1.5)  # the behaviour under test: silence longer than the flush interval
     finally:
         _kill(proc)
     with Store(db) as store:

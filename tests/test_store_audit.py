@@ -25,7 +25,7 @@ def _run(db: str, *extra: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store on each engine."""
     if request.param == "sqlite":

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from pg_cluster import PASSWORD_ROLE, PgServer
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from presshil.cli import app
 from presshil.metrics import Verdict
@@ -308,7 +309,7 @@ run = store.start_run(protocol=P(), press_url="sim://", identity={}, seed=7)
 print(run, flush=True)
 for _ in range(200_000):  # bounded: the parent kills it within seconds
     store.add_sample(run, (time.time(), 74.0, 74.0, 5.8, 1.0, 7, (1.9, 2.0, 1.9)))
-    time.sleep(0.002)
+    time.sleep(0.002)  # the child's sampling pace
 """
 
 
@@ -318,11 +319,10 @@ def test_sigkill_on_postgresql_keeps_what_was_flushed_and_marks_the_run_interrup
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:
         run = int(proc.stdout.readline())  # type: ignore[union-attr]
-        deadline = time.monotonic() + WAIT_S
         with Store(pg_url) as watcher:  # wait for what we observe: samples committed
-            while watcher.get_run(run).n_samples < 200 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        time.sleep(1.0)
+            wait_for(lambda: watcher.get_run(run).n_samples >= 200, timeout_s=WAIT_S,
+                     what="200 samples committed", poll_s=0.05)
+        time.sleep(1.0)  # the behaviour under test: a second more of streaming, then the kill
     finally:
         t_kill = time.time()
         proc.send_signal(signal.SIGKILL)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from pg_cluster import PgServer
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from presshil.cli import app
 from presshil.store import Store
@@ -47,13 +48,14 @@ def _start(protocol: Path, url: str, cwd: Path, pace: float) -> subprocess.Popen
 
 
 def _wait_committed(admin: object, proc: subprocess.Popen[str], at_least: int) -> int:
-    deadline, committed = time.monotonic() + WAIT_S, 0
-    while committed < at_least and time.monotonic() < deadline and proc.poll() is None:
-        committed = admin.execute(  # type: ignore[attr-defined]
+
+    def committed() -> int:
+        assert proc.poll() is None, proc.poll()
+        n = admin.execute(  # type: ignore[attr-defined]
             "SELECT COALESCE(MAX(n_samples), 0) FROM runs").fetchone()[0]
-        time.sleep(0.05)
-    assert committed >= at_least and proc.poll() is None, proc.poll()
-    return int(committed)
+        return int(n) if n >= at_least else 0
+
+    return int(wait_for(committed, timeout_s=WAIT_S, what=f"{at_least} samples committed", poll_s=0.05))
 
 
 @contextmanager
@@ -119,13 +121,16 @@ def test_the_run_goes_on_into_a_spool_and_back_to_the_server_losing_nothing(
         with psycopg.connect(pg_url, autocommit=True) as admin:
             committed = _wait_committed(admin, proc, 300)
         with _server_away(pg_server, pg_url):
-            spools = list((tmp_path / "results").glob("presshil-spool-*.sqlite"))
-            deadline = time.monotonic() + WAIT_S
-            while not spools and time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.1)
-                spools = list((tmp_path / "results").glob("presshil-spool-*.sqlite"))
+
+            def spooled() -> list[Path]:
+                assert proc.poll() is None, proc.poll()
+                return list((tmp_path / "results").glob("presshil-spool-*.sqlite"))
+
+            spools = wait_for(spooled, timeout_s=WAIT_S, what="a spool file", poll_s=0.1)
             assert len(spools) == 1 and proc.poll() is None
-            time.sleep(0.5)  # the first retry comes RETRY_S after the loss, and fails
+            # the behaviour under test: the server stays away past the first retry (RETRY_S
+            # after the loss), which fails
+            time.sleep(0.5)
         out, err = proc.communicate(timeout=WAIT_S)
     finally:
         if proc.poll() is None:
@@ -197,12 +202,13 @@ def test_a_server_that_goes_away_twice_gets_both_spooled_parts_back(
             _wait_committed(admin, proc, 300)
         for cycle in (1, 2):
             with _server_away(pg_server, pg_url):
-                time.sleep(0.5)  # the run notices at its next flush, and spools
+                # the behaviour under test: the server away for a while; the run notices at its
+                # next flush, and spools
+                time.sleep(0.5)
             with psycopg.connect(pg_url, autocommit=True) as admin:
-                deadline = time.monotonic() + WAIT_S  # went away, is back: two events a cycle
-                while (_spool_events(admin) < 2 * cycle and time.monotonic() < deadline
-                       and proc.poll() is None):
-                    time.sleep(0.1)
+                # went away, is back: two events a cycle
+                wait_for(lambda: proc.poll() is None and _spool_events(admin) >= 2 * cycle,  # noqa: B023
+                         timeout_s=WAIT_S, what=f"the spool events of cycle {cycle}", poll_s=0.1)
                 assert _spool_events(admin) == 2 * cycle and proc.poll() is None, cycle
         out, err = proc.communicate(timeout=WAIT_S)
     finally:

@@ -12,11 +12,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from presshil.cli import app
 from presshil.store import Store
@@ -78,6 +78,7 @@ def test_resume_of_an_unknown_sweep_is_bad_input(tmp_path):
     assert res.exit_code == 2 and "no sweep 4 (no sweeps yet)" in res.output, res.output
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(execute, "CONNECT_TIMEOUT_S", 2.0)
     db = tmp_path / "r.sqlite"
@@ -89,6 +90,7 @@ def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
     assert _count(db, "runs") == 0 and _count(db, "sweeps") == 0
 
 
+@pytest.mark.slow
 def test_local_sweep_report_and_rerun_of_a_failing_variant(tmp_path):
     db, rep = tmp_path / "r.sqlite", tmp_path / "rep"
     res = runner.invoke(app, [
@@ -122,6 +124,7 @@ def test_local_sweep_report_and_rerun_of_a_failing_variant(tmp_path):
     assert rerun == original
 
 
+@pytest.mark.slow
 def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
     db = tmp_path / "r.sqlite"
     cmd = [*PRESSHIL, "sweep", str(DATA / "sweep-hold.toml"),
@@ -130,17 +133,16 @@ def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
+
+        def two_recorded() -> bool:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
             done = 0
             if db.exists():
                 with sqlite3.connect(db, timeout=10) as con, contextlib.suppress(sqlite3.OperationalError):
                     done = con.execute("SELECT COUNT(run_id) FROM sweep_variants").fetchone()[0]
-            if done >= 2:
-                break
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, "no run recorded within 120 s"
-            time.sleep(0.05)
+            return done >= 2
+
+        wait_for(two_recorded, timeout_s=120, what="two runs recorded", poll_s=0.05)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the client and its local workers, at once
@@ -168,6 +170,7 @@ def test_killed_client_leaves_a_sweep_that_resume_finishes(tmp_path):
             assert [(v.criterion, v.value) for v in got] == [(v.criterion, v.value) for v in want.verdicts]
 
 
+@pytest.mark.slow
 def test_acceptance_suite_sweeps_the_same_way(tmp_path):
     db, rep = tmp_path / "r.sqlite", tmp_path / "rep"
     res = runner.invoke(app, [
@@ -191,6 +194,7 @@ def test_acceptance_suite_sweeps_the_same_way(tmp_path):
                    for e in store.events(failing["run_id"]))
 
 
+@pytest.mark.slow
 def test_sweep_file_with_command_line_overrides(tmp_path):
     (tmp_path / "p.toml").write_text((DATA / "sweep-tiny.toml").read_text())
     sweep = tmp_path / "robust.toml"
@@ -216,6 +220,7 @@ def test_sweep_file_with_command_line_overrides(tmp_path):
     assert len(rows) == 4 and all(r.status == "passed" for r in rows)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_sweep_with_exit_3_and_keeps_what_finished(tmp_path):
     db = tmp_path / "r.sqlite"
     cmd = [*PRESSHIL, "sweep", str(DATA / "sweep-hold.toml"),
@@ -223,11 +228,12 @@ def test_ctrl_c_stops_the_sweep_with_exit_3_and_keeps_what_finished(tmp_path):
            "--workers", "1", "--batch-size", "1", "--db", str(db), "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while _count_recorded(db) < 2:
+
+        def two_recorded() -> bool:
             assert proc.poll() is None, "the sweep ended before Ctrl-C"
-            assert time.monotonic() < deadline, "no run recorded within 120 s"
-            time.sleep(0.05)
+            return _count_recorded(db) >= 2
+
+        wait_for(two_recorded, timeout_s=120, what="two runs recorded", poll_s=0.05)
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     finally:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 from presshil.store import Store
 from presshil.sweep import build_spec, parse_vary, start_sweep
@@ -42,7 +43,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             p.wait(timeout=5)
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def cluster(tmp_path):
     """``dask scheduler`` and two ``dask worker`` processes (no nanny: a killed worker stays dead)."""
     from distributed import Client

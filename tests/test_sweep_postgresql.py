@@ -13,13 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pg_cluster import PgServer
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from presshil.cli import app
 from presshil.store import Store
@@ -100,11 +100,12 @@ def test_a_killed_client_leaves_a_sweep_on_postgresql_that_resume_finishes(pg_ur
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + WAIT_S
-        while _recorded(pg_url) < 2:
+
+        def two_recorded() -> bool:
             assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, f"no run recorded within {WAIT_S} s"
-            time.sleep(0.05)
+            return _recorded(pg_url) >= 2
+
+        wait_for(two_recorded, timeout_s=WAIT_S, what="two runs recorded", poll_s=0.05)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the client and its local workers, at once

@@ -9,11 +9,11 @@ compensated, the host divides that factor out again.
 from __future__ import annotations
 
 import copy
-import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 import presshil
 from presshil.profiles.server import start_profile_server
@@ -70,10 +70,8 @@ def test_a_profile_reads_the_temperature_and_compensates_the_load_cells(tmp_path
             assert press.capabilities.temperature and plain.capabilities.temperature
             press.configure(die_area_mm2=78.54)
             press.command(20.0, 10.0)
-            deadline = time.monotonic() + 30.0
-            while press.read().pressure_mpa < 10.0:  # bounded: 30 s of wall clock
-                assert time.monotonic() < deadline, "the emulated press never loaded"
-                time.sleep(0.1)
+            wait_for(lambda: press.read().pressure_mpa >= 10.0, timeout_s=30.0,
+                     what="the emulated press to load", poll_s=0.1)
             raw, values = press.read_values()
             sample = press._sample_of(raw, values)  # the same reading, compensated
             assert sample.temperature_c == 25.0

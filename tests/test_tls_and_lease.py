@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tls_certs import ThrowawayCA
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.device.server import start_server
@@ -47,7 +48,7 @@ def pki(tmp_path_factory):
     }
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def tls_server(pki):
     cert, key = pki["server"]
     with start_server(
@@ -123,6 +124,7 @@ def test_a_tls_url_without_its_files_is_a_clear_url_error(tls_server) -> None:
         presshil.open_press(f"modbus+tls://{tls_server.endpoints['modbus_tcp']}?unit=1")
 
 
+@pytest.mark.slow
 def test_serving_beyond_loopback_without_tls_warns(tmp_path: Path) -> None:
     code = (
         "import threading, os, signal, sys;"
@@ -136,7 +138,7 @@ def test_serving_beyond_loopback_without_tls_warns(tmp_path: Path) -> None:
 
 
 # --- the host's lease calls over modbus+tcp ---------------------------------------------------
-@pytest.fixture
+@wall_clock_fixture()
 def tcp_server():
     with start_server(SIM_URL, modbus_tcp="127.0.0.1:0") as handle:
         yield handle
@@ -215,6 +217,7 @@ def test_the_watch_takes_its_own_lease_back_after_a_reconnect_but_not_anothers(t
         other.close()
 
 
+@pytest.mark.slow
 def test_a_device_profile_served_over_modbus_tls_honours_roles(pki) -> None:
     """``serve --profile`` with TLS files: ``modbus+tls://…&profile=`` drives the device's own
     map; an observer certificate reads and its commands are refused; plain TCP gets nothing."""

@@ -14,6 +14,8 @@ from presshil.device.server import start_server
 from presshil.serving.tcp import WireLimits
 from presshil.serving.tls import TlsConfig
 
+pytestmark = pytest.mark.slow  # a TLS server on loopback
+
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):

@@ -3,10 +3,10 @@ protocol on pseudo-terminals, all served by one virtual-press subprocess for the
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from press_contract import DIE_AREA_MM2, PressContract, wait
+from waiting import wait_for
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil import Press
@@ -16,7 +16,7 @@ SIM_URL = "sim://?seed=1"
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def server():
     """One virtual press, served on Modbus TCP, Modbus RTU and the line protocol at once."""
     with SpawnedServer(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty", serial="pty") as srv:
@@ -87,10 +87,7 @@ def test_three_wires_drive_one_press(server, connections) -> None:
     assert wait(tcp, 0.1).faulted
     rtu.reset()
     # the served firmware applies a command on its next tick: allow it a bounded moment
-    deadline = time.monotonic() + 1.0
-    while line.read().faulted and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not line.read().faulted
+    wait_for(lambda: not line.read().faulted, timeout_s=1.0, what="the reset on the line protocol")
 
 
 def test_urls_name_the_wires(server) -> None:

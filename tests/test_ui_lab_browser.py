@@ -11,13 +11,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from browser import chromium_browser  # noqa: F401  (the fixture)
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from presshil.cli import app
 from presshil.store import Store
@@ -65,10 +65,13 @@ def test_the_lab_view_filters_by_station_and_links_the_runs_in_progress_to_their
              "PRESSHIL_LIVE_PACE": "10", "PRESSHIL_LIVE_LINGER": "0"})
     results = open_results(pg_url)
     try:
-        deadline = time.monotonic() + WAIT_S
-        while _running(pg_url) == 0 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        assert proc.poll() is None and _running(pg_url) == 1
+
+        def running() -> bool:
+            assert proc.poll() is None, proc.poll()
+            return _running(pg_url) > 0
+
+        wait_for(running, timeout_s=WAIT_S, what="the run to be recorded as running", poll_s=0.1)
+        assert _running(pg_url) == 1
         with BackgroundServer(ui_app(results)) as srv:
             [now] = _get(srv.url, "/api/running")["runs"]
             live = f"http://127.0.0.1:{port}/"

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.protocol import load_protocol
@@ -38,7 +39,7 @@ values = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def ui(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "r.sqlite"
     proto = load_protocol(ROOT / "protocols" / "step-response-74mpa.toml")
@@ -50,7 +51,7 @@ def ui(tmp_path_factory):
     results.close()
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def live():
     sink = LiveSink()
     sink.event(1.0, "prompt", "Insert the die")

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.protocol import load_protocol
@@ -35,7 +36,7 @@ def store_path(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def ui(store_path):
     results = open_results(store_path)
     with BackgroundServer(ui_app(results), allow_hosts=["press-lab-7.example"]) as srv:
@@ -43,7 +44,7 @@ def ui(store_path):
     results.close()
 
 
-@pytest.fixture
+@wall_clock_fixture()
 def live():
     sink = LiveSink()
     with BackgroundServer(live_app(sink)) as srv:

@@ -11,6 +11,7 @@ from browser import CHROMIUM_FLAGS, chromium_path
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.protocol import load_protocol
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REBOUND = "rebound.example"
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def chromium():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     path = chromium_path()
@@ -40,7 +41,7 @@ def chromium():
             browser.close()
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def servers(tmp_path_factory):
     path = tmp_path_factory.mktemp("guard-browser") / "r.sqlite"
     proto = load_protocol(ROOT / "protocols" / "step-response-74mpa.toml")

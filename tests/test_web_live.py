@@ -105,7 +105,7 @@ def test_a_viewer_that_stopped_reading_is_removed():
     sink = LiveSink(publish_interval_s=0.0, stale_viewer_s=0.05)
     sink.attach()
     assert sink.viewer_count == 1
-    time.sleep(0.1)
+    time.sleep(0.1)  # the behaviour under test: a viewer silent longer than stale_viewer_s
     sink.sample((0.0, 0.0, 0.0, 0.0, 0.0, 0, ()))
     assert sink.viewer_count == 0
 
@@ -133,6 +133,7 @@ def test_parse_bind():
         parse_bind("host:x", default_port=1)
 
 
+@pytest.mark.slow
 def test_a_taken_port_is_a_clear_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -142,6 +143,7 @@ def test_a_taken_port_is_a_clear_error():
             BackgroundServer(live_app(LiveSink()), "127.0.0.1", port).start(timeout_s=5)
 
 
+@pytest.mark.slow
 def test_stop_needs_the_token_and_ends_the_run_in_the_safe_state(tmp_path: Path):
     sink = LiveSink()
     press = presshil.open_press("sim://?seed=3")
@@ -176,6 +178,7 @@ def test_stop_needs_the_token_and_ends_the_run_in_the_safe_state(tmp_path: Path)
         assert sink.status == "aborted"
 
 
+@pytest.mark.slow
 def test_a_viewer_that_disconnects_mid_run_costs_nothing(tmp_path: Path):
     sink = LiveSink()
     press = presshil.open_press("sim://?seed=4")
@@ -201,6 +204,7 @@ def test_a_viewer_that_disconnects_mid_run_costs_nothing(tmp_path: Path):
             "max_rate_deviation_pct", "settle_s", "band_mpa", "max_rate_deviation_pct"]
 
 
+@pytest.mark.slow
 def test_prompt_acknowledge_calls_back_with_the_token():
     acked = []
     sink = LiveSink(on_acknowledge=lambda i, text: acked.append((i, text)))
@@ -233,6 +237,7 @@ def test_step_band_is_announced_for_a_hold(tmp_path: Path):
     assert starts[1].band == (10.0, 0.5) and ends[1].band == (10.0, 0.5)
 
 
+@pytest.mark.slow
 def test_cli_live_bad_bind_is_exit_2(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "presshil.cli", "run", "step-response-74mpa",
                            "--db", str(tmp_path / "r.sqlite"), "--live", "host:notaport", "-q"],
@@ -251,6 +256,7 @@ def test_pages_load_nothing_from_outside_the_package():
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, page
 
 
+@pytest.mark.slow
 def test_stop_after_the_run_ended_says_so():
     from presshil.status import RunStatus
 

@@ -11,10 +11,13 @@ import threading
 import time
 import urllib.request
 
+import pytest
 from test_web_live import post, wait_for
 
 import presshil
 from presshil.press import SAFE_STOP_BITS
+
+pytestmark = pytest.mark.slow  # a served press and its live view in a subprocess
 
 
 def state(base: str) -> dict:

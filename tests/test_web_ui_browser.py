@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium_browser, pixel_variance  # noqa: F401  (chromium_browser: the fixture)
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil.protocol import load_protocol
@@ -32,7 +33,7 @@ def store_path(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def ui(store_path):
     results = open_results(store_path)
     with BackgroundServer(ui_app(results)) as srv:
@@ -182,6 +183,7 @@ def test_a_late_answer_to_a_tick_keeps_the_chosen_alignment_step(chromium, ui):
         page.close()
 
 
+@pytest.mark.slow
 def test_presshil_ui_command_serves_and_refuses_bad_input(tmp_path: Path, store_path: Path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"not a database " * 200)

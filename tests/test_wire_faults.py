@@ -10,6 +10,7 @@ import math
 import socket
 
 import pytest
+from wall_clock import wall_clock_fixture
 
 import presshil
 from presshil import DeviceFault, Press, TransportError, TransportTimeout
@@ -25,7 +26,7 @@ TIMEOUT_S = {"modbus_tcp": 0.05, "modbus_rtu": 0.1, "serial": 0.1}
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
+@wall_clock_fixture(scope="module")
 def server():
     """One in-process virtual press on all three wires for the module."""
     with start_server(SIM_URL, modbus_tcp="127.0.0.1:0", modbus_rtu="pty", serial="pty") as handle:
@@ -212,6 +213,7 @@ def test_a_reset_connection_is_retried_on_a_fresh_connection(server) -> None:
         strict.close()
 
 
+@pytest.mark.slow
 def test_nobody_listening_is_a_transport_error_naming_the_url() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -225,6 +227,7 @@ def test_nobody_listening_is_a_transport_error_naming_the_url() -> None:
         presshil.open_press("modbus+rtu:///dev/nonexistent-presshil?timeout=0.05")
 
 
+@pytest.mark.slow
 def test_server_killed_mid_operation_then_back_on_the_same_port() -> None:
     first = SpawnedServer(SIM_URL, modbus_tcp="127.0.0.1:0")
     port = first.endpoints["modbus_tcp"].rsplit(":", 1)[1]
@@ -249,6 +252,7 @@ def test_server_killed_mid_operation_then_back_on_the_same_port() -> None:
 
 
 @pytest.mark.parametrize("wire", ["modbus_rtu", "serial"])
+@pytest.mark.slow
 def test_server_killed_under_a_serial_host_is_a_transport_error(wire) -> None:
     server = SpawnedServer(SIM_URL, **{wire: "pty"})
     press = presshil.open_press(server.urls[wire] + "&timeout=0.1")
