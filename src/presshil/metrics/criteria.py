@@ -107,7 +107,11 @@ def criterion(
     needs: Capability | None = None,
     needs_die_position: bool = False,
 ) -> Callable[[_F], _F]:
-    """Decorator: register the decorated function as the measure of expect key ``key``."""
+    """``criterion(key, …)(measure)`` registers ``measure`` as the measure of expect key ``key``.
+
+    Each module calls it right after the function it declares, not as a decorator: the
+    mutation tests (docs/acceptance.md) leave decorated functions unmutated, and the measures
+    are the arithmetic they are there to test."""
 
     def declare(measure: _F) -> _F:
         register(Criterion(key, unit, comparison, frozenset(applies_to), doc, name, measure,

@@ -85,35 +85,35 @@ def _forces_text(means: np.ndarray) -> str:
         f"ch{i + 1} {f:.4g}" for i, f in enumerate(means)) + " kN"
 
 
-@criterion("max_nonuniformity_pct", "%", "max", HOLD,
-           "(max − min) / mean of the time-averaged channel forces after settle_s, × 100",
-           name="channel force spread", limit_kind="spread", needs="channels")
 def _nonuniformity(seg: Segment, settle_s: float, band: float | None) -> Measured:
     m, ch, means = _channels(seg, settle_s)
     v, worst = nonuniformity_pct(means)
     t = _worst_instant(seg, m, ch)
     return Measured(v, f"{_forces_text(means)}; ch{worst + 1} farthest from the mean; "
                         f"worst instant at step time t = {t:g} s", t, worst)
+criterion("max_nonuniformity_pct", "%", "max", HOLD,
+           "(max − min) / mean of the time-averaged channel forces after settle_s, × 100",
+           name="channel force spread", limit_kind="spread", needs="channels")(_nonuniformity)
 
 
-@criterion("max_cv_pct", "%", "max", HOLD,
-           "population std / mean of the time-averaged channel forces after settle_s, × 100",
-           name="channel force variation (CV)", limit_kind="spread", needs="channels")
 def _cv(seg: Segment, settle_s: float, band: float | None) -> Measured:
     m, ch, means = _channels(seg, settle_s)
     _, worst = nonuniformity_pct(means)
     t = _worst_instant(seg, m, ch)
     return Measured(cv_pct(means), f"{_forces_text(means)}; ch{worst + 1} farthest from "
                                     f"the mean", t, worst)
+criterion("max_cv_pct", "%", "max", HOLD,
+           "population std / mean of the time-averaged channel forces after settle_s, × 100",
+           name="channel force variation (CV)", limit_kind="spread", needs="channels")(_cv)
 
 
-@criterion("max_cof_offset_mm", "mm", "max", HOLD,
-           "distance of the centre of force (channel-force-weighted load-cell position) from "
-           "the declared die position, after settle_s; passes when e + U ≤ limit",
-           name="centre-of-force offset", needs="channels", needs_die_position=True)
 def _cof(seg: Segment, settle_s: float, band: float | None) -> Measured:
     e, u, text, worst = _die_offset(seg, settle_s, "centre of force")
     return Measured(e, text, channel=worst, u_expanded=u)
+criterion("max_cof_offset_mm", "mm", "max", HOLD,
+           "distance of the centre of force (channel-force-weighted load-cell position) from "
+           "the declared die position, after settle_s; passes when e + U ≤ limit",
+           name="centre-of-force offset", needs="channels", needs_die_position=True)(_cof)
 
 
 def _die_offset(seg: Segment, settle_s: float, what: str) -> tuple[float, float, str, int]:
@@ -137,13 +137,6 @@ def _die_offset(seg: Segment, settle_s: float, what: str) -> tuple[float, float,
                       f"{u_g:.2g} mm); largest deviation on ch{worst + 1}"), worst
 
 
-@criterion("max_pellet_nonuniformity_pct", "%", "max", HOLD,
-           "estimated pellet pressure (max − min) / mean × 100 = 800·e/R, e the centre-of-force "
-           "offset from the declared die position after settle_s and R the die radius (a rigid "
-           "platen on an elastic pellet); passes when value + U ≤ limit; above 200 % the pellet "
-           "is partly unloaded (lift-off)",
-           name="pellet pressure spread (estimated)", limit_kind="spread", needs="channels",
-           needs_die_position=True)
 def _pellet(seg: Segment, settle_s: float, band: float | None) -> Measured:
     if seg.die_radius_mm is None or not seg.die_radius_mm > 0:
         raise Unjudgeable("the pellet estimate needs the die radius (the protocol's [specimen])")
@@ -157,13 +150,15 @@ def _pellet(seg: Segment, settle_s: float, band: float | None) -> Measured:
     return Measured(v, f"8e/R = {v:.3g} % ± {big_u:.2g} % (U, k = 2) on a die of radius "
                         f"R = {seg.die_radius_mm:g} mm; {text}; {BLIND_SPOT}", channel=worst,
                      u_expanded=big_u)
+criterion("max_pellet_nonuniformity_pct", "%", "max", HOLD,
+           "estimated pellet pressure (max − min) / mean × 100 = 800·e/R, e the centre-of-force "
+           "offset from the declared die position after settle_s and R the die radius (a rigid "
+           "platen on an elastic pellet); passes when value + U ≤ limit; above 200 % the pellet "
+           "is partly unloaded (lift-off)",
+           name="pellet pressure spread (estimated)", limit_kind="spread", needs="channels",
+           needs_die_position=True)(_pellet)
 
 
-@criterion("max_channel_shift_pct", "%", "max", HOLD,
-           "largest change of a channel's share of the total force, first vs last 10 % of the "
-           "samples after settle_s, in % of its starting share: the channels' consistency with "
-           "the controlled signal (a drifting load cell moves its share)",
-           name="load-cell share shift over the hold", limit_kind="spread", needs="channels")
 def _channel_shift(seg: Segment, settle_s: float, band: float | None) -> Measured:
     m = window(seg, settle_s)
     try:
@@ -175,6 +170,11 @@ def _channel_shift(seg: Segment, settle_s: float, band: float | None) -> Measure
                      f"force went from {start[i]:.3g} % to {end[i]:.3g} % ({shift[i]:+.3g} %) "
                      "between the first and last 10 % of the hold (a drifting load cell or a "
                      "load that moved shifts it)", channel=i)
+criterion("max_channel_shift_pct", "%", "max", HOLD,
+           "largest change of a channel's share of the total force, first vs last 10 % of the "
+           "samples after settle_s, in % of its starting share: the channels' consistency with "
+           "the controlled signal (a drifting load cell moves its share)",
+           name="load-cell share shift over the hold", limit_kind="spread", needs="channels")(_channel_shift)
 
 
 __all__ = [
