@@ -251,8 +251,8 @@ def _check(watch: _Watch | None) -> None:
         pytest.fail(_message(watch.nodeid, watch.seen[0]), pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+def _guarded(item: pytest.Item) -> Iterator[None]:
+    """One phase of ``item`` (set-up or call) run under its watch."""
     watch = _watching(item)
     _stack.append(watch)
     try:
@@ -263,13 +263,5 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     return result
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    watch = _watching(item)
-    _stack.append(watch)
-    try:
-        result = yield
-    finally:
-        _stack.pop()
-    _check(watch)
-    return result
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_guarded)
+pytest_runtest_call = pytest.hookimpl(wrapper=True)(_guarded)

@@ -9,11 +9,13 @@ no longer exists as ``interrupted``, with an event saying so.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,19 +168,13 @@ class RunLifecycle(StoreWriter):
         """Take an interrupted run up again in this process: status ``running`` with this
         pid, finish time cleared; its samples go on numbering after the last one stored."""
         with self._db_lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
+            with self._write_transaction():
                 cur = self._db.execute(
                     "UPDATE runs SET status = 'running', finished_utc = NULL, pid = ?, "
                     "pid_start = ?, hostname = ? WHERE id = ? AND status = 'interrupted'",
                     (os.getpid(), _pid_start(os.getpid()), socket.gethostname(), run_id))
                 if cur.rowcount:
                     self._audit("resume", self._run_uuid(run_id), {"run_id": run_id})
-                self._db.execute("COMMIT")
-            except _write_errors() as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 row = self._db.execute("SELECT status FROM runs WHERE id = ?",
                                        (run_id,)).fetchone()
@@ -187,6 +183,19 @@ class RunLifecycle(StoreWriter):
                 raise ConfigError(f"{self.where}: run {run_id} is {row[0]}: only an "
                                   "interrupted run can be resumed")
             self._seq[run_id] = self._next_seq(run_id)
+
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; a failed write is rolled back and raised as the
+        store's one-line write error (the caller holds ``_db_lock``)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield
+            self._db.execute("COMMIT")
+        except _write_errors() as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise self._write_error(exc) from None
 
     def give_back_run(self, run_id: int) -> None:
         """Undo :meth:`resume_run` of this process when the resumed run could not start
@@ -213,8 +222,7 @@ class RunLifecycle(StoreWriter):
             failed = self._write_failed.pop(run_id, None)
             if failed is not None:
                 status = "error"  # its record is incomplete, whatever the verdicts said
-            try:
-                self._db.execute("BEGIN IMMEDIATE")  # how it ended, and the audit entry
+            with self._write_transaction():  # how it ended, and the audit entry
                 cur = self._db.execute(
                     "UPDATE runs SET status = ?, finished_utc = ? WHERE id = ?",
                     (status, _utc_now(), run_id))
@@ -225,11 +233,6 @@ class RunLifecycle(StoreWriter):
                 if cur.rowcount:
                     self._audit("finish", self._run_uuid(run_id),
                                 {"run_id": run_id, "status": status})
-                self._db.execute("COMMIT")
-            except _write_errors() as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise self._write_error(exc) from None
             if cur.rowcount == 0:
                 raise self._unknown(run_id)
 
