@@ -194,9 +194,7 @@ class Execution:
     def judgeable(self, name: str, expect: dict[str, float]) -> dict[str, float]:
         """The expect keys this press can provide data for; each other one is recorded as
         "not judged on this press: …" (an event, shown with the verdicts), never passed."""
-        caps = getattr(self.press, "capabilities", None)
-        if caps is None:
-            return expect
+        caps = self.press.capabilities
         kept = {}
         for key, limit in expect.items():
             why = caps.why_not_judged(key)

@@ -10,7 +10,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .clock import Clock
 from .control import PressConfig, check_policy
@@ -80,6 +80,23 @@ _LACKS = {"channels": "the press reports no per-channel forces",
 
 
 FULL_CAPABILITIES = Capabilities()
+
+
+@runtime_checkable
+class OperatorGuided(Protocol):
+    """An optional press feature: a person drives the press (monitor-only) and ``operator``
+    tells them what to do; the runner may replace it (a keyboard, a live view) and records
+    every instruction."""
+
+    operator: Any
+
+
+@runtime_checkable
+class CellCycler(Protocol):
+    """An optional press feature: a simulated cell whose cycler follows the protocol's
+    cycling steps; ``cycler_sink()`` is the sink that drives it during a run."""
+
+    def cycler_sink(self) -> Any: ...
 
 
 class Press(ABC):

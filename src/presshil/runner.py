@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CapabilityError, ConfigError, PressURLError, ProtocolError
 from .execution import Execution, PromptsToRun
 from .metrics import Verdict
-from .press import Press
+from .press import CellCycler, OperatorGuided, Press
 from .protocol import Protocol
 from .results import Progress, RunResult, RunTiming, StepRecord
 from .run_abort import abort, disarm_if_released, why_stopped
@@ -150,9 +150,8 @@ def _start(
         keep_trace = store is None
     memory = MemorySink() if keep_trace else None
     sinks = list(sinks)
-    cycler = getattr(press, "cycler_sink", None)
-    if callable(cycler):  # a simulated cell breathes with the protocol's cycling steps
-        sinks.append(cycler())
+    if isinstance(press, CellCycler):  # a simulated cell breathes with the cycling steps
+        sinks.append(press.cycler_sink())
     fan = FanOut(
         [s for s in (memory,) if s is not None] + list(sinks),
         essential=[store_sink] if store_sink is not None else [],
@@ -182,14 +181,13 @@ def _execute(ex: Execution, token: int | None, timing: RunTiming, operator: Any)
         ex.event("start", f"{protocol.name} on {press.url or ex.identity.model}")
     if press.setpoint_modelled:
         ex.event("setpoint-model", SETPOINT_MODELLED)
-    caps = getattr(press, "capabilities", None)
-    for line in caps.not_judged() if caps is not None else ():
+    for line in press.capabilities.not_judged():
         ex.event("not-judged", f"not judged on this press: {line}")
-    if operator is not None and hasattr(press, "operator"):
-        press.operator = operator  # type: ignore[attr-defined]
-    guided = getattr(press, "operator", None)
-    if guided is not None:  # instructions to a person reach every sink (live view)
-        press.operator = PromptsToRun(guided, ex)  # type: ignore[attr-defined]
+    if isinstance(press, OperatorGuided):
+        if operator is not None:
+            press.operator = operator
+        if press.operator is not None:  # instructions to a person reach every sink (live view)
+            press.operator = PromptsToRun(press.operator, ex)
     ex.run_steps(protocol.steps, "", None, "", ex.verdicts)
     status = RunStatus.PASSED if all(v.passed for v in ex.verdicts) else RunStatus.FAILED
     ex.event("finish", status.value)
@@ -201,8 +199,8 @@ def _finish(ex: Execution, status: RunStatus) -> None:
     """Whatever happened: the operator's prompts and the press given back, the run finished
     in its sinks (a sink that broke is an event)."""
     press = ex.press
-    if isinstance(getattr(press, "operator", None), PromptsToRun):
-        press.operator = press.operator.inner  # type: ignore[attr-defined]
+    if isinstance(press, OperatorGuided) and isinstance(press.operator, PromptsToRun):
+        press.operator = press.operator.inner
     with contextlib.suppress(Exception):  # the link may be gone
         press.release_control()
     ex.sink.finish(status)
@@ -231,12 +229,12 @@ def _result(ex: Execution, status: RunStatus, seed: int | None, store: Store | N
 
 def _check_capabilities(protocol: Protocol, press: Press) -> None:
     """Refuse, before anything is commanded, a protocol that needs what the press cannot do."""
-    caps = getattr(press, "capabilities", None)
+    caps = press.capabilities
 
     def walk(steps: Sequence[Any], path: str) -> None:
         for i, step in enumerate(steps):
             where = f"{path}{i}"
-            if step.type == "hold_gap" and not (caps is not None and caps.constant_gap):
+            if step.type == "hold_gap" and not caps.constant_gap:
                 raise ConfigError(
                     f"{protocol.name}: step {where} (hold_gap) needs a press that can hold a "
                     f"constant gap; {press.url or 'this press'} cannot"
