@@ -31,9 +31,9 @@ from pymodbus.framer import FramerType
 
 import presshil
 from presshil.device import SpawnedServer
+from presshil.loop_thread import LoopThread
 from presshil.maps.press_v1 import STATE_MIRROR_BASE, Space, StateCodec, encode
 from presshil.profiles.server import start_profile_server
-from presshil.serving.loop import LoopThread
 from presshil.transports.rtu_client import SelectSerialClient
 
 ROOT = Path(__file__).resolve().parents[1]

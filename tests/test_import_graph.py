@@ -24,7 +24,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
     "core": (0, ("presshil",)),
     "maps": (1, ("presshil.maps",)),
-    "bindings": (2, ("presshil.transports", "presshil.profiles", "presshil.sim", "presshil.fil")),
+    "bindings": (2, ("presshil.transports", "presshil.profiles", "presshil.sim")),
     "servers": (
         2,
         (
@@ -49,7 +49,7 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
             "presshil.report",
             "presshil.cliview",
             "presshil.testing",
-            "presshil.fil.safety",
+            "presshil.fil",
         ),
     ),
     "commands": (
@@ -90,10 +90,7 @@ SHARED_BINDINGS = ("presshil.sim",)
 #: imports between a binding and a server that are known and still to be removed (same rules
 #: as :data:`KNOWN_UPWARD`): what both need belongs in maps (or core)
 KNOWN_SIDEWAYS: set[tuple[str, str]] = {
-    ("presshil.fil.mcu", "presshil.plant.spawn"),
-    ("presshil.fil.press", "presshil.plant.spawn"),
     ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_security"),
-    ("presshil.profiles.opcua_press", "presshil.serving.loop"),
     ("presshil.profiles.opcua_security", "presshil.serving.tls"),
 }
 

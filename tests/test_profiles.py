@@ -240,7 +240,7 @@ def fixed_registers():
     from pymodbus.server import ModbusTcpServer
     from pymodbus.simulator import DataType, SimData, SimDevice
 
-    from presshil.serving.loop import LoopThread
+    from presshil.loop_thread import LoopThread
 
     loop = LoopThread()
     device = SimDevice(

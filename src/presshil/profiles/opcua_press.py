@@ -37,9 +37,9 @@ from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
+from ..loop_thread import LoopThread
 from ..maps.opcua_nodes import is_connection_loss, shown
 from ..maps.profile import COMMANDS, Profile
-from ..serving.loop import LoopThread
 from ..state import Sample
 from ..url_schemes import OPCUA_KEYS
 from ..urls import PressURL

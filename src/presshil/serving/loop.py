@@ -1,7 +1,7 @@
 """The server side both servers share: an asyncio loop thread, Modbus TCP and served ports.
 
 :class:`ServerBase` is what a running server handle is made of, whatever it serves: one
-asyncio loop in a daemon thread (:class:`LoopThread`), a Modbus TCP server (plain or TLS)
+asyncio loop in a daemon thread (:class:`~presshil.loop_thread.LoopThread`), a Modbus TCP server (plain or TLS)
 over pymodbus' datastore (:class:`~presshil.serving.tcp.ModbusTcpService`), serial-port
 servers (RTU, line protocol) on :class:`~presshil.serving.ports.ServedPort`\\ s, the
 ``endpoints`` it listens on, and an idempotent :meth:`~ServerBase.stop`. The virtual
@@ -13,9 +13,7 @@ they report.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
-import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol, Self
 
@@ -24,6 +22,7 @@ from pymodbus.simulator import SimDevice
 from pymodbus.simulator.simcore import SimCore
 
 from ..errors import ConfigError
+from ..loop_thread import LoopThread
 from .lease import ControlLease
 from .master import Master
 from .port_server import PortServer
@@ -37,44 +36,6 @@ TCP_UNITS = frozenset({1, 255})
 STARTUP_TIMEOUT_S = 60.0
 #: the port shown in the example of a bad ``--modbus-tcp`` message
 _EXAMPLE_PORT = 5020
-
-
-class LoopThread:
-    """An asyncio loop running in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="presshil-device", daemon=True
-        )
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout_s: float = 10.0) -> Any:
-        """Run ``coro`` in the loop and wait (bounded) for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
-
-    def close(self) -> None:
-        """Cancel what still runs in the loop (a connection's reader, a refresh task), then
-        stop the loop and its thread. Tasks left pending would be closed later by the garbage
-        collector, on a closed loop, and complain."""
-        if self.thread.is_alive():
-            # a task that will not end: the loop is stopped anyway
-            with contextlib.suppress(TimeoutError, RuntimeError):
-                self.run(_cancel_tasks(), timeout_s=3.0)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5.0)
-        if not self.thread.is_alive() and not self.loop.is_closed():
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
-
-
-async def _cancel_tasks() -> None:
-    """Cancel every other task of the running loop and wait (bounded) for them to end."""
-    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=2.0)
 
 
 def parse_hostport(spec: str, bind: str) -> tuple[str, int]:
@@ -235,7 +196,6 @@ class ServerBase:
 
 __all__ = [
     "TCP_UNITS",
-    "LoopThread",
     "RegisterDevice",
     "ServerBase",
     "parse_hostport",
