@@ -34,6 +34,7 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
             "presshil.profiles.emulation",
             "presshil.profiles.ascii_emulation",
             "presshil.profiles.opcua_emulation",
+            "presshil.profiles.opcua_server_security",
             "presshil.profiles.server",
             "presshil.profiles.opcua_lease",
             "presshil.profiles.opcua_log",
@@ -89,10 +90,7 @@ SHARED_BINDINGS = ("presshil.sim",)
 
 #: imports between a binding and a server that are known and still to be removed (same rules
 #: as :data:`KNOWN_UPWARD`): what both need belongs in maps (or core)
-KNOWN_SIDEWAYS: set[tuple[str, str]] = {
-    ("presshil.profiles.opcua_emulation", "presshil.profiles.opcua_security"),
-    ("presshil.profiles.opcua_security", "presshil.serving.tls"),
-}
+KNOWN_SIDEWAYS: set[tuple[str, str]] = set()
 
 
 def modules() -> dict[str, tuple[Path, bool]]:

@@ -41,7 +41,7 @@ from ..serving.loop import parse_hostport
 from ..serving.master import current_master
 from .opcua_lease import SessionLease, refusal
 from .opcua_log import rate_limit_asyncua
-from .opcua_security import secure_server
+from .opcua_server_security import secure_server
 
 log = logging.getLogger("presshil.profiles")
 PERIOD_S = 0.005

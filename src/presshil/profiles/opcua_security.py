@@ -19,101 +19,19 @@ OPC UA requires; a certificate without one is refused with a message saying so.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncua import Client, Server, ua
-from asyncua.crypto import security_policies
-from asyncua.crypto.truststore import TrustStore
+from asyncua import Client
 from asyncua.crypto.uacrypto import CertProperties
-from asyncua.crypto.validator import CertificateValidator
-from asyncua.crypto.validator import CertificateValidatorOptions as Check
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ConfigError, PressURLError
-from ..serving.tls import TlsConfig
+from ..opcua_certs import MODES, POLICIES, Check, TrustList, application_uri, pem_or_der
 from ..url_schemes import OPCUA_SECURITY_KEYS
 from ..urls import PressURL
 
 #: the URL keys of a secured OPC UA press
 SECURITY_KEYS = OPCUA_SECURITY_KEYS  # registered with the opcua:// scheme
-#: policy name -> asyncua policy class (the deprecated Basic128Rsa15 and Basic256 are left out)
-POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
-    "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,
-    "Aes128Sha256RsaOaep": security_policies.SecurityPolicyAes128Sha256RsaOaep,
-    "Aes256Sha256RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
-}
-MODES = {"Sign": ua.MessageSecurityMode.Sign, "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt}
-#: what the emulation offers when secured: every policy above, signed and encrypted or signed
-SERVER_POLICIES = [
-    getattr(ua.SecurityPolicyType, f"{name}_{mode}") for name in POLICIES for mode in MODES
-]
-#: certificate checks: in its validity period, naming the peer's application URI, trusted
-#: (chains to the trust list) and not revoked; key usages are not required (PLC
-#: certificates differ in them)
-_CHECKS = Check.TIME_RANGE | Check.URI | Check.TRUSTED | Check.REVOKED
-
-
-def _pem_or_der(path: Path, data: bytes | None = None) -> str:
-    head = (data if data is not None else path.read_bytes())[:64]
-    return "pem" if head.lstrip().startswith(b"-----BEGIN") else "der"
-
-
-def application_uri(cert_path: Path, where: str) -> str:
-    """The ``URI`` of the certificate's subjectAltName: its OPC UA application URI. The
-    certificate must be RSA: every OPC UA security policy presshil speaks is."""
-    data = cert_path.read_bytes()
-    try:
-        cert = (x509.load_pem_x509_certificate(data) if _pem_or_der(cert_path, data) == "pem"
-                else x509.load_der_x509_certificate(data))
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {cert_path}: not an X.509 certificate ({exc})") from None
-    if not isinstance(cert.public_key(), rsa.RSAPublicKey):
-        raise ConfigError(
-            f"{where}: {cert_path}: an OPC UA application certificate needs an RSA key "
-            f"(this one is {type(cert.public_key()).__name__.lstrip('_')})"
-        )
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
-    except x509.ExtensionNotFound:
-        uris = []
-    if not uris:
-        raise ConfigError(
-            f"{where}: {cert_path}: an OPC UA application certificate needs its application "
-            "URI in subjectAltName (URI:urn:…)"
-        )
-    return str(uris[0])
-
-
-class _TrustList:
-    """A trust list folder for asyncua: ``ca`` itself if it is a folder, else a private
-    folder holding a copy of the one certificate (removed by :meth:`close`)."""
-
-    def __init__(self, ca: Path) -> None:
-        self._made: Path | None = None
-        if ca.is_dir():
-            self.folder = ca
-        else:
-            self._made = Path(tempfile.mkdtemp(prefix="presshil-trust-"))
-            shutil.copyfile(ca, self._made / f"trusted.{_pem_or_der(ca)}")
-            self.folder = self._made
-
-    async def validator(self, peer: Check) -> CertificateValidator:
-        store = TrustStore([self.folder], [])
-        try:
-            await store.load()
-        except ValueError as exc:  # no certificate in the folder
-            raise ConfigError(f"trust list {self.folder}: no usable certificate ({exc})") from None
-        return CertificateValidator(_CHECKS | peer, store)
-
-    def close(self) -> None:
-        if self._made is not None:
-            shutil.rmtree(self._made, ignore_errors=True)
-            self._made = None
 
 
 @dataclass
@@ -147,16 +65,16 @@ class ClientSecurity:
         )
         return cls(policy, mode, files["cert"], files["key"], files["ca"])
 
-    async def apply(self, client: Client, url: str) -> _TrustList:
+    async def apply(self, client: Client, url: str) -> TrustList:
         """Secure ``client`` before it connects; the trust list is the caller's to close."""
         client.application_uri = application_uri(self.cert, f"press URL {url!r}: cert=")
-        trust = _TrustList(self.ca)
+        trust = TrustList(self.ca)
         try:
             client.certificate_validator = await trust.validator(Check.PEER_SERVER)
             await client.set_security(
                 POLICIES[self.policy],
-                CertProperties(str(self.cert), _pem_or_der(self.cert)),
-                CertProperties(str(self.key), _pem_or_der(self.key)),
+                CertProperties(str(self.cert), pem_or_der(self.cert)),
+                CertProperties(str(self.key), pem_or_der(self.key)),
                 mode=MODES[self.mode],
             )
         except ConfigError:
@@ -171,28 +89,4 @@ class ClientSecurity:
         return trust
 
 
-async def secure_server(server: Server, tls: TlsConfig) -> _TrustList:
-    """Offer only secured endpoints, present ``tls.cert``/``tls.key``, accept clients trusted
-    by ``tls.ca`` (a file or a trust-list folder). Call before the server starts."""
-    tls.check_files(ca_folder_ok=True)
-    files = {"cert": tls.cert, "key": tls.key, "ca": tls.ca}
-    uri = application_uri(files["cert"], "--tls-cert")
-    await server.set_application_uri(uri)
-    server.set_security_policy(SERVER_POLICIES)
-    try:
-        await server.load_certificate(str(files["cert"]), format=_pem_or_der(files["cert"]))
-        await server.load_private_key(str(files["key"]), format=_pem_or_der(files["key"]))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"OPC UA: cannot load --tls-cert/--tls-key ({exc}); an RSA certificate and its key are needed"
-        ) from None
-    trust = _TrustList(files["ca"])
-    try:
-        server.set_certificate_validator(await trust.validator(Check.PEER_CLIENT))
-    except BaseException:
-        trust.close()
-        raise
-    return trust
-
-
-__all__ = ["MODES", "POLICIES", "SECURITY_KEYS", "ClientSecurity", "application_uri", "secure_server"]
+__all__ = ["MODES", "POLICIES", "SECURITY_KEYS", "ClientSecurity", "application_uri"]
