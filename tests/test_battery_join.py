@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from presshil.battery import columns as C
 from presshil.battery.cycler_files import read_cycler
 from presshil.battery.join import interpolator
 from presshil.cli import app
+from presshil.maps import bdf_columns as C
 from presshil.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -254,7 +254,7 @@ def test_the_formats_own_reader_reads_what_presshil_writes(run_store: tuple[Path
 
 
 def test_the_simulated_cyclers_rows_by_hand() -> None:
-    from presshil.battery.sim_cycler import CURRENT_A, cycler_columns
+    from presshil.sim.cycler_file import CURRENT_A, cycler_columns
 
     cols = cycler_columns([(100.0, "charge"), (1300.0, "discharge"), (2500.0, "rest")],
                           t_end_s=2600.0, interval_s=100.0, half_period_s=1200.0)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from presshil.battery import columns as C
 from presshil.battery.cycler_files import read_cycler
 from presshil.cli import app
+from presshil.maps import bdf_columns as C
 from presshil.store import Store
 
 DATA = Path(__file__).parent / "data"

@@ -80,9 +80,7 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
 
 #: upward imports that are known and still to be removed: (importer, imported). The goal is
 #: an empty list; an edge that is no longer there must be taken off it.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("presshil.sim.press", "presshil.battery.sim_cycler"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 #: what bindings and servers may both import from the other side: the simulated press that
 #: the servers put behind wires

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import presshil
-from presshil.battery import columns as C
 from presshil.battery.export import export_bdf
+from presshil.maps import bdf_columns as C
 from presshil.metrics import Segment, evaluate
 from presshil.press import Capabilities
 from presshil.protocol import parse_protocol

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from . import columns as C
+from ..maps import bdf_columns as C
 
 MAPPINGS = Path(__file__).with_name("mappings")
 

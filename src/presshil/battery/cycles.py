@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import columns as C
+from ..maps import bdf_columns as C
 from .join import default_max_gap, interpolator
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from ..bdf_file import bdf_kind, write_columns
 from ..errors import ConfigError
+from ..maps import bdf_columns as C
 from ..run_record import step_starts
-from . import columns as C
 from .cycler_files import CyclerTable, read_cycler
-from .export import bdf_kind, write_columns
 from .join import check_overlap, default_max_gap, estimate_offset, interpolator
 
 

@@ -44,7 +44,7 @@ class Cycler:
         self.started_at_s: float | None = None
         #: (virtual time, "charge" | "discharge" | "rest") at each phase change of the present
         #: cycling, until its schedule ended: what the cycler's own data file is written from
-        #: (presshil.battery.sim_cycler)
+        #: (presshil.sim.cycler_file)
         self.phases: list[tuple[float, str]] = []
         self._recording = False
 

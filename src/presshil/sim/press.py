@@ -355,7 +355,7 @@ class SimPress(Press):
     def write_cycler_bdf(self, path: str | Path) -> Path:
         """Write what the cycler beside this press recorded (voltage, current, cycle and step
         counts, on its own clock) as a BDF file: ``.bdf.csv`` or ``.bdf.parquet``."""
-        from ..battery.sim_cycler import write_cycler_bdf
+        from .cycler_file import write_cycler_bdf
 
         b = self.model.specimen_cfg.breathing
         half = b.period_s / 2.0 if b is not None else 3600.0

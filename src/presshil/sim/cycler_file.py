@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import columns as C
-from .export import write_columns
+from ..bdf_file import write_columns
+from ..maps import bdf_columns as C
 
 #: 1 mAh/cm² on a 10 mm die, in an hour
 CURRENT_A = 0.785e-3
