@@ -36,6 +36,7 @@ def test_header_names_a_wire_press_and_its_identity(pytester) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
     with SpawnedServer("sim://?seed=1", modbus_tcp="127.0.0.1:0") as server:
         url = server.urls["modbus_tcp"]
+        url += "&timeout=1"  # a reply within 1 s: the header is about naming, not latency
         result = pytester.runpytest_subprocess("--press", url)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"presshil: press {url} (from --press), presshil-sim * (s/n SIM-*, firmware *)"])

@@ -37,6 +37,9 @@ from typing import Any
 
 import pytest
 
+from presshil.pytest_plugin import session_press_url
+from presshil.urls import is_simulated
+
 #: the attribute a wall-clock fixture function carries: "slow" or "realtime"
 WALL_CLOCK_ATTR = "__presshil_wall_clock__"
 
@@ -242,6 +245,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _watching(item: pytest.Item) -> _Watch | None:
     if item.get_closest_marker("slow") is not None:
         return None
+    if not is_simulated(session_press_url(item.config)):
+        return None  # a session given a press on a wire (--press): every test is on the wire
     return _Watch(item.nodeid, frozenset(threading.enumerate()) - {threading.current_thread()})
 
 

@@ -98,7 +98,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.getoption("--press-latency-budget-ms"),
     )
     if not is_simulated(url):
-        workers = getattr(config.option, "numprocesses", None)
+        # the controller (-n N) and each of its workers (workerinput): a child process of a
+        # worker (a test that runs pytest itself) is neither, whatever it inherits
+        workers = getattr(config, "workerinput", {}).get(
+            "workercount", getattr(config.option, "numprocesses", None))
         if workers not in (None, 0, 1, "0", "1"):
             raise pytest.UsageError(
                 f"presshil: refusing to drive one real press ({url}) from {workers} xdist workers at once; "
@@ -108,6 +111,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _settings(config: pytest.Config) -> _Settings:
     return config.stash[_settings_key]
+
+
+def session_press_url(config: pytest.Config) -> str:
+    """The press this session's fixtures drive (``--press``, ``$PRESSHIL_PRESS``, the ini
+    ``press`` or the default simulated press)."""
+    return _settings(config).url
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -142,8 +151,6 @@ def _open(s: _Settings, record: Callable[[str, object], None] | None) -> Press:
     if s.simulated:
         press = open_press(s.url)  # a fresh model per test: isolation and determinism
     else:
-        if os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") not in ("", "0", "1"):
-            pytest.fail(f"presshil: refusing to drive one real press ({s.url}) from several xdist workers")
         if s.session_press is None:
             s.session_press = open_press(s.url)
         press = s.session_press
