@@ -45,12 +45,16 @@ log = logging.getLogger("presshil.device")
 
 
 class RegisterMap:
-    """Registers of one :class:`VirtualPress`: layout for pymodbus, contents from the press."""
+    """Registers of one :class:`VirtualPress`: layout for pymodbus, contents from the press.
 
-    def __init__(self, press: VirtualPress) -> None:
+    ``channels``: the channel count the map shows (default: the press's own). The
+    ``presshil-v1`` profile emulation shows the profile's count (missing channels read 0).
+    """
+
+    def __init__(self, press: VirtualPress, channels: int | None = None) -> None:
         self.press = press
         ident = press.identity
-        self.channels = ident.channel_count
+        self.channels = ident.channel_count if channels is None else channels
         self.codec = StateCodec(self.channels)
 
     def ratings(self) -> list[int]:
