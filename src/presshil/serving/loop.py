@@ -189,7 +189,7 @@ class ServerBase:
         """A Modbus RTU server on ``port`` for ``regs`` (a register map or a datastore, as
         :meth:`_start_tcp`), answering FC43 with this server's identity; ``device``: what has
         the wire faults (``device.faults``); ``gap_s``: the silence that ends a partial frame."""
-        datastore = SimCore(regs.simdevice()) if hasattr(regs, "simdevice") else regs
+        datastore: Any = SimCore(regs.simdevice()) if hasattr(regs, "simdevice") else regs
         return RtuServer(
             port, datastore, device, baud=self.baud, identity=self.identification, gap_s=gap_s
         )
