@@ -21,7 +21,7 @@ import presshil
 from presshil.device import start_server
 from presshil.profiles import ProfileError, parse_profile
 from presshil.profiles.modbus_press import ModbusProfilePress
-from presshil.profiles.server import start_profile_server
+from presshil.profiles.server import is_map_v1, start_profile_server
 from presshil.serving.tcp import WireLimits
 from presshil.transports.modbus import ModbusPress
 
@@ -144,6 +144,38 @@ def test_state_mirror_and_fc43_work_for_any_profile_and_the_emulation_serves_the
             press.safe_state()
             press.close()
             plain.close()
+
+
+def test_only_the_shipped_presshil_v1_profile_is_served_by_map_v1s_own_register_map() -> None:
+    from presshil.maps.profile_loader import load_profile
+    from presshil.transports.modbus import map_v1_profile
+
+    assert is_map_v1(parse_profile(V1, "presshil-v1.toml"))
+    assert is_map_v1(map_v1_profile(2))  # at any channel count
+    moved = {**V1, "signals": {**V1["signals"], "pressure": {**V1["signals"]["pressure"], "address": 40}}}
+    assert not is_map_v1(parse_profile(moved, "v1.toml"))
+    assert not is_map_v1(parse_profile({**V1, "state_mirror": 300}, "v1.toml"))
+    assert not is_map_v1(load_profile("plc-hydraulic-press"))
+
+
+@pytest.mark.slow
+def test_serve_profile_presshil_v1_is_map_v1_with_its_extension_registers() -> None:
+    """``serve --profile presshil-v1`` is served by map v1's register map: a map-v1 client
+    (no ``profile=``) reads the ratings, map version and lease registers there too."""
+    with start_profile_server("sim://?seed=2", "presshil-v1", modbus_tcp="127.0.0.1:0") as srv:
+        assert srv.map_v1 is not None and srv.map_v1.channels == V1["signals"]["channel_force"]["count"]
+        served = srv.press.identity
+        press = presshil.open_press(f"modbus+tcp://{srv.endpoints['modbus_tcp']}?unit=1")
+        try:
+            assert isinstance(press, ModbusPress)
+            ident = press.identity
+            assert ident.rated_max_force_kn == pytest.approx(served.rated_max_force_kn, rel=1e-6)
+            assert ident.channel_count == V1["signals"]["channel_force"]["count"]
+            assert ident.firmware == "map v1"  # FC43: still the profile's [device] strings
+            press.configure(die_area_mm2=500.0)
+            assert srv.press.params["die_area"] == pytest.approx(500.0)
+        finally:
+            press.close()
 
 
 @pytest.mark.parametrize(

@@ -10,29 +10,17 @@ import argparse
 import json
 import sys
 
+from ..serving.main import server_arguments
 from .serve import serve_main
+from .server import DEFAULT_TCP_PORT
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run :func:`serve_main`."""
     parser = argparse.ArgumentParser(prog="python3 -m presshil.device", description=__doc__)
-    parser.add_argument("--press", default="sim://", help="simulated press URL (default sim://)")
-    parser.add_argument(
-        "--modbus-tcp",
-        metavar="HOST:PORT",
-        help="Modbus TCP endpoint (default 127.0.0.1:5020 when none is given)",
-    )
-    parser.add_argument(
-        "--modbus-rtu", metavar="PTY|DEVICE", help="Modbus RTU: 'pty' creates a pseudo-terminal"
-    )
+    server_arguments(parser, default_port=DEFAULT_TCP_PORT)
     parser.add_argument(
         "--serial", metavar="PTY|DEVICE", help="line protocol: 'pty' creates a pseudo-terminal"
-    )
-    parser.add_argument(
-        "--bind", default="127.0.0.1", help="host for --modbus-tcp without one (default 127.0.0.1)"
-    )
-    parser.add_argument(
-        "--baud", type=int, default=115200, help="baud rate of serial devices (default 115200)"
     )
     parser.add_argument("--delay-ms", type=float, default=0.0, help="fault: delay every reply")
     parser.add_argument(
@@ -42,9 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-key", metavar="PEM", help="server private key")
     parser.add_argument("--tls-ca", metavar="PEM", help="CA that client certificates must chain to")
     parser.add_argument("--read-only", action="store_true", help="refuse every write")
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON line with the endpoints when ready"
-    )
     args = parser.parse_args(argv)
 
     def ready(info: dict) -> None:

@@ -36,6 +36,7 @@ from ..serving.modbus import (  # noqa: F401 - the function codes are this modul
     SUPPORTED,
     WRITE_MULTIPLE,
     WRITE_SINGLE,
+    answer_registers,
     build_simdevice,
 )
 from .rules import Refused
@@ -45,12 +46,16 @@ log = logging.getLogger("presshil.device")
 
 
 class RegisterMap:
-    """Registers of one :class:`VirtualPress`: layout for pymodbus, contents from the press."""
+    """Registers of one :class:`VirtualPress`: layout for pymodbus, contents from the press.
 
-    def __init__(self, press: VirtualPress) -> None:
+    ``channels``: the channel count the map shows (default: the press's own). The
+    ``presshil-v1`` profile emulation shows the profile's count (missing channels read 0).
+    """
+
+    def __init__(self, press: VirtualPress, channels: int | None = None) -> None:
         self.press = press
         ident = press.identity
-        self.channels = ident.channel_count
+        self.channels = ident.channel_count if channels is None else channels
         self.codec = StateCodec(self.channels)
 
     def ratings(self) -> list[int]:
@@ -110,21 +115,18 @@ class RegisterMap:
         delay = self.press.faults.reply_delay_s
         if delay > 0 and (set_values is None or function_code != READ_WRITE):
             await asyncio.sleep(delay)  # the read half of FC23 waits; its write half does not
-        try:
-            if set_values is not None:
-                return self._write(address, [int(v) for v in set_values])
-            registers[address - start_address : address - start_address + count] = self.read(
-                Space.INPUT if function_code == READ_INPUT else Space.HOLDING, address, count
-            )
-            return None
-        except Refused as exc:
-            log.info("refused: %s", exc)
-            return ExcCodes(exc.code)
-        except Exception:
-            log.exception(
-                "request failed: FC%02d address %d count %d", function_code, address, count
-            )
-            return ExcCodes.DEVICE_FAILURE
+        return answer_registers(
+            function_code,
+            start_address,
+            address,
+            count,
+            registers,
+            set_values,
+            read=self.read,
+            write=self._write,
+            logger=log,
+            refused=(Refused,),
+        )
 
     def read(self, space: Space, address: int, count: int) -> list[int]:
         """``count`` registers of ``space`` from ``address`` (addresses already checked)."""

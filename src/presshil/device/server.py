@@ -13,8 +13,6 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.simulator.simcore import SimCore
-
 from ..press import Press
 from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease
@@ -98,13 +96,7 @@ class ServerHandle(ServerBase):
 
         def make(port: ServedPort) -> RtuServer | LineServer:
             if kind == "modbus_rtu":
-                return RtuServer(
-                    port,
-                    SimCore(regmap.simdevice()),
-                    self.press,
-                    baud=self.baud,
-                    identity=self.identification,
-                )
+                return self._rtu(port, regmap, self.press)
             return LineServer(port, self.press)
 
         return make

@@ -7,8 +7,6 @@ are :class:`presshil.serving.spawn.SpawnedBase`'s, shared with the plant server.
 
 from __future__ import annotations
 
-import sys
-
 from ..serving.spawn import SpawnedBase
 
 
@@ -27,15 +25,8 @@ class SpawnedServer(SpawnedBase):
         extra_args: tuple[str, ...] = (),
         ready_timeout_s: float = 60.0,
     ) -> None:
-        args = [sys.executable, "-m", "presshil.device", "--json", "--press", press, *extra_args]
-        for flag, value in (
-            ("--modbus-tcp", modbus_tcp),
-            ("--modbus-rtu", modbus_rtu),
-            ("--serial", serial),
-        ):
-            if value:
-                args += [flag, value]
-        self._spawn(args, ready_timeout_s)
+        options = {"--modbus-tcp": modbus_tcp, "--modbus-rtu": modbus_rtu, "--serial": serial}
+        self._spawn_module("presshil.device", press, options, ready_timeout_s, extra_args)
         #: as :attr:`ServerHandle.urls`
         self.urls: dict[str, str] = self.info["urls"]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..serving.main import server_arguments
 from .serve import plant_serve_main
+from .server import DEFAULT_PLANT_PORT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,12 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python3 -m presshil.plant",
         description="Serve a simulated press WITHOUT its controller, for firmware in the loop.",
     )
-    parser.add_argument("--press", default="sim://", help="sim://NAME?specimen=…&seed=…")
-    parser.add_argument("--modbus-tcp", help="HOST:PORT (port 0: any free port)")
-    parser.add_argument("--modbus-rtu", help="'pty' or a serial device")
-    parser.add_argument("--bind", default="127.0.0.1")
-    parser.add_argument("--baud", type=int, default=115200)
-    parser.add_argument("--json", action="store_true", help="print JSON ready/timing lines")
+    server_arguments(parser, default_port=DEFAULT_PLANT_PORT)
     parser.add_argument(
         "--link-quiet-ms",
         type=float,

@@ -36,7 +36,7 @@ from ..maps.plant import (
 from ..maps.press_v1 import RegisterAddressError, Space
 from ..serving.lease import ControlLease, LeaseRefused
 from ..serving.master import current_master
-from ..serving.modbus import READ_INPUT, SUPPORTED, build_simdevice
+from ..serving.modbus import SUPPORTED, answer_registers, build_simdevice
 from .realtime import PlantDriver
 
 _COUNTER_ADDRESS = 2  # plant map input 2..3: sample_counter
@@ -105,16 +105,17 @@ class PlantRegisters:
         """Called by pymodbus after its address checks, for every register request."""
         if function_code not in SUPPORTED:
             return ExcCodes.ILLEGAL_FUNCTION
-        try:
-            if set_values is not None:
-                return self.write(address, [int(v) for v in set_values])
-            space = Space.INPUT if function_code == READ_INPUT else Space.HOLDING
-            offset = address - start_address
-            registers[offset : offset + count] = self.read(space, address, count)
-            return None
-        except Exception:
-            log.exception("plant request failed: FC%02d address %d", function_code, address)
-            return ExcCodes.DEVICE_FAILURE
+        return answer_registers(
+            function_code,
+            start_address,
+            address,
+            count,
+            registers,
+            set_values,
+            read=self.read,
+            write=self.write,
+            logger=log,
+        )
 
     # --- reads --------------------------------------------------------------------------
     def read(self, space: Space, address: int, count: int) -> list[int]:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from pymodbus.simulator.simcore import SimCore
-
 from ..serving.faults import WireFaults
 from ..serving.lease import ControlLease
 from ..serving.loop import ServerBase, parse_hostport
@@ -81,14 +79,7 @@ class PlantServerHandle(ServerBase):
         return self.registers.lease
 
     def _rtu_server(self, port: ServedPort) -> RtuServer:
-        return RtuServer(
-            port,
-            SimCore(self.registers.simdevice()),
-            _Wires(),
-            baud=self.baud,
-            identity=self.identification,
-            gap_s=self.rtu_gap_s,
-        )
+        return self._rtu(port, self.registers, _Wires(), gap_s=self.rtu_gap_s)
 
 
 def start_plant_server(

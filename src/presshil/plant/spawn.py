@@ -8,7 +8,6 @@ are those of :class:`presshil.serving.spawn.SpawnedBase`.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from ..serving.spawn import SpawnedBase
@@ -34,17 +33,14 @@ class SpawnedPlant(SpawnedBase):
         link_quiet_ms: float | None = None,
         rtu_gap_ms: float | None = None,
     ) -> None:
-        args = [sys.executable, "-m", "presshil.plant", "--json", "--press", press]
-        if link_quiet_ms is not None:
-            args += ["--link-quiet-ms", str(link_quiet_ms)]
-        if rtu_gap_ms is not None:
-            args += ["--rtu-gap-ms", str(rtu_gap_ms)]
-        if modbus_tcp:
-            args += ["--modbus-tcp", modbus_tcp]
-        if modbus_rtu:
-            args += ["--modbus-rtu", modbus_rtu]
+        options = {
+            "--link-quiet-ms": link_quiet_ms,
+            "--rtu-gap-ms": rtu_gap_ms,
+            "--modbus-tcp": modbus_tcp,
+            "--modbus-rtu": modbus_rtu,
+        }
         self.timing: dict[str, Any] | None = None
-        self._spawn(args, ready_timeout_s)
+        self._spawn_module("presshil.plant", press, options, ready_timeout_s)
         self.urls: dict[str, str] = {}
 
     def stop(self, timeout_s: float = 10.0) -> int | None:

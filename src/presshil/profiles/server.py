@@ -2,6 +2,11 @@
 :class:`~.emulation.ProfileDatastore`), OPC UA (:mod:`.opcua_emulation`) and an ASCII line
 (:mod:`.ascii_emulation`), several at once, on one loop thread.
 
+The shipped ``presshil-v1`` profile is map v1 itself: it is served by map v1's own register
+map (:class:`presshil.device.modbus_map.RegisterMap`, the one ``presshil serve`` uses) at the
+profile's channel count, so map v1 is encoded and decoded in one place. Only the FC43 strings
+stay the profile's.
+
     with start_profile_server("sim://auto-hydraulic-25t", "plc-hydraulic-press", modbus_tcp="127.0.0.1:0") as srv:
         press = presshil.open_press(srv.urls["modbus_tcp"])
 """
@@ -9,21 +14,41 @@
 from __future__ import annotations
 
 import logging
+import tomllib
 from collections.abc import Callable, Coroutine
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
+from ..device.modbus_map import RegisterMap
 from ..errors import ConfigError
+from ..maps import press_v1_profile
 from ..maps.profile import Profile
+from ..maps.profile_loader import parse_profile
 from ..serving.loop import ServerBase, parse_hostport
 from ..serving.ports import ServedPort
+from ..serving.rtu_server import RtuServer
 from ..serving.tcp import COILS, SERVED, WireLimits
 from ..serving.tls import TlsConfig
 from .emulation import ProfileDatastore
 
 log = logging.getLogger("presshil.profiles")
+
+
+@cache
+def _shipped_map_v1() -> Profile:
+    return parse_profile(tomllib.loads(press_v1_profile.render()), "presshil-v1.toml")
+
+
+def is_map_v1(profile: Profile) -> bool:
+    """Whether ``profile`` is map v1 as shipped (``presshil-v1``, at any channel count)."""
+    if profile.transport != "modbus" or "channel_force" not in profile.signals:
+        return False
+    shipped = _shipped_map_v1()
+    cells = profile.signals["channel_force"]
+    signals = {**shipped.signals, "channel_force": shipped.signals["channel_force"].model_copy(update={"count": cells.count})}
+    return profile == shipped.model_copy(update={"signals": signals})
 
 
 class ProfileServerHandle(ServerBase):
@@ -34,6 +59,11 @@ class ProfileServerHandle(ServerBase):
         self.profile = profile
         self.profile_ref = profile_ref
         self.store = ProfileDatastore(profile, vp)
+        #: map v1's own register map when the profile is ``presshil-v1`` (then it, not
+        #: :attr:`store`, answers on Modbus)
+        self.map_v1: RegisterMap | None = None
+        if is_map_v1(profile):
+            self.map_v1 = RegisterMap(vp, channels=profile.signals["channel_force"].count)
         #: coroutines run in the loop before the servers stop (the OPC UA server's shutdown)
         self.on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = []
         super().__init__(baud)
@@ -96,16 +126,8 @@ class ProfileServerHandle(ServerBase):
         d = self.profile.device
         return ModbusDeviceIdentification(info={0x00: d.vendor, 0x01: d.model, 0x02: d.firmware, 0x05: d.model})
 
-    def _rtu(self, port: ServedPort) -> Any:
-        from ..serving.rtu_server import RtuServer
-
-        return RtuServer(
-            port,
-            self.store,  # type: ignore[arg-type]
-            self.press,
-            baud=self.baud,
-            identity=self.identification,
-        )
+    def _rtu_server(self, port: ServedPort) -> RtuServer:
+        return self._rtu(port, self.map_v1 or self.store, self.press)
 
 
 def start_profile_server(
@@ -157,9 +179,14 @@ def start_profile_server(
         tcp = modbus_tcp
         # the hardened server of presshil serve (connection cap, idle timeout, strict
         # request checks), answering the bit function codes too: profiles have coils
-        steps.append(lambda: handle._start_tcp(handle.store, *parse_hostport(tcp, bind), functions=SERVED | COILS))
+        if handle.map_v1 is not None:  # map v1 has no bits: exception 01, as presshil serve
+            regs: Any = handle.map_v1
+            functions = SERVED
+        else:
+            regs, functions = handle.store, SERVED | COILS
+        steps.append(lambda: handle._start_tcp(regs, *parse_hostport(tcp, bind), functions=functions))
     if modbus_rtu:
-        steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu))
+        steps.append(partial(handle._start_port, "modbus_rtu", modbus_rtu, handle._rtu_server))
     if serial:
         from .ascii_emulation import ascii_server
 

@@ -27,6 +27,7 @@ from .lease import ControlLease
 from .master import Master
 from .port_server import PortServer
 from .ports import ServedPort, open_served_port
+from .rtu_server import RtuServer
 from .tcp import SERVED, ModbusTcpService, WireLimits
 from .tls import TlsConfig, role_of_certificate
 
@@ -181,6 +182,17 @@ class ServerBase:
         self._tcp = server
         shown = f"[{host}]" if self.bracket_ipv6 and ":" in host else host
         self.endpoints["modbus_tcp"] = f"{shown}:{bound}"
+
+    def _rtu(
+        self, port: ServedPort, regs: RegisterDevice | Any, device: Any, gap_s: float | None = None
+    ) -> RtuServer:
+        """A Modbus RTU server on ``port`` for ``regs`` (a register map or a datastore, as
+        :meth:`_start_tcp`), answering FC43 with this server's identity; ``device``: what has
+        the wire faults (``device.faults``); ``gap_s``: the silence that ends a partial frame."""
+        datastore: Any = SimCore(regs.simdevice()) if hasattr(regs, "simdevice") else regs
+        return RtuServer(
+            port, datastore, device, baud=self.baud, identity=self.identification, gap_s=gap_s
+        )
 
     async def _start_port(
         self, kind: str, spec: str, make: Callable[[ServedPort], PortServer[Any]]

@@ -8,6 +8,7 @@ what is printed after stopping — stays with each command.
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
@@ -33,6 +34,30 @@ class Served(Protocol):
 
 
 H = TypeVar("H", bound=Served)
+
+
+def server_arguments(parser: argparse.ArgumentParser, *, default_port: int) -> None:
+    """The options every ``python3 -m`` server takes: ``--press``, ``--modbus-tcp``,
+    ``--modbus-rtu``, ``--bind``, ``--baud`` and ``--json``."""
+    parser.add_argument("--press", default="sim://", help="simulated press URL (default sim://)")
+    parser.add_argument(
+        "--modbus-tcp",
+        metavar="HOST:PORT",
+        help=f"Modbus TCP endpoint (port 0: any free port; 127.0.0.1:{default_port} when "
+        "no endpoint is given)",
+    )
+    parser.add_argument(
+        "--modbus-rtu", metavar="PTY|DEVICE", help="Modbus RTU: 'pty' creates a pseudo-terminal"
+    )
+    parser.add_argument(
+        "--bind", default="127.0.0.1", help="host for --modbus-tcp without one (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--baud", type=int, default=115200, help="baud rate of serial devices (default 115200)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON lines (the endpoints when ready)"
+    )
 
 
 def start_or_report(prog: str, start: Callable[[], H]) -> H | None:
@@ -95,5 +120,6 @@ __all__ = [
     "STOP_HINT",
     "announce",
     "run_until_signal",
+    "server_arguments",
     "start_or_report",
 ]

@@ -3,13 +3,15 @@
 The virtual press (:class:`presshil.device.modbus_map.RegisterMap`) and the plant
 (:class:`presshil.plant.modbus_map.PlantRegisters`) each build a pymodbus ``SimDevice`` from
 their table's address ranges, with no coils or discrete inputs, and an action that fills
-reads from the live model. :func:`build_simdevice` is that construction; the actions stay
-with each map (the press injects wire faults and answers the press's refusals; the plant
-measures latency and injects plant faults).
+reads from the live model. :func:`build_simdevice` is that construction and
+:func:`answer_registers` the body both actions share (a write or a read of the map, a
+refusal or a failure as an exception code); what comes before it stays with each map (the
+press injects wire faults; the plant measures latency).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +21,8 @@ from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentification
 from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..maps.regtable import Space
 
 READ_INPUT, READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE, READ_WRITE = 4, 3, 6, 16, 23
 #: the register function codes both maps serve (everything else: exception 01)
@@ -69,6 +73,40 @@ def build_simdevice(
         ),
         action=action,
     )
+
+
+def answer_registers(
+    function_code: int,
+    start_address: int,
+    address: int,
+    count: int,
+    registers: list[int],
+    set_values: list[int] | list[bool] | None,
+    *,
+    read: Callable[[Space, int, int], list[int]],
+    write: Callable[[int, list[int]], ExcCodes | None],
+    logger: logging.Logger,
+    refused: tuple[type[Exception], ...] = (),
+) -> ExcCodes | None:
+    """One register request on a map whose addresses pymodbus has checked: ``write(address,
+    values)`` (its exception code or None), or ``registers`` filled from ``read(space,
+    address, count)``. An exception of a ``refused`` type is answered with its ``code``
+    (logged as info); any other with 04 (device failure, logged with its trace)."""
+    try:
+        if set_values is not None:
+            return write(address, [int(v) for v in set_values])
+        space = Space.INPUT if function_code == READ_INPUT else Space.HOLDING
+        offset = address - start_address
+        registers[offset : offset + count] = read(space, address, count)
+        return None
+    except refused as exc:
+        logger.info("refused: %s", exc)
+        return ExcCodes(getattr(exc, "code", ExcCodes.DEVICE_FAILURE))
+    except Exception:
+        logger.exception(
+            "request failed: FC%02d address %d count %d", function_code, address, count
+        )
+        return ExcCodes.DEVICE_FAILURE
 
 
 def identity_reply(

@@ -12,6 +12,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+from collections.abc import Mapping
 from typing import Any, Self
 
 from ..child_process import ReadyProcess
@@ -23,6 +25,22 @@ class SpawnedBase(ReadyProcess):
 
     #: what the error says did not come up
     what = "server"
+
+    def _spawn_module(
+        self,
+        module: str,
+        press: str,
+        options: Mapping[str, object | None],
+        ready_timeout_s: float,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        """Start ``python3 -m module --json --press press``, each option given a value
+        (``{"--modbus-tcp": "127.0.0.1:0"}``; None: left out) and ``extra_args``, and wait."""
+        args = [sys.executable, "-m", module, "--json", "--press", press, *extra_args]
+        for flag, value in options.items():
+            if value is not None and value != "":
+                args += [flag, str(value)]
+        self._spawn(args, ready_timeout_s)
 
     def _spawn(self, args: list[str], ready_timeout_s: float) -> None:
         """Start ``args`` and wait for its JSON ready line (SIGKILL it if that fails)."""
