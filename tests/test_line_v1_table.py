@@ -15,9 +15,8 @@ from presshil.maps.line_v1 import COMMANDS, ERR_RANGE, ERR_UNKNOWN, Kind, LineCo
 from presshil.transports import serial_line
 from presshil.urls import open_press
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_a_command_added_to_the_table_is_spoken_by_the_client_and_served(monkeypatch) -> None:
     added = (
         LineCommand("soft_limit", "SOFTLIM", Kind.SET, register="soft_max_pressure", what="limit"),
@@ -73,3 +72,12 @@ def test_no_command_spelling_or_fault_code_is_written_outside_the_table() -> Non
                 assert not isinstance(node.value, ast.Constant), ast.unparse(node.value)
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "format_err":
                 assert not isinstance(node.args[0], ast.Constant), ast.unparse(node)
+
+
+def test_the_protocol_document_lists_exactly_the_tables_commands() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "serial-protocol.md").read_text()
+    documented = {m.group(1).upper() for m in re.finditer(r"^\| `([^` <]+)[^`]*` \|", text, re.M)}
+    assert documented == {c.word for c in COMMANDS}
