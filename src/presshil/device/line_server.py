@@ -1,8 +1,10 @@
 """The ASCII line protocol v1 on a served port, in the device's asyncio loop.
 
 Lines are answered strictly in order, one reply each, so a host may pipeline commands.
-Values go through :meth:`VirtualPress.apply`, so the rules (and the codes of refusals) are
-the Modbus map's: ``ERR 3`` where Modbus answers exception 03.
+The commands are those of line v1's table (:data:`presshil.maps.line_v1.COMMANDS`): a
+setter writes its map v1 register, an action its command number, a query formats its reply
+from the press. Values go through :meth:`VirtualPress.apply`, so the rules (and the codes of
+refusals) are the Modbus map's: ``ERR 3`` where Modbus answers exception 03.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ import logging
 import os
 
 from ..maps.line_v1 import (
-    ACTIONS,
+    ERR_MALFORMED,
+    ERR_STATE,
+    ERR_UNKNOWN,
     MAX_LINE,
     OK,
-    SETTERS,
+    Kind,
+    by_word,
     format_err,
-    format_idn,
-    format_meas,
-    format_positions,
-    format_rated,
 )
 from ..serving.master import Link, Master, current_master
 from ..serving.port_server import PortServer
@@ -29,7 +30,7 @@ from .rules import Refused
 from .virtual import VirtualPress
 
 log = logging.getLogger("presshil.device")
-UNKNOWN, MALFORMED = 1, 2
+UNKNOWN, MALFORMED = ERR_UNKNOWN, ERR_MALFORMED
 #: queued in place of a line longer than MAX_LINE (a NUL never arrives in a real line)
 TOO_LONG = b"\x00too long"
 
@@ -79,7 +80,7 @@ class LineServer(PortServer[bytes]):
                 reply = self.handle(line)
             except Exception as exc:
                 log.exception("line command failed: %r", line)
-                reply = format_err(4, f"device failure: {exc}")
+                reply = format_err(ERR_STATE, f"device failure: {exc}")
             if reply is None:
                 continue
             delay = self.press.faults.reply_delay_s
@@ -110,45 +111,27 @@ class LineServer(PortServer[bytes]):
 
     def _dispatch(self, word: str, arg: str) -> str:
         press = self.press
-        if word == "*IDN?":
-            return format_idn(press.identity)
-        if word == "MEAS?":
-            return format_meas(press.sample())
-        if word == "RATED?":
-            return format_rated(press.identity)
-        if word == "POS?":
-            if not press.identity.channel_positions_mm:
-                return format_err(4, "load-cell positions are not known")
-            return format_positions(press.identity)
-        if word == "FAULT?":
-            return str(press.sample().fault_code)
-        if word == "LEASE?":
-            holder = press.lease.holder
-            return "none" if holder is None else str(holder)
-        if word == "LEASE":
-            try:
-                token = int(arg)
-            except ValueError:
-                return format_err(MALFORMED, f"LEASE needs a token 0..65535, got {arg!r}")
-            press.apply({"lease_token": token})
-            return OK
-        if word == "HB":
-            press.feed_heartbeat()
-            return OK
-        if word in ACTIONS:
+        cmd = by_word().get(word)
+        if cmd is None:
+            return format_err(UNKNOWN, f"unknown command {word!r}")
+        if cmd.kind is Kind.QUERY:
+            assert cmd.reply is not None
+            return cmd.reply(press)
+        if cmd.kind is Kind.ACT:
             if arg:
                 return format_err(MALFORMED, f"{word} takes no argument")
-            press.apply({"command": ACTIONS[word]})
+            if cmd.command is None:
+                press.feed_heartbeat()
+            else:
+                press.apply({"command": cmd.command})
             return OK
-        if word in SETTERS:
-            name, kind = SETTERS[word]
-            try:
-                value = kind(arg)
-            except ValueError:
-                return format_err(MALFORMED, f"{word} needs a number, got {arg!r}")
-            press.apply({name: value})
-            return OK
-        return format_err(UNKNOWN, f"unknown command {word!r}")
+        assert cmd.register is not None
+        try:
+            value = cmd.arg_type(arg)
+        except ValueError:
+            return format_err(MALFORMED, f"{word} needs a number, got {arg!r}")
+        press.apply({cmd.register: value})
+        return OK
 
 
 __all__ = ["LineServer"]

@@ -21,6 +21,7 @@ import serial
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from ..errors import DeviceFault, PressError, TransportError, TransportTimeout
+from ..maps.line_v1 import ERR_MEANINGS
 
 # pymodbus logs connection failures at ERROR through the "pymodbus" logger; without a
 # handler Python's last-resort handler would print them on stderr for every refused
@@ -46,12 +47,7 @@ MODBUS_EXCEPTIONS = {
 MODBUS_BUSY = frozenset({5, 6, 10, 11})
 
 #: ``ERR <code>`` of the line protocol, same numbering as the Modbus exceptions
-LINE_ERRORS = {
-    1: "unknown command",
-    2: "malformed argument",
-    3: "value out of range",
-    4: "refused in the current state",
-}
+LINE_ERRORS = ERR_MEANINGS
 
 
 class StaleDataError(TransportError):

@@ -24,7 +24,7 @@ from typing import Any
 import serial
 
 from ..errors import DeviceFault, TransportError, TransportTimeout
-from ..maps.line_v1 import MAX_LINE, parse_err
+from ..maps.line_v1 import MAX_LINE, OK, parse_err
 from ..urls import PressURL
 from .errormap import CorruptReply, line_error, map_link_errors
 
@@ -34,7 +34,7 @@ Accept = Callable[[str], Any]
 
 def accept_ok(text: str) -> str | None:
     """Accepts exactly ``OK``."""
-    return text if text == "OK" else None
+    return text if text == OK else None
 
 
 def _after_noise(raw: bytes) -> str:

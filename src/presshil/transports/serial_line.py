@@ -4,7 +4,9 @@ URL: ``serial:///dev/ttyUSB0?baud=115200&timeout=0.2``; optional ``retries=N``,
 ``stale=S`` (as for Modbus, both off by default: the sampler owns that policy), and ``rated_mpa=…&rated_kn=…`` for a device that does not
 know the ``RATED?`` extension.
 
-Identity comes from ``*IDN?`` (vendor, model, serial, firmware), the ratings from the
+Every command, its spelling, its reply and the fault codes come from line v1's table
+(:data:`presshil.maps.line_v1.COMMANDS`); :meth:`SerialPress.speak` sends any of them by
+name. Identity comes from ``*IDN?`` (vendor, model, serial, firmware), the ratings from the
 extension ``RATED?`` (``<rated_mpa> <rated_kn> <channels>``) and the load-cell positions
 from the extension ``POS?`` (none if the device does not know it). ``MEAS?`` carries no fault
 code, so :meth:`SerialPress.read` asks the extension ``FAULT?`` only when the status shows
@@ -17,9 +19,19 @@ stopping at the first ``ERR`` so that a refused setpoint changes nothing;
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..clock import Clock, WallClock
 from ..errors import CapabilityError, DeviceFault, TransportError
-from ..maps.line_v1 import parse_idn, parse_meas, parse_positions, parse_rated
+from ..maps.line_v1 import (
+    ERR_UNKNOWN,
+    LEASE_FREE,
+    LEASE_HOLDER_SERIAL,
+    Kind,
+    LineCommand,
+    by_name,
+)
 from ..press import SAFE_STOP_BITS, Identity, Press, Sample
 from ..url_schemes import SERIAL_KEYS
 from ..urls import PressURL
@@ -29,20 +41,22 @@ from .staleness import CounterWatch
 URL_KEYS = SERIAL_KEYS  # registered with the serial:// scheme
 
 
-def _parser(parse):  # type: ignore[no-untyped-def]
-    """An ``accept`` function: ``parse(text)``, or None when the line does not parse."""
+def _accept(cmd: LineCommand, check: Callable[[Any], bool] | None = None) -> Callable[[str], Any]:
+    """An ``accept`` function for ``cmd``'s reply: ``OK`` for a setter or an action, the
+    table's parse for a query; None when the line is not such a reply."""
+    if cmd.kind is not Kind.QUERY:
+        return accept_ok
+    parse = cmd.parse
+    assert parse is not None, cmd.name
 
-    def accept(text: str):  # type: ignore[no-untyped-def]
+    def accept(text: str) -> Any:
         try:
-            return parse(text)
+            value = parse(text)
         except ValueError:
             return None
+        return value if check is None or check(value) else None
 
     return accept
-
-
-_MEAS, _IDN, _RATED = _parser(parse_meas), _parser(parse_idn), _parser(parse_rated)
-_FAULT = _parser(lambda t: int(t) if t.isdigit() else None)
 
 
 class SerialPress(Press):
@@ -73,6 +87,15 @@ class SerialPress(Press):
         """Wall-clock time."""
         return self._clock
 
+    def speak(self, name: str, value: float | None = None) -> Any:
+        """One command of line v1's table by its host-side name (``"setpoint"``, ``"fault"``):
+        ``OK`` for a setter or an action, the parsed reply for a query; ``DeviceFault`` on
+        ``ERR``."""
+        cmd = by_name()[name]
+        line = cmd.line(value)
+        (reply,) = self._link.exchange([line], [_accept(cmd)], f"{cmd.what} ({line})")
+        return reply
+
     def configure(
         self,
         *,
@@ -82,47 +105,51 @@ class SerialPress(Press):
     ) -> None:
         """``AREA``, ``LIM``, ``WDOG`` for the values given, stopping at the first refusal."""
         if die_area_mm2 is not None:
-            self._ok(f"AREA {die_area_mm2!r}", "configure die area")
+            self.speak("die_area", die_area_mm2)
             self._identity = self._read_identity()  # the rated pressure follows the die area
         if soft_max_mpa is not None:
-            self._ok(f"LIM {soft_max_mpa!r}", "configure soft max")
+            self.speak("soft_max", soft_max_mpa)
         if watchdog_ms is not None:
-            self._ok(f"WDOG {int(watchdog_ms)}", "configure watchdog")
+            self.speak("watchdog", watchdog_ms)
 
     def command(self, setpoint_mpa: float, rate_mpa_s: float) -> None:
         """``SETP``, ``RATE``, ``REG``."""
-        self._ok(f"SETP {setpoint_mpa!r}", "set setpoint")
-        self._ok(f"RATE {rate_mpa_s!r}", "set ramp rate")
-        self._ok("REG", "regulate")
+        self.speak("setpoint", setpoint_mpa)
+        self.speak("ramp_rate", rate_mpa_s)
+        self.speak("regulate")
 
     def release(self, rate_mpa_s: float) -> None:
         """``RATE``, ``REL``."""
-        self._ok(f"RATE {rate_mpa_s!r}", "set ramp rate")
-        self._ok("REL", "release")
+        self.speak("ramp_rate", rate_mpa_s)
+        self.speak("release")
 
     def stop(self) -> None:
         """``STOP``: safe state now."""
-        self._ok("STOP", "stop")
+        self.speak("stop")
 
     def reset(self) -> None:
         """``RST``: clear a latched fault."""
-        self._ok("RST", "reset fault")
+        self.speak("reset")
 
     def heartbeat(self) -> None:
         """``HB``: feed the watchdog."""
-        self._ok("HB", "heartbeat")
+        self.speak("heartbeat")
 
     def read(self) -> Sample:
         """``MEAS?`` (and ``FAULT?`` when a fault is latched)."""
-        (sample,) = self._link.exchange(["MEAS?"], [_MEAS], "read state (MEAS?)")
+        sample: Sample = self.speak("measure")
         return self._finish(sample)
 
     def command_and_read(self, setpoint_mpa: float, rate_mpa_s: float) -> Sample:
         """``SETP``, ``RATE``, then ``REG`` and ``MEAS?`` pipelined in one write."""
-        self._ok(f"SETP {setpoint_mpa!r}", "set setpoint")
-        self._ok(f"RATE {rate_mpa_s!r}", "set ramp rate")
+        self.speak("setpoint", setpoint_mpa)
+        self.speak("ramp_rate", rate_mpa_s)
+        table = by_name()
+        reg, meas = table["regulate"], table["measure"]
         _, sample = self._link.exchange(
-            ["REG", "MEAS?"], [accept_ok, _MEAS], "regulate and read (REG, MEAS?)"
+            [reg.line(), meas.line()],
+            [_accept(reg), _accept(meas)],
+            f"{reg.what} and {meas.what} ({reg.word}, {meas.word})",
         )
         return self._finish(sample)
 
@@ -136,17 +163,17 @@ class SerialPress(Press):
 
         token = token if token is not None else secrets.randbelow(0xFFFF) + 1
         try:
-            self._ok(f"LEASE {token}", "claim the control lease")
+            self.speak("lease", token)
         except DeviceFault as exc:
-            if exc.code != 1:
+            if exc.code != ERR_UNKNOWN:
                 raise
             holder = self._query_lease()
-            if holder in (None, "none"):
+            if holder in (None, LEASE_FREE):
                 return None  # not a command this device knows: no lease
             raise LeaseHeld(
                 f"{self.url}: another master controls this press ({holder}); "
                 "it may be read, not driven",
-                code=1,
+                code=ERR_UNKNOWN,
             ) from None
         self._leased = True
         return token
@@ -156,18 +183,19 @@ class SerialPress(Press):
         if not self._leased:
             return
         holder = self._query_lease()
-        if holder is None or not holder.startswith("serial line"):
+        if holder is None or not holder.startswith(LEASE_HOLDER_SERIAL):
             from .control_lease import ControlLost
 
             raise ControlLost(
-                f"{self.url}: the control lease is now held by {holder or 'nobody'}", code=1
+                f"{self.url}: the control lease is now held by {holder or 'nobody'}",
+                code=ERR_UNKNOWN,
             )
 
     def release_control(self) -> None:
         """``LEASE 0``."""
         if self._leased:
             self._leased = False
-            self._ok("LEASE 0", "release the control lease")
+            self.speak("lease", 0)
 
     def set_on_host_loss(self, policy: str) -> None:
         """``HOSTLOSS 0|1``; a device without the command can only release."""
@@ -175,23 +203,24 @@ class SerialPress(Press):
 
         value = HOST_LOSS_POLICIES.index(check_policy(policy))
         try:
-            self._ok(f"HOSTLOSS {value}", "set the host-loss policy")
+            self.speak("on_host_loss", value)
         except DeviceFault as exc:
-            if exc.code != 1:
+            if exc.code != ERR_UNKNOWN:
                 raise
             if policy == "release":
                 return  # a device without the command releases: its watchdog trips
+            cmd = by_name()["on_host_loss"]
             raise CapabilityError(
-                f"{self.url}: on_host_loss = 'hold' needs the HOSTLOSS command, which this "
+                f"{self.url}: on_host_loss = 'hold' needs the {cmd.word} command, which this "
                 "device does not know"
             ) from None
 
     def _query_lease(self) -> str | None:
         try:
-            (reply,) = self._link.exchange(["LEASE?"], [str.strip], "read the lease (LEASE?)")
+            holder: str = self.speak("lease_holder")
         except DeviceFault:
             return None
-        return reply
+        return holder
 
     def close(self) -> None:
         """Close the port."""
@@ -206,18 +235,15 @@ class SerialPress(Press):
         return f"SerialPress({self.url!r})"
 
     # --- helpers --------------------------------------------------------------------------
-    def _ok(self, line: str, what: str) -> None:
-        self._link.exchange([line], [accept_ok], f"{what} ({line})")
-
     def _finish(self, sample: Sample) -> Sample:
         if len(sample.channels_kn) != self._identity.channel_count:
             raise TransportError(
-                f"{self.url}: MEAS? reply has {len(sample.channels_kn)} channels, "
-                f"the press has {self._identity.channel_count}"
+                f"{self.url}: {by_name()['measure'].word} reply has {len(sample.channels_kn)} "
+                f"channels, the press has {self._identity.channel_count}"
             )
         self._watch.check(sample.counter)
         if sample.status & SAFE_STOP_BITS:
-            (code,) = self._link.exchange(["FAULT?"], [_FAULT], "read fault code (FAULT?)")
+            code: int = self.speak("fault")
             sample = Sample(
                 sample.t_s,
                 sample.counter,
@@ -232,27 +258,26 @@ class SerialPress(Press):
         return sample
 
     def _read_identity(self) -> Identity:
-        ((vendor, model, serial_no, firmware),) = self._link.exchange(
-            ["*IDN?"], [_IDN], "identify (*IDN?)"
-        )
+        vendor, model, serial_no, firmware = self.speak("identity")
         try:
-            ((rated_mpa, rated_kn, channels),) = self._link.exchange(
-                ["RATED?"], [_RATED], "read ratings (RATED?)"
-            )
+            rated_mpa, rated_kn, channels = self.speak("rated")
         except DeviceFault as exc:
             if "rated_mpa" not in self._parsed.query or "rated_kn" not in self._parsed.query:
                 raise DeviceFault(
-                    f"{exc}; the device has no RATED? extension: give rated_mpa= and "
-                    f"rated_kn= in the URL",
+                    f"{exc}; the device has no {by_name()['rated'].word} extension: give "
+                    "rated_mpa= and rated_kn= in the URL",
                     code=exc.code,
                 ) from exc
             rated_mpa = self._parsed.get_float("rated_mpa", 0.0)
             rated_kn = self._parsed.get_float("rated_kn", 0.0)
-            (probe,) = self._link.exchange(["MEAS?"], [_MEAS], "count channels (MEAS?)")
+            probe: Sample = self.speak("measure")
             channels = len(probe.channels_kn)
+        cmd = by_name()["positions"]
         try:
             (positions,) = self._link.exchange(
-                ["POS?"], [_parser(lambda t: parse_positions(t, channels))], "read positions (POS?)"
+                [cmd.line()],
+                [_accept(cmd, lambda v: len(v) == channels)],
+                f"{cmd.what} ({cmd.word})",
             )
         except DeviceFault:  # a device without the extension, or without known positions
             positions = ()
