@@ -247,6 +247,8 @@ def _watching(item: pytest.Item) -> _Watch | None:
         return None
     if not is_simulated(session_press_url(item.config)):
         return None  # a session given a press on a wire (--press): every test is on the wire
+    if item.path.is_relative_to(item.config.rootpath / "benchmarks"):
+        return None  # benchmarks measure served presses and wires on wall-clock time by design
     return _Watch(item.nodeid, frozenset(threading.enumerate()) - {threading.current_thread()})
 
 
