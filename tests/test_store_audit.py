@@ -125,3 +125,15 @@ def test_a_run_on_a_profiled_press_records_the_profile_sha256_and_its_text(tmp_p
     assert got[1].detail == {"kind": "profile", "name": "plc-hydraulic-press", "sha256": sha}
     assert got[2].detail["profile_sha256"] == sha and got[2].detail["press"] == "PLC-7"
     assert docs == {"protocol": proto.sha256, "profile": sha}
+
+
+def test_a_profile_given_by_path_is_recorded_as_by_name(tmp_path: Path) -> None:
+    from presshil.store_audit import profile_document
+
+    path = ROOT / "profiles" / "plc-hydraulic-press.toml"
+    text = path.read_text(encoding="utf-8")
+    by_name = profile_document("modbus+tcp://127.0.0.1:1502?profile=plc-hydraulic-press")
+    by_path = profile_document(f"modbus+tcp://127.0.0.1:1502?profile={path}")
+    assert by_name == ("profile", "plc-hydraulic-press", text)
+    assert by_path == ("profile", str(path), text)
+    assert profile_document("modbus+tcp://127.0.0.1:1502?profile=no-such-profile") is None

@@ -83,11 +83,8 @@ def profile_document(press_url: str) -> tuple[str, str, str] | None:
     from . import library
     from .errors import PresshilError
 
-    # as profiles are found (a file path, or a name the library finds), without loading one
-    try:
-        path = Path(name).expanduser()
-        if not (path.suffix == ".toml" or "/" in name):
-            path = library.find("profiles", name)
+    try:  # a file path, or a name the library finds; the profile is not loaded
+        path = library.find("profiles", Path(name).expanduser())
         return ("profile", name, path.read_text(encoding="utf-8"))
     except (PresshilError, OSError, UnicodeDecodeError):
         return None
