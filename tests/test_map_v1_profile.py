@@ -176,6 +176,7 @@ def test_serve_profile_presshil_v1_is_map_v1_with_its_extension_registers() -> N
             assert srv.press.params["die_area"] == pytest.approx(500.0)
         finally:
             press.close()
+        assert "store" not in vars(srv)  # the generic profile emulation was never built
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Callable, Coroutine
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
@@ -58,7 +58,6 @@ class ProfileServerHandle(ServerBase):
         self.press = vp
         self.profile = profile
         self.profile_ref = profile_ref
-        self.store = ProfileDatastore(profile, vp)
         #: map v1's own register map when the profile is ``presshil-v1`` (then it, not
         #: :attr:`store`, answers on Modbus)
         self.map_v1: RegisterMap | None = None
@@ -67,6 +66,12 @@ class ProfileServerHandle(ServerBase):
         #: coroutines run in the loop before the servers stop (the OPC UA server's shutdown)
         self.on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = []
         super().__init__(baud)
+
+    @cached_property
+    def store(self) -> ProfileDatastore:
+        """The profile's generic emulation, built when first used: ``presshil-v1`` on Modbus
+        is answered by :attr:`map_v1` and never builds it."""
+        return ProfileDatastore(self.profile, self.press)
 
     @property
     def faults(self) -> Any:
