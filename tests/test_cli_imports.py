@@ -7,49 +7,22 @@ function runs); each is resolved to the module it loads, read from the source wi
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
-
-SRC = Path(__file__).resolve().parents[1] / "src"
-PACKAGE = SRC / "presshil"
+from test_import_graph import import_edges, modules
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def all_modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
-    """The presshil modules ``path`` imports anywhere in its body."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            for alias in node.names:  # "from pkg import sub" loads the submodule, else pkg
-                sub = f"{target}.{alias.name}"
-                found.add(sub if sub in known else target)
-    return {m for m in found if m in known and m != name}
+def all_modules() -> set[str]:
+    return set(modules())
 
 
 def import_graph() -> dict[str, set[str]]:
-    modules = all_modules()
-    return {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
+    """Every presshil module and the presshil modules it imports anywhere in its body (the
+    import-graph test's walk: function-level and relative imports resolved)."""
+    graph: dict[str, set[str]] = {name: set() for name in modules()}
+    for importer, imported in import_edges():
+        if importer != imported:
+            graph[importer].add(imported)
+    return graph
 
 
 def is_cli_module(name: str) -> bool:
